@@ -1,0 +1,57 @@
+"""Documents as their seller, their buyer and operators see them."""
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from invoicing import selectors
+from invoicing.models import Invoice, InvoiceState
+from marketplace.errors import ApplicationError
+from sellers.selectors import seller_for_user
+
+
+class InvoiceOutputSerializer(serializers.ModelSerializer[Invoice]):
+    class Meta:
+        model = Invoice
+        fields = ["id", "order_id", "seller_id", "entity_id", "kind", "state", "remote_id",
+                  "number", "date", "date_due", "currency", "total_net", "total_tax",
+                  "total_gross", "last_error", "created_at", "issued_at"]
+
+
+class InvoiceDetailApi(generics.RetrieveAPIView[Invoice]):
+    serializer_class = InvoiceOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Invoice]:
+        return selectors.invoices_visible_to(self.request.user)
+
+
+class InvoiceLinkApi(APIView):
+    """The shareable link that opens the issued document (with its PDF) for the buyer."""
+
+    class OutputSerializer(serializers.Serializer[None]):
+        url = serializers.URLField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        invoice = get_object_or_404(selectors.invoices_visible_to(request.user), pk=pk)
+        if invoice.state != InvoiceState.ISSUED or not invoice.shareable_id:
+            raise ApplicationError("The document is not issued yet.", field="state")
+        return Response({"url": f"{settings.SPACE_INVOICES_SHARE_URL}{invoice.shareable_id}"})
+
+
+class SellerInvoiceListApi(generics.ListAPIView[Invoice]):
+    """The documents of the requesting user's seller; the seller comes from the membership."""
+
+    serializer_class = InvoiceOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Invoice]:
+        seller = seller_for_user(self.request.user)
+        if seller is None:
+            raise PermissionDenied("Only seller users have seller documents.")
+        return selectors.invoice_list_for_seller(seller)

@@ -1,0 +1,302 @@
+"""The one HTTP client for Space Invoices. Nothing else in the project talks to the API."""
+
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Self, TypedDict, cast
+from urllib.parse import quote
+
+import httpx
+
+from invoicing.client import _json
+from invoicing.client.errors import (
+    Forbidden,
+    Issue,
+    NotFound,
+    RateLimited,
+    Rejected,
+    SpaceInvoicesError,
+    Transient,
+    Unauthorized,
+)
+from invoicing.client.types import Document, DocumentCreate, Entity, EntityCreate, Page
+
+USER_AGENT = "marketplace-invoicing/0.1"
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+logger = logging.getLogger("invoicing.client")
+
+
+class _ErrorFields(TypedDict):
+    message: str
+    status: int
+    code: str | None
+    request_id: str | None
+
+
+class SpaceInvoicesClient:
+    """Typed calls to Space Invoices; failures raise ``invoicing.client.errors`` types.
+
+    ``http`` lets callers (tests, the in-process sandbox) supply the transport; requests still go
+    to ``base_url`` with this client's ``timeout``. An injected ``http`` client is not closed by
+    ``close()``: its owner closes it.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        http: httpx.Client | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._timeout = timeout
+        self._owns_http = http is None
+        self._http = (
+            httpx.Client(base_url=self._base_url, timeout=timeout) if http is None else http
+        )
+
+    def __repr__(self) -> str:
+        return f"SpaceInvoicesClient(base_url={self._base_url!r})"
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # Entities (account key)
+
+    def entity_create(self, *, payload: EntityCreate, request_id: str) -> Entity:
+        return cast(Entity, self._call("POST", "/entities", body=payload, request_id=request_id))
+
+    def entity_get(self, *, entity_id: str) -> Entity:
+        return cast(Entity, self._call("GET", f"/entities/{quote(entity_id, safe='')}"))
+
+    # Invoices (always in one entity's context)
+
+    def invoice_create(
+        self, *, entity_id: str, payload: DocumentCreate, request_id: str
+    ) -> Document:
+        body = self._call(
+            "POST", "/invoices", entity_id=entity_id, body=payload, request_id=request_id
+        )
+        return cast(Document, body)
+
+    def invoice_get(self, *, entity_id: str, invoice_id: str) -> Document:
+        path = f"/invoices/{quote(invoice_id, safe='')}"
+        return cast(Document, self._call("GET", path, entity_id=entity_id))
+
+    def invoice_list(
+        self,
+        *,
+        entity_id: str,
+        query: Mapping[str, object] | None = None,
+        limit: int = 10,
+        next_cursor: str | None = None,
+        order_by: str | None = None,
+    ) -> Page[Document]:
+        params = {"limit": str(limit)}
+        if query is not None:
+            params["query"] = _json.dumps(query)
+        if next_cursor is not None:
+            params["next_cursor"] = next_cursor
+        if order_by is not None:
+            params["order_by"] = order_by
+        body = self._call("GET", "/invoices", entity_id=entity_id, params=params)
+        return _page(body)
+
+    def invoice_iter(
+        self, *, entity_id: str, query: Mapping[str, object] | None = None, page_size: int = 100
+    ) -> Iterator[Document]:
+        """Every matching invoice, following ``next_cursor`` until ``has_more`` is false."""
+        cursor: str | None = None
+        while True:
+            page = self.invoice_list(
+                entity_id=entity_id, query=query, limit=page_size, next_cursor=cursor
+            )
+            yield from page.data
+            if not page.has_more:
+                return
+            if page.next_cursor is None:
+                raise SpaceInvoicesError("has_more without next_cursor", code="invalid_response")
+            cursor = page.next_cursor
+
+    # Transport
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        entity_id: str | None = None,
+        request_id: str | None = None,
+        body: Mapping[str, object] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, object]:
+        headers = {
+            "Authorization": f"Bearer {self._api_key}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if entity_id is not None:
+            headers["x-entity-id"] = entity_id
+        content = None
+        if body is not None:
+            if not request_id:
+                raise ValueError("every write needs a non-empty request_id (idempotency key)")
+            headers["X-Request-Id"] = request_id
+            headers["Content-Type"] = "application/json"
+            content = _json.dumps(body).encode()
+        request = self._http.build_request(
+            method,
+            self._base_url + path,
+            params=params,
+            headers=headers,
+            content=content,
+            timeout=self._timeout,
+        )
+        started = time.monotonic()
+        try:
+            response = self._http.send(request)
+        except httpx.RequestError as exc:
+            _log(method, path, type(exc).__name__, started, request_id, entity_id)
+            code = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport_error"
+            failure = Transient(f"{type(exc).__name__}: {exc}", code=code, request_id=request_id)
+        else:
+            request_id = response.headers.get("x-request-id", request_id)
+            _log(method, path, response.status_code, started, request_id, entity_id)
+            return self._result(response, request_id)
+        # Raised outside the except block: the httpx error's request carries the API key and
+        # must not travel along as __context__.
+        raise failure
+
+    def _result(self, response: httpx.Response, request_id: str | None) -> dict[str, object]:
+        try:
+            body = _json.loads(response.content)
+        except ValueError:
+            body = None
+        fields = cast(dict[str, object], body) if isinstance(body, dict) else None
+        if response.is_success and fields is not None:
+            return fields
+        raise self._error(response, fields or {}, request_id)
+
+    def _error(
+        self, response: httpx.Response, fields: Mapping[str, object], request_id: str | None
+    ) -> SpaceInvoicesError:
+        status = response.status_code
+        if response.is_success:
+            return Transient(
+                "response body is not a JSON object",
+                status=status,
+                code="invalid_response",
+                request_id=request_id,
+            )
+        code = fields.get("code")
+        message = fields.get("message")
+        kwargs: _ErrorFields = {
+            "message": self._redact(message if isinstance(message, str) else f"HTTP {status}"),
+            "status": status,
+            "code": code if isinstance(code, str) else None,
+            "request_id": request_id,
+        }
+        if status == 401:
+            return Unauthorized(**kwargs)
+        if status == 403:
+            return Forbidden(**kwargs, issues=self._issues(fields))
+        if status == 404:
+            return NotFound(**kwargs)
+        if status == 429:
+            return RateLimited(
+                **kwargs, retry_after=_retry_after(response.headers.get("retry-after"))
+            )
+        if status == 409 or status >= 500:
+            return Transient(**kwargs)
+        if status >= 400:
+            return Rejected(**kwargs, issues=self._issues(fields))
+        return SpaceInvoicesError(**kwargs)
+
+    def _issues(self, fields: Mapping[str, object]) -> tuple[Issue, ...]:
+        cause = fields.get("cause")
+        raw = cause.get("issues") if isinstance(cause, dict) else None
+        issues = []
+        for issue in raw if isinstance(raw, list) else ():
+            if not isinstance(issue, dict):
+                continue
+            path = issue.get("path")
+            parts = path if isinstance(path, list) else ()
+            issues.append(
+                Issue(
+                    path=tuple(int(p) if isinstance(p, Decimal) else str(p) for p in parts),
+                    message=self._redact(str(issue.get("message", ""))),
+                )
+            )
+        return tuple(issues)
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, "[api key]") if self._api_key else text
+
+
+def _log(
+    method: str,
+    path: str,
+    outcome: int | str,
+    started: float,
+    request_id: str | None,
+    entity_id: str | None,
+) -> None:
+    logger.info(
+        "space_invoices %s %s status=%s elapsed_ms=%d request_id=%s entity_id=%s",
+        method,
+        path,
+        outcome,
+        (time.monotonic() - started) * 1000,
+        request_id or "-",
+        entity_id or "-",
+    )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP-date."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _page(body: Mapping[str, object]) -> Page[Document]:
+    data = body.get("data")
+    pagination = body.get("pagination")
+    if not isinstance(data, list) or not isinstance(pagination, dict):
+        raise Transient("list response without data and pagination", code="invalid_response")
+    total = pagination.get("total")
+    return Page(
+        data=cast(list[Document], data),
+        next_cursor=pagination.get("next_cursor"),
+        prev_cursor=pagination.get("prev_cursor"),
+        has_more=bool(pagination.get("has_more")),
+        total=None if total is None else int(total),
+    )

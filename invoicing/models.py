@@ -1,0 +1,92 @@
+"""The local mirror of documents issued in sellers' Space Invoices entities.
+
+A row is written in state `pending` in the same transaction as the order change that calls for
+it (the outbox); a task then issues it remotely and mirrors the answer onto the row.
+"""
+
+import uuid
+
+from django.db import models
+
+from marketplace.models import MONEY, Order
+from sellers.models import Seller
+
+
+def new_request_id() -> str:
+    return f"mkt-doc-{uuid.uuid4().hex}"
+
+
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class InvoiceState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ISSUED = "issued", "Issued"
+    FAILED = "failed", "Failed"
+
+
+class Invoice(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="documents")
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="documents")
+    entity_id = models.CharField(max_length=40)
+    kind = models.CharField(
+        max_length=12, choices=DocumentKind.choices, default=DocumentKind.INVOICE
+    )
+    state = models.CharField(
+        max_length=10, choices=InvoiceState.choices, default=InvoiceState.PENDING
+    )
+    # The X-Request-Id of the create call: fixed with the row, reused on every retry.
+    request_id = models.CharField(max_length=64, unique=True, default=new_request_id)
+
+    remote_id = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    number = models.CharField(max_length=40, blank=True)
+    shareable_id = models.CharField(max_length=40, blank=True)
+    date = models.DateField(null=True, blank=True)
+    date_due = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    total_net = models.DecimalField(**MONEY, null=True, blank=True)
+    total_tax = models.DecimalField(**MONEY, null=True, blank=True)
+    total_gross = models.DecimalField(**MONEY, null=True, blank=True)
+
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["seller", "date"]),
+            models.Index(fields=["state", "last_attempt_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(kind="invoice"),
+                name="one_invoice_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["entity_id", "kind", "number"],
+                condition=~models.Q(number=""),
+                name="document_number_unique_per_entity",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=DocumentKind.values), name="document_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=InvoiceState.values), name="document_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="issued")
+                | (models.Q(remote_id__isnull=False) & ~models.Q(number="")),
+                name="issued_document_has_remote_id_and_number",
+            ),
+            models.CheckConstraint(condition=~models.Q(entity_id=""), name="document_has_entity"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"{self.get_kind_display()} #{self.pk} ({self.state})"
+

@@ -1,0 +1,276 @@
+"""SQLite state of the sandbox.
+
+One file holds every account's entities, documents, number sequences and idempotent replies, so
+state survives restarts and several threads or server processes can share it. The file runs in
+WAL mode; every connection waits up to 30 s for a lock. Each request opens its own connection:
+reads run in one deferred transaction (a consistent snapshot), writes in one ``BEGIN IMMEDIATE``
+transaction, which takes the write lock up front so that checking an idempotency key, allocating
+a document number and inserting the document happen atomically across threads and processes.
+
+Entities and documents are stored as their JSON answer; ``seq`` (an autoincrement rowid) keeps
+creation order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from invoicing.sandbox import jsoncodec
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    id TEXT PRIMARY KEY,
+    environment TEXT NOT NULL CHECK (environment IN ('live', 'sandbox'))
+);
+CREATE TABLE IF NOT EXISTS entities (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entities_by_account ON entities (account_id, seq);
+CREATE TABLE IF NOT EXISTS documents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    entity_id TEXT NOT NULL REFERENCES entities (id),
+    type TEXT NOT NULL CHECK (type IN ('invoice', 'credit_note')),
+    number TEXT,
+    shareable_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_by_entity ON documents (entity_id, type, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS documents_unique_number
+    ON documents (entity_id, type, number) WHERE number IS NOT NULL;
+CREATE TABLE IF NOT EXISTS sequences (
+    entity_id TEXT NOT NULL REFERENCES entities (id),
+    document_type TEXT NOT NULL,
+    period TEXT NOT NULL,
+    last_value INTEGER NOT NULL CHECK (last_value >= 1),
+    PRIMARY KEY (entity_id, document_type, period)
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    request_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    PRIMARY KEY (account_id, request_id)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    """A stored entity or document: its creation order and its JSON answer."""
+
+    seq: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredReply:
+    """The first answer to an idempotent request, replayed for repeats of its request id."""
+
+    fingerprint: str
+    status: int
+    body: str
+    headers: dict[str, str]
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def initialize(self, accounts: dict[str, str]) -> None:
+        """Create the file and schema if needed and register ``{account_id: environment}``."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = self._connect()
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            with self._transaction(connection, "BEGIN IMMEDIATE"):
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.executemany(
+                    "INSERT OR IGNORE INTO accounts (id, environment) VALUES (?, ?)",
+                    accounts.items(),
+                )
+        finally:
+            connection.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._session("BEGIN") as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction holding the database write lock from its first statement."""
+        with self._session("BEGIN IMMEDIATE") as session:
+            yield session
+
+    @contextmanager
+    def _session(self, begin: str) -> Iterator[Session]:
+        connection = self._connect()
+        try:
+            with self._transaction(connection, begin):
+                yield Session(connection)
+        finally:
+            connection.close()
+
+    @staticmethod
+    @contextmanager
+    def _transaction(connection: sqlite3.Connection, begin: str) -> Iterator[None]:
+        connection.execute(begin)
+        try:
+            yield
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: transactions are only the ones this module begins explicitly.
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        return connection
+
+
+class Session:
+    """Queries inside one transaction."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo everything done inside the block if it raises, keeping the outer transaction."""
+        self._db.execute("SAVEPOINT work")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO work")
+            raise
+        finally:
+            self._db.execute("RELEASE work")
+
+    # Entities
+
+    def entity_get(self, account_id: str, entity_id: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT body FROM entities WHERE account_id = ? AND id = ?", (account_id, entity_id)
+        ).fetchone()
+        return jsoncodec.loads(row[0]) if row else None
+
+    def entity_list(self, account_id: str, *, limit: int = -1) -> list[Row]:
+        rows = self._db.execute(
+            "SELECT seq, body FROM entities WHERE account_id = ? ORDER BY seq LIMIT ?",
+            (account_id, limit),
+        )
+        return [Row(seq, jsoncodec.loads(body)) for seq, body in rows]
+
+    def entity_insert(self, entity: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT INTO entities (id, account_id, body) VALUES (?, ?, ?)",
+            (entity["id"], entity["account_id"], jsoncodec.dumps(entity)),
+        )
+
+    def entity_update(self, entity: dict[str, Any]) -> None:
+        self._db.execute(
+            "UPDATE entities SET body = ? WHERE id = ? AND account_id = ?",
+            (jsoncodec.dumps(entity), entity["id"], entity["account_id"]),
+        )
+
+    def entity_by_id(self, entity_id: str) -> dict[str, Any] | None:
+        """Any account's entity; only for public pages that already hold a document."""
+        row = self._db.execute("SELECT body FROM entities WHERE id = ?", (entity_id,)).fetchone()
+        return jsoncodec.loads(row[0]) if row else None
+
+    # Documents
+
+    def document_get(
+        self, entity_id: str, document_type: str, document_id: str
+    ) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT body FROM documents WHERE entity_id = ? AND type = ? AND id = ?",
+            (entity_id, document_type, document_id),
+        ).fetchone()
+        return jsoncodec.loads(row[0]) if row else None
+
+    def document_list(self, entity_id: str, document_type: str) -> list[Row]:
+        rows = self._db.execute(
+            "SELECT seq, body FROM documents WHERE entity_id = ? AND type = ? ORDER BY seq",
+            (entity_id, document_type),
+        )
+        return [Row(seq, jsoncodec.loads(body)) for seq, body in rows]
+
+    def document_by_shareable_id(self, shareable_id: str) -> tuple[str, dict[str, Any]] | None:
+        """``(document type, document)`` for a share link, whatever its account."""
+        row = self._db.execute(
+            "SELECT type, body FROM documents WHERE shareable_id = ?", (shareable_id,)
+        ).fetchone()
+        return (row[0], jsoncodec.loads(row[1])) if row else None
+
+    def document_insert(self, document_type: str, document: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT INTO documents (id, entity_id, type, number, shareable_id, body)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                document["id"],
+                document["entity_id"],
+                document_type,
+                document["number"],
+                document["shareable_id"],
+                jsoncodec.dumps(document),
+            ),
+        )
+
+    def sequence_next(self, entity_id: str, document_type: str, period: str, start: int) -> int:
+        """Allocate the next number of a sequence; ``start`` is its first value (or a floor).
+
+        Run inside :meth:`Store.write`, the increment and the document insert commit together,
+        so numbers never skip or repeat.
+        """
+        row = self._db.execute(
+            "INSERT INTO sequences (entity_id, document_type, period, last_value)"
+            " VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (entity_id, document_type, period)"
+            " DO UPDATE SET last_value = MAX(last_value + 1, excluded.last_value)"
+            " RETURNING last_value",
+            (entity_id, document_type, period, start),
+        ).fetchone()
+        return int(row[0])
+
+    # Idempotency
+
+    def reply_get(self, account_id: str, request_id: str) -> StoredReply | None:
+        row = self._db.execute(
+            "SELECT fingerprint, status, body, headers FROM idempotency"
+            " WHERE account_id = ? AND request_id = ?",
+            (account_id, request_id),
+        ).fetchone()
+        if row is None:
+            return None
+        fingerprint, status, body, headers = row
+        return StoredReply(fingerprint, status, body, jsoncodec.loads(headers))
+
+    def reply_put(self, account_id: str, request_id: str, reply: StoredReply) -> None:
+        self._db.execute(
+            "INSERT INTO idempotency (account_id, request_id, fingerprint, status, body, headers)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                account_id,
+                request_id,
+                reply.fingerprint,
+                reply.status,
+                reply.body,
+                jsoncodec.dumps(reply.headers),
+            ),
+        )

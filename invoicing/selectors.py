@@ -1,0 +1,20 @@
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from invoicing.models import Invoice
+from sellers.models import Seller, SellerUser
+
+
+def invoice_list_for_seller(seller: Seller) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(seller=seller).select_related("order")
+
+
+def invoices_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Invoice]:
+    """Operators see every document; a seller user its seller's; a buyer its own orders'."""
+    invoices = Invoice.objects.select_related("order", "seller")
+    if not user.is_authenticated:
+        return invoices.none()
+    if user.is_staff:
+        return invoices
+    seller_ids = SellerUser.objects.filter(user=user).values("seller_id")
+    return invoices.filter(Q(order__buyer=user) | Q(seller_id__in=seller_ids))

@@ -1,0 +1,59 @@
+from django.contrib import admin
+
+from invoicing.models import Invoice
+from marketplace.models import Checkout, Order, OrderLine, Product
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin[Product]):
+    list_display = ["name", "seller", "unit_price", "currency", "tax_rate", "is_active"]
+    list_filter = ["is_active", "currency", "seller"]
+    search_fields = ["name", "seller__business_name"]
+    autocomplete_fields = ["seller"]
+
+
+class OrderLineInline(admin.TabularInline[OrderLine, Order]):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    fields = ["name", "quantity", "unit_price", "tax_rate", "total_net"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+class DocumentInline(admin.TabularInline[Invoice, Order]):
+    model = Invoice
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["kind", "state", "number", "date", "total_gross", "remote_id", "last_error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin[Order]):
+    list_display = ["id", "seller", "buyer_name", "billing_country", "status", "currency",
+                    "total_gross", "placed_at"]
+    list_filter = ["status", "currency", "billing_country", "seller"]
+    search_fields = ["id", "buyer_name", "buyer_email", "seller__business_name"]
+    date_hierarchy = "placed_at"
+    inlines = [OrderLineInline, DocumentInline]
+    readonly_fields = [field.name for field in Order._meta.fields]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Checkout)
+class CheckoutAdmin(admin.ModelAdmin[Checkout]):
+    list_display = ["id", "public_id", "buyer", "created_at"]
+    search_fields = ["public_id", "buyer__username", "buyer__email"]
+    readonly_fields = ["public_id", "buyer", "created_at"]

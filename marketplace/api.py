@@ -1,0 +1,193 @@
+"""Storefront API: catalog, buyer accounts, checkout and order transitions."""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from invoicing.api import InvoiceOutputSerializer
+from marketplace import selectors, services
+from marketplace.models import Order, Product
+
+
+class ProductOutputSerializer(serializers.ModelSerializer[Product]):
+    seller_id = serializers.IntegerField()
+    seller_name = serializers.CharField(source="seller.business_name")
+    seller_colour = serializers.CharField(source="seller.primary_colour")
+
+    class Meta:
+        model = Product
+        fields = ["id", "name", "description", "unit_price", "currency", "tax_rate",
+                  "seller_id", "seller_name", "seller_colour"]
+
+
+class CatalogListApi(generics.ListAPIView[Product]):
+    """Active products of active sellers; public."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+    serializer_class = ProductOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Product]:
+        products = selectors.catalog_products()
+        seller = self.request.query_params.get("seller")
+        if seller is not None:
+            if not seller.isdigit():
+                raise serializers.ValidationError({"seller": ["Must be a seller id."]})
+            products = products.filter(seller_id=int(seller))
+        return products
+
+
+class CatalogDetailApi(generics.RetrieveAPIView[Product]):
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+    serializer_class = ProductOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Product]:
+        return selectors.catalog_products()
+
+
+class BuyerRegisterApi(APIView):
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer[None]):
+        username = serializers.CharField(max_length=150)
+        email = serializers.EmailField()
+        password = serializers.CharField(min_length=8, write_only=True)
+
+    @extend_schema(request=InputSerializer, responses={201: None})
+    def post(self, request: Request) -> Response:
+        data = _validated(self.InputSerializer, request)
+        user_model = get_user_model()
+        if user_model.objects.filter(username=data["username"]).exists():
+            raise serializers.ValidationError({"username": ["This username is taken."]})
+        user = user_model.objects.create_user(
+            username=data["username"], email=data["email"], password=data["password"]
+        )
+        return Response({"id": user.pk, "username": user.get_username()}, status=201)
+
+
+class OrderLineOutputSerializer(serializers.Serializer[None]):
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
+    total_net = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class OrderOutputSerializer(serializers.ModelSerializer[Order]):
+    checkout_id = serializers.IntegerField()
+    seller_id = serializers.IntegerField()
+    seller_name = serializers.CharField(source="seller.business_name")
+    lines = OrderLineOutputSerializer(many=True)
+    documents = InvoiceOutputSerializer(many=True)
+
+    class Meta:
+        model = Order
+        fields = ["id", "checkout_id", "seller_id", "seller_name", "status", "currency",
+                  "buyer_name", "buyer_email", "billing_address", "billing_post_code",
+                  "billing_city", "billing_country", "total_net", "total_tax", "total_gross",
+                  "placed_at", "paid_at", "fulfilled_at", "cancelled_at", "lines", "documents"]
+
+
+class CartLineInputSerializer(serializers.Serializer[None]):
+    product_id = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+
+
+class BillingInputSerializer(serializers.Serializer[None]):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField()
+    address = serializers.CharField(max_length=200)
+    post_code = serializers.CharField(max_length=20)
+    city = serializers.CharField(max_length=100)
+    country = serializers.CharField(max_length=2, min_length=2)
+
+
+class CheckoutInputSerializer(serializers.Serializer[None]):
+    lines = CartLineInputSerializer(many=True, allow_empty=True)
+    billing = BillingInputSerializer()
+
+
+class CheckoutOutputSerializer(serializers.Serializer[None]):
+    checkout_id = serializers.IntegerField()
+    orders = OrderOutputSerializer(many=True)
+
+
+class CheckoutApi(APIView):
+    """Check out a cart that may span sellers: one order per seller."""
+
+    @extend_schema(request=CheckoutInputSerializer, responses={201: CheckoutOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = _validated(CheckoutInputSerializer, request)
+        checkout = services.checkout_create(
+            buyer=request.user,
+            lines=[services.CartLine(**line) for line in data["lines"]],
+            billing=services.BillingDetails(**data["billing"]),
+        )
+        orders = selectors.orders_visible_to(request.user).filter(checkout=checkout)
+        body = {"checkout_id": checkout.pk, "orders": orders}
+        return Response(CheckoutOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class OrderListApi(generics.ListAPIView[Order]):
+    serializer_class = OrderOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Order]:
+        return selectors.orders_visible_to(self.request.user)
+
+
+class OrderDetailApi(generics.RetrieveAPIView[Order]):
+    serializer_class = OrderOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Order]:
+        return selectors.orders_visible_to(self.request.user)
+
+
+class OrderPayApi(APIView):
+    """Confirm payment; the buyer's own orders (standing in for the payment provider)."""
+
+    @extend_schema(request=None, responses=OrderOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        own = selectors.orders_visible_to(request.user)
+        if not request.user.is_staff:
+            own = own.filter(buyer=request.user)
+        order = get_object_or_404(own, pk=pk)
+        services.order_mark_paid(order_id=order.pk)
+        return _order_response(request, order.pk)
+
+
+class OrderFulfilApi(APIView):
+    @extend_schema(request=None, responses=OrderOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        order = get_object_or_404(selectors.orders_managed_by(request.user), pk=pk)
+        services.order_fulfil(order_id=order.pk)
+        return _order_response(request, order.pk)
+
+
+class OrderCancelApi(APIView):
+    @extend_schema(request=None, responses=OrderOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        order = get_object_or_404(selectors.orders_cancellable_by(request.user), pk=pk)
+        services.order_cancel(order_id=order.pk)
+        return _order_response(request, order.pk)
+
+
+def _order_response(request: Request, order_id: int) -> Response:
+    order = selectors.orders_visible_to(request.user).get(pk=order_id)
+    return Response(OrderOutputSerializer(order).data)
+
+
+def _validated(
+    serializer_class: type[serializers.Serializer[None]], request: Request
+) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

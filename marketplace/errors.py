@@ -1,0 +1,45 @@
+"""One application error type and the one DRF exception handler that shapes every 4xx."""
+
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class ApplicationError(Exception):
+    """An error the user can fix; `field` names the offending input (dotted path)."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+def _first_error(detail: Any, path: str = "") -> tuple[str | None, str]:
+    """The first (field path, message) inside a DRF ValidationError detail."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            return _first_error(value, name)
+    if isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if isinstance(value, dict | list) and value:
+                nested = f"{path}[{index}]" if isinstance(value, dict) else path
+                return _first_error(value, nested)
+            if value:
+                return (path or None), str(value)
+    return (path or None), str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        body = {"detail": exc.message, "field": exc.field, "code": exc.code}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.ValidationError):
+        field, message = _first_error(exc.detail)
+        detail = f"{field}: {message}" if field else message
+        body = {"detail": detail, "field": field, "code": "invalid", "errors": exc.detail}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    return exception_handler(exc, context)

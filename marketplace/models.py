@@ -1,0 +1,129 @@
+"""The order domain: catalog, checkout and the order lifecycle."""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django_countries.fields import CountryField
+
+from sellers.models import Seller
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+TAX_RATE = {"max_digits": 5, "decimal_places": 2}
+
+
+class Product(models.Model):
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="products")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    unit_price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3, default="EUR")
+    tax_rate = models.DecimalField(**TAX_RATE, validators=[MinValueValidator(Decimal("0"))])
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seller_id", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="product_unit_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tax_rate__gte=0, tax_rate__lt=100),
+                name="product_tax_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="product_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Checkout(models.Model):
+    """A buyer's one purchase; it groups one order per seller."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkouts"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Checkout {self.pk}"
+
+
+class OrderStatus(models.TextChoices):
+    PLACED = "placed", "Placed"
+    PAID = "paid", "Paid"
+    FULFILLED = "fulfilled", "Fulfilled"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Order(models.Model):
+    """One marketplace transaction of one seller, with a snapshot of the buyer."""
+
+    checkout = models.ForeignKey(Checkout, on_delete=models.PROTECT, related_name="orders")
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="orders")
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    buyer_name = models.CharField(max_length=200)
+    buyer_email = models.EmailField()
+    billing_address = models.CharField(max_length=200)
+    billing_post_code = models.CharField(max_length=20)
+    billing_city = models.CharField(max_length=100)
+    billing_country = CountryField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=10, choices=OrderStatus.choices, default=OrderStatus.PLACED
+    )
+    total_net = models.DecimalField(**MONEY)
+    total_tax = models.DecimalField(**MONEY)
+    total_gross = models.DecimalField(**MONEY)
+    placed_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["seller", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=OrderStatus.values), name="order_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total_gross=models.F("total_net") + models.F("total_tax")),
+                name="order_gross_is_net_plus_tax",
+            ),
+            models.UniqueConstraint(fields=["checkout", "seller"], name="one_order_per_seller"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.pk}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    tax_rate = models.DecimalField(**TAX_RATE)
+    total_net = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.name}"

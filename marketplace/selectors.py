@@ -1,0 +1,46 @@
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from marketplace.models import Order, Product
+from sellers.models import SellerRole, SellerStatus, SellerUser
+
+
+def catalog_products() -> QuerySet[Product]:
+    return Product.objects.select_related("seller").filter(
+        is_active=True, seller__status=SellerStatus.ACTIVE
+    )
+
+
+def orders_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
+    """Operators see every order; a seller user its seller's; a buyer its own."""
+    orders = Order.objects.select_related("seller", "checkout").prefetch_related(
+        "lines", "documents"
+    )
+    if not user.is_authenticated:
+        return orders.none()
+    if user.is_staff:
+        return orders
+    seller_ids = SellerUser.objects.filter(user=user).values("seller_id")
+    return orders.filter(Q(buyer=user) | Q(seller_id__in=seller_ids))
+
+
+def orders_managed_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
+    """Orders whose lifecycle the user may move on the seller's side (fulfil, cancel)."""
+    orders = Order.objects.all()
+    if not user.is_authenticated:
+        return orders.none()
+    if user.is_staff:
+        return orders
+    seller_ids = SellerUser.objects.filter(
+        user=user, role__in=[SellerRole.ADMIN, SellerRole.EDITOR]
+    ).values("seller_id")
+    return orders.filter(seller_id__in=seller_ids)
+
+
+def orders_cancellable_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
+    """The buyer's own orders and the orders the user manages as seller staff."""
+    if not user.is_authenticated:
+        return Order.objects.none()
+    return Order.objects.filter(
+        Q(pk__in=orders_managed_by(user).values("pk")) | Q(buyer=user)
+    )

@@ -1,0 +1,43 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from invoicing import api as invoicing_api
+from marketplace import api as marketplace_api
+from sellers import api as sellers_api
+
+api = [
+    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("buyers/", marketplace_api.BuyerRegisterApi.as_view(), name="buyer-register"),
+    path("catalog/products/", marketplace_api.CatalogListApi.as_view(), name="catalog-list"),
+    path(
+        "catalog/products/<int:pk>/",
+        marketplace_api.CatalogDetailApi.as_view(),
+        name="catalog-detail",
+    ),
+    path("checkout/", marketplace_api.CheckoutApi.as_view(), name="checkout"),
+    path("orders/", marketplace_api.OrderListApi.as_view(), name="order-list"),
+    path("orders/<int:pk>/", marketplace_api.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<int:pk>/pay/", marketplace_api.OrderPayApi.as_view(), name="order-pay"),
+    path("orders/<int:pk>/fulfil/", marketplace_api.OrderFulfilApi.as_view(), name="order-fulfil"),
+    path("orders/<int:pk>/cancel/", marketplace_api.OrderCancelApi.as_view(), name="order-cancel"),
+    path("sellers/", sellers_api.SellerListCreateApi.as_view(), name="seller-list"),
+    path("sellers/signup/", sellers_api.SellerSignupApi.as_view(), name="seller-signup"),
+    path("sellers/<int:pk>/", sellers_api.SellerDetailApi.as_view(), name="seller-detail"),
+    path("seller/", sellers_api.SellerMeApi.as_view(), name="seller-me"),
+    path(
+        "seller/invoices/",
+        invoicing_api.SellerInvoiceListApi.as_view(),
+        name="seller-invoice-list",
+    ),
+    path("invoices/<int:pk>/", invoicing_api.InvoiceDetailApi.as_view(), name="invoice-detail"),
+    path("invoices/<int:pk>/link/", invoicing_api.InvoiceLinkApi.as_view(), name="invoice-link"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api)),
+]

@@ -1,0 +1,88 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django_countries.fields import CountryField
+
+
+class SellerStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PENDING = "pending", "Pending entity"
+    ACTIVE = "active", "Active"
+    FAILED = "failed", "Entity creation failed"
+
+
+hex_colour = RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Use a hex colour such as #1A73E8.")
+
+
+class Seller(models.Model):
+    """A separate legal invoicing party: one seller is one Space Invoices entity."""
+
+    business_name = models.CharField(max_length=200)
+    address = models.CharField(max_length=200)
+    post_code = models.CharField(max_length=20)
+    city = models.CharField(max_length=100)
+    country = CountryField()
+    tax_number = models.CharField(max_length=30, blank=True)
+    is_tax_subject = models.BooleanField(default=True)
+    email = models.EmailField()
+
+    primary_colour = models.CharField(max_length=7, default="#1A73E8", validators=[hex_colour])
+    logo = models.ImageField(upload_to="seller-logos/", blank=True)
+    invoice_footer = models.CharField(max_length=500, blank=True)
+
+    status = models.CharField(
+        max_length=10, choices=SellerStatus.choices, default=SellerStatus.DRAFT
+    )
+    entity_id = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    # Fixed when entity creation is requested, reused on every retry (idempotency key).
+    entity_request_id = models.CharField(max_length=64, blank=True)
+    entity_error = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=SellerStatus.values), name="seller_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=SellerStatus.ACTIVE) | models.Q(entity_id__isnull=False),
+                name="seller_active_has_entity",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(primary_colour__regex=r"^#[0-9A-Fa-f]{6}$"),
+                name="seller_primary_colour_hex",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.business_name
+
+
+class SellerRole(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+class SellerUser(models.Model):
+    """A user's membership of one seller; every seller-scoped query starts here."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="seller_membership"
+    )
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="users")
+    role = models.CharField(max_length=10, choices=SellerRole.choices, default=SellerRole.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=SellerRole.values), name="seller_user_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role} of {self.seller})"

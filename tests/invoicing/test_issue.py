@@ -1,0 +1,280 @@
+"""Issuing an order's invoice in its seller's entity, through the in-process sandbox."""
+
+from decimal import Decimal
+from unittest import mock
+
+import httpx
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from invoicing import services
+from invoicing.client import SpaceInvoicesClient, Transient
+from invoicing.models import DocumentKind, Invoice, InvoiceState
+from marketplace import services as orders
+from marketplace.models import Order, OrderStatus
+from sellers.models import SellerStatus
+from sellers.services import seller_entity_create
+from tests.factories import ProductFactory, SellerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+YEAR = timezone.localdate().year
+BILLING = orders.BillingDetails(
+    name="Ana Novak",
+    email="ana@example.com",
+    address="Prešernova 5",
+    post_code="2000",
+    city="Maribor",
+    country="SI",
+)
+
+
+def onboarded_seller(**fields):
+    seller = SellerFactory(status=SellerStatus.PENDING, entity_id=None, **fields)
+    return seller_entity_create(seller_id=seller.pk)
+
+
+def place_order(seller, quantity=2, buyer=None):
+    product = ProductFactory(seller=seller, unit_price=Decimal("12.99"), tax_rate=Decimal("22"))
+    checkout = orders.checkout_create(
+        buyer=buyer or UserFactory(),
+        lines=[orders.CartLine(product_id=product.pk, quantity=quantity)],
+        billing=BILLING,
+    )
+    return checkout.orders.get()
+
+
+def pay(order, callbacks):
+    with callbacks(execute=True):
+        orders.order_mark_paid(order_id=order.pk)
+    return Invoice.objects.get(order=order, kind=DocumentKind.INVOICE)
+
+
+def test_paid_order_is_invoiced_in_its_sellers_entity(sandbox, django_capture_on_commit_callbacks):
+    seller = onboarded_seller(business_name="Alpine Crafts", primary_colour="#AA3300")
+    order = place_order(seller)
+
+    invoice = pay(order, django_capture_on_commit_callbacks)
+
+    assert invoice.state == InvoiceState.ISSUED
+    assert invoice.entity_id == seller.entity_id
+    assert invoice.number == f"{YEAR}-00001"
+    assert (invoice.total_net, invoice.total_tax, invoice.total_gross) == (
+        Decimal("25.98"),
+        Decimal("5.72"),
+        Decimal("31.70"),
+    )
+    assert (invoice.total_net, invoice.total_gross) == (order.total_net, order.total_gross)
+    remote = sandbox.client().invoice_get(entity_id=seller.entity_id, invoice_id=invoice.remote_id)
+    assert remote["metadata"] == {
+        "order_id": str(order.pk),
+        "seller_id": str(seller.pk),
+        "checkout_id": str(order.checkout_id),
+    }
+    assert remote["issuer"]["name"] == "Alpine Crafts"
+    assert remote["customer"]["name"] == "Ana Novak"
+    assert remote["customer"]["country_code"] == "SI"
+    share_page = sandbox.http().get(f"/share/{invoice.shareable_id}").text
+    assert "#AA3300" in share_page
+    assert f"{YEAR}-00001" in share_page
+
+
+def test_each_seller_numbers_its_own_invoices(sandbox, django_capture_on_commit_callbacks):
+    first_seller, second_seller = onboarded_seller(), onboarded_seller()
+
+    numbers = [
+        (seller.pk, pay(place_order(seller), django_capture_on_commit_callbacks).number)
+        for seller in (first_seller, second_seller, first_seller, first_seller, second_seller)
+    ]
+
+    assert numbers == [
+        (first_seller.pk, f"{YEAR}-00001"),
+        (second_seller.pk, f"{YEAR}-00001"),
+        (first_seller.pk, f"{YEAR}-00002"),
+        (first_seller.pk, f"{YEAR}-00003"),
+        (second_seller.pk, f"{YEAR}-00002"),
+    ]
+
+
+def test_invoice_is_found_by_order_id_in_its_entity_only(sandbox, django_capture_on_commit_callbacks):
+    seller, other = onboarded_seller(), onboarded_seller()
+    order = place_order(seller)
+    invoice = pay(order, django_capture_on_commit_callbacks)
+    client = sandbox.client()
+
+    found = client.invoice_list(
+        entity_id=seller.entity_id, query={"metadata.order_id": {"equals": str(order.pk)}}
+    )
+    elsewhere = client.invoice_list(
+        entity_id=other.entity_id, query={"metadata": {"order_id": {"equals": str(order.pk)}}}
+    )
+
+    assert [document["id"] for document in found.data] == [invoice.remote_id]
+    assert elsewhere.data == []
+
+
+def test_task_is_enqueued_only_after_commit(sandbox, django_capture_on_commit_callbacks):
+    order = place_order(onboarded_seller())
+    with mock.patch("invoicing.tasks.issue_invoice.delay") as delay:
+        with django_capture_on_commit_callbacks() as callbacks:
+            orders.order_mark_paid(order_id=order.pk)
+            assert delay.call_count == 0
+        assert delay.call_count == 0
+        for callback in callbacks:
+            callback()
+    invoice = Invoice.objects.get(order=order)
+    delay.assert_called_once_with(invoice.pk)
+
+
+def test_a_rolled_back_payment_enqueues_nothing(sandbox, django_capture_on_commit_callbacks):
+    order = place_order(onboarded_seller())
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            orders.order_mark_paid(order_id=order.pk)
+            raise RuntimeError("payment provider said no after all")
+    assert callbacks == []
+    assert Invoice.objects.count() == 0
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED
+
+
+def test_a_second_invoice_for_the_same_order_is_impossible(sandbox, django_capture_on_commit_callbacks):
+    order = place_order(onboarded_seller())
+    invoice = pay(order, django_capture_on_commit_callbacks)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.create(
+            order=order, seller=order.seller, entity_id=invoice.entity_id, currency="EUR"
+        )
+
+
+def test_issuing_twice_creates_one_document(sandbox, django_capture_on_commit_callbacks):
+    seller = onboarded_seller()
+    invoice = pay(place_order(seller), django_capture_on_commit_callbacks)
+
+    again = services.invoice_issue(invoice_id=invoice.pk)
+
+    assert again.remote_id == invoice.remote_id
+    listed = sandbox.client().invoice_list(entity_id=seller.entity_id)
+    assert [document["id"] for document in listed.data] == [invoice.remote_id]
+
+
+def test_a_lost_response_is_replayed_not_duplicated(sandbox, django_capture_on_commit_callbacks):
+    """The API did the work but the answer never arrived: the retry gets the same document."""
+    seller = onboarded_seller()
+    order = place_order(seller)
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Invoice.objects.get(order=order)
+    lost = sandbox.client().invoice_create(
+        entity_id=seller.entity_id,
+        payload=services.invoice_payload(invoice),
+        request_id=invoice.request_id,
+    )
+
+    issued = services.invoice_issue(invoice_id=invoice.pk)
+
+    assert issued.remote_id == lost["id"]
+    assert issued.number == f"{YEAR}-00001"
+    listed = sandbox.client().invoice_list(entity_id=seller.entity_id)
+    assert [document["id"] for document in listed.data] == [lost["id"]]
+
+
+def _answering(status, body=None, exc=None):
+    def handler(request):
+        if exc is not None:
+            raise exc
+        return httpx.Response(status, json=body)
+
+    return SpaceInvoicesClient(
+        base_url="http://si",
+        api_key="sk_sandbox_x",
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
+
+
+def _pending_invoice(django_capture_on_commit_callbacks):
+    order = place_order(SellerFactory())
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    return Invoice.objects.get(order=order)
+
+
+def test_a_rejection_fails_the_row_with_the_apis_reason_without_retry(
+    django_capture_on_commit_callbacks,
+):
+    invoice = _pending_invoice(django_capture_on_commit_callbacks)
+    rejection = {
+        "code": "validation_error",
+        "message": "Invalid document",
+        "cause": {"issues": [{"path": ["expected_total_with_tax"], "message": "does not match"}]},
+    }
+
+    result = services.invoice_issue(invoice_id=invoice.pk, client=_answering(422, rejection))
+
+    assert result.state == InvoiceState.FAILED
+    assert result.attempts == 1
+    assert result.last_error == "422 validation_error: expected_total_with_tax: does not match"
+
+
+def test_retry_of_a_rejected_row_uses_a_new_request_id(
+    sandbox, django_capture_on_commit_callbacks
+):
+    seller = onboarded_seller()
+    order = place_order(seller)
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Invoice.objects.get(order=order)
+    services.invoice_issue(invoice_id=invoice.pk, client=_answering(422, {"code": "bad"}))
+    rejected_request_id = Invoice.objects.get(pk=invoice.pk).request_id
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invoice_retry(invoice_id=invoice.pk)
+
+    invoice.refresh_from_db()
+    assert invoice.state == InvoiceState.ISSUED
+    assert invoice.request_id != rejected_request_id
+    assert invoice.number == f"{YEAR}-00001"
+
+
+def test_transient_errors_keep_the_row_pending_then_fail_it_after_the_last_attempt(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.INVOICE_MAX_ATTEMPTS = 3
+    invoice = _pending_invoice(django_capture_on_commit_callbacks)
+    request_id = invoice.request_id
+    outages = [
+        _answering(503, {"code": "unavailable", "message": "try later"}),
+        _answering(0, exc=httpx.ReadTimeout("read timed out")),
+    ]
+    for client in outages:
+        with pytest.raises(Transient):
+            services.invoice_issue(invoice_id=invoice.pk, client=client)
+        invoice.refresh_from_db()
+        assert invoice.state == InvoiceState.PENDING
+        assert invoice.request_id == request_id
+
+    assert invoice.attempts == 2
+    assert "read timed out" in invoice.last_error
+    final = services.invoice_issue(invoice_id=invoice.pk, client=_answering(500, {}))
+    assert final.state == InvoiceState.FAILED
+    assert final.attempts == 3
+    assert final.last_error.startswith("gave up after 3 attempts: ")
+
+
+def test_sweeper_redrives_stale_pending_rows_only(sandbox, settings, django_capture_on_commit_callbacks):
+    seller = onboarded_seller()
+    stale_order, fresh_order = place_order(seller), place_order(seller)
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=stale_order.pk)
+        orders.order_mark_paid(order_id=fresh_order.pk)
+    stale = Invoice.objects.get(order=stale_order)
+    Invoice.objects.filter(pk=stale.pk).update(
+        created_at=timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER * 2
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        swept = services.invoice_sweep_pending()
+
+    assert swept == [stale.pk]
+    assert Invoice.objects.get(pk=stale.pk).state == InvoiceState.ISSUED
+    assert Invoice.objects.get(order=fresh_order).state == InvoiceState.PENDING

@@ -1,0 +1,161 @@
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from invoicing.models import Invoice, InvoiceState
+from marketplace import services
+from marketplace.models import Order, OrderStatus
+from sellers.services import seller_entity_create
+from tests.factories import ProductFactory, SellerFactory, SellerUserFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+BILLING = {
+    "name": "Ana Novak",
+    "email": "ana@example.com",
+    "address": "Prešernova 5",
+    "post_code": "2000",
+    "city": "Maribor",
+    "country": "SI",
+}
+
+
+@pytest.fixture
+def seller(sandbox):
+    pending = SellerFactory(status="pending", entity_id=None)
+    return seller_entity_create(seller_id=pending.pk)
+
+
+@pytest.fixture
+def buyer():
+    return UserFactory(username="ana")
+
+
+@pytest.fixture
+def order(seller, buyer):
+    product = ProductFactory(seller=seller, unit_price=Decimal("10.00"), tax_rate=Decimal("22"))
+    checkout = services.checkout_create(
+        buyer=buyer,
+        lines=[services.CartLine(product_id=product.pk, quantity=1)],
+        billing=services.BillingDetails(**BILLING),
+    )
+    return checkout.orders.get()
+
+
+def post(api_client, user, path):
+    api_client.force_authenticate(user)
+    return api_client.post(path, format="json")
+
+
+def test_buyer_pays_and_sees_the_issued_invoice(
+    api_client, order, buyer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api_client, buyer, f"/api/orders/{order.pk}/pay/")
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "paid"
+
+    detail = api_client.get(f"/api/orders/{order.pk}/").json()
+    [invoice] = detail["documents"]
+    assert invoice["state"] == "issued"
+    assert invoice["number"] == f"{timezone.localdate().year}-00001"
+    assert invoice["total_gross"] == "12.20"
+
+    link = api_client.get(f"/api/invoices/{invoice['id']}/link/")
+    assert link.status_code == 200
+    assert link.json()["url"].startswith("http://sandbox/share/")
+
+
+def test_placed_trigger_invoices_at_checkout(settings, sandbox, seller, buyer, django_capture_on_commit_callbacks):
+    settings.INVOICE_TRIGGER = "placed"
+    product = ProductFactory(seller=seller)
+    with django_capture_on_commit_callbacks(execute=True):
+        checkout = services.checkout_create(
+            buyer=buyer,
+            lines=[services.CartLine(product_id=product.pk, quantity=1)],
+            billing=services.BillingDetails(**BILLING),
+        )
+    assert Invoice.objects.get(order__checkout=checkout).state == InvoiceState.ISSUED
+
+
+def test_fulfilled_trigger_waits_for_fulfilment_and_dates_the_service(
+    settings, sandbox, order, django_capture_on_commit_callbacks
+):
+    settings.INVOICE_TRIGGER = "fulfilled"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_mark_paid(order_id=order.pk)
+    assert Invoice.objects.count() == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_fulfil(order_id=order.pk)
+
+    invoice = Invoice.objects.get(order=order)
+    assert invoice.state == InvoiceState.ISSUED
+    remote = sandbox.client().invoice_get(entity_id=invoice.entity_id, invoice_id=invoice.remote_id)
+    assert remote["date_service"] == timezone.localdate().isoformat()
+
+
+def test_fulfilling_a_paid_order_does_not_invoice_it_twice(
+    order, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_mark_paid(order_id=order.pk)
+        services.order_fulfil(order_id=order.pk)
+    assert Invoice.objects.filter(order=order).count() == 1
+
+
+def test_paying_a_cancelled_order_is_a_400_and_changes_nothing(api_client, order, buyer):
+    assert post(api_client, buyer, f"/api/orders/{order.pk}/cancel/").status_code == 200
+
+    response = post(api_client, buyer, f"/api/orders/{order.pk}/pay/")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "A cancelled order cannot become paid; it must be placed.",
+        "field": "status",
+        "code": "conflict",
+    }
+    order.refresh_from_db()
+    assert (order.status, order.paid_at) == (OrderStatus.CANCELLED, None)
+    assert Invoice.objects.count() == 0
+
+
+def test_an_invoiced_order_cannot_simply_be_cancelled(
+    api_client, order, buyer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_mark_paid(order_id=order.pk)
+    response = post(api_client, buyer, f"/api/orders/{order.pk}/cancel/")
+    assert response.status_code == 400
+    assert response.json()["field"] == "status"
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+
+def test_other_buyers_cannot_see_or_pay_an_order(api_client, order):
+    stranger = UserFactory(username="mallory")
+    assert post(api_client, stranger, f"/api/orders/{order.pk}/pay/").status_code == 404
+    assert api_client.get(f"/api/orders/{order.pk}/").status_code == 404
+    assert api_client.get("/api/orders/").json()["results"] == []
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED
+
+
+def test_seller_staff_fulfil_their_own_orders_and_nobody_elses(
+    api_client, order, seller, django_capture_on_commit_callbacks
+):
+    services.order_mark_paid(order_id=order.pk)
+    other_sellers_editor = SellerUserFactory(role="editor").user
+    viewer = SellerUserFactory(seller=seller, role="viewer").user
+    editor = SellerUserFactory(seller=seller, role="editor").user
+
+    assert post(api_client, other_sellers_editor, f"/api/orders/{order.pk}/fulfil/").status_code == 404
+    assert post(api_client, viewer, f"/api/orders/{order.pk}/fulfil/").status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api_client, editor, f"/api/orders/{order.pk}/fulfil/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "fulfilled"
+
+
+def test_buyers_cannot_fulfil(api_client, order, buyer):
+    services.order_mark_paid(order_id=order.pk)
+    assert post(api_client, buyer, f"/api/orders/{order.pk}/fulfil/").status_code == 404

@@ -1,0 +1,168 @@
+import httpx
+import pytest
+from django.contrib.auth import get_user_model
+
+from invoicing.client import SpaceInvoicesClient, Transient
+from sellers import services
+from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
+from tests.factories import SellerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SELLER = {
+    "business_name": "Alpine Crafts d.o.o.",
+    "address": "Trubarjeva 1",
+    "post_code": "1000",
+    "city": "Ljubljana",
+    "country": "SI",
+    "email": "billing@alpine.example",
+    "tax_number": "SI 5022 3054",
+    "primary_colour": "#AA3300",
+    "invoice_footer": "Thank you for buying local.",
+}
+
+
+@pytest.fixture
+def operator_client(api_client):
+    api_client.force_authenticate(UserFactory(username="operator", is_staff=True))
+    return api_client
+
+
+def test_operator_onboards_seller_and_entity_is_created_with_branding(
+    operator_client, sandbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = operator_client.post("/api/sellers/", SELLER, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"] == "pending"
+    assert len(callbacks) == 1
+    seller = Seller.objects.get()
+    assert seller.status == SellerStatus.ACTIVE
+    assert seller.tax_number == "SI50223054"
+    assert seller.entity_id is not None
+    assert seller.entity_id.startswith("ent_")
+    entity = sandbox.client().entity_get(entity_id=seller.entity_id)
+    assert entity["name"] == "Alpine Crafts d.o.o."
+    assert entity["country_code"] == "SI"
+    assert entity["currency_code"] == "EUR"
+    assert entity["metadata"] == {"seller_id": str(seller.pk)}
+    assert entity["settings"]["primary_color"] == "#AA3300"
+    assert entity["settings"]["document_footer"] == "Thank you for buying local."
+    assert entity["settings"]["number_formats"] == {
+        "invoice": "{yyyy}-{nnnnn}",
+        "credit_note": "CN-{yyyy}-{nnnnn}",
+    }
+
+
+def test_seller_signs_up_with_its_admin_user(api_client, sandbox, django_capture_on_commit_callbacks):
+    body = {**SELLER, "username": "alpine", "password": "a-long-password"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post("/api/sellers/signup/", body, format="json")
+
+    assert response.status_code == 201, response.json()
+    membership = SellerUser.objects.select_related("seller", "user").get()
+    assert membership.user.username == "alpine"
+    assert membership.role == SellerRole.ADMIN
+    assert membership.seller.status == SellerStatus.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"country": "XX"}, "country", "'XX' is not an ISO 3166-1 alpha-2 country code."),
+        ({"tax_number": "SI50223055"}, "tax_number", "'SI50223055' is not a valid tax number for SI."),
+        ({"tax_number": "DE136695976"}, "tax_number", "'DE136695976' is not a valid tax number for SI."),
+        ({"tax_number": ""}, "tax_number", "A tax subject needs a tax number."),
+        ({"business_name": ""}, "business_name", "business_name: This field may not be blank."),
+        ({"primary_colour": "red"}, "primary_colour", None),
+    ],
+)
+def test_bad_onboarding_input_is_a_400_naming_the_field_and_writes_nothing(
+    operator_client, change, field, message, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = operator_client.post("/api/sellers/", {**SELLER, **change}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+    if message is not None:
+        assert response.json()["detail"] == message
+    assert Seller.objects.count() == 0
+    assert callbacks == []
+
+
+def test_missing_name_is_named(operator_client):
+    body = {key: value for key, value in SELLER.items() if key != "business_name"}
+    response = operator_client.post("/api/sellers/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["field"] == "business_name"
+    assert response.json()["detail"] == "business_name: This field is required."
+
+
+def test_failed_signup_leaves_no_user_behind(api_client):
+    body = {**SELLER, "country": "XX", "username": "alpine", "password": "a-long-password"}
+    response = api_client.post("/api/sellers/signup/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["field"] == "country"
+    assert get_user_model().objects.filter(username="alpine").exists() is False
+    assert Seller.objects.count() == 0
+
+
+def test_only_operators_onboard_through_the_seller_list(api_client):
+    api_client.force_authenticate(UserFactory())
+    assert api_client.post("/api/sellers/", SELLER, format="json").status_code == 403
+    api_client.force_authenticate(None)
+    assert api_client.get("/api/sellers/").status_code in (401, 403)
+
+
+def _client_answering(status: int, body: dict[str, object]) -> SpaceInvoicesClient:
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, json=body))
+    return SpaceInvoicesClient(
+        base_url="http://si", api_key="sk_sandbox_x", http=httpx.Client(transport=transport)
+    )
+
+
+def test_rejected_entity_marks_seller_failed_with_reason_and_can_be_requested_again(
+    sandbox, django_capture_on_commit_callbacks
+):
+    seller = SellerFactory(status=SellerStatus.PENDING, entity_id=None, entity_request_id="r1")
+    rejection = {
+        "code": "validation_error",
+        "message": "Invalid entity",
+        "cause": {"issues": [{"path": ["tax_number"], "message": "not valid"}]},
+    }
+
+    services.seller_entity_create(seller_id=seller.pk, client=_client_answering(422, rejection))
+
+    seller.refresh_from_db()
+    assert seller.status == SellerStatus.FAILED
+    assert seller.entity_error == "422 validation_error: tax_number: not valid"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.seller_entity_request(seller=seller)
+    seller.refresh_from_db()
+    assert seller.status == SellerStatus.ACTIVE
+    assert seller.entity_request_id != "r1"
+    assert seller.entity_error == ""
+
+
+def test_transient_entity_failure_keeps_seller_pending_for_retry():
+    seller = SellerFactory(status=SellerStatus.PENDING, entity_id=None, entity_request_id="r1")
+    with pytest.raises(Transient):
+        services.seller_entity_create(
+            seller_id=seller.pk, client=_client_answering(503, {"code": "unavailable"})
+        )
+    seller.refresh_from_db()
+    assert seller.status == SellerStatus.PENDING
+    assert seller.entity_id is None
+
+
+def test_entity_creation_is_idempotent_by_request_id(sandbox):
+    seller = SellerFactory(status=SellerStatus.PENDING, entity_id=None, entity_request_id="r-same")
+    first = services.seller_entity_create(seller_id=seller.pk)
+    Seller.objects.filter(pk=seller.pk).update(entity_id=None, status=SellerStatus.PENDING)
+    second = services.seller_entity_create(seller_id=seller.pk)
+    assert first.entity_id == second.entity_id
+    listed = sandbox.http().get("/entities").json()
+    assert [entity["id"] for entity in listed["data"]] == [first.entity_id]
