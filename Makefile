@@ -32,7 +32,7 @@ run: migrate
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/mypy .
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/mypy
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
 
 test: lint

@@ -10,8 +10,18 @@ from invoicing.models import Invoice, InvoiceState
 class InvoiceAdmin(admin.ModelAdmin[Invoice]):
     """A read-only mirror of the documents in sellers' entities, with a retry for failures."""
 
-    list_display = ["__str__", "kind", "state", "seller", "order", "date", "currency",
-                    "total_gross", "attempts", "last_error"]
+    list_display = [
+        "__str__",
+        "kind",
+        "state",
+        "seller",
+        "order",
+        "date",
+        "currency",
+        "total_gross",
+        "attempts",
+        "last_error",
+    ]
     list_filter = ["state", "kind", "currency", "seller"]
     search_fields = ["number", "remote_id", "entity_id", "order__id", "seller__business_name"]
     date_hierarchy = "date"

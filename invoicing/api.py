@@ -19,9 +19,25 @@ from sellers.selectors import seller_for_user
 class InvoiceOutputSerializer(serializers.ModelSerializer[Invoice]):
     class Meta:
         model = Invoice
-        fields = ["id", "order_id", "seller_id", "entity_id", "kind", "state", "remote_id",
-                  "number", "date", "date_due", "currency", "total_net", "total_tax",
-                  "total_gross", "last_error", "created_at", "issued_at"]
+        fields = [
+            "id",
+            "order_id",
+            "seller_id",
+            "entity_id",
+            "kind",
+            "state",
+            "remote_id",
+            "number",
+            "date",
+            "date_due",
+            "currency",
+            "total_net",
+            "total_tax",
+            "total_gross",
+            "last_error",
+            "created_at",
+            "issued_at",
+        ]
 
 
 class InvoiceDetailApi(generics.RetrieveAPIView[Invoice]):

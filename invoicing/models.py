@@ -8,7 +8,7 @@ import uuid
 
 from django.db import models
 
-from marketplace.models import MONEY, Order
+from marketplace.models import Order, money_field
 from sellers.models import Seller
 
 
@@ -46,9 +46,9 @@ class Invoice(models.Model):
     date = models.DateField(null=True, blank=True)
     date_due = models.DateField(null=True, blank=True)
     currency = models.CharField(max_length=3)
-    total_net = models.DecimalField(**MONEY, null=True, blank=True)
-    total_tax = models.DecimalField(**MONEY, null=True, blank=True)
-    total_gross = models.DecimalField(**MONEY, null=True, blank=True)
+    total_net = money_field(null=True, blank=True)
+    total_tax = money_field(null=True, blank=True)
+    total_gross = money_field(null=True, blank=True)
 
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -89,4 +89,3 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"{self.get_kind_display()} #{self.pk} ({self.state})"
-

@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from invoicing.models import Invoice
@@ -9,7 +9,7 @@ def invoice_list_for_seller(seller: Seller) -> QuerySet[Invoice]:
     return Invoice.objects.filter(seller=seller).select_related("order")
 
 
-def invoices_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Invoice]:
+def invoices_visible_to(user: User | AnonymousUser) -> QuerySet[Invoice]:
     """Operators see every document; a seller user its seller's; a buyer its own orders'."""
     invoices = Invoice.objects.select_related("order", "seller")
     if not user.is_authenticated:

@@ -8,9 +8,16 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from invoicing.client import Document, DocumentCreate, Rejected, SpaceInvoicesClient, Transient
 from invoicing import gateway
+from invoicing.client import (
+    Document,
+    DocumentCreate,
+    SpaceInvoicesClient,
+    SpaceInvoicesError,
+    Transient,
+)
 from invoicing.models import DocumentKind, Invoice, InvoiceState, new_request_id
+from marketplace.errors import ApplicationError
 from marketplace.models import Order, OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -32,10 +39,13 @@ def invoice_request(*, order: Order) -> Invoice:
     existing = Invoice.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
     if existing is not None:
         return existing
+    entity_id = order.seller.entity_id
+    if entity_id is None:  # checkout admits only active sellers, and those have an entity
+        raise ApplicationError("The seller has no Space Invoices entity yet.", field="seller")
     invoice = Invoice.objects.create(
         order=order,
         seller_id=order.seller_id,
-        entity_id=order.seller.entity_id,
+        entity_id=entity_id,
         kind=DocumentKind.INVOICE,
         currency=order.currency,
     )
@@ -46,9 +56,9 @@ def invoice_request(*, order: Order) -> Invoice:
 def invoice_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
     """Create the document in the seller's entity and mirror it; idempotent by request id.
 
-    A rejection marks the row failed with the API's reason. A transient error is recorded and
-    propagates for the task to retry with the same request id, until the row has used its
-    attempts and is marked failed.
+    A rejection (or a 401 / 404) marks the row failed with the API's reason. A transient
+    error is recorded and propagates for the task to retry with the same request id, until
+    the row has used its attempts and is marked failed.
     """
     invoice = Invoice.objects.select_related("order__seller").get(pk=invoice_id)
     if invoice.state != InvoiceState.PENDING:
@@ -64,15 +74,17 @@ def invoice_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None)
             payload=invoice_payload(invoice),
             request_id=invoice.request_id,
         )
-    except Rejected as error:
-        invoice_mark_failed(invoice_id=invoice.pk, reason=str(error))
-        return Invoice.objects.get(pk=invoice.pk)
     except Transient as error:
         if invoice.attempts >= settings.INVOICE_MAX_ATTEMPTS:
-            invoice_mark_failed(invoice_id=invoice.pk, reason=f"gave up after {invoice.attempts} attempts: {error}")
+            invoice_mark_failed(
+                invoice_id=invoice.pk, reason=f"gave up after {invoice.attempts} attempts: {error}"
+            )
             return Invoice.objects.get(pk=invoice.pk)
         Invoice.objects.filter(pk=invoice.pk).update(last_error=str(error))
         raise
+    except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
+        invoice_mark_failed(invoice_id=invoice.pk, reason=str(error))
+        return Invoice.objects.get(pk=invoice.pk)
     _mirror(invoice, document)
     return Invoice.objects.get(pk=invoice.pk)
 
@@ -110,7 +122,9 @@ def invoice_sweep_pending() -> list[int]:
         ids = list(
             Invoice.objects.select_for_update(skip_locked=True)
             .filter(state=InvoiceState.PENDING)
-            .filter(Q(last_attempt_at__lt=stale) | Q(last_attempt_at__isnull=True, created_at__lt=stale))
+            .filter(
+                Q(last_attempt_at__lt=stale) | Q(last_attempt_at__isnull=True, created_at__lt=stale)
+            )
             .order_by("pk")
             .values_list("pk", flat=True)[:500]
         )
@@ -162,8 +176,8 @@ def _mirror(invoice: Invoice, document: Document) -> None:
         remote_id=document["id"],
         number=document["number"] or "",
         shareable_id=document.get("shareable_id") or "",
-        date=date.fromisoformat(document["date"]),
-        date_due=date.fromisoformat(document["date_due"]) if document.get("date_due") else None,
+        date=_parse_date(document.get("date")),
+        date_due=_parse_date(document.get("date_due")),
         total_net=total_net,
         total_tax=total_gross - total_net,
         total_gross=total_gross,
@@ -171,6 +185,10 @@ def _mirror(invoice: Invoice, document: Document) -> None:
         issued_at=timezone.now(),
     )
     logger.info("invoice %s issued as %s in %s", invoice.pk, document["id"], invoice.entity_id)
+
+
+def _parse_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def _enqueue_issue(invoice_id: int) -> None:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from celery import Task, shared_task
 
 from invoicing import services
@@ -6,7 +8,7 @@ from invoicing.retry import retry_delay
 
 
 @shared_task(name="invoicing.issue_invoice", bind=True, acks_late=True, max_retries=None)
-def issue_invoice(self: Task, invoice_id: int) -> None:
+def issue_invoice(self: Task[Any, Any], invoice_id: int) -> None:
     """The service decides when a row has used its attempts; this only schedules the next."""
     try:
         services.invoice_issue(invoice_id=invoice_id)

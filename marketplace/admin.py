@@ -16,8 +16,7 @@ class OrderLineInline(admin.TabularInline[OrderLine, Order]):
     model = OrderLine
     extra = 0
     can_delete = False
-    fields = ["name", "quantity", "unit_price", "tax_rate", "total_net"]
-    readonly_fields = fields
+    fields = readonly_fields = ("name", "quantity", "unit_price", "tax_rate", "total_net")
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
@@ -28,8 +27,15 @@ class DocumentInline(admin.TabularInline[Invoice, Order]):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["kind", "state", "number", "date", "total_gross", "remote_id", "last_error"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "kind",
+        "state",
+        "number",
+        "date",
+        "total_gross",
+        "remote_id",
+        "last_error",
+    )
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
@@ -37,8 +43,16 @@ class DocumentInline(admin.TabularInline[Invoice, Order]):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin[Order]):
-    list_display = ["id", "seller", "buyer_name", "billing_country", "status", "currency",
-                    "total_gross", "placed_at"]
+    list_display = [
+        "id",
+        "seller",
+        "buyer_name",
+        "billing_country",
+        "status",
+        "currency",
+        "total_gross",
+        "placed_at",
+    ]
     list_filter = ["status", "currency", "billing_country", "seller"]
     search_fields = ["id", "buyer_name", "buyer_email", "seller__business_name"]
     date_hierarchy = "placed_at"

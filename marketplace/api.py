@@ -3,10 +3,12 @@
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,8 +26,17 @@ class ProductOutputSerializer(serializers.ModelSerializer[Product]):
 
     class Meta:
         model = Product
-        fields = ["id", "name", "description", "unit_price", "currency", "tax_rate",
-                  "seller_id", "seller_name", "seller_colour"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "unit_price",
+            "currency",
+            "tax_rate",
+            "seller_id",
+            "seller_name",
+            "seller_colour",
+        ]
 
 
 class CatalogListApi(generics.ListAPIView[Product]):
@@ -91,10 +102,29 @@ class OrderOutputSerializer(serializers.ModelSerializer[Order]):
 
     class Meta:
         model = Order
-        fields = ["id", "checkout_id", "seller_id", "seller_name", "status", "currency",
-                  "buyer_name", "buyer_email", "billing_address", "billing_post_code",
-                  "billing_city", "billing_country", "total_net", "total_tax", "total_gross",
-                  "placed_at", "paid_at", "fulfilled_at", "cancelled_at", "lines", "documents"]
+        fields = [
+            "id",
+            "checkout_id",
+            "seller_id",
+            "seller_name",
+            "status",
+            "currency",
+            "buyer_name",
+            "buyer_email",
+            "billing_address",
+            "billing_post_code",
+            "billing_city",
+            "billing_country",
+            "total_net",
+            "total_tax",
+            "total_gross",
+            "placed_at",
+            "paid_at",
+            "fulfilled_at",
+            "cancelled_at",
+            "lines",
+            "documents",
+        ]
 
 
 class CartLineInputSerializer(serializers.Serializer[None]):
@@ -116,7 +146,7 @@ class CheckoutInputSerializer(serializers.Serializer[None]):
     billing = BillingInputSerializer()
 
 
-class CheckoutOutputSerializer(serializers.Serializer[None]):
+class CheckoutOutputSerializer(serializers.Serializer[dict[str, Any]]):
     checkout_id = serializers.IntegerField()
     orders = OrderOutputSerializer(many=True)
 
@@ -128,7 +158,7 @@ class CheckoutApi(APIView):
     def post(self, request: Request) -> Response:
         data = _validated(CheckoutInputSerializer, request)
         checkout = services.checkout_create(
-            buyer=request.user,
+            buyer=authenticated_user(request),
             lines=[services.CartLine(**line) for line in data["lines"]],
             billing=services.BillingDetails(**data["billing"]),
         )
@@ -158,7 +188,7 @@ class OrderPayApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         own = selectors.orders_visible_to(request.user)
         if not request.user.is_staff:
-            own = own.filter(buyer=request.user)
+            own = own.filter(buyer=authenticated_user(request))
         order = get_object_or_404(own, pk=pk)
         services.order_mark_paid(order_id=order.pk)
         return _order_response(request, order.pk)
@@ -183,6 +213,13 @@ class OrderCancelApi(APIView):
 def _order_response(request: Request, order_id: int) -> Response:
     order = selectors.orders_visible_to(request.user).get(pk=order_id)
     return Response(OrderOutputSerializer(order).data)
+
+
+def authenticated_user(request: Request) -> User:
+    """The request's user, for views that IsAuthenticated already guards."""
+    if not isinstance(request.user, User):
+        raise NotAuthenticated()
+    return request.user
 
 
 def _validated(

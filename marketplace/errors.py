@@ -21,7 +21,12 @@ def _first_error(detail: Any, path: str = "") -> tuple[str | None, str]:
     """The first (field path, message) inside a DRF ValidationError detail."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            if key == "non_field_errors":
+                name = path
+            elif isinstance(key, int):  # a list's errors keyed by item index
+                name = f"{path}[{key}]"
+            else:
+                name = f"{path}.{key}" if path else str(key)
             return _first_error(value, name)
     if isinstance(detail, list):
         for index, value in enumerate(detail):
@@ -40,6 +45,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, exceptions.ValidationError):
         field, message = _first_error(exc.detail)
         detail = f"{field}: {message}" if field else message
-        body = {"detail": detail, "field": field, "code": "invalid", "errors": exc.detail}
-        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"detail": detail, "field": field, "code": "invalid", "errors": exc.detail},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     return exception_handler(exc, context)

@@ -2,6 +2,7 @@
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -10,17 +11,24 @@ from django_countries.fields import CountryField
 
 from sellers.models import Seller
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-TAX_RATE = {"max_digits": 5, "decimal_places": 2}
+
+def money_field(**options: Any) -> models.DecimalField[Decimal | None, Decimal]:
+    """An amount in an order's or document's currency (minor units up to two places)."""
+    return models.DecimalField(max_digits=14, decimal_places=2, **options)
+
+
+def tax_rate_field(**options: Any) -> models.DecimalField[Decimal | None, Decimal]:
+    """A percentage such as 22.00 or 9.50."""
+    return models.DecimalField(max_digits=5, decimal_places=2, **options)
 
 
 class Product(models.Model):
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="products")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    unit_price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
+    unit_price = money_field(validators=[MinValueValidator(Decimal("0"))])
     currency = models.CharField(max_length=3, default="EUR")
-    tax_rate = models.DecimalField(**TAX_RATE, validators=[MinValueValidator(Decimal("0"))])
+    tax_rate = tax_rate_field(validators=[MinValueValidator(Decimal("0"))])
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -84,9 +92,9 @@ class Order(models.Model):
     status = models.CharField(
         max_length=10, choices=OrderStatus.choices, default=OrderStatus.PLACED
     )
-    total_net = models.DecimalField(**MONEY)
-    total_tax = models.DecimalField(**MONEY)
-    total_gross = models.DecimalField(**MONEY)
+    total_net = money_field()
+    total_tax = money_field()
+    total_gross = money_field()
     placed_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
@@ -115,14 +123,16 @@ class OrderLine(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=200)
     quantity = models.PositiveIntegerField()
-    unit_price = models.DecimalField(**MONEY)
-    tax_rate = models.DecimalField(**TAX_RATE)
-    total_net = models.DecimalField(**MONEY)
+    unit_price = money_field()
+    tax_rate = tax_rate_field()
+    total_net = money_field()
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="line_quantity_positive"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="line_quantity_positive"
+            ),
         ]
 
     def __str__(self) -> str:

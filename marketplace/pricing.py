@@ -44,4 +44,8 @@ def order_totals(lines: Iterable[PricedLine], currency: str) -> Totals:
         (quantize(base * rate / 100, currency) for rate, base in base_by_rate.items()),
         Decimal(0),
     )
-    return Totals(net=quantize(net, currency), tax=quantize(tax, currency), gross=quantize(net + tax, currency))
+    return Totals(
+        net=quantize(net, currency),
+        tax=quantize(tax, currency),
+        gross=quantize(net + tax, currency),
+    )

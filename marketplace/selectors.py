@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from marketplace.models import Order, Product
@@ -11,7 +11,7 @@ def catalog_products() -> QuerySet[Product]:
     )
 
 
-def orders_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
+def orders_visible_to(user: User | AnonymousUser) -> QuerySet[Order]:
     """Operators see every order; a seller user its seller's; a buyer its own."""
     orders = Order.objects.select_related("seller", "checkout").prefetch_related(
         "lines", "documents"
@@ -24,7 +24,7 @@ def orders_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]
     return orders.filter(Q(buyer=user) | Q(seller_id__in=seller_ids))
 
 
-def orders_managed_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
+def orders_managed_by(user: User | AnonymousUser) -> QuerySet[Order]:
     """Orders whose lifecycle the user may move on the seller's side (fulfil, cancel)."""
     orders = Order.objects.all()
     if not user.is_authenticated:
@@ -37,10 +37,8 @@ def orders_managed_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]
     return orders.filter(seller_id__in=seller_ids)
 
 
-def orders_cancellable_by(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]:
+def orders_cancellable_by(user: User | AnonymousUser) -> QuerySet[Order]:
     """The buyer's own orders and the orders the user manages as seller staff."""
     if not user.is_authenticated:
         return Order.objects.none()
-    return Order.objects.filter(
-        Q(pk__in=orders_managed_by(user).values("pk")) | Q(buyer=user)
-    )
+    return Order.objects.filter(Q(pk__in=orders_managed_by(user).values("pk")) | Q(buyer=user))

@@ -4,7 +4,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,9 +32,7 @@ class BillingDetails:
     country: str
 
 
-def checkout_create(
-    *, buyer: AbstractBaseUser, lines: Sequence[CartLine], billing: BillingDetails
-) -> Checkout:
+def checkout_create(*, buyer: User, lines: Sequence[CartLine], billing: BillingDetails) -> Checkout:
     """Turn a cart into one checkout with one order per seller; all or nothing."""
     if not lines:
         raise ApplicationError("The cart is empty.", field="lines")
@@ -126,7 +124,7 @@ def _group_by_seller(
 
 def _order_create(
     checkout: Checkout,
-    buyer: AbstractBaseUser,
+    buyer: User,
     seller_lines: list[tuple[Product, int]],
     billing: BillingDetails,
     country: str,
@@ -140,7 +138,9 @@ def _order_create(
             field="lines",
         )
     currency = currencies.pop()
-    priced = [PricedLine(qty, product.unit_price, product.tax_rate) for product, qty in seller_lines]
+    priced = [
+        PricedLine(qty, product.unit_price, product.tax_rate) for product, qty in seller_lines
+    ]
     totals = order_totals(priced, currency)
     order = Order.objects.create(
         checkout=checkout,

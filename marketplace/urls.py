@@ -5,6 +5,8 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from invoicing import api as invoicing_api
 from marketplace import api as marketplace_api
+from reporting.api import InvoiceExportApi
+from reporting.views import admin_invoice_export
 from sellers import api as sellers_api
 
 api = [
@@ -33,11 +35,18 @@ api = [
     ),
     path("invoices/<int:pk>/", invoicing_api.InvoiceDetailApi.as_view(), name="invoice-detail"),
     path("invoices/<int:pk>/link/", invoicing_api.InvoiceLinkApi.as_view(), name="invoice-link"),
+    path("reports/invoices.csv", InvoiceExportApi.as_view(), name="report-invoices-csv"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
 urlpatterns = [
+    # Before admin's catch-all, so the invoice changelist's export link reaches it.
+    path(
+        "admin/invoicing/invoice/export.csv",
+        admin.site.admin_view(admin_invoice_export),
+        name="report-invoices-csv-admin",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include(api)),
 ]

@@ -17,8 +17,14 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
     list_display = ["business_name", "country", "status", "entity_id", "created_at"]
     list_filter = ["status", "country", "is_tax_subject"]
     search_fields = ["business_name", "email", "tax_number", "entity_id"]
-    readonly_fields = ["status", "entity_id", "entity_error", "entity_request_id", "created_at",
-                       "updated_at"]
+    readonly_fields = [
+        "status",
+        "entity_id",
+        "entity_error",
+        "entity_request_id",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [SellerUserInline]
     actions = ["request_entity"]
     fieldsets = [
@@ -26,8 +32,19 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
         ("Address", {"fields": ["address", "post_code", "city", "country"]}),
         ("Tax", {"fields": ["tax_number", "is_tax_subject"]}),
         ("Branding", {"fields": ["primary_colour", "logo", "invoice_footer"]}),
-        ("Space Invoices", {"fields": ["status", "entity_id", "entity_error",
-                                       "entity_request_id", "created_at", "updated_at"]}),
+        (
+            "Space Invoices",
+            {
+                "fields": [
+                    "status",
+                    "entity_id",
+                    "entity_error",
+                    "entity_request_id",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
     ]
 
     @admin.action(description="Create the Space Invoices entity (draft or failed sellers)")

@@ -27,9 +27,7 @@ class SellerDetailsInputSerializer(serializers.Serializer[None]):
     email = serializers.EmailField()
     tax_number = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     is_tax_subject = serializers.BooleanField(required=False, default=True)
-    primary_colour = serializers.RegexField(
-        r"^#[0-9A-Fa-f]{6}$", required=False, default="#1A73E8"
-    )
+    primary_colour = serializers.RegexField(r"^#[0-9A-Fa-f]{6}$", required=False, default="#1A73E8")
     invoice_footer = serializers.CharField(
         max_length=500, required=False, allow_blank=True, default=""
     )
@@ -45,9 +43,23 @@ class SellerOutputSerializer(serializers.ModelSerializer[Seller]):
 
     class Meta:
         model = Seller
-        fields = ["id", "business_name", "address", "post_code", "city", "country",
-                  "tax_number", "is_tax_subject", "email", "primary_colour", "invoice_footer",
-                  "status", "entity_id", "entity_error", "created_at"]
+        fields = [
+            "id",
+            "business_name",
+            "address",
+            "post_code",
+            "city",
+            "country",
+            "tax_number",
+            "is_tax_subject",
+            "email",
+            "primary_colour",
+            "invoice_footer",
+            "status",
+            "entity_id",
+            "entity_error",
+            "created_at",
+        ]
 
 
 class SellerListCreateApi(generics.ListAPIView[Seller]):
@@ -63,7 +75,9 @@ class SellerListCreateApi(generics.ListAPIView[Seller]):
     def post(self, request: Request) -> Response:
         serializer = SellerDetailsInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        seller = services.seller_onboard(details=services.SellerDetails(**serializer.validated_data))
+        seller = services.seller_onboard(
+            details=services.SellerDetails(**serializer.validated_data)
+        )
         return Response(SellerOutputSerializer(seller).data, status=status.HTTP_201_CREATED)
 
 

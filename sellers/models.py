@@ -1,7 +1,13 @@
+import uuid
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django_countries.fields import CountryField
+
+
+def new_entity_request_id() -> str:
+    return f"mkt-entity-{uuid.uuid4().hex}"
 
 
 class SellerStatus(models.TextChoices):
@@ -35,7 +41,7 @@ class Seller(models.Model):
     )
     entity_id = models.CharField(max_length=40, null=True, blank=True, unique=True)
     # Fixed when entity creation is requested, reused on every retry (idempotency key).
-    entity_request_id = models.CharField(max_length=64, blank=True)
+    entity_request_id = models.CharField(max_length=64, default=new_entity_request_id)
     entity_error = models.TextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)

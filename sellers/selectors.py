@@ -1,9 +1,9 @@
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from sellers.models import Seller, SellerUser
 
 
-def seller_for_user(user: AbstractBaseUser | AnonymousUser) -> Seller | None:
+def seller_for_user(user: User | AnonymousUser) -> Seller | None:
     """The one seller a user belongs to, from its membership; never from request input."""
     if not user.is_authenticated:
         return None
@@ -11,7 +11,7 @@ def seller_for_user(user: AbstractBaseUser | AnonymousUser) -> Seller | None:
     return membership.seller if membership else None
 
 
-def seller_membership(user: AbstractBaseUser | AnonymousUser) -> SellerUser | None:
+def seller_membership(user: User | AnonymousUser) -> SellerUser | None:
     if not user.is_authenticated:
         return None
     return SellerUser.objects.select_related("seller").filter(user=user).first()

@@ -1,18 +1,23 @@
 """Seller onboarding and the seller's Space Invoices entity."""
 
 import logging
-import uuid
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from invoicing.client import EntityCreate, Rejected, SpaceInvoicesClient
 from invoicing import gateway
+from invoicing.client import EntityCreate, SpaceInvoicesClient, SpaceInvoicesError, Transient
 from marketplace.errors import ApplicationError
-from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
+from sellers.models import (
+    Seller,
+    SellerRole,
+    SellerStatus,
+    SellerUser,
+    new_entity_request_id,
+)
 from sellers.validation import country_code_validate, tax_number_normalize
 
 logger = logging.getLogger(__name__)
@@ -36,9 +41,7 @@ class SellerDetails:
     logo: UploadedFile | None = None
 
 
-def seller_onboard(
-    *, details: SellerDetails, admin_user: AbstractBaseUser | None = None
-) -> Seller:
+def seller_onboard(*, details: SellerDetails, admin_user: User | None = None) -> Seller:
     """Write the seller (pending) and, after commit, request its entity."""
     country = country_code_validate(details.country)
     tax_number = tax_number_normalize(details.tax_number, country=country)
@@ -56,10 +59,9 @@ def seller_onboard(
         primary_colour=details.primary_colour,
         invoice_footer=details.invoice_footer,
         status=SellerStatus.PENDING,
-        entity_request_id=_new_entity_request_id(),
     )
     if details.logo is not None:
-        seller.logo = details.logo  # type: ignore[assignment]
+        seller.logo = details.logo
     _full_clean(seller)
     with transaction.atomic():
         seller.save()
@@ -79,7 +81,7 @@ def seller_entity_request(*, seller: Seller) -> Seller:
         if locked.status not in (SellerStatus.DRAFT, SellerStatus.FAILED):
             return locked
         # A rejected request would be replayed as the same rejection; a new key asks anew.
-        locked.entity_request_id = _new_entity_request_id()
+        locked.entity_request_id = new_entity_request_id()
         locked.status = SellerStatus.PENDING
         locked.entity_error = ""
         locked.save(update_fields=["entity_request_id", "status", "entity_error", "updated_at"])
@@ -100,7 +102,9 @@ def seller_entity_create(*, seller_id: int, client: SpaceInvoicesClient | None =
         entity = client.entity_create(
             payload=seller_entity_payload(seller), request_id=seller.entity_request_id
         )
-    except Rejected as error:
+    except Transient:
+        raise
+    except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
         seller_entity_mark_failed(seller_id=seller.pk, reason=str(error))
         return Seller.objects.get(pk=seller.pk)
     Seller.objects.filter(pk=seller.pk, entity_id__isnull=True).update(
@@ -146,10 +150,6 @@ def _enqueue_entity_creation(seller_id: int) -> None:
     from sellers.tasks import create_seller_entity
 
     transaction.on_commit(lambda: create_seller_entity.delay(seller_id))
-
-
-def _new_entity_request_id() -> str:
-    return f"mkt-entity-{uuid.uuid4().hex}"
 
 
 def _full_clean(seller: Seller) -> None:

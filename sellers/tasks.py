@@ -1,3 +1,5 @@
+from typing import Any
+
 from celery import Task, shared_task
 
 from invoicing.client import Transient
@@ -7,8 +9,10 @@ from sellers import services
 MAX_ATTEMPTS = 8
 
 
-@shared_task(name="sellers.create_seller_entity", bind=True, acks_late=True, max_retries=MAX_ATTEMPTS)
-def create_seller_entity(self: Task, seller_id: int) -> None:
+@shared_task(
+    name="sellers.create_seller_entity", bind=True, acks_late=True, max_retries=MAX_ATTEMPTS
+)
+def create_seller_entity(self: Task[Any, Any], seller_id: int) -> None:
     try:
         services.seller_entity_create(seller_id=seller_id)
     except Transient as error:

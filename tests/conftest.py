@@ -1,6 +1,6 @@
 """Shared fixtures: PostgreSQL is required, Space Invoices is the in-process sandbox."""
 
-from collections.abc import Iterator
+import uuid
 from pathlib import Path
 
 import httpx
@@ -18,16 +18,17 @@ SANDBOX_KEY = "sk_sandbox_tests"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Tasks run inline unless a test starts a real worker; that worker reads this run's own
+    # queue, so parallel runs on one Redis never take each other's tasks.
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+    celery_app.conf.task_default_queue = f"tests-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _require_postgresql(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
     if connection.vendor != "postgresql":
-        pytest.exit(
-            "The tests run on PostgreSQL: set DATABASE_URL (make test does).", returncode=2
-        )
+        pytest.exit("The tests run on PostgreSQL: set DATABASE_URL (make test does).", returncode=2)
 
 
 class Sandbox:
@@ -50,12 +51,12 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     """Routes every Space Invoices call of the code under test to a fresh sandbox."""
     box = Sandbox(tmp_path / "sandbox.sqlite3")
     monkeypatch.setattr(gateway, "space_invoices_client", box.client)
     monkeypatch.setattr(settings, "SPACE_INVOICES_SHARE_URL", "http://sandbox/share/")
-    yield box
+    return box
 
 
 @pytest.fixture

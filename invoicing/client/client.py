@@ -225,7 +225,9 @@ class SpaceInvoicesClient:
             return RateLimited(
                 **kwargs, retry_after=_retry_after(response.headers.get("retry-after"))
             )
-        if status == 409 or status >= 500:
+        # A 409 is a conflict that may clear (a concurrent write), except a request id reused
+        # with another body, which no retry can fix.
+        if (status == 409 and kwargs["code"] != "idempotency_key_reused") or status >= 500:
             return Transient(**kwargs)
         if status >= 400:
             return Rejected(**kwargs, issues=self._issues(fields))

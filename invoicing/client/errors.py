@@ -78,7 +78,7 @@ class NotFound(SpaceInvoicesError):
 
 
 class Transient(SpaceInvoicesError):
-    """5xx, 409, timeouts, transport errors: retry with the same request id."""
+    """5xx, 409 (but a reused request id), timeouts, transport errors: retry with the same id."""
 
 
 class RateLimited(Transient):

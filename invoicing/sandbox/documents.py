@@ -59,7 +59,7 @@ PAYMENT_TYPES = frozenset(
     }
 )
 
-_CUSTOMER_TEXT_FIELDS = ("name", "email", "address", "address_2", "post_code", "city", "state")
+_CUSTOMER_TEXT_FIELDS = ("email", "address", "address_2", "post_code", "city", "state")
 _ISSUER_FIELDS = (
     "name",
     "address",
@@ -214,7 +214,7 @@ def _check_totals(
     for index, line in enumerate(totals.lines):
         if line.total < 0:
             issues.add(("items", index, "discounts"), "discounts exceed the line amount")
-    if totals.total_due < 0:
+    if totals.total_paid > 0 and totals.total_due < 0:
         issues.add(("payments",), f"payments exceed total_with_tax {totals.total_with_tax}")
     if expected_total is not None:
         expected = round_money(expected_total, unit)
@@ -247,19 +247,14 @@ def _customer(data: Mapping[str, Any], issues: Issues) -> dict[str, Any] | None:
     if not isinstance(customer, dict):
         issues.add(path, "must be an object")
         return None
-    snapshot: dict[str, Any] = {
-        key: validation.optional_string(customer, key, path, issues)
-        for key in _CUSTOMER_TEXT_FIELDS
-    }
-    validation.required_string(customer, "name", path, issues)
+    snapshot: dict[str, Any] = {"name": validation.required_string(customer, "name", path, issues)}
+    for key in _CUSTOMER_TEXT_FIELDS:
+        snapshot[key] = validation.optional_string(customer, key, path, issues)
     country = validation.country(customer, path, issues)
-    snapshot["country"], snapshot["country_code"] = (
-        (country[1], country[0]) if country else (None, None)
-    )
+    snapshot["country_code"], snapshot["country"] = country or (None, None)
     snapshot["tax_number"] = validation.optional_string(customer, "tax_number", path, issues)
-    snapshot["is_end_consumer"] = validation.optional_bool(
-        customer, "is_end_consumer", path, issues
-    )
+    is_end_consumer = validation.optional_bool(customer, "is_end_consumer", path, issues)
+    snapshot["is_end_consumer"] = bool(is_end_consumer)
     return snapshot
 
 

@@ -212,6 +212,8 @@ def _settings(data: Mapping[str, Any], issues: Issues) -> dict[str, Any]:
     if "has_logo" in settings and not isinstance(settings["has_logo"], bool):
         issues.add((*path, "has_logo"), "must be true or false")
     validation.optional_string(settings, "document_footer", path, issues)
+    if "default_invoice_due_days" in settings and settings["default_invoice_due_days"] is None:
+        issues.add((*path, "default_invoice_due_days"), "must not be null")
     validation.optional_int(
         settings, "default_invoice_due_days", path, issues, minimum=0, maximum=3650
     )

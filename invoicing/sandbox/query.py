@@ -50,7 +50,7 @@ def _compare(value: Any, operand: Any) -> int | None:
         isinstance(v, int | Decimal) and not isinstance(v, bool) for v in (value, operand)
     )
     if numbers or (isinstance(value, str) and isinstance(operand, str)):
-        return (value > operand) - (value < operand)
+        return int(value > operand) - int(value < operand)
     return None
 
 
@@ -207,9 +207,8 @@ def _cursor(args: Mapping[str, str], name: str, order_by: str, issues: Issues) -
         return None
     try:
         payload = jsoncodec.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        rank, value, seq = payload["k"]
-        key: SortKey = (int(rank), Decimal(value) if rank == 2 else value, int(seq))
         cursor_order = payload["o"]
+        key = _decode_key(*payload["k"])
     except (ValueError, TypeError, KeyError, ArithmeticError, binascii.Error):
         issues.add((name,), "is not a cursor from this API")
         return None
@@ -217,6 +216,20 @@ def _cursor(args: Mapping[str, str], name: str, order_by: str, issues: Issues) -
         issues.add((name,), f"was made for order_by={cursor_order}; send the same order_by")
         return None
     return key
+
+
+_KEY_TYPES: dict[int, type] = {0: int, 1: int, 2: Decimal, 3: str, 4: str}
+
+
+def _decode_key(rank: int, value: Any, seq: int) -> SortKey:
+    """The inverse of ``_encode_cursor``; ``ValueError`` for anything it could not have made."""
+    if rank == 2:
+        value = Decimal(value)
+        if not value.is_finite():
+            raise ValueError("not a finite number")
+    if type(value) is not _KEY_TYPES[rank] or type(seq) is not int:
+        raise ValueError("not a sort key")
+    return rank, value, seq
 
 
 def _conditions(raw: str, issues: Issues) -> tuple[Condition, ...]:

@@ -62,7 +62,7 @@ def optional_int(
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         issues.add((*path, key), f"must be a whole number from {minimum} to {maximum}")
         return None
-    return value
+    return int(value)
 
 
 def decimal_value(value: Any, path: Path, issues: Issues) -> Decimal | None:
@@ -124,7 +124,7 @@ def country(data: Mapping[str, Any], path: Path, issues: Issues) -> tuple[str, s
     ``country_code`` must be an ISO 3166-1 alpha-2 code and ``country`` an English name; when
     both are given they must agree.
     """
-    code = optional_string(data, "country_code", path, issues, max_length=2)
+    code = optional_string(data, "country_code", path, issues)
     name = optional_string(data, "country", path, issues)
     from_code = from_name = None
     if code is not None:

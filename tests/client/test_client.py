@@ -495,6 +495,10 @@ def test_errors_never_carry_the_api_key() -> None:
 # Logging
 
 
+def client_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "invoicing.client"]
+
+
 def test_one_info_line_per_call_without_key_or_body(caplog: pytest.LogCaptureFixture) -> None:
     _, handler = recording(
         json_response(
@@ -511,8 +515,8 @@ def test_one_info_line_per_call_without_key_or_body(caplog: pytest.LogCaptureFix
         request_id="order-o1",
     )
 
-    [record] = caplog.records
-    assert (record.name, record.levelno) == ("invoicing.client", logging.INFO)
+    [record] = client_records(caplog)
+    assert record.levelno == logging.INFO
     message = record.getMessage()
     assert message.startswith("space_invoices POST /invoices status=201 elapsed_ms=")
     assert message.endswith(f"request_id=order-o1 entity_id={ENT}")
@@ -529,7 +533,7 @@ def test_transport_failure_is_logged_once(caplog: pytest.LogCaptureFixture) -> N
     with pytest.raises(Transient):
         make_client(handler).entity_get(entity_id="ent_1")
 
-    [record] = caplog.records
+    [record] = client_records(caplog)
     assert record.getMessage().startswith("space_invoices GET /entities/ent_1 status=ConnectError ")
     assert record.getMessage().endswith("request_id=- entity_id=-")
     assert KEY not in caplog.text

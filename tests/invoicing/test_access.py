@@ -12,14 +12,29 @@ pytestmark = pytest.mark.django_db
 def issued_invoice(seller, buyer, number):
     checkout = Checkout.objects.create(buyer=buyer)
     order = Order.objects.create(
-        checkout=checkout, seller=seller, buyer=buyer, buyer_name="B", buyer_email="b@example.com",
-        billing_address="A", billing_post_code="1", billing_city="C", billing_country="SI",
-        currency="EUR", status="paid", total_net=Decimal("10.00"), total_tax=Decimal("2.20"),
+        checkout=checkout,
+        seller=seller,
+        buyer=buyer,
+        buyer_name="B",
+        buyer_email="b@example.com",
+        billing_address="A",
+        billing_post_code="1",
+        billing_city="C",
+        billing_country="SI",
+        currency="EUR",
+        status="paid",
+        total_net=Decimal("10.00"),
+        total_tax=Decimal("2.20"),
         total_gross=Decimal("12.20"),
     )
     return Invoice.objects.create(
-        order=order, seller=seller, entity_id=seller.entity_id, currency="EUR",
-        state=InvoiceState.ISSUED, remote_id=f"inv_{number:024x}", number=f"2026-{number:05d}",
+        order=order,
+        seller=seller,
+        entity_id=seller.entity_id,
+        currency="EUR",
+        state=InvoiceState.ISSUED,
+        remote_id=f"inv_{number:024x}",
+        number=f"2026-{number:05d}",
         shareable_id=f"{number:024x}",
     )
 
@@ -75,7 +90,9 @@ def test_anonymous_users_see_only_the_catalog(api_client):
 
 def test_pending_documents_have_no_link_yet(api_client):
     invoice = issued_invoice(SellerFactory(), UserFactory(), 1)
-    Invoice.objects.filter(pk=invoice.pk).update(state=InvoiceState.PENDING, number="", remote_id=None)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        state=InvoiceState.PENDING, number="", remote_id=None
+    )
     api_client.force_authenticate(invoice.order.buyer)
     response = api_client.get(f"/api/invoices/{invoice.pk}/link/")
     assert response.status_code == 400

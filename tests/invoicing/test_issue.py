@@ -97,7 +97,9 @@ def test_each_seller_numbers_its_own_invoices(sandbox, django_capture_on_commit_
     ]
 
 
-def test_invoice_is_found_by_order_id_in_its_entity_only(sandbox, django_capture_on_commit_callbacks):
+def test_invoice_is_found_by_order_id_in_its_entity_only(
+    sandbox, django_capture_on_commit_callbacks
+):
     seller, other = onboarded_seller(), onboarded_seller()
     order = place_order(seller)
     invoice = pay(order, django_capture_on_commit_callbacks)
@@ -130,15 +132,20 @@ def test_task_is_enqueued_only_after_commit(sandbox, django_capture_on_commit_ca
 def test_a_rolled_back_payment_enqueues_nothing(sandbox, django_capture_on_commit_callbacks):
     order = place_order(onboarded_seller())
     with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            orders.order_mark_paid(order_id=order.pk)
-            raise RuntimeError("payment provider said no after all")
+        try:
+            with transaction.atomic():
+                orders.order_mark_paid(order_id=order.pk)
+                raise RuntimeError("payment provider said no after all")
+        except RuntimeError:
+            pass
     assert callbacks == []
     assert Invoice.objects.count() == 0
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED
 
 
-def test_a_second_invoice_for_the_same_order_is_impossible(sandbox, django_capture_on_commit_callbacks):
+def test_a_second_invoice_for_the_same_order_is_impossible(
+    sandbox, django_capture_on_commit_callbacks
+):
     order = place_order(onboarded_seller())
     invoice = pay(order, django_capture_on_commit_callbacks)
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -216,9 +223,7 @@ def test_a_rejection_fails_the_row_with_the_apis_reason_without_retry(
     assert result.last_error == "422 validation_error: expected_total_with_tax: does not match"
 
 
-def test_retry_of_a_rejected_row_uses_a_new_request_id(
-    sandbox, django_capture_on_commit_callbacks
-):
+def test_retry_of_a_rejected_row_uses_a_new_request_id(sandbox, django_capture_on_commit_callbacks):
     seller = onboarded_seller()
     order = place_order(seller)
     with django_capture_on_commit_callbacks(execute=False):
@@ -261,7 +266,9 @@ def test_transient_errors_keep_the_row_pending_then_fail_it_after_the_last_attem
     assert final.last_error.startswith("gave up after 3 attempts: ")
 
 
-def test_sweeper_redrives_stale_pending_rows_only(sandbox, settings, django_capture_on_commit_callbacks):
+def test_sweeper_redrives_stale_pending_rows_only(
+    sandbox, settings, django_capture_on_commit_callbacks
+):
     seller = onboarded_seller()
     stale_order, fresh_order = place_order(seller), place_order(seller)
     with django_capture_on_commit_callbacks(execute=False):

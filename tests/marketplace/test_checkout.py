@@ -63,7 +63,9 @@ def test_cart_of_two_sellers_becomes_one_order_per_seller(buyer_client, products
         {"product_id": products["honey"].pk, "quantity": 2},
     ]
 
-    response = buyer_client.post("/api/checkout/", {"lines": lines, "billing": BILLING}, format="json")
+    response = buyer_client.post(
+        "/api/checkout/", {"lines": lines, "billing": BILLING}, format="json"
+    )
 
     assert response.status_code == 201, response.json()
     orders = {order["seller_name"]: order for order in response.json()["orders"]}
@@ -92,11 +94,13 @@ def test_cart_of_two_sellers_becomes_one_order_per_seller(buyer_client, products
 
 def test_the_same_product_twice_is_one_line(buyer_client, products):
     lines = [{"product_id": products["mug"].pk, "quantity": 1}] * 2
-    response = buyer_client.post("/api/checkout/", {"lines": lines, "billing": BILLING}, format="json")
+    response = buyer_client.post(
+        "/api/checkout/", {"lines": lines, "billing": BILLING}, format="json"
+    )
     assert response.status_code == 201
-    assert [(line["quantity"], line["total_net"]) for line in response.json()["orders"][0]["lines"]] == [
-        (2, "25.98")
-    ]
+    assert [
+        (line["quantity"], line["total_net"]) for line in response.json()["orders"][0]["lines"]
+    ] == [(2, "25.98")]
 
 
 def _bad_cart(products, case):
@@ -141,7 +145,9 @@ def _bad_cart(products, case):
 def test_bad_cart_is_a_400_naming_the_line_and_writes_nothing(buyer_client, products, case):
     lines, field = _bad_cart(products, case)
 
-    response = buyer_client.post("/api/checkout/", {"lines": lines, "billing": BILLING}, format="json")
+    response = buyer_client.post(
+        "/api/checkout/", {"lines": lines, "billing": BILLING}, format="json"
+    )
 
     assert response.status_code == 400, response.json()
     assert response.json()["field"] == field
@@ -154,7 +160,9 @@ def test_bad_cart_is_a_400_naming_the_line_and_writes_nothing(buyer_client, prod
 def test_unknown_billing_country_is_named(buyer_client, products):
     lines = [{"product_id": products["mug"].pk, "quantity": 1}]
     billing = {**BILLING, "country": "ZZ"}
-    response = buyer_client.post("/api/checkout/", {"lines": lines, "billing": billing}, format="json")
+    response = buyer_client.post(
+        "/api/checkout/", {"lines": lines, "billing": billing}, format="json"
+    )
     assert response.status_code == 400
     assert response.json() == {
         "detail": "'ZZ' is not an ISO 3166-1 alpha-2 country code.",
@@ -167,15 +175,22 @@ def test_unknown_billing_country_is_named(buyer_client, products):
 def test_missing_billing_field_is_named(buyer_client, products):
     lines = [{"product_id": products["mug"].pk, "quantity": 1}]
     billing = {key: value for key, value in BILLING.items() if key != "email"}
-    response = buyer_client.post("/api/checkout/", {"lines": lines, "billing": billing}, format="json")
+    response = buyer_client.post(
+        "/api/checkout/", {"lines": lines, "billing": billing}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["field"] == "billing.email"
 
 
 def test_one_seller_in_two_currencies_is_refused(buyer_client, products):
     usd = ProductFactory(seller=products["mug"].seller, currency="USD")
-    lines = [{"product_id": products["mug"].pk, "quantity": 1}, {"product_id": usd.pk, "quantity": 1}]
-    response = buyer_client.post("/api/checkout/", {"lines": lines, "billing": BILLING}, format="json")
+    lines = [
+        {"product_id": products["mug"].pk, "quantity": 1},
+        {"product_id": usd.pk, "quantity": 1},
+    ]
+    response = buyer_client.post(
+        "/api/checkout/", {"lines": lines, "billing": BILLING}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["field"] == "lines"
     assert Order.objects.count() == 0
@@ -183,6 +198,8 @@ def test_one_seller_in_two_currencies_is_refused(buyer_client, products):
 
 def test_anonymous_users_cannot_check_out(api_client, products):
     lines = [{"product_id": products["mug"].pk, "quantity": 1}]
-    response = api_client.post("/api/checkout/", {"lines": lines, "billing": BILLING}, format="json")
+    response = api_client.post(
+        "/api/checkout/", {"lines": lines, "billing": BILLING}, format="json"
+    )
     assert response.status_code in (401, 403)
     assert Order.objects.count() == 0

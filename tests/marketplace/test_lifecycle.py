@@ -67,7 +67,9 @@ def test_buyer_pays_and_sees_the_issued_invoice(
     assert link.json()["url"].startswith("http://sandbox/share/")
 
 
-def test_placed_trigger_invoices_at_checkout(settings, sandbox, seller, buyer, django_capture_on_commit_callbacks):
+def test_placed_trigger_invoices_at_checkout(
+    settings, sandbox, seller, buyer, django_capture_on_commit_callbacks
+):
     settings.INVOICE_TRIGGER = "placed"
     product = ProductFactory(seller=seller)
     with django_capture_on_commit_callbacks(execute=True):
@@ -148,7 +150,9 @@ def test_seller_staff_fulfil_their_own_orders_and_nobody_elses(
     viewer = SellerUserFactory(seller=seller, role="viewer").user
     editor = SellerUserFactory(seller=seller, role="editor").user
 
-    assert post(api_client, other_sellers_editor, f"/api/orders/{order.pk}/fulfil/").status_code == 404
+    assert (
+        post(api_client, other_sellers_editor, f"/api/orders/{order.pk}/fulfil/").status_code == 404
+    )
     assert post(api_client, viewer, f"/api/orders/{order.pk}/fulfil/").status_code == 404
     with django_capture_on_commit_callbacks(execute=True):
         response = post(api_client, editor, f"/api/orders/{order.pk}/fulfil/")

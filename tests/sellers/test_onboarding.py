@@ -55,7 +55,9 @@ def test_operator_onboards_seller_and_entity_is_created_with_branding(
     }
 
 
-def test_seller_signs_up_with_its_admin_user(api_client, sandbox, django_capture_on_commit_callbacks):
+def test_seller_signs_up_with_its_admin_user(
+    api_client, sandbox, django_capture_on_commit_callbacks
+):
     body = {**SELLER, "username": "alpine", "password": "a-long-password"}
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post("/api/sellers/signup/", body, format="json")
@@ -71,8 +73,16 @@ def test_seller_signs_up_with_its_admin_user(api_client, sandbox, django_capture
     ("change", "field", "message"),
     [
         ({"country": "XX"}, "country", "'XX' is not an ISO 3166-1 alpha-2 country code."),
-        ({"tax_number": "SI50223055"}, "tax_number", "'SI50223055' is not a valid tax number for SI."),
-        ({"tax_number": "DE136695976"}, "tax_number", "'DE136695976' is not a valid tax number for SI."),
+        (
+            {"tax_number": "SI50223055"},
+            "tax_number",
+            "'SI50223055' is not a valid tax number for SI.",
+        ),
+        (
+            {"tax_number": "DE136695976"},
+            "tax_number",
+            "'DE136695976' is not a valid tax number for SI.",
+        ),
         ({"tax_number": ""}, "tax_number", "A tax subject needs a tax number."),
         ({"business_name": ""}, "business_name", "business_name: This field may not be blank."),
         ({"primary_colour": "red"}, "primary_colour", None),

@@ -73,16 +73,18 @@ class Command(BaseCommand):
     def _milestone(self) -> dict[str, Any]:
         sellers = [seller_onboard(details=details) for details in SELLERS]
         self._say("onboarded two sellers; waiting for their entities")
-        sellers = _wait_for(
-            lambda: _all_active(sellers), "the sellers' entities to be created"
-        )
+        sellers = _wait_for(lambda: _all_active(sellers), "the sellers' entities to be created")
         products = [
             Product.objects.create(
-                seller=sellers[0], name="Hand-carved spoon", unit_price=Decimal("14.90"),
+                seller=sellers[0],
+                name="Hand-carved spoon",
+                unit_price=Decimal("14.90"),
                 tax_rate=Decimal("22.00"),
             ),
             Product.objects.create(
-                seller=sellers[1], name="Field guide to the Alps", unit_price=Decimal("24.00"),
+                seller=sellers[1],
+                name="Field guide to the Alps",
+                unit_price=Decimal("24.00"),
                 tax_rate=Decimal("7.00"),
             ),
         ]
@@ -93,8 +95,12 @@ class Command(BaseCommand):
             buyer=buyer,
             lines=[orders.CartLine(product_id=p.pk, quantity=2) for p in products],
             billing=orders.BillingDetails(
-                name="Ana Novak", email="ana@example.com", address="Prešernova 5",
-                post_code="2000", city="Maribor", country="SI",
+                name="Ana Novak",
+                email="ana@example.com",
+                address="Prešernova 5",
+                post_code="2000",
+                city="Maribor",
+                country="SI",
             ),
         )
         for order in checkout.orders.order_by("pk"):
@@ -115,9 +121,17 @@ class Command(BaseCommand):
     @contextmanager
     def _sandbox(self, port: int) -> Iterator[None]:
         command = [
-            sys.executable, "-m", "invoicing.sandbox", "--host", "127.0.0.1", "--port", str(port),
-            "--account-key", settings.SPACE_INVOICES_API_KEY,
-            "--data", str(settings.LOCAL_DIR / "sandbox.sqlite3"),
+            sys.executable,
+            "-m",
+            "invoicing.sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--account-key",
+            settings.SPACE_INVOICES_API_KEY,
+            "--data",
+            str(settings.LOCAL_DIR / "sandbox.sqlite3"),
         ]
         with _process(command):
             _wait_for(lambda: _healthy(settings.SPACE_INVOICES_URL), "the sandbox to start")
@@ -127,8 +141,16 @@ class Command(BaseCommand):
     @contextmanager
     def _worker(self) -> Iterator[None]:
         command = [
-            sys.executable, "-m", "celery", "-A", "marketplace", "worker",
-            "--loglevel", "WARNING", "--concurrency", "2",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "marketplace",
+            "worker",
+            "--loglevel",
+            "WARNING",
+            "--concurrency",
+            "2",
         ]
         with _process(command):
             self._say("celery worker started")

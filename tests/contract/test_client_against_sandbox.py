@@ -1,0 +1,275 @@
+import re
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+from invoicing.client import (
+    Document,
+    DocumentCreate,
+    Entity,
+    Issue,
+    NotFound,
+    Rejected,
+    SpaceInvoicesClient,
+    Unauthorized,
+)
+
+
+def create_entity(si: SpaceInvoicesClient, name: str = "Trgovina Novak d.o.o.") -> Entity:
+    return si.entity_create(
+        payload={
+            "name": name,
+            "country_code": "SI",
+            "address": "Slovenska cesta 1",
+            "post_code": "1000",
+            "city": "Ljubljana",
+            "is_tax_subject": True,
+            "metadata": {"seller_id": name},
+        },
+        request_id=f"entity-{name}",
+    )
+
+
+def order_invoice(order_id: str) -> DocumentCreate:
+    return {
+        "date": "2026-03-15",
+        "items": [{"name": "Mug", "quantity": 1, "price": Decimal("10.00")}],
+        "metadata": {"order_id": order_id},
+    }
+
+
+def issue(si: SpaceInvoicesClient, entity_id: str, order_id: str) -> Document:
+    return si.invoice_create(
+        entity_id=entity_id, payload=order_invoice(order_id), request_id=f"order-{order_id}"
+    )
+
+
+def test_entity_create_derives_country_data_and_reads_back(
+    space_invoices: SpaceInvoicesClient,
+) -> None:
+    entity = create_entity(space_invoices)
+
+    assert re.fullmatch(r"ent_[0-9a-f]{24}", entity["id"])
+    assert (entity["name"], entity["country_code"], entity["currency_code"]) == (
+        "Trgovina Novak d.o.o.",
+        "SI",
+        "EUR",
+    )
+    assert entity["environment"] == "sandbox"
+    assert entity["metadata"] == {"seller_id": "Trgovina Novak d.o.o."}
+    assert entity["settings"]["number_formats"]["invoice"] == "{yyyy}-{nnnnn}"
+    assert space_invoices.entity_get(entity_id=entity["id"]) == entity
+
+
+def test_invoices_are_numbered_in_sequence_with_exact_totals(
+    space_invoices: SpaceInvoicesClient,
+) -> None:
+    entity_id = create_entity(space_invoices)["id"]
+
+    first = space_invoices.invoice_create(
+        entity_id=entity_id,
+        payload={
+            "date": "2026-03-15",
+            "customer": {"name": "Ana Novak", "country_code": "SI"},
+            "items": [
+                {
+                    "name": "Mug",
+                    "quantity": 2,
+                    "price": Decimal("19.99"),
+                    "taxes": [{"rate": Decimal("22")}],
+                },
+                {
+                    "name": "Sticker",
+                    "quantity": 3,
+                    "price": Decimal("0.10"),
+                    "taxes": [{"rate": Decimal("9.5")}],
+                },
+            ],
+            "expected_total_with_tax": Decimal("49.11"),
+            "metadata": {"order_id": "o1"},
+        },
+        request_id="order-o1",
+    )
+    second = space_invoices.invoice_create(
+        entity_id=entity_id,
+        payload={
+            "date": "2026-03-16",
+            "items": [
+                {
+                    "name": "Lamp",
+                    "quantity": 1,
+                    "price": Decimal("100.00"),
+                    "discounts": [{"value": Decimal("10"), "type": "percent"}],
+                    "taxes": [{"rate": Decimal("22")}],
+                }
+            ],
+            "payments": [{"amount": Decimal("50.00"), "type": "bank_transfer"}],
+        },
+        request_id="order-o2",
+    )
+
+    assert re.fullmatch(r"inv_[0-9a-f]{24}", first["id"])
+    assert (first["entity_id"], first["number"], second["number"]) == (
+        entity_id,
+        "2026-00001",
+        "2026-00002",
+    )
+    assert (first["date"], first["date_due"], first["currency_code"]) == (
+        "2026-03-15",
+        "2026-04-14",
+        "EUR",
+    )
+    assert first["transaction_type"] == "domestic"
+    assert first["taxes"] == [
+        {
+            "rate": Decimal("22"),
+            "base": Decimal("39.98"),
+            "amount": Decimal("8.80"),
+            "reverse_charge": False,
+        },
+        {
+            "rate": Decimal("9.5"),
+            "base": Decimal("0.30"),
+            "amount": Decimal("0.03"),
+            "reverse_charge": False,
+        },
+    ]
+    assert (first["total"], first["total_with_tax"], first["total_discount"]) == (
+        Decimal("40.28"),
+        Decimal("49.11"),
+        Decimal("0"),
+    )
+    assert (first["total_paid"], first["total_due"], first["paid_in_full"]) == (
+        Decimal("0"),
+        Decimal("49.11"),
+        False,
+    )
+    assert (second["total"], second["total_with_tax"], second["total_discount"]) == (
+        Decimal("90.00"),
+        Decimal("109.80"),
+        Decimal("10.00"),
+    )
+    assert (second["total_paid"], second["total_due"], second["paid_in_full"]) == (
+        Decimal("50.00"),
+        Decimal("59.80"),
+        False,
+    )
+    amounts = [first["total"], first["taxes"][1]["rate"], second["items"][0]["quantity"]]
+    assert all(type(amount) is Decimal for amount in amounts)
+
+
+def test_invoice_get_returns_the_created_document(space_invoices: SpaceInvoicesClient) -> None:
+    entity_id = create_entity(space_invoices)["id"]
+    created = issue(space_invoices, entity_id, "o1")
+
+    assert space_invoices.invoice_get(entity_id=entity_id, invoice_id=created["id"]) == created
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"metadata.order_id": {"equals": "o2"}},
+        {"metadata": {"order_id": {"equals": "o2"}}},
+    ],
+    ids=["dotted", "nested"],
+)
+def test_invoice_list_filters_by_metadata(
+    space_invoices: SpaceInvoicesClient, query: dict[str, object]
+) -> None:
+    entity_id = create_entity(space_invoices)["id"]
+    ids = {order: issue(space_invoices, entity_id, order)["id"] for order in ("o1", "o2", "o3")}
+
+    page = space_invoices.invoice_list(entity_id=entity_id, query=query)
+
+    assert [d["id"] for d in page.data] == [ids["o2"]]
+    assert (page.has_more, page.next_cursor, page.prev_cursor) == (False, None, None)
+
+
+def test_invoice_list_pages_and_iter_follows_every_cursor(
+    space_invoices: SpaceInvoicesClient,
+) -> None:
+    entity_id = create_entity(space_invoices)["id"]
+    ids = [issue(space_invoices, entity_id, f"o{n}")["id"] for n in range(1, 6)]
+
+    first = space_invoices.invoice_list(entity_id=entity_id, limit=2)
+    second = space_invoices.invoice_list(
+        entity_id=entity_id, limit=2, next_cursor=first.next_cursor
+    )
+    iterated = space_invoices.invoice_iter(entity_id=entity_id, page_size=2)
+
+    assert ([d["id"] for d in first.data], first.has_more) == (ids[:2], True)
+    assert ([d["id"] for d in second.data], second.has_more) == (ids[2:4], True)
+    assert [d["id"] for d in iterated] == ids
+    assert [d["number"] for d in space_invoices.invoice_iter(entity_id=entity_id)] == [
+        f"2026-0000{n}" for n in range(1, 6)
+    ]
+
+
+def test_same_request_id_replays_the_first_document(space_invoices: SpaceInvoicesClient) -> None:
+    entity_id = create_entity(space_invoices)["id"]
+
+    first = issue(space_invoices, entity_id, "o1")
+    replay = issue(space_invoices, entity_id, "o1")
+
+    assert replay == first
+    assert create_entity(space_invoices)["id"] == entity_id
+    assert [d["id"] for d in space_invoices.invoice_iter(entity_id=entity_id)] == [first["id"]]
+
+
+def test_invoice_of_another_entity_is_not_found(space_invoices: SpaceInvoicesClient) -> None:
+    seller_a = create_entity(space_invoices, "Seller A")["id"]
+    seller_b = create_entity(space_invoices, "Seller B")["id"]
+    invoice = issue(space_invoices, seller_a, "o1")
+
+    with pytest.raises(NotFound) as caught:
+        space_invoices.invoice_get(entity_id=seller_b, invoice_id=invoice["id"])
+
+    assert (caught.value.status, caught.value.code) == (404, "not_found")
+    assert space_invoices.invoice_list(entity_id=seller_b).data == []
+    assert [d["id"] for d in space_invoices.invoice_iter(entity_id=seller_a)] == [invoice["id"]]
+
+
+def test_invalid_invoice_is_rejected_with_issue_paths_and_creates_nothing(
+    space_invoices: SpaceInvoicesClient,
+) -> None:
+    entity_id = create_entity(space_invoices)["id"]
+
+    with pytest.raises(Rejected) as caught:
+        space_invoices.invoice_create(
+            entity_id=entity_id,
+            payload={
+                "items": [
+                    {"name": "Mug", "quantity": 1, "price": Decimal("1.00")},
+                    {"name": "Pin", "quantity": 0, "price": Decimal("1.00")},
+                ]
+            },
+            request_id="order-bad",
+        )
+
+    error = caught.value
+    assert type(error) is Rejected
+    assert (error.status, error.code, error.request_id) == (422, "validation_error", "order-bad")
+    assert error.issues == (Issue(path=("items", 1, "quantity"), message="must be greater than 0"),)
+    assert str(error) == "422 validation_error: items.1.quantity: must be greater than 0"
+    assert space_invoices.invoice_list(entity_id=entity_id).data == []
+
+
+def test_unknown_entity_is_not_found(space_invoices: SpaceInvoicesClient) -> None:
+    with pytest.raises(NotFound):
+        space_invoices.entity_get(entity_id="ent_000000000000000000000000")
+
+
+def test_bad_key_is_unauthorized(
+    space_invoices: SpaceInvoicesClient,
+    make_space_invoices: Callable[[str], SpaceInvoicesClient],
+) -> None:
+    entity_id = create_entity(space_invoices)["id"]
+    intruder = make_space_invoices("sk_sandbox_not_a_key_of_this_sandbox")
+
+    with pytest.raises(Unauthorized) as caught:
+        intruder.invoice_list(entity_id=entity_id)
+
+    assert (caught.value.status, caught.value.code) == (401, "unauthorized")
+    with pytest.raises(Unauthorized):
+        issue(intruder, entity_id, "o1")
