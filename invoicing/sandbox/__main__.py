@@ -69,12 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        server = make_server(
-            args.host, args.port, app, threaded=True, request_handler=RequestLogHandler
-        )
-    except OSError as error:
-        parser.exit(1, f"cannot listen on {args.host}:{args.port}: {error}\n")
+    # make_server reports a port in use itself and exits with status 1.
+    server = make_server(
+        args.host, args.port, app, threaded=True, request_handler=RequestLogHandler
+    )
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
