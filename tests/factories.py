@@ -3,7 +3,8 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
-from marketplace.models import Product
+from invoicing.models import Invoice, InvoiceState
+from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
 
 
@@ -11,6 +12,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ["username"]
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
@@ -53,3 +55,59 @@ class ProductFactory(factory.django.DjangoModelFactory):
     unit_price = Decimal("10.00")
     currency = "EUR"
     tax_rate = Decimal("22.00")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """A paid order of one line (1 x 10.00 at 22 %) for an active seller."""
+
+    class Meta:
+        model = Order
+        skip_postgeneration_save = True
+
+    seller = factory.SubFactory(SellerFactory)
+    buyer = factory.SubFactory(UserFactory)
+    checkout = factory.LazyAttribute(lambda order: Checkout.objects.create(buyer=order.buyer))
+    buyer_name = "Ana Novak"
+    buyer_email = "ana@example.com"
+    billing_address = "Prešernova 5"
+    billing_post_code = "2000"
+    billing_city = "Maribor"
+    billing_country = "SI"
+    currency = "EUR"
+    status = OrderStatus.PAID
+    total_net = Decimal("10.00")
+    total_tax = Decimal("2.20")
+    total_gross = Decimal("12.20")
+    line = factory.RelatedFactory("tests.factories.OrderLineFactory", factory_related_name="order")
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.LazyAttribute(lambda line: ProductFactory(seller=line.order.seller))
+    name = "Mug"
+    quantity = 1
+    unit_price = Decimal("10.00")
+    tax_rate = Decimal("22.00")
+    total_net = Decimal("10.00")
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    """An issued invoice mirroring its order; pass state=failed/pending with no number."""
+
+    class Meta:
+        model = Invoice
+
+    order = factory.SubFactory(OrderFactory)
+    seller = factory.SelfAttribute("order.seller")
+    entity_id = factory.SelfAttribute("order.seller.entity_id")
+    currency = factory.SelfAttribute("order.currency")
+    state = InvoiceState.ISSUED
+    remote_id = factory.Sequence(lambda n: f"inv_{n:024x}")
+    number = factory.Sequence(lambda n: f"2026-{n + 1:05d}")
+    shareable_id = factory.Sequence(lambda n: f"{n:024x}")
+    total_net = factory.SelfAttribute("order.total_net")
+    total_tax = factory.SelfAttribute("order.total_tax")
+    total_gross = factory.SelfAttribute("order.total_gross")

@@ -1,14 +1,11 @@
 """Operators' admin: the mirror is read-only, failures show their reason and can be retried."""
 
-from decimal import Decimal
-
 import pytest
 from django.contrib.messages import get_messages
 
 from invoicing.models import Invoice, InvoiceState
-from marketplace.models import Checkout, Order, OrderLine
 from sellers.models import Seller, SellerStatus
-from tests.factories import ProductFactory, SellerFactory, UserFactory
+from tests.factories import InvoiceFactory, OrderFactory, SellerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,38 +18,12 @@ def operator(client):
 
 
 def failed_invoice(seller, reason):
-    buyer = UserFactory()
-    order = Order.objects.create(
-        checkout=Checkout.objects.create(buyer=buyer),
-        seller=seller,
-        buyer=buyer,
-        buyer_name="Ana Novak",
-        buyer_email="ana@example.com",
-        billing_address="Prešernova 5",
-        billing_post_code="2000",
-        billing_city="Maribor",
-        billing_country="SI",
-        currency="EUR",
-        status="paid",
-        total_net=Decimal("10.00"),
-        total_tax=Decimal("2.20"),
-        total_gross=Decimal("12.20"),
-    )
-    OrderLine.objects.create(
-        order=order,
-        product=ProductFactory(seller=seller),
-        name="Mug",
-        quantity=1,
-        unit_price=Decimal("10.00"),
-        tax_rate=Decimal("22.00"),
-        total_net=Decimal("10.00"),
-    )
-    return Invoice.objects.create(
-        order=order,
-        seller=seller,
-        entity_id=seller.entity_id,
-        currency="EUR",
+    return InvoiceFactory(
+        order=OrderFactory(seller=seller),
         state=InvoiceState.FAILED,
+        remote_id=None,
+        number="",
+        shareable_id="",
         attempts=1,
         last_error=reason,
     )

@@ -1,38 +1,20 @@
-from decimal import Decimal
-
 import pytest
 
 from invoicing.models import Invoice, InvoiceState
-from marketplace.models import Checkout, Order
-from tests.factories import SellerFactory, SellerUserFactory, UserFactory
+from tests.factories import (
+    InvoiceFactory,
+    OrderFactory,
+    SellerFactory,
+    SellerUserFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def issued_invoice(seller, buyer, number):
-    checkout = Checkout.objects.create(buyer=buyer)
-    order = Order.objects.create(
-        checkout=checkout,
-        seller=seller,
-        buyer=buyer,
-        buyer_name="B",
-        buyer_email="b@example.com",
-        billing_address="A",
-        billing_post_code="1",
-        billing_city="C",
-        billing_country="SI",
-        currency="EUR",
-        status="paid",
-        total_net=Decimal("10.00"),
-        total_tax=Decimal("2.20"),
-        total_gross=Decimal("12.20"),
-    )
-    return Invoice.objects.create(
-        order=order,
-        seller=seller,
-        entity_id=seller.entity_id,
-        currency="EUR",
-        state=InvoiceState.ISSUED,
+    return InvoiceFactory(
+        order=OrderFactory(seller=seller, buyer=buyer),
         remote_id=f"inv_{number:024x}",
         number=f"2026-{number:05d}",
         shareable_id=f"{number:024x}",
