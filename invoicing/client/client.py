@@ -23,12 +23,30 @@ from invoicing.client.errors import (
     Transient,
     Unauthorized,
 )
-from invoicing.client.types import Document, DocumentCreate, Entity, EntityCreate, Page
+from invoicing.client.types import (
+    Document,
+    DocumentCreate,
+    DocumentSend,
+    Entity,
+    EntityApiKey,
+    EntityCreate,
+    EntityRole,
+    EntityUser,
+    Page,
+    Payment,
+    PaymentRecord,
+    SendResult,
+    TransactionTypeCheck,
+    TransactionTypeRequest,
+)
 
 USER_AGENT = "marketplace-invoicing/0.1"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 logger = logging.getLogger("invoicing.client")
+
+# POSTs that only read (no idempotency key needed).
+_READS_BY_POST = frozenset({"/transaction-type/check"})
 
 
 class _ErrorFields(TypedDict):
@@ -137,6 +155,89 @@ class SpaceInvoicesClient:
                 raise SpaceInvoicesError("has_more without next_cursor", code="invalid_response")
             cursor = page.next_cursor
 
+    # Credit notes: an invoice's body plus ``linked_documents`` naming the original
+
+    def credit_note_create(
+        self, *, entity_id: str, payload: DocumentCreate, request_id: str
+    ) -> Document:
+        body = self._call(
+            "POST", "/credit-notes", entity_id=entity_id, body=payload, request_id=request_id
+        )
+        return cast(Document, body)
+
+    def credit_note_get(self, *, entity_id: str, credit_note_id: str) -> Document:
+        path = f"/credit-notes/{quote(credit_note_id, safe='')}"
+        return cast(Document, self._call("GET", path, entity_id=entity_id))
+
+    def invoice_void(
+        self, *, entity_id: str, invoice_id: str, reason: str, request_id: str
+    ) -> Document:
+        path = f"/invoices/{quote(invoice_id, safe='')}/void"
+        body = self._call(
+            "POST", path, entity_id=entity_id, body={"reason": reason}, request_id=request_id
+        )
+        return cast(Document, body)
+
+    def document_pdf(self, *, entity_id: str, document_id: str) -> bytes:
+        """The PDF of an invoice (``inv_``) or a credit note (``cre_``)."""
+        collection = "credit-notes" if document_id.startswith("cre_") else "invoices"
+        path = f"/{collection}/{quote(document_id, safe='')}/pdf"
+        response = self._send("GET", path, entity_id=entity_id, accept="application/pdf")
+        return response.content
+
+    # Payments and sending
+
+    def payment_create(self, *, entity_id: str, payload: PaymentRecord, request_id: str) -> Payment:
+        body = self._call(
+            "POST", "/payments", entity_id=entity_id, body=payload, request_id=request_id
+        )
+        return cast(Payment, body)
+
+    def document_send(
+        self, *, entity_id: str, document_id: str, payload: DocumentSend, request_id: str
+    ) -> SendResult:
+        path = f"/documents/{quote(document_id, safe='')}/send"
+        body = self._call("POST", path, entity_id=entity_id, body=payload, request_id=request_id)
+        return cast(SendResult, body)
+
+    # Tax rules
+
+    def transaction_type_check(self, *, payload: TransactionTypeRequest) -> TransactionTypeCheck:
+        """Classify a sale and check the customer's VAT number in VIES (a read: no request id)."""
+        body = self._call("POST", "/transaction-type/check", body=payload, request_id=None)
+        return cast(TransactionTypeCheck, body)
+
+    # Seller access (entity context)
+
+    def entity_api_key_create(
+        self, *, entity_id: str, name: str, ttl_seconds: int, request_id: str
+    ) -> EntityApiKey:
+        body = self._call(
+            "POST",
+            "/entities/api-keys",
+            entity_id=entity_id,
+            body={"name": name, "ttl": ttl_seconds},
+            request_id=request_id,
+        )
+        return cast(EntityApiKey, body)
+
+    def entity_user_create(
+        self, *, entity_id: str, email: str, role: EntityRole, request_id: str
+    ) -> EntityUser:
+        payload = {"email": email, "role": role, "send_invite": False}
+        body = self._call(
+            "POST", "/entities/users", entity_id=entity_id, body=payload, request_id=request_id
+        )
+        return cast(EntityUser, body)
+
+    def entity_user_list(self, *, entity_id: str) -> list[EntityUser]:
+        body = self._call("GET", "/entities/users", entity_id=entity_id)
+        return cast(list[EntityUser], body.get("data", []))
+
+    def entity_user_delete(self, *, entity_id: str, user_id: str, request_id: str) -> None:
+        path = f"/entities/users/{quote(user_id, safe='')}"
+        self._send("DELETE", path, entity_id=entity_id, request_id=request_id)
+
     # Transport
 
     def _call(
@@ -149,18 +250,35 @@ class SpaceInvoicesClient:
         body: Mapping[str, object] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> dict[str, object]:
+        if method != "GET" and not request_id and path not in _READS_BY_POST:
+            raise ValueError("every write needs a non-empty request_id (idempotency key)")
+        response = self._send(
+            method, path, entity_id=entity_id, request_id=request_id, body=body, params=params
+        )
+        return self._result(response, request_id)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        entity_id: str | None = None,
+        request_id: str | None = None,
+        body: Mapping[str, object] | None = None,
+        params: Mapping[str, str] | None = None,
+        accept: str = "application/json",
+    ) -> httpx.Response:
         headers = {
             "Authorization": f"Bearer {self._api_key}",
-            "Accept": "application/json",
+            "Accept": accept,
             "User-Agent": USER_AGENT,
         }
         if entity_id is not None:
             headers["x-entity-id"] = entity_id
+        if request_id is not None:
+            headers["X-Request-Id"] = request_id
         content = None
         if body is not None:
-            if not request_id:
-                raise ValueError("every write needs a non-empty request_id (idempotency key)")
-            headers["X-Request-Id"] = request_id
             headers["Content-Type"] = "application/json"
             content = _json.dumps(body).encode()
         request = self._http.build_request(
@@ -181,20 +299,18 @@ class SpaceInvoicesClient:
         else:
             request_id = response.headers.get("x-request-id", request_id)
             _log(method, path, response.status_code, started, request_id, entity_id)
-            return self._result(response, request_id)
+            if response.is_success:
+                return response
+            raise self._error(response, _json_object(response) or {}, request_id)
         # Raised outside the except block: the httpx error's request carries the API key and
         # must not travel along as __context__.
         raise failure
 
     def _result(self, response: httpx.Response, request_id: str | None) -> dict[str, object]:
-        try:
-            body = _json.loads(response.content)
-        except ValueError:
-            body = None
-        fields = cast(dict[str, object], body) if isinstance(body, dict) else None
-        if response.is_success and fields is not None:
+        fields = _json_object(response)
+        if fields is not None:
             return fields
-        raise self._error(response, fields or {}, request_id)
+        raise self._error(response, {}, request_id)
 
     def _error(
         self, response: httpx.Response, fields: Mapping[str, object], request_id: str | None
@@ -302,3 +418,11 @@ def _page(body: Mapping[str, object]) -> Page[Document]:
         has_more=bool(pagination.get("has_more")),
         total=None if total is None else int(total),
     )
+
+
+def _json_object(response: httpx.Response) -> dict[str, object] | None:
+    try:
+        body = _json.loads(response.content)
+    except ValueError:
+        return None
+    return cast(dict[str, object], body) if isinstance(body, dict) else None

@@ -198,6 +198,83 @@ class Document(TypedDict):
     reference: NotRequired[str | None]
     metadata: dict[str, str]
     created_at: str
+    linked_documents: NotRequired[list[str]]
+
+
+class PaymentRecord(TypedDict, total=False):
+    """A standalone payment: ``POST /payments``."""
+
+    amount: Required[Decimal]
+    type: Required[PaymentType]
+    invoice_id: str
+    document_id: str
+    date: str
+    reference: str
+    metadata: dict[str, str]
+
+
+class Payment(TypedDict):
+    id: str
+    amount: Decimal
+    type: str
+    date: str
+    metadata: dict[str, str]
+
+
+class DocumentSend(TypedDict, total=False):
+    to: Required[str]
+    subject: str
+    body_text: str
+    attach_pdf: bool
+    sandbox_skip_delivery: bool
+
+
+class SendResult(TypedDict, total=False):
+    status: Required[str]
+    id: str
+
+
+class TransactionParty(TypedDict, total=False):
+    country_code: Required[str]
+    is_tax_subject: bool
+    tax_number: str
+    is_end_consumer: bool
+
+
+class TransactionTypeRequest(TypedDict):
+    issuer: TransactionParty
+    customer: TransactionParty
+
+
+TransactionType = Literal["domestic", "intra_eu_b2b", "intra_eu_b2c", "3w_b2b", "3w_b2c"]
+
+
+class TransactionTypeCheck(TypedDict, total=False):
+    transaction_type: Required[TransactionType]
+    reverse_charge_applies: Required[bool]
+    issuer_country_code: str
+    customer_country_code: str
+    vies_valid: bool | None
+    warning: str | None
+    is_tax_subject: bool
+    vies_request_id: str | None
+
+
+EntityRole = Literal["viewer", "editor", "admin"]
+
+
+class EntityUser(TypedDict, total=False):
+    id: Required[str]
+    email: Required[str]
+    role: Required[EntityRole]
+
+
+class EntityApiKey(TypedDict, total=False):
+    id: str
+    key: Required[str]
+    name: str
+    entity_id: str
+    expires_at: Required[str]
 
 
 T = TypeVar("T")
