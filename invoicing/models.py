@@ -8,7 +8,7 @@ import uuid
 
 from django.db import models
 
-from marketplace.models import Order, money_field
+from marketplace.models import Order, OrderLine, money_field, tax_rate_field
 from sellers.models import Seller
 
 
@@ -50,6 +50,21 @@ class Invoice(models.Model):
     total_tax = money_field(null=True, blank=True)
     total_gross = money_field(null=True, blank=True)
 
+    # A credit note corrects this invoice (sent as linked_documents).
+    credited_invoice = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
+    )
+    transaction_type = models.CharField(max_length=16, blank=True)
+    reverse_charge = models.BooleanField(default=False)
+    seller_country = models.CharField(max_length=2, blank=True)
+    buyer_country = models.CharField(max_length=2, blank=True)
+    # VIES evidence for a reverse-charged sale, checked again at issue time.
+    vies_valid = models.BooleanField(null=True, blank=True)
+    vies_checked_at = models.DateTimeField(null=True, blank=True)
+    vies_request_id = models.CharField(max_length=64, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    payment_recorded_at = models.DateTimeField(null=True, blank=True)
+
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -85,7 +100,56 @@ class Invoice(models.Model):
                 name="issued_document_has_remote_id_and_number",
             ),
             models.CheckConstraint(condition=~models.Q(entity_id=""), name="document_has_entity"),
+            models.CheckConstraint(
+                condition=models.Q(kind="invoice", credited_invoice__isnull=True)
+                | models.Q(kind="credit_note", credited_invoice__isnull=False),
+                name="credit_note_links_its_invoice",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.number or f"{self.get_kind_display()} #{self.pk} ({self.state})"
+
+
+class DocumentLine(models.Model):
+    """What a document invoices or credits of one order line (set when the row is written)."""
+
+    document = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    unit_price = money_field()
+    tax_rate = tax_rate_field()
+    total_net = money_field()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="document_line_quantity_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["document", "order_line"], name="one_document_line_per_order_line"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.name}"
+
+
+class DocumentTax(models.Model):
+    """The issued document's tax summary by rate, as Space Invoices computed it."""
+
+    document = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="taxes")
+    rate = tax_rate_field()
+    base = money_field()
+    amount = money_field()
+
+    class Meta:
+        ordering = ["rate"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "rate"], name="one_tax_row_per_rate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rate} % of {self.base}"

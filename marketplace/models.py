@@ -22,13 +22,22 @@ def tax_rate_field(**options: Any) -> models.DecimalField[Decimal | None, Decima
     return models.DecimalField(max_digits=5, decimal_places=2, **options)
 
 
+class TaxCategory(models.TextChoices):
+    STANDARD = "standard", "Standard rate"
+    REDUCED = "reduced", "Reduced rate"
+
+
 class Product(models.Model):
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="products")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     unit_price = money_field(validators=[MinValueValidator(Decimal("0"))])
     currency = models.CharField(max_length=3, default="EUR")
+    # The seller's domestic rate; the category picks the buyer country's rate under OSS.
     tax_rate = tax_rate_field(validators=[MinValueValidator(Decimal("0"))])
+    tax_category = models.CharField(
+        max_length=10, choices=TaxCategory.choices, default=TaxCategory.STANDARD
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -88,7 +97,13 @@ class Order(models.Model):
     billing_post_code = models.CharField(max_length=20)
     billing_city = models.CharField(max_length=100)
     billing_country = CountryField()
+    buyer_company = models.CharField(max_length=200, blank=True)
+    buyer_vat_number = models.CharField(max_length=30, blank=True)
     currency = models.CharField(max_length=3)
+    # The tax treatment decided at checkout (see invoicing.tax).
+    transaction_type = models.CharField(max_length=16, blank=True)
+    reverse_charge = models.BooleanField(default=False)
+    tax_note = models.CharField(max_length=300, blank=True)
     status = models.CharField(
         max_length=10, choices=OrderStatus.choices, default=OrderStatus.PLACED
     )
@@ -126,12 +141,18 @@ class OrderLine(models.Model):
     unit_price = money_field()
     tax_rate = tax_rate_field()
     total_net = money_field()
+    # Refunded before the invoice point: left out of the invoice instead of credited.
+    refunded_quantity = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(quantity__gt=0), name="line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refunded_quantity__lte=models.F("quantity")),
+                name="line_refund_within_quantity",
             ),
         ]
 

@@ -17,6 +17,17 @@ class SellerStatus(models.TextChoices):
     FAILED = "failed", "Entity creation failed"
 
 
+class InvoiceTrigger(models.TextChoices):
+    PLACED = "placed", "When the order is placed"
+    PAID = "paid", "When the order is paid"
+    FULFILLED = "fulfilled", "When the order is fulfilled"
+
+
+class ViesUnavailablePolicy(models.TextChoices):
+    HOLD = "hold", "Hold the invoice and check again"
+    STANDARD_VAT = "standard_vat", "Issue with standard VAT"
+
+
 hex_colour = RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Use a hex colour such as #1A73E8.")
 
 
@@ -35,6 +46,14 @@ class Seller(models.Model):
     primary_colour = models.CharField(max_length=7, default="#1A73E8", validators=[hex_colour])
     logo = models.ImageField(upload_to="seller-logos/", blank=True)
     invoice_footer = models.CharField(max_length=500, blank=True)
+
+    # Blank: the marketplace's INVOICE_TRIGGER.
+    invoice_trigger = models.CharField(max_length=10, choices=InvoiceTrigger.choices, blank=True)
+    # Registered for the EU One-Stop Shop: B2C sales to other EU countries at their rates.
+    oss_registered = models.BooleanField(default=False)
+    vies_unavailable_policy = models.CharField(
+        max_length=12, choices=ViesUnavailablePolicy.choices, default=ViesUnavailablePolicy.HOLD
+    )
 
     status = models.CharField(
         max_length=10, choices=SellerStatus.choices, default=SellerStatus.DRAFT
