@@ -41,7 +41,7 @@ class InvoiceAdmin(admin.ModelAdmin[Invoice]):
     def retry(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         failed = list(queryset.filter(state=InvoiceState.FAILED).values_list("pk", flat=True))
         for invoice_id in failed:
-            services.invoice_retry(invoice_id=invoice_id)
+            services.document_retry(invoice_id=invoice_id)
         skipped = queryset.count() - len(failed)
         self.message_user(
             request,

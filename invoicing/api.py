@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
@@ -10,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from invoicing import selectors
+from invoicing import selectors, services
 from invoicing.models import Invoice, InvoiceState
 from marketplace.errors import ApplicationError
 from sellers.selectors import seller_for_user
@@ -27,6 +28,13 @@ class InvoiceOutputSerializer(serializers.ModelSerializer[Invoice]):
             "kind",
             "state",
             "remote_id",
+            "credited_invoice_id",
+            "transaction_type",
+            "reverse_charge",
+            "vies_valid",
+            "vies_checked_at",
+            "sent_at",
+            "payment_recorded_at",
             "number",
             "date",
             "date_due",
@@ -59,6 +67,18 @@ class InvoiceLinkApi(APIView):
         if invoice.state != InvoiceState.ISSUED or not invoice.shareable_id:
             raise ApplicationError("The document is not issued yet.", field="state")
         return Response({"url": f"{settings.SPACE_INVOICES_SHARE_URL}{invoice.shareable_id}"})
+
+
+class InvoicePdfApi(APIView):
+    """The issued invoice or credit note as a PDF, for whoever may see its order."""
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        invoice = get_object_or_404(selectors.invoices_visible_to(request.user), pk=pk)
+        pdf = services.document_pdf(invoice=invoice)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+        return response
 
 
 class SellerInvoiceListApi(generics.ListAPIView[Invoice]):

@@ -1,102 +1,298 @@
-"""Invoice issuance: the outbox row, the remote create, and the mirror of its answer."""
+"""Invoices and credit notes: the outbox rows, the remote creates, and the mirror of answers.
+
+A document row is written in state `pending` in the same transaction as the order change that
+calls for it; after commit a task issues it in the seller's entity with the row's fixed
+`X-Request-Id`, then mirrors the answer. Issued documents are never edited: corrections are
+credit notes linked to the invoice.
+"""
 
 import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from invoicing import gateway
 from invoicing.client import (
     Document,
     DocumentCreate,
+    DocumentItemCreate,
+    ItemTax,
     SpaceInvoicesClient,
     SpaceInvoicesError,
     Transient,
 )
-from invoicing.models import DocumentKind, Invoice, InvoiceState, new_request_id
+from invoicing.models import (
+    DocumentKind,
+    DocumentLine,
+    DocumentTax,
+    Invoice,
+    InvoiceState,
+    new_request_id,
+)
+from invoicing.tax import (
+    BuyerTaxProfile,
+    SellerTaxProfile,
+    TaxTreatment,
+    TransactionType,
+    tax_treatment,
+)
+from invoicing.vies import vies_check
 from marketplace.errors import ApplicationError
-from marketplace.models import Order, OrderStatus
+from marketplace.models import Order, OrderLine, OrderStatus
+from marketplace.pricing import PricedLine, Totals, order_totals
+from sellers.models import Seller, ViesUnavailablePolicy
 
 logger = logging.getLogger(__name__)
 
-LIFECYCLE_RANK = {OrderStatus.PLACED: 0, OrderStatus.PAID: 1, OrderStatus.FULFILLED: 2}
+
+class NotReady(Exception):
+    """The document cannot be sent yet (its invoice is not issued, VIES is down); retry later."""
+
+
+@dataclass(frozen=True)
+class CreditLine:
+    order_line_id: int
+    quantity: int
+
+
+# Invoice point
+
+
+def invoice_trigger(seller: Seller) -> str:
+    return seller.invoice_trigger or settings.INVOICE_TRIGGER
 
 
 def invoice_point_reached(order: Order) -> bool:
-    rank = LIFECYCLE_RANK.get(OrderStatus(order.status))
-    return rank is not None and rank >= LIFECYCLE_RANK[OrderStatus(settings.INVOICE_TRIGGER)]
+    """Whatever path the order took, it is at its seller's point once that step happened."""
+    if order.status == OrderStatus.CANCELLED:
+        return False
+    reached = {"placed": True, "paid": order.paid_at is not None}
+    reached["fulfilled"] = order.fulfilled_at is not None
+    return reached[invoice_trigger(order.seller)]
 
 
-def invoice_request(*, order: Order) -> Invoice:
-    """Write the pending invoice row in the caller's transaction; issue it after commit.
+def seller_tax_profile(seller: Seller) -> SellerTaxProfile:
+    return SellerTaxProfile(
+        country=str(seller.country),
+        is_tax_subject=seller.is_tax_subject,
+        oss_registered=seller.oss_registered,
+    )
 
-    The caller holds the order's row lock, and the unique constraint on (order, invoice)
-    makes a second invoice for the order impossible even so.
-    """
+
+def buyer_tax_profile(order: Order) -> BuyerTaxProfile:
+    return BuyerTaxProfile(
+        country=str(order.billing_country),
+        vat_number=order.buyer_vat_number,
+        is_business=bool(order.buyer_company or order.buyer_vat_number),
+    )
+
+
+# Writing the outbox rows (in the caller's transaction, which holds the order's row lock)
+
+
+def invoice_request(*, order: Order) -> Invoice | None:
+    """The order's invoice row with its lines; None when refunds left nothing to invoice."""
     existing = Invoice.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
     if existing is not None:
         return existing
-    entity_id = order.seller.entity_id
-    if entity_id is None:  # checkout admits only active sellers, and those have an entity
-        raise ApplicationError("The seller has no Space Invoices entity yet.", field="seller")
-    invoice = Invoice.objects.create(
-        order=order,
-        seller_id=order.seller_id,
-        entity_id=entity_id,
-        kind=DocumentKind.INVOICE,
-        currency=order.currency,
+    lines = [
+        (line, line.quantity - line.refunded_quantity)
+        for line in order.lines.order_by("pk")
+        if line.quantity > line.refunded_quantity
+    ]
+    if not lines:
+        return None
+    invoice = _document_create(order, DocumentKind.INVOICE, credited_invoice=None)
+    DocumentLine.objects.bulk_create(
+        _document_line(invoice, line, quantity, line.tax_rate) for line, quantity in lines
     )
-    _enqueue_issue(invoice.pk)
+    _enqueue("issue_document", invoice.pk)
     return invoice
 
 
-def invoice_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
+def credit_note_request(*, invoice: Invoice, lines: Sequence[CreditLine]) -> Invoice:
+    """A credit note for these quantities of the invoice's lines; never more than invoiced.
+
+    Quantities already credited (or being credited) count, so a second refund of the same
+    quantities is refused. Lines keep the invoice's unit prices and rates, so the credited
+    base per rate never exceeds the invoiced base either. Tax is computed per document (as on
+    any tax document), so several partial credit notes may round their tax a cent apart from
+    the invoice's.
+    """
+    invoiced = {line.order_line_id: line for line in invoice.lines.all()}
+    credited = _credited_quantities(invoice)
+    this_note: defaultdict[int, int] = defaultdict(int)  # a line named twice is one line
+    for index, line in enumerate(lines):
+        field = f"lines[{index}]"
+        invoiced_line = invoiced.get(line.order_line_id)
+        if invoiced_line is None:
+            raise ApplicationError(
+                f"Line {line.order_line_id} is not on the order's invoice.",
+                field=f"{field}.line_id",
+            )
+        if line.quantity < 1:
+            raise ApplicationError("Quantity must be at least 1.", field=f"{field}.quantity")
+        remaining = invoiced_line.quantity - credited[line.order_line_id]
+        if line.quantity > remaining:
+            raise ApplicationError(
+                f"Only {remaining} of {invoiced_line.quantity} can still be credited "
+                f"for '{invoiced_line.name}'.",
+                field=f"{field}.quantity",
+                code="over_credit",
+            )
+        credited[line.order_line_id] += line.quantity
+        this_note[line.order_line_id] += line.quantity
+    credit_note = _document_create(
+        invoice.order, DocumentKind.CREDIT_NOTE, credited_invoice=invoice
+    )
+    DocumentLine.objects.bulk_create(
+        _document_line(
+            credit_note,
+            invoiced[line_id].order_line,
+            quantity,
+            invoiced[line_id].tax_rate,
+        )
+        for line_id, quantity in this_note.items()
+    )
+    _enqueue("issue_document", credit_note.pk)
+    return credit_note
+
+
+def credit_note_for_remaining(*, invoice: Invoice) -> Invoice | None:
+    """A credit note for everything of the invoice not credited yet (cancellation)."""
+    credited = _credited_quantities(invoice)
+    lines = [
+        CreditLine(line.order_line_id, line.quantity - credited[line.order_line_id])
+        for line in invoice.lines.all()
+        if line.quantity > credited[line.order_line_id]
+    ]
+    return credit_note_request(invoice=invoice, lines=lines) if lines else None
+
+
+def payment_record_request(*, order: Order) -> None:
+    """The order was paid after its invoice was written: record the payment on it."""
+    invoice = Invoice.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
+    if invoice is not None and invoice.payment_recorded_at is None:
+        _enqueue("record_payment", invoice.pk)
+
+
+# Talking to Space Invoices (tasks call these; each is idempotent)
+
+
+def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
     """Create the document in the seller's entity and mirror it; idempotent by request id.
 
     A rejection (or a 401 / 404) marks the row failed with the API's reason. A transient
     error is recorded and propagates for the task to retry with the same request id, until
     the row has used its attempts and is marked failed.
     """
-    invoice = Invoice.objects.select_related("order__seller").get(pk=invoice_id)
+    invoice = Invoice.objects.select_related("order__seller", "credited_invoice").get(pk=invoice_id)
     if invoice.state != InvoiceState.PENDING:
         return invoice
+    if invoice.kind == DocumentKind.CREDIT_NOTE and not _credited_invoice_issued(invoice):
+        raise NotReady(f"credit note {invoice.pk} waits for its invoice to be issued")
+    if (
+        invoice.kind == DocumentKind.INVOICE
+        and invoice.transaction_type == TransactionType.INTRA_EU_B2B
+    ):
+        _recheck_vies(invoice)
     Invoice.objects.filter(pk=invoice.pk).update(
         attempts=F("attempts") + 1, last_attempt_at=timezone.now()
     )
     invoice.refresh_from_db(fields=["attempts"])
     client = client or gateway.space_invoices_client()
+    payload = document_payload(invoice)
     try:
-        document = client.invoice_create(
-            entity_id=invoice.entity_id,
-            payload=invoice_payload(invoice),
-            request_id=invoice.request_id,
-        )
+        if invoice.kind == DocumentKind.CREDIT_NOTE:
+            document = client.credit_note_create(
+                entity_id=invoice.entity_id, payload=payload, request_id=invoice.request_id
+            )
+        else:
+            document = client.invoice_create(
+                entity_id=invoice.entity_id, payload=payload, request_id=invoice.request_id
+            )
     except Transient as error:
         if invoice.attempts >= settings.INVOICE_MAX_ATTEMPTS:
-            invoice_mark_failed(
-                invoice_id=invoice.pk, reason=f"gave up after {invoice.attempts} attempts: {error}"
-            )
+            reason = f"gave up after {invoice.attempts} attempts: {error}"
+            document_mark_failed(invoice_id=invoice.pk, reason=reason)
             return Invoice.objects.get(pk=invoice.pk)
         Invoice.objects.filter(pk=invoice.pk).update(last_error=str(error))
         raise
     except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
-        invoice_mark_failed(invoice_id=invoice.pk, reason=str(error))
+        document_mark_failed(invoice_id=invoice.pk, reason=str(error))
         return Invoice.objects.get(pk=invoice.pk)
-    _mirror(invoice, document)
+    _mirror(invoice, document, paid_inline=bool(payload.get("payments")))
     return Invoice.objects.get(pk=invoice.pk)
 
 
-def invoice_mark_failed(*, invoice_id: int, reason: str) -> None:
+def document_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
+    """Email the issued document to the buyer through Space Invoices, once."""
+    invoice = Invoice.objects.select_related("order", "seller").get(pk=invoice_id)
+    if invoice.sent_at is not None or invoice.state != InvoiceState.ISSUED:
+        return invoice
+    client = client or gateway.space_invoices_client()
+    client.document_send(
+        entity_id=invoice.entity_id,
+        document_id=str(invoice.remote_id),
+        payload={
+            "to": invoice.order.buyer_email,
+            "subject": f"{invoice.get_kind_display()} {invoice.number} from "
+            f"{invoice.seller.business_name}",
+            "attach_pdf": True,
+        },
+        request_id=f"{invoice.request_id}-send",
+    )
+    Invoice.objects.filter(pk=invoice.pk, sent_at__isnull=True).update(sent_at=timezone.now())
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
+    """Record the order's payment on its issued invoice (POST /payments), once."""
+    invoice = Invoice.objects.select_related("order").get(pk=invoice_id)
+    if invoice.payment_recorded_at is not None or invoice.order.paid_at is None:
+        return invoice
+    if invoice.state != InvoiceState.ISSUED:
+        raise NotReady(f"invoice {invoice.pk} is not issued yet")
+    client = client or gateway.space_invoices_client()
+    client.payment_create(
+        entity_id=invoice.entity_id,
+        payload={
+            "amount": invoice.total_gross or Decimal(0),
+            "type": "card",
+            "invoice_id": str(invoice.remote_id),
+            "date": timezone.localdate(invoice.order.paid_at).isoformat(),
+            "reference": f"order-{invoice.order_id}",
+        },
+        request_id=f"{invoice.request_id}-payment",
+    )
+    Invoice.objects.filter(pk=invoice.pk, payment_recorded_at__isnull=True).update(
+        payment_recorded_at=timezone.now()
+    )
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+def document_pdf(*, invoice: Invoice, client: SpaceInvoicesClient | None = None) -> bytes:
+    if invoice.state != InvoiceState.ISSUED:
+        raise ApplicationError("The document is not issued yet.", field="state")
+    client = client or gateway.space_invoices_client()
+    return client.document_pdf(entity_id=invoice.entity_id, document_id=str(invoice.remote_id))
+
+
+def document_mark_failed(*, invoice_id: int, reason: str) -> None:
     Invoice.objects.filter(pk=invoice_id, state=InvoiceState.PENDING).update(
         state=InvoiceState.FAILED, last_error=reason
     )
-    logger.warning("invoice %s failed: %s", invoice_id, reason)
+    logger.warning("document %s failed: %s", invoice_id, reason)
 
 
-def invoice_retry(*, invoice_id: int) -> Invoice:
+def document_retry(*, invoice_id: int) -> Invoice:
     """Send a failed row again (admin action).
 
     Failed rows were rejected or ran out of attempts. A rejection is replayed for the same
@@ -111,11 +307,11 @@ def invoice_retry(*, invoice_id: int) -> Invoice:
         invoice.state = InvoiceState.PENDING
         invoice.attempts = 0
         invoice.save(update_fields=["request_id", "state", "attempts"])
-        _enqueue_issue(invoice.pk)
+        _enqueue("issue_document", invoice.pk)
     return invoice
 
 
-def invoice_sweep_pending() -> list[int]:
+def document_sweep_pending() -> list[int]:
     """Re-drive pending rows whose task was lost (a crashed worker, a lost message)."""
     stale = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER
     with transaction.atomic():
@@ -130,68 +326,203 @@ def invoice_sweep_pending() -> list[int]:
         )
         Invoice.objects.filter(pk__in=ids).update(last_attempt_at=timezone.now())
         for invoice_id in ids:
-            _enqueue_issue(invoice_id)
+            _enqueue("issue_document", invoice_id)
     return ids
 
 
-def invoice_payload(invoice: Invoice) -> DocumentCreate:
+def document_payload(invoice: Invoice) -> DocumentCreate:
     order = invoice.order
+    lines = list(invoice.lines.order_by("pk"))
     payload: DocumentCreate = {
         "date": timezone.localdate().isoformat(),
         "currency_code": order.currency,
         "customer": {
-            "name": order.buyer_name,
+            "name": order.buyer_company or order.buyer_name,
             "email": order.buyer_email,
             "address": order.billing_address,
             "post_code": order.billing_post_code,
             "city": order.billing_city,
             "country_code": str(order.billing_country),
+            "is_end_consumer": not (order.buyer_company or order.buyer_vat_number),
         },
-        "items": [
-            {
-                "name": line.name,
-                "quantity": line.quantity,
-                "price": line.unit_price,
-                "taxes": [{"rate": line.tax_rate}],
-            }
-            for line in order.lines.order_by("pk")
-        ],
-        "expected_total_with_tax": order.total_gross,
+        "items": [_item(line, invoice.reverse_charge) for line in lines],
+        "expected_total_with_tax": _totals(lines, order.currency).gross,
         "metadata": {
             "order_id": str(order.pk),
             "seller_id": str(order.seller_id),
             "checkout_id": str(order.checkout_id),
         },
     }
+    if order.buyer_vat_number:
+        payload["customer"]["tax_number"] = order.buyer_vat_number
+    if order.tax_note:
+        payload["note"] = order.tax_note
     if order.fulfilled_at is not None:
         payload["date_service"] = timezone.localdate(order.fulfilled_at).isoformat()
+    if invoice.credited_invoice is not None:
+        payload["linked_documents"] = [str(invoice.credited_invoice.remote_id)]
+        payload["metadata"]["credited_invoice_id"] = str(invoice.credited_invoice.remote_id)
+    elif order.paid_at is not None:
+        payload["payments"] = [
+            {
+                "amount": payload["expected_total_with_tax"],
+                "type": "card",
+                "date": timezone.localdate(order.paid_at).isoformat(),
+                "reference": f"order-{order.pk}",
+            }
+        ]
     return payload
 
 
-def _mirror(invoice: Invoice, document: Document) -> None:
+# Internals
+
+
+def _document_create(order: Order, kind: str, *, credited_invoice: Invoice | None) -> Invoice:
+    entity_id = order.seller.entity_id
+    if entity_id is None:  # checkout admits only active sellers, and those have an entity
+        raise ApplicationError("The seller has no Space Invoices entity yet.", field="seller")
+    return Invoice.objects.create(
+        order=order,
+        seller_id=order.seller_id,
+        entity_id=entity_id,
+        kind=kind,
+        credited_invoice=credited_invoice,
+        currency=order.currency,
+        transaction_type=order.transaction_type,
+        reverse_charge=order.reverse_charge,
+        seller_country=str(order.seller.country),
+        buyer_country=str(order.billing_country),
+    )
+
+
+def _document_line(
+    document: Invoice, line: OrderLine, quantity: int, tax_rate: Decimal
+) -> DocumentLine:
+    net = order_totals([PricedLine(quantity, line.unit_price, tax_rate)], document.currency).net
+    return DocumentLine(
+        document=document,
+        order_line=line,
+        name=line.name,
+        quantity=quantity,
+        unit_price=line.unit_price,
+        tax_rate=tax_rate,
+        total_net=net,
+    )
+
+
+def _item(line: DocumentLine, reverse_charge: bool) -> DocumentItemCreate:
+    tax: ItemTax = {"rate": line.tax_rate}
+    if reverse_charge:
+        tax["reverse_charge"] = True
+    return {"name": line.name, "quantity": line.quantity, "price": line.unit_price, "taxes": [tax]}
+
+
+def _priced(lines: Iterable[DocumentLine]) -> list[PricedLine]:
+    return [PricedLine(line.quantity, line.unit_price, line.tax_rate) for line in lines]
+
+
+def _totals(lines: Iterable[DocumentLine], currency: str) -> Totals:
+    return order_totals(_priced(lines), currency)
+
+
+def _credited_quantities(invoice: Invoice) -> defaultdict[int, int]:
+    """Per order line, what credit notes of this invoice (issued or on their way) credit."""
+    rows = (
+        DocumentLine.objects.filter(document__credited_invoice=invoice)
+        .exclude(document__state=InvoiceState.FAILED)
+        .values("order_line_id")
+        .annotate(quantity=Sum("quantity"))
+    )
+    credited: defaultdict[int, int] = defaultdict(int)
+    for row in rows:
+        credited[row["order_line_id"]] = row["quantity"]
+    return credited
+
+
+def _credited_invoice_issued(credit_note: Invoice) -> bool:
+    credited = credit_note.credited_invoice
+    if credited is None:
+        return False
+    credited.refresh_from_db(fields=["state", "remote_id"])
+    return credited.state == InvoiceState.ISSUED
+
+
+def _recheck_vies(invoice: Invoice) -> None:
+    """Check the VAT number again at issue time and keep the answer as evidence.
+
+    Invalid now: the sale is issued with standard VAT. VIES down: the seller's policy holds
+    the invoice (retry later) or issues it with standard VAT.
+    """
+    order = invoice.order
+    seller_profile, buyer_profile = seller_tax_profile(order.seller), buyer_tax_profile(order)
+    evidence = vies_check(seller=seller_profile, buyer=buyer_profile, use_cache=False)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        vies_valid=evidence.valid,
+        vies_checked_at=evidence.checked_at,
+        vies_request_id=evidence.request_id,
+    )
+    if evidence.valid is True:
+        return
+    if (
+        evidence.valid is None
+        and order.seller.vies_unavailable_policy == ViesUnavailablePolicy.HOLD
+    ):
+        Invoice.objects.filter(pk=invoice.pk).update(last_error="VIES unavailable; invoice held")
+        raise NotReady(f"VIES unavailable; invoice {invoice.pk} held by the seller's policy")
+    treatment = tax_treatment(seller=seller_profile, buyer=buyer_profile, vies_valid=False)
+    _apply_treatment(invoice, treatment)
+
+
+def _apply_treatment(invoice: Invoice, treatment: TaxTreatment) -> None:
+    for line in invoice.lines.select_related("order_line__product"):
+        product = line.order_line.product
+        line.tax_rate = treatment.rate_for(
+            seller_rate=product.tax_rate, category=product.tax_category
+        )
+        line.save(update_fields=["tax_rate"])
+    invoice.transaction_type = treatment.transaction_type
+    invoice.reverse_charge = treatment.reverse_charge
+    invoice.save(update_fields=["transaction_type", "reverse_charge"])
+
+
+def _mirror(invoice: Invoice, document: Document, *, paid_inline: bool) -> None:
     total_net = document["total"]
     total_gross = document["total_with_tax"]
-    Invoice.objects.filter(pk=invoice.pk, state=InvoiceState.PENDING).update(
-        state=InvoiceState.ISSUED,
-        remote_id=document["id"],
-        number=document["number"] or "",
-        shareable_id=document.get("shareable_id") or "",
-        date=_parse_date(document.get("date")),
-        date_due=_parse_date(document.get("date_due")),
-        total_net=total_net,
-        total_tax=total_gross - total_net,
-        total_gross=total_gross,
-        last_error="",
-        issued_at=timezone.now(),
-    )
-    logger.info("invoice %s issued as %s in %s", invoice.pk, document["id"], invoice.entity_id)
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Invoice.objects.filter(pk=invoice.pk, state=InvoiceState.PENDING).update(
+            state=InvoiceState.ISSUED,
+            remote_id=document["id"],
+            number=document["number"] or "",
+            shareable_id=document.get("shareable_id") or "",
+            date=_parse_date(document.get("date")),
+            date_due=_parse_date(document.get("date_due")),
+            total_net=total_net,
+            total_tax=total_gross - total_net,
+            total_gross=total_gross,
+            last_error="",
+            issued_at=now,
+            payment_recorded_at=now if paid_inline else None,
+        )
+        if not updated:
+            return
+        DocumentTax.objects.bulk_create(
+            DocumentTax(document=invoice, rate=tax["rate"], base=tax["base"], amount=tax["amount"])
+            for tax in document.get("taxes", [])
+        )
+        if settings.SEND_DOCUMENTS_TO_BUYERS:
+            _enqueue("send_document", invoice.pk)
+        if not paid_inline and invoice.kind == DocumentKind.INVOICE and invoice.order.paid_at:
+            _enqueue("record_payment", invoice.pk)
+    logger.info("document %s issued as %s in %s", invoice.pk, document["id"], invoice.entity_id)
 
 
 def _parse_date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def _enqueue_issue(invoice_id: int) -> None:
-    from invoicing.tasks import issue_invoice
+def _enqueue(task_name: str, invoice_id: int) -> None:
+    from invoicing import tasks
 
-    transaction.on_commit(lambda: issue_invoice.delay(invoice_id))
+    task = getattr(tasks, task_name)
+    transaction.on_commit(lambda: task.delay(invoice_id))

@@ -86,8 +86,10 @@ class BuyerRegisterApi(APIView):
 
 
 class OrderLineOutputSerializer(serializers.Serializer[None]):
+    id = serializers.IntegerField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
+    refunded_quantity = serializers.IntegerField()
     unit_price = serializers.DecimalField(max_digits=14, decimal_places=2)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
     total_net = serializers.DecimalField(max_digits=14, decimal_places=2)
@@ -111,6 +113,11 @@ class OrderOutputSerializer(serializers.ModelSerializer[Order]):
             "currency",
             "buyer_name",
             "buyer_email",
+            "buyer_company",
+            "buyer_vat_number",
+            "transaction_type",
+            "reverse_charge",
+            "tax_note",
             "billing_address",
             "billing_post_code",
             "billing_city",
@@ -139,6 +146,17 @@ class BillingInputSerializer(serializers.Serializer[None]):
     post_code = serializers.CharField(max_length=20)
     city = serializers.CharField(max_length=100)
     country = serializers.CharField(max_length=2, min_length=2)
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    vat_number = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+
+
+class RefundLineInputSerializer(serializers.Serializer[None]):
+    line_id = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+
+
+class RefundInputSerializer(serializers.Serializer[None]):
+    lines = RefundLineInputSerializer(many=True, allow_empty=False)
 
 
 class CheckoutInputSerializer(serializers.Serializer[None]):
@@ -208,6 +226,50 @@ class OrderCancelApi(APIView):
         order = get_object_or_404(selectors.orders_cancellable_by(request.user), pk=pk)
         services.order_cancel(order_id=order.pk)
         return _order_response(request, order.pk)
+
+
+class OrderRefundApi(APIView):
+    """Refund quantities of order lines: a credit note once invoiced, else less to invoice."""
+
+    @extend_schema(request=RefundInputSerializer, responses=OrderOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        order = get_object_or_404(selectors.orders_managed_by(request.user), pk=pk)
+        data = _validated(RefundInputSerializer, request)
+        lines = [services.RefundLine(**line) for line in data["lines"]]
+        services.order_refund(order_id=order.pk, lines=lines)
+        return _order_response(request, order.pk)
+
+
+class VatCheckApi(APIView):
+    """Immediate feedback on a buyer's VAT number at checkout (format, then VIES)."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer[None]):
+        seller_id = serializers.IntegerField()
+        country = serializers.CharField(max_length=2, min_length=2)
+        vat_number = serializers.CharField(max_length=30)
+
+    class OutputSerializer(serializers.Serializer[None]):
+        vat_number = serializers.CharField()
+        vies_valid = serializers.BooleanField(allow_null=True)
+        checked_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request) -> Response:
+        data = _validated(self.InputSerializer, request)
+        seller = selectors.catalog_sellers().filter(pk=data["seller_id"]).first()
+        if seller is None:
+            raise serializers.ValidationError({"seller_id": ["Unknown seller."]})
+        result = services.checkout_vat_check(
+            seller=seller, country=data["country"], vat_number=data["vat_number"]
+        )
+        body = {
+            "vat_number": result.vat_number,
+            "vies_valid": result.vies.valid,
+            "checked_at": result.vies.checked_at,
+        }
+        return Response(body)
 
 
 def _order_response(request: Request, order_id: int) -> Response:

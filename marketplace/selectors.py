@@ -2,13 +2,17 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from marketplace.models import Order, Product
-from sellers.models import SellerRole, SellerStatus, SellerUser
+from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
 
 
 def catalog_products() -> QuerySet[Product]:
     return Product.objects.select_related("seller").filter(
         is_active=True, seller__status=SellerStatus.ACTIVE
     )
+
+
+def catalog_sellers() -> QuerySet[Seller]:
+    return Seller.objects.filter(status=SellerStatus.ACTIVE)
 
 
 def orders_visible_to(user: User | AnonymousUser) -> QuerySet[Order]:

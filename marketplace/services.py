@@ -1,4 +1,5 @@
-"""Checkout and the order lifecycle. Reaching the invoice point writes the invoice outbox row."""
+"""Checkout and the order lifecycle. Reaching the invoice point writes the invoice outbox row;
+cancelling or refunding an invoiced order writes a credit note."""
 
 from collections import defaultdict
 from collections.abc import Sequence
@@ -8,12 +9,23 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from invoicing.services import invoice_point_reached, invoice_request
+from invoicing.models import DocumentKind, Invoice
+from invoicing.services import (
+    CreditLine,
+    credit_note_for_remaining,
+    credit_note_request,
+    invoice_point_reached,
+    invoice_request,
+    payment_record_request,
+    seller_tax_profile,
+)
+from invoicing.tax import BuyerTaxProfile, TaxTreatment, needs_vies, tax_treatment
+from invoicing.vies import ViesResult, vies_check
 from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, line_net, order_totals
-from sellers.models import SellerStatus
-from sellers.validation import country_code_validate
+from sellers.models import Seller, SellerStatus
+from sellers.validation import country_code_validate, currency_code_validate, tax_number_normalize
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,19 @@ class BillingDetails:
     post_code: str
     city: str
     country: str
+    company: str = ""
+    vat_number: str = ""
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    line_id: int
+    quantity: int
+
+
+def buyer_vat_validate(*, country: str, vat_number: str) -> str:
+    """The buyer's VAT number in compact form; it must belong to the billing country."""
+    return tax_number_normalize(vat_number, country=country, field="billing.vat_number")
 
 
 def checkout_create(*, buyer: User, lines: Sequence[CartLine], billing: BillingDetails) -> Checkout:
@@ -37,56 +62,164 @@ def checkout_create(*, buyer: User, lines: Sequence[CartLine], billing: BillingD
     if not lines:
         raise ApplicationError("The cart is empty.", field="lines")
     country = country_code_validate(billing.country, field="billing.country")
+    vat_number = buyer_vat_validate(country=country, vat_number=billing.vat_number)
+    buyer_profile = BuyerTaxProfile(
+        country=country, vat_number=vat_number, is_business=bool(billing.company or vat_number)
+    )
     products = _cart_products(lines)
+    grouped = _group_by_seller(lines, products)
+    # VIES is asked before the transaction opens: no network wait while holding row locks.
+    vies = _vies_for(grouped, buyer_profile)
     with transaction.atomic():
         checkout = Checkout.objects.create(buyer=buyer)
-        for seller_lines in _group_by_seller(lines, products).values():
-            _order_create(checkout, buyer, seller_lines, billing, country)
+        for seller_lines in grouped.values():
+            seller = seller_lines[0][0].seller
+            treatment = tax_treatment(
+                seller=seller_tax_profile(seller),
+                buyer=buyer_profile,
+                vies_valid=vies.valid if vies else None,
+            )
+            _order_create(checkout, buyer, seller_lines, billing, buyer_profile, treatment)
     return checkout
 
 
+@dataclass(frozen=True)
+class VatCheck:
+    vat_number: str
+    vies: ViesResult
+
+
+def checkout_vat_check(*, seller: Seller, country: str, vat_number: str) -> VatCheck:
+    """Immediate feedback on a buyer's VAT number: format at once, then VIES (cached a day)."""
+    country = country_code_validate(country, field="country")
+    number = tax_number_normalize(vat_number, country=country, field="vat_number")
+    buyer = BuyerTaxProfile(country=country, vat_number=number, is_business=True)
+    vies = vies_check(seller=seller_tax_profile(seller), buyer=buyer, use_cache=True)
+    return VatCheck(vat_number=number, vies=vies)
+
+
 def order_mark_paid(*, order_id: int) -> Order:
-    return _order_transition(order_id, OrderStatus.PLACED, OrderStatus.PAID, "paid_at")
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.paid_at is not None or order.status not in (
+            OrderStatus.PLACED,
+            OrderStatus.FULFILLED,
+        ):
+            raise _transition_error(order, "paid")
+        order.paid_at = timezone.now()
+        if order.status == OrderStatus.PLACED:
+            order.status = OrderStatus.PAID
+        order.save(update_fields=["status", "paid_at"])
+        if _invoice_of(order) is not None:  # invoiced earlier: record the payment on it
+            payment_record_request(order=order)
+        else:  # invoiced now, with the payment inline
+            _after_transition(order)
+    return order
 
 
 def order_fulfil(*, order_id: int) -> Order:
-    return _order_transition(order_id, OrderStatus.PAID, OrderStatus.FULFILLED, "fulfilled_at")
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
+            raise _transition_error(order, "fulfilled")
+        order.status = OrderStatus.FULFILLED
+        order.fulfilled_at = timezone.now()
+        order.save(update_fields=["status", "fulfilled_at"])
+        _after_transition(order)
+    return order
 
 
 def order_cancel(*, order_id: int) -> Order:
+    """Cancel before fulfilment; an invoiced order gets a full credit note for what remains."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = _locked(order_id)
         if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
-            raise ApplicationError(
-                f"A {order.status} order cannot be cancelled.", field="status", code="conflict"
-            )
-        if order.documents.exists():
-            raise ApplicationError(
-                "This order is invoiced; an invoiced order is corrected by a credit note.",
-                field="status",
-                code="conflict",
-            )
+            raise _transition_error(order, "cancelled")
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = timezone.now()
         order.save(update_fields=["status", "cancelled_at"])
+        invoice = _invoice_of(order)
+        if invoice is not None:
+            credit_note_for_remaining(invoice=invoice)
     return order
 
 
-def _order_transition(order_id: int, source: str, target: str, stamp: str) -> Order:
+def order_refund(*, order_id: int, lines: Sequence[RefundLine]) -> Invoice | None:
+    """Refund quantities of a paid order: a credit note once invoiced, else less to invoice."""
+    if not lines:
+        raise ApplicationError("Name at least one line to refund.", field="lines")
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status != source:
+        order = _locked(order_id)
+        if order.paid_at is None or order.status == OrderStatus.CANCELLED:
             raise ApplicationError(
-                f"A {order.status} order cannot become {target}; it must be {source}.",
+                f"Only a paid order can be refunded; this one is {order.status}.",
                 field="status",
                 code="conflict",
             )
-        order.status = target
-        setattr(order, stamp, timezone.now())
-        order.save(update_fields=["status", stamp])
-        if invoice_point_reached(order):
-            invoice_request(order=order)
-    return order
+        order_lines = {line.pk: line for line in order.lines.all()}
+        for index, line in enumerate(lines):
+            if line.line_id not in order_lines:
+                raise ApplicationError(
+                    f"Line {line.line_id} is not part of order {order.pk}.",
+                    field=f"lines[{index}].line_id",
+                )
+        invoice = _invoice_of(order)
+        if invoice is not None:
+            credit_lines = [CreditLine(line.line_id, line.quantity) for line in lines]
+            return credit_note_request(invoice=invoice, lines=credit_lines)
+        _reduce_before_invoice(order_lines, lines)
+    return None
+
+
+def _reduce_before_invoice(order_lines: dict[int, OrderLine], lines: Sequence[RefundLine]) -> None:
+    refunded: dict[int, int] = defaultdict(int)
+    for index, line in enumerate(lines):
+        order_line = order_lines[line.line_id]
+        if line.quantity < 1:
+            raise ApplicationError("Quantity must be at least 1.", field=f"lines[{index}].quantity")
+        refunded[line.line_id] += line.quantity
+        remaining = order_line.quantity - order_line.refunded_quantity
+        if refunded[line.line_id] > remaining:
+            raise ApplicationError(
+                f"Only {remaining} of {order_line.quantity} '{order_line.name}' can still be "
+                "refunded.",
+                field=f"lines[{index}].quantity",
+                code="over_refund",
+            )
+    for line_id, quantity in refunded.items():
+        order_line = order_lines[line_id]
+        order_line.refunded_quantity += quantity
+        order_line.save(update_fields=["refunded_quantity"])
+
+
+def _locked(order_id: int) -> Order:
+    return Order.objects.select_for_update().select_related("seller").get(pk=order_id)
+
+
+def _invoice_of(order: Order) -> Invoice | None:
+    return Invoice.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
+
+
+def _after_transition(order: Order) -> None:
+    if invoice_point_reached(order):
+        invoice_request(order=order)
+
+
+def _transition_error(order: Order, target: str) -> ApplicationError:
+    state = order.status if not (order.paid_at and target == "paid") else "already paid"
+    return ApplicationError(
+        f"A {state} order cannot become {target}.", field="status", code="conflict"
+    )
+
+
+def _vies_for(
+    grouped: dict[int, list[tuple[Product, int]]], buyer: BuyerTaxProfile
+) -> ViesResult | None:
+    for seller_lines in grouped.values():
+        seller = seller_tax_profile(seller_lines[0][0].seller)
+        if needs_vies(seller=seller, buyer=buyer):
+            return vies_check(seller=seller, buyer=buyer, use_cache=True)
+    return None
 
 
 def _cart_products(lines: Sequence[CartLine]) -> dict[int, Product]:
@@ -127,7 +260,8 @@ def _order_create(
     buyer: User,
     seller_lines: list[tuple[Product, int]],
     billing: BillingDetails,
-    country: str,
+    buyer_profile: BuyerTaxProfile,
+    treatment: TaxTreatment,
 ) -> Order:
     seller = seller_lines[0][0].seller
     currencies = {product.currency for product, _ in seller_lines}
@@ -137,9 +271,14 @@ def _order_create(
             "check them out separately.",
             field="lines",
         )
-    currency = currencies.pop()
+    currency = currency_code_validate(currencies.pop(), field="lines")
     priced = [
-        PricedLine(qty, product.unit_price, product.tax_rate) for product, qty in seller_lines
+        PricedLine(
+            quantity,
+            product.unit_price,
+            treatment.rate_for(seller_rate=product.tax_rate, category=product.tax_category),
+        )
+        for product, quantity in seller_lines
     ]
     totals = order_totals(priced, currency)
     order = Order.objects.create(
@@ -151,8 +290,13 @@ def _order_create(
         billing_address=billing.address,
         billing_post_code=billing.post_code,
         billing_city=billing.city,
-        billing_country=country,
+        billing_country=buyer_profile.country,
+        buyer_company=billing.company,
+        buyer_vat_number=buyer_profile.vat_number,
         currency=currency,
+        transaction_type=treatment.transaction_type,
+        reverse_charge=treatment.reverse_charge,
+        tax_note=treatment.note,
         total_net=totals.net,
         total_tax=totals.tax,
         total_gross=totals.gross,
@@ -169,6 +313,5 @@ def _order_create(
         )
         for (product, _), line in zip(seller_lines, priced, strict=True)
     )
-    if invoice_point_reached(order):
-        invoice_request(order=order)
+    _after_transition(order)
     return order

@@ -77,6 +77,8 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{LOCAL_DIR / 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker processes share the embedded file: wait for locks, take them up front.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+# VIES answers are cached here (a day); use Redis in production (CACHE_URL=redis://...).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -155,6 +157,8 @@ if INVOICE_TRIGGER not in {"placed", "paid", "fulfilled"}:
 # A row still pending this long after its last attempt is driven again by the sweeper.
 INVOICE_PENDING_SWEEP_AFTER = timedelta(seconds=env.int("INVOICE_PENDING_SWEEP_AFTER", default=300))
 INVOICE_MAX_ATTEMPTS = env.int("INVOICE_MAX_ATTEMPTS", default=8)
+# Email each issued invoice and credit note to the buyer (POST /documents/{id}/send).
+SEND_DOCUMENTS_TO_BUYERS = env.bool("SEND_DOCUMENTS_TO_BUYERS", default=True)
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,11 @@
-"""The invoice CSV export for operators, over the API."""
+"""CSV exports and export jobs over the API: operators across sellers, seller users for their own.
 
-from collections.abc import Iterable
+A seller user's seller always comes from its membership, never from the request: the seller
+endpoints refuse a `seller` parameter like any other unknown one.
+"""
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -12,14 +17,19 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import BasePermission, IsAdminUser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from reporting.exports import INVOICE_EXPORT_COLUMNS, INVOICE_EXPORT_VERSION
-from reporting.filters import invoice_export_filters_parse
-from reporting.views import invoice_csv_response
+from marketplace.errors import ApplicationError
+from reporting.exports import DOCUMENTS, INVOICES, LINES, STATEMENT, VAT, CsvExport
+from reporting.filters import PARAMETERS, SELLER_PARAMETERS, export_filters_parse
+from reporting.views import csv_response
+from sellers.models import Seller
+from sellers.selectors import seller_for_user
+
+_View = TypeVar("_View", bound=Callable[..., Any])
 
 
 class _JsonErrorsNegotiation(DefaultContentNegotiation):
@@ -35,39 +45,70 @@ class _JsonErrorsNegotiation(DefaultContentNegotiation):
         return renderer, renderer.media_type
 
 
+class IsSellerMember(BasePermission):
+    message = "Only a seller's users can use the seller reports."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return seller_for_user(request.user) is not None
+
+
+def _member_seller(request: Request) -> Seller:
+    seller = seller_for_user(request.user)
+    assert seller is not None  # IsSellerMember let the request in
+    return seller
+
+
+def _single_params(request: Request) -> dict[str, str]:
+    """The query parameters, each given at most once (a repeated filter is ambiguous)."""
+    for name, values in request.query_params.lists():
+        if len(values) > 1:
+            raise ApplicationError(f"Give {name[:40]} once.", field=name[:40])
+    return request.query_params.dict()
+
+
 _ErrorSerializer = inline_serializer(
-    name="InvoiceExportError",
+    name="ReportError",
     fields={
         "detail": serializers.CharField(),
         "field": serializers.CharField(allow_null=True),
         "code": serializers.CharField(),
     },
 )
+_FILTER_PARAMETERS = {
+    "seller": OpenApiParameter("seller", OpenApiTypes.INT, description="Only this seller's id."),
+    "date_from": OpenApiParameter(
+        "date_from", OpenApiTypes.DATE, description="Document date from (inclusive)."
+    ),
+    "date_to": OpenApiParameter(
+        "date_to", OpenApiTypes.DATE, description="Document date to (inclusive)."
+    ),
+    "seller_country": OpenApiParameter(
+        "seller_country", OpenApiTypes.STR, description="ISO 3166-1 alpha-2."
+    ),
+    "buyer_country": OpenApiParameter(
+        "buyer_country", OpenApiTypes.STR, description="ISO 3166-1 alpha-2."
+    ),
+    "currency": OpenApiParameter("currency", OpenApiTypes.STR, description="ISO 4217."),
+    "kind": OpenApiParameter("kind", OpenApiTypes.STR, enum=["invoice", "credit_note"]),
+}
 
 
-class InvoiceExportApi(APIView):
-    permission_classes = [IsAdminUser]
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = _JsonErrorsNegotiation
-
-    @extend_schema(
-        operation_id="reports_invoices_csv",
-        summary="Export issued invoices across sellers as CSV",
+def _csv_schema(export: CsvExport, *, seller_scoped: bool) -> Callable[[_View], _View]:
+    names = SELLER_PARAMETERS if seller_scoped else PARAMETERS
+    who = "The requesting seller user's own documents." if seller_scoped else "Operators only."
+    period = (
+        " date_from and date_to are required and span at most 366 days."
+        if export.requires_period
+        else ""
+    )
+    return extend_schema(
+        operation_id=f"reports_{'seller_' if seller_scoped else ''}{export.name}_csv",
+        summary=f"Export {export.name} as CSV",
         description=(
-            f"Streams issued invoices (credit notes, pending and failed documents excluded), "
-            f"ordered by invoice date, seller and number. Columns (version "
-            f"{INVOICE_EXPORT_VERSION}, also in the `X-Export-Version` header): "
-            f"{', '.join(INVOICE_EXPORT_COLUMNS)}. Operators only."
+            f"Columns (version {export.version}, also in the `X-Export-Version` header): "
+            f"{', '.join(export.columns)}. {who}{period} See reporting/README.md."
         ),
-        parameters=[
-            OpenApiParameter("seller", OpenApiTypes.INT, description="Only this seller's id."),
-            OpenApiParameter(
-                "date_from", OpenApiTypes.DATE, description="Invoice date from (inclusive)."
-            ),
-            OpenApiParameter(
-                "date_to", OpenApiTypes.DATE, description="Invoice date to (inclusive)."
-            ),
-        ],
+        parameters=[_FILTER_PARAMETERS[name] for name in names],
         responses={
             (200, "text/csv"): OpenApiResponse(
                 response=OpenApiTypes.STR, description="The CSV file, UTF-8, CRLF lines."
@@ -77,10 +118,97 @@ class InvoiceExportApi(APIView):
             ),
         },
     )
+
+
+class _OperatorCsvApi(APIView):
+    permission_classes = [IsAdminUser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _JsonErrorsNegotiation
+    export: CsvExport
+
     def get(self, request: Request) -> StreamingHttpResponse:
-        filters = invoice_export_filters_parse(
-            seller=request.query_params.get("seller"),
-            date_from=request.query_params.get("date_from"),
-            date_to=request.query_params.get("date_to"),
-        )
-        return invoice_csv_response(filters)
+        return csv_response(self.export, export_filters_parse(_single_params(request), self.export))
+
+
+class _SellerCsvApi(APIView):
+    permission_classes = [IsSellerMember]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _JsonErrorsNegotiation
+    export: CsvExport
+
+    def get(self, request: Request) -> StreamingHttpResponse:
+        seller = _member_seller(request)
+        filters = export_filters_parse(_single_params(request), self.export, seller_id=seller.pk)
+        return csv_response(self.export, filters)
+
+
+class InvoiceExportApi(_OperatorCsvApi):
+    export = INVOICES
+
+    @_csv_schema(INVOICES, seller_scoped=False)
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)
+
+
+class DocumentExportApi(_OperatorCsvApi):
+    export = DOCUMENTS
+
+    @_csv_schema(DOCUMENTS, seller_scoped=False)
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)
+
+
+class LineExportApi(_OperatorCsvApi):
+    export = LINES
+
+    @_csv_schema(LINES, seller_scoped=False)
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)
+
+
+class VatExportApi(_OperatorCsvApi):
+    export = VAT
+
+    @_csv_schema(VAT, seller_scoped=False)
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)
+
+
+class StatementExportApi(_OperatorCsvApi):
+    export = STATEMENT
+
+    @_csv_schema(STATEMENT, seller_scoped=False)
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)
+
+
+class SellerDocumentExportApi(_SellerCsvApi):
+    export = DOCUMENTS
+
+    @_csv_schema(DOCUMENTS, seller_scoped=True)
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)
+
+
+class SellerLineExportApi(_SellerCsvApi):
+    export = LINES
+
+    @_csv_schema(LINES, seller_scoped=True)
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)
+
+
+class SellerVatExportApi(_SellerCsvApi):
+    export = VAT
+
+    @_csv_schema(VAT, seller_scoped=True)
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)
+
+
+class SellerStatementExportApi(_SellerCsvApi):
+    export = STATEMENT
+
+    @_csv_schema(STATEMENT, seller_scoped=True)
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)

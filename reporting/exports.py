@@ -1,40 +1,37 @@
-"""The invoice CSV export: one fixed, versioned column layout shared by admin, API and command.
+"""The CSV exports: fixed, versioned column layouts shared by admin, API, command and jobs.
 
-Change the columns only together with INVOICE_EXPORT_VERSION and reporting/README.md.
+Change a layout's columns only together with its version and reporting/README.md.
+Format: UTF-8 (no BOM), RFC 4180 (comma, `"` quoting when needed, CRLF), a header row.
 """
 
 import csv
-from collections.abc import Callable, Iterator
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol
+from itertools import islice
+from typing import Protocol
 
-from reporting.selectors import InvoiceExportFilters, invoice_export_rows
-
-INVOICE_EXPORT_VERSION = 1
-INVOICE_EXPORT_COLUMNS = (
-    "seller_id",
-    "seller_name",
-    "entity_id",
-    "invoice_number",
-    "invoice_date",
-    "order_id",
-    "checkout_id",
-    "buyer_name",
-    "buyer_country",
-    "currency",
-    "total_net",
-    "total_tax",
-    "total_gross",
-    "remote_id",
+from reporting.selectors import (
+    DOCUMENT_EXPORT_COLUMNS,
+    EXPORT_CHUNK_SIZE,
+    FORMULA_PREFIXES,
+    INVOICE_EXPORT_COLUMNS,
+    LINE_EXPORT_COLUMNS,
+    ReportFilters,
+    document_count,
+    document_export_rows,
+    invoice_count,
+    invoice_export_rows,
+    line_count,
+    line_export_rows,
+    seller_statement,
+    vat_summary,
 )
-# Free text typed by sellers and buyers; see _neutralise_formula.
-_FREE_TEXT_COLUMNS = frozenset(
-    INVOICE_EXPORT_COLUMNS.index(name) for name in ("seller_name", "buyer_name")
-)
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from sellers.models import Seller
 
-PROGRESS_EVERY = 10_000
+Row = Sequence[str | int | None]
 
 
 class TextSink(Protocol):
@@ -43,59 +40,189 @@ class TextSink(Protocol):
     def write(self, text: str, /) -> object: ...
 
 
-class _Echo:
-    """A pseudo-buffer: csv.writer writes one row into it and gets the text straight back."""
-
-    def write(self, value: str) -> str:
-        return value
+@dataclass(frozen=True)
+class CsvExport:
+    name: str  # also the file name stem and the URL segment
+    version: int
+    columns: tuple[str, ...]
+    rows: Callable[[ReportFilters], Iterable[Row]]
+    count: Callable[[ReportFilters], int]
+    # Operators must name a seller; seller users always have theirs.
+    requires_seller: bool = False
+    # Whether the export needs a bounded period (the issue-2 invoice export does not).
+    requires_period: bool = True
 
 
 def _neutralise_formula(text: str) -> str:
-    """Keep spreadsheet apps from running a name such as `=HYPERLINK(...)` as a formula (OWASP)."""
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+    """Python twin of the SQL formatting in reporting.selectors, for the aggregated exports."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-def _cell(index: int, value: Any) -> str | int:
-    if value is None:
-        return ""
+def _cell(value: object) -> str | int | None:
     if isinstance(value, Decimal):
         return format(value, "f")  # plain digits with '.', never an exponent
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, int):
+    if value is None or isinstance(value, str | int):
         return value
-    text = str(value)
-    return _neutralise_formula(text) if index in _FREE_TEXT_COLUMNS else text
+    raise TypeError(f"no CSV form for {type(value).__name__}")
 
 
-def invoice_csv_lines(filters: InvoiceExportFilters) -> Iterator[str]:
-    """The header, then one CSV line (RFC 4180, CRLF-terminated) per issued invoice.
+VAT_COLUMNS = (
+    "seller_country",
+    "buyer_country",
+    "transaction_type",
+    "tax_rate",
+    "currency",
+    "document_count",
+    "taxable_base",
+    "tax_amount",
+)
 
-    Lazy: nothing is read from the database until the first row is asked for.
+
+def _vat_rows(filters: ReportFilters) -> list[Row]:
+    return [tuple(_cell(value) for value in row) for row in vat_summary(filters=filters)]
+
+
+STATEMENT_COLUMNS = (
+    "seller_id",
+    "seller_name",
+    "entity_id",
+    "date_from",
+    "date_to",
+    "currency",
+    "invoice_count",
+    "invoice_net",
+    "invoice_tax",
+    "invoice_gross",
+    "credit_note_count",
+    "credit_note_net",
+    "credit_note_tax",
+    "credit_note_gross",
+    "net",
+    "tax",
+    "gross",
+)
+
+
+def _statement_rows(filters: ReportFilters) -> list[Row]:
+    assert filters.seller_id is not None  # CsvExport.requires_seller
+    seller = Seller.objects.get(pk=filters.seller_id)
+    head = (
+        seller.pk,
+        _neutralise_formula(seller.business_name),
+        seller.entity_id,
+        _cell(filters.date_from),
+        _cell(filters.date_to),
+    )
+    return [
+        head
+        + tuple(
+            _cell(value)
+            for value in (
+                line.currency,
+                *line.invoices,
+                *line.credit_notes,
+                line.net,
+                line.tax,
+                line.gross,
+            )
+        )
+        for line in seller_statement(filters=filters)
+    ]
+
+
+INVOICES = CsvExport(
+    name="invoices",
+    version=1,
+    columns=tuple(INVOICE_EXPORT_COLUMNS),
+    rows=lambda filters: invoice_export_rows(filters=filters),
+    count=lambda filters: invoice_count(filters=filters),
+    requires_period=False,
+)
+DOCUMENTS = CsvExport(
+    name="documents",
+    version=1,
+    columns=tuple(DOCUMENT_EXPORT_COLUMNS),
+    rows=lambda filters: document_export_rows(filters=filters),
+    count=lambda filters: document_count(filters=filters),
+)
+LINES = CsvExport(
+    name="lines",
+    version=1,
+    columns=tuple(LINE_EXPORT_COLUMNS),
+    rows=lambda filters: line_export_rows(filters=filters),
+    count=lambda filters: line_count(filters=filters),
+)
+VAT = CsvExport(
+    name="vat",
+    version=1,
+    columns=VAT_COLUMNS,
+    rows=_vat_rows,
+    count=lambda filters: len(vat_summary(filters=filters)),
+)
+STATEMENT = CsvExport(
+    name="statement",
+    version=1,
+    columns=STATEMENT_COLUMNS,
+    rows=_statement_rows,
+    count=lambda filters: len(seller_statement(filters=filters)),
+    requires_seller=True,
+)
+EXPORTS = {export.name: export for export in (INVOICES, DOCUMENTS, LINES, VAT, STATEMENT)}
+
+
+def csv_batches(
+    export: CsvExport, filters: ReportFilters, *, batch_size: int = EXPORT_CHUNK_SIZE
+) -> Iterator[tuple[int, str]]:
+    """(rows, text): the header (0 rows), then up to `batch_size` CSV rows at a time.
+
+    Lazy: nothing is read from the database until the first batch after the header.
     """
-    writer = csv.writer(_Echo())
-    yield writer.writerow(INVOICE_EXPORT_COLUMNS)
-    for row in invoice_export_rows(filters=filters):
-        yield writer.writerow([_cell(index, value) for index, value in enumerate(row)])
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+
+    def drain() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(export.columns)
+    yield 0, drain()
+    rows = iter(export.rows(filters))
+    while batch := list(islice(rows, batch_size)):
+        writer.writerows(batch)
+        yield len(batch), drain()
 
 
-def invoice_export_write(
-    filters: InvoiceExportFilters,
+def csv_chunks(export: CsvExport, filters: ReportFilters) -> Iterator[str]:
+    """The CSV text in pieces of a few hundred kilobytes at most (a streamed response body)."""
+    return (text for _, text in csv_batches(export, filters))
+
+
+def export_write(
+    export: CsvExport,
+    filters: ReportFilters,
     stream: TextSink,
     progress: Callable[[int], None] | None = None,
     *,
-    progress_every: int = PROGRESS_EVERY,
+    batch_size: int = EXPORT_CHUNK_SIZE,
 ) -> int:
-    """Write the CSV to a text stream (opened with newline=""); return the number of invoices.
+    """Write the CSV to a text stream (opened with newline=""); return the number of rows.
 
-    `progress(rows_so_far)` is called every `progress_every` invoices.
+    `progress(rows_so_far)` is called after every batch of rows.
     """
-    lines = invoice_csv_lines(filters)
-    stream.write(next(lines))
-    rows = 0
-    for line in lines:
-        stream.write(line)
-        rows += 1
-        if progress is not None and rows % progress_every == 0:
-            progress(rows)
-    return rows
+    written = 0
+    for rows, text in csv_batches(export, filters, batch_size=batch_size):
+        stream.write(text)
+        if rows:
+            written += rows
+            if progress is not None:
+                progress(written)
+    return written
+
+
+def invoice_export_write(filters: ReportFilters, stream: TextSink) -> int:
+    """The issue-2 invoice export to a stream (used by `manage.py demo`)."""
+    return export_write(INVOICES, filters, stream)

@@ -1,55 +1,492 @@
-"""Reads for reports across sellers, on the local mirror of issued documents."""
+"""Reads for reports across sellers, on the local mirror of issued documents.
 
-from collections.abc import Iterator
+Only `issued` rows are documents. Amounts are stored positive; a credit note's amounts are what
+it credits, so every total here is invoices minus credit notes ("signed"), per currency (never
+summed across currencies). Credit notes count in the period of their own issue date.
+
+The export selectors format every cell in SQL (ISO dates, plain decimals, signed amounts, text)
+and return plain tuples of `str | None`: the Python side then does no per-value work, which is
+what keeps a million-row export within reach of PostgreSQL's own COPY.
+"""
+
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, NamedTuple
 
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from django.conf import settings
+from django.db.models import (
+    Avg,
+    Case,
+    CharField,
+    Count,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.expressions import Combinable, Func
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+
+from invoicing.models import DocumentKind, DocumentLine, DocumentTax, Invoice, InvoiceState
+from sellers.models import Seller
 
 EXPORT_CHUNK_SIZE = 2000
-
-# One value per column, in the order of reporting.exports.INVOICE_EXPORT_COLUMNS.
-_INVOICE_EXPORT_FIELDS = (
-    "seller_id",
-    "seller__business_name",
-    "entity_id",
-    "number",
-    "date",
-    "order_id",
-    "order__checkout_id",
-    "order__buyer_name",
-    "order__billing_country",
-    "currency",
-    "total_net",
-    "total_tax",
-    "total_gross",
-    "remote_id",
-)
+ZERO = Decimal("0.00")
+_MONEY: DecimalField[Decimal | None, Decimal] = DecimalField(max_digits=16, decimal_places=2)
+# Free text typed by sellers and buyers starting with one of these gets a leading "'", so that
+# spreadsheet apps never run it as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_REGEX = "^[=+@\t\r-]"
 
 
 @dataclass(frozen=True)
-class InvoiceExportFilters:
+class ReportFilters:
+    """What a report or an export covers; None means "no filter" for that field."""
+
     seller_id: int | None = None
-    date_from: date | None = None  # inclusive, on the invoice date
-    date_to: date | None = None  # inclusive, on the invoice date
+    date_from: date | None = None  # inclusive, on the document date
+    date_to: date | None = None  # inclusive, on the document date
+    seller_country: str | None = None  # ISO 3166-1 alpha-2, the snapshot on the document
+    buyer_country: str | None = None  # ISO 3166-1 alpha-2, the snapshot on the document
+    currency: str | None = None  # ISO 4217
+    kind: str | None = None  # a DocumentKind value
 
 
-def invoice_export_rows(*, filters: InvoiceExportFilters) -> Iterator[tuple[Any, ...]]:
-    """Issued invoices (not credit notes, not pending or failed), one tuple per invoice.
+# The issue-2 name, still used by `manage.py demo`.
+InvoiceExportFilters = ReportFilters
 
-    Streams through a server-side cursor on PostgreSQL (`.iterator()`), so memory stays
-    constant whatever the number of rows; the caller must consume it before the request ends.
-    """
-    invoices = Invoice.objects.filter(kind=DocumentKind.INVOICE, state=InvoiceState.ISSUED)
+
+def issued_documents(filters: ReportFilters, *, prefix: str = "") -> Q:
+    """The condition selecting issued documents under `filters` (`prefix` for a related model)."""
+    conditions: dict[str, Any] = {f"{prefix}state": InvoiceState.ISSUED}
     if filters.seller_id is not None:
-        invoices = invoices.filter(seller_id=filters.seller_id)
+        conditions[f"{prefix}seller_id"] = filters.seller_id
     if filters.date_from is not None:
-        invoices = invoices.filter(date__gte=filters.date_from)
+        conditions[f"{prefix}date__gte"] = filters.date_from
     if filters.date_to is not None:
-        invoices = invoices.filter(date__lte=filters.date_to)
-    return (
-        invoices.order_by("date", "seller_id", "number", "id")
-        .values_list(*_INVOICE_EXPORT_FIELDS)
-        .iterator(chunk_size=EXPORT_CHUNK_SIZE)
+        conditions[f"{prefix}date__lte"] = filters.date_to
+    if filters.seller_country is not None:
+        conditions[f"{prefix}seller_country"] = filters.seller_country
+    if filters.buyer_country is not None:
+        conditions[f"{prefix}buyer_country"] = filters.buyer_country
+    if filters.currency is not None:
+        conditions[f"{prefix}currency"] = filters.currency
+    if filters.kind is not None:
+        conditions[f"{prefix}kind"] = filters.kind
+    return Q(**conditions)
+
+
+def _signed(field: str, *, kind: str = "kind") -> Case:
+    """The amount with a credit note's sign: invoices add, credit notes subtract."""
+    return Case(
+        When(**{kind: DocumentKind.CREDIT_NOTE}, then=-F(field)),
+        default=F(field),
+        output_field=_MONEY,
     )
+
+
+def _total(field: str, *, kind: str = "kind", only: str | None = None) -> Coalesce:
+    amount = F(field) if only else _signed(field, kind=kind)
+    condition = Q(**{kind: only}) if only else None
+    return Coalesce(Sum(amount, filter=condition), Value(ZERO), output_field=_MONEY)
+
+
+# SQL-side cell formatting for the streamed exports.
+
+
+class _Month(Func):
+    """The first day of the date's month: `date_trunc` on a plain timestamp (no time zone
+    conversion per row), spelled exactly as the index reporting_issued_doc_by_seller_month."""
+
+    template = "(DATE_TRUNC('month', %(expressions)s::timestamp))::date"
+    output_field = DateField()
+
+
+def _text(expression: Combinable | str) -> Cast:
+    return Cast(F(expression) if isinstance(expression, str) else expression, TextField())
+
+
+def _iso_date(field: str) -> Func:
+    return Func(F(field), Value("YYYY-MM-DD"), function="to_char", output_field=TextField())
+
+
+def _free_text(field: str) -> Case:
+    return Case(
+        When(**{f"{field}__regex": _FORMULA_REGEX}, then=Concat(Value("'"), F(field))),
+        default=F(field),
+        output_field=TextField(),
+    )
+
+
+def _formatted(queryset: QuerySet[Any], columns: dict[str, Any]) -> QuerySet[Any]:
+    """The queryset's rows as tuples of the formatted columns, in the columns' order."""
+    aliases = {f"c{index}": expression for index, expression in enumerate(columns.values())}
+    return queryset.annotate(**aliases).values_list(*aliases)
+
+
+def _stream(rows: QuerySet[Any]) -> Iterator[tuple[str | None, ...]]:
+    """Through one server-side cursor, in chunks: constant memory whatever the row count.
+
+    The caller must consume it before the request (and its connection) ends.
+    """
+    stream: Iterator[tuple[str | None, ...]] = rows.iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    return stream
+
+
+# The issue-2 invoice export (layout "invoices" v1): issued invoices only, unsigned.
+INVOICE_EXPORT_COLUMNS: dict[str, Any] = {
+    "seller_id": _text("seller_id"),
+    "seller_name": _free_text("seller__business_name"),
+    "entity_id": F("entity_id"),
+    "invoice_number": F("number"),
+    "invoice_date": _iso_date("date"),
+    "order_id": _text("order_id"),
+    "checkout_id": _text("order__checkout_id"),
+    "buyer_name": _free_text("order__buyer_name"),
+    "buyer_country": F("order__billing_country"),
+    "currency": F("currency"),
+    "total_net": _text("total_net"),
+    "total_tax": _text("total_tax"),
+    "total_gross": _text("total_gross"),
+    "remote_id": F("remote_id"),
+}
+
+DOCUMENT_EXPORT_COLUMNS: dict[str, Any] = {
+    "document_id": _text("id"),
+    "kind": F("kind"),
+    "document_number": F("number"),
+    "document_date": _iso_date("date"),
+    "credited_document_number": F("credited_invoice__number"),
+    "seller_id": _text("seller_id"),
+    "seller_name": _free_text("seller__business_name"),
+    "seller_country": F("seller_country"),
+    "entity_id": F("entity_id"),
+    "order_id": _text("order_id"),
+    "checkout_id": _text("order__checkout_id"),
+    "buyer_name": _free_text("order__buyer_name"),
+    "buyer_country": F("buyer_country"),
+    "transaction_type": F("transaction_type"),
+    "reverse_charge": _text("reverse_charge"),
+    "currency": F("currency"),
+    "total_net": _text(_signed("total_net")),
+    "total_tax": _text(_signed("total_tax")),
+    "total_gross": _text(_signed("total_gross")),
+    "remote_id": F("remote_id"),
+    "credited_remote_id": F("credited_invoice__remote_id"),
+}
+
+LINE_EXPORT_COLUMNS: dict[str, Any] = {
+    "document_id": _text("document_id"),
+    "kind": F("document__kind"),
+    "document_number": F("document__number"),
+    "document_date": _iso_date("document__date"),
+    "seller_id": _text("document__seller_id"),
+    "entity_id": F("document__entity_id"),
+    "order_id": _text("document__order_id"),
+    "checkout_id": _text("document__order__checkout_id"),
+    "remote_id": F("document__remote_id"),
+    "line_id": _text("id"),
+    "order_line_id": _text("order_line_id"),
+    "name": _free_text("name"),
+    "quantity": _text("quantity"),
+    "unit_price": _text("unit_price"),
+    "tax_rate": _text("tax_rate"),
+    "currency": F("document__currency"),
+    "total_net": _text(_signed("total_net", kind="document__kind")),
+}
+
+
+def invoice_export_rows(*, filters: ReportFilters) -> Iterator[tuple[str | None, ...]]:
+    """Issued invoices (not credit notes), by invoice date, seller and number; formatted cells."""
+    invoices = Invoice.objects.filter(issued_documents(filters), kind=DocumentKind.INVOICE)
+    ordered = invoices.order_by("date", "seller_id", "number", "id")
+    return _stream(_formatted(ordered, INVOICE_EXPORT_COLUMNS))
+
+
+def document_export_queryset(*, filters: ReportFilters) -> QuerySet[Any]:
+    """Issued invoices and credit notes (signed), by date, seller and number; formatted cells."""
+    documents = Invoice.objects.filter(issued_documents(filters))
+    ordered = documents.order_by("date", "seller_id", "number", "id")
+    return _formatted(ordered, DOCUMENT_EXPORT_COLUMNS)
+
+
+def document_export_rows(*, filters: ReportFilters) -> Iterator[tuple[str | None, ...]]:
+    return _stream(document_export_queryset(filters=filters))
+
+
+def line_export_rows(*, filters: ReportFilters) -> Iterator[tuple[str | None, ...]]:
+    """The lines of the issued documents (signed), in document order; formatted cells."""
+    lines = DocumentLine.objects.filter(issued_documents(filters, prefix="document__"))
+    ordered = lines.order_by(
+        "document__date", "document__seller_id", "document__number", "document_id", "id"
+    )
+    return _stream(_formatted(ordered, LINE_EXPORT_COLUMNS))
+
+
+def document_count(*, filters: ReportFilters) -> int:
+    return Invoice.objects.filter(issued_documents(filters)).count()
+
+
+def invoice_count(*, filters: ReportFilters) -> int:
+    return Invoice.objects.filter(issued_documents(filters), kind=DocumentKind.INVOICE).count()
+
+
+def line_count(*, filters: ReportFilters) -> int:
+    return DocumentLine.objects.filter(issued_documents(filters, prefix="document__")).count()
+
+
+# Reports.
+
+
+class Totals(NamedTuple):
+    documents: int
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+class StatementLine(NamedTuple):
+    """One currency of a seller's statement; net/tax/gross are invoices minus credit notes."""
+
+    currency: str
+    invoices: Totals
+    credit_notes: Totals
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+def seller_statement(*, filters: ReportFilters) -> list[StatementLine]:
+    """A seller's period, by currency: invoices, credit notes and the balance (one query)."""
+    rows = (
+        Invoice.objects.filter(issued_documents(filters))
+        .values("currency")
+        .annotate(
+            invoice_count=Count("id", filter=Q(kind=DocumentKind.INVOICE)),
+            invoice_net=_total("total_net", only=DocumentKind.INVOICE),
+            invoice_tax=_total("total_tax", only=DocumentKind.INVOICE),
+            invoice_gross=_total("total_gross", only=DocumentKind.INVOICE),
+            credit_count=Count("id", filter=Q(kind=DocumentKind.CREDIT_NOTE)),
+            credit_net=_total("total_net", only=DocumentKind.CREDIT_NOTE),
+            credit_tax=_total("total_tax", only=DocumentKind.CREDIT_NOTE),
+            credit_gross=_total("total_gross", only=DocumentKind.CREDIT_NOTE),
+        )
+        .order_by("currency")
+    )
+    return [
+        StatementLine(
+            currency=row["currency"],
+            invoices=Totals(
+                row["invoice_count"], row["invoice_net"], row["invoice_tax"], row["invoice_gross"]
+            ),
+            credit_notes=Totals(
+                row["credit_count"], row["credit_net"], row["credit_tax"], row["credit_gross"]
+            ),
+            net=row["invoice_net"] - row["credit_net"],
+            tax=row["invoice_tax"] - row["credit_tax"],
+            gross=row["invoice_gross"] - row["credit_gross"],
+        )
+        for row in rows
+    ]
+
+
+def statement_documents(*, filters: ReportFilters) -> QuerySet[Invoice]:
+    """The documents behind a statement, in export order, with signed amounts annotated."""
+    return (
+        Invoice.objects.filter(issued_documents(filters))
+        .select_related("order", "credited_invoice")
+        .annotate(
+            signed_net=_signed("total_net"),
+            signed_tax=_signed("total_tax"),
+            signed_gross=_signed("total_gross"),
+        )
+        .order_by("date", "seller_id", "number", "id")
+    )
+
+
+class SellerMonth(NamedTuple):
+    """One cell of the sellers x months summary: one seller, month and currency."""
+
+    seller_id: int
+    month: date
+    currency: str
+    documents: int
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+def seller_month_summary(
+    *, filters: ReportFilters, seller_ids: Sequence[int] | None = None
+) -> list[SellerMonth]:
+    """Signed totals per seller, month and currency, aggregated in SQL in one query."""
+    documents = Invoice.objects.filter(issued_documents(filters))
+    if seller_ids is not None:
+        documents = documents.filter(seller_id__in=seller_ids)
+    rows = (
+        documents.annotate(month=_Month("date"))
+        .values_list("seller_id", "month", "currency")
+        .annotate(
+            documents=Count("id"),
+            net=_total("total_net"),
+            tax=_total("total_tax"),
+            gross=_total("total_gross"),
+        )
+        .order_by("seller_id", "month", "currency")
+    )
+    return [SellerMonth(*row) for row in rows]
+
+
+class MonthTotal(NamedTuple):
+    month: date
+    currency: str
+    documents: int
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+def month_totals(*, filters: ReportFilters) -> list[MonthTotal]:
+    """Signed totals per month and currency across all sellers (the summary's totals row)."""
+    rows = (
+        Invoice.objects.filter(issued_documents(filters))
+        .annotate(month=_Month("date"))
+        .values_list("month", "currency")
+        .annotate(
+            documents=Count("id"),
+            net=_total("total_net"),
+            tax=_total("total_tax"),
+            gross=_total("total_gross"),
+        )
+        .order_by("month", "currency")
+    )
+    return [MonthTotal(*row) for row in rows]
+
+
+def sellers_for_summary(*, filters: ReportFilters) -> QuerySet[Seller]:
+    """The sellers that issued documents under `filters`, by name (the summary's rows)."""
+    active = Invoice.objects.filter(issued_documents(filters)).values("seller_id")
+    return Seller.objects.filter(pk__in=active).order_by("business_name", "id")
+
+
+class VatRow(NamedTuple):
+    """Tax by seller country, buyer country, transaction type, rate and currency (signed)."""
+
+    seller_country: str
+    buyer_country: str
+    transaction_type: str
+    rate: Decimal
+    currency: str
+    documents: int
+    base: Decimal
+    tax: Decimal
+
+
+def vat_summary(*, filters: ReportFilters) -> list[VatRow]:
+    """The documents' tax summaries added up by rate: the basis of an OSS return.
+
+    Credit notes subtract in the period of their own issue date.
+    """
+    kind = "document__kind"
+    rows = (
+        DocumentTax.objects.filter(issued_documents(filters, prefix="document__"))
+        .values_list(
+            "document__seller_country",
+            "document__buyer_country",
+            "document__transaction_type",
+            "rate",
+            "document__currency",
+        )
+        .annotate(
+            documents=Count("document_id", distinct=True),
+            base=_total("base", kind=kind),
+            tax=_total("amount", kind=kind),
+        )
+        .order_by(
+            "document__seller_country",
+            "document__buyer_country",
+            "document__transaction_type",
+            "rate",
+            "document__currency",
+        )
+    )
+    return [VatRow(*row) for row in rows]
+
+
+class SellerHealth(NamedTuple):
+    """Issuance of one seller's documents created in the period."""
+
+    seller_id: int
+    seller_name: str
+    issued: int
+    pending: int
+    failed: int
+    oldest_pending_at: datetime | None
+    average_to_issue: timedelta | None  # invoices: from the invoice point to issued
+    longest_to_issue: timedelta | None
+
+
+def _invoice_point() -> Case:
+    """When the order reached its invoice point (the seller's trigger, else the marketplace's).
+
+    Needs the `trigger` annotation of `_TRIGGER`.
+    """
+    return Case(
+        When(trigger="placed", then=F("order__placed_at")),
+        When(trigger="paid", then=F("order__paid_at")),
+        When(trigger="fulfilled", then=F("order__fulfilled_at")),
+        output_field=DateTimeField(),
+    )
+
+
+def issuance_health(*, filters: ReportFilters) -> list[SellerHealth]:
+    """Per seller, for documents created in the period: issued, pending and failed counts, the
+    oldest pending, and the time from each invoice's point to its issue (average and longest).
+
+    The worst sellers first (most failed, then most pending).
+    """
+    documents = Invoice.objects.all()
+    if filters.seller_id is not None:
+        documents = documents.filter(seller_id=filters.seller_id)
+    if filters.date_from is not None:
+        documents = documents.filter(created_at__date__gte=filters.date_from)
+    if filters.date_to is not None:
+        documents = documents.filter(created_at__date__lte=filters.date_to)
+    if filters.seller_country is not None:
+        documents = documents.filter(seller__country=filters.seller_country)
+    if filters.kind is not None:
+        documents = documents.filter(kind=filters.kind)
+    trigger = Coalesce(
+        NullIf(F("seller__invoice_trigger"), Value("")),
+        Value(settings.INVOICE_TRIGGER),
+        output_field=CharField(),
+    )
+    to_issue = ExpressionWrapper(F("issued_at") - F("point"), output_field=DurationField())
+    timed = Q(kind=DocumentKind.INVOICE, state=InvoiceState.ISSUED, point__isnull=False)
+    rows = (
+        documents.annotate(trigger=trigger)
+        .annotate(point=_invoice_point())
+        .values_list("seller_id", "seller__business_name")
+        .annotate(
+            issued=Count("id", filter=Q(state=InvoiceState.ISSUED)),
+            pending=Count("id", filter=Q(state=InvoiceState.PENDING)),
+            failed=Count("id", filter=Q(state=InvoiceState.FAILED)),
+            oldest_pending_at=Min("created_at", filter=Q(state=InvoiceState.PENDING)),
+            average_to_issue=Avg(to_issue, filter=timed),
+            longest_to_issue=Max(to_issue, filter=timed),
+        )
+        .order_by("-failed", "-pending", "seller__business_name", "seller_id")
+    )
+    return [SellerHealth(*row) for row in rows]

@@ -1,4 +1,4 @@
-"""Finance views for operators in Django admin."""
+"""Finance views for operators in Django admin: report pages and CSV downloads."""
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -8,20 +8,20 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
 from marketplace.errors import ApplicationError
-from reporting.exports import INVOICE_EXPORT_VERSION, invoice_csv_lines
+from reporting.exports import INVOICES, CsvExport, csv_chunks
 from reporting.filters import invoice_export_filters_parse
-from reporting.selectors import InvoiceExportFilters
+from reporting.selectors import ReportFilters
 
 
-def invoice_csv_response(filters: InvoiceExportFilters) -> StreamingHttpResponse:
+def csv_response(export: CsvExport, filters: ReportFilters) -> StreamingHttpResponse:
     """The streamed CSV download; validate the filters before calling this."""
     start = filters.date_from.isoformat() if filters.date_from else "all"
     end = filters.date_to.isoformat() if filters.date_to else "all"
     response = StreamingHttpResponse(
-        invoice_csv_lines(filters), content_type="text/csv; charset=utf-8"
+        csv_chunks(export, filters), content_type="text/csv; charset=utf-8"
     )
-    response["Content-Disposition"] = f'attachment; filename="invoices-{start}-{end}.csv"'
-    response["X-Export-Version"] = str(INVOICE_EXPORT_VERSION)
+    response["Content-Disposition"] = f'attachment; filename="{export.name}-{start}-{end}.csv"'
+    response["X-Export-Version"] = str(export.version)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -52,4 +52,4 @@ def admin_invoice_export(request: HttpRequest) -> HttpResponseBase:
     except ApplicationError as error:
         messages.error(request, f"Invoice export: {error.field}: {error.message}")
         return HttpResponseRedirect(_back_url(request))
-    return invoice_csv_response(filters)
+    return csv_response(INVOICES, filters)

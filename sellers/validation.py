@@ -1,11 +1,14 @@
 """Checks on a seller's identity: ISO country codes and tax numbers per country (python-stdnum)."""
 
+from babel import Locale
 from django_countries import countries
 from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
 from marketplace.errors import ApplicationError
+
+_CURRENCIES = frozenset(Locale("en").currencies)
 
 # The VAT prefix differs from the ISO code for Greece.
 VAT_PREFIX = {"GR": "EL"}
@@ -40,3 +43,11 @@ def tax_number_normalize(value: str, *, country: str, field: str = "tax_number")
         raise ApplicationError(
             f"'{value}' is not a valid tax number for {country}.", field=field
         ) from None
+
+
+def currency_code_validate(value: str, *, field: str = "currency") -> str:
+    """An ISO 4217 code that babel knows, with its minor unit."""
+    code = value.strip().upper()
+    if len(code) != 3 or code not in _CURRENCIES:
+        raise ApplicationError(f"'{value}' is not an ISO 4217 currency code.", field=field)
+    return code

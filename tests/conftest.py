@@ -6,6 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -23,6 +24,8 @@ def pytest_configure(config: pytest.Config) -> None:
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     celery_app.conf.task_default_queue = f"tests-{uuid.uuid4().hex[:12]}"
+    # Factories set passwords; the default hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -57,6 +60,12 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     monkeypatch.setattr(gateway, "space_invoices_client", box.client)
     monkeypatch.setattr(settings, "SPACE_INVOICES_SHARE_URL", "http://sandbox/share/")
     return box
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """VIES answers are cached; each test starts without them."""
+    cache.clear()
 
 
 @pytest.fixture

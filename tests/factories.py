@@ -3,7 +3,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import DocumentLine, Invoice, InvoiceState
 from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
 
@@ -99,6 +99,7 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Invoice
+        skip_postgeneration_save = True
 
     order = factory.SubFactory(OrderFactory)
     seller = factory.SelfAttribute("order.seller")
@@ -111,3 +112,20 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     total_net = factory.SelfAttribute("order.total_net")
     total_tax = factory.SelfAttribute("order.total_tax")
     total_gross = factory.SelfAttribute("order.total_gross")
+
+    @factory.post_generation
+    def lines(self, create: bool, extracted: object, **kwargs: object) -> None:
+        """One document line per order line, as invoice_request writes them."""
+        if create:
+            DocumentLine.objects.bulk_create(
+                DocumentLine(
+                    document=self,
+                    order_line=line,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    tax_rate=line.tax_rate,
+                    total_net=line.total_net,
+                )
+                for line in self.order.lines.all()
+            )

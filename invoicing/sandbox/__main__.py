@@ -2,9 +2,15 @@
 
     python -m invoicing.sandbox [--host 127.0.0.1] [--port 8765]
         [--account-key sk_sandbox_local ...] [--data .local/sandbox.sqlite3]
+        [--rate-limit 60] [--live-rate-limit 600]
+        [--error-rate 0] [--rate-limit-rate 0] [--timeout-rate 0] [--lost-response-rate 0]
+        [--latency-ms 0] [--timeout-ms 15000] [--seed N] [--vies-unavailable]
 
 Defaults may also come from SANDBOX_HOST, SANDBOX_PORT, SANDBOX_ACCOUNT_KEY (comma-separated for
-several accounts) and SANDBOX_DATA. ``--port 0`` picks a free port; the listening line printed
+several accounts), SANDBOX_DATA and SANDBOX_RATE_LIMIT. Rate limits are requests per minute per
+key, as the service has them (60 for sandbox keys, 600 for live keys); ``0`` disables a limit.
+The fault flags set the starting configuration of :mod:`invoicing.sandbox.faults` (changed at
+run time with ``POST /sandbox/faults``). ``--port 0`` picks a free port; the listening line printed
 on stdout shows it. Requests are logged to stderr (method, path, status). SIGTERM or SIGINT stop
 the server cleanly.
 """
@@ -24,6 +30,8 @@ from urllib.parse import urlsplit
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from invoicing.sandbox.app import create_app
+from invoicing.sandbox.faults import FaultConfig
+from invoicing.sandbox.ratelimit import LIVE_PER_MINUTE, SANDBOX_PER_MINUTE, RateLimits
 
 logger = logging.getLogger("invoicing.sandbox.requests")
 
@@ -55,6 +63,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=os.environ.get("SANDBOX_DATA", ".local/sandbox.sqlite3"),
         help="SQLite file holding the state (created if missing)",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=int(os.environ.get("SANDBOX_RATE_LIMIT", SANDBOX_PER_MINUTE)),
+        metavar="N",
+        help="requests per minute per sandbox key (0: unlimited)",
+    )
+    parser.add_argument(
+        "--live-rate-limit",
+        type=int,
+        default=LIVE_PER_MINUTE,
+        metavar="N",
+        help="requests per minute per live key (0: unlimited)",
+    )
+    for name in ("error-rate", "rate-limit-rate", "timeout-rate", "lost-response-rate"):
+        parser.add_argument(f"--{name}", type=float, default=0.0, metavar="P")
+    parser.add_argument("--latency-ms", type=int, default=0, metavar="MS")
+    parser.add_argument("--timeout-ms", type=int, default=FaultConfig.timeout_ms, metavar="MS")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--vies-unavailable", action="store_true")
     args = parser.parse_args(argv)
     keys = args.account_keys or [
         key.strip()
@@ -62,7 +90,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if key.strip()
     ]
     try:
-        app = create_app(args.data, keys)
+        faults = FaultConfig(
+            error_rate=args.error_rate,
+            rate_limit_rate=args.rate_limit_rate,
+            timeout_rate=args.timeout_rate,
+            lost_response_rate=args.lost_response_rate,
+            latency_ms=args.latency_ms,
+            timeout_ms=args.timeout_ms,
+            seed=args.seed,
+            vies_unavailable=args.vies_unavailable,
+        )
+        rates = (faults.error_rate, faults.rate_limit_rate, faults.timeout_rate)
+        if min(*rates, faults.lost_response_rate) < 0 or sum(rates) + faults.lost_response_rate > 1:
+            raise ValueError("fault rates must be from 0 to 1 and add up to at most 1")
+        limits = RateLimits(sandbox=args.rate_limit, live=args.live_rate_limit)
+        app = create_app(args.data, keys, rate_limits=limits, faults=faults)
     except ValueError as error:
         parser.error(str(error))
 

@@ -1,12 +1,21 @@
-"""Accounts: each configured account key (``sk_sandbox_...`` / ``sk_live_...``) is one account."""
+"""Accounts and keys.
+
+Each configured account key (``sk_sandbox_...`` / ``sk_live_...``) is one account and reaches all
+of its entities. Entity keys ``ek_{environment}_{32 hex}`` are minted by
+``POST /entities/api-keys`` in one entity's context, stored only as their SHA-256 with an expiry,
+and reach that entity only (see :mod:`.app` for the 403 answers).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
 KEY_PREFIXES = ("sk_sandbox_", "sk_live_")
+ENTITY_KEY = re.compile(r"ek_(live|sandbox)_[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -32,3 +41,8 @@ def account_for_key(key: str) -> Account:
         id=f"acc_{account_hash[:24]}",
         environment="live" if key.startswith("sk_live_") else "sandbox",
     )
+
+
+def entity_key_new(environment: str) -> str:
+    """A new entity key of the account's environment: ``ek_sandbox_`` + 32 random hex digits."""
+    return f"ek_{environment}_{secrets.token_hex(16)}"

@@ -1,30 +1,71 @@
-"""The API operations. Each takes a :class:`Call` (authenticated account, open transaction,
-route values, query string, JSON body) and returns ``(status, JSON body)`` or raises
-``ApiError``. Writes run inside ``Store.write()``, reads inside ``Store.read()``.
+"""The API operations. Each takes a :class:`Call` (authenticated account and key, open
+transaction, route values, query string, JSON body, the time) and returns ``(status, body)``
+(a JSON value, or :class:`Binary` for a PDF) or raises ``ApiError``. Writes run inside
+``Store.write()``, reads inside ``Store.read()``. Webhook events are appended to ``Call.events``
+and sent only after the transaction commits.
 
-Entity context for documents: the ``x-entity-id`` header names the entity (404 if it is not one
-of the account's); it may be left out when the account has exactly one entity, otherwise the
-answer is 400 ``entity_required``. Documents of another entity are 404.
+Entity context: the ``x-entity-id`` header names the entity (404 if it is not one of the
+account's); it may be left out when the account has exactly one entity, otherwise the answer is
+400 ``entity_required``. With an entity key (``ek_``) the header may be left out; naming another
+entity is 403 ``forbidden``, and so are account-level calls (creating, listing or changing
+entities, webhooks), except reading its own entity. Documents and records of another entity are
+404.
+
+Lists for every resource take the parameters of :mod:`.query`: ``/entities``, ``/invoices``,
+``/credit-notes``, ``/payments``, ``/customers``, ``/taxes``, ``/entities/users``,
+``/entities/api-keys``, ``/webhooks`` and ``/sandbox/outbox``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import sqlite3
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from invoicing.sandbox.accounts import Account
-from invoicing.sandbox.documents import ID_PREFIXES, DocumentType, document_create
+from invoicing.sandbox import validation
+from invoicing.sandbox.accounts import Account, entity_key_new, key_digest
+from invoicing.sandbox.documents import (
+    CUSTOMER_FIELDS,
+    DOCUMENT_NAMES,
+    ID_PREFIXES,
+    PAYMENT_FIELDS,
+    DocumentType,
+    customer_insert,
+    customer_parse,
+    document_create,
+    document_finalize,
+    document_void,
+    payment_add,
+)
 from invoicing.sandbox.entities import entity_create, entity_patch
-from invoicing.sandbox.errors import ApiError, not_found
-from invoicing.sandbox.ids import new_id, random_hex, timestamp, utc_now
+from invoicing.sandbox.errors import ApiError, Issues, not_found
+from invoicing.sandbox.ids import new_id, random_hex, timestamp
+from invoicing.sandbox.pdf import document_pdf
 from invoicing.sandbox.query import list_page, parse_list_params
-from invoicing.sandbox.store import Session
+from invoicing.sandbox.store import Row, Session
+from invoicing.sandbox.vies import transaction_type_check
+from invoicing.sandbox.webhooks import EVENTS
 
 Reply = tuple[int, Any]
 
-_DOCUMENT_NAMES: dict[DocumentType, str] = {"invoice": "invoice", "credit_note": "credit note"}
+ROLES = frozenset({"viewer", "editor", "admin"})
+MAX_KEY_TTL = 365 * 24 * 3600
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
+_TITLES: dict[DocumentType, str] = {"invoice": "Invoice", "credit_note": "Credit note"}
+
+
+@dataclass(frozen=True)
+class Binary:
+    """A non-JSON answer body (a PDF)."""
+
+    content: bytes
+    mimetype: str
+    filename: str
 
 
 @dataclass(frozen=True)
@@ -35,33 +76,51 @@ class Call:
     query: Mapping[str, str]
     entity_id: str | None
     body: Mapping[str, Any]
+    now: dt.datetime
+    key_entity_id: str | None = None
+    vies_available: bool = True
+    events: list[tuple[str, Any]] = field(default_factory=list)
+
+    @property
+    def stamp(self) -> str:
+        return timestamp(self.now)
 
 
 Handler = Callable[[Call], Reply]
 
 
+# Entities
+
+
 def entities_list(call: Call) -> Reply:
+    _account_level(call)
     params = parse_list_params(call.query)
     return 200, list_page(call.session.entity_list(call.account.id), params)
 
 
 def entities_create(call: Call) -> Reply:
-    entity = entity_create(
-        call.body, account=call.account, entity_id=new_id("ent"), now=timestamp(utc_now())
-    )
+    _account_level(call)
+    entity = entity_create(call.body, account=call.account, entity_id=new_id("ent"), now=call.stamp)
     call.session.entity_insert(entity)
     return 201, entity
 
 
 def entities_get(call: Call) -> Reply:
-    return 200, _account_entity(call, call.args["entity_id"])
+    entity_id = call.args["entity_id"]
+    if call.key_entity_id not in (None, entity_id):
+        raise _forbidden_entity(call)
+    return 200, _account_entity(call, entity_id)
 
 
 def entities_update(call: Call) -> Reply:
+    _account_level(call)
     entity = _account_entity(call, call.args["entity_id"])
-    patched = entity_patch(entity, call.body, account=call.account, now=timestamp(utc_now()))
+    patched = entity_patch(entity, call.body, account=call.account, now=call.stamp)
     call.session.entity_update(patched)
     return 200, patched
+
+
+# Documents
 
 
 def documents_list(document_type: DocumentType, call: Call) -> Reply:
@@ -72,7 +131,6 @@ def documents_list(document_type: DocumentType, call: Call) -> Reply:
 
 def documents_create(document_type: DocumentType, call: Call) -> Reply:
     entity = _context_entity(call)
-    moment = utc_now()
     document = document_create(
         call.session,
         entity=entity,
@@ -80,19 +138,334 @@ def documents_create(document_type: DocumentType, call: Call) -> Reply:
         data=call.body,
         document_id=new_id(ID_PREFIXES[document_type]),
         shareable_id=random_hex(),
-        today=moment.date(),
-        now=timestamp(moment),
+        today=call.now.date(),
+        now=call.stamp,
     )
+    call.events.append((f"{document_type}.created", document))
+    if document["payments"]:
+        for payment in document["payments"]:
+            call.events.append(("payment.received", payment))
+        if document_type == "invoice" and document["paid_in_full"]:
+            call.events.append(("invoice.paid", document))
     return 201, document
 
 
 def documents_get(document_type: DocumentType, call: Call) -> Reply:
-    entity = _context_entity(call)
-    document_id = call.args["document_id"]
-    document = call.session.document_get(entity["id"], document_type, document_id)
-    if document is None:
-        raise not_found(_DOCUMENT_NAMES[document_type], document_id)
+    return 200, _document(call, _context_entity(call), document_type)
+
+
+def documents_void(document_type: DocumentType, call: Call) -> Reply:
+    document = _document(call, _context_entity(call), document_type)
+    document_void(document, call.body, call.stamp)
+    call.session.document_update(document)
+    call.events.append((f"{document_type}.voided", document))
     return 200, document
+
+
+def documents_finalize(document_type: DocumentType, call: Call) -> Reply:
+    entity = _context_entity(call)
+    document = _document(call, entity, document_type)
+    validation_issues = Issues()
+    validation.unknown_fields(call.body, frozenset(), (), validation_issues)
+    validation_issues.raise_if_any()
+    document_finalize(call.session, entity, document_type, document)
+    call.session.document_update(document)
+    return 200, document
+
+
+def documents_pdf(document_type: DocumentType, call: Call) -> Reply:
+    entity = _context_entity(call)
+    document = _document(call, entity, document_type)
+    name = f"{document_type.replace('_', '-')}-{document['number'] or document['id']}.pdf"
+    return 200, Binary(document_pdf(document, document_type, entity), "application/pdf", name)
+
+
+def document_send(call: Call) -> Reply:
+    entity = _context_entity(call)
+    document_type, document = _any_document(call, entity, call.args["document_id"])
+    issues = Issues()
+    validation.unknown_fields(
+        call.body,
+        frozenset({"to", "subject", "body_text", "attach_pdf", "sandbox_skip_delivery"}),
+        (),
+        issues,
+    )
+    to = _email(call.body, "to", issues)
+    subject = validation.optional_string(call.body, "subject", (), issues, max_length=500)
+    body_text = validation.optional_string(call.body, "body_text", (), issues, max_length=20000)
+    attach_pdf = validation.optional_bool(call.body, "attach_pdf", (), issues)
+    skip = validation.optional_bool(call.body, "sandbox_skip_delivery", (), issues)
+    issues.raise_if_any()
+    if document["is_draft"]:
+        raise ApiError(409, "document_is_draft", f"{document['id']} is a draft; finalize it first")
+    title = f"{_TITLES[document_type]} {document['number']}"
+    message = {
+        "id": new_id("msg"),
+        "entity_id": entity["id"],
+        "type": "document",
+        "document_id": document["id"],
+        "document_number": document["number"],
+        "to": to,
+        "subject": subject or f"{title} from {entity['name']}",
+        "body_text": body_text,
+        "attach_pdf": True if attach_pdf is None else attach_pdf,
+        "delivered": not skip,
+        "sent_at": call.stamp,
+    }
+    call.session.record_insert("message", call.account.id, message)
+    if document_type == "invoice":
+        call.events.append(("invoice.sent", document))
+    return 200, {"status": "sent", **message}
+
+
+# Payments
+
+
+def payments_create(call: Call) -> Reply:
+    entity = _context_entity(call)
+    issues = Issues()
+    validation.unknown_fields(call.body, PAYMENT_FIELDS | {"invoice_id", "document_id"}, (), issues)
+    targets = [key for key in ("invoice_id", "document_id") if call.body.get(key) is not None]
+    if len(targets) != 1:
+        issues.add(("invoice_id",), "send exactly one of invoice_id and document_id")
+    elif not isinstance(call.body[targets[0]], str):
+        issues.add((targets[0],), "must be a string")
+    issues.raise_if_any()
+    document_id = call.body[targets[0]]
+    if targets[0] == "invoice_id":
+        document_type: DocumentType = "invoice"
+        document = _document(call, entity, "invoice", document_id)
+    else:
+        document_type, document = _any_document(call, entity, document_id)
+    was_paid = document["paid_in_full"]
+    payment = payment_add(
+        call.session,
+        entity=entity,
+        document_type=document_type,
+        document=document,
+        data={key: value for key, value in call.body.items() if key in PAYMENT_FIELDS},
+        today=call.now.date(),
+        now=call.stamp,
+    )
+    call.events.append(("payment.received", payment))
+    if document_type == "invoice" and document["paid_in_full"] and not was_paid:
+        call.events.append(("invoice.paid", document))
+    return 201, payment
+
+
+# Records of an entity: payments, customers, taxes, users, API keys
+
+
+def records_list(kind: str, call: Call) -> Reply:
+    entity = _context_entity(call)
+    params = parse_list_params(call.query)
+    rows = call.session.record_list(kind, call.account.id, entity_id=entity["id"])
+    return 200, list_page(rows, params)
+
+
+def records_get(kind: str, id_arg: str, call: Call) -> Reply:
+    entity = _context_entity(call)
+    record_id = call.args[id_arg]
+    found = call.session.record_get(kind, call.account.id, record_id, entity_id=entity["id"])
+    if found is None:
+        raise not_found(kind.replace("_", " "), record_id)
+    return 200, found
+
+
+def records_delete(kind: str, id_arg: str, call: Call) -> Reply:
+    entity = _context_entity(call)
+    record_id = call.args[id_arg]
+    found = call.session.record_get(kind, call.account.id, record_id, entity_id=entity["id"])
+    if found is None:
+        raise not_found(kind.replace("_", " "), record_id)
+    call.session.record_delete(kind, call.account.id, record_id)
+    return 204, None
+
+
+def customers_create(call: Call) -> Reply:
+    entity = _context_entity(call)
+    issues = Issues()
+    allowed = (CUSTOMER_FIELDS - {"save_customer"}) | {"metadata"}
+    validation.unknown_fields(call.body, allowed, (), issues)
+    customer = customer_parse(dict(call.body), (), issues)
+    metadata = validation.metadata(call.body, "metadata", (), issues)
+    issues.raise_if_any()
+    assert customer is not None
+    return 201, customer_insert(
+        call.session, entity, {**customer, "metadata": metadata}, call.stamp
+    )
+
+
+def taxes_create(call: Call) -> Reply:
+    entity = _context_entity(call)
+    body = call.body
+    issues = Issues()
+    validation.unknown_fields(
+        body, frozenset({"name", "tax_rates", "is_default", "classification"}), (), issues
+    )
+    name = validation.optional_string(body, "name", (), issues, max_length=200)
+    classification = validation.optional_string(body, "classification", (), issues)
+    is_default = validation.optional_bool(body, "is_default", (), issues) or False
+    rates = body.get("tax_rates")
+    tax_rates = []
+    if not isinstance(rates, list) or not rates:
+        issues.add(("tax_rates",), "must be a list of at least one {rate, valid_from?}")
+    else:
+        for index, entry in enumerate(rates):
+            path = ("tax_rates", index)
+            if not isinstance(entry, dict):
+                issues.add(path, "must be an object")
+                continue
+            validation.unknown_fields(entry, frozenset({"rate", "valid_from"}), path, issues)
+            rate = None
+            if entry.get("rate") is None:
+                issues.add((*path, "rate"), "is required")
+            else:
+                rate = validation.decimal_value(entry["rate"], (*path, "rate"), issues)
+            valid_from = validation.optional_date(entry, "valid_from", path, issues)
+            if rate is not None and not 0 <= rate <= 100:
+                issues.add((*path, "rate"), "must be from 0 to 100")
+            elif rate is not None:
+                tax_rates.append(
+                    {"rate": rate, "valid_from": valid_from.isoformat() if valid_from else None}
+                )
+    issues.raise_if_any()
+    tax = {
+        "id": new_id("tax"),
+        "entity_id": entity["id"],
+        "name": name,
+        "tax_rates": tax_rates,
+        "is_default": is_default,
+        "classification": classification,
+        "created_at": call.stamp,
+    }
+    call.session.record_insert("tax", call.account.id, tax)
+    return 201, tax
+
+
+def users_create(call: Call) -> Reply:
+    entity = _context_entity(call)
+    issues = Issues()
+    validation.unknown_fields(call.body, frozenset({"email", "role", "send_invite"}), (), issues)
+    email = _email(call.body, "email", issues)
+    role = call.body.get("role")
+    if role not in ROLES:
+        issues.add(("role",), f"must be one of {', '.join(sorted(ROLES))}")
+    send_invite = validation.optional_bool(call.body, "send_invite", (), issues) or False
+    issues.raise_if_any()
+    assert email is not None
+    user = {
+        "id": new_id("usr"),
+        "entity_id": entity["id"],
+        "email": email,
+        "role": role,
+        "invited": send_invite,
+        "created_at": call.stamp,
+    }
+    try:
+        call.session.record_insert(
+            "user", call.account.id, user, lookup=f"{entity['id']}:{email.casefold()}"
+        )
+    except sqlite3.IntegrityError:
+        raise ApiError(409, "conflict", f"{email} is already a user of this entity") from None
+    if send_invite:
+        message = {
+            "id": new_id("msg"),
+            "entity_id": entity["id"],
+            "type": "invitation",
+            "document_id": None,
+            "document_number": None,
+            "to": email,
+            "subject": f"You are invited to {entity['name']} as {role}",
+            "body_text": None,
+            "attach_pdf": False,
+            "delivered": True,
+            "sent_at": call.stamp,
+        }
+        call.session.record_insert("message", call.account.id, message)
+    return 201, user
+
+
+def api_keys_create(call: Call) -> Reply:
+    entity = _context_entity(call)
+    issues = Issues()
+    validation.unknown_fields(call.body, frozenset({"name", "ttl"}), (), issues)
+    name = validation.required_string(call.body, "name", (), issues)
+    ttl = validation.optional_int(call.body, "ttl", (), issues, minimum=1, maximum=MAX_KEY_TTL)
+    if call.body.get("ttl") is None:
+        issues.add(("ttl",), "is required (seconds the key lives)")
+    issues.raise_if_any()
+    assert ttl is not None
+    key = entity_key_new(call.account.environment)
+    record = {
+        "id": new_id("key"),
+        "entity_id": entity["id"],
+        "name": name,
+        "key_prefix": key[: len("ek_sandbox_") + 4],
+        "expires_at": timestamp(call.now + dt.timedelta(seconds=ttl)),
+        "created_at": call.stamp,
+    }
+    call.session.record_insert("api_key", call.account.id, record, lookup=key_digest(key))
+    return 201, {**record, "key": key}
+
+
+# Account level: webhooks and the sandbox's outbox
+
+
+def webhooks_create(call: Call) -> Reply:
+    _account_level(call)
+    issues = Issues()
+    validation.unknown_fields(call.body, frozenset({"url", "events", "secret"}), (), issues)
+    url = validation.required_string(call.body, "url", (), issues)
+    if url is not None and not _URL.fullmatch(url):
+        issues.add(("url",), "must be an http or https URL")
+    events = call.body.get("events")
+    if not isinstance(events, list) or not events:
+        issues.add(("events",), f"must be a list of events from {', '.join(sorted(EVENTS))}")
+    else:
+        for index, event in enumerate(events):
+            if event not in EVENTS:
+                issues.add(("events", index), f"unknown event; known: {', '.join(sorted(EVENTS))}")
+    secret = validation.optional_string(call.body, "secret", (), issues, max_length=200)
+    issues.raise_if_any()
+    webhook = {
+        "id": new_id("wh"),
+        "url": url,
+        "events": events,
+        "secret": secret or f"whsec_{random_hex()}{random_hex()[:8]}",
+        "created_at": call.stamp,
+    }
+    call.session.record_insert("webhook", call.account.id, webhook)
+    return 201, webhook
+
+
+def webhooks_list(call: Call) -> Reply:
+    _account_level(call)
+    params = parse_list_params(call.query)
+    rows = [
+        Row(row.seq, {k: v for k, v in row.body.items() if k != "secret"})
+        for row in call.session.record_list("webhook", call.account.id)
+    ]
+    return 200, list_page(rows, params)
+
+
+def webhooks_delete(call: Call) -> Reply:
+    _account_level(call)
+    if not call.session.record_delete("webhook", call.account.id, call.args["webhook_id"]):
+        raise not_found("webhook", call.args["webhook_id"])
+    return 204, None
+
+
+def outbox_list(call: Call) -> Reply:
+    params = parse_list_params(call.query)
+    rows = call.session.record_list_all("message", call.account.id)
+    if call.key_entity_id:
+        rows = [row for row in rows if row.body["entity_id"] == call.key_entity_id]
+    return 200, list_page(rows, params)
+
+
+def transaction_type(call: Call) -> Reply:
+    return 200, transaction_type_check(call.body, vies_available=call.vies_available)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -100,13 +473,51 @@ HANDLERS: dict[str, Handler] = {
     "entity_create": entities_create,
     "entity_get": entities_get,
     "entity_update": entities_update,
-    "invoice_list": partial(documents_list, "invoice"),
-    "invoice_create": partial(documents_create, "invoice"),
-    "invoice_get": partial(documents_get, "invoice"),
-    "credit_note_list": partial(documents_list, "credit_note"),
-    "credit_note_create": partial(documents_create, "credit_note"),
-    "credit_note_get": partial(documents_get, "credit_note"),
+    "document_send": document_send,
+    "payment_create": payments_create,
+    "payment_list": partial(records_list, "payment"),
+    "payment_get": partial(records_get, "payment", "payment_id"),
+    "customer_create": customers_create,
+    "customer_list": partial(records_list, "customer"),
+    "customer_get": partial(records_get, "customer", "customer_id"),
+    "tax_create": taxes_create,
+    "tax_list": partial(records_list, "tax"),
+    "tax_get": partial(records_get, "tax", "tax_id"),
+    "user_create": users_create,
+    "user_list": partial(records_list, "user"),
+    "user_delete": partial(records_delete, "user", "user_id"),
+    "api_key_create": api_keys_create,
+    "api_key_list": partial(records_list, "api_key"),
+    "api_key_delete": partial(records_delete, "api_key", "key_id"),
+    "webhook_create": webhooks_create,
+    "webhook_list": webhooks_list,
+    "webhook_delete": webhooks_delete,
+    "outbox_list": outbox_list,
+    "transaction_type_check": transaction_type,
 }
+
+
+def _document_handlers(document_type: DocumentType) -> dict[str, Handler]:
+    return {
+        f"{document_type}_list": partial(documents_list, document_type),
+        f"{document_type}_create": partial(documents_create, document_type),
+        f"{document_type}_get": partial(documents_get, document_type),
+        f"{document_type}_void": partial(documents_void, document_type),
+        f"{document_type}_finalize": partial(documents_finalize, document_type),
+        f"{document_type}_pdf": partial(documents_pdf, document_type),
+    }
+
+
+HANDLERS |= _document_handlers("invoice") | _document_handlers("credit_note")
+
+
+def _account_level(call: Call) -> None:
+    if call.key_entity_id is not None:
+        raise ApiError(403, "forbidden", "an entity key cannot make account-level calls")
+
+
+def _forbidden_entity(call: Call) -> ApiError:
+    return ApiError(403, "forbidden", f"this entity key reaches entity {call.key_entity_id} only")
 
 
 def _account_entity(call: Call, entity_id: str) -> dict[str, Any]:
@@ -117,6 +528,10 @@ def _account_entity(call: Call, entity_id: str) -> dict[str, Any]:
 
 
 def _context_entity(call: Call) -> dict[str, Any]:
+    if call.key_entity_id is not None:
+        if call.entity_id not in (None, call.key_entity_id):
+            raise _forbidden_entity(call)
+        return _account_entity(call, call.key_entity_id)
     if call.entity_id:
         return _account_entity(call, call.entity_id)
     entities = call.session.entity_list(call.account.id, limit=2)
@@ -128,3 +543,34 @@ def _context_entity(call: Call) -> dict[str, Any]:
             + ("no entities yet" if not entities else "several entities"),
         )
     return entities[0].body
+
+
+def _document(
+    call: Call,
+    entity: Mapping[str, Any],
+    document_type: DocumentType,
+    document_id: str | None = None,
+) -> dict[str, Any]:
+    document_id = document_id or call.args["document_id"]
+    document = call.session.document_get(entity["id"], document_type, document_id)
+    if document is None:
+        raise not_found(DOCUMENT_NAMES[document_type], document_id)
+    return document
+
+
+def _any_document(
+    call: Call, entity: Mapping[str, Any], document_id: str
+) -> tuple[DocumentType, dict[str, Any]]:
+    for document_type in ("invoice", "credit_note"):
+        document = call.session.document_get(entity["id"], document_type, document_id)
+        if document is not None:
+            return document_type, document
+    raise not_found("document", document_id)
+
+
+def _email(data: Mapping[str, Any], key: str, issues: Issues) -> str | None:
+    value = validation.required_string(data, key, (), issues)
+    if value is not None and not _EMAIL.fullmatch(value):
+        issues.add((key,), "must be an e-mail address")
+        return None
+    return value

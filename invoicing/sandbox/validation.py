@@ -19,6 +19,15 @@ METADATA_MAX_KEYS = 50
 METADATA_MAX_VALUE_LENGTH = 250
 
 
+def unknown_fields(
+    data: Mapping[str, Any], allowed: frozenset[str], path: Path, issues: Issues
+) -> None:
+    """Reject keys the API does not define: a misspelt field must not pass silently."""
+    for key in data:
+        if key not in allowed:
+            issues.add((*path, key), "unknown field")
+
+
 def optional_string(
     data: Mapping[str, Any], key: str, path: Path, issues: Issues, *, max_length: int = 1000
 ) -> str | None:

@@ -2,18 +2,23 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from invoicing.client import (
     Document,
     DocumentCreate,
     Entity,
+    Forbidden,
     Issue,
     NotFound,
+    RateLimited,
     Rejected,
     SpaceInvoicesClient,
+    Transient,
     Unauthorized,
 )
+from tests.contract.conftest import ACCOUNT_KEY
 
 
 def create_entity(si: SpaceInvoicesClient, name: str = "Trgovina Novak d.o.o.") -> Entity:
@@ -273,3 +278,127 @@ def test_bad_key_is_unauthorized(
     assert (caught.value.status, caught.value.code) == (401, "unauthorized")
     with pytest.raises(Unauthorized):
         issue(intruder, entity_id, "o1")
+
+
+def test_credit_note_void_payment_send_and_pdf(
+    space_invoices: SpaceInvoicesClient, sandbox_http: httpx.Client
+) -> None:
+    entity_id = create_entity(space_invoices)["id"]
+    invoice = issue(space_invoices, entity_id, "o1")
+
+    payment = space_invoices.payment_create(
+        entity_id=entity_id,
+        payload={"amount": Decimal("4.00"), "type": "card", "invoice_id": invoice["id"]},
+        request_id="pay-o1",
+    )
+    sent = space_invoices.document_send(
+        entity_id=entity_id,
+        document_id=invoice["id"],
+        payload={"to": "ana@example.com"},
+        request_id="send-o1",
+    )
+    credit = space_invoices.credit_note_create(
+        entity_id=entity_id,
+        payload={**order_invoice("o1"), "linked_documents": [invoice["id"]]},
+        request_id="credit-o1",
+    )
+    voided = space_invoices.invoice_void(
+        entity_id=entity_id, invoice_id=invoice["id"], reason="cancelled", request_id="void-o1"
+    )
+    pdf = space_invoices.document_pdf(entity_id=entity_id, document_id=credit["id"])
+    outbox = sandbox_http.get(
+        "/sandbox/outbox", headers={"Authorization": f"Bearer {ACCOUNT_KEY}"}
+    ).json()
+
+    assert re.fullmatch(r"pmt_[0-9a-f]{24}", payment["id"])
+    assert payment["amount"] == Decimal("4.00")
+    paid = space_invoices.invoice_get(entity_id=entity_id, invoice_id=invoice["id"])
+    assert (paid["total_paid"], paid["total_due"]) == (Decimal("4.00"), Decimal("6.00"))
+    assert sent["status"] == "sent"
+    assert [m["document_id"] for m in outbox["data"]] == [invoice["id"]]
+    assert (credit["number"], credit["linked_documents"]) == ("CN-2026-00001", [invoice["id"]])
+    assert (
+        space_invoices.credit_note_get(entity_id=entity_id, credit_note_id=credit["id"]) == credit
+    )
+    assert voided["voided_at"] is not None
+    assert pdf.startswith(b"%PDF-")
+
+
+def test_transaction_type_check(space_invoices: SpaceInvoicesClient) -> None:
+    check = space_invoices.transaction_type_check(
+        payload={
+            "issuer": {"country_code": "SI", "is_tax_subject": True},
+            "customer": {"country_code": "DE", "tax_number": "DE136695976"},
+        }
+    )
+
+    assert (check["transaction_type"], check["reverse_charge_applies"], check["vies_valid"]) == (
+        "intra_eu_b2b",
+        True,
+        True,
+    )
+
+
+def test_entity_key_and_users(
+    space_invoices: SpaceInvoicesClient,
+    make_space_invoices: Callable[[str], SpaceInvoicesClient],
+) -> None:
+    entity_id = create_entity(space_invoices, "Seller A")["id"]
+    other_id = create_entity(space_invoices, "Seller B")["id"]
+
+    key = space_invoices.entity_api_key_create(
+        entity_id=entity_id, name="dashboard", ttl_seconds=900, request_id="key-1"
+    )
+    as_seller = make_space_invoices(key["key"])
+    user = space_invoices.entity_user_create(
+        entity_id=entity_id, email="ana@shop.si", role="admin", request_id="user-1"
+    )
+    listed = as_seller.entity_user_list(entity_id=entity_id)
+    as_seller.entity_user_delete(entity_id=entity_id, user_id=user["id"], request_id="del-1")
+
+    assert re.fullmatch(r"ek_sandbox_[0-9a-f]{32}", key["key"])
+    assert key["entity_id"] == entity_id
+    assert [(u["email"], u["role"]) for u in listed] == [("ana@shop.si", "admin")]
+    assert space_invoices.entity_user_list(entity_id=entity_id) == []
+    assert issue(as_seller, entity_id, "o1")["entity_id"] == entity_id
+    with pytest.raises(Forbidden):
+        as_seller.invoice_list(entity_id=other_id)
+
+
+def test_a_lost_response_is_transient_and_the_retry_replays(
+    space_invoices: SpaceInvoicesClient, sandbox_http: httpx.Client
+) -> None:
+    entity_id = create_entity(space_invoices)["id"]
+    auth = {"Authorization": f"Bearer {ACCOUNT_KEY}"}
+    sandbox_http.post("/sandbox/faults", json={"lost_response_rate": 1}, headers=auth)
+
+    with pytest.raises(Transient):
+        issue(space_invoices, entity_id, "o1")
+    sandbox_http.post("/sandbox/faults", json={}, headers=auth)
+    invoice = issue(space_invoices, entity_id, "o1")
+
+    assert [d["id"] for d in space_invoices.invoice_iter(entity_id=entity_id)] == [invoice["id"]]
+
+
+@pytest.mark.parametrize(
+    ("faults", "error", "status"),
+    [({"error_rate": 1}, Transient, 503), ({"rate_limit_rate": 1}, RateLimited, 429)],
+)
+def test_injected_errors_map_to_retryable_client_errors(
+    space_invoices: SpaceInvoicesClient,
+    sandbox_http: httpx.Client,
+    faults: dict[str, int],
+    error: type[Transient],
+    status: int,
+) -> None:
+    entity_id = create_entity(space_invoices)["id"]
+    sandbox_http.post(
+        "/sandbox/faults", json=faults, headers={"Authorization": f"Bearer {ACCOUNT_KEY}"}
+    )
+
+    with pytest.raises(error) as caught:
+        issue(space_invoices, entity_id, "o1")
+
+    assert caught.value.status == status
+    if isinstance(caught.value, RateLimited):
+        assert caught.value.retry_after == 1.0

@@ -118,7 +118,7 @@ def test_invoice_is_found_by_order_id_in_its_entity_only(
 
 def test_task_is_enqueued_only_after_commit(sandbox, django_capture_on_commit_callbacks):
     order = place_order(onboarded_seller())
-    with mock.patch("invoicing.tasks.issue_invoice.delay") as delay:
+    with mock.patch("invoicing.tasks.issue_document.delay") as delay:
         with django_capture_on_commit_callbacks() as callbacks:
             orders.order_mark_paid(order_id=order.pk)
             assert delay.call_count == 0
@@ -158,7 +158,7 @@ def test_issuing_twice_creates_one_document(sandbox, django_capture_on_commit_ca
     seller = onboarded_seller()
     invoice = pay(place_order(seller), django_capture_on_commit_callbacks)
 
-    again = services.invoice_issue(invoice_id=invoice.pk)
+    again = services.document_issue(invoice_id=invoice.pk)
 
     assert again.remote_id == invoice.remote_id
     listed = sandbox.client().invoice_list(entity_id=seller.entity_id)
@@ -174,11 +174,11 @@ def test_a_lost_response_is_replayed_not_duplicated(sandbox, django_capture_on_c
     invoice = Invoice.objects.get(order=order)
     lost = sandbox.client().invoice_create(
         entity_id=seller.entity_id,
-        payload=services.invoice_payload(invoice),
+        payload=services.document_payload(invoice),
         request_id=invoice.request_id,
     )
 
-    issued = services.invoice_issue(invoice_id=invoice.pk)
+    issued = services.document_issue(invoice_id=invoice.pk)
 
     assert issued.remote_id == lost["id"]
     assert issued.number == f"{YEAR}-00001"
@@ -216,7 +216,7 @@ def test_a_rejection_fails_the_row_with_the_apis_reason_without_retry(
         "cause": {"issues": [{"path": ["expected_total_with_tax"], "message": "does not match"}]},
     }
 
-    result = services.invoice_issue(invoice_id=invoice.pk, client=_answering(422, rejection))
+    result = services.document_issue(invoice_id=invoice.pk, client=_answering(422, rejection))
 
     assert result.state == InvoiceState.FAILED
     assert result.attempts == 1
@@ -229,11 +229,11 @@ def test_retry_of_a_rejected_row_uses_a_new_request_id(sandbox, django_capture_o
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
     invoice = Invoice.objects.get(order=order)
-    services.invoice_issue(invoice_id=invoice.pk, client=_answering(422, {"code": "bad"}))
+    services.document_issue(invoice_id=invoice.pk, client=_answering(422, {"code": "bad"}))
     rejected_request_id = Invoice.objects.get(pk=invoice.pk).request_id
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.invoice_retry(invoice_id=invoice.pk)
+        services.document_retry(invoice_id=invoice.pk)
 
     invoice.refresh_from_db()
     assert invoice.state == InvoiceState.ISSUED
@@ -253,14 +253,14 @@ def test_transient_errors_keep_the_row_pending_then_fail_it_after_the_last_attem
     ]
     for client in outages:
         with pytest.raises(Transient):
-            services.invoice_issue(invoice_id=invoice.pk, client=client)
+            services.document_issue(invoice_id=invoice.pk, client=client)
         invoice.refresh_from_db()
         assert invoice.state == InvoiceState.PENDING
         assert invoice.request_id == request_id
 
     assert invoice.attempts == 2
     assert "read timed out" in invoice.last_error
-    final = services.invoice_issue(invoice_id=invoice.pk, client=_answering(500, {}))
+    final = services.document_issue(invoice_id=invoice.pk, client=_answering(500, {}))
     assert final.state == InvoiceState.FAILED
     assert final.attempts == 3
     assert final.last_error.startswith("gave up after 3 attempts: ")
@@ -280,7 +280,7 @@ def test_sweeper_redrives_stale_pending_rows_only(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        swept = services.invoice_sweep_pending()
+        swept = services.document_sweep_pending()
 
     assert swept == [stale.pk]
     assert Invoice.objects.get(pk=stale.pk).state == InvoiceState.ISSUED

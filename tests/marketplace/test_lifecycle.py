@@ -114,7 +114,7 @@ def test_paying_a_cancelled_order_is_a_400_and_changes_nothing(api_client, order
 
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "A cancelled order cannot become paid; it must be placed.",
+        "detail": "A cancelled order cannot become paid.",
         "field": "status",
         "code": "conflict",
     }
@@ -123,15 +123,16 @@ def test_paying_a_cancelled_order_is_a_400_and_changes_nothing(api_client, order
     assert Invoice.objects.count() == 0
 
 
-def test_an_invoiced_order_cannot_simply_be_cancelled(
+def test_fulfilled_orders_cannot_be_cancelled_only_refunded(
     api_client, order, buyer, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         services.order_mark_paid(order_id=order.pk)
+        services.order_fulfil(order_id=order.pk)
     response = post(api_client, buyer, f"/api/orders/{order.pk}/cancel/")
     assert response.status_code == 400
     assert response.json()["field"] == "status"
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.FULFILLED
 
 
 def test_other_buyers_cannot_see_or_pay_an_order(api_client, order):

@@ -2,18 +2,19 @@
 
 import itertools
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import DocumentKind, DocumentLine, DocumentTax, Invoice, InvoiceState
 from marketplace.models import Checkout, Order, OrderLine, Product
 from sellers.models import Seller, SellerStatus
 
 _serial = itertools.count(1)
+PAID = datetime(2024, 1, 31, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -52,10 +53,12 @@ def make_order(make_user: Callable[..., User]) -> Callable[..., Order]:
         currency: str = "EUR",
         net: str = "100.00",
         tax: str = "22.00",
+        rate: str = "22.00",
+        paid_at: datetime | None = None,
     ) -> Order:
         buyer = make_user(f"buyer{next(_serial)}")
         product = Product.objects.create(
-            seller=seller, name="Mug", unit_price=Decimal(net), tax_rate=Decimal("22.00")
+            seller=seller, name="Mug", unit_price=Decimal(net), tax_rate=Decimal(rate)
         )
         checkout = Checkout.objects.create(buyer=buyer)
         order = Order.objects.create(
@@ -72,6 +75,7 @@ def make_order(make_user: Callable[..., User]) -> Callable[..., Order]:
             total_net=Decimal(net),
             total_tax=Decimal(tax),
             total_gross=Decimal(net) + Decimal(tax),
+            paid_at=paid_at,
         )
         OrderLine.objects.create(
             order=order,
@@ -79,7 +83,7 @@ def make_order(make_user: Callable[..., User]) -> Callable[..., Order]:
             name="Mug",
             quantity=1,
             unit_price=Decimal(net),
-            tax_rate=Decimal("22.00"),
+            tax_rate=Decimal(rate),
             total_net=Decimal(net),
         )
         return order
@@ -89,21 +93,31 @@ def make_order(make_user: Callable[..., User]) -> Callable[..., Order]:
 
 @pytest.fixture
 def make_invoice() -> Callable[..., Invoice]:
+    """An invoice of the whole order, or with `credits` a credit note of that whole invoice.
+
+    An issued document gets its tax summary and lines; `to_issue` is the time from the order's
+    payment (the invoice point in these tests) to the issue.
+    """
+
     def make(
         order: Order,
         *,
         number: str,
         on: date,
         state: str = InvoiceState.ISSUED,
-        kind: str = DocumentKind.INVOICE,
+        credits: Invoice | None = None,
+        to_issue: timedelta = timedelta(minutes=1),
     ) -> Invoice:
         issued = state == InvoiceState.ISSUED
-        assert order.seller.entity_id is not None
-        return Invoice.objects.create(
+        seller = order.seller
+        assert seller.entity_id is not None
+        domestic = seller.country == order.billing_country
+        document = Invoice.objects.create(
             order=order,
-            seller=order.seller,
-            entity_id=order.seller.entity_id,
-            kind=kind,
+            seller=seller,
+            entity_id=seller.entity_id,
+            kind=DocumentKind.CREDIT_NOTE if credits else DocumentKind.INVOICE,
+            credited_invoice=credits,
             state=state,
             remote_id=f"inv_{number}" if issued else None,
             number=number if issued else "",
@@ -112,7 +126,26 @@ def make_invoice() -> Callable[..., Invoice]:
             total_net=order.total_net if issued else None,
             total_tax=order.total_tax if issued else None,
             total_gross=order.total_gross if issued else None,
+            transaction_type="domestic" if domestic else "intra_eu_b2c",
+            seller_country=str(seller.country),
+            buyer_country=str(order.billing_country),
+            issued_at=order.paid_at + to_issue if issued and order.paid_at else None,
         )
+        if issued:
+            line = order.lines.get()
+            DocumentTax.objects.create(
+                document=document, rate=line.tax_rate, base=order.total_net, amount=order.total_tax
+            )
+            DocumentLine.objects.create(
+                document=document,
+                order_line=line,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                tax_rate=line.tax_rate,
+                total_net=line.total_net,
+            )
+        return document
 
     return make
 
@@ -123,24 +156,46 @@ def ledger(
     make_order: Callable[..., Order],
     make_invoice: Callable[..., Invoice],
 ) -> dict[str, Any]:
-    """Two sellers, four issued invoices, and documents the export must leave out."""
+    """Two sellers, four issued invoices, a credit note, and documents reports leave out.
+
+    Orders 1-3 were paid at PAID (the invoice point), order 4 has no payment time.
+    """
     acme = make_seller("Acme, d.o.o.", "ent_acme")
     bolt = make_seller("Bolt GmbH", "ent_bolt", country="AT")
-    o1 = make_order(acme, buyer_name='Žiga "Zig" Šuštar', country="SI", net="10.00", tax="2.20")
-    o2 = make_order(bolt, buyer_name="=HYPERLINK(1)", country="AT", net="1234.50", tax="246.90")
-    o3 = make_order(acme, buyer_name="Ana Novak", country="DE", net="0.10", tax="0.00")
+    o1 = make_order(
+        acme, buyer_name='Žiga "Zig" Šuštar', country="SI", net="10.00", tax="2.20", paid_at=PAID
+    )
+    o2 = make_order(
+        bolt, buyer_name="=HYPERLINK(1)", country="AT", net="1234.50", tax="246.90", paid_at=PAID
+    )
+    o3 = make_order(
+        acme,
+        buyer_name="Ana Novak",
+        country="DE",
+        net="0.10",
+        tax="0.00",
+        rate="0.00",
+        paid_at=PAID,
+    )
     o4 = make_order(acme, buyer_name="Bo Li", country="FR", currency="USD", net="5", tax="1.1")
     invoices = [
         make_invoice(o1, number="2024-00001", on=date(2024, 1, 31)),
-        make_invoice(o2, number="B-7", on=date(2024, 1, 31)),
-        make_invoice(o3, number="2024-00002", on=date(2024, 2, 1)),
+        make_invoice(o2, number="B-7", on=date(2024, 1, 31), to_issue=timedelta(minutes=5)),
+        make_invoice(o3, number="2024-00002", on=date(2024, 2, 1), to_issue=timedelta(minutes=3)),
         make_invoice(o4, number="2024-00003", on=date(2024, 3, 1)),
     ]
-    # Left out: a credit note for o1, a pending and a failed invoice.
-    make_invoice(o1, number="CN-1", on=date(2024, 2, 1), kind=DocumentKind.CREDIT_NOTE)
+    # The credit note of invoice 1 counts in February, when it was issued.
+    credit_note = make_invoice(o1, number="CN-1", on=date(2024, 2, 1), credits=invoices[0])
+    # Never in reports or exports: a pending and a failed invoice.
     make_invoice(make_order(acme), number="x", on=date(2024, 2, 1), state=InvoiceState.PENDING)
     make_invoice(make_order(bolt), number="y", on=date(2024, 2, 1), state=InvoiceState.FAILED)
-    return {"acme": acme, "bolt": bolt, "orders": [o1, o2, o3, o4], "invoices": invoices}
+    return {
+        "acme": acme,
+        "bolt": bolt,
+        "orders": [o1, o2, o3, o4],
+        "invoices": invoices,
+        "credit_note": credit_note,
+    }
 
 
 @pytest.fixture

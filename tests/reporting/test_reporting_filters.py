@@ -1,11 +1,19 @@
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pytest
 
 from marketplace.errors import ApplicationError
-from reporting.filters import invoice_export_filters_parse
-from reporting.selectors import InvoiceExportFilters
+from reporting.exports import DOCUMENTS, STATEMENT
+from reporting.filters import (
+    export_filters_parse,
+    filters_from_json,
+    filters_to_json,
+    invoice_export_filters_parse,
+    report_filters_parse,
+)
+from reporting.selectors import InvoiceExportFilters, ReportFilters
 from sellers.models import Seller
 
 
@@ -72,3 +80,144 @@ def test_bad_input_names_the_field(kwargs: dict[str, str], field: str, message: 
         invoice_export_filters_parse(**kwargs)
 
     assert (caught.value.field, caught.value.message) == (field, message)
+
+
+PERIOD = {"date_from": "2024-01-01", "date_to": "2024-12-31"}
+
+
+@pytest.mark.django_db
+def test_report_filters_parse_every_filter(make_seller: Callable[..., Seller]) -> None:
+    seller = make_seller("Acme", "ent_acme")
+    params = {
+        **PERIOD,
+        "seller": str(seller.pk),
+        "seller_country": "si",
+        "buyer_country": " DE ",
+        "currency": "eur",
+        "kind": "credit_note",
+    }
+
+    assert report_filters_parse(params) == ReportFilters(
+        seller_id=seller.pk,
+        date_from=date(2024, 1, 1),
+        date_to=date(2024, 12, 31),
+        seller_country="SI",
+        buyer_country="DE",
+        currency="EUR",
+        kind="credit_note",
+    )
+
+
+def test_a_leap_year_is_the_longest_period() -> None:
+    filters = report_filters_parse({"date_from": "2024-01-01", "date_to": "2024-12-31"})
+
+    assert (filters.date_from, filters.date_to) == (date(2024, 1, 1), date(2024, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        (
+            {"date_to": "2024-12-31"},
+            "date_from",
+            "date_from is required: a report covers a bounded period.",
+        ),
+        (
+            {"date_from": "2024-01-01"},
+            "date_to",
+            "date_to is required: a report covers a bounded period.",
+        ),
+        ({}, "date_from", "date_from is required: a report covers a bounded period."),
+        (
+            {"date_from": "2024-01-01", "date_to": "2025-01-01"},
+            "date_to",
+            "The period may span at most 366 days.",
+        ),
+        (
+            {"date_from": "0001-01-01", "date_to": "9999-12-31"},
+            "date_to",
+            "The period may span at most 366 days.",
+        ),
+        (
+            {"date_from": "2024-03-01", "date_to": "2024-02-01"},
+            "date_from",
+            "date_from must not be after date_to.",
+        ),
+        (
+            {**PERIOD, "seller_country": "XX"},
+            "seller_country",
+            "Enter an ISO 3166-1 alpha-2 country code such as SI, not 'XX'.",
+        ),
+        (
+            {**PERIOD, "buyer_country": "DEU"},
+            "buyer_country",
+            "Enter an ISO 3166-1 alpha-2 country code such as SI, not 'DEU'.",
+        ),
+        (
+            {**PERIOD, "currency": "EURO"},
+            "currency",
+            "Enter an ISO 4217 currency code such as EUR, not 'EURO'.",
+        ),
+        (
+            {**PERIOD, "kind": "receipt"},
+            "kind",
+            "Enter one of invoice, credit_note, not 'receipt'.",
+        ),
+        (
+            {**PERIOD, "sellr": "1"},
+            "sellr",
+            "Unknown parameter 'sellr'; use seller, date_from, date_to, seller_country, buyer_country, currency, kind.",
+        ),
+        ({**PERIOD, "currency": ["EUR"]}, "currency", "currency must be text."),
+    ],
+)
+def test_report_filters_bad_input_names_the_parameter(
+    params: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(ApplicationError) as caught:
+        report_filters_parse(params)
+
+    assert (caught.value.field, caught.value.message) == (field, message)
+
+
+@pytest.mark.django_db
+def test_a_seller_scoped_export_refuses_the_seller_parameter_and_fixes_its_own(
+    make_seller: Callable[..., Seller],
+) -> None:
+    own, other = make_seller("Own", "ent_own"), make_seller("Other", "ent_other")
+
+    with pytest.raises(ApplicationError) as caught:
+        export_filters_parse({**PERIOD, "seller": str(other.pk)}, DOCUMENTS, seller_id=own.pk)
+    assert caught.value.field == "seller"
+
+    filters = export_filters_parse(PERIOD, DOCUMENTS, seller_id=own.pk)
+    assert filters.seller_id == own.pk
+
+
+def test_the_statement_needs_a_seller() -> None:
+    with pytest.raises(ApplicationError) as caught:
+        export_filters_parse(PERIOD, STATEMENT)
+
+    assert (caught.value.field, caught.value.code, caught.value.message) == (
+        "seller",
+        "required",
+        "seller is required for the statement export.",
+    )
+
+
+@pytest.mark.django_db
+def test_filters_round_trip_through_json(make_seller: Callable[..., Seller]) -> None:
+    seller = make_seller("Acme", "ent_acme")
+    filters = ReportFilters(
+        seller_id=seller.pk, date_from=date(2024, 1, 1), date_to=date(2024, 1, 31), currency="EUR"
+    )
+
+    stored = filters_to_json(filters)
+
+    assert stored == {
+        "seller": seller.pk,
+        "date_from": "2024-01-01",
+        "date_to": "2024-01-31",
+        "currency": "EUR",
+    }
+    assert filters_from_json(stored) == filters

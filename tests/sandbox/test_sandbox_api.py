@@ -34,7 +34,7 @@ def test_calls_without_a_valid_key_are_unauthorized(
     assert response.status_code == 401
     assert response.json() == {
         "code": "unauthorized",
-        "message": "send Authorization: Bearer <a valid account key>",
+        "message": "send Authorization: Bearer <a valid account or entity key>",
     }
 
 

@@ -71,6 +71,8 @@ def process_server(tmp_path: Path) -> Iterator[str]:
             KEY,
             "--data",
             str(tmp_path / "shared.sqlite3"),
+            "--rate-limit",
+            "0",
         ],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -1,0 +1,111 @@
+"""Tax treatment of one seller's sale to one buyer, following the contract's transaction types.
+
+- A seller that is not a tax subject charges no VAT (everything is B2C for it).
+- Same country: domestic, at the seller's rate for the product.
+- EU seller to a business in another EU country with a VIES-valid VAT number: intra_eu_b2b,
+  reverse charge at 0 % with the legal note.
+- EU seller to anyone else in another EU country: intra_eu_b2c at the seller's rate, or at the
+  buyer country's rate when the seller is registered for the One-Stop Shop (OSS).
+- To a buyer outside the EU: 3w_b2b / 3w_b2c, a zero-rated export with its legal note; the
+  contract marks such sales as reverse charge.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from invoicing.eu_vat import EU_COUNTRIES, eu_rate
+
+REVERSE_CHARGE_NOTE = (
+    "Reverse charge: VAT to be accounted for by the customer "
+    "(Article 196, Council Directive 2006/112/EC)."
+)
+EXPORT_NOTE = "Export outside the EU: exempt from VAT (Article 146, Council Directive 2006/112/EC)."
+NO_VAT_NOTE = "The seller is not registered for VAT; no VAT is charged."
+
+
+class TransactionType(StrEnum):
+    DOMESTIC = "domestic"
+    INTRA_EU_B2B = "intra_eu_b2b"
+    INTRA_EU_B2C = "intra_eu_b2c"
+    THIRD_COUNTRY_B2B = "3w_b2b"
+    THIRD_COUNTRY_B2C = "3w_b2c"
+
+
+class RateSource(StrEnum):
+    SELLER = "seller"  # the product's rate in the seller's country
+    BUYER_COUNTRY = "buyer_country"  # OSS: the buyer country's rate for the product's category
+    ZERO = "zero"
+
+
+@dataclass(frozen=True)
+class SellerTaxProfile:
+    country: str
+    is_tax_subject: bool
+    oss_registered: bool
+
+
+@dataclass(frozen=True)
+class BuyerTaxProfile:
+    country: str
+    vat_number: str
+    is_business: bool
+
+
+@dataclass(frozen=True)
+class TaxTreatment:
+    transaction_type: TransactionType
+    reverse_charge: bool
+    rate_source: RateSource
+    buyer_country: str
+    note: str = ""
+
+    def rate_for(self, *, seller_rate: Decimal, category: str) -> Decimal:
+        if self.rate_source == RateSource.ZERO:
+            return Decimal("0.00")
+        if self.rate_source == RateSource.BUYER_COUNTRY:
+            return eu_rate(self.buyer_country, category)
+        return seller_rate
+
+
+def tax_treatment(
+    *, seller: SellerTaxProfile, buyer: BuyerTaxProfile, vies_valid: bool | None
+) -> TaxTreatment:
+    """The treatment of the sale; `vies_valid` is None when unchecked or VIES was unavailable."""
+    seller_eu, buyer_eu = seller.country in EU_COUNTRIES, buyer.country in EU_COUNTRIES
+    same_country = seller.country == buyer.country
+    if not seller.is_tax_subject:
+        kind = _consumer_type(same_country, seller_eu and buyer_eu)
+        return TaxTreatment(kind, False, RateSource.ZERO, buyer.country, NO_VAT_NOTE)
+    if same_country:
+        return TaxTreatment(TransactionType.DOMESTIC, False, RateSource.SELLER, buyer.country)
+    if not buyer_eu or not seller_eu:
+        kind = (
+            TransactionType.THIRD_COUNTRY_B2B
+            if buyer.is_business
+            else TransactionType.THIRD_COUNTRY_B2C
+        )
+        return TaxTreatment(kind, True, RateSource.ZERO, buyer.country, EXPORT_NOTE)
+    if buyer.vat_number and vies_valid is True:
+        return TaxTreatment(
+            TransactionType.INTRA_EU_B2B, True, RateSource.ZERO, buyer.country, REVERSE_CHARGE_NOTE
+        )
+    source = RateSource.BUYER_COUNTRY if seller.oss_registered else RateSource.SELLER
+    return TaxTreatment(TransactionType.INTRA_EU_B2C, False, source, buyer.country)
+
+
+def needs_vies(*, seller: SellerTaxProfile, buyer: BuyerTaxProfile) -> bool:
+    """Only an intra-EU sale to a VAT number can be reverse charged on VIES's word."""
+    return (
+        seller.is_tax_subject
+        and bool(buyer.vat_number)
+        and seller.country != buyer.country
+        and seller.country in EU_COUNTRIES
+        and buyer.country in EU_COUNTRIES
+    )
+
+
+def _consumer_type(same_country: bool, both_eu: bool) -> TransactionType:
+    if same_country:
+        return TransactionType.DOMESTIC
+    return TransactionType.INTRA_EU_B2C if both_eu else TransactionType.THIRD_COUNTRY_B2C

@@ -1,0 +1,58 @@
+"""VIES checks of a buyer's VAT number, through Space Invoices' transaction-type check."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from invoicing import gateway
+from invoicing.client import Transient
+from invoicing.tax import BuyerTaxProfile, SellerTaxProfile
+
+logger = logging.getLogger(__name__)
+
+CACHE_SECONDS = 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class ViesResult:
+    valid: bool | None  # None: VIES could not be asked
+    checked_at: datetime
+    request_id: str = ""
+
+
+def vies_check(*, seller: SellerTaxProfile, buyer: BuyerTaxProfile, use_cache: bool) -> ViesResult:
+    """Ask VIES about the buyer's number; a definite answer is cached for a day for checkouts."""
+    key = f"vies:{buyer.vat_number}"
+    if use_cache:
+        cached = cache.get(key)
+        if isinstance(cached, ViesResult):
+            return cached
+    try:
+        with gateway.space_invoices_client() as client:
+            answer = client.transaction_type_check(
+                payload={
+                    "issuer": {
+                        "country_code": seller.country,
+                        "is_tax_subject": seller.is_tax_subject,
+                    },
+                    "customer": {
+                        "country_code": buyer.country,
+                        "tax_number": buyer.vat_number,
+                        "is_end_consumer": False,
+                    },
+                }
+            )
+    except Transient as error:
+        logger.warning("VIES unavailable: %s", error.code)
+        return ViesResult(valid=None, checked_at=timezone.now())
+    result = ViesResult(
+        valid=answer.get("vies_valid"),
+        checked_at=timezone.now(),
+        request_id=answer.get("vies_request_id") or "",
+    )
+    if result.valid is not None:
+        cache.set(key, result, CACHE_SECONDS)
+    return result

@@ -1,0 +1,304 @@
+"""Cancellations and refunds: credit notes linked to the invoice, never more than invoiced."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from invoicing import services
+from invoicing.models import DocumentKind, DocumentLine, Invoice, InvoiceState
+from marketplace import services as orders
+from marketplace.errors import ApplicationError
+from marketplace.models import OrderStatus
+from sellers.services import seller_entity_create
+from tests.factories import InvoiceFactory, OrderFactory, ProductFactory, SellerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+YEAR = timezone.localdate().year
+BILLING = orders.BillingDetails(
+    name="Ana Novak",
+    email="ana@example.com",
+    address="Prešernova 5",
+    post_code="2000",
+    city="Maribor",
+    country="SI",
+)
+
+
+@pytest.fixture
+def seller(sandbox):
+    return seller_entity_create(seller_id=SellerFactory(status="pending", entity_id=None).pk)
+
+
+@pytest.fixture
+def order(seller):
+    mug = ProductFactory(seller=seller, name="Mug", unit_price=Decimal("12.99"))
+    honey = ProductFactory(
+        seller=seller, name="Honey", unit_price=Decimal("7.45"), tax_rate=Decimal("9.50")
+    )
+    checkout = orders.checkout_create(
+        buyer=UserFactory(),
+        lines=[orders.CartLine(mug.pk, 3), orders.CartLine(honey.pk, 2)],
+        billing=BILLING,
+    )
+    return checkout.orders.get()
+
+
+def line_ids(order):
+    mug, honey = order.lines.order_by("pk")
+    return mug.pk, honey.pk
+
+
+def paid_and_invoiced(order, callbacks):
+    with callbacks(execute=True):
+        orders.order_mark_paid(order_id=order.pk)
+    return Invoice.objects.get(order=order, kind=DocumentKind.INVOICE)
+
+
+def test_cancelling_an_invoiced_order_issues_a_full_linked_credit_note(
+    sandbox, order, django_capture_on_commit_callbacks
+):
+    invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_cancel(order_id=order.pk)
+
+    credit_note = Invoice.objects.get(order=order, kind=DocumentKind.CREDIT_NOTE)
+    assert credit_note.state == InvoiceState.ISSUED
+    assert credit_note.number == f"CN-{YEAR}-00001"
+    assert credit_note.entity_id == invoice.entity_id
+    assert credit_note.credited_invoice == invoice
+    assert (
+        (credit_note.total_net, credit_note.total_tax, credit_note.total_gross)
+        == (
+            invoice.total_net,
+            invoice.total_tax,
+            invoice.total_gross,
+        )
+        == (Decimal("53.87"), Decimal("9.99"), Decimal("63.86"))
+    )
+    remote = sandbox.client().credit_note_get(
+        entity_id=credit_note.entity_id, credit_note_id=credit_note.remote_id
+    )
+    assert remote["linked_documents"] == [invoice.remote_id]
+    assert remote["metadata"]["order_id"] == str(order.pk)
+    assert order.__class__.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
+
+
+def test_partial_refund_credits_those_quantities_and_refuses_a_second_time(
+    sandbox, order, api_client, django_capture_on_commit_callbacks
+):
+    invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
+    mug, honey = line_ids(order)
+    api_client.force_authenticate(UserFactory(is_staff=True))
+    refund = {"lines": [{"line_id": mug, "quantity": 2}, {"line_id": honey, "quantity": 2}]}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = api_client.post(f"/api/orders/{order.pk}/refund/", refund, format="json")
+    again = api_client.post(f"/api/orders/{order.pk}/refund/", refund, format="json")
+
+    assert first.status_code == 200, first.json()
+    credit_note = Invoice.objects.get(kind=DocumentKind.CREDIT_NOTE)
+    # 2 x 12.99 = 25.98 at 22 % -> 5.72; 2 x 7.45 = 14.90 at 9.5 % -> 1.42
+    assert (credit_note.number, credit_note.total_net, credit_note.total_tax) == (
+        f"CN-{YEAR}-00001",
+        Decimal("40.88"),
+        Decimal("7.14"),
+    )
+    assert credit_note.credited_invoice == invoice
+    assert again.status_code == 400
+    assert again.json() == {
+        "detail": "Only 1 of 3 can still be credited for 'Mug'.",
+        "field": "lines[0].quantity",
+        "code": "over_credit",
+    }
+    assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 1
+
+
+def test_cancel_after_a_partial_refund_credits_only_the_rest(
+    sandbox, order, django_capture_on_commit_callbacks
+):
+    paid_and_invoiced(order, django_capture_on_commit_callbacks)
+    mug, _ = line_ids(order)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 1)])
+        orders.order_cancel(order_id=order.pk)
+
+    numbers_and_nets = list(
+        Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE)
+        .order_by("pk")
+        .values_list("number", "total_net")
+    )
+    assert numbers_and_nets == [
+        (f"CN-{YEAR}-00001", Decimal("12.99")),
+        (f"CN-{YEAR}-00002", Decimal("40.88")),
+    ]
+
+
+def test_a_refund_before_the_invoice_point_reduces_the_invoice(
+    settings, sandbox, order, django_capture_on_commit_callbacks
+):
+    settings.INVOICE_TRIGGER = "fulfilled"
+    mug, honey = line_ids(order)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_mark_paid(order_id=order.pk)
+        assert orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 2)]) is None
+        orders.order_fulfil(order_id=order.pk)
+
+    invoice = Invoice.objects.get(order=order)
+    assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 0
+    assert list(invoice.lines.values_list("order_line_id", "quantity")) == [(mug, 1), (honey, 2)]
+    # 12.99 at 22 % -> 2.86; 14.90 at 9.5 % -> 1.42
+    assert (invoice.total_net, invoice.total_tax, invoice.total_gross) == (
+        Decimal("27.89"),
+        Decimal("4.28"),
+        Decimal("32.17"),
+    )
+
+
+def test_refunding_everything_before_the_point_leaves_nothing_to_invoice(
+    settings, order, django_capture_on_commit_callbacks
+):
+    settings.INVOICE_TRIGGER = "fulfilled"
+    mug, honey = line_ids(order)
+    orders.order_mark_paid(order_id=order.pk)
+    orders.order_refund(
+        order_id=order.pk, lines=[orders.RefundLine(mug, 3), orders.RefundLine(honey, 2)]
+    )
+    orders.order_fulfil(order_id=order.pk)
+    assert Invoice.objects.count() == 0
+
+
+def test_a_seller_override_of_the_invoice_point(settings, seller, order):
+    settings.INVOICE_TRIGGER = "paid"
+    seller.invoice_trigger = "fulfilled"
+    seller.save()
+    orders.order_mark_paid(order_id=order.pk)
+    assert Invoice.objects.count() == 0
+    orders.order_fulfil(order_id=order.pk)
+    assert Invoice.objects.count() == 1
+
+
+def test_cancelled_before_its_point_an_order_is_never_invoiced(settings, order):
+    settings.INVOICE_TRIGGER = "fulfilled"
+    orders.order_mark_paid(order_id=order.pk)
+    orders.order_cancel(order_id=order.pk)
+    with pytest.raises(ApplicationError) as refused:
+        orders.order_fulfil(order_id=order.pk)
+    assert (refused.value.field, refused.value.message) == (
+        "status",
+        "A cancelled order cannot become fulfilled.",
+    )
+    assert Invoice.objects.count() == 0
+
+
+def test_fulfilled_before_paid_is_invoiced_once_at_payment(settings, order):
+    settings.INVOICE_TRIGGER = "paid"
+    orders.order_fulfil(order_id=order.pk)
+    assert Invoice.objects.count() == 0
+    orders.order_mark_paid(order_id=order.pk)
+    with pytest.raises(ApplicationError):
+        orders.order_mark_paid(order_id=order.pk)
+    assert Invoice.objects.filter(order=order).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("lines", "field", "detail"),
+    [
+        ([(0, 4)], "lines[0].quantity", "Only 3 of 3 'Mug' can still be refunded."),
+        ([(0, 2), (0, 2)], "lines[1].quantity", "Only 3 of 3 'Mug' can still be refunded."),
+        ([(0, 0)], "lines[0].quantity", "Quantity must be at least 1."),
+        ([(99, 1)], "lines[0].line_id", None),
+    ],
+)
+def test_bad_refunds_are_named_and_write_nothing(settings, order, lines, field, detail):
+    settings.INVOICE_TRIGGER = "fulfilled"
+    orders.order_mark_paid(order_id=order.pk)
+    ids = line_ids(order)
+    refund = [
+        orders.RefundLine(ids[index] if index < 2 else 10**9, quantity) for index, quantity in lines
+    ]
+    with pytest.raises(ApplicationError) as refused:
+        orders.order_refund(order_id=order.pk, lines=refund)
+    assert refused.value.field == field
+    if detail:
+        assert refused.value.message == detail
+    assert list(order.lines.values_list("refunded_quantity", flat=True)) == [0, 0]
+
+
+def test_an_unpaid_order_cannot_be_refunded(order):
+    mug, _ = line_ids(order)
+    with pytest.raises(ApplicationError) as refused:
+        orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 1)])
+    assert refused.value.field == "status"
+
+
+def test_a_credit_note_waits_for_its_invoice(django_capture_on_commit_callbacks):
+    invoice = InvoiceFactory(state=InvoiceState.PENDING, remote_id=None, number="")
+    line = invoice.lines.get()
+    credit_note = services.credit_note_request(
+        invoice=invoice, lines=[services.CreditLine(line.order_line_id, 1)]
+    )
+    with pytest.raises(services.NotReady):
+        services.document_issue(invoice_id=credit_note.pk)
+    assert Invoice.objects.get(pk=credit_note.pk).attempts == 0
+
+
+PRICES = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99.99"), places=2)
+RATES = st.sampled_from([Decimal("0.00"), Decimal("9.50"), Decimal("22.00")])
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(st.tuples(st.integers(1, 5), PRICES, RATES), min_size=1, max_size=4),
+    refunds=st.lists(
+        st.lists(st.tuples(st.integers(0, 3), st.integers(1, 5)), min_size=1, max_size=3),
+        max_size=6,
+    ),
+)
+def test_credit_notes_never_exceed_the_invoice_per_line_and_rate(lines, refunds):
+    with transaction.atomic():
+        invoice = _invoice_with_lines(lines)
+        for refund in refunds:
+            invoiced = list(invoice.lines.order_by("pk"))
+            credit = [
+                services.CreditLine(invoiced[index % len(invoiced)].order_line_id, quantity)
+                for index, quantity in refund
+            ]
+            try:
+                services.credit_note_request(invoice=invoice, lines=credit)
+            except ApplicationError as refusal:
+                assert refusal.code == "over_credit"
+        _assert_within_invoice(invoice)
+        transaction.set_rollback(True)
+
+
+def _invoice_with_lines(lines):
+    order = OrderFactory(line=None)
+    for quantity, price, rate in lines:
+        order.lines.create(
+            product=ProductFactory(seller=order.seller),
+            name=f"{quantity} at {price}",
+            quantity=quantity,
+            unit_price=price,
+            tax_rate=rate,
+            total_net=price * quantity,
+        )
+    return InvoiceFactory(order=order)
+
+
+def _assert_within_invoice(invoice):
+    invoiced = {line.order_line_id: line for line in invoice.lines.all()}
+    credited = list(DocumentLine.objects.filter(document__credited_invoice=invoice))
+    for line_id, line in invoiced.items():
+        assert sum(c.quantity for c in credited if c.order_line_id == line_id) <= line.quantity
+    for rate in {line.tax_rate for line in invoiced.values()}:
+        invoiced_base = sum(line.total_net for line in invoiced.values() if line.tax_rate == rate)
+        credited_base = sum(c.total_net for c in credited if c.tax_rate == rate)
+        assert credited_base <= invoiced_base
