@@ -107,8 +107,8 @@ def _total(field: str, *, kind: str = "kind", only: str | None = None) -> Coales
 
 
 class _Month(Func):
-    """The first day of the date's month: `date_trunc` on a plain timestamp (no time zone
-    conversion per row), spelled exactly as the index reporting_issued_doc_by_seller_month."""
+    """The first day of the date's month: `date_trunc` on a plain timestamp, without the per-row
+    time zone conversion of TruncMonth (which goes through timestamptz)."""
 
     template = "(DATE_TRUNC('month', %(expressions)s::timestamp))::date"
     output_field = DateField()

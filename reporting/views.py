@@ -1,16 +1,51 @@
 """Finance views for operators in Django admin: report pages and CSV downloads."""
 
-from django.contrib import messages
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect, StreamingHttpResponse
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
 from marketplace.errors import ApplicationError
-from reporting.exports import INVOICES, CsvExport, csv_chunks
-from reporting.filters import invoice_export_filters_parse
-from reporting.selectors import ReportFilters
+from reporting.charts import bar_chart
+from reporting.exports import EXPORTS, INVOICES, CsvExport, csv_chunks
+from reporting.filters import (
+    export_filters_parse,
+    invoice_export_filters_parse,
+    report_filters_parse,
+)
+from reporting.selectors import (
+    ReportFilters,
+    SellerMonth,
+    issuance_health,
+    month_totals,
+    seller_month_summary,
+    seller_statement,
+    sellers_for_summary,
+    statement_documents,
+    vat_summary,
+)
+from sellers.models import Seller
+
+STATEMENT_DOCUMENTS_SHOWN = 200
+HEALTH_SELLERS_CHARTED = 20
 
 
 def csv_response(export: CsvExport, filters: ReportFilters) -> StreamingHttpResponse:
@@ -53,3 +88,140 @@ def admin_invoice_export(request: HttpRequest) -> HttpResponseBase:
         messages.error(request, f"Invoice export: {error.field}: {error.message}")
         return HttpResponseRedirect(_back_url(request))
     return csv_response(INVOICES, filters)
+
+
+REPORT_EXPORTS = ("documents", "lines", "vat", "statement")
+SELLERS_PER_PAGE = 50
+# Not a filter: the summary's page of sellers.
+_PAGE = "page"
+
+
+def _report(
+    request: HttpRequest,
+    template: str,
+    title: str,
+    build: Callable[[ReportFilters], dict[str, Any]],
+) -> HttpResponse:
+    """Parse the filters (this calendar year by default), build the page, or show the error
+    naming the parameter with a 400."""
+    params = {name: value for name, value in request.GET.items() if name != _PAGE}
+    if not params:
+        year = timezone.localdate().year
+        params = {"date_from": f"{year}-01-01", "date_to": f"{year}-12-31"}
+    context: dict[str, Any] = {
+        **admin.site.each_context(request),
+        "title": title,
+        "params": params,
+        "exports": REPORT_EXPORTS,
+    }
+    try:
+        filters = report_filters_parse(params)
+        context.update(build(filters))
+    except ApplicationError as error:
+        context["error"] = f"{error.field}: {error.message}"
+        return render(request, template, context, status=400)
+    context["query"] = urlencode({name: value for name, value in params.items() if value})
+    return render(request, template, context)
+
+
+@require_GET
+@staff_member_required
+def reports_index(request: HttpRequest) -> HttpResponse:
+    return _report(request, "reporting/admin/base.html", "Reports", lambda filters: {})
+
+
+@require_GET
+@staff_member_required
+def statement_page(request: HttpRequest) -> HttpResponse:
+    def build(filters: ReportFilters) -> dict[str, Any]:
+        if filters.seller_id is None:
+            raise ApplicationError("Choose a seller for its statement.", field="seller")
+        documents = statement_documents(filters=filters)
+        return {
+            "seller": Seller.objects.get(pk=filters.seller_id),
+            "lines": seller_statement(filters=filters),
+            "documents": documents[:STATEMENT_DOCUMENTS_SHOWN],
+            "document_count": documents.count(),
+        }
+
+    return _report(request, "reporting/admin/statement.html", "Seller statement", build)
+
+
+@require_GET
+@staff_member_required
+def summary_page(request: HttpRequest) -> HttpResponse:
+    def build(filters: ReportFilters) -> dict[str, Any]:
+        totals = month_totals(filters=filters)
+        months = sorted({total.month for total in totals})
+        page = Paginator(sellers_for_summary(filters=filters), SELLERS_PER_PAGE).get_page(
+            request.GET.get(_PAGE)
+        )
+        cells: dict[tuple[int, date], list[SellerMonth]] = defaultdict(list)
+        for cell in seller_month_summary(filters=filters, seller_ids=[s.pk for s in page]):
+            cells[cell.seller_id, cell.month].append(cell)
+        currencies = sorted({total.currency for total in totals})
+        return {
+            "months": months,
+            "totals": {month: [t for t in totals if t.month == month] for month in months},
+            "rows": [(seller, [cells[seller.pk, month] for month in months]) for seller in page],
+            "page": page,
+            "page_query": urlencode({k: v for k, v in request.GET.items() if k != _PAGE and v}),
+            "charts": [
+                bar_chart(
+                    f"Gross by month, {currency} (invoices minus credit notes)",
+                    [(f"{t.month:%Y-%m}", t.gross) for t in totals if t.currency == currency],
+                )
+                for currency in currencies
+            ],
+        }
+
+    return _report(request, "reporting/admin/summary.html", "Sellers by month", build)
+
+
+@require_GET
+@staff_member_required
+def vat_page(request: HttpRequest) -> HttpResponse:
+    def build(filters: ReportFilters) -> dict[str, Any]:
+        rows = vat_summary(filters=filters)
+        return {
+            "rows": rows,
+            "chart": bar_chart(
+                "Tax by buyer country and rate",
+                [(f"{r.buyer_country} {r.rate:g}% {r.currency}", r.tax) for r in rows],
+                slot=72,
+            ),
+        }
+
+    return _report(request, "reporting/admin/vat.html", "VAT summary", build)
+
+
+@require_GET
+@staff_member_required
+def health_page(request: HttpRequest) -> HttpResponse:
+    def build(filters: ReportFilters) -> dict[str, Any]:
+        rows = issuance_health(filters=filters)
+        stuck = [row for row in rows if row.pending or row.failed][:HEALTH_SELLERS_CHARTED]
+        return {
+            "rows": rows,
+            "chart": bar_chart(
+                "Pending and failed documents, worst sellers",
+                [(f"#{row.seller_id}", row.pending + row.failed) for row in stuck],
+            ),
+        }
+
+    return _report(request, "reporting/admin/health.html", "Issuance health", build)
+
+
+@require_GET
+@staff_member_required
+def admin_report_export(request: HttpRequest, name: str) -> HttpResponseBase:
+    """Stream one of the report exports for the report page's filters."""
+    if name not in REPORT_EXPORTS:
+        raise Http404(f"No export {name!r}.")
+    export = EXPORTS[name]
+    try:
+        filters = export_filters_parse(request.GET.dict(), export)
+    except ApplicationError as error:
+        messages.error(request, f"{name} export: {error.field}: {error.message}")
+        return HttpResponseRedirect(f"{reverse('reports-index')}?{request.GET.urlencode()}")
+    return csv_response(export, filters)

@@ -34,19 +34,4 @@ class Migration(migrations.Migration):
             ),
             reverse_sql="DROP INDEX CONCURRENTLY IF EXISTS reporting_issued_doc_by_date",
         ),
-        # The sellers x months summary in group order, covering every column it reads: an
-        # index-only scan feeding a streaming aggregate (no sort, no hash table). The month
-        # expression is reporting.selectors._Month's, character for character.
-        PostgreSQLRunSQL(
-            sql=(
-                "CREATE INDEX CONCURRENTLY IF NOT EXISTS reporting_issued_doc_by_seller_month "
-                "ON invoicing_invoice "
-                "(seller_id, ((DATE_TRUNC('month', date::timestamp))::date), currency) "
-                "INCLUDE (date, kind, total_net, total_tax, total_gross) "
-                "WHERE state = 'issued'"
-            ),
-            reverse_sql=(
-                "DROP INDEX CONCURRENTLY IF EXISTS reporting_issued_doc_by_seller_month"
-            ),
-        ),
     ]

@@ -1,0 +1,53 @@
+"""Report pages in admin and report exports in the API.
+
+Mounted at the site root, before `admin/`, so that admin's catch-all does not take the pages:
+    path("", include("reporting.urls")),
+"""
+
+from django.contrib import admin
+from django.urls import path
+
+from reporting import api, views
+
+urlpatterns = [
+    path("admin/reports/", admin.site.admin_view(views.reports_index), name="reports-index"),
+    path(
+        "admin/reports/statement/",
+        admin.site.admin_view(views.statement_page),
+        name="reports-statement",
+    ),
+    path(
+        "admin/reports/summary/", admin.site.admin_view(views.summary_page), name="reports-summary"
+    ),
+    path("admin/reports/vat/", admin.site.admin_view(views.vat_page), name="reports-vat"),
+    path("admin/reports/health/", admin.site.admin_view(views.health_page), name="reports-health"),
+    path(
+        "admin/reports/<str:name>.csv",
+        admin.site.admin_view(views.admin_report_export),
+        name="reports-export-admin",
+    ),
+    path("api/reports/documents.csv", api.DocumentExportApi.as_view(), name="report-documents-csv"),
+    path("api/reports/lines.csv", api.LineExportApi.as_view(), name="report-lines-csv"),
+    path("api/reports/vat.csv", api.VatExportApi.as_view(), name="report-vat-csv"),
+    path(
+        "api/reports/statement.csv", api.StatementExportApi.as_view(), name="report-statement-csv"
+    ),
+    path(
+        "api/reports/seller/documents.csv",
+        api.SellerDocumentExportApi.as_view(),
+        name="report-seller-documents-csv",
+    ),
+    path(
+        "api/reports/seller/lines.csv",
+        api.SellerLineExportApi.as_view(),
+        name="report-seller-lines-csv",
+    ),
+    path(
+        "api/reports/seller/vat.csv", api.SellerVatExportApi.as_view(), name="report-seller-vat-csv"
+    ),
+    path(
+        "api/reports/seller/statement.csv",
+        api.SellerStatementExportApi.as_view(),
+        name="report-seller-statement-csv",
+    ),
+]
