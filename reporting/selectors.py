@@ -133,7 +133,8 @@ def _free_text(field: str) -> Case:
 def _formatted(queryset: QuerySet[Any], columns: dict[str, Any]) -> QuerySet[Any]:
     """The queryset's rows as tuples of the formatted columns, in the columns' order."""
     aliases = {f"c{index}": expression for index, expression in enumerate(columns.values())}
-    return queryset.annotate(**aliases).values_list(*aliases)
+    rows: QuerySet[Any] = queryset.annotate(**aliases).values_list(*aliases)
+    return rows
 
 
 def _stream(rows: QuerySet[Any]) -> Iterator[tuple[str | None, ...]]:

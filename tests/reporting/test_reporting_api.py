@@ -119,9 +119,13 @@ def test_schema_documents_params_and_the_csv_response() -> None:
     operation = schema["paths"]["/api/reports/invoices.csv"]["get"]
 
     assert [(p["name"], p["schema"]) for p in operation["parameters"]] == [
+        ("buyer_country", {"type": "string"}),
+        ("currency", {"type": "string"}),
         ("date_from", {"type": "string", "format": "date"}),
         ("date_to", {"type": "string", "format": "date"}),
+        ("kind", {"type": "string", "enum": ["invoice", "credit_note"]}),
         ("seller", {"type": "integer"}),
+        ("seller_country", {"type": "string"}),
     ]
     assert operation["responses"]["200"]["content"] == {"text/csv": {"schema": {"type": "string"}}}
     assert list(operation["responses"]["400"]["content"]) == ["application/json"]

@@ -7,10 +7,12 @@ from unittest import mock
 import pytest
 from django.core.management import CommandError, call_command
 
+from reporting.management.commands.export_report import progress_bar
 
-def run(*args: str) -> tuple[str, str]:
+
+def run(*args: str, command: str = "export_invoices") -> tuple[str, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
-    call_command("export_invoices", *args, stdout=stdout, stderr=stderr)
+    call_command(command, *args, stdout=stdout, stderr=stderr)
     return stdout.getvalue(), stderr.getvalue()
 
 
@@ -18,8 +20,8 @@ def run(*args: str) -> tuple[str, str]:
 def test_writes_to_stdout_by_default(
     ledger: dict[str, Any], expected_csv: Callable[[list[int]], str]
 ) -> None:
-    assert run() == (expected_csv([1, 2, 3, 4]), "wrote 4 invoices to stdout\n")
-    assert run("--output", "-") == (expected_csv([1, 2, 3, 4]), "wrote 4 invoices to stdout\n")
+    assert run() == (expected_csv([1, 2, 3, 4]), "wrote 4 rows to stdout\n")
+    assert run("--output", "-") == (expected_csv([1, 2, 3, 4]), "wrote 4 rows to stdout\n")
 
 
 @pytest.mark.django_db
@@ -31,7 +33,7 @@ def test_filters_by_seller_and_dates(
     )
 
     assert stdout == expected_csv([3, 4])
-    assert stderr == "wrote 2 invoices to stdout\n"
+    assert stderr == "wrote 2 rows to stdout\n"
 
 
 @pytest.mark.django_db
@@ -40,11 +42,11 @@ def test_writes_a_file_with_progress_and_summary(
 ) -> None:
     target = tmp_path / "invoices.csv"
 
-    stdout, stderr = run("--output", str(target), "--progress-every", "3")
+    stdout, stderr = run("--output", str(target))
 
     assert target.read_bytes() == expected_csv([1, 2, 3, 4]).encode("utf-8")
     assert stdout == ""
-    assert stderr == f"3 invoices written\nwrote 4 invoices to {target}\n"
+    assert stderr == f"[{'#' * 30}] 4/4 rows (100%)\nwrote 4 rows to {target}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["invoices.csv"]
 
 
@@ -72,7 +74,6 @@ def test_replaces_an_existing_file_whole(
             ["--from", "2024-03-01", "--to", "2024-02-01"],
             "--from: date_from must not be after date_to.",
         ),
-        (["--progress-every", "0"], "--progress-every: must be at least 1."),
     ],
 )
 def test_bad_options_are_a_command_error_naming_the_option(
@@ -102,14 +103,50 @@ def test_output_into_a_missing_folder_or_onto_a_folder_is_refused(tmp_path: Path
 def test_a_failure_midway_leaves_no_file_behind(tmp_path: Path) -> None:
     target = tmp_path / "invoices.csv"
 
-    def explode(filters: Any, stream: Any, progress: Any = None, **kwargs: Any) -> int:
+    def explode(export: Any, filters: Any, stream: Any, progress: Any = None) -> int:
         stream.write("seller_id,partial...\r\n")
         raise ConnectionError("database went away")
 
     with (
-        mock.patch("reporting.management.commands.export_invoices.invoice_export_write", explode),
+        mock.patch("reporting.management.commands.export_report.export_write", explode),
         pytest.raises(ConnectionError),
     ):
         run("--output", str(target))
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_bar_fills_with_the_rows() -> None:
+    assert progress_bar(0, 4) == f"[{'.' * 30}] 0/4 rows (0%)"
+    assert progress_bar(2, 4) == f"[{'#' * 15}{'.' * 15}] 2/4 rows (50%)"
+    assert progress_bar(0, 0) == f"[{'#' * 30}] 0/0 rows (100%)"
+
+
+@pytest.mark.django_db
+def test_export_report_writes_any_export_with_every_filter(ledger: dict[str, Any]) -> None:
+    stdout, stderr = run(
+        "documents", "--from", "2024-01-01", "--to", "2024-12-31", "--kind", "credit_note",
+        "--seller-country", "SI", "--buyer-country", "SI", "--currency", "EUR",
+        command="export_report",
+    )  # fmt: skip
+
+    assert [line.split(",")[2] for line in stdout.splitlines()] == ["document_number", "CN-1"]
+    assert stderr == "wrote 1 rows to stdout\n"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["documents", "--from", "2024-01-01"], "--to: date_to is required: a report covers a bounded period."),
+        (["vat", "--from", "2024-01-01", "--to", "2024-01-31", "--buyer-country", "Germany"],
+         "--buyer-country: Enter an ISO 3166-1 alpha-2 country code such as SI, not 'Germany'."),
+        (["statement", "--from", "2024-01-01", "--to", "2024-01-31"],
+         "--seller: seller is required for the statement export."),
+    ],
+)  # fmt: skip
+def test_export_report_bad_options_name_the_option(args: list[str], message: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        run(*args, command="export_report")
+
+    assert str(caught.value) == message

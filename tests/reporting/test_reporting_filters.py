@@ -166,7 +166,8 @@ def test_a_leap_year_is_the_longest_period() -> None:
         (
             {**PERIOD, "sellr": "1"},
             "sellr",
-            "Unknown parameter 'sellr'; use seller, date_from, date_to, seller_country, buyer_country, currency, kind.",
+            "Unknown parameter 'sellr'; use seller, date_from, date_to, seller_country, "
+            "buyer_country, currency, kind.",
         ),
         ({**PERIOD, "currency": ["EUR"]}, "currency", "currency must be text."),
     ],
