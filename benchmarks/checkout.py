@@ -64,9 +64,15 @@ def _measure(runs: int) -> dict[str, float | int]:
     call_command("migrate", verbosity=0)
     sellers = [
         Seller.objects.create(
-            business_name=f"Seller {country}", address="Main 1", post_code="1000", city="City",
-            country=country, email=f"s@{country}.example", tax_number=tax_number,
-            status=SellerStatus.ACTIVE, entity_id=f"ent_{index:024x}",
+            business_name=f"Seller {country}",
+            address="Main 1",
+            post_code="1000",
+            city="City",
+            country=country,
+            email=f"s@{country}.example",
+            tax_number=tax_number,
+            status=SellerStatus.ACTIVE,
+            entity_id=f"ent_{index:024x}",
         )
         for index, (country, tax_number) in enumerate(
             [("SI", "SI50223054"), ("DE", "DE136695976"), ("AT", "ATU13585627")]
@@ -75,7 +81,9 @@ def _measure(runs: int) -> dict[str, float | int]:
     products = {
         seller.pk: [
             Product.objects.create(
-                seller=seller, name=f"Item {n}", unit_price=Decimal("9.99") + n,
+                seller=seller,
+                name=f"Item {n}",
+                unit_price=Decimal("9.99") + n,
                 tax_rate=Decimal("20.00"),
             )
             for n in range(10)
@@ -88,8 +96,13 @@ def _measure(runs: int) -> dict[str, float | int]:
     # A VAT number VIES confirmed earlier today: the cache answers, as at a real checkout.
     cache.set("vies:FR40303265045", ViesResult(True, timezone.now(), "bench"), 3600)
     billing = {
-        "name": "Bench Buyer", "email": "buyer@example.com", "address": "Rue 1",
-        "post_code": "75001", "city": "Paris", "country": "FR", "company": "Acheteur SA",
+        "name": "Bench Buyer",
+        "email": "buyer@example.com",
+        "address": "Rue 1",
+        "post_code": "75001",
+        "city": "Paris",
+        "country": "FR",
+        "company": "Acheteur SA",
         "vat_number": "FR40303265045",
     }
 

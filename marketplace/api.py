@@ -99,6 +99,7 @@ class OrderOutputSerializer(serializers.ModelSerializer[Order]):
     checkout_id = serializers.IntegerField()
     seller_id = serializers.IntegerField()
     seller_name = serializers.CharField(source="seller.business_name")
+    billing_country = serializers.CharField()
     lines = OrderLineOutputSerializer(many=True)
     documents = InvoiceOutputSerializer(many=True)
 
@@ -164,9 +165,37 @@ class CheckoutInputSerializer(serializers.Serializer[None]):
     billing = BillingInputSerializer()
 
 
+class CheckoutOrderOutputSerializer(serializers.ModelSerializer[Order]):
+    """An order as checkout created it: no documents yet, so none are read."""
+
+    seller_id = serializers.IntegerField()
+    seller_name = serializers.CharField(source="seller.business_name")
+    # A plain field: a model-derived ChoiceField would rebuild 250 country choices per order.
+    billing_country = serializers.CharField()
+    lines = OrderLineOutputSerializer(many=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "seller_id",
+            "seller_name",
+            "status",
+            "currency",
+            "transaction_type",
+            "reverse_charge",
+            "tax_note",
+            "billing_country",
+            "total_net",
+            "total_tax",
+            "total_gross",
+            "lines",
+        ]
+
+
 class CheckoutOutputSerializer(serializers.Serializer[dict[str, Any]]):
     checkout_id = serializers.IntegerField()
-    orders = OrderOutputSerializer(many=True)
+    orders = CheckoutOrderOutputSerializer(many=True)
 
 
 class CheckoutApi(APIView):
@@ -180,7 +209,7 @@ class CheckoutApi(APIView):
             lines=[services.CartLine(**line) for line in data["lines"]],
             billing=services.BillingDetails(**data["billing"]),
         )
-        orders = selectors.orders_visible_to(request.user).filter(checkout=checkout)
+        orders = selectors.checkout_orders(checkout)
         body = {"checkout_id": checkout.pk, "orders": orders}
         return Response(CheckoutOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 

@@ -1,7 +1,7 @@
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
-from marketplace.models import Order, Product
+from marketplace.models import Checkout, Order, Product
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
 
 
@@ -13,6 +13,15 @@ def catalog_products() -> QuerySet[Product]:
 
 def catalog_sellers() -> QuerySet[Seller]:
     return Seller.objects.filter(status=SellerStatus.ACTIVE)
+
+
+def checkout_orders(checkout: Checkout) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(checkout=checkout)
+        .select_related("seller")
+        .prefetch_related("lines")
+        .order_by("pk")
+    )
 
 
 def orders_visible_to(user: User | AnonymousUser) -> QuerySet[Order]:

@@ -50,6 +50,7 @@ urlpatterns = [
         admin.site.admin_view(admin_invoice_export),
         name="report-invoices-csv-admin",
     ),
+    path("", include("reporting.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api)),
 ]

@@ -5,9 +5,14 @@ endpoints refuse a `seller` parameter like any other unknown one.
 """
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 
-from django.http import StreamingHttpResponse
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import FileResponse, StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -15,16 +20,21 @@ from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
 )
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import BasePermission, IsAdminUser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.errors import ApplicationError
-from reporting.exports import DOCUMENTS, INVOICES, LINES, STATEMENT, VAT, CsvExport
+from reporting import services
+from reporting.exports import DOCUMENTS, EXPORTS, INVOICES, LINES, STATEMENT, VAT, CsvExport
 from reporting.filters import PARAMETERS, SELLER_PARAMETERS, export_filters_parse
+from reporting.models import ExportJob, ExportStatus
+from reporting.selectors import export_jobs_for_operator, export_jobs_for_seller
 from reporting.views import csv_response
 from sellers.models import Seller
 from sellers.selectors import seller_for_user
@@ -212,3 +222,134 @@ class SellerStatementExportApi(_SellerCsvApi):
     @_csv_schema(STATEMENT, seller_scoped=True)
     def get(self, request: Request) -> StreamingHttpResponse:
         return super().get(request)
+
+
+# Background export jobs.
+
+
+class ExportJobOutput(serializers.ModelSerializer[ExportJob]):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "id",
+            "report",
+            "status",
+            "filters",
+            "row_count",
+            "error",
+            "created_at",
+            "finished_at",
+            "download_url",
+        ]
+
+    def get_download_url(self, job: ExportJob) -> str | None:
+        if job.status != ExportStatus.DONE:
+            return None
+        return reverse(self.context["download_view"], kwargs={"pk": job.pk})
+
+
+def _job_request_params(request: Request) -> tuple[CsvExport, dict[str, Any]]:
+    if not isinstance(request.data, dict):
+        raise ApplicationError("Send a JSON object.", field=None)
+    params = dict(request.data)
+    report = params.pop("report", None)
+    if report not in EXPORTS:
+        raise ApplicationError(
+            f"Enter one of {', '.join(EXPORTS)}, not {str(report)[:40]!r}.", field="report"
+        )
+    return EXPORTS[report], params
+
+
+def _job_scope(
+    request: Request, *, seller_scoped: bool
+) -> tuple[QuerySet[ExportJob], Seller | None]:
+    """The jobs this user may see, and the seller its new jobs are confined to."""
+    if seller_scoped:
+        seller = _member_seller(request)
+        return export_jobs_for_seller(seller=seller), seller
+    assert isinstance(request.user, User)  # IsAdminUser let the request in
+    return export_jobs_for_operator(user=request.user), None
+
+
+def _job_output(job: ExportJob, *, seller_scoped: bool) -> dict[str, Any]:
+    view = "report-seller-export-job-download" if seller_scoped else "report-export-job-download"
+    return ExportJobOutput(job, context={"download_view": view}).data
+
+
+class _ExportJobCreate(APIView):
+    """Queue an export (201); a worker writes the CSV, poll the job for its download link."""
+
+    seller_scoped = False
+
+    def post(self, request: Request) -> Response:
+        export, params = _job_request_params(request)
+        _, seller = _job_scope(request, seller_scoped=self.seller_scoped)
+        assert isinstance(request.user, User)
+        filters = export_filters_parse(
+            params, export, seller_id=seller.pk if seller is not None else None
+        )
+        job = services.export_job_request(
+            report=export.name, filters=filters, requested_by=request.user, seller=seller
+        )
+        job.refresh_from_db()
+        return Response(
+            _job_output(job, seller_scoped=self.seller_scoped), status=status.HTTP_201_CREATED
+        )
+
+
+class _ExportJobDetail(APIView):
+    seller_scoped = False
+
+    def get(self, request: Request, pk: int) -> Response:
+        jobs, _ = _job_scope(request, seller_scoped=self.seller_scoped)
+        job = jobs.filter(pk=pk).first()
+        if job is None:
+            raise NotFound("No such export job.")
+        return Response(_job_output(job, seller_scoped=self.seller_scoped))
+
+
+class _ExportJobDownload(APIView):
+    seller_scoped = False
+
+    def get(self, request: Request, pk: int) -> FileResponse:
+        jobs, _ = _job_scope(request, seller_scoped=self.seller_scoped)
+        job = jobs.filter(pk=pk, status=ExportStatus.DONE).first()
+        if job is None:
+            raise NotFound("No finished export job with this id.")
+        response = FileResponse(
+            (Path(settings.MEDIA_ROOT) / job.file).open("rb"),  # closed by the response
+            as_attachment=True,
+            filename=Path(job.file).name,
+            content_type="text/csv; charset=utf-8",
+        )
+        response["X-Export-Version"] = str(EXPORTS[job.report].version)
+        return response
+
+
+class ExportJobCreateApi(_ExportJobCreate):
+    permission_classes = [IsAdminUser]
+
+
+class ExportJobDetailApi(_ExportJobDetail):
+    permission_classes = [IsAdminUser]
+
+
+class ExportJobDownloadApi(_ExportJobDownload):
+    permission_classes = [IsAdminUser]
+
+
+class SellerExportJobCreateApi(_ExportJobCreate):
+    permission_classes = [IsSellerMember]
+    seller_scoped = True
+
+
+class SellerExportJobDetailApi(_ExportJobDetail):
+    permission_classes = [IsSellerMember]
+    seller_scoped = True
+
+
+class SellerExportJobDownloadApi(_ExportJobDownload):
+    permission_classes = [IsSellerMember]
+    seller_scoped = True

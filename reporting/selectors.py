@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db.models import (
     Avg,
     Case,
@@ -40,6 +41,7 @@ from django.db.models.expressions import Combinable, Func
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 
 from invoicing.models import DocumentKind, DocumentLine, DocumentTax, Invoice, InvoiceState
+from reporting.models import ExportJob
 from sellers.models import Seller
 
 EXPORT_CHUNK_SIZE = 2000
@@ -491,3 +493,13 @@ def issuance_health(*, filters: ReportFilters) -> list[SellerHealth]:
         .order_by("-failed", "-pending", "seller__business_name", "seller_id")
     )
     return [SellerHealth(*row) for row in rows]
+
+
+def export_jobs_for_operator(*, user: User) -> QuerySet[ExportJob]:
+    """An operator's own export jobs (not seller users' jobs)."""
+    return ExportJob.objects.filter(requested_by=user, seller__isnull=True)
+
+
+def export_jobs_for_seller(*, seller: Seller) -> QuerySet[ExportJob]:
+    """A seller's export jobs, whichever of its users asked for them."""
+    return ExportJob.objects.filter(seller=seller)

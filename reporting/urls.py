@@ -50,4 +50,30 @@ urlpatterns = [
         api.SellerStatementExportApi.as_view(),
         name="report-seller-statement-csv",
     ),
+    path("api/reports/exports/", api.ExportJobCreateApi.as_view(), name="report-export-jobs"),
+    path(
+        "api/reports/exports/<int:pk>/",
+        api.ExportJobDetailApi.as_view(),
+        name="report-export-job",
+    ),
+    path(
+        "api/reports/exports/<int:pk>/download",
+        api.ExportJobDownloadApi.as_view(),
+        name="report-export-job-download",
+    ),
+    path(
+        "api/reports/seller/exports/",
+        api.SellerExportJobCreateApi.as_view(),
+        name="report-seller-export-jobs",
+    ),
+    path(
+        "api/reports/seller/exports/<int:pk>/",
+        api.SellerExportJobDetailApi.as_view(),
+        name="report-seller-export-job",
+    ),
+    path(
+        "api/reports/seller/exports/<int:pk>/download",
+        api.SellerExportJobDownloadApi.as_view(),
+        name="report-seller-export-job-download",
+    ),
 ]

@@ -123,7 +123,7 @@ def test_schema_documents_params_and_the_csv_response() -> None:
         ("currency", {"type": "string"}),
         ("date_from", {"type": "string", "format": "date"}),
         ("date_to", {"type": "string", "format": "date"}),
-        ("kind", {"type": "string", "enum": ["invoice", "credit_note"]}),
+        ("kind", {"type": "string", "enum": ["credit_note", "invoice"]}),
         ("seller", {"type": "integer"}),
         ("seller_country", {"type": "string"}),
     ]

@@ -138,7 +138,8 @@ def test_export_report_writes_any_export_with_every_filter(ledger: dict[str, Any
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["documents", "--from", "2024-01-01"], "--to: date_to is required: a report covers a bounded period."),
+        (["documents", "--from", "2024-01-01"],
+         "--to: date_to is required: a report covers a bounded period."),
         (["vat", "--from", "2024-01-01", "--to", "2024-01-31", "--buyer-country", "Germany"],
          "--buyer-country: Enter an ISO 3166-1 alpha-2 country code such as SI, not 'Germany'."),
         (["statement", "--from", "2024-01-01", "--to", "2024-01-31"],

@@ -1,0 +1,158 @@
+"""Report pages in admin: exact figures, charts, bad input, and totals equal to the exports'."""
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
+from django.http import StreamingHttpResponse
+from django.test import Client
+from django.utils import timezone
+
+from reporting.charts import bar_chart
+
+pytestmark = [pytest.mark.urls("tests.reporting.urls_for_tests"), pytest.mark.django_db]
+
+YEAR = {"date_from": "2024-01-01", "date_to": "2024-12-31"}
+
+
+@pytest.fixture
+def operator_client(client: Client, make_user: Callable[..., User]) -> Client:
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    return client
+
+
+def csv_rows(response: Any) -> list[dict[str, str]]:
+    assert isinstance(response, StreamingHttpResponse)
+    return list(csv.DictReader(io.StringIO(response.getvalue().decode("utf-8"), newline="")))
+
+
+def test_summary_page_totals_equal_the_documents_export(
+    operator_client: Client, ledger: dict[str, Any]
+) -> None:
+    page = operator_client.get("/admin/reports/summary/", YEAR)
+    export = operator_client.get("/admin/reports/documents.csv", YEAR)
+
+    assert page.status_code == 200
+    page_gross: dict[str, D] = {}
+    for cells in page.context["totals"].values():
+        for total in cells:
+            page_gross[total.currency] = page_gross.get(total.currency, D(0)) + total.gross
+    export_gross: dict[str, D] = {}
+    for row in csv_rows(export):
+        export_gross[row["currency"]] = export_gross.get(row["currency"], D(0)) + D(
+            row["total_gross"]
+        )
+    assert page_gross == export_gross == {"EUR": D("1481.50"), "USD": D("6.10")}
+    assert page.context["months"] == [date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1)]
+    assert [seller.business_name for seller, _ in page.context["rows"]] == [
+        "Acme, d.o.o.",
+        "Bolt GmbH",
+    ]
+    assert page.content.count(b'role="img"') == 2  # one chart per currency
+
+
+def test_statement_page_totals_equal_the_statement_export(
+    operator_client: Client, ledger: dict[str, Any]
+) -> None:
+    params = {**YEAR, "seller": ledger["acme"].pk}
+    page = operator_client.get("/admin/reports/statement/", params)
+    export = csv_rows(operator_client.get("/admin/reports/statement.csv", params))
+
+    assert page.status_code == 200
+    assert [(line.currency, line.net, line.tax, line.gross) for line in page.context["lines"]] == [
+        (row["currency"], D(row["net"]), D(row["tax"]), D(row["gross"])) for row in export
+    ]
+    assert [(r["currency"], r["gross"]) for r in export] == [("EUR", "0.10"), ("USD", "6.10")]
+    assert page.context["document_count"] == 4
+
+
+def test_vat_page_totals_equal_the_vat_export(
+    operator_client: Client, ledger: dict[str, Any]
+) -> None:
+    page = operator_client.get("/admin/reports/vat/", YEAR)
+    export = csv_rows(operator_client.get("/admin/reports/vat.csv", YEAR))
+
+    assert [(r.buyer_country, r.tax) for r in page.context["rows"]] == [
+        (row["buyer_country"], D(row["tax_amount"])) for row in export
+    ]
+    assert page.content.count(b'role="img" aria-label="Tax by buyer country and rate"') == 1
+
+
+def test_health_page_lists_worst_sellers_first(
+    operator_client: Client, ledger: dict[str, Any]
+) -> None:
+    page = operator_client.get("/admin/reports/health/")
+
+    assert page.status_code == 200
+    assert [(r.seller_name, r.pending, r.failed) for r in page.context["rows"]] == [
+        ("Bolt GmbH", 0, 1),
+        ("Acme, d.o.o.", 1, 0),
+    ]
+    assert [bar.label for bar in page.context["chart"].bars] == [
+        f"#{ledger['bolt'].pk}",
+        f"#{ledger['acme'].pk}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "error"),
+    [
+        ("summary", {"date_from": "2024-05-01", "date_to": "2024-04-01"},
+         "date_from: date_from must not be after date_to."),
+        ("vat", {"date_from": "2024-01-01"},
+         "date_to: date_to is required: a report covers a bounded period."),
+        ("statement", YEAR, "seller: Choose a seller for its statement."),
+        ("health", {**YEAR, "seller": "77777"}, "seller: There is no seller 77777."),
+    ],
+)  # fmt: skip
+def test_bad_input_is_a_400_page_naming_the_parameter(
+    operator_client: Client, url: str, params: dict[str, str], error: str
+) -> None:
+    response = operator_client.get(f"/admin/reports/{url}/", params)
+
+    assert response.status_code == 400
+    assert response.context["error"] == error
+    assert error.encode() in response.content
+
+
+def test_admin_export_with_bad_input_goes_back_with_a_message(operator_client: Client) -> None:
+    response = operator_client.get("/admin/reports/documents.csv", {"date_from": "2024-01-01"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/reports/?date_from=2024-01-01"
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "documents export: date_to: date_to is required: a report covers a bounded period."
+    ]
+
+
+def test_admin_export_of_an_unknown_report_is_a_404(operator_client: Client) -> None:
+    assert operator_client.get("/admin/reports/passwords.csv").status_code == 404
+
+
+def test_index_defaults_to_this_year(operator_client: Client) -> None:
+    response = operator_client.get("/admin/reports/")
+
+    year = timezone.localdate().year
+    assert response.status_code == 200
+    assert response.context["params"] == {
+        "date_from": f"{year}-01-01",
+        "date_to": f"{year}-12-31",
+    }
+
+
+def test_bar_chart_hangs_negative_values_below_the_baseline() -> None:
+    chart = bar_chart("t", [("Jan", D("30")), ("Feb", D("-10"))], slot=50)
+
+    assert chart is not None
+    assert chart.zero_y == 120.0
+    assert [(b.x, b.y, b.width, b.height) for b in chart.bars] == [
+        (5.0, 0.0, 40.0, 120.0),
+        (55.0, 120.0, 40.0, 40.0),
+    ]
+    assert bar_chart("empty", []) is None
