@@ -12,7 +12,7 @@ from reporting.models import ExportJob, ExportStatus
 from reporting.services import export_job_run
 from sellers.models import SellerUser
 
-pytestmark = [pytest.mark.urls("tests.reporting.urls_for_tests"), pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 YEAR = {"date_from": "2024-01-01", "date_to": "2024-12-31"}
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from reporting.charts import bar_chart
 
-pytestmark = [pytest.mark.urls("tests.reporting.urls_for_tests"), pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 YEAR = {"date_from": "2024-01-01", "date_to": "2024-12-31"}
 

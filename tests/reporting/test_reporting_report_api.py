@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.http import StreamingHttpResponse
 from django.test import Client
 
-pytestmark = [pytest.mark.urls("tests.reporting.urls_for_tests"), pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 YEAR = {"date_from": "2024-01-01", "date_to": "2024-12-31"}
 

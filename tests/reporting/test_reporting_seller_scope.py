@@ -12,7 +12,7 @@ from django.test import Client
 
 from sellers.models import Seller, SellerUser
 
-pytestmark = [pytest.mark.urls("tests.reporting.urls_for_tests"), pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 YEAR = {"date_from": "2024-01-01", "date_to": "2024-12-31"}
 SELLER_EXPORTS = ["documents", "lines", "vat", "statement"]
