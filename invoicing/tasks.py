@@ -1,6 +1,7 @@
 """Thin tasks: load by id, call one service. Transient failures and not-yet-ready documents are
 retried with backoff; the services decide when a row has used its attempts."""
 
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task, shared_task
@@ -9,32 +10,29 @@ from invoicing import services
 from invoicing.client import Transient
 from invoicing.retry import retry_delay
 
-RETRYABLE = (Transient, services.NotReady)
 MAX_RETRIES = 20  # beyond this a pending row waits for the sweeper
+
+
+def _run(task: Task[Any, Any], service: Callable[..., object], invoice_id: int) -> None:
+    try:
+        service(invoice_id=invoice_id)
+    except (Transient, services.NotReady) as error:
+        raise task.retry(exc=error, countdown=retry_delay(task.request.retries, error)) from error
 
 
 @shared_task(name="invoicing.issue_document", bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def issue_document(self: Task[Any, Any], invoice_id: int) -> None:
-    try:
-        services.document_issue(invoice_id=invoice_id)
-    except RETRYABLE as error:
-        raise self.retry(exc=error, countdown=retry_delay(self.request.retries, error)) from error
+    _run(self, services.document_issue, invoice_id)
 
 
 @shared_task(name="invoicing.send_document", bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def send_document(self: Task[Any, Any], invoice_id: int) -> None:
-    try:
-        services.document_send(invoice_id=invoice_id)
-    except RETRYABLE as error:
-        raise self.retry(exc=error, countdown=retry_delay(self.request.retries, error)) from error
+    _run(self, services.document_send, invoice_id)
 
 
 @shared_task(name="invoicing.record_payment", bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def record_payment(self: Task[Any, Any], invoice_id: int) -> None:
-    try:
-        services.payment_record(invoice_id=invoice_id)
-    except RETRYABLE as error:
-        raise self.retry(exc=error, countdown=retry_delay(self.request.retries, error)) from error
+    _run(self, services.payment_record, invoice_id)
 
 
 @shared_task(name="invoicing.sweep_pending")
