@@ -153,3 +153,27 @@ class DocumentTax(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rate} % of {self.base}"
+
+
+class FindingKind(models.TextChoices):
+    MISSING_INVOICE = "missing_invoice", "Order at its point without an invoice"
+    UNKNOWN_DOCUMENT = "unknown_document", "Document without a matching order"
+    DUPLICATE = "duplicate", "More than one invoice for an order"
+    NUMBERING_GAP = "numbering_gap", "Gap in a numbering series"
+
+
+class Finding(models.Model):
+    """One discrepancy found by the last reconciliation run (see invoicing.reconciliation)."""
+
+    run_at = models.DateTimeField()
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="findings")
+    kind = models.CharField(max_length=20, choices=FindingKind.choices)
+    order_id = models.BigIntegerField(null=True, blank=True)
+    remote_id = models.CharField(max_length=40, blank=True)
+    detail = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["seller_id", "kind", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.detail}"

@@ -47,6 +47,7 @@ from invoicing.vies import vies_check
 from marketplace.errors import ApplicationError
 from marketplace.models import Order, OrderLine, OrderStatus
 from marketplace.pricing import PricedLine, Totals, order_totals
+from reporting.services import rollup_document_issued
 from sellers.models import Seller, ViesUnavailablePolicy
 
 logger = logging.getLogger(__name__)
@@ -210,7 +211,10 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
     client = client or gateway.space_invoices_client()
     payload = document_payload(invoice)
     try:
-        if invoice.kind == DocumentKind.CREDIT_NOTE:
+        existing = _created_earlier(client, invoice) if invoice.attempts > 1 else None
+        if existing is not None:
+            document = existing
+        elif invoice.kind == DocumentKind.CREDIT_NOTE:
             document = client.credit_note_create(
                 entity_id=invoice.entity_id, payload=payload, request_id=invoice.request_id
             )
@@ -351,6 +355,7 @@ def document_payload(invoice: Invoice) -> DocumentCreate:
             "order_id": str(order.pk),
             "seller_id": str(order.seller_id),
             "checkout_id": str(order.checkout_id),
+            "document_ref": _document_ref(invoice),
         },
     }
     if order.buyer_vat_number:
@@ -506,6 +511,7 @@ def _mirror(invoice: Invoice, document: Document, *, paid_inline: bool) -> None:
         )
         if not updated:
             return
+        rollup_document_issued(document=invoice)
         DocumentTax.objects.bulk_create(
             DocumentTax(document=invoice, rate=tax["rate"], base=tax["base"], amount=tax["amount"])
             for tax in document.get("taxes", [])
@@ -515,6 +521,28 @@ def _mirror(invoice: Invoice, document: Document, *, paid_inline: bool) -> None:
         if not paid_inline and invoice.kind == DocumentKind.INVOICE and invoice.order.paid_at:
             _enqueue("record_payment", invoice.pk)
     logger.info("document %s issued as %s in %s", invoice.pk, document["id"], invoice.entity_id)
+
+
+def _document_ref(invoice: Invoice) -> str:
+    """Names the mirror row in the document's metadata, so a lost answer can be found again."""
+    return f"mkt-{invoice.kind}-{invoice.pk}"
+
+
+def _created_earlier(client: SpaceInvoicesClient, invoice: Invoice) -> Document | None:
+    """The document an earlier attempt may have created though its answer never came back.
+
+    The request id replay covers this while the API keeps idempotency keys; looking the
+    document up by metadata covers it after they expire, or after the id was rotated.
+    """
+    query = {
+        "metadata.order_id": {"equals": str(invoice.order_id)},
+        "metadata.document_ref": {"equals": _document_ref(invoice)},
+    }
+    if invoice.kind == DocumentKind.CREDIT_NOTE:
+        page = client.credit_note_list(entity_id=invoice.entity_id, query=query, limit=2)
+    else:
+        page = client.invoice_list(entity_id=invoice.entity_id, query=query, limit=2)
+    return page.data[0] if page.data else None
 
 
 def _parse_date(value: str | None) -> date | None:

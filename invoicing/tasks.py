@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from invoicing import services
+from invoicing import reconciliation, services
 from invoicing.client import Transient
 from invoicing.retry import retry_delay
 
@@ -38,3 +38,8 @@ def record_payment(self: Task[Any, Any], invoice_id: int) -> None:
 @shared_task(name="invoicing.sweep_pending")
 def sweep_pending() -> int:
     return len(services.document_sweep_pending())
+
+
+@shared_task(name="invoicing.reconcile", time_limit=1800, soft_time_limit=1700)
+def reconcile() -> int:
+    return len(reconciliation.reconcile())

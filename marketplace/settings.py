@@ -144,6 +144,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "invoicing.sweep_pending",
         "schedule": schedule(timedelta(minutes=1)),
     },
+    "invoicing.reconcile": {
+        "task": "invoicing.reconcile",
+        "schedule": schedule(timedelta(hours=6)),
+    },
 }
 
 # Space Invoices: the local sandbox by default; set both to use the real service.
@@ -154,6 +158,16 @@ SPACE_INVOICES_SHARE_URL = env.str(
     "SPACE_INVOICES_SHARE_URL", default=SPACE_INVOICES_URL.rstrip("/") + "/share/"
 )
 SPACE_INVOICES_TIMEOUT = env.float("SPACE_INVOICES_TIMEOUT", default=10.0)
+# Requests per minute all our processes together send with this key (0: no limit): about 60 for
+# sandbox keys and 600 for live ones. Shared through Redis when the broker is Redis.
+SPACE_INVOICES_RATE_LIMIT_PER_MIN = env.int(
+    "SPACE_INVOICES_RATE_LIMIT_PER_MIN",
+    default=60 if SPACE_INVOICES_API_KEY.startswith("sk_sandbox_") else 600,
+)
+RATE_LIMIT_REDIS_URL = env.str(
+    "RATE_LIMIT_REDIS_URL",
+    default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis://") else "",
+)
 INVOICE_TRIGGER = env.str("INVOICE_TRIGGER", default="paid")
 if INVOICE_TRIGGER not in {"placed", "paid", "fulfilled"}:
     raise environ.ImproperlyConfigured("INVOICE_TRIGGER must be placed, paid or fulfilled")

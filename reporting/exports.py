@@ -13,6 +13,8 @@ from decimal import Decimal
 from itertools import islice
 from typing import Protocol
 
+from django.db import transaction
+
 from reporting.selectors import (
     DOCUMENT_EXPORT_COLUMNS,
     EXPORT_CHUNK_SIZE,
@@ -190,10 +192,13 @@ def csv_batches(
 
     writer.writerow(export.columns)
     yield 0, drain()
-    rows = iter(export.rows(filters))
-    while batch := list(islice(rows, batch_size)):
-        writer.writerows(batch)
-        yield len(batch), drain()
+    # Read in one transaction: PostgreSQL then runs the server-side cursor as rows are fetched,
+    # where outside one (a WITH HOLD cursor) it first materialises the whole result.
+    with transaction.atomic():
+        rows = iter(export.rows(filters))
+        while batch := list(islice(rows, batch_size)):
+            writer.writerows(batch)
+            yield len(batch), drain()
 
 
 def csv_chunks(export: CsvExport, filters: ReportFilters) -> Iterator[str]:

@@ -1,4 +1,5 @@
-"""Background CSV exports: one row per requested export, its status and its file."""
+"""Background CSV exports (one row per requested export, its status and its file) and the
+sellers x months rollup of issued documents."""
 
 from django.conf import settings
 from django.db import models
@@ -48,3 +49,38 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report} export #{self.pk} ({self.status})"
+
+
+class SellerMonthRollup(models.Model):
+    """Issued documents added up per seller, month and currency: the sellers x months summary
+    reads these ~12 rows a seller a year, not the documents.
+
+    `documents`, `net`, `tax`, `gross` are the summary's own figures (all documents; credit notes
+    subtract); the `credit_*` columns are the credit notes' share (unsigned), for a report of
+    one kind. Kept up to date in the transaction that issues a document
+    (`reporting.services.rollup_document_issued`), recomputed from the documents by
+    `manage.py rebuild_report_rollup`.
+    """
+
+    # No index of its own: the unique key below starts with the seller.
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="+", db_index=False)
+    month = models.DateField()  # its first day
+    currency = models.CharField(max_length=3)
+    documents = models.PositiveIntegerField()
+    net = models.DecimalField(max_digits=18, decimal_places=2)
+    tax = models.DecimalField(max_digits=18, decimal_places=2)
+    gross = models.DecimalField(max_digits=18, decimal_places=2)
+    credit_notes = models.PositiveIntegerField()
+    credit_net = models.DecimalField(max_digits=18, decimal_places=2)
+    credit_tax = models.DecimalField(max_digits=18, decimal_places=2)
+    credit_gross = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller", "month", "currency"], name="report_rollup_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} {self.month:%Y-%m} {self.currency}"

@@ -9,14 +9,17 @@ and return plain tuples of `str | None`: the Python side then does no per-value 
 what keeps a million-row export within reach of PostgreSQL's own COPY.
 """
 
+import operator
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import reduce
 from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     Avg,
     Case,
@@ -39,9 +42,10 @@ from django.db.models import (
 )
 from django.db.models.expressions import Combinable, Func
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+from django.db.models.sql.compiler import SQLCompiler
 
 from invoicing.models import DocumentKind, DocumentLine, DocumentTax, Invoice, InvoiceState
-from reporting.models import ExportJob
+from reporting.models import ExportJob, SellerMonthRollup
 from sellers.models import Seller
 
 EXPORT_CHUNK_SIZE = 2000
@@ -99,7 +103,8 @@ def _signed(field: str, *, kind: str = "kind") -> Case:
     )
 
 
-def _total(field: str, *, kind: str = "kind", only: str | None = None) -> Coalesce:
+def money_total(field: str, *, kind: str = "kind", only: str | None = None) -> Coalesce:
+    """The sum of `field`: signed (credit notes subtract), or of the `only` kind as stored."""
     amount = F(field) if only else _signed(field, kind=kind)
     condition = Q(**{kind: only}) if only else None
     return Coalesce(Sum(amount, filter=condition), Value(ZERO), output_field=_MONEY)
@@ -108,12 +113,22 @@ def _total(field: str, *, kind: str = "kind", only: str | None = None) -> Coales
 # SQL-side cell formatting for the streamed exports.
 
 
-class _Month(Func):
+class FirstOfMonth(Func):
     """The first day of the date's month: `date_trunc` on a plain timestamp, without the per-row
     time zone conversion of TruncMonth (which goes through timestamptz)."""
 
     template = "(DATE_TRUNC('month', %(expressions)s::timestamp))::date"
     output_field = DateField()
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, Any]:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="DATE(%(expressions)s, 'start of month')",
+            **extra_context,
+        )
 
 
 def _text(expression: Combinable | str) -> Cast:
@@ -278,13 +293,13 @@ def seller_statement(*, filters: ReportFilters) -> list[StatementLine]:
         .values("currency")
         .annotate(
             invoice_count=Count("id", filter=Q(kind=DocumentKind.INVOICE)),
-            invoice_net=_total("total_net", only=DocumentKind.INVOICE),
-            invoice_tax=_total("total_tax", only=DocumentKind.INVOICE),
-            invoice_gross=_total("total_gross", only=DocumentKind.INVOICE),
+            invoice_net=money_total("total_net", only=DocumentKind.INVOICE),
+            invoice_tax=money_total("total_tax", only=DocumentKind.INVOICE),
+            invoice_gross=money_total("total_gross", only=DocumentKind.INVOICE),
             credit_count=Count("id", filter=Q(kind=DocumentKind.CREDIT_NOTE)),
-            credit_net=_total("total_net", only=DocumentKind.CREDIT_NOTE),
-            credit_tax=_total("total_tax", only=DocumentKind.CREDIT_NOTE),
-            credit_gross=_total("total_gross", only=DocumentKind.CREDIT_NOTE),
+            credit_net=money_total("total_net", only=DocumentKind.CREDIT_NOTE),
+            credit_tax=money_total("total_tax", only=DocumentKind.CREDIT_NOTE),
+            credit_gross=money_total("total_gross", only=DocumentKind.CREDIT_NOTE),
         )
         .order_by("currency")
     )
@@ -331,24 +346,124 @@ class SellerMonth(NamedTuple):
     gross: Decimal
 
 
+# The sellers x months summary adds up whole months from SellerMonthRollup (a row per seller,
+# month and currency) and only the rest of the period from the documents: a part-month at
+# either end, or everything when there is no period or a filter the rollup does not keep
+# (seller or buyer country).
+
+
+@dataclass(frozen=True)
+class _SummarySources:
+    months: tuple[date, date] | None  # [first day, first day after): whole months in the rollup
+    documents: tuple[ReportFilters, ...]  # the rest of the period, read from the documents
+
+
+def _month_after(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _summary_sources(filters: ReportFilters) -> _SummarySources:
+    start, end = filters.date_from, filters.date_to
+    if (
+        start is None
+        or end is None
+        or filters.seller_country is not None
+        or filters.buyer_country is not None
+    ):
+        return _SummarySources(months=None, documents=(filters,))
+    first = start if start.day == 1 else _month_after(start)
+    after_end = end + timedelta(days=1)
+    stop = after_end if after_end.day == 1 else end.replace(day=1)
+    if first >= stop:
+        return _SummarySources(months=None, documents=(filters,))
+    parts = []
+    if start < first:
+        parts.append(replace(filters, date_to=first - timedelta(days=1)))
+    if stop <= end:
+        parts.append(replace(filters, date_from=stop))
+    return _SummarySources(months=(first, stop), documents=tuple(parts))
+
+
+def _rollup_totals(kind: str | None) -> dict[str, Combinable]:
+    """A rollup row's document count and signed net, tax and gross, of one kind or of both."""
+    if kind == DocumentKind.INVOICE:
+        return {
+            "documents": F("documents") - F("credit_notes"),
+            "net": F("net") + F("credit_net"),
+            "tax": F("tax") + F("credit_tax"),
+            "gross": F("gross") + F("credit_gross"),
+        }
+    if kind == DocumentKind.CREDIT_NOTE:
+        return {
+            "documents": F("credit_notes"),
+            "net": -F("credit_net"),
+            "tax": -F("credit_tax"),
+            "gross": -F("credit_gross"),
+        }
+    return {"documents": F("documents"), "net": F("net"), "tax": F("tax"), "gross": F("gross")}
+
+
+def _rollup_rows(filters: ReportFilters, *, first: date, stop: date) -> QuerySet[SellerMonthRollup]:
+    rows = SellerMonthRollup.objects.filter(month__gte=first, month__lt=stop)
+    if filters.seller_id is not None:
+        rows = rows.filter(seller_id=filters.seller_id)
+    if filters.currency is not None:
+        rows = rows.filter(currency=filters.currency)
+    if filters.kind == DocumentKind.INVOICE:
+        rows = rows.filter(documents__gt=F("credit_notes"))
+    if filters.kind == DocumentKind.CREDIT_NOTE:
+        rows = rows.filter(credit_notes__gt=0)
+    return rows
+
+
+def _summary_rows(
+    filters: ReportFilters, group_by: tuple[str, ...], seller_ids: Sequence[int] | None = None
+) -> QuerySet[Any]:
+    """Rows of `group_by` (seller_id, month, currency, or month, currency), then the document
+    count and the signed net, tax and gross, ordered by `group_by`: one query of both sources.
+    """
+    sources = _summary_sources(filters)
+    parts: list[QuerySet[Any]] = []
+    if sources.months is not None:
+        first, stop = sources.months
+        rollup = _rollup_rows(filters, first=first, stop=stop)
+        if seller_ids is not None:
+            rollup = rollup.filter(seller_id__in=seller_ids)
+        # Annotations are named apart from the rollup's fields, as Django requires.
+        totals = _rollup_totals(filters.kind)
+        if group_by != ("seller_id", "month", "currency"):
+            sums = {f"{name}_sum": Sum(total) for name, total in totals.items()}
+            parts.append(rollup.values_list(*group_by).annotate(**sums))
+        elif filters.kind is None:  # the rollup's rows are the cells, its columns as stored
+            parts.append(rollup.values_list(*group_by, "documents", "net", "tax", "gross"))
+        else:
+            cells = {f"{name}_of_kind": total for name, total in totals.items()}
+            parts.append(rollup.annotate(**cells).values_list(*group_by, *cells))
+    for part in sources.documents:
+        documents = Invoice.objects.filter(issued_documents(part))
+        if seller_ids is not None:
+            documents = documents.filter(seller_id__in=seller_ids)
+        parts.append(
+            documents.annotate(month=FirstOfMonth("date"))
+            .values_list(*group_by)
+            .annotate(
+                documents=Count("id"),
+                net=money_total("total_net"),
+                tax=money_total("total_tax"),
+                gross=money_total("total_gross"),
+            )
+        )
+    first_part, *other_parts = parts
+    if other_parts:
+        return first_part.union(*other_parts, all=True).order_by(*group_by)
+    return first_part.order_by(*group_by)
+
+
 def seller_month_summary(
     *, filters: ReportFilters, seller_ids: Sequence[int] | None = None
 ) -> list[SellerMonth]:
-    """Signed totals per seller, month and currency, aggregated in SQL in one query."""
-    documents = Invoice.objects.filter(issued_documents(filters))
-    if seller_ids is not None:
-        documents = documents.filter(seller_id__in=seller_ids)
-    rows = (
-        documents.annotate(month=_Month("date"))
-        .values_list("seller_id", "month", "currency")
-        .annotate(
-            documents=Count("id"),
-            net=_total("total_net"),
-            tax=_total("total_tax"),
-            gross=_total("total_gross"),
-        )
-        .order_by("seller_id", "month", "currency")
-    )
+    """Signed totals per seller, month and currency (whole months from the rollup)."""
+    rows = _summary_rows(filters, ("seller_id", "month", "currency"), seller_ids)
     return [SellerMonth(*row) for row in rows]
 
 
@@ -363,25 +478,20 @@ class MonthTotal(NamedTuple):
 
 def month_totals(*, filters: ReportFilters) -> list[MonthTotal]:
     """Signed totals per month and currency across all sellers (the summary's totals row)."""
-    rows = (
-        Invoice.objects.filter(issued_documents(filters))
-        .annotate(month=_Month("date"))
-        .values_list("month", "currency")
-        .annotate(
-            documents=Count("id"),
-            net=_total("total_net"),
-            tax=_total("total_tax"),
-            gross=_total("total_gross"),
-        )
-        .order_by("month", "currency")
-    )
-    return [MonthTotal(*row) for row in rows]
+    return [MonthTotal(*row) for row in _summary_rows(filters, ("month", "currency"))]
 
 
 def sellers_for_summary(*, filters: ReportFilters) -> QuerySet[Seller]:
     """The sellers that issued documents under `filters`, by name (the summary's rows)."""
-    active = Invoice.objects.filter(issued_documents(filters)).values("seller_id")
-    return Seller.objects.filter(pk__in=active).order_by("business_name", "id")
+    sources = _summary_sources(filters)
+    active = [
+        Q(pk__in=Invoice.objects.filter(issued_documents(part)).values("seller_id"))
+        for part in sources.documents
+    ]
+    if sources.months is not None:
+        first, stop = sources.months
+        active.append(Q(pk__in=_rollup_rows(filters, first=first, stop=stop).values("seller_id")))
+    return Seller.objects.filter(reduce(operator.or_, active)).order_by("business_name", "id")
 
 
 class VatRow(NamedTuple):
@@ -414,8 +524,8 @@ def vat_summary(*, filters: ReportFilters) -> list[VatRow]:
         )
         .annotate(
             documents=Count("document_id", distinct=True),
-            base=_total("base", kind=kind),
-            tax=_total("amount", kind=kind),
+            base=money_total("base", kind=kind),
+            tax=money_total("amount", kind=kind),
         )
         .order_by(
             "document__seller_country",

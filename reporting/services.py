@@ -1,19 +1,23 @@
-"""Writes of the reporting app: background CSV export jobs."""
+"""Writes of the reporting app: background CSV export jobs, and the sellers x months rollup."""
 
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from invoicing.models import DocumentKind, Invoice, InvoiceState
 from reporting import tasks
 from reporting.exports import EXPORTS, export_write
 from reporting.filters import filters_from_json, filters_to_json
-from reporting.models import ExportJob, ExportStatus
-from reporting.selectors import ReportFilters
+from reporting.models import ExportJob, ExportStatus, SellerMonthRollup
+from reporting.selectors import ZERO, FirstOfMonth, ReportFilters, money_total
 from sellers.models import Seller
 
 EXPORTS_FOLDER = "exports"
@@ -61,3 +65,70 @@ def export_job_run(*, job_id: int) -> None:
         row_count=rows,
         finished_at=timezone.now(),
     )
+
+
+# The sellers x months rollup. Both writes below add up the same query of the documents, so the
+# rollup kept at issue time always equals one rebuilt from scratch.
+
+_ROLLUP_KEY = ("seller_id", "month", "currency")
+
+
+def _credited(field: str) -> Coalesce:
+    return Coalesce(Sum(field, filter=Q(kind=DocumentKind.CREDIT_NOTE)), Value(ZERO))
+
+
+_ROLLUP_SUMS: dict[str, Any] = {
+    "documents": Count("id"),
+    "net": money_total("total_net"),
+    "tax": money_total("total_tax"),
+    "gross": money_total("total_gross"),
+    "credit_notes": Count("id", filter=Q(kind=DocumentKind.CREDIT_NOTE)),
+    "credit_net": _credited("total_net"),
+    "credit_tax": _credited("total_tax"),
+    "credit_gross": _credited("total_gross"),
+}
+
+
+def _rollup_insert(documents: QuerySet[Invoice]) -> tuple[str, tuple[Any, ...]]:
+    """`INSERT INTO rollup SELECT` the issued, dated `documents` added up per rollup row."""
+    rows = (
+        documents.filter(state=InvoiceState.ISSUED, date__isnull=False)
+        .annotate(month=FirstOfMonth("date"))
+        .values_list(*_ROLLUP_KEY)
+        .annotate(**_ROLLUP_SUMS)
+        .order_by(*_ROLLUP_KEY)
+    )
+    select, params = rows.query.sql_with_params()
+    columns = ", ".join((*_ROLLUP_KEY, *_ROLLUP_SUMS))
+    return f"INSERT INTO {SellerMonthRollup._meta.db_table} ({columns}) {select}", params
+
+
+def rollup_document_issued(*, document: Invoice) -> None:
+    """Add a document to its seller's month, in the transaction that has just issued it.
+
+    One upsert that adds to the row (PostgreSQL and SQLite): documents of the same seller and
+    month issued at once by several workers all count. An undated document has no month.
+    """
+    insert, params = _rollup_insert(Invoice.objects.filter(pk=document.pk))
+    table = SellerMonthRollup._meta.db_table
+    increments = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in _ROLLUP_SUMS)
+    upsert = f"{insert} ON CONFLICT ({', '.join(_ROLLUP_KEY)}) DO UPDATE SET {increments}"
+    with connection.cursor() as cursor:
+        cursor.execute(upsert, params)
+
+
+def rollup_rebuild() -> int:
+    """Recompute the whole rollup from the issued documents (existing data, or a repair).
+
+    Returns the number of rollup rows. On PostgreSQL the table lock makes documents issued
+    meanwhile wait for this to commit (or this wait for them), so each counts exactly once;
+    SQLite runs one writer at a time anyway.
+    """
+    insert, params = _rollup_insert(Invoice.objects.all())
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {SellerMonthRollup._meta.db_table} IN EXCLUSIVE MODE")
+        SellerMonthRollup.objects.all().delete()
+        cursor.execute(insert, params)
+        rows: int = cursor.rowcount
+    return rows

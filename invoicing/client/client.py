@@ -2,7 +2,7 @@
 
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -71,8 +71,11 @@ class SpaceInvoicesClient:
         api_key: str,
         http: httpx.Client | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        throttle: Callable[[], None] | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        # Called before every request; blocks until the shared rate limit allows one more.
+        self._throttle = throttle
         self._api_key = api_key
         self._timeout = timeout
         self._owns_http = http is None
@@ -164,6 +167,21 @@ class SpaceInvoicesClient:
             "POST", "/credit-notes", entity_id=entity_id, body=payload, request_id=request_id
         )
         return cast(Document, body)
+
+    def credit_note_list(
+        self,
+        *,
+        entity_id: str,
+        query: Mapping[str, object] | None = None,
+        limit: int = 10,
+        next_cursor: str | None = None,
+    ) -> Page[Document]:
+        params = {"limit": str(limit)}
+        if query is not None:
+            params["query"] = _json.dumps(query)
+        if next_cursor is not None:
+            params["next_cursor"] = next_cursor
+        return _page(self._call("GET", "/credit-notes", entity_id=entity_id, params=params))
 
     def credit_note_get(self, *, entity_id: str, credit_note_id: str) -> Document:
         path = f"/credit-notes/{quote(credit_note_id, safe='')}"
@@ -289,6 +307,8 @@ class SpaceInvoicesClient:
             content=content,
             timeout=self._timeout,
         )
+        if self._throttle is not None:
+            self._throttle()
         started = time.monotonic()
         try:
             response = self._http.send(request)

@@ -4,7 +4,7 @@
         [--account-key sk_sandbox_local ...] [--data .local/sandbox.sqlite3]
         [--rate-limit 60] [--live-rate-limit 600]
         [--error-rate 0] [--rate-limit-rate 0] [--timeout-rate 0] [--lost-response-rate 0]
-        [--latency-ms 0] [--timeout-ms 15000] [--seed N] [--vies-unavailable]
+        [--latency-ms 0] [--timeout-ms 15000] [--seed N] [--vies-unavailable] [--workers 1]
 
 Defaults may also come from SANDBOX_HOST, SANDBOX_PORT, SANDBOX_ACCOUNT_KEY (comma-separated for
 several accounts), SANDBOX_DATA and SANDBOX_RATE_LIMIT. Rate limits are requests per minute per
@@ -12,7 +12,16 @@ key, as the service has them (60 for sandbox keys, 600 for live keys); ``0`` dis
 The fault flags set the starting configuration of :mod:`invoicing.sandbox.faults` (changed at
 run time with ``POST /sandbox/faults``). ``--port 0`` picks a free port; the listening line printed
 on stdout shows it. Requests are logged to stderr (method, path, status). SIGTERM or SIGINT stop
-the server cleanly.
+the server cleanly. The HTTP/1.1 keep-alive server is :mod:`invoicing.sandbox.server`.
+
+``--workers N`` runs N server processes on the one port and data file, for load tests. The data
+(entities, documents, gapless numbering, idempotent replies) is shared through the SQLite file;
+what the sandbox keeps in memory is per process: each worker has its own rate-limit buckets (so
+a key may make up to N times its limit), its own fault configuration and seeded fault sequence
+(the flags configure every worker alike, but ``POST /sandbox/faults`` and ``POST
+/sandbox/reset`` reach only the worker that answers, and which worker answers a call is up to
+the kernel, so a seed no longer reproduces a run), and its own webhook deliveries and log. Keep
+the default of one worker for tests, fault-injection runs and rate-limit checks.
 """
 
 from __future__ import annotations
@@ -20,32 +29,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-from types import FrameType
-from urllib.parse import urlsplit
-
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from invoicing.sandbox.app import create_app
 from invoicing.sandbox.faults import FaultConfig
 from invoicing.sandbox.ratelimit import LIVE_PER_MINUTE, SANDBOX_PER_MINUTE, RateLimits
-
-logger = logging.getLogger("invoicing.sandbox.requests")
-
-
-class RequestLogHandler(WSGIRequestHandler):
-    """Logs one plain line per request: method, path and status. Never headers (they carry the
-    key) nor the query string (filters may hold personal data). Speaks HTTP/1.1, so clients
-    keep their connections open between calls instead of paying a TCP handshake per call."""
-
-    protocol_version = "HTTP/1.1"
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = urlsplit(getattr(self, "path", "")).path
-        logger.info("%s %s %s", getattr(self, "command", "-"), path, code)
+from invoicing.sandbox.server import SandboxServer, serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,6 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout-ms", type=int, default=FaultConfig.timeout_ms, metavar="MS")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--vies-unavailable", action="store_true")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port and the data file (default 1)",
+    )
     args = parser.parse_args(argv)
     keys = args.account_keys or [
         key.strip()
@@ -108,34 +105,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("fault rates must be from 0 to 1 and add up to at most 1")
         limits = RateLimits(sandbox=args.rate_limit, live=args.live_rate_limit)
         app = create_app(args.data, keys, rate_limits=limits, faults=faults)
+        if args.workers < 1:
+            raise ValueError("--workers must be at least 1")
     except ValueError as error:
         parser.error(str(error))
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # make_server reports a port in use itself and exits with status 1.
-    server = make_server(
-        args.host, args.port, app, threaded=True, request_handler=RequestLogHandler
-    )
-    stop = threading.Event()
+    try:
+        server = SandboxServer(args.host, args.port, app, workers=args.workers)
+    except OSError as error:
+        sys.stderr.write(f"cannot listen on {args.host}:{args.port}: {error}\n")
+        return 1
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+    def announce() -> None:
+        sys.stdout.write(f"Space Invoices sandbox listening on http://{args.host}:{server.port}\n")
+        sys.stdout.flush()
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    serving = threading.Thread(target=server.serve_forever, name="sandbox-server")
-    serving.start()
-    sys.stdout.write(
-        f"Space Invoices sandbox listening on http://{args.host}:{server.server_port}\n"
-    )
-    sys.stdout.flush()
-    stop.wait()
-    server.shutdown()
-    serving.join()
-    server.server_close()
-    return 0
+    return serve(server, announce)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from invoicing.sandbox import jsoncodec
 from invoicing.sandbox.accounts import ENTITY_KEY, Account, account_for_key, key_digest
 from invoicing.sandbox.errors import ApiError, Issue, Issues, ValidationFailed, not_found
 from invoicing.sandbox.faults import Fault, FaultConfig, FaultInjector
-from invoicing.sandbox.handlers import HANDLERS, Binary, Call, Handler
+from invoicing.sandbox.handlers import HANDLERS, Binary, Call, Encoded, Handler
 from invoicing.sandbox.ids import new_id, timestamp, utc_now
 from invoicing.sandbox.query import list_page, parse_list_params
 from invoicing.sandbox.ratelimit import RateLimiter, RateLimits, retry_after_header
@@ -184,9 +184,10 @@ class SandboxApp:
         return response, fault[0] if fault else None
 
     def _dispatch(self, request: Request, fault: list[Fault]) -> Response:
-        adapter = ROUTES.bind_to_environ(request.environ)
+        # Routes ignore the host: binding to the path alone spares rebuilding the request URL.
+        adapter = ROUTES.bind("sandbox", path_info=request.path)
         try:
-            endpoint, args = adapter.match()
+            endpoint, args = adapter.match(method=request.method)
         except NotFound:
             raise ApiError(404, "not_found", f"no route {request.method} {request.path}") from None
         except MethodNotAllowed as error:
@@ -288,37 +289,36 @@ class SandboxApp:
             return _response(status, payload)
 
         request_id = request.headers.get("X-Request-Id")
-        fingerprint = hashlib.sha256(
-            f"{request.method} {request.path}\n{entity_id}\n{jsoncodec.canonical(body)}".encode()
-        ).hexdigest()
         events: list[tuple[str, Any]] = []
         webhooks: list[dict[str, Any]] = []
         with self.store.write() as session:
-            if request_id and (stored := session.reply_get(caller.account.id, request_id)):
-                if stored.fingerprint != fingerprint:
-                    raise ApiError(
-                        409,
-                        "idempotency_key_reused",
-                        f"X-Request-Id {request_id} was already used for a different request",
-                    )
-                response = _stored_response(stored)
-                response.headers["Idempotent-Replayed"] = "true"
-                return response
             call = call_in(session)
-            try:
-                with session.savepoint():
-                    status, payload = handler(call)
-            except ApiError as error:
-                status, payload = error.status, error.body()
-            reply = StoredReply(
-                fingerprint,
-                status,
-                "" if payload is None else jsoncodec.dumps(payload),
-                {"Content-Type": JSON} if payload is not None else {},
-            )
-            if request_id:
+            if not request_id:
+                # Nothing is kept: an ApiError rolls the whole transaction back.
+                reply = _reply("", *handler(call))
+            else:
+                fingerprint = hashlib.sha256(
+                    f"{request.method} {request.path}\n{entity_id}\n"
+                    f"{jsoncodec.canonical(body)}".encode()
+                ).hexdigest()
+                if stored := session.reply_get(caller.account.id, request_id):
+                    if stored.fingerprint != fingerprint:
+                        raise ApiError(
+                            409,
+                            "idempotency_key_reused",
+                            f"X-Request-Id {request_id} was already used for a different request",
+                        )
+                    response = _stored_response(stored)
+                    response.headers["Idempotent-Replayed"] = "true"
+                    return response
+                try:
+                    with session.savepoint():
+                        status, payload = handler(call)
+                except ApiError as error:
+                    status, payload = error.status, error.body()
+                reply = _reply(fingerprint, status, payload)
                 session.reply_put(caller.account.id, request_id, reply)
-            if call.events and status < 300:
+            if call.events and reply.status < 300:
                 events = call.events
                 webhooks = [row.body for row in session.record_list("webhook", caller.account.id)]
         for event, data in events if webhooks else ():
@@ -450,6 +450,13 @@ def _response(status: int, payload: Any) -> Response:
 
 def _json_response(status: int, payload: Any) -> Response:
     return Response(jsoncodec.dumps(payload), status=status, content_type=JSON)
+
+
+def _reply(fingerprint: str, status: int, payload: Any) -> StoredReply:
+    if payload is None:
+        return StoredReply(fingerprint, status, "", {})
+    text = payload.text if isinstance(payload, Encoded) else jsoncodec.dumps(payload)
+    return StoredReply(fingerprint, status, text, {"Content-Type": JSON})
 
 
 def _stored_response(reply: StoredReply) -> Response:

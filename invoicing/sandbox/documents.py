@@ -150,8 +150,8 @@ def document_create(
     shareable_id: str,
     today: dt.date,
     now: str,
-) -> dict[str, Any]:
-    """Validate, compute, number and insert a document; return its answer.
+) -> tuple[dict[str, Any], str]:
+    """Validate, compute, number and insert a document; return its answer and its JSON text.
 
     Must run inside ``Store.write()`` so the number and the insert commit together.
     """
@@ -240,8 +240,7 @@ def document_create(
     document["created_at"] = now
     for payment in payments:
         document["payments"].append(_payment_record(session, entity, document, payment, now))
-    session.document_insert(document_type, document)
-    return document
+    return document, session.document_insert(document_type, document)
 
 
 def customer_insert(

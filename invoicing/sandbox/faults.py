@@ -13,10 +13,11 @@ rates, gets at most one fault:
 * ``lost_response``: the call is done and committed, then the connection is closed without an
   answer (in-process: ``httpx.ReadError`` after the work).
 
-The same seed and the same order of calls give the same faults; posting a configuration restarts
-the sequence. Without a seed one is picked at random and shown by ``GET /sandbox/faults`` so a
-failing run can be repeated. ``vies_unavailable`` makes ``/transaction-type/check`` answer as if
-VIES were down (see :mod:`.vies`).
+The same seed and the same order of calls give the same faults; posting a configuration restarts the
+sequence. Without a seed one is picked at random and shown by ``GET /sandbox/faults`` so a failing
+run can be repeated. The configuration and sequence live in the server process: with ``--workers`` >
+1 each worker has its own (see :mod:`invoicing.sandbox.__main__`). ``vies_unavailable`` makes
+``/transaction-type/check`` answer as if VIES were down (see :mod:`.vies`).
 """
 
 from __future__ import annotations

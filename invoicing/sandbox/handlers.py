@@ -1,8 +1,8 @@
 """The API operations. Each takes a :class:`Call` (authenticated account and key, open
 transaction, route values, query string, JSON body, the time) and returns ``(status, body)``
-(a JSON value, or :class:`Binary` for a PDF) or raises ``ApiError``. Writes run inside
-``Store.write()``, reads inside ``Store.read()``. Webhook events are appended to ``Call.events``
-and sent only after the transaction commits.
+(a JSON value, :class:`Encoded` JSON, or :class:`Binary` for a PDF) or raises ``ApiError``.
+Writes run inside ``Store.write()``, reads inside ``Store.read()``. Webhook events are appended
+to ``Call.events`` and sent only after the transaction commits.
 
 Entity context: the ``x-entity-id`` header names the entity (404 if it is not one of the
 account's); it may be left out when the account has exactly one entity, otherwise the answer is
@@ -44,7 +44,6 @@ from invoicing.sandbox.documents import (
 from invoicing.sandbox.entities import entity_create, entity_patch
 from invoicing.sandbox.errors import ApiError, Issues, not_found
 from invoicing.sandbox.ids import new_id, random_hex, timestamp
-from invoicing.sandbox.pdf import document_pdf
 from invoicing.sandbox.query import list_page, parse_list_params
 from invoicing.sandbox.store import Row, Session
 from invoicing.sandbox.vies import transaction_type_check
@@ -66,6 +65,13 @@ class Binary:
     content: bytes
     mimetype: str
     filename: str
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A JSON answer body already encoded (the text just stored), sent as it is."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,7 @@ def documents_list(document_type: DocumentType, call: Call) -> Reply:
 
 def documents_create(document_type: DocumentType, call: Call) -> Reply:
     entity = _context_entity(call)
-    document = document_create(
+    document, text = document_create(
         call.session,
         entity=entity,
         document_type=document_type,
@@ -147,7 +153,7 @@ def documents_create(document_type: DocumentType, call: Call) -> Reply:
             call.events.append(("payment.received", payment))
         if document_type == "invoice" and document["paid_in_full"]:
             call.events.append(("invoice.paid", document))
-    return 201, document
+    return 201, Encoded(text)
 
 
 def documents_get(document_type: DocumentType, call: Call) -> Reply:
@@ -177,6 +183,9 @@ def documents_pdf(document_type: DocumentType, call: Call) -> Reply:
     entity = _context_entity(call)
     document = _document(call, entity, document_type)
     name = f"{document_type.replace('_', '-')}-{document['number'] or document['id']}.pdf"
+    # Imported here: fpdf takes about half a second to import, which only PDF calls need pay.
+    from invoicing.sandbox.pdf import document_pdf
+
     return 200, Binary(document_pdf(document, document_type, entity), "application/pdf", name)
 
 

@@ -15,7 +15,9 @@ def _default(value: object) -> object:
     if isinstance(value, Decimal):
         # Whole numbers without decimals (a quantity of 2) stay integers; amounts are already
         # quantized, so the shortest repr of their float is the same number (12.20 -> 12.2).
-        return int(value) if value.as_tuple().exponent == 0 else float(value)
+        # str() shows plain digits exactly when the exponent is 0, and is cheaper than as_tuple().
+        text = str(value)
+        return int(text) if text.lstrip("-").isdigit() else float(text)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 

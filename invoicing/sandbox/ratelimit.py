@@ -1,10 +1,11 @@
 """Rate limiting per API key, like the service: about 60 requests a minute for sandbox keys and
 600 for live keys; beyond that 429 ``rate_limited`` with ``Retry-After`` (whole seconds).
 
-Each key has a token bucket holding up to ``limit`` tokens, refilled continuously at ``limit``
-per minute; a call takes one token. Limits are per process and in memory (they restart with the
-server). A limit of ``None`` or 0 disables limiting for that environment: the in-process
-``create_app`` is unlimited unless told otherwise, the CLI uses the service's figures.
+Each key has a token bucket holding up to ``limit`` tokens, refilled continuously at ``limit`` per
+minute; a call takes one token. Limits are per process and in memory (they restart with the server;
+with ``--workers N`` a key may make up to N times its limit). A limit of ``None`` or 0 disables
+limiting for that environment: the in-process ``create_app`` is unlimited unless told otherwise, the
+CLI uses the service's figures.
 """
 
 from __future__ import annotations

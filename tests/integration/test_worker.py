@@ -202,5 +202,6 @@ def test_worker_onboards_sellers_and_issues_their_invoices(worker: None, sandbox
             "order_id": str(invoice.order_id),
             "seller_id": str(seller.pk),
             "checkout_id": str(checkout.pk),
+            "document_ref": f"mkt-invoice-{invoice.pk}",
         }
         assert remote["issuer"]["name"] == seller.business_name

@@ -71,6 +71,7 @@ def test_paid_order_is_invoiced_in_its_sellers_entity(sandbox, django_capture_on
         "order_id": str(order.pk),
         "seller_id": str(seller.pk),
         "checkout_id": str(order.checkout_id),
+        "document_ref": f"mkt-invoice-{invoice.pk}",
     }
     assert remote["issuer"]["name"] == "Alpine Crafts"
     assert remote["customer"]["name"] == "Ana Novak"
@@ -285,3 +286,30 @@ def test_sweeper_redrives_stale_pending_rows_only(
     assert swept == [stale.pk]
     assert Invoice.objects.get(pk=stale.pk).state == InvoiceState.ISSUED
     assert Invoice.objects.get(order=fresh_order).state == InvoiceState.PENDING
+
+
+def test_a_lost_answer_is_found_by_metadata_after_the_request_id_changed(
+    sandbox, django_capture_on_commit_callbacks
+):
+    """Idempotency keys expire: before creating again, the row looks for its document."""
+    seller = onboarded_seller()
+    order = place_order(seller)
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Invoice.objects.get(order=order)
+    lost = sandbox.client().invoice_create(
+        entity_id=seller.entity_id,
+        payload=services.document_payload(invoice),
+        request_id=invoice.request_id,
+    )
+    Invoice.objects.filter(pk=invoice.pk).update(attempts=1, request_id="mkt-doc-expired-key")
+
+    issued = services.document_issue(invoice_id=invoice.pk)
+
+    assert (issued.state, issued.remote_id, issued.number) == (
+        InvoiceState.ISSUED,
+        lost["id"],
+        f"{YEAR}-00001",
+    )
+    listed = sandbox.client().invoice_list(entity_id=seller.entity_id)
+    assert [document["id"] for document in listed.data] == [lost["id"]]

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 
 from invoicing.models import DocumentKind, DocumentLine, DocumentTax, Invoice, InvoiceState
 from marketplace.models import Checkout, Order, OrderLine, Product
+from reporting.services import rollup_document_issued
 from sellers.models import Seller, SellerStatus
 
 _serial = itertools.count(1)
@@ -145,6 +146,7 @@ def make_invoice() -> Callable[..., Invoice]:
                 tax_rate=line.tax_rate,
                 total_net=line.total_net,
             )
+            rollup_document_issued(document=document)  # as invoicing's _mirror does
         return document
 
     return make

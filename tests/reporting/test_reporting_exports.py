@@ -271,18 +271,24 @@ def test_invoice_export_write_is_the_invoice_export(
 def test_chunks_are_lazy_and_read_through_one_server_side_cursor(
     ledger: dict[str, Any], django_assert_num_queries: Any, export: Any
 ) -> None:
-    """Constant memory, structurally: nothing is read until asked, then a chunked cursor."""
+    """Constant memory, structurally: nothing is read until asked, then a chunked cursor, in
+    one transaction (here a savepoint in the test's own)."""
     with django_assert_num_queries(0):
         chunks = csv_chunks(export, YEAR)
         assert next(chunks) == ",".join(export.columns) + "\r\n"
 
     with (
         mock.patch.object(connection, "chunked_cursor", wraps=connection.chunked_cursor) as spy,
-        django_assert_num_queries(1),
+        django_assert_num_queries(3) as queries,
     ):
         assert len(list(chunks)) == 1
 
     spy.assert_called_once_with()
+    assert [query["sql"].split()[0] for query in queries.captured_queries] == [
+        "SAVEPOINT",
+        "DECLARE",
+        "RELEASE",
+    ]
 
 
 @pytest.mark.django_db

@@ -377,8 +377,16 @@ def test_webhooks_are_signed_and_retried_on_the_schedule(
         h["X-Webhook-Delivery"] for h, _ in received if h["X-Webhook-Event"] == "invoice.created"
     ]
     assert len(set(created)) == 1
-    attempts = http.get("/sandbox/webhook-deliveries", params={"limit": 100}).json()["data"]
-    assert [(a["attempt"], a["outcome"]) for a in attempts if a["event"] == "invoice.created"] == [
+
+    def created_attempts() -> list[tuple[int, int]]:
+        # The dispatcher logs an attempt once the receiver's answer is back: poll for the last.
+        page = http.get("/sandbox/webhook-deliveries", params={"limit": 100}).json()
+        return [
+            (a["attempt"], a["outcome"]) for a in page["data"] if a["event"] == "invoice.created"
+        ]
+
+    wait_for(lambda: len(created_attempts()) == 3)
+    assert created_attempts() == [
         (1, 500),
         (2, 503),
         (3, 200),

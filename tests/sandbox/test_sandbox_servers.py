@@ -1,4 +1,5 @@
-"""The sandbox as real servers: state on disk, a threaded server and a second process."""
+"""The sandbox as real servers: state on disk, a threaded server, a second process and a server
+of several worker processes."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from werkzeug.serving import make_server
 
 from invoicing.sandbox import create_app
+from invoicing.sandbox.server import SandboxServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk_sandbox_servers"
@@ -44,35 +46,25 @@ def test_state_survives_a_new_app_on_the_same_file(
 
 @pytest.fixture
 def thread_server(tmp_path: Path) -> Iterator[str]:
-    """A threaded werkzeug server in this process; yields its base URL."""
-    server = make_server(
-        "127.0.0.1", 0, create_app(tmp_path / "shared.sqlite3", [KEY]), threaded=True
-    )
+    """The sandbox's threaded server in this process; yields its base URL."""
+    server = SandboxServer("127.0.0.1", 0, create_app(tmp_path / "shared.sqlite3", [KEY]))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield f"http://127.0.0.1:{server.port}"
     server.shutdown()
     thread.join()
     server.server_close()
 
 
-@pytest.fixture
-def process_server(tmp_path: Path) -> Iterator[str]:
-    """``python -m invoicing.sandbox`` on a free port, same data file; yields its base URL."""
+@contextmanager
+def running_server(tmp_path: Path, *options: str) -> Iterator[tuple[str, int]]:
+    """``python -m invoicing.sandbox`` on a free port with the shared data file and ``options``;
+    yields its base URL and process id, then stops it and checks it exited cleanly."""
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "invoicing.sandbox",
-            "--port",
-            "0",
-            "--account-key",
-            KEY,
-            "--data",
-            str(tmp_path / "shared.sqlite3"),
-            "--rate-limit",
-            "0",
+            *(sys.executable, "-m", "invoicing.sandbox", "--port", "0", "--account-key", KEY),
+            *("--data", str(tmp_path / "shared.sqlite3"), "--rate-limit", "0", *options),
         ],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -84,13 +76,24 @@ def process_server(tmp_path: Path) -> Iterator[str]:
         assert process.stdout is not None
         banner = process.stdout.readline().strip()
         assert banner.startswith("Space Invoices sandbox listening on http://127.0.0.1:"), banner
-        yield banner.rsplit(" ", 1)[1]
+        yield banner.rsplit(" ", 1)[1], process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         returncode = process.wait(timeout=10)
         log.close()
     assert returncode == 0
     assert "Authorization" not in (tmp_path / "server.log").read_text()
+
+
+@pytest.fixture
+def process_server(tmp_path: Path) -> Iterator[str]:
+    """``python -m invoicing.sandbox`` on a free port, same data file; yields its base URL."""
+    with running_server(tmp_path) as (base_url, _):
+        yield base_url
+
+
+def children(pid: int) -> set[int]:
+    return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
 
 
 @pytest.mark.integration
@@ -148,3 +151,32 @@ def test_concurrent_duplicates_of_one_request_id_create_one_document(
     assert {(r.status_code, r.content) for r in responses} == {(201, responses[0].content)}
     assert sum(1 for r in responses if "Idempotent-Replayed" not in r.headers) == 1
     assert [d["number"] for d in listed["data"]] == ["2026-00001"]
+
+
+@pytest.mark.integration
+def test_concurrent_creates_across_workers_never_skip_or_repeat(tmp_path: Path) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with running_server(tmp_path, "--workers", "2") as (base_url, pid):
+        (worker,) = children(pid)
+        with httpx.Client(base_url=base_url, headers=headers, timeout=30) as setup:
+            entity = setup.post("/entities", json={"name": "Seller", "country_code": "SI"}).json()
+        headers["x-entity-id"] = entity["id"]
+        # One connection per client: the workers share the listening socket, so the clients'
+        # connections are spread over both processes.
+        clients = [httpx.Client(base_url=base_url, headers=headers, timeout=30) for _ in range(8)]
+
+        def create(n: int) -> str:
+            response = clients[n % len(clients)].post("/invoices", json=INVOICE)
+            assert response.status_code == 201, response.text
+            number: str = response.json()["number"]
+            return number
+
+        with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+            numbers = list(pool.map(create, range(80)))
+        listed = clients[0].get("/invoices", params={"limit": 100}).json()
+        for client in clients:
+            client.close()
+
+    assert sorted(numbers) == [f"2026-{n:05d}" for n in range(1, 81)]
+    assert [d["number"] for d in listed["data"]] == [f"2026-{n:05d}" for n in range(1, 81)]
+    assert not Path(f"/proc/{worker}").exists()  # the worker stopped with the server

@@ -1,0 +1,110 @@
+"""Reconciliation: our mirror against the documents in each seller's entity.
+
+Finds, per seller: orders at their invoice point without an issued invoice, documents in the
+entity that no order of ours explains, more than one invoice for an order, and gaps in each
+numbering series. Findings of a run replace the previous run's; admin lists them and exports
+them as CSV.
+"""
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from invoicing import gateway
+from invoicing.client import Document, SpaceInvoicesClient
+from invoicing.models import DocumentKind, Finding, FindingKind, Invoice, InvoiceState
+from invoicing.services import invoice_point_reached
+from marketplace.models import Order, OrderStatus
+from sellers.models import Seller, SellerStatus
+
+# A number's series is everything but its last run of digits: "2026-00012" -> ("2026-", 12).
+_SEQUENCE = re.compile(r"^(.*?)(\d+)$")
+
+
+def reconcile(*, client: SpaceInvoicesClient | None = None) -> list[Finding]:
+    """Compare every active seller's entity with the mirror; store and return the findings."""
+    client = client or gateway.space_invoices_client()
+    run_at = timezone.now()
+    findings: list[Finding] = []
+    for seller in Seller.objects.filter(status=SellerStatus.ACTIVE).order_by("pk"):
+        findings.extend(_seller_findings(client, seller, run_at))
+    with transaction.atomic():
+        Finding.objects.all().delete()
+        Finding.objects.bulk_create(findings)
+    return findings
+
+
+def _seller_findings(
+    client: SpaceInvoicesClient, seller: Seller, run_at: datetime
+) -> Iterator[Finding]:
+    entity_id = str(seller.entity_id)
+    invoices = list(client.invoice_iter(entity_id=entity_id))
+    credit_notes = list(_credit_notes(client, entity_id))
+
+    def finding(
+        kind: str, detail: str, order_id: int | None = None, remote_id: str = ""
+    ) -> Finding:
+        return Finding(
+            run_at=run_at, seller=seller, kind=kind, order_id=order_id,
+            remote_id=remote_id, detail=detail,
+        )  # fmt: skip
+
+    orders = {
+        order.pk: order for order in Order.objects.filter(seller=seller).select_related("seller")
+    }
+    by_order: defaultdict[str, list[Document]] = defaultdict(list)
+    for document in invoices:
+        by_order[document["metadata"].get("order_id", "")].append(document)
+    for order_id, documents in by_order.items():
+        if not order_id.isdigit() or int(order_id) not in orders:
+            for document in documents:
+                yield finding(
+                    FindingKind.UNKNOWN_DOCUMENT,
+                    f"{document['number']} names order '{order_id}', which {seller} does not have",
+                    remote_id=document["id"],
+                )
+        elif len(documents) > 1:
+            numbers = ", ".join(str(d["number"]) for d in documents)
+            yield finding(
+                FindingKind.DUPLICATE, f"{len(documents)} invoices: {numbers}", int(order_id)
+            )
+    issued = set(
+        Invoice.objects.filter(
+            seller=seller, kind=DocumentKind.INVOICE, state=InvoiceState.ISSUED
+        ).values_list("order_id", flat=True)
+    )
+    for order in orders.values():
+        if order.status == OrderStatus.CANCELLED or order.pk in issued:
+            continue
+        if invoice_point_reached(order) and order.lines.exists() and str(order.pk) not in by_order:
+            yield finding(FindingKind.MISSING_INVOICE, "at its invoice point, no invoice", order.pk)
+    for series, gap in _gaps(invoices + credit_notes):
+        yield finding(FindingKind.NUMBERING_GAP, f"series '{series}' skips {gap}")
+
+
+def _credit_notes(client: SpaceInvoicesClient, entity_id: str) -> Iterator[Document]:
+    cursor: str | None = None
+    while True:
+        page = client.credit_note_list(entity_id=entity_id, limit=100, next_cursor=cursor)
+        yield from page.data
+        if not page.has_more or page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def _gaps(documents: Iterable[Document]) -> Iterator[tuple[str, str]]:
+    """Numbers missing from each series; every series of ours starts at 1."""
+    series: defaultdict[str, set[int]] = defaultdict(set)
+    width: dict[str, int] = {}
+    for document in documents:
+        match = _SEQUENCE.match(document.get("number") or "")
+        if match:
+            series[match.group(1)].add(int(match.group(2)))
+            width[match.group(1)] = len(match.group(2))
+    for prefix, numbers in sorted(series.items()):
+        for missing in sorted(set(range(1, max(numbers) + 1)) - numbers):
+            yield prefix, f"{prefix}{missing:0{width[prefix]}d}"

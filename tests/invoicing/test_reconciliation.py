@@ -1,0 +1,105 @@
+"""Reconciliation of the mirror with each seller's entity, on the sandbox."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from invoicing import reconciliation, services
+from invoicing.models import Finding, Invoice
+from marketplace import services as orders
+from sellers.services import seller_entity_create
+from tests.factories import ProductFactory, SellerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+YEAR = timezone.localdate().year
+BILLING = orders.BillingDetails(
+    name="Ana Novak", email="ana@example.com", address="Prešernova 5", post_code="2000",
+    city="Maribor", country="SI",
+)  # fmt: skip
+
+
+def paid_order(seller, callbacks, *, issue=True):
+    product = ProductFactory(seller=seller, unit_price=Decimal("10.00"))
+    checkout = orders.checkout_create(
+        buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
+    )
+    order = checkout.orders.get()
+    with callbacks(execute=issue):
+        orders.order_mark_paid(order_id=order.pk)
+    return order
+
+
+def test_findings_name_missing_unknown_and_duplicate_documents(
+    sandbox, django_capture_on_commit_callbacks
+):
+    seller = seller_entity_create(seller_id=SellerFactory(status="pending", entity_id=None).pk)
+    clean = seller_entity_create(seller_id=SellerFactory(status="pending", entity_id=None).pk)
+    invoiced = paid_order(seller, django_capture_on_commit_callbacks)
+    not_issued = paid_order(seller, django_capture_on_commit_callbacks, issue=False)
+    paid_order(clean, django_capture_on_commit_callbacks)
+    client = sandbox.client()
+    invoice = Invoice.objects.get(order=invoiced)
+    duplicate = client.invoice_create(
+        entity_id=seller.entity_id,
+        payload=services.document_payload(invoice),
+        request_id="someone-else-issued-it-again",
+    )
+    stray = client.invoice_create(
+        entity_id=seller.entity_id,
+        payload={"items": [{"name": "Gift card", "quantity": 1, "price": Decimal("5.00")}],
+                 "metadata": {"order_id": "not-ours"}},
+        request_id="stray-document",
+    )  # fmt: skip
+
+    found = reconciliation.reconcile(client=client)
+
+    assert sorted((f.seller_id, f.kind, f.order_id, f.remote_id, f.detail) for f in found) == [
+        (seller.pk, "duplicate", invoiced.pk, "",
+         f"2 invoices: {YEAR}-00001, {YEAR}-00002"),
+        (seller.pk, "missing_invoice", not_issued.pk, "", "at its invoice point, no invoice"),
+        (seller.pk, "unknown_document", None, stray["id"],
+         f"{YEAR}-00003 names order 'not-ours', which {seller} does not have"),
+    ]  # fmt: skip
+    assert duplicate["number"] == f"{YEAR}-00002"
+    assert Finding.objects.count() == 3
+
+
+def test_a_new_run_replaces_the_last_runs_findings(sandbox, django_capture_on_commit_callbacks):
+    seller = seller_entity_create(seller_id=SellerFactory(status="pending", entity_id=None).pk)
+    order = paid_order(seller, django_capture_on_commit_callbacks, issue=False)
+    assert [f.kind for f in reconciliation.reconcile(client=sandbox.client())] == [
+        "missing_invoice"
+    ]
+    services.document_issue(invoice_id=Invoice.objects.get(order=order).pk)
+    call_command("reconcile")
+    assert Finding.objects.count() == 0
+
+
+def test_gaps_are_found_per_series_from_one():
+    documents = [{"number": number} for number in ["2026-00002", "2026-00005", "CN-2026-00001"]]
+    assert list(reconciliation._gaps(documents)) == [
+        ("2026-", "2026-00001"),
+        ("2026-", "2026-00003"),
+        ("2026-", "2026-00004"),
+    ]
+
+
+def test_findings_export_as_csv_from_admin(client, django_capture_on_commit_callbacks, sandbox):
+    seller = seller_entity_create(seller_id=SellerFactory(status="pending", entity_id=None).pk)
+    order = paid_order(seller, django_capture_on_commit_callbacks, issue=False)
+    [finding] = reconciliation.reconcile(client=sandbox.client())
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.post(
+        "/admin/invoicing/finding/", {"action": "export_csv", "_selected_action": [finding.pk]}
+    )
+
+    assert response.status_code == 200
+    assert response.content.decode().splitlines() == [
+        "run_at,seller_id,kind,order_id,remote_id,detail",
+        f"{finding.run_at.isoformat()},{seller.pk},missing_invoice,{order.pk},,"
+        '"at its invoice point, no invoice"',
+    ]
