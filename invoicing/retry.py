@@ -2,14 +2,15 @@
 
 import random
 
-from invoicing.client import RateLimited
+from django.conf import settings
 
-BASE_DELAY_S = 2.0
-MAX_DELAY_S = 300.0
+from invoicing.client import RateLimited
 
 
 def retry_delay(attempt: int, error: Exception) -> float:
     """Retry-After when the API gave one, else capped exponential backoff with full jitter."""
+    cap: float = settings.INVOICE_RETRY_MAX_DELAY
+    base: float = settings.INVOICE_RETRY_BASE_DELAY
     if isinstance(error, RateLimited) and error.retry_after is not None:
-        return min(error.retry_after, MAX_DELAY_S)
-    return random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2**attempt))
+        return min(error.retry_after, cap)
+    return random.uniform(0, min(cap, base * 2**attempt))

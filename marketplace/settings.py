@@ -122,7 +122,7 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: Redis in production and CI; a filesystem queue needing no server by default.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 300}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = LOCAL_DIR / "broker"
     _queue_dir.mkdir(parents=True, exist_ok=True)
@@ -138,6 +138,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker killed mid-task (SIGKILL, OOM) gives its acks_late task back to the queue; on Redis an
+# unacknowledged message returns after the visibility timeout (the sweeper covers the rest).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "invoicing.sweep_pending": {
@@ -174,6 +177,9 @@ if INVOICE_TRIGGER not in {"placed", "paid", "fulfilled"}:
 # A row still pending this long after its last attempt is driven again by the sweeper.
 INVOICE_PENDING_SWEEP_AFTER = timedelta(seconds=env.int("INVOICE_PENDING_SWEEP_AFTER", default=300))
 INVOICE_MAX_ATTEMPTS = env.int("INVOICE_MAX_ATTEMPTS", default=8)
+# Backoff between attempts: full jitter up to base * 2**attempt seconds, capped.
+INVOICE_RETRY_BASE_DELAY = env.float("INVOICE_RETRY_BASE_DELAY", default=2.0)
+INVOICE_RETRY_MAX_DELAY = env.float("INVOICE_RETRY_MAX_DELAY", default=300.0)
 # Email each issued invoice and credit note to the buyer (POST /documents/{id}/send).
 SEND_DOCUMENTS_TO_BUYERS = env.bool("SEND_DOCUMENTS_TO_BUYERS", default=True)
 

@@ -1,20 +1,12 @@
 """The milestone over real components: a Celery worker process, the sandbox server on a socket,
 PostgreSQL and Redis. Nothing is mocked or run eagerly here."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
 
-import httpx
 import pytest
 import redis
-from django.db import connection
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
@@ -26,114 +18,31 @@ from marketplace.models import Product
 from sellers.models import Seller, SellerStatus
 from sellers.services import SellerDetails, seller_onboard
 from tests.factories import UserFactory
+from tests.integration.processes import broker_url, start_sandbox, start_worker, stop, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-T = TypeVar("T")
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk_sandbox_integration"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result is not None:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 @pytest.fixture
 def sandbox_url(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "invoicing.sandbox",
-            "--port",
-            str(port),
-            "--account-key",
-            KEY,
-            "--data",
-            str(tmp_path / "sandbox.sqlite3"),
-        ],
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool | None:
-        try:
-            return httpx.get(f"{url}/health", timeout=1).status_code == 200 or None
-        except httpx.TransportError:
-            return None
-
-    wait_for(healthy, "the sandbox server")
+    process, url = start_sandbox(tmp_path / "sandbox.sqlite3", KEY)
     yield url
     stop(process)
 
 
 @pytest.fixture
 def worker(sandbox_url: str, settings: Settings) -> Iterator[None]:
-    """A real worker on this run's own queue, reading the test database."""
-    broker = os.environ.get("CELERY_BROKER_URL", "")
-    if not broker.startswith("redis://"):
-        pytest.fail("The integration test needs Redis: set CELERY_BROKER_URL (make test does).")
-    queue = celery_app.conf.task_default_queue
-    database = connection.settings_dict
-    database_url = (
-        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": broker,
-        "SPACE_INVOICES_URL": sandbox_url,
-        "SPACE_INVOICES_API_KEY": KEY,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "marketplace",
-            "worker",
-            "--queues",
-            queue,
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    """A real worker; the test process enqueues to it through Redis."""
+    process = start_worker({"SPACE_INVOICES_URL": sandbox_url, "SPACE_INVOICES_API_KEY": KEY})
     celery_app.conf.task_always_eager = False
     settings.SPACE_INVOICES_URL = sandbox_url
     settings.SPACE_INVOICES_API_KEY = KEY
     yield
     celery_app.conf.task_always_eager = True
     stop(process)
-    redis.Redis.from_url(broker).delete(queue)
+    redis.Redis.from_url(broker_url()).delete(celery_app.conf.task_default_queue)
 
 
 def test_worker_onboards_sellers_and_issues_their_invoices(worker: None, sandbox_url: str) -> None:

@@ -1,0 +1,96 @@
+"""Real processes for integration tests: the sandbox server and Celery workers."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+from django.db import connection
+
+from marketplace.celery import app as celery_app
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = probe()
+        if result is not None:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def start_sandbox(
+    data: Path, key: str, extra: Sequence[str] = ()
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    command = [sys.executable, "-m", "invoicing.sandbox", "--port", str(port),
+               "--account-key", key, "--data", str(data), *extra]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool | None:
+        try:
+            return httpx.get(f"{url}/health", timeout=1).status_code == 200 or None
+        except httpx.TransportError:
+            return None
+
+    wait_for(healthy, "the sandbox server")
+    return process, url
+
+
+def broker_url() -> str:
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("redis://"):
+        pytest.fail("Integration tests need Redis: set CELERY_BROKER_URL (make test does).")
+    return broker
+
+
+def start_worker(env: dict[str, str], concurrency: int = 2) -> subprocess.Popen[bytes]:
+    """A worker on this run's own queue, reading the test database, in its own process group."""
+    database = connection.settings_dict
+    database_url = (
+        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    command = [sys.executable, "-m", "celery", "-A", "marketplace", "worker",
+               "--queues", celery_app.conf.task_default_queue, "--concurrency", str(concurrency),
+               "--loglevel", "WARNING", "--without-gossip", "--without-mingle"]  # fmt: skip
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker_url(),
+        **env,
+    }
+    return subprocess.Popen(command, cwd=ROOT, env=full_env, start_new_session=True)
+
+
+def kill_hard(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and its pool children at once, as a crash or the OOM killer would."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
