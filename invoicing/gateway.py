@@ -2,6 +2,7 @@
 
 from functools import cache
 
+import httpx
 import redis
 from django.conf import settings
 
@@ -14,9 +15,18 @@ def space_invoices_client() -> SpaceInvoicesClient:
     return SpaceInvoicesClient(
         base_url=settings.SPACE_INVOICES_URL,
         api_key=settings.SPACE_INVOICES_API_KEY,
+        http=_http(),
         timeout=settings.SPACE_INVOICES_TIMEOUT,
         throttle=throttle(bucket) if bucket is not None else None,
     )
+
+
+@cache
+def _http() -> httpx.Client:
+    """One connection pool per process: building a client (and its TLS context) per task, and
+    a new connection per call, would cost more CPU than the call itself. Created on first use,
+    so a forked worker child builds its own."""
+    return httpx.Client(timeout=settings.SPACE_INVOICES_TIMEOUT)
 
 
 @cache

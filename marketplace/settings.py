@@ -132,6 +132,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(LOCAL_DIR / "broker-processed"),
         "store_processed": False,
     }
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
