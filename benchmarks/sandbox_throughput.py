@@ -1,14 +1,15 @@
 """Invoice creates per second against the sandbox server over loopback.
 
 Starts ``python -m invoicing.sandbox --port 0 --rate-limit 0 --workers W`` on a fresh data file
-(faults off), creates one entity, then runs ``--threads`` client threads in all, spread over
-``--processes`` client processes, each thread with its own keep-alive ``httpx.Client`` posting
-invoices of two taxed lines. After a one-second warm-up, the answers arriving in the next
-``--seconds`` are counted. Prints the figures, and as its last line one JSON object:
-``{"creates_per_s": ..., "threads": ..., "client_processes": ..., "server_workers": ...}``.
+(faults off; two worker processes unless told otherwise, as a load test would run the sandbox so
+that one process's GIL does not cap it), creates one entity, then runs ``--threads`` client threads
+in all, spread over ``--processes`` client processes, each thread with its own keep-alive
+``httpx.Client`` posting invoices of two taxed lines. After a one-second warm-up, the answers
+arriving in the next ``--seconds`` are counted. Prints the figures, and as its last line one JSON
+object: ``{"creates_per_s": ..., "threads": ..., "client_processes": ..., "server_workers": ...}``.
 
     .venv/bin/python benchmarks/sandbox_throughput.py [--threads 8] [--seconds 10]
-        [--processes 1] [--workers 1]
+        [--processes 1] [--workers 2]
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="client threads in all")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--processes", type=int, default=1, help="client processes")
-    parser.add_argument("--workers", type=int, default=1, help="sandbox server processes")
+    parser.add_argument("--workers", type=int, default=2, help="sandbox server processes")
     args = parser.parse_args()
     if not 1 <= args.processes <= args.threads:
         parser.error("--processes must be from 1 to --threads")
