@@ -11,7 +11,8 @@ latency, then at 600 requests/min (the sandbox enforcing it, our shared token bu
 API requests and 429s are counted from the sandbox's request log; CPU time is the workers' own
 (user + system, so waiting on the API is not counted; their start-up is included).
 Throughput runs from the first invoice issued to the last. Sending email is off unless
-`--email`: one request per invoice is the floor without it, two with it. The last line is one JSON object with every run.
+`--email`: one request per invoice is the floor without it, two with it. The last line is one
+JSON object with every run.
 """
 
 import argparse
