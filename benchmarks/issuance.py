@@ -107,8 +107,10 @@ def _run(
                 done = done.filter(sent_at__isnull=False)
             while done.count() < len(order_ids):
                 time.sleep(0.5)
-            # Steady state: from the first invoice issued to the last (worker start-up excluded).
-            span = rows.aggregate(first=Min("issued_at"), last=Max("issued_at"))
+            # Steady state: from the first invoice issued to the last one issued (and sent, with
+            # email), so worker start-up is left out.
+            last = Max("sent_at") if email else Max("issued_at")
+            span = rows.aggregate(first=Min("issued_at"), last=last)
             elapsed = (span["last"] - span["first"]).total_seconds()
             for process in pool:
                 process.terminate()
@@ -140,7 +142,7 @@ def _run(
         "invoices_per_s": round(per_s, 1),
         "requests_per_invoice": round(requests / len(order_ids), 3),
         "share_429": round(rate_limited / requests, 4) if requests else 0.0,
-        "share_of_rate_limit": round(per_s * 60 / limit, 3) if limit else None,
+        "share_of_rate_limit": round(requests / elapsed * 60 / limit, 3) if limit else None,
         "cpu_ms_per_invoice": round(cpu_s * 1000 / len(order_ids), 2),
         **remote,
     }
