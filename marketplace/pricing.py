@@ -8,13 +8,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 from babel.numbers import get_currency_precision
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
-    exponent = Decimal(1).scaleb(-get_currency_precision(currency))
-    return amount.quantize(exponent, rounding=ROUND_HALF_UP)
+    return amount.quantize(_minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+@cache
+def _minor_unit(currency: str) -> Decimal:
+    """0.01 for EUR, 1 for JPY: ISO 4217 minor units, from babel's CLDR data."""
+    return Decimal(1).scaleb(-get_currency_precision(currency))
 
 
 @dataclass(frozen=True)

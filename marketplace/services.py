@@ -19,7 +19,7 @@ from invoicing.services import (
     payment_record_request,
     seller_tax_profile,
 )
-from invoicing.tax import BuyerTaxProfile, TaxTreatment, needs_vies, tax_treatment
+from invoicing.tax import BuyerTaxProfile, needs_vies, tax_treatment
 from invoicing.vies import ViesResult, vies_check
 from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product
@@ -70,16 +70,19 @@ def checkout_create(*, buyer: User, lines: Sequence[CartLine], billing: BillingD
     grouped = _group_by_seller(lines, products)
     # VIES is asked before the transaction opens: no network wait while holding row locks.
     vies = _vies_for(grouped, buyer_profile)
+    drafts = [
+        _order_draft(buyer, seller_lines, billing, buyer_profile, vies)
+        for seller_lines in grouped.values()
+    ]
+    # One insert for the orders and one for all their lines, whatever the cart's size.
     with transaction.atomic():
         checkout = Checkout.objects.create(buyer=buyer)
-        for seller_lines in grouped.values():
-            seller = seller_lines[0][0].seller
-            treatment = tax_treatment(
-                seller=seller_tax_profile(seller),
-                buyer=buyer_profile,
-                vies_valid=vies.valid if vies else None,
-            )
-            _order_create(checkout, buyer, seller_lines, billing, buyer_profile, treatment)
+        for order, _ in drafts:
+            order.checkout = checkout
+        Order.objects.bulk_create([order for order, _ in drafts])
+        OrderLine.objects.bulk_create([line for order, lines in drafts for line in lines])
+        for order, _ in drafts:
+            _after_transition(order)
     return checkout
 
 
@@ -255,15 +258,20 @@ def _group_by_seller(
     return grouped
 
 
-def _order_create(
-    checkout: Checkout,
+def _order_draft(
     buyer: User,
     seller_lines: list[tuple[Product, int]],
     billing: BillingDetails,
     buyer_profile: BuyerTaxProfile,
-    treatment: TaxTreatment,
-) -> Order:
+    vies: ViesResult | None,
+) -> tuple[Order, list[OrderLine]]:
+    """One seller's order and its lines, priced and taxed in that seller's context (unsaved)."""
     seller = seller_lines[0][0].seller
+    treatment = tax_treatment(
+        seller=seller_tax_profile(seller),
+        buyer=buyer_profile,
+        vies_valid=vies.valid if vies else None,
+    )
     currencies = {product.currency for product, _ in seller_lines}
     if len(currencies) > 1:
         raise ApplicationError(
@@ -281,8 +289,7 @@ def _order_create(
         for product, quantity in seller_lines
     ]
     totals = order_totals(priced, currency)
-    order = Order.objects.create(
-        checkout=checkout,
+    order = Order(
         seller=seller,
         buyer=buyer,
         buyer_name=billing.name,
@@ -301,7 +308,7 @@ def _order_create(
         total_tax=totals.tax,
         total_gross=totals.gross,
     )
-    OrderLine.objects.bulk_create(
+    lines = [
         OrderLine(
             order=order,
             product=product,
@@ -312,6 +319,5 @@ def _order_create(
             total_net=line_net(line, currency),
         )
         for (product, _), line in zip(seller_lines, priced, strict=True)
-    )
-    _after_transition(order)
-    return order
+    ]
+    return order, lines
