@@ -135,8 +135,60 @@ def _text(expression: Combinable | str) -> Cast:
     return Cast(F(expression) if isinstance(expression, str) else expression, TextField())
 
 
+class _IsoDate(Func):
+    """A date as YYYY-MM-DD text; SQLite already stores dates that way."""
+
+    function = "to_char"
+    output_field = TextField()
+
+    def __init__(self, field: str) -> None:
+        super().__init__(F(field), Value("YYYY-MM-DD"))
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, Any]:
+        date_only = self.copy()
+        date_only.set_source_expressions(self.get_source_expressions()[:1])
+        template = "strftime('%%Y-%%m-%%d', %(expressions)s)"
+        return date_only.as_sql(compiler, connection, template=template, **extra_context)
+
+
+class _Amount(Func):
+    """A numeric(…, 2) amount as text with two decimals: PostgreSQL's cast already gives them;
+    SQLite keeps numbers as floats, so it prints them."""
+
+    function = ""
+    output_field = TextField()
+    template = "CAST(%(expressions)s AS text)"
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, Any]:
+        return self.as_sql(compiler, connection, template="printf('%%.2f', %(expressions)s)",
+                           **extra_context)  # fmt: skip
+
+
+class _Flag(Func):
+    """A boolean as `true` / `false`, as PostgreSQL's cast spells it."""
+
+    function = ""
+    output_field = TextField()
+    template = "CAST(%(expressions)s AS text)"
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, Any]:
+        return self.as_sql(compiler, connection,
+                           template="CASE WHEN %(expressions)s THEN 'true' ELSE 'false' END",
+                           **extra_context)  # fmt: skip
+
+
 def _iso_date(field: str) -> Func:
-    return Func(F(field), Value("YYYY-MM-DD"), function="to_char", output_field=TextField())
+    return _IsoDate(field)
+
+
+def _amount(expression: Combinable | str) -> Func:
+    return _Amount(F(expression) if isinstance(expression, str) else expression)
 
 
 def _free_text(field: str) -> Case:
@@ -175,9 +227,9 @@ INVOICE_EXPORT_COLUMNS: dict[str, Any] = {
     "buyer_name": _free_text("order__buyer_name"),
     "buyer_country": F("order__billing_country"),
     "currency": F("currency"),
-    "total_net": _text("total_net"),
-    "total_tax": _text("total_tax"),
-    "total_gross": _text("total_gross"),
+    "total_net": _amount("total_net"),
+    "total_tax": _amount("total_tax"),
+    "total_gross": _amount("total_gross"),
     "remote_id": F("remote_id"),
 }
 
@@ -196,11 +248,11 @@ DOCUMENT_EXPORT_COLUMNS: dict[str, Any] = {
     "buyer_name": _free_text("order__buyer_name"),
     "buyer_country": F("buyer_country"),
     "transaction_type": F("transaction_type"),
-    "reverse_charge": _text("reverse_charge"),
+    "reverse_charge": _Flag(F("reverse_charge")),
     "currency": F("currency"),
-    "total_net": _text(_signed("total_net")),
-    "total_tax": _text(_signed("total_tax")),
-    "total_gross": _text(_signed("total_gross")),
+    "total_net": _amount(_signed("total_net")),
+    "total_tax": _amount(_signed("total_tax")),
+    "total_gross": _amount(_signed("total_gross")),
     "remote_id": F("remote_id"),
     "credited_remote_id": F("credited_invoice__remote_id"),
 }
@@ -219,10 +271,10 @@ LINE_EXPORT_COLUMNS: dict[str, Any] = {
     "order_line_id": _text("order_line_id"),
     "name": _free_text("name"),
     "quantity": _text("quantity"),
-    "unit_price": _text("unit_price"),
-    "tax_rate": _text("tax_rate"),
+    "unit_price": _amount("unit_price"),
+    "tax_rate": _amount("tax_rate"),
     "currency": F("document__currency"),
-    "total_net": _text(_signed("total_net", kind="document__kind")),
+    "total_net": _amount(_signed("total_net", kind="document__kind")),
 }
 
 
