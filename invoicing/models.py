@@ -99,7 +99,10 @@ class Invoice(models.Model):
                 | (models.Q(remote_id__isnull=False) & ~models.Q(number="")),
                 name="issued_document_has_remote_id_and_number",
             ),
-            models.CheckConstraint(condition=~models.Q(entity_id=""), name="document_has_entity"),
+            # A row may wait for its seller's entity (onboarding still running), not be issued.
+            models.CheckConstraint(
+                condition=~models.Q(state="issued", entity_id=""), name="issued_document_has_entity"
+            ),
             models.CheckConstraint(
                 condition=models.Q(kind="invoice", credited_invoice__isnull=True)
                 | models.Q(kind="credit_note", credited_invoice__isnull=False),

@@ -177,6 +177,21 @@ def credit_note_for_remaining(*, invoice: Invoice) -> Invoice | None:
     return credit_note_request(invoice=invoice, lines=lines) if lines else None
 
 
+def documents_release_for_seller(*, seller: Seller) -> list[int]:
+    """The seller's entity now exists: give it to the rows that waited for it, and issue them."""
+    with transaction.atomic():
+        waiting = list(
+            Invoice.objects.select_for_update()
+            .filter(seller=seller, state=InvoiceState.PENDING, entity_id="")
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        Invoice.objects.filter(pk__in=waiting).update(entity_id=str(seller.entity_id))
+        for invoice_id in waiting:
+            _enqueue("issue_document", invoice_id)
+    return waiting
+
+
 def payment_record_request(*, order: Order) -> None:
     """The order was paid after its invoice was written: record the payment on it."""
     invoice = Invoice.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
@@ -197,6 +212,8 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
     invoice = Invoice.objects.select_related("order__seller", "credited_invoice").get(pk=invoice_id)
     if invoice.state != InvoiceState.PENDING:
         return invoice
+    if not invoice.entity_id:
+        raise NotReady(f"document {invoice.pk} waits for its seller's entity")
     if invoice.kind == DocumentKind.CREDIT_NOTE and not _credited_invoice_issued(invoice):
         raise NotReady(f"credit note {invoice.pk} waits for its invoice to be issued")
     if (
@@ -383,13 +400,10 @@ def document_payload(invoice: Invoice) -> DocumentCreate:
 
 
 def _document_create(order: Order, kind: str, *, credited_invoice: Invoice | None) -> Invoice:
-    entity_id = order.seller.entity_id
-    if entity_id is None:  # checkout admits only active sellers, and those have an entity
-        raise ApplicationError("The seller has no Space Invoices entity yet.", field="seller")
     return Invoice.objects.create(
         order=order,
         seller_id=order.seller_id,
-        entity_id=entity_id,
+        entity_id=order.seller.entity_id or "",  # blank: waits for the seller's entity
         kind=kind,
         credited_invoice=credited_invoice,
         currency=order.currency,

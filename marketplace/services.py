@@ -236,7 +236,8 @@ def _cart_products(lines: Sequence[CartLine]) -> dict[int, Product]:
             raise ApplicationError(
                 f"Product {line.product_id} does not exist.", field=f"{field}.product_id"
             )
-        if product.seller.status != SellerStatus.ACTIVE:
+        # A pending seller's entity is on its way: its orders' invoices wait for it.
+        if product.seller.status not in (SellerStatus.ACTIVE, SellerStatus.PENDING):
             raise ApplicationError(
                 f"The seller of product {product.pk} is not accepting orders.",
                 field=f"{field}.product_id",

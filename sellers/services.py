@@ -10,6 +10,7 @@ from django.db import transaction
 
 from invoicing import gateway
 from invoicing.client import EntityCreate, SpaceInvoicesClient, SpaceInvoicesError, Transient
+from invoicing.services import documents_release_for_seller
 from marketplace.errors import ApplicationError
 from sellers.models import (
     Seller,
@@ -111,7 +112,9 @@ def seller_entity_create(*, seller_id: int, client: SpaceInvoicesClient | None =
         entity_id=entity["id"], status=SellerStatus.ACTIVE, entity_error=""
     )
     logger.info("seller %s active with entity %s", seller.pk, entity["id"])
-    return Seller.objects.get(pk=seller.pk)
+    seller = Seller.objects.get(pk=seller.pk)
+    documents_release_for_seller(seller=seller)
+    return seller
 
 
 def seller_entity_mark_failed(*, seller_id: int, reason: str) -> None:

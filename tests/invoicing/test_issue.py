@@ -313,3 +313,40 @@ def test_a_lost_answer_is_found_by_metadata_after_the_request_id_changed(
     )
     listed = sandbox.client().invoice_list(entity_id=seller.entity_id)
     assert [document["id"] for document in listed.data] == [lost["id"]]
+
+
+def test_an_order_of_a_seller_still_onboarding_waits_for_its_entity(
+    sandbox, django_capture_on_commit_callbacks
+):
+    seller = SellerFactory(status="pending", entity_id=None)
+    order = place_order(seller)
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Invoice.objects.get(order=order)
+    assert (invoice.state, invoice.entity_id) == (InvoiceState.PENDING, "")
+    with pytest.raises(services.NotReady):
+        services.document_issue(invoice_id=invoice.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        seller = seller_entity_create(seller_id=seller.pk)
+
+    invoice.refresh_from_db()
+    assert (invoice.state, invoice.entity_id, invoice.number) == (
+        InvoiceState.ISSUED,
+        seller.entity_id,
+        f"{YEAR}-00001",
+    )
+
+
+def test_an_operator_retry_of_an_issued_row_does_nothing(
+    sandbox, django_capture_on_commit_callbacks
+):
+    invoice = pay(place_order(onboarded_seller()), django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks() as callbacks:
+        again = services.document_retry(invoice_id=invoice.pk)
+    assert callbacks == []
+    assert (again.state, again.request_id, again.number) == (
+        InvoiceState.ISSUED,
+        invoice.request_id,
+        invoice.number,
+    )
