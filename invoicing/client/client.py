@@ -132,15 +132,7 @@ class SpaceInvoicesClient:
         next_cursor: str | None = None,
         order_by: str | None = None,
     ) -> Page[Document]:
-        params = {"limit": str(limit)}
-        if query is not None:
-            params["query"] = _json.dumps(query)
-        if next_cursor is not None:
-            params["next_cursor"] = next_cursor
-        if order_by is not None:
-            params["order_by"] = order_by
-        body = self._call("GET", "/invoices", entity_id=entity_id, params=params)
-        return _page(body)
+        return self._list("/invoices", entity_id, query, limit, next_cursor, order_by)
 
     def invoice_iter(
         self, *, entity_id: str, query: Mapping[str, object] | None = None, page_size: int = 100
@@ -176,12 +168,7 @@ class SpaceInvoicesClient:
         limit: int = 10,
         next_cursor: str | None = None,
     ) -> Page[Document]:
-        params = {"limit": str(limit)}
-        if query is not None:
-            params["query"] = _json.dumps(query)
-        if next_cursor is not None:
-            params["next_cursor"] = next_cursor
-        return _page(self._call("GET", "/credit-notes", entity_id=entity_id, params=params))
+        return self._list("/credit-notes", entity_id, query, limit, next_cursor, None)
 
     def credit_note_get(self, *, entity_id: str, credit_note_id: str) -> Document:
         path = f"/credit-notes/{quote(credit_note_id, safe='')}"
@@ -257,6 +244,24 @@ class SpaceInvoicesClient:
         self._send("DELETE", path, entity_id=entity_id, request_id=request_id)
 
     # Transport
+
+    def _list(
+        self,
+        path: str,
+        entity_id: str,
+        query: Mapping[str, object] | None,
+        limit: int,
+        next_cursor: str | None,
+        order_by: str | None,
+    ) -> Page[Document]:
+        params = {"limit": str(limit)}
+        if query is not None:
+            params["query"] = _json.dumps(query)
+        if next_cursor is not None:
+            params["next_cursor"] = next_cursor
+        if order_by is not None:
+            params["order_by"] = order_by
+        return _page(self._call("GET", path, entity_id=entity_id, params=params))
 
     def _call(
         self,
