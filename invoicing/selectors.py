@@ -2,7 +2,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from invoicing.models import Invoice
-from sellers.models import Seller, SellerUser
+from sellers.models import Seller
+from sellers.selectors import seller_ids_of
 
 
 def invoice_list_for_seller(seller: Seller) -> QuerySet[Invoice]:
@@ -16,5 +17,4 @@ def invoices_visible_to(user: User | AnonymousUser) -> QuerySet[Invoice]:
         return invoices.none()
     if user.is_staff:
         return invoices
-    seller_ids = SellerUser.objects.filter(user=user).values("seller_id")
-    return invoices.filter(Q(order__buyer=user) | Q(seller_id__in=seller_ids))
+    return invoices.filter(Q(order__buyer=user) | Q(seller_id__in=seller_ids_of(user)))

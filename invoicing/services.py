@@ -74,8 +74,11 @@ def invoice_point_reached(order: Order) -> bool:
     """Whatever path the order took, it is at its seller's point once that step happened."""
     if order.status == OrderStatus.CANCELLED:
         return False
-    reached = {"placed": True, "paid": order.paid_at is not None}
-    reached["fulfilled"] = order.fulfilled_at is not None
+    reached = {
+        "placed": True,
+        "paid": order.paid_at is not None,
+        "fulfilled": order.fulfilled_at is not None,
+    }
     return reached[invoice_trigger(order.seller)]
 
 

@@ -2,7 +2,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from marketplace.models import Checkout, Order, Product
-from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
+from sellers.models import Seller, SellerRole, SellerStatus
+from sellers.selectors import seller_ids_of
 
 
 def catalog_products() -> QuerySet[Product]:
@@ -33,8 +34,7 @@ def orders_visible_to(user: User | AnonymousUser) -> QuerySet[Order]:
         return orders.none()
     if user.is_staff:
         return orders
-    seller_ids = SellerUser.objects.filter(user=user).values("seller_id")
-    return orders.filter(Q(buyer=user) | Q(seller_id__in=seller_ids))
+    return orders.filter(Q(buyer=user) | Q(seller_id__in=seller_ids_of(user)))
 
 
 def orders_managed_by(user: User | AnonymousUser) -> QuerySet[Order]:
@@ -44,10 +44,8 @@ def orders_managed_by(user: User | AnonymousUser) -> QuerySet[Order]:
         return orders.none()
     if user.is_staff:
         return orders
-    seller_ids = SellerUser.objects.filter(
-        user=user, role__in=[SellerRole.ADMIN, SellerRole.EDITOR]
-    ).values("seller_id")
-    return orders.filter(seller_id__in=seller_ids)
+    editors = seller_ids_of(user, roles=[SellerRole.ADMIN, SellerRole.EDITOR])
+    return orders.filter(seller_id__in=editors)
 
 
 def orders_cancellable_by(user: User | AnonymousUser) -> QuerySet[Order]:

@@ -209,10 +209,11 @@ def _after_transition(order: Order) -> None:
 
 
 def _transition_error(order: Order, target: str) -> ApplicationError:
-    state = order.status if not (order.paid_at and target == "paid") else "already paid"
-    return ApplicationError(
-        f"A {state} order cannot become {target}.", field="status", code="conflict"
-    )
+    if target == "paid" and order.paid_at is not None:
+        message = "This order is already paid."
+    else:
+        message = f"A {order.status} order cannot become {target}."
+    return ApplicationError(message, field="status", code="conflict")
 
 
 def _vies_for(

@@ -1,4 +1,7 @@
+from collections.abc import Collection
+
 from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
 
 from sellers.models import Seller, SellerUser
 
@@ -11,7 +14,11 @@ def seller_for_user(user: User | AnonymousUser) -> Seller | None:
     return membership.seller if membership else None
 
 
-def seller_membership(user: User | AnonymousUser) -> SellerUser | None:
-    if not user.is_authenticated:
-        return None
-    return SellerUser.objects.select_related("seller").filter(user=user).first()
+def seller_ids_of(
+    user: User, *, roles: Collection[str] | None = None
+) -> QuerySet[SellerUser, int]:
+    """The user's seller ids (with one of `roles`, when given), as a subquery."""
+    memberships = SellerUser.objects.filter(user=user)
+    if roles is not None:
+        memberships = memberships.filter(role__in=roles)
+    return memberships.values_list("seller_id", flat=True)
