@@ -14,9 +14,7 @@ def seller_for_user(user: User | AnonymousUser) -> Seller | None:
     return membership.seller if membership else None
 
 
-def seller_ids_of(
-    user: User, *, roles: Collection[str] | None = None
-) -> QuerySet[SellerUser, int]:
+def seller_ids_of(user: User, *, roles: Collection[str] | None = None) -> QuerySet[SellerUser, int]:
     """The user's seller ids (with one of `roles`, when given), as a subquery."""
     memberships = SellerUser.objects.filter(user=user)
     if roles is not None:
