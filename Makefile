@@ -8,7 +8,17 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test lint format demo migrate clean
+# The browser tests (tests/browser) drive Debian's Chromium, installed when missing: as root,
+# or through sudo. Fonts are a recommendation of the package, needed for readable screenshots.
+CHROMIUM := /usr/bin/chromium
+CHROMIUM_PACKAGES := chromium fonts-liberation
+APT := $(if $(filter 0,$(shell id -u)),,$(shell command -v sudo)) env DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: install browser run test lint format demo migrate clean
+
+# Local targets run with DEBUG on unless it is set: with it off (production), the system checks
+# of marketplace/checks.py refuse the embedded SECRET_KEY and sandbox keys.
+run migrate demo lint: export DEBUG ?= true
 
 install: $(STAMP)
 
@@ -19,11 +29,17 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+browser:
+	@test -x $(CHROMIUM) || $(APT) install -y --no-install-recommends $(CHROMIUM_PACKAGES) \
+		|| { $(APT) update && $(APT) install -y --no-install-recommends $(CHROMIUM_PACKAGES); }
+
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 run: migrate
 	@$(BIN)/python manage.py ensure_operator
+	@$(BIN)/python manage.py seed_catalog
+	@echo "Storefront:   http://127.0.0.1:8000/"
 	@echo "Admin:        http://127.0.0.1:8000/admin/"
 	@echo "API schema:   http://127.0.0.1:8000/api/schema/  (docs: /api/docs/)"
 	@echo "Sandbox:      http://127.0.0.1:8765/health  (Space Invoices stand-in)"
@@ -35,7 +51,7 @@ lint: install
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/mypy
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
 
-test: lint
+test: lint browser
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(BIN)/pytest --create-db -p no:cacheprovider
 

@@ -22,6 +22,7 @@ The last line printed is one JSON object with those figures.
 import argparse
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -320,6 +321,8 @@ def main() -> None:
     parser.add_argument("--export-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # A throwaway key for this run: DEBUG stays off, as in production, and its checks pass.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     if args.export_child:
         export_child(args.database_url)
         return

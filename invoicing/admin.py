@@ -1,15 +1,49 @@
 import csv
+from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from invoicing import services
-from invoicing.models import Finding, Invoice, InvoiceState
+from invoicing.models import Finding, Invoice, InvoiceState, WebhookDelivery
+from marketplace import admin_site
+from marketplace.admin_dashboard import HELD_BY_VIES, WAITING_FOR_ENTITY
+from marketplace.admin_site import (
+    AutocompleteFilterAdmin,
+    IndexedValuesFilter,
+    RelatedAutocompleteFilter,
+    search_id,
+)
+
+
+class HeldFilter(admin.SimpleListFilter):
+    """Pending documents that cannot be sent yet, and why."""
+
+    title = "held"
+    parameter_name = "held"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
+        return [
+            ("vies", "By the VIES check (seller's policy)"),
+            ("entity", "Waiting for the seller's entity"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        if self.value() == "vies":
+            return queryset.filter(HELD_BY_VIES)
+        if self.value() == "entity":
+            return queryset.filter(WAITING_FOR_ENTITY)
+        return queryset
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin[Invoice]):
+class InvoiceAdmin(AutocompleteFilterAdmin[Invoice]):
     """A read-only mirror of the documents in sellers' entities, with a retry for failures."""
 
     list_display = [
@@ -17,16 +51,34 @@ class InvoiceAdmin(admin.ModelAdmin[Invoice]):
         "kind",
         "state",
         "seller",
-        "order",
+        "order_link",
         "date",
         "currency",
         "total_gross",
         "attempts",
         "last_error",
     ]
-    list_filter = ["state", "kind", "currency", "seller"]
-    search_fields = ["number", "remote_id", "entity_id", "order__id", "seller__business_name"]
-    date_hierarchy = "date"
+    # A date filter rather than a date hierarchy, which reads the first and last dates and
+    # every year of the mirror on each page (~35 ms per 100,000 documents).
+    list_filter = [
+        "state",
+        HeldFilter,
+        "kind",
+        ("currency", IndexedValuesFilter),
+        ("transaction_type", IndexedValuesFilter),
+        ("date", admin.DateFieldListFilter),
+        ("seller", RelatedAutocompleteFilter),
+    ]
+    list_select_related = ["seller"]
+    # Each field is matched on every row (about 30 ms per 100,000 documents): a buyer's email
+    # is searched among orders instead.
+    search_fields = ["number", "remote_id", "entity_id", "seller__business_name"]
+    search_help_text = "A document or order id, or a number, remote id, entity id or seller name."
+    # The unfiltered count of a large mirror is a second full count on every page.
+    show_full_result_count = False
+    # Rendering a row costs ~0.5 ms (links, dates, amounts, the checkbox): 100 rows were most of
+    # the page's time.
+    list_per_page = 50
     actions = ["retry"]
     readonly_fields = [field.name for field in Invoice._meta.fields]
 
@@ -39,25 +91,60 @@ class InvoiceAdmin(admin.ModelAdmin[Invoice]):
     def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
         return False
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Invoice], search_term: str
+    ) -> tuple[QuerySet[Invoice], bool]:
+        # A number alone is a document's or an order's id, found by their keys.
+        found_id = search_id(search_term)
+        if found_id is not None:
+            return queryset.filter(Q(pk=found_id) | Q(order_id=found_id)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="order", ordering="order_id")
+    def order_link(self, invoice: Invoice) -> str:
+        url = reverse("admin:marketplace_order_change", args=[invoice.order_id])
+        return format_html('<a href="{}">Order {}</a>', url, invoice.order_id)
+
     @admin.action(description="Retry issuing the selected failed documents", permissions=["view"])
-    def retry(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        failed = list(queryset.filter(state=InvoiceState.FAILED).values_list("pk", flat=True))
-        for invoice_id in failed:
-            services.document_retry(invoice_id=invoice_id)
-        skipped = queryset.count() - len(failed)
+    def retry(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> TemplateResponse | None:
+        by_state = dict(queryset.order_by().values_list("state").annotate(Count("pk")))
+        count = by_state.get(InvoiceState.FAILED, 0)
+        skipped = {
+            "already issued": by_state.get(InvoiceState.ISSUED, 0),
+            "still pending": by_state.get(InvoiceState.PENDING, 0),
+        }
+        eligible = queryset.filter(state=InvoiceState.FAILED).order_by("pk")
+        if count and not admin_site.action_confirmed(request):
+            return admin_site.action_confirmation(
+                request,
+                self,
+                action="retry",
+                question=f"Retry {admin_site.counted(count, 'failed document')}?",
+                eligible=eligible,
+                eligible_count=count,
+                skipped=skipped,
+                button="Yes, retry",
+            )
+        actor = admin_site.operator(request)
+        for invoice_id in eligible.values_list("pk", flat=True):
+            services.document_retry(invoice_id=invoice_id, actor=actor)
         self.message_user(
             request,
-            f"Retry requested for {len(failed)} document(s); {skipped} skipped (not failed).",
-            messages.SUCCESS if failed else messages.WARNING,
+            admin_site.action_summary(
+                done=count, noun="document", outcome="queued for retry", skipped=skipped
+            ),
+            messages.SUCCESS if count else messages.WARNING,
         )
+        return None
 
 
 @admin.register(Finding)
-class FindingAdmin(admin.ModelAdmin[Finding]):
+class FindingAdmin(AutocompleteFilterAdmin[Finding]):
     """What the last reconciliation run found; exportable as CSV."""
 
     list_display = ["kind", "seller", "order_id", "remote_id", "detail", "run_at"]
-    list_filter = ["kind", "seller"]
+    list_filter = ["kind", ("seller", RelatedAutocompleteFilter)]
+    list_select_related = ["seller"]
     search_fields = ["detail", "remote_id", "order_id"]
     actions = ["export_csv"]
 
@@ -79,3 +166,26 @@ class FindingAdmin(admin.ModelAdmin[Finding]):
                  finding.order_id or "", finding.remote_id, finding.detail]
             )  # fmt: skip
         return response
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
+    """The Space Invoices webhook deliveries we accepted, and what each did to the mirror."""
+
+    list_display = ["delivery_id", "event", "remote_id", "outcome", "received_at"]
+    list_filter = ["event", "outcome"]
+    search_fields = ["delivery_id", "remote_id"]
+    readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: WebhookDelivery | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: WebhookDelivery | None = None
+    ) -> bool:
+        return False

@@ -35,6 +35,8 @@ class InvoiceOutputSerializer(serializers.ModelSerializer[Invoice]):
             "vies_checked_at",
             "sent_at",
             "payment_recorded_at",
+            "paid_at",
+            "voided_at",
             "number",
             "date",
             "date_due",

@@ -64,6 +64,10 @@ class Invoice(models.Model):
     vies_request_id = models.CharField(max_length=64, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     payment_recorded_at = models.DateTimeField(null=True, blank=True)
+    # What the entity says happened to the issued document since (its answer, webhooks).
+    paid_at = models.DateTimeField(null=True, blank=True)
+    # A voided document keeps its number but no longer counts in reports.
+    voided_at = models.DateTimeField(null=True, blank=True)
 
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -76,6 +80,11 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["seller", "date"]),
             models.Index(fields=["state", "last_attempt_at"]),
+            # Admin's currency and transaction type filters list their values through these.
+            models.Index(fields=["currency"]),
+            models.Index(fields=["transaction_type"]),
+            # The dashboard's oldest pending document, without sorting every pending one.
+            models.Index(fields=["state", "created_at"]),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -102,6 +111,11 @@ class Invoice(models.Model):
             # A row may wait for its seller's entity (onboarding still running), not be issued.
             models.CheckConstraint(
                 condition=~models.Q(state="issued", entity_id=""), name="issued_document_has_entity"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state="issued")
+                | models.Q(paid_at__isnull=True, voided_at__isnull=True),
+                name="only_issued_documents_are_paid_or_voided",
             ),
             models.CheckConstraint(
                 condition=models.Q(kind="invoice", credited_invoice__isnull=True)
@@ -180,3 +194,32 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.detail}"
+
+
+class WebhookOutcome(models.TextChoices):
+    APPLIED = "applied", "Applied to the mirror"
+    UNCHANGED = "unchanged", "Already mirrored"
+    IGNORED = "ignored", "Not a document of ours"
+
+
+class WebhookDelivery(models.Model):
+    """A Space Invoices webhook delivery we accepted; its unique id refuses a replay."""
+
+    delivery_id = models.CharField(max_length=64, unique=True)
+    event = models.CharField(max_length=40)
+    remote_id = models.CharField(max_length=40, blank=True)  # the document (or payment)
+    outcome = models.CharField(max_length=10, choices=WebhookOutcome.choices)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=WebhookOutcome.values),
+                name="webhook_outcome_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.delivery_id} ({self.outcome})"

@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
@@ -44,6 +45,7 @@ from invoicing.tax import (
     tax_treatment,
 )
 from invoicing.vies import vies_check
+from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from marketplace.models import Order, OrderLine, OrderStatus
 from marketplace.pricing import PricedLine, Totals, order_totals
@@ -51,6 +53,9 @@ from reporting.services import rollup_document_issued
 from sellers.models import Seller, ViesUnavailablePolicy
 
 logger = logging.getLogger(__name__)
+
+# The last_error of a pending invoice that the seller's VIES policy holds back (admin shows these).
+VIES_HOLD_REASON = "VIES unavailable; invoice held"
 
 
 class NotReady(Exception):
@@ -310,13 +315,16 @@ def document_pdf(*, invoice: Invoice, client: SpaceInvoicesClient | None = None)
 
 
 def document_mark_failed(*, invoice_id: int, reason: str) -> None:
-    Invoice.objects.filter(pk=invoice_id, state=InvoiceState.PENDING).update(
-        state=InvoiceState.FAILED, last_error=reason
-    )
+    with transaction.atomic():
+        failed = Invoice.objects.filter(pk=invoice_id, state=InvoiceState.PENDING).update(
+            state=InvoiceState.FAILED, last_error=reason
+        )
+        if failed:
+            _audit(Invoice.objects.get(pk=invoice_id), "document.failed")
     logger.warning("document %s failed: %s", invoice_id, reason)
 
 
-def document_retry(*, invoice_id: int) -> Invoice:
+def document_retry(*, invoice_id: int, actor: User | None = None) -> Invoice:
     """Send a failed row again (admin action).
 
     Failed rows were rejected or ran out of attempts. A rejection is replayed for the same
@@ -331,6 +339,7 @@ def document_retry(*, invoice_id: int) -> Invoice:
         invoice.state = InvoiceState.PENDING
         invoice.attempts = 0
         invoice.save(update_fields=["request_id", "state", "attempts"])
+        _audit(invoice, "document.retried", actor=actor)
         _enqueue("issue_document", invoice.pk)
     return invoice
 
@@ -489,7 +498,7 @@ def _recheck_vies(invoice: Invoice) -> None:
         evidence.valid is None
         and order.seller.vies_unavailable_policy == ViesUnavailablePolicy.HOLD
     ):
-        Invoice.objects.filter(pk=invoice.pk).update(last_error="VIES unavailable; invoice held")
+        Invoice.objects.filter(pk=invoice.pk).update(last_error=VIES_HOLD_REASON)
         raise NotReady(f"VIES unavailable; invoice {invoice.pk} held by the seller's policy")
     treatment = tax_treatment(seller=seller_profile, buyer=buyer_profile, vies_valid=False)
     _apply_treatment(invoice, treatment)
@@ -511,6 +520,8 @@ def _mirror(invoice: Invoice, document: Document, *, paid_inline: bool) -> None:
     total_net = document["total"]
     total_gross = document["total_with_tax"]
     now = timezone.now()
+    # The invoice.paid webhook of an invoice paid inline may come before this answer is mirrored.
+    paid = invoice.kind == DocumentKind.INVOICE and document["paid_in_full"]
     with transaction.atomic():
         updated = Invoice.objects.filter(pk=invoice.pk, state=InvoiceState.PENDING).update(
             state=InvoiceState.ISSUED,
@@ -525,9 +536,11 @@ def _mirror(invoice: Invoice, document: Document, *, paid_inline: bool) -> None:
             last_error="",
             issued_at=now,
             payment_recorded_at=now if paid_inline else None,
+            paid_at=now if paid else None,
         )
         if not updated:
             return
+        _audit(invoice, "document.issued", detail={"number": document["number"] or ""})
         rollup_document_issued(document=invoice)
         DocumentTax.objects.bulk_create(
             DocumentTax(document=invoice, rate=tax["rate"], base=tax["base"], amount=tax["amount"])
@@ -538,6 +551,23 @@ def _mirror(invoice: Invoice, document: Document, *, paid_inline: bool) -> None:
         if not paid_inline and invoice.kind == DocumentKind.INVOICE and invoice.order.paid_at:
             _enqueue("record_payment", invoice.pk)
     logger.info("document %s issued as %s in %s", invoice.pk, document["id"], invoice.entity_id)
+
+
+def _audit(
+    invoice: Invoice,
+    action: str,
+    *,
+    actor: User | None = None,
+    detail: dict[str, object] | None = None,
+) -> None:
+    audit_record(
+        action=action,
+        actor=actor,
+        seller_id=invoice.seller_id,
+        order_id=invoice.order_id,
+        document_id=invoice.pk,
+        detail={"kind": invoice.kind, **(detail or {})},
+    )
 
 
 def _document_ref(invoice: Invoice) -> str:

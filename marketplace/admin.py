@@ -1,14 +1,23 @@
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from invoicing.models import Invoice
+from marketplace.admin_site import (
+    AutocompleteFilterAdmin,
+    IndexedCountryFilter,
+    IndexedValuesFilter,
+    RelatedAutocompleteFilter,
+    search_id,
+)
 from marketplace.models import AuditEvent, Checkout, Order, OrderLine, Product
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin[Product]):
+class ProductAdmin(AutocompleteFilterAdmin[Product]):
     list_display = ["name", "seller", "unit_price", "currency", "tax_rate", "is_active"]
-    list_filter = ["is_active", "currency", "seller"]
+    list_filter = ["is_active", "currency", ("seller", RelatedAutocompleteFilter)]
+    list_select_related = ["seller"]
     search_fields = ["name", "seller__business_name"]
     autocomplete_fields = ["seller"]
 
@@ -43,22 +52,51 @@ class DocumentInline(admin.TabularInline[Invoice, Order]):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin[Order]):
+class OrderAdmin(AutocompleteFilterAdmin[Order]):
     list_display = [
         "id",
         "seller",
         "buyer_name",
-        "billing_country",
+        "billing_country_name",
         "status",
         "currency",
         "total_gross",
         "placed_at",
     ]
-    list_filter = ["status", "currency", "billing_country", "seller"]
-    search_fields = ["id", "buyer_name", "buyer_email", "seller__business_name"]
-    date_hierarchy = "placed_at"
+    # A date filter rather than a date hierarchy, which reads the first and last dates and
+    # every year of the table on each page (~40 ms per 100,000 orders).
+    list_filter = [
+        "status",
+        ("currency", IndexedValuesFilter),
+        ("billing_country", IndexedCountryFilter),
+        ("placed_at", admin.DateFieldListFilter),
+        ("seller", RelatedAutocompleteFilter),
+    ]
+    list_select_related = ["seller"]
+    search_fields = ["buyer_email", "buyer_name", "buyer_vat_number", "seller__business_name"]
+    search_help_text = "An order id, or a buyer's email, name or VAT number, or a seller's name."
+    # The unfiltered count of a large order table is a second full count on every page.
+    show_full_result_count = False
+    # Rendering a row costs ~0.5 ms (links, dates, amounts, the checkbox): 100 rows were most of
+    # the page's time.
+    list_per_page = 50
     inlines = [OrderLineInline, DocumentInline]
     readonly_fields = [field.name for field in Order._meta.fields]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
+    ) -> tuple[QuerySet[Order], bool]:
+        # A number alone is an order id, found by its key: the text fields are matched on every
+        # row (about half a second for 100,000 orders).
+        order_id = search_id(search_term)
+        if order_id is not None:
+            return queryset.filter(pk=order_id), False
+        return super().get_search_results(request, queryset, search_term)
+
+    # A CountryField column would look its name up in every country's choice, row by row.
+    @admin.display(description="billing country", ordering="billing_country")
+    def billing_country_name(self, order: Order) -> str:
+        return str(order.billing_country.name)
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False
@@ -70,6 +108,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
 @admin.register(Checkout)
 class CheckoutAdmin(admin.ModelAdmin[Checkout]):
     list_display = ["id", "public_id", "buyer", "created_at"]
+    list_select_related = ["buyer"]
     search_fields = ["public_id", "buyer__username", "buyer__email"]
     readonly_fields = ["public_id", "buyer", "created_at"]
 

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -17,6 +18,7 @@ from rest_framework.views import APIView
 from invoicing.api import InvoiceOutputSerializer
 from marketplace import selectors, services
 from marketplace.models import Order, Product
+from marketplace.throttles import LoginThrottle
 
 
 class ProductOutputSerializer(serializers.ModelSerializer[Product]):
@@ -65,8 +67,17 @@ class CatalogDetailApi(generics.RetrieveAPIView[Product]):
         return selectors.catalog_products()
 
 
+class TokenLoginApi(ObtainAuthToken):
+    """A user's API token for its username and password."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
+    throttle_scope = "login"
+
+
 class BuyerRegisterApi(APIView):
     permission_classes = [AllowAny]
+    throttle_scope = "signup"
 
     class InputSerializer(serializers.Serializer[None]):
         username = serializers.CharField(max_length=150)
@@ -201,6 +212,8 @@ class CheckoutOutputSerializer(serializers.Serializer[dict[str, Any]]):
 class CheckoutApi(APIView):
     """Check out a cart that may span sellers: one order per seller."""
 
+    throttle_scope = "checkout"
+
     @extend_schema(request=CheckoutInputSerializer, responses={201: CheckoutOutputSerializer})
     def post(self, request: Request) -> Response:
         data = _validated(CheckoutInputSerializer, request)
@@ -237,7 +250,7 @@ class OrderPayApi(APIView):
         if not request.user.is_staff:
             own = own.filter(buyer=authenticated_user(request))
         order = get_object_or_404(own, pk=pk)
-        services.order_mark_paid(order_id=order.pk)
+        services.order_mark_paid(order_id=order.pk, actor=authenticated_user(request))
         return _order_response(request, order.pk)
 
 
@@ -245,7 +258,7 @@ class OrderFulfilApi(APIView):
     @extend_schema(request=None, responses=OrderOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         order = get_object_or_404(selectors.orders_managed_by(request.user), pk=pk)
-        services.order_fulfil(order_id=order.pk)
+        services.order_fulfil(order_id=order.pk, actor=authenticated_user(request))
         return _order_response(request, order.pk)
 
 
@@ -253,7 +266,7 @@ class OrderCancelApi(APIView):
     @extend_schema(request=None, responses=OrderOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         order = get_object_or_404(selectors.orders_cancellable_by(request.user), pk=pk)
-        services.order_cancel(order_id=order.pk)
+        services.order_cancel(order_id=order.pk, actor=authenticated_user(request))
         return _order_response(request, order.pk)
 
 
@@ -265,14 +278,14 @@ class OrderRefundApi(APIView):
         order = get_object_or_404(selectors.orders_managed_by(request.user), pk=pk)
         data = _validated(RefundInputSerializer, request)
         lines = [services.RefundLine(**line) for line in data["lines"]]
-        services.order_refund(order_id=order.pk, lines=lines)
+        services.order_refund(order_id=order.pk, lines=lines, actor=authenticated_user(request))
         return _order_response(request, order.pk)
 
 
 class VatCheckApi(APIView):
     """Immediate feedback on a buyer's VAT number at checkout (format, then VIES)."""
 
-    permission_classes = [AllowAny]
+    throttle_scope = "checkout"
 
     class InputSerializer(serializers.Serializer[None]):
         seller_id = serializers.IntegerField()

@@ -7,7 +7,7 @@ codes only: never keys, secrets or a buyer's personal data.
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
 from marketplace.models import AuditEvent
 
@@ -24,7 +24,7 @@ def audit_record(
     """Write one audit event, in the caller's transaction so it exists only if the action does."""
     return AuditEvent.objects.create(
         action=action,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=actor if isinstance(actor, User) else None,
         seller_id=seller_id,
         order_id=order_id,
         document_id=document_id,

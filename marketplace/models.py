@@ -117,7 +117,12 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["seller", "status"])]
+        indexes = [
+            models.Index(fields=["seller", "status"]),
+            # Admin's currency and country filters list their values through these.
+            models.Index(fields=["currency"]),
+            models.Index(fields=["billing_country"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=OrderStatus.values), name="order_status_valid"
@@ -158,6 +163,42 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.name}"
+
+
+class PaymentOutcome(models.TextChoices):
+    PAID = "paid", "Paid"
+    DECLINED = "declined", "Declined"
+
+
+class Payment(models.Model):
+    """One payment provider callback we accepted for a checkout (see marketplace.payments)."""
+
+    checkout = models.ForeignKey(Checkout, on_delete=models.PROTECT, related_name="payments")
+    # The provider's id: a replayed callback finds its row instead of paying twice.
+    provider_payment_id = models.CharField(max_length=64, unique=True)
+    outcome = models.CharField(max_length=10, choices=PaymentOutcome.choices)
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=PaymentOutcome.values), name="payment_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="payment_amount_not_negative"
+            ),
+            models.UniqueConstraint(
+                fields=["checkout"],
+                condition=models.Q(outcome="paid"),
+                name="one_paid_payment_per_checkout",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment {self.provider_payment_id} ({self.outcome})"
 
 
 class AuditEvent(models.Model):

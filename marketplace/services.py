@@ -1,6 +1,7 @@
 """Checkout and the order lifecycle. Reaching the invoice point writes the invoice outbox row;
 cancelling or refunding an invoiced order writes a credit note."""
 
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,11 +22,20 @@ from invoicing.services import (
 )
 from invoicing.tax import BuyerTaxProfile, needs_vies, tax_treatment
 from invoicing.vies import ViesResult, vies_check
+from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, line_net, order_totals
 from sellers.models import Seller, SellerStatus
-from sellers.validation import country_code_validate, currency_code_validate, tax_number_normalize
+from sellers.validation import (
+    country_code_validate,
+    currency_code_validate,
+    tax_number_country,
+    tax_number_normalize,
+)
+
+# A guest buyer is a user row of its own (one per guest checkout) that can never log in.
+GUEST_USERNAME_PREFIX = "guest-"
 
 
 @dataclass(frozen=True)
@@ -54,11 +64,35 @@ class RefundLine:
 
 def buyer_vat_validate(*, country: str, vat_number: str) -> str:
     """The buyer's VAT number in compact form; it must belong to the billing country."""
+    registered_in = tax_number_country(vat_number)
+    if registered_in and registered_in != country:
+        raise ApplicationError(
+            f"This VAT number is registered in {registered_in}, not in the billing country "
+            f"{country}.",
+            field="billing.vat_number",
+        )
     return tax_number_normalize(vat_number, country=country, field="billing.vat_number")
 
 
-def checkout_create(*, buyer: User, lines: Sequence[CartLine], billing: BillingDetails) -> Checkout:
-    """Turn a cart into one checkout with one order per seller; all or nothing."""
+def guest_buyer_create(*, email: str) -> User:
+    """The buyer of a guest checkout: no usable password and inactive, so it never logs in."""
+    user = User(username=f"{GUEST_USERNAME_PREFIX}{uuid.uuid4().hex}", email=email, is_active=False)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def buyer_is_guest(user: User) -> bool:
+    return user.username.startswith(GUEST_USERNAME_PREFIX) and not user.has_usable_password()
+
+
+def checkout_create(
+    *, buyer: User | None, lines: Sequence[CartLine], billing: BillingDetails
+) -> Checkout:
+    """Turn a cart into one checkout with one order per seller; all or nothing.
+
+    Without a buyer it is a guest checkout: its guest buyer is written with it.
+    """
     if not lines:
         raise ApplicationError("The cart is empty.", field="lines")
     country = country_code_validate(billing.country, field="billing.country")
@@ -71,17 +105,20 @@ def checkout_create(*, buyer: User, lines: Sequence[CartLine], billing: BillingD
     # VIES is asked before the transaction opens: no network wait while holding row locks.
     vies = _vies_for(grouped, buyer_profile)
     drafts = [
-        _order_draft(buyer, seller_lines, billing, buyer_profile, vies)
+        _order_draft(seller_lines, billing, buyer_profile, vies)
         for seller_lines in grouped.values()
     ]
     # One insert for the orders and one for all their lines, whatever the cart's size.
     with transaction.atomic():
+        buyer = buyer or guest_buyer_create(email=billing.email)
         checkout = Checkout.objects.create(buyer=buyer)
         for order, _ in drafts:
             order.checkout = checkout
+            order.buyer = buyer
         Order.objects.bulk_create([order for order, _ in drafts])
         OrderLine.objects.bulk_create([line for order, lines in drafts for line in lines])
         for order, _ in drafts:
+            _audit_transition(order, "order.placed", buyer)
             _after_transition(order)
     return checkout
 
@@ -101,7 +138,7 @@ def checkout_vat_check(*, seller: Seller, country: str, vat_number: str) -> VatC
     return VatCheck(vat_number=number, vies=vies)
 
 
-def order_mark_paid(*, order_id: int) -> Order:
+def order_mark_paid(*, order_id: int, actor: User | None = None) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         if order.paid_at is not None or order.status not in (
@@ -113,6 +150,7 @@ def order_mark_paid(*, order_id: int) -> Order:
         if order.status == OrderStatus.PLACED:
             order.status = OrderStatus.PAID
         order.save(update_fields=["status", "paid_at"])
+        _audit_transition(order, "order.paid", actor)
         if _invoice_of(order) is not None:  # invoiced earlier: record the payment on it
             payment_record_request(order=order)
         else:  # invoiced now, with the payment inline
@@ -120,7 +158,7 @@ def order_mark_paid(*, order_id: int) -> Order:
     return order
 
 
-def order_fulfil(*, order_id: int) -> Order:
+def order_fulfil(*, order_id: int, actor: User | None = None) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
         if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
@@ -128,11 +166,12 @@ def order_fulfil(*, order_id: int) -> Order:
         order.status = OrderStatus.FULFILLED
         order.fulfilled_at = timezone.now()
         order.save(update_fields=["status", "fulfilled_at"])
+        _audit_transition(order, "order.fulfilled", actor)
         _after_transition(order)
     return order
 
 
-def order_cancel(*, order_id: int) -> Order:
+def order_cancel(*, order_id: int, actor: User | None = None) -> Order:
     """Cancel before fulfilment; an invoiced order gets a full credit note for what remains."""
     with transaction.atomic():
         order = _locked(order_id)
@@ -141,13 +180,16 @@ def order_cancel(*, order_id: int) -> Order:
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = timezone.now()
         order.save(update_fields=["status", "cancelled_at"])
+        _audit_transition(order, "order.cancelled", actor)
         invoice = _invoice_of(order)
         if invoice is not None:
             credit_note_for_remaining(invoice=invoice)
     return order
 
 
-def order_refund(*, order_id: int, lines: Sequence[RefundLine]) -> Invoice | None:
+def order_refund(
+    *, order_id: int, lines: Sequence[RefundLine], actor: User | None = None
+) -> Invoice | None:
     """Refund quantities of a paid order: a credit note once invoiced, else less to invoice."""
     if not lines:
         raise ApplicationError("Name at least one line to refund.", field="lines")
@@ -166,6 +208,8 @@ def order_refund(*, order_id: int, lines: Sequence[RefundLine]) -> Invoice | Non
                     f"Line {line.line_id} is not part of order {order.pk}.",
                     field=f"lines[{index}].line_id",
                 )
+        refunded = {str(line.line_id): line.quantity for line in lines}
+        _audit_transition(order, "order.refunded", actor, detail={"lines": refunded})
         invoice = _invoice_of(order)
         if invoice is not None:
             credit_lines = [CreditLine(line.line_id, line.quantity) for line in lines]
@@ -193,6 +237,14 @@ def _reduce_before_invoice(order_lines: dict[int, OrderLine], lines: Sequence[Re
         order_line = order_lines[line_id]
         order_line.refunded_quantity += quantity
         order_line.save(update_fields=["refunded_quantity"])
+
+
+def _audit_transition(
+    order: Order, action: str, actor: User | None, detail: dict[str, object] | None = None
+) -> None:
+    audit_record(
+        action=action, actor=actor, seller_id=order.seller_id, order_id=order.pk, detail=detail
+    )
 
 
 def _locked(order_id: int) -> Order:
@@ -261,7 +313,6 @@ def _group_by_seller(
 
 
 def _order_draft(
-    buyer: User,
     seller_lines: list[tuple[Product, int]],
     billing: BillingDetails,
     buyer_profile: BuyerTaxProfile,
@@ -293,7 +344,6 @@ def _order_draft(
     totals = order_totals(priced, currency)
     order = Order(
         seller=seller,
-        buyer=buyer,
         buyer_name=billing.name,
         buyer_email=billing.email,
         billing_address=billing.address,

@@ -23,12 +23,14 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 LOCAL_DIR = BASE_DIR / env.str("LOCAL_STATE_DIR", default=".local")
 LOCAL_DIR.mkdir(parents=True, exist_ok=True)
 
+# Off unless set: production is the default mode, and `make run`/`make demo` turn it on. With it
+# off, the system checks in marketplace/checks.py refuse the embedded SECRET_KEY below.
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-only-key-set-SECRET_KEY-in-production")
+SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-local-only-set-SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "marketplace.apps.OperatorAdminConfig",  # django.contrib.admin with the operators' site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -68,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "marketplace.storefront.context_processors.cart",
             ],
         },
     },
@@ -80,7 +83,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker processes share the embedded file: wait for locks, take them up front.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-# VIES answers are cached here (a day); use Redis in production (CACHE_URL=redis://...).
+# VIES answers (a day) and API throttle counters live here; use Redis in production
+# (CACHE_URL=redis://...) so that every web process counts against the same limits.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -90,6 +94,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Buyers log in on the storefront's pages (operators keep admin's own login).
+LOGIN_URL = "storefront:login"
+LOGIN_REDIRECT_URL = "storefront:my-orders"
+LOGOUT_REDIRECT_URL = "storefront:catalog"
+
+# Guest buyers get their order link by email; printed to the console unless configured.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Marketplace <orders@localhost>")
+
+# Signs the local test payment provider's callbacks (marketplace.payments).
+PAYMENT_PROVIDER_SECRET = env.str(
+    "PAYMENT_PROVIDER_SECRET", default="insecure-local-payment-provider-secret"
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -101,16 +119,37 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
+# Cookies only over HTTPS outside local use; the session cookie is never readable by scripts.
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+# TLS usually ends at a proxy, which redirects plain HTTP itself; set these when Django sees it.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 60 * 60 * 24 * 30)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "marketplace.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "marketplace.errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "marketplace.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Views opt in with `throttle_scope`; counters live in the default cache (see CACHES).
+    "DEFAULT_THROTTLE_CLASSES": ["marketplace.throttles.ScopedThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("THROTTLE_LOGIN", default="10/min"),
+        "signup": env.str("THROTTLE_SIGNUP", default="10/hour"),
+        "checkout": env.str("THROTTLE_CHECKOUT", default="30/min"),
+        "export": env.str("THROTTLE_EXPORT", default="20/min"),
+    },
+    # Proxies in front of the app that append to X-Forwarded-For; with 0 the client address is
+    # REMOTE_ADDR, so a client cannot pick its own throttle bucket with a forged header.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -118,6 +157,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Sellers, catalog, checkout, orders and invoices issued through Space Invoices.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a `status`; each choice set gets its own component name.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "marketplace.models.OrderStatus",
+        "SellerStatusEnum": "sellers.models.SellerStatus",
+        "ExportStatusEnum": "reporting.models.ExportStatus",
+    },
 }
 
 # Celery: Redis in production and CI; a filesystem queue needing no server by default.
@@ -162,6 +207,22 @@ SPACE_INVOICES_SHARE_URL = env.str(
     "SPACE_INVOICES_SHARE_URL", default=SPACE_INVOICES_URL.rstrip("/") + "/share/"
 )
 SPACE_INVOICES_TIMEOUT = env.float("SPACE_INVOICES_TIMEOUT", default=10.0)
+# The secret that signs Space Invoices' webhook deliveries to us (manage.py register_webhook
+# registers it). The embedded one only goes with sandbox keys: with a live key and no secret
+# every delivery is refused.
+SPACE_INVOICES_WEBHOOK_SECRET = env.str(
+    "SPACE_INVOICES_WEBHOOK_SECRET",
+    default="whsec_sandbox_local" if SPACE_INVOICES_API_KEY.startswith("sk_sandbox_") else "",
+)
+# Seconds a delivery's signed timestamp may be away from our clock.
+SPACE_INVOICES_WEBHOOK_TOLERANCE = env.int("SPACE_INVOICES_WEBHOOK_TOLERANCE", default=300)
+# The embedded dashboard a seller admin opens with a short-lived entity key: the sandbox's page
+# by default, https://app.spaceinvoices.com with the real service.
+SPACE_INVOICES_DASHBOARD_URL = env.str(
+    "SPACE_INVOICES_DASHBOARD_URL", default=SPACE_INVOICES_URL.rstrip("/") + "/embed/dashboard"
+)
+# Seconds a dashboard's entity key lives.
+SELLER_DASHBOARD_KEY_TTL = env.int("SELLER_DASHBOARD_KEY_TTL", default=900)
 # Requests per minute all our processes together send with this key (0: no limit): about 60 for
 # sandbox keys and 600 for live ones. Shared through Redis when the broker is Redis.
 SPACE_INVOICES_RATE_LIMIT_PER_MIN = env.int(
@@ -188,8 +249,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every handler redacts keys, tokens, email addresses and VAT numbers (marketplace/logging.py).
+    "filters": {"redact": {"()": "marketplace.logging.RedactingFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # httpx logs whole URLs (query strings hold order ids); our client logs each call itself.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        # httpx logs whole URLs (query strings hold order ids); our client logs each call itself.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # Django gives these their own handlers; configured here they lose them and reach the
+        # redacting console handler through the root logger instead.
+        "django": {"level": "INFO", "propagate": True},
+        "django.server": {"level": "INFO", "propagate": True},
+    },
 }

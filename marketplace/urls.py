@@ -1,16 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from invoicing import api as invoicing_api
+from invoicing import webhook_api
 from marketplace import api as marketplace_api
 from reporting.api import InvoiceExportApi
 from reporting.views import admin_invoice_export
 from sellers import api as sellers_api
 
 api = [
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", marketplace_api.TokenLoginApi.as_view(), name="auth-token"),
     path("buyers/", marketplace_api.BuyerRegisterApi.as_view(), name="buyer-register"),
     path("catalog/products/", marketplace_api.CatalogListApi.as_view(), name="catalog-list"),
     path(
@@ -30,6 +30,13 @@ api = [
     path("sellers/signup/", sellers_api.SellerSignupApi.as_view(), name="seller-signup"),
     path("sellers/<int:pk>/", sellers_api.SellerDetailApi.as_view(), name="seller-detail"),
     path("seller/", sellers_api.SellerMeApi.as_view(), name="seller-me"),
+    path("seller/users/", sellers_api.SellerUserListCreateApi.as_view(), name="seller-user-list"),
+    path(
+        "seller/users/<int:pk>/",
+        sellers_api.SellerUserDetailApi.as_view(),
+        name="seller-user-detail",
+    ),
+    path("seller/dashboard/", sellers_api.SellerDashboardApi.as_view(), name="seller-dashboard"),
     path(
         "seller/invoices/",
         invoicing_api.SellerInvoiceListApi.as_view(),
@@ -39,9 +46,16 @@ api = [
     path("invoices/<int:pk>/link/", invoicing_api.InvoiceLinkApi.as_view(), name="invoice-link"),
     path("invoices/<int:pk>/pdf/", invoicing_api.InvoicePdfApi.as_view(), name="invoice-pdf"),
     path("reports/invoices.csv", InvoiceExportApi.as_view(), name="report-invoices-csv"),
+    path(
+        "webhooks/space-invoices/",
+        webhook_api.space_invoices_webhook,
+        name="webhook-space-invoices",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+
+handler404 = "marketplace.errors.page_not_found"
 
 urlpatterns = [
     # Before admin's catch-all, so the invoice changelist's export link reaches it.
@@ -53,4 +67,6 @@ urlpatterns = [
     path("", include("reporting.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api)),
+    path("seller/", include("sellers.urls")),
+    path("", include("marketplace.storefront.urls")),
 ]

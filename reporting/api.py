@@ -18,17 +18,20 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import BasePermission, IsAdminUser
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAdminUser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from reporting import services
 from reporting.exports import DOCUMENTS, EXPORTS, INVOICES, LINES, STATEMENT, VAT, CsvExport
@@ -37,6 +40,7 @@ from reporting.models import ExportJob, ExportStatus
 from reporting.selectors import export_jobs_for_operator, export_jobs_for_seller
 from reporting.views import csv_response
 from sellers.models import Seller
+from sellers.permissions import IsSellerMember
 from sellers.selectors import seller_for_user
 
 _View = TypeVar("_View", bound=Callable[..., Any])
@@ -53,13 +57,6 @@ class _JsonErrorsNegotiation(DefaultContentNegotiation):
     ) -> tuple[BaseRenderer, str]:
         renderer = next(iter(renderers))
         return renderer, renderer.media_type
-
-
-class IsSellerMember(BasePermission):
-    message = "Only a seller's users can use the seller reports."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return seller_for_user(request.user) is not None
 
 
 def _member_seller(request: Request) -> Seller:
@@ -132,16 +129,19 @@ def _csv_schema(export: CsvExport, *, seller_scoped: bool) -> Callable[[_View], 
 
 class _OperatorCsvApi(APIView):
     permission_classes = [IsAdminUser]
+    throttle_scope = "export"
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _JsonErrorsNegotiation
     export: CsvExport
 
     def get(self, request: Request) -> StreamingHttpResponse:
-        return csv_response(self.export, export_filters_parse(_single_params(request), self.export))
+        filters = export_filters_parse(_single_params(request), self.export)
+        return csv_response(self.export, filters, actor=request.user)
 
 
 class _SellerCsvApi(APIView):
     permission_classes = [IsSellerMember]
+    throttle_scope = "export"
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _JsonErrorsNegotiation
     export: CsvExport
@@ -149,7 +149,7 @@ class _SellerCsvApi(APIView):
     def get(self, request: Request) -> StreamingHttpResponse:
         seller = _member_seller(request)
         filters = export_filters_parse(_single_params(request), self.export, seller_id=seller.pk)
-        return csv_response(self.export, filters)
+        return csv_response(self.export, filters, actor=request.user)
 
 
 class InvoiceExportApi(_OperatorCsvApi):
@@ -255,7 +255,7 @@ def _job_request_params(request: Request) -> tuple[CsvExport, dict[str, Any]]:
         raise ApplicationError("Send a JSON object.", field=None)
     params = dict(request.data)
     report = params.pop("report", None)
-    if report not in EXPORTS:
+    if not isinstance(report, str) or report not in EXPORTS:
         raise ApplicationError(
             f"Enter one of {', '.join(EXPORTS)}, not {str(report)[:40]!r}.", field="report"
         )
@@ -282,6 +282,9 @@ class _ExportJobCreate(APIView):
     """Queue an export (201); a worker writes the CSV, poll the job for its download link."""
 
     seller_scoped = False
+    throttle_scope = "export"
+    # The filters are text fields of one JSON object; a form would give each as a list.
+    parser_classes = [JSONParser]
 
     def post(self, request: Request) -> Response:
         export, params = _job_request_params(request)
@@ -325,31 +328,80 @@ class _ExportJobDownload(APIView):
             content_type="text/csv; charset=utf-8",
         )
         response["X-Export-Version"] = str(EXPORTS[job.report].version)
+        audit_record(
+            action="export.downloaded",
+            actor=request.user,
+            seller_id=job.filters.get("seller"),
+            detail={"report": job.report, "job_id": job.pk},
+        )
         return response
 
 
+def _job_create_schema(*, seller_scoped: bool) -> Callable[[_View], _View]:
+    names = SELLER_PARAMETERS if seller_scoped else PARAMETERS
+    fields: dict[str, serializers.Field[Any, Any, Any, Any]] = {
+        "report": serializers.ChoiceField(choices=list(EXPORTS)),
+        **{
+            name: serializers.CharField(
+                required=False,
+                allow_blank=True,
+                help_text=str(_FILTER_PARAMETERS[name].description),
+            )
+            for name in names
+        },
+    }
+    request = inline_serializer(
+        name=f"{'Seller' if seller_scoped else ''}ExportJobRequest", fields=fields
+    )
+    return extend_schema_view(
+        post=extend_schema(
+            request=request,
+            responses={201: ExportJobOutput},
+        )
+    )
+
+
+_job_detail_schema = extend_schema_view(get=extend_schema(responses=ExportJobOutput))
+_job_download_schema = extend_schema_view(
+    get=extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.STR,
+                description="The CSV file; its columns' version is in `X-Export-Version`.",
+            )
+        }
+    )
+)
+
+
+@_job_create_schema(seller_scoped=False)
 class ExportJobCreateApi(_ExportJobCreate):
     permission_classes = [IsAdminUser]
 
 
+@_job_detail_schema
 class ExportJobDetailApi(_ExportJobDetail):
     permission_classes = [IsAdminUser]
 
 
+@_job_download_schema
 class ExportJobDownloadApi(_ExportJobDownload):
     permission_classes = [IsAdminUser]
 
 
+@_job_create_schema(seller_scoped=True)
 class SellerExportJobCreateApi(_ExportJobCreate):
     permission_classes = [IsSellerMember]
     seller_scoped = True
 
 
+@_job_detail_schema
 class SellerExportJobDetailApi(_ExportJobDetail):
     permission_classes = [IsSellerMember]
     seller_scoped = True
 
 
+@_job_download_schema
 class SellerExportJobDownloadApi(_ExportJobDownload):
     permission_classes = [IsSellerMember]
     seller_scoped = True

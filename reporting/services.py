@@ -8,11 +8,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from invoicing.models import DocumentKind, Invoice, InvoiceState
+from marketplace.audit import audit_record
 from reporting import tasks
 from reporting.exports import EXPORTS, export_write
 from reporting.filters import filters_from_json, filters_to_json
@@ -30,9 +31,19 @@ def export_job_request(
 
     `seller` confines a seller user's job (and its download) to that seller.
     """
-    job = ExportJob.objects.create(
-        report=report, filters=filters_to_json(filters), requested_by=requested_by, seller=seller
-    )
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            report=report,
+            filters=filters_to_json(filters),
+            requested_by=requested_by,
+            seller=seller,
+        )
+        audit_record(
+            action="export.requested",
+            actor=requested_by,
+            seller_id=filters.seller_id,
+            detail={"report": report, "job_id": job.pk, "filters": job.filters},
+        )
     transaction.on_commit(lambda: tasks.run_export.delay(job.pk))
     return job
 
@@ -91,13 +102,7 @@ _ROLLUP_SUMS: dict[str, Any] = {
 
 def _rollup_insert(documents: QuerySet[Invoice]) -> tuple[str, tuple[Any, ...]]:
     """`INSERT INTO rollup SELECT` the issued, dated `documents` added up per rollup row."""
-    rows = (
-        documents.filter(state=InvoiceState.ISSUED, date__isnull=False)
-        .annotate(month=FirstOfMonth("date"))
-        .values_list(*_ROLLUP_KEY)
-        .annotate(**_ROLLUP_SUMS)
-        .order_by(*_ROLLUP_KEY)
-    )
+    rows = _rollup_rows(documents.filter(voided_at__isnull=True))
     select, params = rows.query.sql_with_params()
     columns = ", ".join((*_ROLLUP_KEY, *_ROLLUP_SUMS))
     return f"INSERT INTO {SellerMonthRollup._meta.db_table} ({columns}) {select}", params
@@ -115,6 +120,30 @@ def rollup_document_issued(*, document: Invoice) -> None:
     upsert = f"{insert} ON CONFLICT ({', '.join(_ROLLUP_KEY)}) DO UPDATE SET {increments}"
     with connection.cursor() as cursor:
         cursor.execute(upsert, params)
+
+
+def rollup_document_voided(*, document: Invoice) -> None:
+    """Take a voided document out of its seller's month, in the transaction that voids it.
+
+    It was added when issued. No rollup row yet (never built) has nothing to take out.
+    """
+    for row in _rollup_rows(Invoice.objects.filter(pk=document.pk)):
+        key = dict(zip(_ROLLUP_KEY, row, strict=False))
+        sums = zip(_ROLLUP_SUMS, row[len(_ROLLUP_KEY) :], strict=True)
+        SellerMonthRollup.objects.filter(**key).update(
+            **{name: F(name) - value for name, value in sums}
+        )
+
+
+def _rollup_rows(documents: QuerySet[Invoice]) -> QuerySet[Invoice, tuple[Any, ...]]:
+    """The issued, dated `documents` (voided or not) added up per rollup row."""
+    return (
+        documents.filter(state=InvoiceState.ISSUED, date__isnull=False)
+        .annotate(month=FirstOfMonth("date"))
+        .values_list(*_ROLLUP_KEY)
+        .annotate(**_ROLLUP_SUMS)
+        .order_by(*_ROLLUP_KEY)
+    )
 
 
 def rollup_rebuild() -> int:

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.paginator import Paginator
 from django.http import (
     Http404,
@@ -23,11 +24,13 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
+from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from reporting.charts import bar_chart
 from reporting.exports import EXPORTS, INVOICES, CsvExport, csv_chunks
 from reporting.filters import (
     export_filters_parse,
+    filters_to_json,
     invoice_export_filters_parse,
     report_filters_parse,
 )
@@ -48,8 +51,16 @@ STATEMENT_DOCUMENTS_SHOWN = 200
 HEALTH_SELLERS_CHARTED = 20
 
 
-def csv_response(export: CsvExport, filters: ReportFilters) -> StreamingHttpResponse:
-    """The streamed CSV download; validate the filters before calling this."""
+def csv_response(
+    export: CsvExport, filters: ReportFilters, *, actor: AbstractBaseUser | AnonymousUser
+) -> StreamingHttpResponse:
+    """The streamed CSV download, audited; validate the filters before calling this."""
+    audit_record(
+        action="export.downloaded",
+        actor=actor,
+        seller_id=filters.seller_id,
+        detail={"report": export.name, "filters": filters_to_json(filters)},
+    )
     start = filters.date_from.isoformat() if filters.date_from else "all"
     end = filters.date_to.isoformat() if filters.date_to else "all"
     response = StreamingHttpResponse(
@@ -87,7 +98,7 @@ def admin_invoice_export(request: HttpRequest) -> HttpResponseBase:
     except ApplicationError as error:
         messages.error(request, f"Invoice export: {error.field}: {error.message}")
         return HttpResponseRedirect(_back_url(request))
-    return csv_response(INVOICES, filters)
+    return csv_response(INVOICES, filters, actor=request.user)
 
 
 REPORT_EXPORTS = ("documents", "lines", "vat", "statement")
@@ -224,4 +235,4 @@ def admin_report_export(request: HttpRequest, name: str) -> HttpResponseBase:
     except ApplicationError as error:
         messages.error(request, f"{name} export: {error.field}: {error.message}")
         return HttpResponseRedirect(f"{reverse('reports-index')}?{request.GET.urlencode()}")
-    return csv_response(export, filters)
+    return csv_response(export, filters, actor=request.user)

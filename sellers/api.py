@@ -1,21 +1,27 @@
-"""Seller onboarding: by an operator, or by the seller signing up itself."""
+"""Seller onboarding (by an operator, or by the seller signing up itself), the seller's staff and
+its embedded dashboard."""
 
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import transaction
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from invoicing.client import Transient
+from marketplace.api import authenticated_user
 from sellers import services
-from sellers.models import Seller
-from sellers.selectors import seller_for_user
+from sellers.models import Seller, SellerRole, SellerUser
+from sellers.permissions import IsSellerAdmin, IsSellerMember
+from sellers.selectors import seller_for_user, seller_user_list
 
 
 class SellerDetailsInputSerializer(serializers.Serializer[None]):
@@ -76,7 +82,8 @@ class SellerListCreateApi(generics.ListAPIView[Seller]):
         serializer = SellerDetailsInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         seller = services.seller_onboard(
-            details=services.SellerDetails(**serializer.validated_data)
+            details=services.SellerDetails(**serializer.validated_data),
+            actor=authenticated_user(request),
         )
         return Response(SellerOutputSerializer(seller).data, status=status.HTTP_201_CREATED)
 
@@ -91,6 +98,7 @@ class SellerSignupApi(APIView):
     """A seller signs up: its admin user and the seller, written together or not at all."""
 
     permission_classes = [AllowAny]
+    throttle_scope = "signup"
 
     @extend_schema(request=SellerSignupInputSerializer, responses={201: SellerOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -114,9 +122,127 @@ class SellerSignupApi(APIView):
 class SellerMeApi(APIView):
     """The requesting user's own seller."""
 
+    permission_classes = [IsSellerMember]
+
     @extend_schema(responses=SellerOutputSerializer)
     def get(self, request: Request) -> Response:
-        seller = seller_for_user(request.user)
-        if seller is None:
-            raise PermissionDenied("This user does not belong to a seller.")
-        return Response(SellerOutputSerializer(seller).data)
+        return Response(SellerOutputSerializer(_member_seller(request)).data)
+
+
+class SellerUserOutputSerializer(serializers.ModelSerializer[SellerUser]):
+    username = serializers.CharField(source="user.username")
+    email = serializers.EmailField(source="user.email")
+    mirror_state = serializers.CharField(source="entity_user_state")
+    mirror_error = serializers.CharField(source="entity_user_error")
+
+    class Meta:
+        model = SellerUser
+        fields = [
+            "id",
+            "username",
+            "email",
+            "role",
+            "entity_user_id",
+            "mirror_state",
+            "mirror_error",
+            "created_at",
+        ]
+
+
+class SellerUserCreateInputSerializer(serializers.Serializer[None]):
+    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True)
+    role = serializers.ChoiceField(choices=SellerRole.choices)
+
+
+class SellerUserRoleInputSerializer(serializers.Serializer[None]):
+    role = serializers.ChoiceField(choices=SellerRole.choices)
+
+
+class SellerUserListCreateApi(generics.ListAPIView[SellerUser]):
+    """A seller admin lists its seller's members and adds new ones."""
+
+    permission_classes = [IsSellerAdmin]
+    serializer_class = SellerUserOutputSerializer
+
+    def get_queryset(self) -> QuerySet[SellerUser]:
+        return seller_user_list(_member_seller(self.request))
+
+    @extend_schema(
+        request=SellerUserCreateInputSerializer, responses={201: SellerUserOutputSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        serializer = SellerUserCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.seller_user_add(
+            seller=_member_seller(request),
+            actor=authenticated_user(request),
+            **serializer.validated_data,
+        )
+        return Response(SellerUserOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class SellerUserDetailApi(APIView):
+    """A seller admin changes a member's role or removes the member."""
+
+    permission_classes = [IsSellerAdmin]
+
+    @extend_schema(request=SellerUserRoleInputSerializer, responses=SellerUserOutputSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        serializer = SellerUserRoleInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.seller_user_role_change(
+            seller_user=_member(request, pk),
+            role=serializer.validated_data["role"],
+            actor=authenticated_user(request),
+        )
+        return Response(SellerUserOutputSerializer(membership).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        services.seller_user_remove(
+            seller_user=_member(request, pk), actor=authenticated_user(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SpaceInvoicesUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Space Invoices did not answer; try again."
+    default_code = "unavailable"
+
+
+class SellerDashboardApi(APIView):
+    """A seller admin opens the seller's embedded Space Invoices dashboard with a fresh key."""
+
+    permission_classes = [IsSellerAdmin]
+
+    class OutputSerializer(serializers.Serializer[services.DashboardAccess]):
+        entity_id = serializers.CharField()
+        key = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+        dashboard_url = serializers.URLField()
+
+    @extend_schema(request=None, responses={201: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        try:
+            access = services.seller_dashboard_access(
+                seller=_member_seller(request), actor=authenticated_user(request)
+            )
+        except Transient:
+            raise SpaceInvoicesUnavailable() from None
+        response = Response(self.OutputSerializer(access).data, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _member_seller(request: Request) -> Seller:
+    seller = seller_for_user(request.user)
+    assert seller is not None  # a seller permission let the request in
+    return seller
+
+
+def _member(request: Request, pk: int) -> SellerUser:
+    """A member of the requesting user's seller; another seller's member is a 404."""
+    return get_object_or_404(seller_user_list(_member_seller(request)), pk=pk)

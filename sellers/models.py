@@ -10,6 +10,10 @@ def new_entity_request_id() -> str:
     return f"mkt-entity-{uuid.uuid4().hex}"
 
 
+def new_entity_user_request_id() -> str:
+    return f"mkt-entity-user-{uuid.uuid4().hex}"
+
+
 class SellerStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PENDING = "pending", "Pending entity"
@@ -92,20 +96,47 @@ class SellerRole(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+class MirrorState(models.TextChoices):
+    PENDING = "pending", "Waiting to be mirrored"
+    SYNCED = "synced", "Mirrored"
+    FAILED = "failed", "Mirroring failed"
+
+
 class SellerUser(models.Model):
-    """A user's membership of one seller; every seller-scoped query starts here."""
+    """A user's membership of one seller; every seller-scoped query starts here.
+
+    The member is mirrored as a user of the seller's entity with the same role. While the state
+    is not synced, a set ``entity_user_id`` names a remote user that no longer matches (its role
+    changed) and is deleted before the new one is created.
+    """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="seller_membership"
     )
     seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="users")
     role = models.CharField(max_length=10, choices=SellerRole.choices, default=SellerRole.VIEWER)
+    entity_user_id = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    # The idempotency key of the remote user for the current role; renewed when the role changes.
+    entity_user_request_id = models.CharField(max_length=64, default=new_entity_user_request_id)
+    entity_user_state = models.CharField(
+        max_length=10, choices=MirrorState.choices, default=MirrorState.PENDING
+    )
+    entity_user_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(role__in=SellerRole.values), name="seller_user_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(entity_user_state__in=MirrorState.values),
+                name="seller_user_mirror_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(entity_user_state=MirrorState.SYNCED)
+                | models.Q(entity_user_id__isnull=False),
+                name="seller_user_synced_has_entity_user",
             ),
         ]
 

@@ -45,6 +45,24 @@ def tax_number_normalize(value: str, *, country: str, field: str = "tax_number")
         ) from None
 
 
+def tax_number_country(value: str) -> str:
+    """The EU member state an EU VAT number's own prefix names ('' without one)."""
+    prefix = value.strip()[:2].upper()
+    country = {vat: iso for iso, vat in VAT_PREFIX.items()}.get(prefix, prefix)
+    return country if country.lower() in eu_vat.MEMBER_STATES else ""
+
+
+def seller_tax_identity_validate(
+    *, country: str, tax_number: str, is_tax_subject: bool
+) -> tuple[str, str]:
+    """A seller's country code and compact tax number; a tax subject must have one."""
+    code = country_code_validate(country)
+    number = tax_number_normalize(tax_number, country=code)
+    if is_tax_subject and not number:
+        raise ApplicationError("A tax subject needs a tax number.", field="tax_number")
+    return code, number
+
+
 def currency_code_validate(value: str, *, field: str = "currency") -> str:
     """An ISO 4217 code that babel knows, with its minor unit."""
     code = value.strip().upper()

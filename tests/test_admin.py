@@ -72,12 +72,16 @@ def test_retry_action_issues_a_failed_invoice(
     with django_capture_on_commit_callbacks(execute=True):
         response = operator.post(
             "/admin/invoicing/invoice/",
-            {"action": "retry", "_selected_action": [invoice.pk, issued_elsewhere.pk]},
+            {
+                "action": "retry",
+                "_selected_action": [invoice.pk, issued_elsewhere.pk],
+                "post": "yes",
+            },
             follow=True,
         )
 
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "Retry requested for 1 document(s); 1 skipped (not failed)."
+        "1 document queued for retry; 1 skipped (already issued)."
     ]
     invoice.refresh_from_db()
     assert invoice.state == InvoiceState.ISSUED
@@ -105,12 +109,12 @@ def test_request_entity_action_for_a_failed_seller(
     with django_capture_on_commit_callbacks(execute=True):
         response = operator.post(
             "/admin/sellers/seller/",
-            {"action": "request_entity", "_selected_action": [failed.pk, active.pk]},
+            {"action": "request_entity", "_selected_action": [failed.pk, active.pk], "post": "yes"},
             follow=True,
         )
 
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "Entity creation requested for 1 seller(s); 1 skipped (already active or pending)."
+        "1 seller queued for entity creation; 1 skipped (already active)."
     ]
     failed.refresh_from_db()
     assert failed.status == SellerStatus.ACTIVE

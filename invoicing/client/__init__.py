@@ -27,6 +27,8 @@ from invoicing.client.types import (
     PaymentCreate,
     TaxRules,
     TaxSummary,
+    Webhook,
+    WebhookCreate,
 )
 
 __all__ = [
@@ -56,4 +58,6 @@ __all__ = [
     "TaxSummary",
     "Transient",
     "Unauthorized",
+    "Webhook",
+    "WebhookCreate",
 ]

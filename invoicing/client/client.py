@@ -38,6 +38,8 @@ from invoicing.client.types import (
     SendResult,
     TransactionTypeCheck,
     TransactionTypeRequest,
+    Webhook,
+    WebhookCreate,
 )
 
 USER_AGENT = "marketplace-invoicing/0.1"
@@ -242,6 +244,12 @@ class SpaceInvoicesClient:
     def entity_user_delete(self, *, entity_id: str, user_id: str, request_id: str) -> None:
         path = f"/entities/users/{quote(user_id, safe='')}"
         self._send("DELETE", path, entity_id=entity_id, request_id=request_id)
+
+    # Webhooks (account key)
+
+    def webhook_create(self, *, payload: WebhookCreate, request_id: str) -> Webhook:
+        """Register an endpoint for the account's events; the answer repeats the secret."""
+        return cast(Webhook, self._call("POST", "/webhooks", body=payload, request_id=request_id))
 
     # Transport
 

@@ -277,6 +277,31 @@ class EntityApiKey(TypedDict, total=False):
     expires_at: Required[str]
 
 
+WebhookEvent = Literal[
+    "invoice.created",
+    "invoice.sent",
+    "invoice.paid",
+    "invoice.voided",
+    "credit_note.created",
+    "credit_note.voided",
+    "payment.received",
+]
+
+
+class WebhookCreate(TypedDict):
+    url: str
+    events: list[WebhookEvent]
+    secret: NotRequired[str]
+
+
+class Webhook(TypedDict):
+    id: str
+    url: str
+    events: list[WebhookEvent]
+    secret: NotRequired[str]  # in the create answer only
+    created_at: str
+
+
 T = TypeVar("T")
 
 

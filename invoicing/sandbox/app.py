@@ -2,8 +2,10 @@
 error answers.
 
 Every API call needs ``Authorization: Bearer <key>`` (401 otherwise; an expired entity key is 401
-too) except ``GET /health`` and ``GET /share/{shareable_id}``. Account keys (``sk_``) reach every
-entity of their account; entity keys (``ek_``) one entity (see :mod:`.handlers`). An
+too) except ``GET /health``, ``GET /share/{shareable_id}`` and the embedded dashboard
+``GET /embed/dashboard``, which takes its entity key in the query string (see
+:mod:`.dashboard`). Account keys (``sk_``) reach every entity of their account; entity keys
+(``ek_``) one entity (see :mod:`.handlers`). An
 ``x-account-id`` header naming another account is 403. Every answer echoes ``X-Request-Id``
 (a generated ``req_...`` when absent).
 
@@ -44,6 +46,7 @@ from werkzeug.wrappers import Request, Response
 
 from invoicing.sandbox import jsoncodec
 from invoicing.sandbox.accounts import ENTITY_KEY, Account, account_for_key, key_digest
+from invoicing.sandbox.dashboard import dashboard_response
 from invoicing.sandbox.errors import ApiError, Issue, Issues, ValidationFailed, not_found
 from invoicing.sandbox.faults import Fault, FaultConfig, FaultInjector
 from invoicing.sandbox.handlers import HANDLERS, Binary, Call, Encoded, Handler
@@ -73,6 +76,7 @@ def _rules() -> list[Rule]:
     rules = [
         Rule("/health", endpoint="health", methods=["GET"]),
         Rule("/share/<shareable_id>", endpoint="share", methods=["GET"]),
+        Rule("/embed/dashboard", endpoint="embed_dashboard", methods=["GET"]),
         Rule("/sandbox/faults", endpoint="sandbox_faults", methods=["GET", "POST"]),
         Rule("/sandbox/reset", endpoint="sandbox_reset", methods=["POST"]),
         Rule("/sandbox/webhook-deliveries", endpoint="sandbox_deliveries", methods=["GET"]),
@@ -202,6 +206,8 @@ class SandboxApp:
             return _json_response(200, {"status": "ok"})
         if endpoint == "share":
             return self._share(args["shareable_id"])
+        if endpoint == "embed_dashboard":
+            return dashboard_response(request, self.store, self._key_entity)
         if endpoint.startswith("sandbox_"):
             return self._control(request, endpoint)
         return self._api(request, endpoint, HANDLERS[endpoint], args, fault)
@@ -330,6 +336,16 @@ class SandboxApp:
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
             raise _unauthorized("send Authorization: Bearer <a valid account or entity key>")
+        return self._caller(key)
+
+    def _key_entity(self, key: str) -> str:
+        """The entity that the entity key ``key`` reaches now (401 for any other key)."""
+        caller = self._caller(key) if key else None
+        if caller is None or caller.entity_id is None:
+            raise _unauthorized("open the dashboard with a valid entity key")
+        return caller.entity_id
+
+    def _caller(self, key: str) -> _Caller:
         digest = key_digest(key)
         account = self._accounts.get(digest)
         if account is not None:

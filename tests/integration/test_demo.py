@@ -21,7 +21,10 @@ def test_the_demo_prints_the_milestone(tmp_path: Path) -> None:
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
     }
-    env.update(LOCAL_STATE_DIR=str(tmp_path), SPACE_INVOICES_URL=f"http://127.0.0.1:{port}")
+    # DEBUG as `make demo` sets it: the embedded SECRET_KEY is refused in production mode.
+    env.update(
+        DEBUG="true", LOCAL_STATE_DIR=str(tmp_path), SPACE_INVOICES_URL=f"http://127.0.0.1:{port}"
+    )
     done = subprocess.run(
         [sys.executable, "manage.py", "demo", "--sandbox-port", str(port)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,

@@ -129,15 +129,15 @@ def test_vies_is_asked_once_a_day_at_checkout(buyer_client, product, monkeypatch
     assert len(calls) == 1
 
 
-def test_vat_check_endpoint_gives_immediate_feedback(api_client, seller):
-    valid = api_client.post(
+def test_vat_check_endpoint_gives_immediate_feedback(buyer_client, seller):
+    valid = buyer_client.post(
         "/api/checkout/vat-check/",
         {"seller_id": seller.pk, "country": "DE", "vat_number": "DE 136 695 976"},
         format="json",
     )
     assert valid.status_code == 200
     assert (valid.json()["vat_number"], valid.json()["vies_valid"]) == (REGISTERED_DE, True)
-    malformed = api_client.post(
+    malformed = buyer_client.post(
         "/api/checkout/vat-check/",
         {"seller_id": seller.pk, "country": "DE", "vat_number": "DE123"},
         format="json",

@@ -132,7 +132,7 @@ def test_seller_exports_need_a_membership(
     response = client.get(f"/api/reports/seller/{export}.csv", YEAR)
 
     assert response.status_code == 403
-    assert response.json() == {"detail": "Only a seller's users can use the seller reports."}
+    assert response.json() == {"detail": "Only a seller's users can do this."}
 
 
 def test_a_user_of_another_seller_sees_that_sellers_rows(

@@ -1,0 +1,331 @@
+"""Server-rendered pages at marketplace scale: SQL queries and latency of admin and storefront.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything \\
+        .venv/bin/python benchmarks/pages.py [--sellers 1000] [--orders 100000] [--runs 40]
+
+Creates (drops first) the database `--database` (default pages_bench) on the server of
+DATABASE_URL, migrates it, and seeds with COPY: sellers (90 % active, the rest draft, pending
+or failed), 5 products per seller, one buyer per seller, and orders of one line each, three
+orders of three sellers to a checkout, every order with its invoice (97 % issued, 2 % pending,
+some of them held by the VIES check or waiting for their seller's entity, 1 % failed). Then it
+requests each page in-process through Django's test client (no network), as an operator
+(admin pages), an anonymous visitor (catalog) or a buyer with orders and a cart of three
+sellers (cart, the confirmation of one of their checkouts, their orders), and prints for each
+page its SQL queries and the median and 95th percentile of `--runs` requests after one warm-up
+request (the one whose queries are counted). A page that does not answer 200 stops the run.
+
+The last line printed is one JSON object:
+`{"pages": {"catalog": {"p50_ms": ..., "p95_ms": ..., "queries": ...}, ...}}`, one key per page
+("catalog", "cart", "confirmation", "admin_order_list", ...). Targets: each page's queries stay
+the same at any scale (the tests pin them), p95 < 100 ms for the catalog, the cart, the
+confirmation and the admin order list, and < 300 ms for every page but a text search (which
+matches its fields on every row: no index serves `ILIKE '%term%'`).
+"""
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
+COUNTRIES = ("SI", "DE", "AT", "FR", "IT", "HR", "NL", "ES", "PL")
+PRODUCTS_PER_SELLER = 5
+VIES_HOLD_REASON = "VIES unavailable; invoice held"  # invoicing.services.VIES_HOLD_REASON
+
+
+def database_url(base: str, name: str) -> str:
+    return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+
+
+def timed(label: str, action: Callable[[], Any]) -> Any:
+    started = time.perf_counter()
+    result = action()
+    print(f"{label}: {time.perf_counter() - started:.1f} s", flush=True)
+    return result
+
+
+def create_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def migrate(url: str) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0"],
+        env={**os.environ, "DATABASE_URL": url},
+        cwd=ROOT,
+        check=True,
+    )
+
+
+def django_setup(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+    os.environ["ALLOWED_HOSTS"] = "testserver"  # Django's in-process client
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def copy_model(conn: psycopg.Connection, model: Any, rows: Iterable[dict[str, Any]]) -> None:
+    """COPY rows of a Django model; a column a row leaves out gets the field's default, so the
+    seed keeps working when fields with defaults are added."""
+    fields = model._meta.concrete_fields
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    table = model._meta.db_table
+    with conn.cursor() as cur, cur.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(
+                [row[f.attname] if f.attname in row else f.get_default() for f in fields]
+            )
+
+
+def seller_status(seller: int) -> str:
+    return {1: "draft", 2: "pending", 3: "failed"}.get(seller % 30, "active")
+
+
+def active_seller(near: int) -> int:
+    return next(s for s in range(near, near + 30) if seller_status(s) == "active")
+
+
+def seller_of(order: int, sellers: int) -> int:
+    return order % sellers + 1
+
+
+def checkout_of(order: int) -> int:
+    """Three orders in a row (of three sellers) are one checkout."""
+    return order // 3 + 1
+
+
+def buyer_of(order: int, sellers: int) -> int:
+    """A checkout's buyer; each buyer has checkouts at many sellers."""
+    return (checkout_of(order) - 1) % sellers + 1
+
+
+def seed(url: str, sellers: int, orders: int) -> None:
+    """Consistent rows by construction, so FK triggers are off while copying (replica role)."""
+    from django.contrib.auth.models import User
+
+    from invoicing.models import Invoice
+    from marketplace.models import Checkout, Order, OrderLine, Product
+    from sellers.models import Seller
+
+    def entity(seller: int) -> str | None:
+        return f"ent_{seller:012d}" if seller_status(seller) == "active" else None
+
+    def placed(order: int) -> datetime:
+        return NOW - timedelta(minutes=(orders - order) * 5)
+
+    def document(order: int) -> dict[str, Any]:
+        seller = seller_of(order, sellers)
+        row: dict[str, Any] = {
+            "id": order, "order_id": order, "seller_id": seller, "kind": "invoice",
+            "entity_id": entity(seller) or "", "currency": "EUR", "created_at": placed(order),
+            "seller_country": COUNTRIES[seller % 9], "buyer_country": COUNTRIES[order % 9],
+            "transaction_type": "domestic", "attempts": 1,
+        }  # fmt: skip
+        if entity(seller) is None:
+            return {**row, "state": "pending", "attempts": 0}
+        if order % 100 == 0:
+            return {**row, "state": "failed", "last_error": "422 validation_error: items",
+                    "last_attempt_at": placed(order)}  # fmt: skip
+        if order % 100 == 1:
+            return {**row, "state": "pending", "last_error": VIES_HOLD_REASON}
+        return {
+            **row, "state": "issued", "remote_id": f"doc_{order}", "number": f"INV-{order}",
+            "shareable_id": f"share{order}", "date": placed(order).date(),
+            "total_net": Decimal("10.00"), "total_tax": Decimal("2.20"),
+            "total_gross": Decimal("12.20"), "issued_at": placed(order),
+        }  # fmt: skip
+
+    def product(seller: int, n: int) -> int:
+        return (seller - 1) * PRODUCTS_PER_SELLER + n + 1
+
+    with psycopg.connect(url) as conn:
+        conn.execute("SET session_replication_role = replica")
+        copy_model(conn, Seller, (
+            {"id": s, "business_name": f"Seller {s} d.o.o.", "address": "Trg 1",
+             "post_code": "1000", "city": "Ljubljana", "country": COUNTRIES[s % 9],
+             "tax_number": f"SI{s:08d}", "email": f"s{s}@sellers.example",
+             "status": seller_status(s), "entity_id": entity(s), "created_at": NOW,
+             "updated_at": NOW}
+            for s in range(1, sellers + 1)
+        ))  # fmt: skip
+        copy_model(conn, User, (
+            {"id": b, "password": "!", "username": f"buyer{b}",
+             "email": f"b{b}@buyers.example", "date_joined": NOW}
+            for b in range(1, sellers + 1)
+        ))  # fmt: skip
+        copy_model(conn, Product, (
+            {"id": product(s, n), "seller_id": s, "name": f"Item {n} of seller {s}",
+             "unit_price": Decimal("10.00"), "tax_rate": Decimal("22.00"), "created_at": NOW}
+            for s in range(1, sellers + 1) for n in range(PRODUCTS_PER_SELLER)
+        ))  # fmt: skip
+        copy_model(conn, Checkout, (
+            {"id": checkout_of(o), "public_id": uuid.UUID(int=checkout_of(o)),
+             "buyer_id": buyer_of(o, sellers), "created_at": placed(o)}
+            for o in range(1, orders + 1) if o == 1 or checkout_of(o) != checkout_of(o - 1)
+        ))  # fmt: skip
+        copy_model(conn, Order, (
+            {"id": o, "checkout_id": checkout_of(o), "seller_id": seller_of(o, sellers),
+             "buyer_id": buyer_of(o, sellers), "buyer_name": f"Buyer {buyer_of(o, sellers)}",
+             "buyer_email": f"b{buyer_of(o, sellers)}@buyers.example",
+             "billing_address": "Hauptstr. 1", "billing_post_code": "10115",
+             "billing_city": "Berlin", "billing_country": COUNTRIES[o % 9], "currency": "EUR",
+             "status": "paid", "total_net": Decimal("10.00"), "total_tax": Decimal("2.20"),
+             "total_gross": Decimal("12.20"), "placed_at": placed(o), "paid_at": placed(o),
+             "transaction_type": "domestic"}
+            for o in range(1, orders + 1)
+        ))  # fmt: skip
+        copy_model(conn, OrderLine, (
+            {"id": o, "order_id": o,
+             "product_id": product(seller_of(o, sellers), o % PRODUCTS_PER_SELLER),
+             "name": "Item", "quantity": 1, "unit_price": Decimal("10.00"),
+             "tax_rate": Decimal("22.00"), "total_net": Decimal("10.00")}
+            for o in range(1, orders + 1)
+        ))  # fmt: skip
+        copy_model(conn, Invoice, (document(o) for o in range(1, orders + 1)))
+        for model in (Seller, User, Product, Checkout, Order, OrderLine, Invoice):
+            table = model._meta.db_table
+            last = f"(SELECT max(id) FROM {table})"
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def pages(sellers: int, orders: int) -> Iterator[tuple[str, str, str]]:
+    """(key, who, path) of each page measured."""
+    middle = active_seller(sellers // 2)
+    invoices = "/admin/invoicing/invoice/"
+    yield "admin_index", "operator", "/admin/"
+    yield "admin_seller_list", "operator", "/admin/sellers/seller/"
+    yield "admin_seller_search_name", "operator", f"/admin/sellers/seller/?q=Seller+{middle}+d"
+    yield "admin_seller_list_failed", "operator", "/admin/sellers/seller/?status__exact=failed"
+    yield "admin_order_list", "operator", "/admin/marketplace/order/"
+    yield (
+        "admin_order_list_of_seller",
+        "operator",
+        f"/admin/marketplace/order/?seller__id__exact={middle}",
+    )
+    yield (
+        "admin_order_search_email",
+        "operator",
+        f"/admin/marketplace/order/?q=b{middle}%40buyers.example",
+    )
+    yield "admin_order_search_id", "operator", f"/admin/marketplace/order/?q={orders // 2}"
+    yield "admin_document_list", "operator", invoices
+    yield "admin_document_list_failed", "operator", f"{invoices}?state__exact=failed"
+    yield "admin_document_list_held_vies", "operator", f"{invoices}?held=vies"
+    yield "admin_document_list_of_seller", "operator", f"{invoices}?seller__id__exact={middle}"
+    yield "admin_document_search_number", "operator", f"{invoices}?q=INV-{orders // 2}"
+    yield (
+        "admin_seller_autocomplete",
+        "operator",
+        "/admin/autocomplete/?app_label=marketplace&model_name=order&field_name=seller"
+        f"&term=Seller+{middle}",
+    )
+    yield "catalog", "anonymous", "/"
+    yield "catalog_page_20", "anonymous", "/?page=20"
+    yield "product", "anonymous", f"/products/{(middle - 1) * PRODUCTS_PER_SELLER + 1}/"
+    yield "cart", "buyer", "/cart/"
+    # The buyer's first checkout: three orders of three sellers, each with its invoice.
+    yield "confirmation", "buyer", f"/orders/checkout/{uuid.UUID(int=sellers // 2)}/"
+    yield "my_orders", "buyer", "/my/orders/"
+
+
+def percentile_95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20, method="inclusive")[-1]
+
+
+def measure(sellers: int, orders: int, runs: int) -> dict[str, dict[str, Any]]:
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+
+    operator = User.objects.create_superuser("operator", "operator@example.com", None)
+    clients = {"operator": Client(), "anonymous": Client(), "buyer": Client()}
+    clients["operator"].force_login(operator)
+    # The buyer of checkout `sellers // 2` (see buyer_of), with a cart of three sellers.
+    clients["buyer"].force_login(User.objects.get(pk=sellers // 2))
+    seller = active_seller(sellers // 2)
+    for _ in range(3):
+        product = (seller - 1) * PRODUCTS_PER_SELLER + 1
+        added = clients["buyer"].post("/cart/add/", {"product_id": product, "quantity": 1})
+        assert added.status_code == 302, added.content
+        seller = active_seller(seller + 1)
+
+    queries = 0
+
+    def count(execute: Callable[..., Any], *args: Any) -> Any:
+        nonlocal queries
+        queries += 1
+        return execute(*args)
+
+    results = {}
+    print(f"{'page':32} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8}", flush=True)
+    for key, who, path in pages(sellers, orders):
+        client = clients[who]
+        queries = 0
+        with connection.execute_wrapper(count):
+            status = client.get(path).status_code
+        if status != 200:
+            raise SystemExit(f"{key}: GET {path} answered {status}, not 200")
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            client.get(path)
+            samples.append((time.perf_counter() - started) * 1000)
+        p50, p95 = statistics.median(samples), percentile_95(samples)
+        print(f"{key:32} {queries:7} {p50:8.1f} {p95:8.1f}", flush=True)
+        results[key] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "queries": queries}
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sellers", type=int, default=1_000)
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=40, help="Requests per page (at least 2).")
+    parser.add_argument("--database", default="pages_bench", help="Dropped and recreated.")
+    args = parser.parse_args()
+    if args.sellers < 30 or args.orders < 3 * args.sellers:
+        parser.error("give at least 30 sellers and three orders per seller")
+    if args.runs < 2:
+        parser.error("give at least 2 runs (a p95 needs more: 40 is the default)")
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    if not base.startswith(("postgres://", "postgresql://")):
+        parser.error("DATABASE_URL must point at a PostgreSQL server")
+    url = database_url(base, args.database)
+    # A throwaway key for this run: DEBUG stays off, as in production, and its checks pass.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    timed(
+        f"create {args.database}",
+        lambda: create_database(database_url(base, "postgres"), args.database),
+    )
+    timed("migrate", lambda: migrate(url))
+    django_setup(url)
+    timed(
+        f"seed {args.sellers} sellers, {args.orders} orders (COPY)",
+        lambda: seed(url, args.sellers, args.orders),
+    )
+    print(json.dumps({"pages": measure(args.sellers, args.orders, args.runs)}))
+
+
+if __name__ == "__main__":
+    main()

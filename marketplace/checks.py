@@ -1,0 +1,73 @@
+"""System checks that refuse to start a production process (DEBUG off) with local-only secrets.
+
+Registered in MarketplaceConfig.ready(); every management command (migrate, runserver, ...) runs
+them first, so a misconfigured deploy stops before it serves anything.
+"""
+
+from collections.abc import Sequence
+from ipaddress import ip_address
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.checks import CheckMessage, Error
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
+
+# The host name docker-compose.yml gives the project's sandbox server.
+_SANDBOX_SERVICE_HOST = "sandbox"
+
+
+def production_secrets_check(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    if settings.DEBUG:
+        return []
+    errors: list[CheckMessage] = []
+    if not _strong_secret_key(settings.SECRET_KEY):
+        errors.append(
+            Error(
+                "SECRET_KEY is the embedded default or too weak while DEBUG is off.",
+                hint=(
+                    f"Set SECRET_KEY to at least {SECRET_KEY_MIN_LENGTH} random characters, "
+                    "or DEBUG=true for local use."
+                ),
+                id="marketplace.E001",
+            )
+        )
+    if settings.SPACE_INVOICES_API_KEY.startswith("sk_sandbox_") and not _is_local_sandbox(
+        settings.SPACE_INVOICES_URL
+    ):
+        errors.append(
+            Error(
+                "SPACE_INVOICES_API_KEY is a sandbox key while DEBUG is off and "
+                "SPACE_INVOICES_URL is not the project's sandbox: invoices would not be real.",
+                hint="Set SPACE_INVOICES_API_KEY to the live account key (sk_live_...).",
+                id="marketplace.E002",
+            )
+        )
+    return errors
+
+
+def _strong_secret_key(key: str) -> bool:
+    """Django's own rule for `check --deploy` (W009), enforced here on every start."""
+    return (
+        len(key) >= SECRET_KEY_MIN_LENGTH
+        and len(set(key)) >= SECRET_KEY_MIN_UNIQUE_CHARACTERS
+        and not key.startswith(SECRET_KEY_INSECURE_PREFIX)
+    )
+
+
+def _is_local_sandbox(url: str) -> bool:
+    """The project's sandbox: on this machine, or the sandbox service of docker-compose."""
+    host = urlsplit(url).hostname or ""
+    if host in {"localhost", _SANDBOX_SERVICE_HOST}:
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,172 @@
+"""The local test payment provider and its signed callback.
+
+The provider page stands in for a hosted payment page: it shows the checkout's amount and sends
+the buyer back to us with the outcome, as a redirect-style callback whose fields are signed with
+HMAC-SHA256 under PAYMENT_PROVIDER_SECRET. We trust a callback only when its signature matches,
+its timestamp is fresh and its amount and currency equal the checkout's total; a payment id is
+processed once, so a replayed callback changes nothing.
+"""
+
+import hashlib
+import hmac
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from rest_framework import status
+
+from marketplace import services
+from marketplace.audit import audit_record
+from marketplace.errors import ApplicationError
+from marketplace.models import Checkout, Payment, PaymentOutcome
+from marketplace.pricing import quantize
+from marketplace.storefront.guest import guest_orders_email_send
+
+# Signed, in this order. Each value's format is checked first, so no value can carry a separator.
+FIELDS = {
+    "checkout_ref": r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+    "amount": r"\d{1,12}(\.\d{1,4})?",
+    "currency": r"[A-Z]{3}",
+    "outcome": "|".join(PaymentOutcome.values),
+    "payment_id": r"pay_[0-9a-f]{32}",
+    "timestamp": r"\d{1,12}",
+}
+SIGNATURE = re.compile(r"[0-9a-f]{64}")
+# How long the buyer may stay on the provider page, and how far ahead a clock may run.
+MAX_AGE_SECONDS = 30 * 60
+MAX_CLOCK_SKEW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    checkout: Checkout
+    outcome: str
+    # "confirmed", "declined", "replayed" (this payment id was processed before) or
+    # "already_paid" (another payment paid the checkout first).
+    effect: str
+
+
+def payment_signature(fields: Mapping[str, str]) -> str:
+    message = "\n".join(f"{name}={fields[name]}" for name in FIELDS)
+    secret = settings.PAYMENT_PROVIDER_SECRET.encode()
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
+def checkout_amount(checkout: Checkout) -> tuple[Decimal, str]:
+    """What the buyer pays for the checkout: its orders' gross totals, in one currency."""
+    totals = list(
+        checkout.orders.values("currency").annotate(total=Sum("total_gross")).order_by("currency")
+    )
+    if len(totals) != 1:
+        raise ApplicationError(
+            "This checkout holds orders in more than one currency and cannot be paid at once.",
+            field="currency",
+            code="conflict",
+            http_status=status.HTTP_409_CONFLICT,
+        )
+    # Quantized: SQLite sums decimals with more places than the currency has.
+    currency = totals[0]["currency"]
+    return quantize(totals[0]["total"], currency), currency
+
+
+def provider_payloads(*, checkout: Checkout) -> dict[str, dict[str, str]]:
+    """The provider page's signed callback fields, one set per outcome the buyer can choose."""
+    amount, currency = checkout_amount(checkout)
+    payloads = {}
+    for outcome in PaymentOutcome.values:
+        fields = {
+            "checkout_ref": str(checkout.public_id),
+            "amount": str(amount),
+            "currency": currency,
+            "outcome": outcome,
+            "payment_id": f"pay_{uuid.uuid4().hex}",
+            "timestamp": str(int(time.time())),
+        }
+        payloads[outcome] = {**fields, "signature": payment_signature(fields)}
+    return payloads
+
+
+def payment_callback_process(*, data: Mapping[str, str], site_url: str) -> CallbackResult:
+    """Apply a provider callback: a valid "paid" marks every order of the checkout paid."""
+    fields = _verified(data)
+    with transaction.atomic():
+        checkout = (
+            Checkout.objects.select_for_update(of=("self",))
+            .select_related("buyer")
+            .filter(public_id=fields["checkout_ref"])
+            .first()
+        )
+        if checkout is None:
+            raise ApplicationError("The payment names an unknown checkout.", field="checkout_ref")
+        if Payment.objects.filter(provider_payment_id=fields["payment_id"]).exists():
+            return CallbackResult(checkout, fields["outcome"], "replayed")
+        if checkout.payments.filter(outcome=PaymentOutcome.PAID).exists():
+            return CallbackResult(checkout, fields["outcome"], "already_paid")
+        amount = _amount_matching(checkout, fields)
+        Payment.objects.create(
+            checkout=checkout,
+            provider_payment_id=fields["payment_id"],
+            outcome=fields["outcome"],
+            amount=amount,
+            currency=fields["currency"],
+        )
+        _apply(checkout, fields, site_url)
+    effect = "confirmed" if fields["outcome"] == PaymentOutcome.PAID else "declined"
+    return CallbackResult(checkout, fields["outcome"], effect)
+
+
+def _verified(data: Mapping[str, str]) -> dict[str, str]:
+    fields = {name: data.get(name, "") for name in FIELDS}
+    for name, pattern in FIELDS.items():
+        if not re.fullmatch(pattern, fields[name]):
+            raise ApplicationError(f"The payment's {name} is missing or malformed.", field=name)
+    signature = data.get("signature", "")
+    if not SIGNATURE.fullmatch(signature) or not hmac.compare_digest(
+        signature, payment_signature(fields)
+    ):
+        raise ApplicationError(
+            "The payment confirmation is not signed by the payment provider.",
+            field="signature",
+            code="bad_signature",
+            http_status=status.HTTP_403_FORBIDDEN,
+        )
+    age = time.time() - int(fields["timestamp"])
+    if not -MAX_CLOCK_SKEW_SECONDS <= age <= MAX_AGE_SECONDS:
+        raise ApplicationError(
+            "The payment confirmation has expired; start the payment again.",
+            field="timestamp",
+            code="expired",
+        )
+    return fields
+
+
+def _amount_matching(checkout: Checkout, fields: Mapping[str, str]) -> Decimal:
+    amount, currency = checkout_amount(checkout)
+    if Decimal(fields["amount"]) != amount or fields["currency"] != currency:
+        raise ApplicationError(
+            f"The payment of {fields['amount']} {fields['currency']} does not match the "
+            f"checkout's total of {amount} {currency}.",
+            field="amount",
+        )
+    return amount
+
+
+def _apply(checkout: Checkout, fields: Mapping[str, str], site_url: str) -> None:
+    paid = fields["outcome"] == PaymentOutcome.PAID
+    for order in checkout.orders.order_by("pk"):
+        if paid:
+            services.order_mark_paid(order_id=order.pk)
+        audit_record(
+            action="payment.confirmed" if paid else "payment.declined",
+            seller_id=order.seller_id,
+            order_id=order.pk,
+            detail={"checkout_id": checkout.pk, "payment_id": fields["payment_id"]},
+        )
+    if paid and services.buyer_is_guest(checkout.buyer):
+        transaction.on_commit(lambda: guest_orders_email_send(checkout=checkout, site_url=site_url))

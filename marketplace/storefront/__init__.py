@@ -1,0 +1,1 @@
+"""The buyer storefront: server-rendered catalog, cart, checkout, payment and order pages."""

@@ -1,0 +1,16 @@
+"""The seller pages, mounted at ``seller/`` by marketplace/urls.py."""
+
+from django.urls import path
+
+from sellers import views
+
+app_name = "seller"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("orders/", views.order_list, name="orders"),
+    path("orders/<int:pk>/", views.order_detail, name="order"),
+    path("documents/", views.document_list, name="documents"),
+    path("documents/<int:pk>/pdf/", views.document_pdf_download, name="document-pdf"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+]

@@ -1,0 +1,86 @@
+"""Storefront fixtures: two sellers with sandbox entities and products, and page helpers."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from invoicing.models import Invoice
+from marketplace.models import Checkout, Order, Payment
+from sellers.models import SellerStatus
+from sellers.services import seller_entity_create
+from tests.factories import ProductFactory, SellerFactory
+
+BILLING = {
+    "name": "Ana Novak",
+    "email": "ana@example.com",
+    "address": "Prešernova 5",
+    "post_code": "2000",
+    "city": "Maribor",
+    "country": "SI",
+    "company": "",
+    "vat_number": "",
+}
+
+
+@pytest.fixture
+def sellers(sandbox):
+    """Two active sellers whose entities exist in the sandbox, so their invoices can issue."""
+    alpine = SellerFactory(
+        business_name="Alpine Crafts d.o.o.",
+        primary_colour="#0B6E4F",
+        status=SellerStatus.PENDING,
+        entity_id=None,
+    )
+    berlin = SellerFactory(
+        business_name="Berlin Books GmbH",
+        country="DE",
+        tax_number="DE136695976",
+        primary_colour="#FFD23F",
+        status=SellerStatus.PENDING,
+        entity_id=None,
+    )
+    return [seller_entity_create(seller_id=s.pk) for s in (alpine, berlin)]
+
+
+@pytest.fixture
+def products(sellers):
+    alpine, berlin = sellers
+    return {
+        "spoon": ProductFactory(seller=alpine, name="Carved spoon", unit_price=Decimal("14.90")),
+        "honey": ProductFactory(
+            seller=alpine, name="Honey", unit_price=Decimal("7.45"), tax_rate=Decimal("9.50")
+        ),
+        "book": ProductFactory(
+            seller=berlin, name="Field guide", unit_price=Decimal("24.00"), tax_rate=Decimal("7.00")
+        ),
+    }
+
+
+def add(client: Client, product, quantity: int = 1):
+    return client.post("/cart/add/", {"product_id": product.pk, "quantity": quantity})
+
+
+def checkout_post(client: Client, lines, **billing: str):
+    """Post the checkout form with the cart summary `lines` = [(product, quantity, price)]."""
+    data = {**BILLING, **billing}
+    data["product_id"] = [str(product.pk) for product, _, _ in lines]
+    data["quantity"] = [str(quantity) for _, quantity, _ in lines]
+    data["unit_price"] = [str(price) for _, _, price in lines]
+    return client.post("/checkout/", data)
+
+
+def hidden_fields(html: str, testid: str) -> dict[str, str]:
+    """The hidden inputs of the provider page's form whose button has this data-testid."""
+    form = next(f for f in re.findall(r"<form.*?</form>", html, re.S) if testid in f)
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
+
+
+def counts() -> dict[str, int]:
+    return {
+        "checkouts": Checkout.objects.count(),
+        "orders": Order.objects.count(),
+        "invoices": Invoice.objects.count(),
+        "payments": Payment.objects.count(),
+    }
