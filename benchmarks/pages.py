@@ -27,60 +27,20 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from _common import django_setup, fresh_database, timed
 
-ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 COUNTRIES = ("SI", "DE", "AT", "FR", "IT", "HR", "NL", "ES", "PL")
 PRODUCTS_PER_SELLER = 5
 VIES_HOLD_REASON = "VIES unavailable; invoice held"  # invoicing.services.VIES_HOLD_REASON
-
-
-def database_url(base: str, name: str) -> str:
-    return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
-
-
-def timed(label: str, action: Callable[[], Any]) -> Any:
-    started = time.perf_counter()
-    result = action()
-    print(f"{label}: {time.perf_counter() - started:.1f} s", flush=True)
-    return result
-
-
-def create_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def migrate(url: str) -> None:
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0"],
-        env={**os.environ, "DATABASE_URL": url},
-        cwd=ROOT,
-        check=True,
-    )
-
-
-def django_setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
-    os.environ["ALLOWED_HOSTS"] = "testserver"  # Django's in-process client
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def copy_model(conn: psycopg.Connection, model: Any, rows: Iterable[dict[str, Any]]) -> None:
@@ -308,17 +268,10 @@ def main() -> None:
         parser.error("give at least 30 sellers and three orders per seller")
     if args.runs < 2:
         parser.error("give at least 2 runs (a p95 needs more: 40 is the default)")
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    if not base.startswith(("postgres://", "postgresql://")):
-        parser.error("DATABASE_URL must point at a PostgreSQL server")
-    url = database_url(base, args.database)
     # A throwaway key for this run: DEBUG stays off, as in production, and its checks pass.
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    timed(
-        f"create {args.database}",
-        lambda: create_database(database_url(base, "postgres"), args.database),
-    )
-    timed("migrate", lambda: migrate(url))
+    url = fresh_database(parser, args.database)
+    os.environ["ALLOWED_HOSTS"] = "testserver"  # Django's in-process client
     django_setup(url)
     timed(
         f"seed {args.sellers} sellers, {args.orders} orders (COPY)",

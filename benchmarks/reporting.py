@@ -33,43 +33,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from _common import ROOT, django_setup, fresh_database, manage, timed
 
-ROOT = Path(__file__).resolve().parent.parent
 YEAR_FROM, YEAR_TO = date(2024, 1, 1), date(2024, 12, 31)
 CREDIT_NOTE_EVERY = 20
 COUNTRIES = ("SI", "DE", "AT", "FR", "IT", "HR", "NL", "ES", "PL", "US")
 RATES = (Decimal("22.00"), Decimal("19.00"), Decimal("20.00"), Decimal("9.50"), Decimal("0.00"))
 TRANSACTION_TYPES = ("domestic", "intra_eu_b2b", "intra_eu_b2c", "3w_b2b", "3w_b2c")
-
-
-def database_url(base: str, name: str) -> str:
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def timed(label: str, action: Callable[[], Any]) -> Any:
-    started = time.perf_counter()
-    result = action()
-    print(f"{label}: {time.perf_counter() - started:.1f} s", flush=True)
-    return result
-
-
-def create_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def migrate(url: str) -> None:
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0"],
-        env={**os.environ, "DATABASE_URL": url},
-        cwd=ROOT,
-        check=True,
-    )
 
 
 def copy_rows(conn: psycopg.Connection, table: str, columns: str, rows: Iterator[tuple]) -> None:
@@ -210,23 +182,9 @@ def seed(url: str, documents: int, sellers: int) -> None:
 def rollup_rebuild(url: str) -> None:
     """The sellers x months rollup from the seeded documents, as after deploying it on existing
     data (`manage.py rebuild_report_rollup`), then fresh planner statistics for it."""
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "rebuild_report_rollup"],
-        env={**os.environ, "DATABASE_URL": url},
-        cwd=ROOT,
-        check=True,
-    )
+    manage(url, "rebuild_report_rollup")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE reporting_sellermonthrollup")
-
-
-def django_setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def median_seconds(action: Callable[[], Any], runs: int) -> float:
@@ -328,16 +286,7 @@ def main() -> None:
         return
     if args.sellers < 1 or args.documents < 2 * args.sellers:
         parser.error("give at least one seller and two documents per seller")
-
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    if not base.startswith(("postgres://", "postgresql://")):
-        parser.error("DATABASE_URL must point at a PostgreSQL server")
-    url = database_url(base, args.database)
-    timed(
-        f"create {args.database}",
-        lambda: create_database(database_url(base, "postgres"), args.database),
-    )
-    timed("migrate", lambda: migrate(url))
+    url = fresh_database(parser, args.database)
     timed(
         f"seed {args.documents} documents, {args.sellers} sellers (COPY)",
         lambda: seed(url, args.documents, args.sellers),

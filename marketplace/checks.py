@@ -18,6 +18,9 @@ from django.core.checks.security.base import (
     SECRET_KEY_MIN_UNIQUE_CHARACTERS,
 )
 
+# settings.py's local-only defaults start so, as Django's own start with "django-insecure-".
+LOCAL_ONLY_PREFIX = "insecure-local-"
+PAYMENT_SECRET_MIN_LENGTH = 32
 # The host name docker-compose.yml gives the project's sandbox server.
 _SANDBOX_SERVICE_HOST = "sandbox"
 
@@ -48,6 +51,22 @@ def production_secrets_check(
                 "SPACE_INVOICES_URL is not the project's sandbox: invoices would not be real.",
                 hint="Set SPACE_INVOICES_API_KEY to the live account key (sk_live_...).",
                 id="marketplace.E002",
+            )
+        )
+    payment_secret = settings.PAYMENT_PROVIDER_SECRET
+    if (
+        payment_secret.startswith(LOCAL_ONLY_PREFIX)
+        or len(payment_secret) < PAYMENT_SECRET_MIN_LENGTH
+    ):
+        errors.append(
+            Error(
+                "PAYMENT_PROVIDER_SECRET is the embedded local one or too short while DEBUG is "
+                "off: anyone could sign a payment callback.",
+                hint=(
+                    f"Set PAYMENT_PROVIDER_SECRET to the provider's secret, at least "
+                    f"{PAYMENT_SECRET_MIN_LENGTH} characters."
+                ),
+                id="marketplace.E003",
             )
         )
     return errors

@@ -3,8 +3,9 @@
 The provider page stands in for a hosted payment page: it shows the checkout's amount and sends
 the buyer back to us with the outcome, as a redirect-style callback whose fields are signed with
 HMAC-SHA256 under PAYMENT_PROVIDER_SECRET. We trust a callback only when its signature matches,
-its timestamp is fresh and its amount and currency equal the checkout's total; a payment id is
-processed once, so a replayed callback changes nothing.
+its timestamp is fresh and its amount and currency equal the total of the checkout's orders still
+to pay (one cancelled or paid on its own is not charged); a payment id is processed once, so a
+replayed callback changes nothing.
 """
 
 import hashlib
@@ -18,13 +19,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from rest_framework import status
 
 from marketplace import services
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
-from marketplace.models import Checkout, Payment, PaymentOutcome
+from marketplace.models import Checkout, Order, OrderStatus, Payment, PaymentOutcome
 from marketplace.pricing import quantize
 from marketplace.storefront.guest import guest_orders_email_send
 
@@ -46,7 +47,6 @@ MAX_CLOCK_SKEW_SECONDS = 60
 @dataclass(frozen=True)
 class CallbackResult:
     checkout: Checkout
-    outcome: str
     # "confirmed", "declined", "replayed" (this payment id was processed before) or
     # "already_paid" (another payment paid the checkout first).
     effect: str
@@ -58,12 +58,29 @@ def payment_signature(fields: Mapping[str, str]) -> str:
     return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
 
 
-def checkout_amount(checkout: Checkout) -> tuple[Decimal, str]:
-    """What the buyer pays for the checkout: its orders' gross totals, in one currency."""
-    totals = list(
-        checkout.orders.values("currency").annotate(total=Sum("total_gross")).order_by("currency")
+def payable_orders(checkout: Checkout) -> QuerySet[Order]:
+    """The checkout's orders still to pay: not one cancelled or paid since it was placed."""
+    return checkout.orders.filter(
+        paid_at__isnull=True, status__in=[OrderStatus.PLACED, OrderStatus.FULFILLED]
     )
-    if len(totals) != 1:
+
+
+def checkout_amount(checkout: Checkout) -> tuple[Decimal, str]:
+    """What the buyer pays for the checkout: its payable orders' gross totals, in one currency."""
+    totals = list(
+        payable_orders(checkout)
+        .values("currency")
+        .annotate(total=Sum("total_gross"))
+        .order_by("currency")
+    )
+    if not totals:
+        raise ApplicationError(
+            "Nothing in this checkout is left to pay: its orders are paid or cancelled.",
+            field="checkout_ref",
+            code="conflict",
+            http_status=status.HTTP_409_CONFLICT,
+        )
+    if len(totals) > 1:
         raise ApplicationError(
             "This checkout holds orders in more than one currency and cannot be paid at once.",
             field="currency",
@@ -93,7 +110,7 @@ def provider_payloads(*, checkout: Checkout) -> dict[str, dict[str, str]]:
 
 
 def payment_callback_process(*, data: Mapping[str, str], site_url: str) -> CallbackResult:
-    """Apply a provider callback: a valid "paid" marks every order of the checkout paid."""
+    """Apply a provider callback: a valid "paid" marks the checkout's payable orders paid."""
     fields = _verified(data)
     with transaction.atomic():
         checkout = (
@@ -105,9 +122,9 @@ def payment_callback_process(*, data: Mapping[str, str], site_url: str) -> Callb
         if checkout is None:
             raise ApplicationError("The payment names an unknown checkout.", field="checkout_ref")
         if Payment.objects.filter(provider_payment_id=fields["payment_id"]).exists():
-            return CallbackResult(checkout, fields["outcome"], "replayed")
+            return CallbackResult(checkout, "replayed")
         if checkout.payments.filter(outcome=PaymentOutcome.PAID).exists():
-            return CallbackResult(checkout, fields["outcome"], "already_paid")
+            return CallbackResult(checkout, "already_paid")
         amount = _amount_matching(checkout, fields)
         Payment.objects.create(
             checkout=checkout,
@@ -118,7 +135,7 @@ def payment_callback_process(*, data: Mapping[str, str], site_url: str) -> Callb
         )
         _apply(checkout, fields, site_url)
     effect = "confirmed" if fields["outcome"] == PaymentOutcome.PAID else "declined"
-    return CallbackResult(checkout, fields["outcome"], effect)
+    return CallbackResult(checkout, effect)
 
 
 def _verified(data: Mapping[str, str]) -> dict[str, str]:
@@ -159,7 +176,7 @@ def _amount_matching(checkout: Checkout, fields: Mapping[str, str]) -> Decimal:
 
 def _apply(checkout: Checkout, fields: Mapping[str, str], site_url: str) -> None:
     paid = fields["outcome"] == PaymentOutcome.PAID
-    for order in checkout.orders.order_by("pk"):
+    for order in payable_orders(checkout).order_by("pk"):
         if paid:
             services.order_mark_paid(order_id=order.pk)
         audit_record(

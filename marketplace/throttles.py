@@ -5,9 +5,14 @@ A view opts in with `throttle_scope = "<scope>"`; the rates are
 request gets 429 with `Retry-After`.
 """
 
+import functools
 import hashlib
+import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
@@ -33,10 +38,63 @@ class LoginThrottle(ScopedThrottle):
     slowed down, while that account's owner, elsewhere, still logs in."""
 
     def get_cache_key(self, request: Request, view: "APIView") -> str:
-        username = request.data.get("username") if isinstance(request.data, dict) else None
+        # A page passes its Django request (page_throttle_wait): the form is its POST.
+        form = request.data if isinstance(request, Request) else cast(HttpRequest, request).POST
+        username = form.get("username") if isinstance(form, dict) else None
         # Hashed: a username may hold characters a cache key cannot, and keys stay one length.
         digest = hashlib.sha256(str(username or "").casefold().encode()).hexdigest()
         return self.cache_format % {
             "scope": self.scope,
             "ident": f"{digest}:{self.get_ident(request)}",
         }
+
+
+class _PageScope:
+    """What DRF's throttles read from a view: its scope."""
+
+    def __init__(self, scope: str) -> None:
+        self.throttle_scope = scope
+
+
+def page_throttle_wait(request: HttpRequest, scope: str, *, per_username: bool = False) -> int:
+    """Count a server-rendered page's request against the API's rate for `scope`.
+
+    The same counters as the API's throttles, so a login page and the token endpoint share one
+    budget. Returns the seconds to wait when over the rate, else 0.
+    """
+    throttle = LoginThrottle() if per_username else ScopedThrottle()
+    view = cast("APIView", _PageScope(scope))
+    # DRF's throttles read only the user, the address headers and (logins) the posted form,
+    # all of which a plain Django request has.
+    if throttle.allow_request(cast(Request, request), view):
+        return 0
+    return math.ceil(throttle.wait() or 1)
+
+
+def throttled_post(
+    scope: str, *, per_username: bool = False
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
+    """Refuse a page's POSTs over the scope's rate with a 429 page saying when to try again."""
+
+    def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
+            if request.method == "POST":
+                wait = page_throttle_wait(request, scope, per_username=per_username)
+                if wait:
+                    return throttled_page(request, wait)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def throttled_page(request: HttpRequest, wait: int) -> HttpResponse:
+    context = {
+        "title": "Too many attempts",
+        "message": f"Too many attempts from here; try again in {wait} seconds.",
+    }
+    response = render(request, "storefront/refused.html", context, status=429)
+    response["Retry-After"] = str(wait)
+    return response

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from invoicing import api as invoicing_api
 from invoicing import webhook_api
 from marketplace import api as marketplace_api
+from marketplace.throttles import throttled_post
 from reporting.api import InvoiceExportApi
 from reporting.views import admin_invoice_export
 from sellers import api as sellers_api
@@ -65,6 +66,8 @@ urlpatterns = [
         name="report-invoices-csv-admin",
     ),
     path("", include("reporting.urls")),
+    # Operators' session login counts against the same budget as the API's token login.
+    path("admin/login/", throttled_post("login", per_username=True)(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/", include(api)),
     path("seller/", include("sellers.urls")),

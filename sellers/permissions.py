@@ -31,13 +31,6 @@ class IsSellerMember(_SellerRolePermission):
     roles = (SellerRole.ADMIN, SellerRole.EDITOR, SellerRole.VIEWER)
 
 
-class IsSellerEditor(_SellerRolePermission):
-    """A seller's admins and editors."""
-
-    message = "Only a seller's admins and editors can do this."
-    roles = (SellerRole.ADMIN, SellerRole.EDITOR)
-
-
 class IsSellerAdmin(_SellerRolePermission):
     message = "Only a seller's admins can do this."
     roles = (SellerRole.ADMIN,)

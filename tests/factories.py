@@ -5,7 +5,19 @@ from django.contrib.auth import get_user_model
 
 from invoicing.models import DocumentLine, Invoice, InvoiceState
 from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product
+from marketplace.services import BillingDetails
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
+from sellers.services import seller_entity_create
+
+# The buyer's billing details of the tests' checkouts (`dataclasses.asdict` for a form or payload).
+BILLING = BillingDetails(
+    name="Ana Novak",
+    email="ana@example.com",
+    address="Prešernova 5",
+    post_code="2000",
+    city="Maribor",
+    country="SI",
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -35,6 +47,12 @@ class SellerFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"seller{n}@example.com")
     status = SellerStatus.ACTIVE
     entity_id = factory.Sequence(lambda n: f"ent_{n:024x}")
+
+
+def seller_with_entity(**fields: object) -> Seller:
+    """An active seller whose entity exists in the sandbox (use with the `sandbox` fixture)."""
+    pending = SellerFactory(status=SellerStatus.PENDING, entity_id=None, **fields)
+    return seller_entity_create(seller_id=pending.pk)
 
 
 class SellerUserFactory(factory.django.DjangoModelFactory):

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from marketplace.storefront import views
+from marketplace.throttles import throttled_post
 
 app_name = "storefront"
 
@@ -42,7 +43,9 @@ urlpatterns = [
     path("my/orders/status/", views.my_orders_status, name="my-orders-status"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="storefront/login.html"),
+        throttled_post("login", per_username=True)(
+            auth_views.LoginView.as_view(template_name="storefront/login.html")
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -21,7 +21,7 @@ from invoicing.models import Invoice, InvoiceState
 from invoicing.services import document_pdf
 from marketplace import payments, services
 from marketplace.errors import ApplicationError
-from marketplace.models import Checkout, Order, Product
+from marketplace.models import Checkout, Order, PaymentOutcome, Product
 from marketplace.selectors import catalog_products
 from marketplace.storefront import selectors
 from marketplace.storefront.branding import readable_text_colour
@@ -36,6 +36,7 @@ from marketplace.storefront.forms import (
     posted_lines,
 )
 from marketplace.storefront.guest import guest_orders_ref
+from marketplace.throttles import page_throttle_wait, throttled_post
 from sellers.models import Seller
 from sellers.validation import tax_number_country
 
@@ -169,6 +170,7 @@ def _first_error(form: QuantityForm) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@throttled_post("checkout")
 def checkout(request: HttpRequest) -> HttpResponse:
     cart = Cart(request.session)
     quantities = cart.quantities()
@@ -242,6 +244,12 @@ def vat_check(request: HttpRequest) -> JsonResponse:
     body = {"valid": True, "vat_number": compact, "message": f"{compact}: valid format."}
     if request.GET.get("vies") != "1":
         return JsonResponse({**body, "vies": None})
+    wait = page_throttle_wait(request, "checkout")
+    if wait:
+        message = f"Too many checks; the VIES answer comes at checkout or in {wait} seconds."
+        response = JsonResponse({**body, "vies": None, "message": message}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     vies = _vies_answer(request, country, compact)
     return JsonResponse({**body, **vies})
 
@@ -294,7 +302,7 @@ def payment_provider(request: HttpRequest, ref: uuid.UUID) -> HttpResponse:
     found = _visible_checkout(request, ref)
     if found is None:
         return _not_found(request, CHECKOUT_NOT_FOUND)
-    if found.payments.filter(outcome="paid").exists():
+    if found.payments.filter(outcome=PaymentOutcome.PAID).exists():
         messages.info(request, "This checkout is already paid.")
         return redirect("storefront:checkout-orders", ref=ref)
     try:
@@ -502,6 +510,7 @@ def _pdf_response(request: HttpRequest, found: Checkout, pk: int) -> HttpRespons
 
 
 @require_http_methods(["GET", "POST"])
+@throttled_post("signup")
 def register(request: HttpRequest) -> HttpResponse:
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -23,7 +23,6 @@ from rest_framework.test import APIClient
 from marketplace.checks import production_secrets_check
 from marketplace.logging import RedactingFilter
 from marketplace.models import Checkout
-from marketplace.throttles import ScopedThrottle
 from reporting.models import ExportJob
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 
@@ -114,22 +113,6 @@ def test_any_page_size_and_offset_give_a_page():
 
 # Throttling. The clock stands still, so every request falls in one window and Retry-After is
 # the whole window.
-
-
-@pytest.fixture
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ScopedThrottle, "timer", lambda *_: 1_000_000.0)
-
-
-@pytest.fixture
-def rates(settings: Any) -> dict[str, int]:
-    """Small limits, so that the tests make few requests."""
-    limits = {"login": 3, "signup": 2, "checkout": 4, "export": 2}
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {scope: f"{n}/min" for scope, n in limits.items()},
-    }
-    return limits
 
 
 THROTTLED = {"detail": "Request was throttled. Expected available in 60 seconds."}
@@ -390,6 +373,11 @@ STRONG_KEY = "k3y-" + "".join(chr(ord("a") + i % 26) + str(i) for i in range(30)
         ({"SECRET_KEY": "change-me"}, ["marketplace.E001"]),
         ({"SPACE_INVOICES_URL": "https://eu.spaceinvoices.com"}, ["marketplace.E002"]),
         ({"SPACE_INVOICES_URL": "http://sandbox:8765"}, []),
+        (
+            {"PAYMENT_PROVIDER_SECRET": "insecure-local-payment-provider-secret-of-settings"},
+            ["marketplace.E003"],
+        ),
+        ({"PAYMENT_PROVIDER_SECRET": "change-me"}, ["marketplace.E003"]),
         ({"SPACE_INVOICES_URL": "http://[::1]:8765"}, []),
         (
             {
@@ -406,6 +394,7 @@ def test_production_refuses_local_only_secrets(overrides, errors):
         "SECRET_KEY": STRONG_KEY,
         "SPACE_INVOICES_URL": "http://127.0.0.1:8765",
         "SPACE_INVOICES_API_KEY": "sk_sandbox_local",
+        "PAYMENT_PROVIDER_SECRET": "a-provider-secret-of-32-characters",
         **overrides,
     }
     with override_settings(**configured):

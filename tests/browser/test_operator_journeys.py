@@ -12,20 +12,10 @@ from pytest_django.fixtures import Settings
 from invoicing.models import Invoice, InvoiceState
 from marketplace import services as orders
 from sellers.models import Seller, SellerStatus
-from sellers.services import seller_entity_create
 from tests.conftest import Sandbox
-from tests.factories import ProductFactory, SellerFactory, UserFactory
+from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-BILLING = orders.BillingDetails(
-    name="Ana Novak",
-    email="ana@example.com",
-    address="Prešernova 5",
-    post_code="2000",
-    city="Maribor",
-    country="SI",
-)
 
 
 @pytest.fixture
@@ -111,9 +101,7 @@ def test_operator_retries_a_failed_invoice_which_ends_issued_with_a_number(
 def _invoice_failed_by_an_outage(sandbox: Sandbox) -> Invoice:
     """An order paid while Space Invoices answers 503 to everything, so its invoice row uses
     its attempts and is marked failed; then the outage ends."""
-    seller = seller_entity_create(
-        seller_id=SellerFactory(status=SellerStatus.PENDING, entity_id=None).pk
-    )
+    seller = seller_with_entity()
     product = ProductFactory(seller=seller, unit_price=Decimal("12.99"))
     checkout = orders.checkout_create(
         buyer=UserFactory(),

@@ -15,22 +15,19 @@ from playwright.sync_api import Locator, Page, expect
 from invoicing.models import Invoice, InvoiceState
 from marketplace import services as orders
 from marketplace.models import Order
-from sellers.models import Seller, SellerRole, SellerStatus
-from sellers.services import seller_entity_create
+from sellers.models import Seller, SellerRole
 from tests.conftest import Sandbox
-from tests.factories import ProductFactory, SellerFactory, SellerUserFactory, UserFactory
+from tests.factories import (
+    BILLING,
+    ProductFactory,
+    SellerUserFactory,
+    UserFactory,
+    seller_with_entity,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 YEAR = timezone.localdate().year
-BILLING = orders.BillingDetails(
-    name="Ana Novak",
-    email="ana@example.com",
-    address="Prešernova 5",
-    post_code="2000",
-    city="Maribor",
-    country="SI",
-)
 
 
 @dataclass
@@ -39,16 +36,6 @@ class Sellers:
     alpine_admin: User
     alpine_invoices: list[Invoice]
     berlin_invoice: Invoice
-
-
-def onboarded(business_name: str, primary_colour: str) -> Seller:
-    seller = SellerFactory(
-        business_name=business_name,
-        primary_colour=primary_colour,
-        status=SellerStatus.PENDING,
-        entity_id=None,
-    )
-    return seller_entity_create(seller_id=seller.pk)
 
 
 def paid_order(seller: Seller, quantity: int) -> Order:
@@ -63,8 +50,8 @@ def paid_order(seller: Seller, quantity: int) -> Order:
 @pytest.fixture
 def world(sandbox: Sandbox) -> Sellers:
     """Alpine has two invoiced orders and an admin; Berlin has one invoiced order."""
-    alpine = onboarded("Alpine Crafts d.o.o.", "#0B6E4F")
-    berlin = onboarded("Berlin Books GmbH", "#FFD23F")
+    alpine = seller_with_entity(business_name="Alpine Crafts d.o.o.", primary_colour="#0B6E4F")
+    berlin = seller_with_entity(business_name="Berlin Books GmbH", primary_colour="#FFD23F")
     alpine_orders = [paid_order(alpine, 1), paid_order(alpine, 2)]
     berlin_order = paid_order(berlin, 3)
     invoices = {invoice.order_id: invoice for invoice in Invoice.objects.all()}

@@ -13,25 +13,23 @@ from invoicing.models import DocumentKind, DocumentLine, Invoice, InvoiceState
 from marketplace import services as orders
 from marketplace.errors import ApplicationError
 from marketplace.models import OrderStatus
-from sellers.services import seller_entity_create
-from tests.factories import InvoiceFactory, OrderFactory, ProductFactory, SellerFactory, UserFactory
+from tests.factories import (
+    BILLING,
+    InvoiceFactory,
+    OrderFactory,
+    ProductFactory,
+    UserFactory,
+    seller_with_entity,
+)
 
 pytestmark = pytest.mark.django_db
 
 YEAR = timezone.localdate().year
-BILLING = orders.BillingDetails(
-    name="Ana Novak",
-    email="ana@example.com",
-    address="Prešernova 5",
-    post_code="2000",
-    city="Maribor",
-    country="SI",
-)
 
 
 @pytest.fixture
 def seller(sandbox):
-    return seller_entity_create(seller_id=SellerFactory(status="pending", entity_id=None).pk)
+    return seller_with_entity()
 
 
 @pytest.fixture

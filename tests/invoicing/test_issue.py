@@ -13,26 +13,12 @@ from invoicing.client import SpaceInvoicesClient, Transient
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from marketplace import services as orders
 from marketplace.models import Order, OrderStatus
-from sellers.models import SellerStatus
 from sellers.services import seller_entity_create
-from tests.factories import ProductFactory, SellerFactory, UserFactory
+from tests.factories import BILLING, ProductFactory, SellerFactory, UserFactory, seller_with_entity
 
 pytestmark = pytest.mark.django_db
 
 YEAR = timezone.localdate().year
-BILLING = orders.BillingDetails(
-    name="Ana Novak",
-    email="ana@example.com",
-    address="Prešernova 5",
-    post_code="2000",
-    city="Maribor",
-    country="SI",
-)
-
-
-def onboarded_seller(**fields):
-    seller = SellerFactory(status=SellerStatus.PENDING, entity_id=None, **fields)
-    return seller_entity_create(seller_id=seller.pk)
 
 
 def place_order(seller, quantity=2, buyer=None):
@@ -52,7 +38,7 @@ def pay(order, callbacks):
 
 
 def test_paid_order_is_invoiced_in_its_sellers_entity(sandbox, django_capture_on_commit_callbacks):
-    seller = onboarded_seller(business_name="Alpine Crafts", primary_colour="#AA3300")
+    seller = seller_with_entity(business_name="Alpine Crafts", primary_colour="#AA3300")
     order = place_order(seller)
 
     invoice = pay(order, django_capture_on_commit_callbacks)
@@ -82,7 +68,7 @@ def test_paid_order_is_invoiced_in_its_sellers_entity(sandbox, django_capture_on
 
 
 def test_each_seller_numbers_its_own_invoices(sandbox, django_capture_on_commit_callbacks):
-    first_seller, second_seller = onboarded_seller(), onboarded_seller()
+    first_seller, second_seller = seller_with_entity(), seller_with_entity()
 
     numbers = [
         (seller.pk, pay(place_order(seller), django_capture_on_commit_callbacks).number)
@@ -101,7 +87,7 @@ def test_each_seller_numbers_its_own_invoices(sandbox, django_capture_on_commit_
 def test_invoice_is_found_by_order_id_in_its_entity_only(
     sandbox, django_capture_on_commit_callbacks
 ):
-    seller, other = onboarded_seller(), onboarded_seller()
+    seller, other = seller_with_entity(), seller_with_entity()
     order = place_order(seller)
     invoice = pay(order, django_capture_on_commit_callbacks)
     client = sandbox.client()
@@ -118,7 +104,7 @@ def test_invoice_is_found_by_order_id_in_its_entity_only(
 
 
 def test_task_is_enqueued_only_after_commit(sandbox, django_capture_on_commit_callbacks):
-    order = place_order(onboarded_seller())
+    order = place_order(seller_with_entity())
     with mock.patch("invoicing.tasks.issue_document.delay") as delay:
         with django_capture_on_commit_callbacks() as callbacks:
             orders.order_mark_paid(order_id=order.pk)
@@ -131,7 +117,7 @@ def test_task_is_enqueued_only_after_commit(sandbox, django_capture_on_commit_ca
 
 
 def test_a_rolled_back_payment_enqueues_nothing(sandbox, django_capture_on_commit_callbacks):
-    order = place_order(onboarded_seller())
+    order = place_order(seller_with_entity())
     with django_capture_on_commit_callbacks() as callbacks:
         try:
             with transaction.atomic():
@@ -147,7 +133,7 @@ def test_a_rolled_back_payment_enqueues_nothing(sandbox, django_capture_on_commi
 def test_a_second_invoice_for_the_same_order_is_impossible(
     sandbox, django_capture_on_commit_callbacks
 ):
-    order = place_order(onboarded_seller())
+    order = place_order(seller_with_entity())
     invoice = pay(order, django_capture_on_commit_callbacks)
     with pytest.raises(IntegrityError), transaction.atomic():
         Invoice.objects.create(
@@ -156,7 +142,7 @@ def test_a_second_invoice_for_the_same_order_is_impossible(
 
 
 def test_issuing_twice_creates_one_document(sandbox, django_capture_on_commit_callbacks):
-    seller = onboarded_seller()
+    seller = seller_with_entity()
     invoice = pay(place_order(seller), django_capture_on_commit_callbacks)
 
     again = services.document_issue(invoice_id=invoice.pk)
@@ -168,7 +154,7 @@ def test_issuing_twice_creates_one_document(sandbox, django_capture_on_commit_ca
 
 def test_a_lost_response_is_replayed_not_duplicated(sandbox, django_capture_on_commit_callbacks):
     """The API did the work but the answer never arrived: the retry gets the same document."""
-    seller = onboarded_seller()
+    seller = seller_with_entity()
     order = place_order(seller)
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
@@ -225,7 +211,7 @@ def test_a_rejection_fails_the_row_with_the_apis_reason_without_retry(
 
 
 def test_retry_of_a_rejected_row_uses_a_new_request_id(sandbox, django_capture_on_commit_callbacks):
-    seller = onboarded_seller()
+    seller = seller_with_entity()
     order = place_order(seller)
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
@@ -270,7 +256,7 @@ def test_transient_errors_keep_the_row_pending_then_fail_it_after_the_last_attem
 def test_sweeper_redrives_stale_pending_rows_only(
     sandbox, settings, django_capture_on_commit_callbacks
 ):
-    seller = onboarded_seller()
+    seller = seller_with_entity()
     stale_order, fresh_order = place_order(seller), place_order(seller)
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=stale_order.pk)
@@ -292,7 +278,7 @@ def test_a_lost_answer_is_found_by_metadata_after_the_request_id_changed(
     sandbox, django_capture_on_commit_callbacks
 ):
     """Idempotency keys expire: before creating again, the row looks for its document."""
-    seller = onboarded_seller()
+    seller = seller_with_entity()
     order = place_order(seller)
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
@@ -341,7 +327,7 @@ def test_an_order_of_a_seller_still_onboarding_waits_for_its_entity(
 def test_an_operator_retry_of_an_issued_row_does_nothing(
     sandbox, django_capture_on_commit_callbacks
 ):
-    invoice = pay(place_order(onboarded_seller()), django_capture_on_commit_callbacks)
+    invoice = pay(place_order(seller_with_entity()), django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks() as callbacks:
         again = services.document_retry(invoice_id=invoice.pk)
     assert callbacks == []

@@ -9,16 +9,11 @@ from django.utils import timezone
 from invoicing import reconciliation, services
 from invoicing.models import Finding, Invoice
 from marketplace import services as orders
-from sellers.services import seller_entity_create
-from tests.factories import ProductFactory, SellerFactory, UserFactory
+from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
 
 pytestmark = pytest.mark.django_db
 
 YEAR = timezone.localdate().year
-BILLING = orders.BillingDetails(
-    name="Ana Novak", email="ana@example.com", address="Prešernova 5", post_code="2000",
-    city="Maribor", country="SI",
-)  # fmt: skip
 
 
 def paid_order(seller, callbacks, *, issue=True):
@@ -35,8 +30,8 @@ def paid_order(seller, callbacks, *, issue=True):
 def test_findings_name_missing_unknown_and_duplicate_documents(
     sandbox, django_capture_on_commit_callbacks
 ):
-    seller = seller_entity_create(seller_id=SellerFactory(status="pending", entity_id=None).pk)
-    clean = seller_entity_create(seller_id=SellerFactory(status="pending", entity_id=None).pk)
+    seller = seller_with_entity()
+    clean = seller_with_entity()
     invoiced = paid_order(seller, django_capture_on_commit_callbacks)
     not_issued = paid_order(seller, django_capture_on_commit_callbacks, issue=False)
     paid_order(clean, django_capture_on_commit_callbacks)
@@ -68,7 +63,7 @@ def test_findings_name_missing_unknown_and_duplicate_documents(
 
 
 def test_a_new_run_replaces_the_last_runs_findings(sandbox, django_capture_on_commit_callbacks):
-    seller = seller_entity_create(seller_id=SellerFactory(status="pending", entity_id=None).pk)
+    seller = seller_with_entity()
     order = paid_order(seller, django_capture_on_commit_callbacks, issue=False)
     assert [f.kind for f in reconciliation.reconcile(client=sandbox.client())] == [
         "missing_invoice"
@@ -88,7 +83,7 @@ def test_gaps_are_found_per_series_from_one():
 
 
 def test_findings_export_as_csv_from_admin(client, django_capture_on_commit_callbacks, sandbox):
-    seller = seller_entity_create(seller_id=SellerFactory(status="pending", entity_id=None).pk)
+    seller = seller_with_entity()
     order = paid_order(seller, django_capture_on_commit_callbacks, issue=False)
     [finding] = reconciliation.reconcile(client=sandbox.client())
     client.force_login(UserFactory(is_staff=True, is_superuser=True))

@@ -99,7 +99,7 @@ def test_a_vat_number_of_another_country_is_refused(buyer_client, product):
     response = checkout(buyer_client, product, "SI50223054")
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "'SI50223054' is not a valid tax number for DE.",
+        "detail": "This VAT number is registered in SI, not in the billing country DE.",
         "field": "billing.vat_number",
         "code": "invalid",
     }

@@ -27,20 +27,11 @@ from marketplace import services as orders
 from marketplace.models import AuditEvent
 from reporting.models import SellerMonthRollup
 from reporting.selectors import ReportFilters, seller_statement
-from sellers.services import seller_entity_create
-from tests.factories import ProductFactory, SellerFactory, UserFactory
+from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
 
 URL = "/api/webhooks/space-invoices/"
 SECRET = "whsec_tests_0123456789abcdef"
 YEAR = timezone.localdate().year
-BILLING = orders.BillingDetails(
-    name="Ana Novak",
-    email="ana@example.com",
-    address="Prešernova 5",
-    post_code="2000",
-    city="Maribor",
-    country="SI",
-)
 WEBHOOK_ACTIONS = (
     "document.paid_by_webhook",
     "document.voided_by_webhook",
@@ -55,10 +46,8 @@ def _webhook_settings(settings):
 
 
 def new_seller():
-    seller = seller_entity_create(seller_id=SellerFactory(status="pending", entity_id=None).pk)
-    seller.invoice_trigger = "placed"  # issued unpaid, so that a payment can arrive later
-    seller.save(update_fields=["invoice_trigger"])
-    return seller
+    # Invoiced when placed, so issued unpaid: a payment can arrive later.
+    return seller_with_entity(invoice_trigger="placed")
 
 
 def issued_invoice(seller, callbacks):
@@ -321,17 +310,21 @@ def test_credit_note_voided_marks_the_mirrored_credit_note(sandbox, invoice):
     ]
 
 
-@pytest.mark.django_db
-def test_our_own_credit_note_is_not_mirrored_twice(
-    sandbox, seller, django_capture_on_commit_callbacks
-):
-    invoice = issued_invoice(seller, django_capture_on_commit_callbacks)
+@pytest.fixture
+def our_credit_note(sandbox, invoice, django_capture_on_commit_callbacks):
+    """The credit note of cancelling the invoiced order: our mirror row and the entity's copy."""
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_cancel(order_id=invoice.order_id)
     ours = Invoice.objects.get(kind=DocumentKind.CREDIT_NOTE)
     document = sandbox.client().credit_note_get(
         entity_id=ours.entity_id, credit_note_id=ours.remote_id
     )
+    return ours, document
+
+
+@pytest.mark.django_db
+def test_our_own_credit_note_is_not_mirrored_twice(our_credit_note):
+    _, document = our_credit_note
     before = mirror_state()[:3]
 
     response = deliver(body_of("credit_note.created", document))
@@ -342,16 +335,8 @@ def test_our_own_credit_note_is_not_mirrored_twice(
 
 
 @pytest.mark.django_db
-def test_our_credit_note_whose_answer_is_not_mirrored_yet_is_known_by_its_ref(
-    sandbox, seller, django_capture_on_commit_callbacks
-):
-    invoice = issued_invoice(seller, django_capture_on_commit_callbacks)
-    with django_capture_on_commit_callbacks(execute=True):
-        orders.order_cancel(order_id=invoice.order_id)
-    ours = Invoice.objects.get(kind=DocumentKind.CREDIT_NOTE)
-    document = sandbox.client().credit_note_get(
-        entity_id=ours.entity_id, credit_note_id=ours.remote_id
-    )
+def test_our_credit_note_whose_answer_is_not_mirrored_yet_is_known_by_its_ref(our_credit_note):
+    ours, document = our_credit_note
     # As if the create's answer were still on its way: the row is pending, without the id.
     Invoice.objects.filter(pk=ours.pk).update(state=InvoiceState.PENDING, remote_id=None, number="")
     assert document["metadata"]["document_ref"] == f"mkt-credit_note-{ours.pk}"

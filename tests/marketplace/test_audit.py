@@ -9,19 +9,10 @@ from invoicing.models import Invoice, InvoiceState
 from marketplace import services
 from marketplace.models import AuditEvent
 from sellers.models import Seller
-from sellers.services import seller_entity_create
-from tests.factories import ProductFactory, SellerFactory, UserFactory
+from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
 
 pytestmark = pytest.mark.django_db
 
-BILLING = services.BillingDetails(
-    name="Ana Novak",
-    email="ana@example.com",
-    address="Prešernova 5",
-    post_code="2000",
-    city="Maribor",
-    country="SI",
-)
 SELLER = {
     "business_name": "Kovač d.o.o.",
     "address": "Slovenska 1",
@@ -44,8 +35,7 @@ def trail() -> list[tuple[str, str | None, int | None, int | None, int | None]]:
 
 @pytest.fixture
 def seller(sandbox):
-    pending = SellerFactory(status="pending", entity_id=None)
-    return seller_entity_create(seller_id=pending.pk)
+    return seller_with_entity()
 
 
 def test_operator_onboarding_is_audited_with_the_operator_and_the_activation(

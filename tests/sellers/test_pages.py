@@ -13,38 +13,25 @@ from invoicing.models import DocumentKind, Invoice, InvoiceState
 from marketplace import services as orders
 from marketplace.models import AuditEvent
 from sellers.models import SellerRole, SellerStatus
-from sellers.services import seller_entity_create
 from tests.factories import (
+    BILLING,
     InvoiceFactory,
     OrderFactory,
     ProductFactory,
     SellerFactory,
     SellerUserFactory,
     UserFactory,
+    seller_with_entity,
 )
 
 pytestmark = pytest.mark.django_db
 
 YEAR = timezone.localdate().year
 PASSWORD = "correct-horse-battery"  # what UserFactory sets
-BILLING = orders.BillingDetails(
-    name="Ana Novak",
-    email="ana@example.com",
-    address="Prešernova 5",
-    post_code="2000",
-    city="Maribor",
-    country="SI",
-)
 MEMBERS = ["admin", "editor", "viewer"]
 NOT_A_SELLER = "your account is not a member of any seller"
 ADMINS_ONLY = "Only seller admins can open the dashboard."
 FRAME = re.compile(r'<iframe src="([^"]+)"[^>]*data-testid="dashboard-frame"')
-
-
-def onboarded(**fields):
-    """A seller whose entity exists in the sandbox."""
-    seller = SellerFactory(status=SellerStatus.PENDING, entity_id=None, **fields)
-    return seller_entity_create(seller_id=seller.pk)
 
 
 def place(seller):
@@ -59,8 +46,8 @@ def place(seller):
 def world(sandbox, django_capture_on_commit_callbacks):
     """Alpine has a placed order, a paid one (invoiced) and a cancelled one (invoice and credit
     note); Berlin has one paid order, whose invoice has the same number as Alpine's first."""
-    mine = onboarded(business_name="Alpine Crafts d.o.o.", primary_colour="#0B6E4F")
-    theirs = onboarded(business_name="Berlin Books GmbH", primary_colour="#FFD23F")
+    mine = seller_with_entity(business_name="Alpine Crafts d.o.o.", primary_colour="#0B6E4F")
+    theirs = seller_with_entity(business_name="Berlin Books GmbH", primary_colour="#FFD23F")
     placed, paid, cancelled, their_paid = place(mine), place(mine), place(mine), place(theirs)
     with django_capture_on_commit_callbacks(execute=True):
         for order in (paid, cancelled, their_paid):

@@ -1,6 +1,7 @@
 """Storefront fixtures: two sellers with sandbox entities and products, and page helpers."""
 
 import re
+from dataclasses import asdict
 from decimal import Decimal
 
 import pytest
@@ -8,40 +9,20 @@ from django.test import Client
 
 from invoicing.models import Invoice
 from marketplace.models import Checkout, Order, Payment
-from sellers.models import SellerStatus
-from sellers.services import seller_entity_create
-from tests.factories import ProductFactory, SellerFactory
-
-BILLING = {
-    "name": "Ana Novak",
-    "email": "ana@example.com",
-    "address": "Prešernova 5",
-    "post_code": "2000",
-    "city": "Maribor",
-    "country": "SI",
-    "company": "",
-    "vat_number": "",
-}
+from tests.factories import BILLING, ProductFactory, seller_with_entity
 
 
 @pytest.fixture
 def sellers(sandbox):
     """Two active sellers whose entities exist in the sandbox, so their invoices can issue."""
-    alpine = SellerFactory(
-        business_name="Alpine Crafts d.o.o.",
-        primary_colour="#0B6E4F",
-        status=SellerStatus.PENDING,
-        entity_id=None,
-    )
-    berlin = SellerFactory(
+    alpine = seller_with_entity(business_name="Alpine Crafts d.o.o.", primary_colour="#0B6E4F")
+    berlin = seller_with_entity(
         business_name="Berlin Books GmbH",
         country="DE",
         tax_number="DE136695976",
         primary_colour="#FFD23F",
-        status=SellerStatus.PENDING,
-        entity_id=None,
     )
-    return [seller_entity_create(seller_id=s.pk) for s in (alpine, berlin)]
+    return [alpine, berlin]
 
 
 @pytest.fixture
@@ -64,7 +45,7 @@ def add(client: Client, product, quantity: int = 1):
 
 def checkout_post(client: Client, lines, **billing: str):
     """Post the checkout form with the cart summary `lines` = [(product, quantity, price)]."""
-    data = {**BILLING, **billing}
+    data = {**asdict(BILLING), **billing}
     data["product_id"] = [str(product.pk) for product, _, _ in lines]
     data["quantity"] = [str(quantity) for _, quantity, _ in lines]
     data["unit_price"] = [str(price) for _, _, price in lines]

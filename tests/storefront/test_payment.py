@@ -9,6 +9,7 @@ from django.utils import timezone
 from invoicing.models import Invoice, InvoiceState
 from marketplace.models import AuditEvent, Checkout, OrderStatus, Payment
 from marketplace.payments import payment_signature
+from marketplace.services import order_cancel
 from marketplace.storefront.guest import guest_orders_token
 from tests.factories import UserFactory
 from tests.storefront.conftest import add, checkout_post, counts, hidden_fields
@@ -133,6 +134,49 @@ def test_declined_payment_leaves_orders_unpaid_and_uninvoiced(
     assert mail.outbox == []
     retry = client.get(f"/payment-provider/{placed.public_id}/")
     assert retry.status_code == 200
+
+
+def test_an_order_cancelled_before_payment_is_not_charged(
+    client, placed, django_capture_on_commit_callbacks
+):
+    alpine, berlin = placed.orders.order_by("pk")
+    order_cancel(order_id=berlin.pk)
+    pay, _ = provider_forms(client, placed)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/payments/callback/", pay)
+
+    assert response.status_code == 302
+    assert (pay["amount"], Payment.objects.get().amount) == ("36.36", Decimal("36.36"))
+    statuses = list(placed.orders.order_by("pk").values_list("status", flat=True))
+    assert statuses == [OrderStatus.PAID, OrderStatus.CANCELLED]
+    assert list(Invoice.objects.values_list("order_id", "total_gross")) == [
+        (alpine.pk, Decimal("36.36"))
+    ]
+    confirmed = AuditEvent.objects.filter(action="payment.confirmed")
+    assert list(confirmed.values_list("order_id", flat=True)) == [alpine.pk]
+
+
+def test_a_checkout_with_nothing_left_to_pay_is_refused_and_writes_nothing(
+    client, placed, django_capture_on_commit_callbacks
+):
+    pay, _ = provider_forms(client, placed)  # rendered before the orders were cancelled
+    for order in placed.orders.all():
+        order_cancel(order_id=order.pk)
+    audit_before = AuditEvent.objects.count()
+
+    page = client.get(f"/payment-provider/{placed.public_id}/")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post("/payments/callback/", pay)
+
+    message = "Nothing in this checkout is left to pay: its orders are paid or cancelled."
+    assert (page.status_code, response.status_code) == (409, 409)
+    assert message in page.content.decode()
+    assert message in response.content.decode()
+    assert counts() == {"checkouts": 1, "orders": 2, "invoices": 0, "payments": 0}
+    assert AuditEvent.objects.count() == audit_before
+    assert callbacks == []
+    assert mail.outbox == []
 
 
 def test_replayed_callback_is_a_no_op(client, placed, django_capture_on_commit_callbacks):

@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
@@ -23,39 +22,18 @@ from django.core.management.base import BaseCommand, CommandError
 from invoicing import gateway
 from invoicing.models import Invoice, InvoiceState
 from marketplace import services as orders
+from marketplace.management.demo_sellers import DEMO_SELLERS
 from marketplace.models import Product
 from reporting.exports import invoice_export_write
 from reporting.selectors import InvoiceExportFilters
 from sellers.models import Seller, SellerStatus
-from sellers.services import SellerDetails, seller_onboard
+from sellers.services import seller_onboard
 
 WAIT_S = 120.0
 T = TypeVar("T")
 
-SELLERS = [
-    SellerDetails(
-        business_name="Alpine Crafts d.o.o.",
-        address="Trubarjeva cesta 1",
-        post_code="1000",
-        city="Ljubljana",
-        country="SI",
-        email="billing@alpine-crafts.example",
-        tax_number="SI50223054",
-        primary_colour="#0B6E4F",
-        invoice_footer="Alpine Crafts d.o.o., registered in Ljubljana.",
-    ),
-    SellerDetails(
-        business_name="Berlin Books GmbH",
-        address="Friedrichstraße 10",
-        post_code="10117",
-        city="Berlin",
-        country="DE",
-        email="rechnung@berlin-books.example",
-        tax_number="DE136695976",
-        primary_colour="#8B1E3F",
-        invoice_footer="Berlin Books GmbH, Amtsgericht Charlottenburg.",
-    ),
-]
+# Two sellers of different countries, one product each.
+SELLERS = DEMO_SELLERS[:2]
 
 
 class Command(BaseCommand):
@@ -71,23 +49,12 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def _milestone(self) -> dict[str, Any]:
-        sellers = [seller_onboard(details=details) for details in SELLERS]
+        sellers = [seller_onboard(details=seller.details) for seller in SELLERS]
         self._say("onboarded two sellers; waiting for their entities")
         sellers = _wait_for(lambda: _all_active(sellers), "the sellers' entities to be created")
-        products = [
-            Product.objects.create(
-                seller=sellers[0],
-                name="Hand-carved spoon",
-                unit_price=Decimal("14.90"),
-                tax_rate=Decimal("22.00"),
-            ),
-            Product.objects.create(
-                seller=sellers[1],
-                name="Field guide to the Alps",
-                unit_price=Decimal("24.00"),
-                tax_rate=Decimal("7.00"),
-            ),
-        ]
+        products = Product.objects.bulk_create(
+            demo.products[0].build(seller) for demo, seller in zip(SELLERS, sellers, strict=True)
+        )
         buyer, _ = get_user_model().objects.get_or_create(
             username="demo-buyer", defaults={"email": "buyer@example.com"}
         )
