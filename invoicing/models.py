@@ -177,6 +177,7 @@ class FindingKind(models.TextChoices):
     UNKNOWN_DOCUMENT = "unknown_document", "Document without a matching order"
     DUPLICATE = "duplicate", "More than one invoice for an order"
     NUMBERING_GAP = "numbering_gap", "Gap in a numbering series"
+    STATE_DRIFT = "state_drift", "Paid or voided there, not in our mirror (a missed webhook)"
 
 
 class Finding(models.Model):

@@ -1,8 +1,9 @@
 """Reconciliation: our mirror against the documents in each seller's entity.
 
 Finds, per seller: orders at their invoice point without an issued invoice, documents in the
-entity that no order of ours explains, more than one invoice for an order, and gaps in each
-numbering series. Findings of a run replace the previous run's; admin lists them and exports
+entity that no order of ours explains, more than one invoice for an order, gaps in each
+numbering series, and documents paid or voided there but not in our mirror (a webhook that
+never arrived). Findings of a run replace the previous run's; admin lists them and exports
 them as CSV.
 """
 
@@ -84,6 +85,26 @@ def _seller_findings(
             yield finding(FindingKind.MISSING_INVOICE, "at its invoice point, no invoice", order.pk)
     for series, gap in _gaps(invoices + credit_notes):
         yield finding(FindingKind.NUMBERING_GAP, f"series '{series}' skips {gap}")
+    for document, drift in _state_drift(seller, invoices + credit_notes):
+        yield finding(FindingKind.STATE_DRIFT, drift, document.order_id, document.remote_id or "")
+
+
+def _state_drift(seller: Seller, documents: list[Document]) -> Iterator[tuple[Invoice, str]]:
+    """Mirror rows missing a payment or a void that the entity shows."""
+    remote = {document["id"]: document for document in documents}
+    mirrored = Invoice.objects.filter(
+        seller=seller, state=InvoiceState.ISSUED, remote_id__in=list(remote)
+    ).order_by("pk")
+    for invoice in mirrored:
+        document = remote[str(invoice.remote_id)]
+        if document.get("voided_at") and invoice.voided_at is None:
+            yield invoice, f"{invoice.number} was voided at {document['voided_at']}"
+        if (
+            invoice.kind == DocumentKind.INVOICE
+            and document.get("paid_in_full")
+            and invoice.paid_at is None
+        ):
+            yield invoice, f"{invoice.number} is paid in full"
 
 
 def _credit_notes(client: SpaceInvoicesClient, entity_id: str) -> Iterator[Document]:

@@ -16,7 +16,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from invoicing import gateway
@@ -301,8 +302,10 @@ def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None
         },
         request_id=f"{invoice.request_id}-payment",
     )
+    # The whole amount was paid: the invoice is paid in full (unless a webhook said so first).
+    now = timezone.now()
     Invoice.objects.filter(pk=invoice.pk, payment_recorded_at__isnull=True).update(
-        payment_recorded_at=timezone.now()
+        payment_recorded_at=now, paid_at=Coalesce(F("paid_at"), Value(now))
     )
     return Invoice.objects.get(pk=invoice.pk)
 

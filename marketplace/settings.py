@@ -214,8 +214,10 @@ SPACE_INVOICES_WEBHOOK_SECRET = env.str(
     "SPACE_INVOICES_WEBHOOK_SECRET",
     default="whsec_sandbox_local" if SPACE_INVOICES_API_KEY.startswith("sk_sandbox_") else "",
 )
-# Seconds a delivery's signed timestamp may be away from our clock.
-SPACE_INVOICES_WEBHOOK_TOLERANCE = env.int("SPACE_INVOICES_WEBHOOK_TOLERANCE", default=300)
+# Seconds a delivery's signed timestamp may be away from our clock. Space Invoices resends the
+# same signed body for 2 h 36 min (0, 1, 5, 30 min, 2 h); 3 h lets its last retry in, and a
+# replay within the window is still refused by its delivery id.
+SPACE_INVOICES_WEBHOOK_TOLERANCE = env.int("SPACE_INVOICES_WEBHOOK_TOLERANCE", default=10800)
 # The embedded dashboard a seller admin opens with a short-lived entity key: the sandbox's page
 # by default, https://app.spaceinvoices.com with the real service.
 SPACE_INVOICES_DASHBOARD_URL = env.str(

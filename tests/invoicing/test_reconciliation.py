@@ -98,3 +98,49 @@ def test_findings_export_as_csv_from_admin(client, django_capture_on_commit_call
         f"{finding.run_at.isoformat()},{seller.pk},missing_invoice,{order.pk},,"
         '"at its invoice point, no invoice"',
     ]
+
+
+def test_a_void_or_payment_the_mirror_missed_is_a_state_drift_finding(
+    sandbox, django_capture_on_commit_callbacks
+):
+    seller = seller_with_entity()
+    voided = Invoice.objects.get(order=paid_order(seller, django_capture_on_commit_callbacks))
+    unpaid = Invoice.objects.get(order=paid_order(seller, django_capture_on_commit_callbacks))
+    client = sandbox.client()
+    void = client.invoice_void(
+        entity_id=seller.entity_id,
+        invoice_id=str(voided.remote_id),
+        reason="issued by mistake",
+        request_id="void-in-the-dashboard",
+    )
+    Invoice.objects.filter(pk=unpaid.pk).update(paid_at=None)  # as if the webhook was lost
+
+    found = reconciliation.reconcile(client=client)
+
+    assert sorted((f.kind, f.order_id, f.remote_id, f.detail) for f in found) == [
+        ("state_drift", voided.order_id, voided.remote_id,
+         f"{voided.number} was voided at {void['voided_at']}"),
+        ("state_drift", unpaid.order_id, unpaid.remote_id, f"{unpaid.number} is paid in full"),
+    ]  # fmt: skip
+
+
+def test_recording_a_payment_marks_the_mirror_paid_so_no_drift_is_found(
+    sandbox, django_capture_on_commit_callbacks, settings
+):
+    settings.INVOICE_TRIGGER = "placed"
+    seller = seller_with_entity()
+    product = ProductFactory(seller=seller, unit_price=Decimal("10.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        checkout = orders.checkout_create(
+            buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
+        )
+    order = checkout.orders.get()
+    assert Invoice.objects.get(order=order).paid_at is None
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_mark_paid(order_id=order.pk)
+
+    invoice = Invoice.objects.get(order=order)
+
+    assert invoice.payment_recorded_at is not None
+    assert invoice.paid_at == invoice.payment_recorded_at
+    assert reconciliation.reconcile(client=sandbox.client()) == []
