@@ -48,13 +48,11 @@ class InvoiceAdmin(AutocompleteFilterAdmin[Invoice]):
 
     list_display = [
         "__str__",
-        "kind",
         "state",
         "seller",
         "order_link",
         "date",
-        "currency",
-        "total_gross",
+        "total",
         "attempts",
         "last_error",
     ]
@@ -99,6 +97,13 @@ class InvoiceAdmin(AutocompleteFilterAdmin[Invoice]):
         if found_id is not None:
             return queryset.filter(Q(pk=found_id) | Q(order_id=found_id)), False
         return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="total", ordering="total_gross")
+    def total(self, invoice: Invoice) -> str:
+        """Gross with its currency: one column, so the last error stays on screen."""
+        return (
+            f"{invoice.total_gross} {invoice.currency}" if invoice.total_gross is not None else "-"
+        )
 
     @admin.display(description="order", ordering="order_id")
     def order_link(self, invoice: Invoice) -> str:

@@ -33,6 +33,10 @@ _M = TypeVar("_M", bound=Model)
 
 class OperatorAdminSite(admin.AdminSite):
     index_template = "admin/operator_index.html"
+    site_header = "Marketplace operations"
+    site_title = "Marketplace operations"
+    # The lists are wide (documents with their last error); the index page lists the models.
+    enable_nav_sidebar = False
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

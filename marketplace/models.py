@@ -68,6 +68,13 @@ class Checkout(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkouts"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The one-time token of the storefront form that placed it: a second submit of that form
+    # finds this checkout instead of placing another. Null for checkouts placed otherwise.
+    submission_token = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
+    # When the guest buyer's order link was mailed; a retried or repeated task sends nothing.
+    guest_link_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

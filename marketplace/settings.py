@@ -103,6 +103,8 @@ LOGOUT_REDIRECT_URL = "storefront:catalog"
 # Guest buyers get their order link by email; printed to the console unless configured.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Marketplace <orders@localhost>")
+# Days a guest buyer's emailed order link keeps working.
+GUEST_LINK_MAX_AGE_DAYS = env.int("GUEST_LINK_MAX_AGE_DAYS", default=90)
 
 # Signs the local test payment provider's callbacks (marketplace.payments).
 PAYMENT_PROVIDER_SECRET = env.str(

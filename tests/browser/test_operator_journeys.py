@@ -72,8 +72,11 @@ def test_operator_retries_a_failed_invoice_which_ends_issued_with_a_number(
         "gave up after 1 attempts: 503 service_unavailable: injected fault: try again"
     )
 
-    page.goto("/admin/invoicing/invoice/")
-    page.locator("#changelist-filter").get_by_role("link", name="Failed", exact=True).click()
+    page.goto("/admin/")
+    expect(page.locator('#dashboard-documents td[data-count="failed"]')).to_have_text("1")
+    expect(page.locator("#dashboard-recent-failed")).to_contain_text(invoice.last_error)
+    screenshot("dashboard")
+    page.locator("#dashboard-documents").get_by_role("link", name="Failed", exact=True).click()
     expect(page).to_have_url(live_url("/admin/invoicing/invoice/?state__exact=failed"))
     row = page.get_by_role("row").filter(has_text=f"Invoice #{invoice.pk} (failed)")
     expect(row).to_contain_text(invoice.last_error)
