@@ -110,7 +110,12 @@ class InvoiceAdmin(AutocompleteFilterAdmin[Invoice]):
         url = reverse("admin:marketplace_order_change", args=[invoice.order_id])
         return format_html('<a href="{}">Order {}</a>', url, invoice.order_id)
 
-    @admin.action(description="Retry issuing the selected failed documents", permissions=["view"])
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        """The mirror is read-only here, but a retry changes documents: the model's change
+        permission (has_change_permission says no to everyone, for the read-only pages)."""
+        return request.user.has_perm("invoicing.change_invoice")
+
+    @admin.action(description="Retry issuing the selected failed documents", permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> TemplateResponse | None:
         by_state = dict(queryset.order_by().values_list("state").annotate(Count("pk")))
         count = by_state.get(InvoiceState.FAILED, 0)

@@ -85,8 +85,8 @@ def _seller_findings(
             yield finding(FindingKind.MISSING_INVOICE, "at its invoice point, no invoice", order.pk)
     for series, gap in _gaps(invoices + credit_notes):
         yield finding(FindingKind.NUMBERING_GAP, f"series '{series}' skips {gap}")
-    for document, drift in _state_drift(seller, invoices + credit_notes):
-        yield finding(FindingKind.STATE_DRIFT, drift, document.order_id, document.remote_id or "")
+    for mirrored, drift in _state_drift(seller, invoices + credit_notes):
+        yield finding(FindingKind.STATE_DRIFT, drift, mirrored.order_id, mirrored.remote_id or "")
 
 
 def _state_drift(seller: Seller, documents: list[Document]) -> Iterator[tuple[Invoice, str]]:

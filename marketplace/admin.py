@@ -110,7 +110,7 @@ class CheckoutAdmin(admin.ModelAdmin[Checkout]):
     list_display = ["id", "public_id", "buyer", "created_at"]
     list_select_related = ["buyer"]
     search_fields = ["public_id", "buyer__username", "buyer__email"]
-    readonly_fields = ["public_id", "buyer", "created_at"]
+    readonly_fields = ["public_id", "buyer", "created_at", "guest_link_sent_at"]
 
 
 @admin.register(AuditEvent)

@@ -1,6 +1,7 @@
-"""Reads for the operators' admin landing page: onboarding, stuck documents, recent failures.
+"""Reads for the operators' admin landing page: onboarding, stuck documents, recent failures,
+removed members still in Space Invoices.
 
-Four queries whatever the numbers of sellers and documents.
+Five queries whatever the numbers of sellers and documents.
 """
 
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from django.db.models import Count, F, Q
 
 from invoicing.models import Invoice, InvoiceState
 from invoicing.services import VIES_HOLD_REASON
-from sellers.models import Seller, SellerStatus
+from sellers.models import REMOVAL_FAILED, RemovedEntityUser, Seller, SellerStatus
 
 RECENT_FAILED_SHOWN = 10
 
@@ -39,6 +40,9 @@ class OperatorDashboard:
     documents: DocumentCounts
     oldest_pending: Invoice | None  # with its seller
     recent_failed: list[Invoice]  # the latest failures first, with their sellers
+    # Removed members whose user in the seller's entity could not be deleted: they may still
+    # open it.
+    removed_users_failed: int
 
 
 def operator_dashboard() -> OperatorDashboard:
@@ -56,6 +60,7 @@ def operator_dashboard() -> OperatorDashboard:
             .select_related("seller")
             .order_by(F("last_attempt_at").desc(nulls_last=True), "-pk")[:RECENT_FAILED_SHOWN]
         ),
+        removed_users_failed=RemovedEntityUser.objects.filter(REMOVAL_FAILED).count(),
     )
 
 

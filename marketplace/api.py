@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -17,6 +16,7 @@ from rest_framework.views import APIView
 
 from invoicing.api import InvoiceOutputSerializer
 from marketplace import selectors, services
+from marketplace.accounts import password_validate, user_create
 from marketplace.models import Order, Product
 from marketplace.throttles import LoginThrottle
 
@@ -82,17 +82,13 @@ class BuyerRegisterApi(APIView):
     class InputSerializer(serializers.Serializer[None]):
         username = serializers.CharField(max_length=150)
         email = serializers.EmailField()
-        password = serializers.CharField(min_length=8, write_only=True)
+        password = serializers.CharField(write_only=True)
 
     @extend_schema(request=InputSerializer, responses={201: None})
     def post(self, request: Request) -> Response:
         data = _validated(self.InputSerializer, request)
-        user_model = get_user_model()
-        if user_model.objects.filter(username=data["username"]).exists():
-            raise serializers.ValidationError({"username": ["This username is taken."]})
-        user = user_model.objects.create_user(
-            username=data["username"], email=data["email"], password=data["password"]
-        )
+        password_validate(**data)
+        user = user_create(**data)
         return Response({"id": user.pk, "username": user.get_username()}, status=201)
 
 

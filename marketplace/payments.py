@@ -22,12 +22,11 @@ from django.db import transaction
 from django.db.models import QuerySet, Sum
 from rest_framework import status
 
-from marketplace import services
+from marketplace import services, tasks
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, OrderStatus, Payment, PaymentOutcome
 from marketplace.pricing import quantize
-from marketplace.storefront.guest import guest_orders_email_send
 
 # Signed, in this order. Each value's format is checked first, so no value can carry a separator.
 FIELDS = {
@@ -186,4 +185,8 @@ def _apply(checkout: Checkout, fields: Mapping[str, str], site_url: str) -> None
             detail={"checkout_id": checkout.pk, "payment_id": fields["payment_id"]},
         )
     if paid and services.buyer_is_guest(checkout.buyer):
-        transaction.on_commit(lambda: guest_orders_email_send(checkout=checkout, site_url=site_url))
+        # Robust: the payment is recorded whatever happens to this enqueue; the buyer still sees
+        # their orders on the page they are sent to.
+        transaction.on_commit(
+            lambda: tasks.send_guest_orders_email.delay(checkout.pk, site_url), robust=True
+        )

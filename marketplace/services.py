@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from invoicing.models import DocumentKind, Invoice
@@ -87,11 +87,17 @@ def buyer_is_guest(user: User) -> bool:
 
 
 def checkout_create(
-    *, buyer: User | None, lines: Sequence[CartLine], billing: BillingDetails
+    *,
+    buyer: User | None,
+    lines: Sequence[CartLine],
+    billing: BillingDetails,
+    submission_token: str | None = None,
 ) -> Checkout:
     """Turn a cart into one checkout with one order per seller; all or nothing.
 
-    Without a buyer it is a guest checkout: its guest buyer is written with it.
+    Without a buyer it is a guest checkout: its guest buyer is written with it. A form's
+    `submission_token` places one checkout: submitted again, even concurrently, it answers with
+    the checkout placed first and writes nothing.
     """
     if not lines:
         raise ApplicationError("The cart is empty.", field="lines")
@@ -108,10 +114,30 @@ def checkout_create(
         _order_draft(seller_lines, billing, buyer_profile, vies)
         for seller_lines in grouped.values()
     ]
+    try:
+        return _checkout_write(buyer, drafts, billing, submission_token)
+    except IntegrityError:
+        # The token's unique constraint: a concurrent submit of the same form placed it first.
+        placed = (
+            Checkout.objects.filter(submission_token=submission_token).first()
+            if submission_token
+            else None
+        )
+        if placed is None:
+            raise
+        return placed
+
+
+def _checkout_write(
+    buyer: User | None,
+    drafts: list[tuple[Order, list[OrderLine]]],
+    billing: BillingDetails,
+    submission_token: str | None,
+) -> Checkout:
     # One insert for the orders and one for all their lines, whatever the cart's size.
     with transaction.atomic():
         buyer = buyer or guest_buyer_create(email=billing.email)
-        checkout = Checkout.objects.create(buyer=buyer)
+        checkout = Checkout.objects.create(buyer=buyer, submission_token=submission_token)
         for order, _ in drafts:
             order.checkout = checkout
             order.buyer = buyer

@@ -3,6 +3,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.auth.models import User
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -13,7 +15,14 @@ from django_countries.filters import CountryFilter
 from marketplace import admin_site
 from marketplace.errors import ApplicationError
 from sellers import services
-from sellers.models import Seller, SellerStatus, SellerUser
+from sellers.models import (
+    REMOVAL_FAILED,
+    REMOVAL_PENDING,
+    RemovedEntityUser,
+    Seller,
+    SellerStatus,
+    SellerUser,
+)
 from sellers.validation import seller_tax_identity_validate
 
 MIRROR_FIELDS = ["entity_user_id", "entity_user_state", "entity_user_error"]
@@ -234,31 +243,83 @@ def _details(data: dict[str, Any]) -> services.SellerDetails:
     )
 
 
+class SellerUserAddForm(forms.ModelForm[SellerUser]):
+    """Adding a member: its account and membership, made by the same service as the seller's
+    staff API (the audit trail, one email per seller, the mirror in Space Invoices)."""
+
+    username = forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    email = forms.EmailField()
+    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+    actor: User  # the operator, set by SellerUserAdmin.get_form
+
+    class Meta:
+        model = SellerUser
+        fields = ["seller", "username", "email", "password", "role"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        # Admin shows errors only from validation, so the service runs here, inside admin's
+        # transaction: a refusal lands on its field and writes nothing.
+        try:
+            self.instance = services.seller_user_add(
+                seller=cleaned["seller"],
+                actor=self.actor,
+                username=cleaned["username"],
+                email=cleaned["email"],
+                password=cleaned["password"],
+                role=cleaned["role"],
+            )
+        except ApplicationError as error:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
+        return cleaned
+
+
 @admin.register(SellerUser)
 class SellerUserAdmin(admin.ModelAdmin[SellerUser]):
     list_display = ["user", "seller", "role", "entity_user_state", "entity_user_id", "created_at"]
     list_filter = ["role", "entity_user_state"]
     search_fields = ["user__username", "user__email", "seller__business_name", "entity_user_id"]
-    autocomplete_fields = ["user", "seller"]
+    autocomplete_fields = ["seller"]
     readonly_fields = [*MIRROR_FIELDS, "entity_user_request_id", "created_at"]
     actions = ["mirror"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: SellerUser | None = None) -> list[str]:
         if obj is None:
-            return self.readonly_fields
+            return []
         # Role changes and removals go through the seller's staff API: it mirrors them and
         # keeps the seller an admin.
         return ["user", "seller", "role", *self.readonly_fields]
 
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: SellerUser | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm[SellerUser]]:
+        if obj is not None:
+            return super().get_form(request, obj, change, **kwargs)
+        kwargs["form"] = SellerUserAddForm
+        form = super().get_form(request, obj, change, **kwargs)
+        # A class made for this request (modelform_factory), so the operator is this request's.
+        form.actor = admin_site.operator(request)  # type: ignore[attr-defined]
+        return form
+
     def has_delete_permission(self, request: HttpRequest, obj: SellerUser | None = None) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: SellerUser, form: object, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if not change:
-            services.seller_user_mirror_request(seller_user=obj)
+    def save_model(
+        self, request: HttpRequest, obj: SellerUser, form: forms.ModelForm[SellerUser], change: bool
+    ) -> None:
+        # A new member is saved by its form's service already.
+        if change:
+            super().save_model(request, obj, form, change)
 
-    @admin.action(description="Mirror to Space Invoices (pending or failed members)")
+    @admin.action(
+        description="Mirror to Space Invoices (pending or failed members)", permissions=["change"]
+    )
     def mirror(self, request: HttpRequest, queryset: QuerySet[SellerUser]) -> None:
         requested = [m for m in queryset if services.seller_user_mirror_request(seller_user=m)]
         self.message_user(
@@ -267,3 +328,111 @@ class SellerUserAdmin(admin.ModelAdmin[SellerUser]):
             f"{queryset.count() - len(requested)} skipped (mirrored already).",
             messages.SUCCESS if requested else messages.WARNING,
         )
+
+
+class RemovalStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
+        return [
+            ("failed", "Failed: still in Space Invoices"),
+            ("pending", "Being deleted"),
+            ("deleted", "Deleted"),
+        ]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[RemovedEntityUser]
+    ) -> QuerySet[RemovedEntityUser]:
+        states = {
+            "failed": REMOVAL_FAILED,
+            "pending": REMOVAL_PENDING,
+            "deleted": Q(resolved_at__isnull=False),
+        }
+        value = self.value()
+        return queryset.filter(states[value]) if value in states else queryset
+
+
+@admin.register(RemovedEntityUser)
+class RemovedEntityUserAdmin(admin.ModelAdmin[RemovedEntityUser]):
+    """Users of sellers' entities that stand for no member any more, until Space Invoices has
+    deleted them: while a failed one stays, its former member may still open the entity."""
+
+    list_display = [
+        "entity_user_id",
+        "seller",
+        "user",
+        "state",
+        "attempts",
+        "last_error",
+        "removed_at",
+        "resolved_at",
+    ]
+    list_filter = [RemovalStateFilter]
+    list_select_related = ["seller", "user"]
+    search_fields = ["entity_user_id", "seller__business_name", "user__username"]
+    readonly_fields = [field.name for field in RemovedEntityUser._meta.fields]
+    actions = ["delete_again"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: RemovedEntityUser | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: RemovedEntityUser | None = None
+    ) -> bool:
+        return False
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        """The rows are read-only here, but asking again changes them: the model's change
+        permission (has_change_permission says no to everyone, for the read-only pages)."""
+        return request.user.has_perm("sellers.change_removedentityuser")
+
+    @admin.display(description="state")
+    def state(self, removal: RemovedEntityUser) -> str:
+        if removal.resolved_at is not None:
+            return "Deleted"
+        return "Failed" if removal.last_error else "Being deleted"
+
+    @admin.action(description="Delete in Space Invoices again", permissions=["retry"])
+    def delete_again(
+        self, request: HttpRequest, queryset: QuerySet[RemovedEntityUser]
+    ) -> TemplateResponse | None:
+        counts = queryset.aggregate(
+            failed=Count("pk", filter=REMOVAL_FAILED),
+            deleted=Count("pk", filter=Q(resolved_at__isnull=False)),
+            pending=Count("pk", filter=REMOVAL_PENDING),
+        )
+        count = counts["failed"]
+        skipped = {"already deleted": counts["deleted"], "still being deleted": counts["pending"]}
+        eligible = queryset.filter(REMOVAL_FAILED).order_by("pk")
+        if count and not admin_site.action_confirmed(request):
+            return admin_site.action_confirmation(
+                request,
+                self,
+                action="delete_again",
+                question=(
+                    f"Delete {admin_site.counted(count, 'removed user')} in Space Invoices again?"
+                ),
+                eligible=eligible,
+                eligible_count=count,
+                skipped=skipped,
+                button="Yes, delete them",
+            )
+        actor = admin_site.operator(request)
+        for removal in eligible:
+            services.entity_user_removal_retry(removal=removal, actor=actor)
+        self.message_user(
+            request,
+            admin_site.action_summary(
+                done=count, noun="removed user", outcome="queued for deletion", skipped=skipped
+            ),
+            messages.SUCCESS if count else messages.WARNING,
+        )
+        return None

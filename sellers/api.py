@@ -1,27 +1,28 @@
 """Seller onboarding (by an operator, or by the seller signing up itself), the seller's staff and
 its embedded dashboard."""
 
+import logging
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from invoicing.client import Transient
+from invoicing.client import SpaceInvoicesError, Transient
 from marketplace.api import authenticated_user
+from marketplace.errors import ApplicationError
 from sellers import services
 from sellers.models import Seller, SellerRole, SellerUser
 from sellers.permissions import IsSellerAdmin, IsSellerMember
 from sellers.selectors import seller_for_user, seller_user_list
+
+logger = logging.getLogger(__name__)
 
 
 class SellerDetailsInputSerializer(serializers.Serializer[None]):
@@ -40,8 +41,9 @@ class SellerDetailsInputSerializer(serializers.Serializer[None]):
 
 
 class SellerSignupInputSerializer(SellerDetailsInputSerializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(min_length=8, write_only=True)
+    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    # The service checks it with the site's password validators.
+    password = serializers.CharField(write_only=True)
 
 
 class SellerOutputSerializer(serializers.ModelSerializer[Seller]):
@@ -106,16 +108,9 @@ class SellerSignupApi(APIView):
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(serializer.validated_data)
         username, password = data.pop("username"), data.pop("password")
-        user_model = get_user_model()
-        if user_model.objects.filter(username=username).exists():
-            raise serializers.ValidationError({"username": ["This username is taken."]})
-        with transaction.atomic():
-            user = user_model.objects.create_user(
-                username=username, email=data["email"], password=password
-            )
-            seller = services.seller_onboard(
-                details=services.SellerDetails(**data), admin_user=user
-            )
+        seller = services.seller_signup(
+            username=username, password=password, details=services.SellerDetails(**data)
+        )
         return Response(SellerOutputSerializer(seller).data, status=status.HTTP_201_CREATED)
 
 
@@ -207,10 +202,15 @@ class SellerUserDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SpaceInvoicesUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "Space Invoices did not answer; try again."
-    default_code = "unavailable"
+# marketplace.errors.ApplicationError's body.
+APPLICATION_ERROR = inline_serializer(
+    "ApplicationErrorOutput",
+    fields={
+        "detail": serializers.CharField(),
+        "field": serializers.CharField(allow_null=True),
+        "code": serializers.CharField(),
+    },
+)
 
 
 class SellerDashboardApi(APIView):
@@ -224,14 +224,35 @@ class SellerDashboardApi(APIView):
         expires_at = serializers.DateTimeField()
         dashboard_url = serializers.URLField()
 
-    @extend_schema(request=None, responses={201: OutputSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            201: OutputSerializer,
+            409: OpenApiResponse(APPLICATION_ERROR, description="The entity does not exist yet."),
+            502: OpenApiResponse(
+                APPLICATION_ERROR, description="Space Invoices did not answer, or refused."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
+        seller = _member_seller(request)
         try:
             access = services.seller_dashboard_access(
-                seller=_member_seller(request), actor=authenticated_user(request)
+                seller=seller, actor=authenticated_user(request)
             )
         except Transient:
-            raise SpaceInvoicesUnavailable() from None
+            raise ApplicationError(
+                "Space Invoices did not answer; try again in a minute.",
+                code="space_invoices_unavailable",
+                http_status=status.HTTP_502_BAD_GATEWAY,
+            ) from None
+        except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
+            logger.warning("seller %s: dashboard key refused: %s", seller.pk, error)
+            raise ApplicationError(
+                "Space Invoices refused to open the dashboard; ask the marketplace's operators.",
+                code="space_invoices_refused",
+                http_status=status.HTTP_502_BAD_GATEWAY,
+            ) from None
         response = Response(self.OutputSerializer(access).data, status=status.HTTP_201_CREATED)
         response["Cache-Control"] = "no-store"
         return response

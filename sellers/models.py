@@ -14,6 +14,10 @@ def new_entity_user_request_id() -> str:
     return f"mkt-entity-user-{uuid.uuid4().hex}"
 
 
+def new_entity_user_delete_request_id() -> str:
+    return f"mkt-entity-user-delete-{uuid.uuid4().hex}"
+
+
 class SellerStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PENDING = "pending", "Pending entity"
@@ -142,3 +146,44 @@ class SellerUser(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role} of {self.seller})"
+
+
+class RemovedEntityUser(models.Model):
+    """A user of a seller's entity that stands for no member any more (the member was removed,
+    or changed while its user was being created), kept until Space Invoices has deleted it.
+
+    Until then its former member may still open the seller's entity. A set ``last_error`` means
+    the deletion gave up (rejected, or failing on every attempt) and waits for an operator.
+    """
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="removed_users")
+    # The member's account, for operators to tell who it was.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    entity_user_id = models.CharField(max_length=40, unique=True)
+    # The deletion's idempotency key; renewed when an operator asks again after a rejection,
+    # which the same key would only replay.
+    request_id = models.CharField(max_length=64, default=new_entity_user_delete_request_id)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    removed_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-removed_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["removed_at"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="removed_user_unresolved",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity_user_id} of {self.seller}"
+
+
+# Deletions still to do: waiting for (or between) attempts, and given up.
+REMOVAL_PENDING = models.Q(resolved_at__isnull=True, last_error="")
+REMOVAL_FAILED = models.Q(resolved_at__isnull=True) & ~models.Q(last_error="")

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from invoicing import gateway
 from invoicing.client import (
@@ -23,15 +25,19 @@ from invoicing.client import (
 )
 from invoicing.client.types import EntityRole
 from invoicing.services import documents_release_for_seller
+from marketplace.accounts import password_validate, user_create
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from sellers.models import (
+    REMOVAL_FAILED,
     MirrorState,
+    RemovedEntityUser,
     Seller,
     SellerRole,
     SellerStatus,
     SellerUser,
     new_entity_request_id,
+    new_entity_user_delete_request_id,
     new_entity_user_request_id,
 )
 from sellers.validation import seller_tax_identity_validate
@@ -90,6 +96,14 @@ def seller_onboard(
         _enqueue_entity_creation(seller.pk)
     logger.info("seller %s onboarded, entity requested", seller.pk)
     return seller
+
+
+def seller_signup(*, username: str, password: str, details: SellerDetails) -> Seller:
+    """A seller signs up: its admin user and the seller, written together or not at all."""
+    password_validate(password=password, username=username, email=details.email)
+    with transaction.atomic():
+        user = user_create(username=username, email=details.email, password=password)
+        return seller_onboard(details=details, admin_user=user)
 
 
 def seller_entity_request(*, seller: Seller, actor: User | None = None) -> Seller:
@@ -200,20 +214,15 @@ def seller_user_add(
 ) -> SellerUser:
     """Create the user and its membership; after commit, mirror it to the seller's entity."""
     _role_validate(role)
-    user_model = get_user_model()
-    _password_validate(password, user_model(username=username, email=email))
+    password_validate(password=password, username=username, email=email)
     with transaction.atomic():
         _seller_lock(seller.pk)
-        # Space Invoices keeps one user per email in an entity; the seller lock makes this safe.
+        # Space Invoices keeps one user per email in an entity. The email is the user's, in
+        # another table, so no constraint of SellerUser can hold it (a copy of it here would
+        # drift from the user's own); the seller lock makes this check-then-create safe.
         if SellerUser.objects.filter(seller=seller, user__email__iexact=email).exists():
             raise ApplicationError("Another member of this seller has this email.", field="email")
-        try:
-            with transaction.atomic():
-                user = user_model.objects.create_user(
-                    username=username, email=email, password=password
-                )
-        except IntegrityError:
-            raise ApplicationError("This username is taken.", field="username") from None
+        user = user_create(username=username, email=email, password=password)
         membership = SellerUser.objects.create(user=user, seller=seller, role=role)
         audit_record(
             action="seller_user.added",
@@ -284,9 +293,12 @@ def seller_user_remove(*, seller_user: SellerUser, actor: User) -> None:
                 "role": membership.role,
             },
         )
-        entity_id = membership.seller.entity_id
-        if entity_id and entity_user_id:
-            _enqueue_remote_removal(entity_id, entity_user_id)
+        if membership.seller.entity_id and entity_user_id:
+            _removal_record(
+                seller_id=membership.seller_id,
+                user_id=membership.user_id,
+                entity_user_id=entity_user_id,
+            )
     logger.info("seller %s: member %s removed", membership.seller_id, membership_id)
 
 
@@ -308,7 +320,12 @@ def seller_user_mirror(*, seller_user_id: int, client: SpaceInvoicesClient | Non
     request_id = membership.entity_user_request_id
     try:
         if membership.entity_user_id:
-            _remote_user_delete(client, entity_id, membership.entity_user_id)
+            _remote_user_delete(
+                client,
+                entity_id,
+                membership.entity_user_id,
+                request_id=f"mkt-entity-user-delete-{membership.entity_user_id}",
+            )
             SellerUser.objects.filter(
                 pk=membership.pk, entity_user_id=membership.entity_user_id
             ).update(entity_user_id=None)
@@ -328,7 +345,7 @@ def seller_user_mirror(*, seller_user_id: int, client: SpaceInvoicesClient | Non
     )
     if not stored:
         # Removed or given another role while this ran: the user just created stands for nothing.
-        _remote_user_delete(client, entity_id, remote["id"])
+        _stray_user_delete(client, membership, remote["id"])
         return
     logger.info("seller user %s mirrored as %s", membership.pk, remote["id"])
 
@@ -341,7 +358,7 @@ def seller_user_mirror_mark_failed(*, seller_user_id: int, reason: str) -> None:
 
 
 def seller_user_mirror_request(*, seller_user: SellerUser) -> bool:
-    """Mirror a member that is not mirrored (operators: one they added, or a failure again).
+    """Mirror a member that is not mirrored (operators, from admin: a failure again).
 
     False when the member is mirrored already.
     """
@@ -360,24 +377,72 @@ def seller_user_mirror_request(*, seller_user: SellerUser) -> bool:
     return pending
 
 
-def seller_user_remote_remove(
-    *, entity_id: str, entity_user_id: str, client: SpaceInvoicesClient | None = None
-) -> None:
-    """Delete a removed member's user from the seller's entity; gone already is done."""
-    _remote_user_delete(client or gateway.space_invoices_client(), entity_id, entity_user_id)
-    logger.info("entity %s: user %s deleted", entity_id, entity_user_id)
+def entity_user_removal_run(*, removal_id: int, client: SpaceInvoicesClient | None = None) -> None:
+    """Delete a removed member's user from the seller's entity; gone already is done.
+
+    Transient failures propagate for the task to retry; a rejection marks the removal failed.
+    """
+    removal = (
+        RemovedEntityUser.objects.select_related("seller")
+        .filter(pk=removal_id, resolved_at__isnull=True)
+        .first()
+    )
+    if removal is None:
+        return
+    assert removal.seller.entity_id is not None  # recorded only for a seller with its entity
+    RemovedEntityUser.objects.filter(pk=removal.pk).update(attempts=F("attempts") + 1)
+    client = client or gateway.space_invoices_client()
+    try:
+        _remote_user_delete(
+            client, removal.seller.entity_id, removal.entity_user_id, request_id=removal.request_id
+        )
+    except Transient:
+        raise
+    except SpaceInvoicesError as error:  # rejected, unauthorized, forbidden: no retry helps
+        entity_user_removal_mark_failed(removal_id=removal.pk, reason=str(error))
+        return
+    RemovedEntityUser.objects.filter(pk=removal.pk).update(
+        resolved_at=timezone.now(), last_error=""
+    )
+    logger.info("removal %s: entity user %s deleted", removal.pk, removal.entity_user_id)
+
+
+def entity_user_removal_mark_failed(*, removal_id: int, reason: str) -> None:
+    """Give up on a deletion: the former member may still open the entity, so operators see it."""
+    removal = RemovedEntityUser.objects.filter(pk=removal_id, resolved_at__isnull=True).first()
+    if removal is None:
+        return
+    with transaction.atomic():
+        RemovedEntityUser.objects.filter(pk=removal.pk).update(last_error=reason)
+        audit_record(
+            action="entity_user.removal_failed",
+            seller_id=removal.seller_id,
+            detail={"removal_id": removal.pk, "entity_user_id": removal.entity_user_id},
+        )
+    logger.warning("removal %s: entity user %s not deleted", removal.pk, removal.entity_user_id)
+
+
+def entity_user_removal_retry(*, removal: RemovedEntityUser, actor: User) -> bool:
+    """Ask again for a deletion that gave up (admin action); False when it has not failed."""
+    with transaction.atomic():
+        # A rejection is replayed for the same key; a new key asks anew.
+        retried = RemovedEntityUser.objects.filter(REMOVAL_FAILED, pk=removal.pk).update(
+            last_error="", request_id=new_entity_user_delete_request_id()
+        )
+        if retried:
+            audit_record(
+                action="entity_user.removal_retried",
+                actor=actor,
+                seller_id=removal.seller_id,
+                detail={"removal_id": removal.pk, "entity_user_id": removal.entity_user_id},
+            )
+            _enqueue_removal(removal.pk)
+    return bool(retried)
 
 
 def _role_validate(role: str) -> None:
     if role not in SellerRole.values:
         raise ApplicationError(f"Choose a role from {', '.join(SellerRole.values)}.", field="role")
-
-
-def _password_validate(password: str, user: User) -> None:
-    try:
-        password_validation.validate_password(password, user)
-    except ValidationError as error:
-        raise ApplicationError(" ".join(error.messages), field="password") from None
 
 
 def _seller_lock(seller_id: int) -> None:
@@ -414,12 +479,12 @@ def _entity_role(role: str) -> EntityRole:
     return roles[role]
 
 
-def _remote_user_delete(client: SpaceInvoicesClient, entity_id: str, entity_user_id: str) -> None:
+def _remote_user_delete(
+    client: SpaceInvoicesClient, entity_id: str, entity_user_id: str, *, request_id: str
+) -> None:
     with contextlib.suppress(NotFound):  # deleted already
         client.entity_user_delete(
-            entity_id=entity_id,
-            user_id=entity_user_id,
-            request_id=f"mkt-entity-user-delete-{entity_user_id}",
+            entity_id=entity_id, user_id=entity_user_id, request_id=request_id
         )
 
 
@@ -436,10 +501,41 @@ def _enqueue_members_mirror(seller_id: int) -> None:
         _enqueue_mirror(seller_user_id)
 
 
-def _enqueue_remote_removal(entity_id: str, entity_user_id: str) -> None:
-    from sellers.tasks import remove_seller_user_remote
+def _stray_user_delete(
+    client: SpaceInvoicesClient, membership: SellerUser, entity_user_id: str
+) -> None:
+    """Delete at once a user of the entity that stands for no member; when that fails, keep it
+    for the removal task, which retries and shows a failure to operators."""
+    assert membership.seller.entity_id is not None  # it was just created in that entity
+    try:
+        _remote_user_delete(
+            client,
+            membership.seller.entity_id,
+            entity_user_id,
+            request_id=f"mkt-entity-user-delete-{entity_user_id}",
+        )
+    except SpaceInvoicesError:
+        with transaction.atomic():
+            _removal_record(
+                seller_id=membership.seller_id,
+                user_id=membership.user_id,
+                entity_user_id=entity_user_id,
+            )
 
-    transaction.on_commit(lambda: remove_seller_user_remote.delay(entity_id, entity_user_id))
+
+def _removal_record(*, seller_id: int, user_id: int, entity_user_id: str) -> None:
+    """Keep the remote user to delete until Space Invoices has deleted it; delete after commit."""
+    removal, created = RemovedEntityUser.objects.get_or_create(
+        entity_user_id=entity_user_id, defaults={"seller_id": seller_id, "user_id": user_id}
+    )
+    if created:  # otherwise its deletion is under way already
+        _enqueue_removal(removal.pk)
+
+
+def _enqueue_removal(removal_id: int) -> None:
+    from sellers.tasks import delete_removed_entity_user
+
+    transaction.on_commit(lambda: delete_removed_entity_user.delay(removal_id))
 
 
 # The embedded dashboard

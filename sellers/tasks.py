@@ -1,4 +1,3 @@
-import logging
 from typing import Any
 
 from celery import Task, shared_task
@@ -6,8 +5,6 @@ from celery import Task, shared_task
 from invoicing.client import Transient
 from invoicing.retry import retry_delay
 from sellers import services
-
-logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 
@@ -39,13 +36,13 @@ def mirror_seller_user(self: Task[Any, Any], seller_user_id: int) -> None:
 
 
 @shared_task(
-    name="sellers.remove_seller_user_remote", bind=True, acks_late=True, max_retries=MAX_ATTEMPTS
+    name="sellers.delete_removed_entity_user", bind=True, acks_late=True, max_retries=MAX_ATTEMPTS
 )
-def remove_seller_user_remote(self: Task[Any, Any], entity_id: str, entity_user_id: str) -> None:
+def delete_removed_entity_user(self: Task[Any, Any], removal_id: int) -> None:
     try:
-        services.seller_user_remote_remove(entity_id=entity_id, entity_user_id=entity_user_id)
+        services.entity_user_removal_run(removal_id=removal_id)
     except Transient as error:
         if self.request.retries >= MAX_ATTEMPTS:
-            logger.error("entity %s: user %s not deleted: %s", entity_id, entity_user_id, error)
+            services.entity_user_removal_mark_failed(removal_id=removal_id, reason=str(error))
             return
         raise self.retry(exc=error, countdown=retry_delay(self.request.retries, error)) from error

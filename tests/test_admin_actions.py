@@ -4,12 +4,19 @@ Onboarding a seller in admin goes through the onboarding service.
 """
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 
 from invoicing.models import Invoice, InvoiceState
 from marketplace.models import AuditEvent
-from sellers.models import Seller, SellerStatus
-from tests.factories import InvoiceFactory, OrderFactory, SellerFactory, UserFactory
+from sellers.models import MirrorState, RemovedEntityUser, Seller, SellerStatus, SellerUser
+from tests.factories import (
+    InvoiceFactory,
+    OrderFactory,
+    SellerFactory,
+    SellerUserFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -292,3 +299,99 @@ def test_a_sellers_page_shows_its_entity_and_members(operator):
 
     assert seller.entity_id in html
     assert 'name="users-TOTAL_FORMS"' in html
+
+
+# Who gets an action: changing state takes the model's change permission, viewing is not enough
+
+
+def failed_member():
+    return SellerUserFactory(entity_user_state=MirrorState.FAILED, entity_user_error="503 ...")
+
+
+def failed_removal():
+    return RemovedEntityUser.objects.create(
+        seller=SellerFactory(), entity_user_id="usr_1", last_error="403 forbidden"
+    )
+
+
+STATE_CHANGING_ACTIONS = [
+    pytest.param(
+        DOCUMENTS,
+        "retry",
+        "invoice",
+        failed,
+        lambda d: Invoice.objects.values_list("state", "request_id").get(pk=d.pk),
+        id="document retry",
+    ),
+    pytest.param(
+        SELLERS,
+        "request_entity",
+        "seller",
+        lambda: SellerFactory(status=SellerStatus.FAILED, entity_id=None),
+        lambda s: Seller.objects.values_list("status", "entity_request_id").get(pk=s.pk),
+        id="seller entity request",
+    ),
+    pytest.param(
+        "/admin/sellers/selleruser/",
+        "mirror",
+        "selleruser",
+        failed_member,
+        lambda m: SellerUser.objects.values_list("entity_user_state", "entity_user_request_id").get(
+            pk=m.pk
+        ),
+        id="member mirror",
+    ),
+    pytest.param(
+        "/admin/sellers/removedentityuser/",
+        "delete_again",
+        "removedentityuser",
+        failed_removal,
+        lambda r: RemovedEntityUser.objects.values_list("last_error", "request_id").get(pk=r.pk),
+        id="removed user deletion",
+    ),
+]
+
+
+def staff_with(client, *codenames):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    return client
+
+
+def offered_actions(response):
+    form = response.context["action_form"]
+    return [] if form is None else [name for name, _ in form.fields["action"].choices]
+
+
+@pytest.mark.parametrize(("path", "action", "model", "make", "state"), STATE_CHANGING_ACTIONS)
+def test_view_only_staff_are_not_offered_an_action_and_posting_it_changes_nothing(
+    client, django_capture_on_commit_callbacks, path, action, model, make, state
+):
+    chosen = make()
+    before = state(chosen)
+    viewer = staff_with(client, f"view_{model}")
+
+    listing = viewer.get(path)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = viewer.post(
+            path, {"action": action, "_selected_action": [chosen.pk], "post": "yes"}
+        )
+
+    assert listing.status_code == 200
+    assert action not in offered_actions(listing)
+    assert response.status_code == 200
+    assert state(chosen) == before
+    assert callbacks == []
+    assert AuditEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize(("path", "action", "model", "make", "state"), STATE_CHANGING_ACTIONS)
+def test_staff_who_may_change_the_model_are_offered_the_action(
+    client, path, action, model, make, state
+):
+    make()
+
+    listing = staff_with(client, f"view_{model}", f"change_{model}").get(path)
+
+    assert action in offered_actions(listing)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from invoicing.models import Invoice, InvoiceState
 from invoicing.services import VIES_HOLD_REASON
 from marketplace.admin_dashboard import DocumentCounts, StatusCount, operator_dashboard
-from sellers.models import SellerStatus
+from sellers.models import RemovedEntityUser, SellerStatus
 from tests.factories import InvoiceFactory, OrderFactory, SellerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,8 @@ def created(document, ago):
 @pytest.fixture
 def seeded():
     """2 draft, 1 pending, 3 active and 1 failed sellers; 4 pending documents (1 held by VIES,
-    1 waiting for its seller's entity), 3 failed and 1 issued."""
+    1 waiting for its seller's entity), 3 failed and 1 issued; removed members' users of
+    entities: 2 failed deletions, 1 pending, 1 done."""
     SellerFactory.create_batch(2, status=SellerStatus.DRAFT, entity_id=None)
     onboarding = SellerFactory(business_name="Onboarding d.o.o.", status=SellerStatus.PENDING,
                                entity_id=None)  # fmt: skip
@@ -67,6 +68,15 @@ def seeded():
                             last_attempt_at=now - timedelta(hours=1))  # fmt: skip
     never_tried = unissued(alpine, InvoiceState.FAILED, last_error="401 unauthorized")
     InvoiceFactory(order=OrderFactory(seller=alpine))
+    for entity_user_id, error, resolved_at in [
+        ("usr_failed_1", "403 forbidden", None),
+        ("usr_failed_2", "503 service_unavailable", None),
+        ("usr_pending", "", None),
+        ("usr_deleted", "", now),
+    ]:
+        RemovedEntityUser.objects.create(
+            seller=alpine, entity_user_id=entity_user_id, last_error=error, resolved_at=resolved_at
+        )
     return {
         "oldest": oldest,
         "failed": [failed_later, failed_earlier, never_tried],
@@ -78,7 +88,7 @@ def test_dashboard_numbers(seeded):
     with CaptureQueriesContext(connection) as queries:
         dashboard = operator_dashboard()
 
-    assert len(queries) == 4
+    assert len(queries) == 5
     assert dashboard.sellers == [
         StatusCount("draft", "Draft", 2),
         StatusCount("pending", "Pending entity", 1),
@@ -91,6 +101,7 @@ def test_dashboard_numbers(seeded):
     assert dashboard.oldest_pending == seeded["oldest"]
     assert dashboard.oldest_pending.seller == seeded["bora"]
     assert dashboard.recent_failed == seeded["failed"]
+    assert dashboard.removed_users_failed == 2
 
 
 def test_dashboard_of_an_empty_marketplace():
@@ -100,10 +111,11 @@ def test_dashboard_of_an_empty_marketplace():
     assert dashboard.documents == DocumentCounts(0, 0, 0, 0)
     assert dashboard.oldest_pending is None
     assert dashboard.recent_failed == []
+    assert dashboard.removed_users_failed == 0
 
 
-# Session, user, the dashboard's four queries, and admin's recent actions.
-INDEX_QUERIES = 7
+# Session, user, the dashboard's five queries, and admin's recent actions.
+INDEX_QUERIES = 8
 
 
 def test_admin_index_shows_the_dashboard_with_links(operator, seeded):
@@ -119,6 +131,8 @@ def test_admin_index_shows_the_dashboard_with_links(operator, seeded):
         assert f'<td data-count="{name}">{count}</td>' in html
     for query in ["state__exact=pending", "held=vies", "held=entity", "state__exact=failed"]:
         assert f'href="/admin/invoicing/invoice/?{query}"' in html
+    assert '<td data-count="removed_users_failed">2</td>' in html
+    assert 'href="/admin/sellers/removedentityuser/?state=failed"' in html
     oldest = seeded["oldest"]
     assert f'href="/admin/invoicing/invoice/{oldest.pk}/change/"' in html
     assert (

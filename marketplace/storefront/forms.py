@@ -34,7 +34,7 @@ def _country_choices() -> list[tuple[str, str]]:
 class CheckoutForm(forms.Form):
     name = forms.CharField(max_length=200, label="Full name")
     email = forms.EmailField(label="Email")
-    address = forms.CharField(max_length=200, label="Billing address")
+    address = forms.CharField(max_length=200, label="Street address")
     post_code = forms.CharField(max_length=20, label="Post code")
     city = forms.CharField(max_length=100, label="City")
     country = forms.ChoiceField(choices=_country_choices, label="Country")

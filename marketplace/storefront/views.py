@@ -1,9 +1,12 @@
 """Storefront pages. Each view validates input, calls one service or selector, and renders."""
 
+import secrets
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from email.utils import parseaddr
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -13,6 +16,7 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import get_valid_filename, slugify
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -35,7 +39,7 @@ from marketplace.storefront.forms import (
     checkout_lines,
     posted_lines,
 )
-from marketplace.storefront.guest import guest_orders_ref
+from marketplace.storefront.guest import GuestLinkExpired, guest_orders_ref
 from marketplace.throttles import page_throttle_wait, throttled_post
 from sellers.models import Seller
 from sellers.validation import tax_number_country
@@ -44,6 +48,9 @@ CATALOG_PAGE_SIZE = 24
 ORDERS_PAGE_SIZE = 10
 # Checkouts this browser session placed: a guest sees them until the session ends.
 CHECKOUTS_SESSION_KEY = "storefront_checkouts"
+# One-time tokens of the checkout forms this session was shown (several tabs may be open).
+SUBMISSION_TOKENS_SESSION_KEY = "storefront_checkout_tokens"
+SUBMISSION_TOKENS_KEPT = 10
 
 
 def _refuse(request: HttpRequest, message: str, *, status: int, title: str) -> HttpResponse:
@@ -169,6 +176,11 @@ def _first_error(form: QuantityForm) -> str:
 # Checkout
 
 
+STALE_CHECKOUT_FORM = (
+    "This checkout page is out of date; check your order and details, then submit it again."
+)
+
+
 @require_http_methods(["GET", "POST"])
 @throttled_post("checkout")
 def checkout(request: HttpRequest) -> HttpResponse:
@@ -178,6 +190,10 @@ def checkout(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         form = CheckoutForm(initial=_buyer_initial(request))
         return _checkout_page(request, form, quantities, products)
+    token = _submission_token(request)
+    submitted = selectors.checkout_by_submission_token(token) if token else None
+    if submitted is not None:  # this form was submitted before: go where that submit went
+        return _checkout_resubmitted(request, cart, quantities, submitted)
     form = CheckoutForm(request.POST)
     try:
         lines = checkout_lines(posted_lines(request.POST), quantities, products)
@@ -187,13 +203,50 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return _checkout_page(request, form, quantities, products, status=400)
     if not form.is_valid():
         return _checkout_page(request, form, quantities, products, status=400)
+    if token is None:
+        form.add_error(None, STALE_CHECKOUT_FORM)
+        return _checkout_page(request, form, quantities, products, status=400)
     buyer = request.user if isinstance(request.user, User) else None
     try:
-        placed = services.checkout_create(buyer=buyer, lines=lines, billing=form.billing())
+        placed = services.checkout_create(
+            buyer=buyer, lines=lines, billing=form.billing(), submission_token=token
+        )
     except ApplicationError as error:
         form.add_error(_form_field(error, form), error.message)
         return _checkout_page(request, form, quantities, products, status=400)
+    return _checkout_placed(request, cart, placed)
+
+
+def _submission_token(request: HttpRequest) -> str | None:
+    """The posted form's one-time token, if this session was shown that form."""
+    token = request.POST.get("submission_token", "")
+    return token if token in request.session.get(SUBMISSION_TOKENS_SESSION_KEY, []) else None
+
+
+def _issue_submission_token(request: HttpRequest) -> str:
+    token = secrets.token_urlsafe(32)
+    kept = request.session.get(SUBMISSION_TOKENS_SESSION_KEY, [])[-(SUBMISSION_TOKENS_KEPT - 1) :]
+    request.session[SUBMISSION_TOKENS_SESSION_KEY] = [*kept, token]
+    return token
+
+
+def _checkout_placed(request: HttpRequest, cart: Cart, placed: Checkout) -> HttpResponse:
     cart.clear()
+    _remember_checkout(request, placed)
+    return redirect("storefront:payment-provider", ref=placed.public_id)
+
+
+def _checkout_resubmitted(
+    request: HttpRequest, cart: Cart, quantities: dict[int, int], placed: Checkout
+) -> HttpResponse:
+    # A concurrent twin of the first submit still holds the cart that was ordered: it clears it
+    # too, or its session, if saved last, would bring the items back. A cart filled since stays.
+    try:
+        posted = {line.product_id: line.quantity for line in posted_lines(request.POST)}
+    except ApplicationError:
+        posted = None
+    if posted == quantities:
+        return _checkout_placed(request, cart, placed)
     _remember_checkout(request, placed)
     return redirect("storefront:payment-provider", ref=placed.public_id)
 
@@ -208,6 +261,8 @@ def _checkout_page(
 ) -> HttpResponse:
     groups = cart_by_seller({pk: quantities[pk] for pk in products}, products)
     context = {"form": form, "groups": groups}
+    if groups:
+        context["submission_token"] = _issue_submission_token(request)
     return render(request, "storefront/checkout.html", context, status=status)
 
 
@@ -224,8 +279,9 @@ def _form_field(error: ApplicationError, form: CheckoutForm) -> str | None:
 
 
 def _remember_checkout(request: HttpRequest, placed: Checkout) -> None:
-    refs = request.session.get(CHECKOUTS_SESSION_KEY, [])
-    request.session[CHECKOUTS_SESSION_KEY] = [*refs[-19:], str(placed.public_id)]
+    ref = str(placed.public_id)
+    kept = [other for other in request.session.get(CHECKOUTS_SESSION_KEY, []) if other != ref]
+    request.session[CHECKOUTS_SESSION_KEY] = [*kept[-19:], ref]
 
 
 @require_GET
@@ -409,7 +465,21 @@ GUEST_LINK_INVALID = (
 )
 
 
+def _guest_link_expired_message() -> str:
+    return (
+        "This order link has expired: the link in your order email works for "
+        f"{settings.GUEST_LINK_MAX_AGE_DAYS} days. To get a new one, reply to your order email "
+        f"or write to {_orders_contact_address()} from the address you ordered with."
+    )
+
+
+def _orders_contact_address() -> str:
+    """Where buyers write about their orders: the address order emails come from."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+
+
 def _guest_checkout(token: str) -> Checkout | None:
+    """The guest checkout a link names; raises GuestLinkExpired for an outdated link."""
     ref = guest_orders_ref(token)
     found = selectors.checkout_by_ref(ref) if ref is not None else None
     if found is None or not services.buyer_is_guest(found.buyer):
@@ -417,9 +487,17 @@ def _guest_checkout(token: str) -> Checkout | None:
     return found
 
 
+def _guest_link_expired(request: HttpRequest) -> HttpResponse:
+    context = {"message": _guest_link_expired_message(), "contact": _orders_contact_address()}
+    return render(request, "storefront/guest_link_expired.html", context, status=410)
+
+
 @require_GET
 def guest_orders(request: HttpRequest, token: str) -> HttpResponse:
-    found = _guest_checkout(token)
+    try:
+        found = _guest_checkout(token)
+    except GuestLinkExpired:
+        return _guest_link_expired(request)
     if found is None:
         return _not_found(request, GUEST_LINK_INVALID)
     return _orders_page(
@@ -433,7 +511,10 @@ def guest_orders(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 def guest_orders_status(request: HttpRequest, token: str) -> JsonResponse:
-    found = _guest_checkout(token)
+    try:
+        found = _guest_checkout(token)
+    except GuestLinkExpired:
+        return JsonResponse({"detail": _guest_link_expired_message()}, status=410)
     if found is None:
         return JsonResponse({"detail": GUEST_LINK_INVALID}, status=404)
     cards = order_cards(selectors.checkout_orders(found), _guest_pdf_url(token))
@@ -482,14 +563,19 @@ def checkout_document_pdf(request: HttpRequest, ref: uuid.UUID, pk: int) -> Http
 
 @require_GET
 def guest_document_pdf(request: HttpRequest, token: str, pk: int) -> HttpResponse:
-    found = _guest_checkout(token)
+    try:
+        found = _guest_checkout(token)
+    except GuestLinkExpired:
+        return _guest_link_expired(request)
     if found is None:
         return _not_found(request, GUEST_LINK_INVALID)
     return _pdf_response(request, found, pk)
 
 
 def _pdf_response(request: HttpRequest, found: Checkout, pk: int) -> HttpResponse:
-    document = Invoice.objects.filter(pk=pk, order__checkout=found).first()
+    document = (
+        Invoice.objects.select_related("order__seller").filter(pk=pk, order__checkout=found).first()
+    )
     if document is None or document.state != InvoiceState.ISSUED:
         return _not_found(request, "This document is not issued (yet) for this order.")
     try:
@@ -502,8 +588,16 @@ def _pdf_response(request: HttpRequest, found: Checkout, pk: int) -> HttpRespons
             title="PDF unavailable",
         )
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document.number}.pdf"'
+    response["Content-Disposition"] = f'attachment; filename="{pdf_filename(document)}"'
     return response
+
+
+def pdf_filename(document: Invoice) -> str:
+    """`<seller-slug>-<number>.pdf`: every seller numbers its own series, so a buyer's invoices
+    of two sellers can share a number."""
+    seller = document.order.seller
+    slug = slugify(seller.business_name) or f"seller-{seller.pk}"
+    return get_valid_filename(f"{slug}-{document.number}.pdf")
 
 
 # Accounts

@@ -104,7 +104,7 @@ def add_to_cart(page: Page, product: Product, quantity: int) -> None:
 def fill_billing(page: Page, *, name: str, email: str, **address: str) -> None:
     page.get_by_role("textbox", name="Full name").fill(name)
     page.get_by_role("textbox", name="Email").fill(email)
-    page.get_by_role("textbox", name="Billing address").fill(address["address"])
+    page.get_by_role("textbox", name="Street address").fill(address["address"])
     page.get_by_role("textbox", name="Post code").fill(address["post_code"])
     page.get_by_role("textbox", name="City").fill(address["city"])
     page.get_by_role("combobox", name="Country").select_option(address["country"])
@@ -167,9 +167,10 @@ def test_buyer_pays_two_sellers_and_downloads_both_invoices(
     expect(page.get_by_test_id("order-cards")).to_have_attribute("data-settled", "true")
     assert page.evaluate("window.sameDocument") is True
     screenshot()
-    for card in (alpine, berlin):
+    # Named after their sellers too: the two invoices share a number.
+    for card, slug in ((alpine, "alpine-crafts-doo"), (berlin, "berlin-books-gmbh")):
         filename, pdf = download_pdf(page, card)
-        assert filename == f"{number}.pdf"
+        assert filename == f"{slug}-{number}.pdf"
         assert pdf.startswith(b"%PDF")
 
     orders = list(Order.objects.order_by("pk"))

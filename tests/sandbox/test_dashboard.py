@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from invoicing.sandbox import SandboxApp, sandbox_transport
-from invoicing.sandbox.faults import FaultConfig
 from marketplace.models import AuditEvent
 from sellers.models import SellerRole, SellerStatus
 from sellers.services import seller_entity_create
@@ -244,17 +243,4 @@ def test_a_seller_without_an_entity_gets_a_409_and_no_key(sandbox: Any, api_clie
         "field": None,
         "code": "entity_pending",
     }
-    assert AuditEvent.objects.filter(action="dashboard_key.minted").exists() is False
-
-
-@pytest.mark.django_db
-def test_space_invoices_down_is_a_503_and_no_key(
-    sandbox: Any, sellers: tuple[Any, Any], admin_api: Any
-) -> None:
-    sandbox.app.faults.configure(FaultConfig(error_rate=1.0))
-
-    response = admin_api.post("/api/seller/dashboard/")
-
-    assert response.status_code == 503
-    assert response.json() == {"detail": "Space Invoices did not answer; try again."}
     assert AuditEvent.objects.filter(action="dashboard_key.minted").exists() is False

@@ -1,10 +1,14 @@
 """Who may use the seller endpoints: the seller always comes from the requester's membership."""
 
+import httpx
 import pytest
 from django.contrib.auth import get_user_model
 
+from invoicing import gateway
+from invoicing.client import SpaceInvoicesClient
+from invoicing.sandbox import sandbox_transport
 from marketplace.models import AuditEvent
-from sellers.models import SellerRole, SellerStatus, SellerUser
+from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
 from sellers.services import seller_entity_create
 from tests.factories import SellerFactory, SellerUserFactory, UserFactory
 
@@ -137,3 +141,41 @@ def test_another_sellers_admin_works_on_its_own_seller_only(api_client, world):
     assert SellerUser.objects.get(user__username="newbie").seller_id == theirs.pk
     assert dashboard.json()["entity_id"] == theirs.entity_id
     assert AuditEvent.objects.get(action="dashboard_key.minted").seller_id == theirs.pk
+
+
+REFUSED = "Space Invoices refused to open the dashboard; ask the marketplace's operators."
+UNAVAILABLE = "Space Invoices did not answer; try again in a minute."
+
+
+@pytest.mark.parametrize(
+    ("trouble", "code", "detail"),
+    [
+        ("entity_unknown", "space_invoices_refused", REFUSED),
+        ("key_refused", "space_invoices_refused", REFUSED),
+        ("outage", "space_invoices_unavailable", UNAVAILABLE),
+    ],
+)
+def test_a_dashboard_space_invoices_will_not_open_is_a_502_with_no_key_and_no_audit(
+    api_client, world, sandbox, monkeypatch, trouble, code, detail
+):
+    mine = world["mine"]
+    if trouble == "entity_unknown":
+        Seller.objects.filter(pk=mine.pk).update(entity_id="ent_000000000000000000000000")
+    elif trouble == "key_refused":
+        http = httpx.Client(transport=sandbox_transport(sandbox.app), base_url="http://sandbox")
+        monkeypatch.setattr(
+            gateway,
+            "space_invoices_client",
+            lambda: SpaceInvoicesClient(base_url="http://sandbox", api_key="sk_revoked", http=http),
+        )
+    else:
+        assert sandbox.http().post("/sandbox/faults", json={"error_rate": 1}).status_code == 200
+
+    response = as_persona(api_client, world, "admin").post("/api/seller/dashboard/")
+
+    assert response.status_code == 502
+    assert response.json() == {"detail": detail, "field": None, "code": code}
+    assert AuditEvent.objects.filter(action="dashboard_key.minted").count() == 0
+    assert sandbox.http().post("/sandbox/faults", json={}).status_code == 200
+    keys = sandbox.http().get("/entities/api-keys", headers={"x-entity-id": mine.entity_id})
+    assert keys.json()["data"] == []

@@ -1,8 +1,15 @@
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import UserManager
+from django.db import connection
+from rest_framework.test import APIClient
 
 from invoicing.client import SpaceInvoicesClient, Transient
+from marketplace.models import AuditEvent
 from sellers import services
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
 from tests.factories import SellerFactory, UserFactory
@@ -117,6 +124,99 @@ def test_failed_signup_leaves_no_user_behind(api_client):
     assert response.json()["field"] == "country"
     assert get_user_model().objects.filter(username="alpine").exists() is False
     assert Seller.objects.count() == 0
+
+
+SIGNUP = {**SELLER, "username": "alpine", "password": "a-long-password"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "detail"),
+    [
+        ({"password": "password"}, "password", "This password is too common."),
+        (
+            {"password": "alpine1"},
+            "password",
+            "The password is too similar to the username. "
+            "This password is too short. It must contain at least 8 characters.",
+        ),
+        (
+            {"username": "alpine crafts"},
+            "username",
+            "username: Enter a valid username. This value may contain only letters, numbers, "
+            "and @/./+/-/_ characters.",
+        ),
+    ],
+)
+def test_a_signup_with_a_weak_password_or_bad_username_is_a_400_and_writes_nothing(
+    api_client, django_capture_on_commit_callbacks, change, field, detail
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = api_client.post("/api/sellers/signup/", {**SIGNUP, **change}, format="json")
+
+    assert response.status_code == 400
+    assert (response.json()["field"], response.json()["detail"]) == (field, detail)
+    assert get_user_model().objects.count() == 0
+    assert Seller.objects.count() == 0
+    assert AuditEvent.objects.count() == 0
+    assert callbacks == []
+
+
+def test_a_signup_with_a_taken_username_is_a_400_and_writes_nothing(
+    api_client, django_capture_on_commit_callbacks
+):
+    UserFactory(username="alpine")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = api_client.post("/api/sellers/signup/", SIGNUP, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "This username is taken.",
+        "field": "username",
+        "code": "invalid",
+    }
+    assert get_user_model().objects.count() == 1
+    assert Seller.objects.count() == 0
+    assert AuditEvent.objects.count() == 0
+    assert callbacks == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_signups_for_one_username_make_one_seller_and_a_400(sandbox, monkeypatch):
+    # Both requests get past every check before either creates its user, then both insert.
+    both_about_to_insert = threading.Barrier(2, timeout=30)
+    create_user = UserManager.create_user
+
+    def create_user_when_both_are_here(self, *args, **kwargs):
+        both_about_to_insert.wait()
+        return create_user(self, *args, **kwargs)
+
+    monkeypatch.setattr(UserManager, "create_user", create_user_when_both_are_here)
+
+    def sign_up(business_name):
+        try:
+            body = {**SIGNUP, "business_name": business_name}
+            return APIClient().post("/api/sellers/signup/", body, format="json")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        responses = list(pool.map(sign_up, ["Alpine Crafts d.o.o.", "Alpine Copy d.o.o."]))
+
+    statuses = sorted(response.status_code for response in responses)
+    refused = next(response.json() for response in responses if response.status_code == 400)
+    created = next(response.json() for response in responses if response.status_code == 201)
+    seller = Seller.objects.get()
+    assert statuses == [201, 400]
+    assert refused == {"detail": "This username is taken.", "field": "username", "code": "invalid"}
+    assert (seller.pk, seller.business_name) == (created["id"], created["business_name"])
+    assert seller.status == SellerStatus.ACTIVE
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["alpine"]
+    assert SellerUser.objects.get().seller_id == seller.pk
+    assert list(AuditEvent.objects.order_by("pk").values_list("action", "seller_id")) == [
+        ("seller.onboarded", seller.pk),
+        ("seller.activated", seller.pk),
+    ]
 
 
 def test_only_operators_onboard_through_the_seller_list(api_client):

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from marketplace.models import AuditEvent
 from sellers import services
-from sellers.models import MirrorState, SellerRole, SellerStatus, SellerUser
+from sellers.models import MirrorState, RemovedEntityUser, SellerRole, SellerStatus, SellerUser
 from tests.factories import SellerFactory, SellerUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -184,6 +184,13 @@ def test_a_removed_member_loses_its_account_and_its_remote_user(
     assert SellerUser.objects.filter(pk=maja.pk).exists() is False
     assert get_user_model().objects.get(pk=maja.user_id).is_active is False
     assert remote_users(sandbox, seller) == [("ana@alpine.example", "admin", ana.entity_user_id)]
+    removal = RemovedEntityUser.objects.get()
+    assert (removal.entity_user_id, removal.attempts, removal.last_error) == (
+        maja.entity_user_id,
+        1,
+        "",
+    )
+    assert removal.resolved_at is not None
     assert staff_audit()[-1] == (
         "seller_user.removed",
         "ana",
@@ -368,6 +375,38 @@ def test_a_user_created_for_a_member_that_changed_meanwhile_is_deleted(
     assert list(
         SellerUser.objects.filter(pk=member.pk).values_list("entity_user_id", flat=True)
     ) == ([] if meanwhile == "removed" else [None])
+    assert RemovedEntityUser.objects.count() == 0
+
+
+def test_a_stray_user_that_cannot_be_deleted_at_once_is_kept_for_the_removal_task(
+    sandbox, seller, monkeypatch, django_capture_on_commit_callbacks
+):
+    member = SellerUserFactory(
+        seller=seller, role=SellerRole.VIEWER, user=UserFactory(email="ivo@alpine.example")
+    )
+    client = sandbox.client()
+    create = client.entity_user_create
+
+    def create_then_fail_everything(**kwargs):
+        created = create(**kwargs)
+        SellerUser.objects.filter(pk=member.pk).delete()
+        assert sandbox.http().post("/sandbox/faults", json={"error_rate": 1}).status_code == 200
+        return created
+
+    monkeypatch.setattr(client, "entity_user_create", create_then_fail_everything)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.seller_user_mirror(seller_user_id=member.pk, client=client)
+    kept = RemovedEntityUser.objects.values_list("seller_id", "user_id", "resolved_at").get()
+    assert sandbox.http().post("/sandbox/faults", json={}).status_code == 200
+    stray = sorted(email for email, _, _ in remote_users(sandbox, seller))
+    callbacks[0]()
+
+    assert kept == (seller.pk, member.user_id, None)
+    assert len(callbacks) == 1
+    assert stray == ["ana@alpine.example", "ivo@alpine.example"]
+    assert [email for email, _, _ in remote_users(sandbox, seller)] == ["ana@alpine.example"]
+    assert RemovedEntityUser.objects.get().resolved_at is not None
 
 
 def test_operators_see_members_with_role_and_remote_user_in_admin(client, seller):
@@ -409,3 +448,65 @@ def test_operators_mirror_a_failed_member_again_from_admin(
     assert member.entity_user_state == MirrorState.SYNCED
     assert member.entity_user_request_id != request_id
     assert ("ivo@alpine.example", "viewer", member.entity_user_id) in remote_users(sandbox, seller)
+
+
+ADD_MEMBER = "/admin/sellers/selleruser/add/"
+
+
+def test_operators_add_a_member_in_admin_through_the_staff_service(
+    sandbox, client, seller, django_capture_on_commit_callbacks
+):
+    operator = UserFactory(username="operator", is_staff=True, is_superuser=True)
+    client.force_login(operator)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(ADD_MEMBER, {**MAJA, "seller": seller.pk, "role": "editor"})
+
+    maja = SellerUser.objects.select_related("user").get(user__username="maja")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/sellers/selleruser/"
+    assert len(callbacks) == 1
+    assert (maja.seller_id, maja.role, maja.user.email) == (
+        seller.pk,
+        SellerRole.EDITOR,
+        "maja@alpine.example",
+    )
+    assert maja.user.check_password("a-long-password")
+    assert maja.entity_user_state == MirrorState.SYNCED
+    assert ("maja@alpine.example", "editor", maja.entity_user_id) in remote_users(sandbox, seller)
+    assert staff_audit() == [
+        (
+            "seller_user.added",
+            "operator",
+            seller.pk,
+            {"seller_user_id": maja.pk, "user_id": maja.user_id, "role": "editor"},
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "errors"),
+    [
+        (
+            {"email": "ANA@alpine.example"},
+            {"email": ["Another member of this seller has this email."]},
+        ),
+        ({"username": "ana"}, {"username": ["This username is taken."]}),
+        ({"password": "password"}, {"password": ["This password is too common."]}),
+    ],
+)
+def test_a_member_the_staff_service_refuses_in_admin_shows_on_its_field_and_writes_nothing(
+    client, seller, django_capture_on_commit_callbacks, change, errors
+):
+    client.force_login(UserFactory(username="operator", is_staff=True, is_superuser=True))
+    users_before = get_user_model().objects.count()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(ADD_MEMBER, {**MAJA, "seller": seller.pk, **change})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == errors
+    assert get_user_model().objects.count() == users_before
+    assert SellerUser.objects.count() == 1
+    assert staff_audit() == []
+    assert callbacks == []

@@ -43,9 +43,18 @@ def add(client: Client, product, quantity: int = 1):
     return client.post("/cart/add/", {"product_id": product.pk, "quantity": quantity})
 
 
-def checkout_post(client: Client, lines, **billing: str):
-    """Post the checkout form with the cart summary `lines` = [(product, quantity, price)]."""
+def checkout_token(client: Client) -> str:
+    """The one-time token of the checkout form shown to this session now ("" with no cart)."""
+    html = client.get("/checkout/").content.decode()
+    found = re.search(r'<input type="hidden" name="submission_token" value="([^"]*)">', html)
+    return found.group(1) if found else ""
+
+
+def checkout_post(client: Client, lines, *, token: str | None = None, **billing: str):
+    """Post the checkout form with the cart summary `lines` = [(product, quantity, price)]:
+    the form just shown to this session, unless `token` names the form it came from."""
     data = {**asdict(BILLING), **billing}
+    data["submission_token"] = checkout_token(client) if token is None else token
     data["product_id"] = [str(product.pk) for product, _, _ in lines]
     data["quantity"] = [str(quantity) for _, quantity, _ in lines]
     data["unit_price"] = [str(price) for _, _, price in lines]

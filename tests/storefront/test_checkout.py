@@ -1,13 +1,22 @@
+import threading
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
 
+from marketplace import services
 from marketplace.models import AuditEvent, Checkout, Order
 from marketplace.storefront.cart import SESSION_KEY
 from sellers.models import SellerStatus
 from tests.factories import UserFactory
-from tests.storefront.conftest import add, checkout_post, counts
+from tests.storefront.conftest import add, checkout_post, checkout_token, counts
+
+STALE_FORM = (
+    "This checkout page is out of date; check your order and details, then submit it again."
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +40,7 @@ def test_checkout_page_lists_the_cart_and_labels_every_field(client, cart):
     for field, label in [
         ("name", "Full name"),
         ("email", "Email"),
-        ("address", "Billing address"),
+        ("address", "Street address"),
         ("post_code", "Post code"),
         ("city", "City"),
         ("country", "Country"),
@@ -39,6 +48,7 @@ def test_checkout_page_lists_the_cart_and_labels_every_field(client, cart):
         ("vat_number", "VAT number (optional)"),
     ]:
         assert f'<label for="id_{field}">{label}:</label>' in html
+    assert html.count("Billing address") == 1  # the group's heading, not repeated by a label
     assert 'data-testid="checkout-submit"' in html
 
 
@@ -272,3 +282,110 @@ def test_vat_check_reports_vies_being_down(client, cart, sandbox):
     )
 
     assert response.json()["vies"] == "unavailable"
+
+
+def test_the_same_form_submitted_twice_places_one_checkout(client, cart):
+    token = checkout_token(client)
+
+    first = checkout_post(client, cart, token=token)
+    second = checkout_post(client, cart, token=token)
+
+    checkout = Checkout.objects.get()
+    payment_page = f"/payment-provider/{checkout.public_id}/"
+    assert (first.status_code, first["Location"]) == (302, payment_page)
+    assert (second.status_code, second["Location"]) == (302, payment_page)
+    assert counts() == {"checkouts": 1, "orders": 2, "invoices": 0, "payments": 0}
+    assert User.objects.filter(username__startswith="guest-").count() == 1
+    assert AuditEvent.objects.filter(action="order.placed").count() == 2
+    assert client.session["storefront_checkouts"] == [str(checkout.public_id)]
+    assert client.get(payment_page).status_code == 200
+
+
+def test_an_old_form_submitted_again_keeps_the_cart_filled_since(client, cart, products):
+    token = checkout_token(client)
+    first = checkout_post(client, cart, token=token)
+    add(client, products["honey"], 3)
+
+    again = checkout_post(client, cart, token=token)
+
+    assert again["Location"] == first["Location"]
+    assert counts()["checkouts"] == 1
+    assert client.session[SESSION_KEY] == {str(products["honey"].pk): 3}
+
+
+def test_each_form_shown_places_its_own_checkout(client, cart, products):
+    checkout_post(client, cart)
+    add(client, products["honey"], 1)
+
+    checkout_post(client, [(products["honey"], 1, Decimal("7.45"))])
+
+    assert counts()["checkouts"] == 2
+
+
+@pytest.mark.parametrize("token", ["", "not-a-token-this-session-was-shown"])
+def test_a_form_this_session_was_not_shown_is_refused_and_writes_nothing(client, cart, token):
+    response = checkout_post(client, cart, token=token)
+
+    assert response.status_code == 400
+    assert STALE_FORM in response.content.decode()
+    assert counts() == {"checkouts": 0, "orders": 0, "invoices": 0, "payments": 0}
+    assert User.objects.count() == 0
+    # The page shown again carries a fresh token, so submitting it again works.
+    assert checkout_post(client, cart).status_code == 302
+
+
+def test_another_sessions_form_token_neither_places_nor_finds_its_checkout(client, cart, products):
+    other = Client()
+    add(other, products["honey"], 1)
+    others_token = checkout_token(other)
+    checkout_post(other, [(products["honey"], 1, Decimal("7.45"))], token=others_token)
+
+    response = checkout_post(client, cart, token=others_token)
+
+    assert response.status_code == 400
+    assert STALE_FORM in response.content.decode()
+    assert counts()["checkouts"] == 1
+    assert Checkout.objects.get().orders.get().seller == products["honey"].seller
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submits_of_one_form_place_one_checkout(client, cart, monkeypatch):
+    token = checkout_token(client)
+    # Both requests get past the form and into their transactions before either inserts.
+    both_writing = threading.Barrier(2, timeout=30)
+    guest_buyer_create = services.guest_buyer_create
+
+    def guest_then_wait(*, email: str) -> User:
+        user = guest_buyer_create(email=email)
+        both_writing.wait()
+        return user
+
+    monkeypatch.setattr(services, "guest_buyer_create", guest_then_wait)
+    responses, errors = [], []
+
+    def submit() -> None:
+        browser = Client()  # the same browser session, over another connection
+        browser.cookies[settings.SESSION_COOKIE_NAME] = client.cookies[
+            settings.SESSION_COOKIE_NAME
+        ].value
+        try:
+            responses.append(checkout_post(browser, cart, token=token))
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    checkout = Checkout.objects.get()
+    payment_page = f"/payment-provider/{checkout.public_id}/"
+    assert [(r.status_code, r["Location"]) for r in responses] == [(302, payment_page)] * 2
+    assert counts() == {"checkouts": 1, "orders": 2, "invoices": 0, "payments": 0}
+    assert User.objects.filter(username__startswith="guest-").count() == 1
+    assert AuditEvent.objects.filter(action="order.placed").count() == 2
+    assert client.get(payment_page).status_code == 200

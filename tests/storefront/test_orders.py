@@ -1,14 +1,18 @@
+import time
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from marketplace import services
-from marketplace.models import Checkout
-from marketplace.storefront.guest import guest_orders_token
+from marketplace.models import Checkout, Order
+from marketplace.storefront.guest import SALT, guest_orders_token
+from marketplace.storefront.views import pdf_filename
+from sellers.models import Seller
 from tests.factories import UserFactory
 from tests.storefront.conftest import add, checkout_post, hidden_fields
 
@@ -152,10 +156,44 @@ def test_pdf_is_streamed_to_the_buyer_only(client, paid):
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    assert response["Content-Disposition"] == f'attachment; filename="{YEAR}-00001.pdf"'
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="berlin-books-gmbh-{YEAR}-00001.pdf"'
+    )
     assert response.content.startswith(b"%PDF")
     assert stranger.status_code == 404
     assert b"%PDF" not in stranger.content
+
+
+def test_pdfs_of_two_sellers_with_the_same_number_download_under_different_names(client, paid):
+    documents = documents_of(paid)
+    urls = {
+        seller: f"/orders/checkout/{paid.public_id}/documents/{doc.pk}/pdf/"
+        for seller, doc in documents.items()
+    }
+
+    names = {seller: client.get(url)["Content-Disposition"] for seller, url in urls.items()}
+
+    assert {doc.number for doc in documents.values()} == {f"{YEAR}-00001"}
+    assert names == {
+        "Alpine Crafts d.o.o.": f'attachment; filename="alpine-crafts-doo-{YEAR}-00001.pdf"',
+        "Berlin Books GmbH": f'attachment; filename="berlin-books-gmbh-{YEAR}-00001.pdf"',
+    }
+
+
+@pytest.mark.parametrize(
+    ("business_name", "number", "filename"),
+    [
+        ("Čebelarstvo Žagar s.p.", "2026-00007", "cebelarstvo-zagar-sp-2026-00007.pdf"),
+        ("東京書店", "2026-00001", "seller-7-2026-00001.pdf"),
+        ("Alpine Crafts d.o.o.", "INV/2026 01", "alpine-crafts-doo-INV2026_01.pdf"),
+    ],
+    ids=["accents", "no-latin-letters", "number-with-slash-and-space"],
+)
+def test_pdf_filename_is_safe_for_any_seller_name_and_number(business_name, number, filename):
+    seller = Seller(pk=7, business_name=business_name)
+    document = Invoice(order=Order(seller=seller), number=number)
+
+    assert pdf_filename(document) == filename
 
 
 def test_pdf_of_another_checkouts_document_is_not_found(client, products, paid):
@@ -200,6 +238,60 @@ def test_tampered_guest_link_is_refused(paid):
     assert "This order link is not valid." in page.content.decode()
     assert 'data-testid="order-card"' not in page.content.decode()
     assert status.status_code == 404
+
+
+def guest_link_signed_days_ago(checkout: Checkout, days: int) -> str:
+    """A guest link as `guest_orders_token` signed it `days` ago."""
+
+    class SignedEarlier(signing.TimestampSigner):
+        def timestamp(self) -> str:
+            return signing.b62_encode(int(time.time()) - days * 24 * 60 * 60)
+
+    return SignedEarlier(salt=SALT).sign_object(str(checkout.public_id))
+
+
+EXPIRED = (
+    "This order link has expired: the link in your order email works for {days} days. To get a "
+    "new one, reply to your order email or write to orders@example.com from the address you "
+    "ordered with."
+)
+
+
+@pytest.mark.parametrize(
+    ("max_age_days", "age_days", "status"),
+    [(90, 0, 200), (90, 89, 200), (90, 91, 410), (30, 31, 410)],
+)
+def test_guest_link_opens_until_its_max_age(paid, settings, max_age_days, age_days, status):
+    settings.GUEST_LINK_MAX_AGE_DAYS = max_age_days
+    token = guest_link_signed_days_ago(paid, age_days)
+
+    response = Client().get(f"/orders/guest/{token}/")
+
+    assert response.status_code == status
+    assert response.content.decode().count('data-testid="order-card"') == (
+        2 if status == 200 else 0
+    )
+
+
+def test_expired_guest_link_says_how_to_get_a_new_one(paid, settings):
+    settings.GUEST_LINK_MAX_AGE_DAYS = 90
+    settings.DEFAULT_FROM_EMAIL = "Marketplace <orders@example.com>"
+    token = guest_link_signed_days_ago(paid, 91)
+    doc = documents_of(paid)["Alpine Crafts d.o.o."]
+    browser = Client()
+
+    page = browser.get(f"/orders/guest/{token}/")
+    status = browser.get(f"/orders/guest/{token}/status/")
+    pdf = browser.get(f"/orders/guest/{token}/documents/{doc.pk}/pdf/")
+
+    message = EXPIRED.format(days=90)
+    html = page.content.decode()
+    assert page.status_code == 410
+    assert f'data-testid="guest-link-expired"><p>{message}</p>' in html
+    assert 'href="mailto:orders@example.com?subject=New%20order%20link"' in html
+    assert (status.status_code, status.json()) == (410, {"detail": message})
+    assert pdf.status_code == 410
+    assert b"%PDF" not in pdf.content
 
 
 def test_guest_link_never_opens_a_registered_buyers_checkout(products):

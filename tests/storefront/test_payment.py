@@ -1,12 +1,16 @@
+import smtplib
 import time
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.test import Client
 from django.utils import timezone
 
 from invoicing.models import Invoice, InvoiceState
+from marketplace import tasks
+from marketplace.celery import app as celery_app
 from marketplace.models import AuditEvent, Checkout, OrderStatus, Payment
 from marketplace.payments import payment_signature
 from marketplace.services import order_cancel
@@ -101,6 +105,107 @@ def test_paying_marks_every_order_paid_issues_invoices_and_mails_the_guest(
     assert email.to == ["ana@example.com"]
     assert f"http://testserver/orders/guest/{guest_orders_token(placed)}/" in email.body
     assert "Alpine Crafts d.o.o., Berlin Books GmbH" in email.body
+    assert "The link works for 90 days." in email.body
+
+
+class FailingSMTP(locmem.EmailBackend):
+    """Raises `failures` one send at a time, the way an SMTP server fails, then delivers."""
+
+    failures: list[Exception] = []
+    attempts = 0
+
+    def send_messages(self, messages):
+        type(self).attempts += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def smtp(settings, monkeypatch):
+    settings.EMAIL_BACKEND = f"{__name__}.FailingSMTP"
+    # An eager task that does not re-raise runs its retries at once, as a worker would after
+    # each countdown.
+    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
+    FailingSMTP.failures, FailingSMTP.attempts = [], 0
+    return FailingSMTP
+
+
+def pay_guest(client, checkout, django_capture_on_commit_callbacks):
+    pay, _ = provider_forms(client, checkout)
+    with django_capture_on_commit_callbacks(execute=True):
+        return client.post("/payments/callback/", pay)
+
+
+def test_smtp_failure_keeps_the_payment_and_the_guest_email_goes_out_on_retry(
+    client, placed, smtp, django_capture_on_commit_callbacks
+):
+    smtp.failures = [smtplib.SMTPServerDisconnected("Connection unexpectedly closed")]
+
+    response = pay_guest(client, placed, django_capture_on_commit_callbacks)
+
+    assert (response.status_code, response["Location"]) == (
+        302,
+        f"/orders/checkout/{placed.public_id}/",
+    )
+    assert counts() == {"checkouts": 1, "orders": 2, "invoices": 2, "payments": 1}
+    assert set(placed.orders.values_list("status", flat=True)) == {OrderStatus.PAID}
+    assert smtp.attempts == 2
+    [email] = mail.outbox
+    assert email.to == ["ana@example.com"]
+    placed.refresh_from_db()
+    assert placed.guest_link_sent_at is not None
+
+
+def test_guest_email_goes_out_once_however_often_its_task_runs(
+    client, placed, smtp, django_capture_on_commit_callbacks
+):
+    pay_guest(client, placed, django_capture_on_commit_callbacks)
+    placed.refresh_from_db()
+    sent_at = placed.guest_link_sent_at
+
+    tasks.send_guest_orders_email.delay(placed.pk, "http://testserver/")
+
+    assert len(mail.outbox) == 1
+    assert smtp.attempts == 1
+    placed.refresh_from_db()
+    assert placed.guest_link_sent_at == sent_at
+
+
+def test_guest_email_refused_by_the_server_is_not_retried(
+    client, placed, smtp, django_capture_on_commit_callbacks, caplog
+):
+    smtp.failures = [smtplib.SMTPRecipientsRefused({"ana@example.com": (550, b"No such user")})]
+
+    response = pay_guest(client, placed, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 302
+    assert Payment.objects.get().outcome == "paid"
+    assert (smtp.attempts, mail.outbox) == (1, [])
+    placed.refresh_from_db()
+    assert placed.guest_link_sent_at is None
+    assert [r.getMessage() for r in caplog.records if r.name == "marketplace.tasks"] == [
+        f"checkout {placed.pk}: guest order email refused (SMTPRecipientsRefused)"
+    ]
+
+
+def test_guest_email_stops_after_its_attempts_when_the_server_stays_busy(
+    client, placed, smtp, django_capture_on_commit_callbacks, caplog
+):
+    smtp.failures = [
+        smtplib.SMTPResponseException(421, b"Try again later")
+        for _ in range(tasks.MAX_ATTEMPTS + 1)
+    ]
+
+    response = pay_guest(client, placed, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 302
+    assert (smtp.attempts, mail.outbox) == (tasks.MAX_ATTEMPTS + 1, [])
+    placed.refresh_from_db()
+    assert placed.guest_link_sent_at is None
+    assert [r.getMessage() for r in caplog.records if r.name == "marketplace.tasks"] == [
+        f"checkout {placed.pk}: guest order email not sent (SMTPResponseException 421)"
+    ]
 
 
 def test_logged_in_buyer_gets_no_guest_email(client, products, django_capture_on_commit_callbacks):

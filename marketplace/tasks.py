@@ -1,0 +1,42 @@
+"""Thin tasks: load by id, call one service. Mail that fails for a passing reason is retried with
+capped backoff; a refusal is logged and dropped."""
+
+import logging
+import smtplib
+from typing import Any
+
+from celery import Task, shared_task
+
+from invoicing.retry import retry_delay
+from marketplace.storefront.guest import guest_orders_email_send
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+def smtp_transient(error: OSError) -> bool:
+    """4xx replies, dropped connections and network errors pass; 5xx replies do not."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    return not isinstance(error, smtplib.SMTPNotSupportedError)
+
+
+@shared_task(
+    name="marketplace.send_guest_orders_email", bind=True, acks_late=True, max_retries=MAX_ATTEMPTS
+)
+def send_guest_orders_email(self: Task[Any, Any], checkout_id: int, site_url: str) -> None:
+    try:
+        guest_orders_email_send(checkout_id=checkout_id, site_url=site_url)
+    except OSError as error:  # smtplib's errors are OSErrors too
+        # Class and reply code only: SMTP reply texts can quote the buyer's address.
+        reason = f"{type(error).__name__} {getattr(error, 'smtp_code', '')}".strip()
+        if not smtp_transient(error):
+            logger.error("checkout %s: guest order email refused (%s)", checkout_id, reason)
+            return
+        if self.request.retries >= MAX_ATTEMPTS:
+            logger.error("checkout %s: guest order email not sent (%s)", checkout_id, reason)
+            return
+        raise self.retry(exc=error, countdown=retry_delay(self.request.retries, error)) from error
