@@ -11,7 +11,6 @@ call happens at checkout). Prints figures; the last line is one JSON object.
 import argparse
 import json
 import os
-import secrets
 import statistics
 import sys
 import time
@@ -19,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg
+from _common import production_secrets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 BENCH_DB = "checkout_bench"
@@ -36,8 +36,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = base_url.rsplit("/", 1)[0] + f"/{BENCH_DB}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
     os.environ["ALLOWED_HOSTS"] = "testserver"  # DRF's in-process client
-    # A throwaway key for this run: DEBUG stays off, as in production, and its checks pass.
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    production_secrets()
     # One buyer posts hundreds of checkouts a minute here: the throttle stays in the path (and
     # is timed) with a rate it never reaches.
     os.environ["THROTTLE_CHECKOUT"] = "1000000/min"

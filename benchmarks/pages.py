@@ -25,7 +25,6 @@ matches its fields on every row: no index serves `ILIKE '%term%'`).
 import argparse
 import json
 import os
-import secrets
 import statistics
 import time
 import uuid
@@ -35,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from _common import django_setup, fresh_database, timed
+from _common import django_setup, fresh_database, production_secrets, timed
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 COUNTRIES = ("SI", "DE", "AT", "FR", "IT", "HR", "NL", "ES", "PL")
@@ -268,8 +267,7 @@ def main() -> None:
         parser.error("give at least 30 sellers and three orders per seller")
     if args.runs < 2:
         parser.error("give at least 2 runs (a p95 needs more: 40 is the default)")
-    # A throwaway key for this run: DEBUG stays off, as in production, and its checks pass.
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    production_secrets()
     url = fresh_database(parser, args.database)
     os.environ["ALLOWED_HOSTS"] = "testserver"  # Django's in-process client
     django_setup(url)

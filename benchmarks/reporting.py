@@ -22,7 +22,6 @@ The last line printed is one JSON object with those figures.
 import argparse
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from _common import ROOT, django_setup, fresh_database, manage, timed
+from _common import ROOT, django_setup, fresh_database, manage, production_secrets, timed
 
 YEAR_FROM, YEAR_TO = date(2024, 1, 1), date(2024, 12, 31)
 CREDIT_NOTE_EVERY = 20
@@ -279,8 +278,7 @@ def main() -> None:
     parser.add_argument("--export-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    # A throwaway key for this run: DEBUG stays off, as in production, and its checks pass.
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    production_secrets()
     if args.export_child:
         export_child(args.database_url)
         return
