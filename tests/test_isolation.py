@@ -93,7 +93,7 @@ def csv_rows(response) -> list[dict[str, str]]:
 
 class SellerIsolationTests(TestCase):
     @settings(
-        max_examples=8,
+        max_examples=25,
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.too_slow],
