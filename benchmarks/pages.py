@@ -18,8 +18,8 @@ The last line printed is one JSON object:
 `{"pages": {"catalog": {"p50_ms": ..., "p95_ms": ..., "queries": ...}, ...}}`, one key per page
 ("catalog", "cart", "confirmation", "admin_order_list", ...). Targets: each page's queries stay
 the same at any scale (the tests pin them), p95 < 100 ms for the catalog, the cart, the
-confirmation and the admin order list, and < 300 ms for every page but a text search (which
-matches its fields on every row: no index serves `ILIKE '%term%'`).
+confirmation, the admin order list and the searches by buyer email and by document number
+(trigram indexes on PostgreSQL), and < 300 ms for every page.
 """
 
 import argparse
@@ -192,7 +192,8 @@ def pages(sellers: int, orders: int) -> Iterator[tuple[str, str, str]]:
     yield "admin_document_list_failed", "operator", f"{invoices}?state__exact=failed"
     yield "admin_document_list_held_vies", "operator", f"{invoices}?held=vies"
     yield "admin_document_list_of_seller", "operator", f"{invoices}?seller__id__exact={middle}"
-    yield "admin_document_search_number", "operator", f"{invoices}?q=INV-{orders // 2}"
+    # A partial number: INV-5000 and INV-50000 to INV-50009 at 100,000 orders.
+    yield "admin_document_search_number", "operator", f"{invoices}?q=INV-{orders // 20}"
     yield (
         "admin_seller_autocomplete",
         "operator",

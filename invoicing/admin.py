@@ -17,6 +17,7 @@ from marketplace.admin_site import (
     IndexedValuesFilter,
     RelatedAutocompleteFilter,
     search_id,
+    search_with_seller_name,
 )
 
 
@@ -68,9 +69,9 @@ class InvoiceAdmin(AutocompleteFilterAdmin[Invoice]):
         ("seller", RelatedAutocompleteFilter),
     ]
     list_select_related = ["seller"]
-    # Each field is matched on every row (about 30 ms per 100,000 documents): a buyer's email
-    # is searched among orders instead.
-    search_fields = ["number", "remote_id", "entity_id", "seller__business_name"]
+    # Each has a trigram index on PostgreSQL (migration 0008); the seller's business name is
+    # searched as well, in get_search_results. A buyer's email is searched among orders.
+    search_fields = ["number", "remote_id", "entity_id"]
     search_help_text = "A document or order id, or a number, remote id, entity id or seller name."
     # The unfiltered count of a large mirror is a second full count on every page.
     show_full_result_count = False
@@ -96,7 +97,7 @@ class InvoiceAdmin(AutocompleteFilterAdmin[Invoice]):
         found_id = search_id(search_term)
         if found_id is not None:
             return queryset.filter(Q(pk=found_id) | Q(order_id=found_id)), False
-        return super().get_search_results(request, queryset, search_term)
+        return search_with_seller_name(queryset, search_term, self.search_fields), False
 
     @admin.display(description="total", ordering="total_gross")
     def total(self, invoice: Invoice) -> str:

@@ -6,9 +6,10 @@
 - A related-object filter that picks one object with admin's autocomplete, where the usual
   filter would list every seller of the marketplace.
 - Value filters that find a large table's distinct values through the column's index.
+- Text searches by a seller's business name that keep to the searched table's own indexes.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 from django import forms
@@ -19,12 +20,14 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import connection
-from django.db.models import Field, ForeignKey, Model, QuerySet
+from django.db.models import Field, ForeignKey, Model, Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.text import smart_split, unescape_string_literal
 from django_countries.filters import CountryFilter
 
 from marketplace.admin_dashboard import operator_dashboard
+from sellers.models import Seller
 
 CONFIRMATION_SHOWN = 100
 
@@ -60,6 +63,35 @@ def search_id(term: str) -> int | None:
     if term.isascii() and term.isdigit() and int(term) < 2**63:
         return int(term)
     return None
+
+
+def search_words(term: str) -> list[str]:
+    """The words of a search as admin splits them: a quoted phrase is one word."""
+    return [
+        unescape_string_literal(bit) if bit.startswith(('"', "'")) and bit[0] == bit[-1] else bit
+        for bit in smart_split(term)
+    ]
+
+
+def search_with_seller_name(
+    queryset: QuerySet[_M], term: str, fields: Sequence[str]
+) -> QuerySet[_M]:
+    """Admin's search (each word of `term` in one of `fields`, case-insensitive), where a word
+    also finds the rows of the sellers whose business name has it.
+
+    The sellers are found first, in their own small table (one query a word), and then the rows
+    by `seller_id`: the rows' table is searched on its own columns only, so PostgreSQL ORs their
+    trigram indexes with the seller index. The name matched through the join (admin's
+    `seller__business_name`) filtered every row (~85 ms per 100,000 orders, twice a page).
+    """
+    matches = []
+    for word in search_words(term):
+        sellers = Seller.objects.filter(business_name__icontains=word).values_list("pk", flat=True)
+        match = Q(seller_id__in=list(sellers))
+        for field in fields:
+            match |= Q(**{f"{field}__icontains": word})
+        matches.append(match)
+    return queryset.filter(*matches)
 
 
 # Confirmed actions

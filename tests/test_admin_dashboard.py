@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,6 +13,7 @@ from django.utils import timezone
 from invoicing.models import Invoice, InvoiceState
 from invoicing.services import VIES_HOLD_REASON
 from marketplace.admin_dashboard import DocumentCounts, StatusCount, operator_dashboard
+from marketplace.models import Order
 from sellers.models import RemovedEntityUser, SellerStatus
 from tests.factories import InvoiceFactory, OrderFactory, SellerFactory, UserFactory
 
@@ -211,6 +213,9 @@ def documents(count):
         ("/admin/marketplace/order/", orders, 6),
         # ... the currency and transaction type filters' values (no full count, a date filter)
         ("/admin/invoicing/invoice/", documents, 6),
+        # ... and a text search's sellers with the word in their name (one query a word)
+        ("/admin/marketplace/order/?q=ana", orders, 7),
+        ("/admin/invoicing/invoice/?q=2026-", documents, 7),
     ],
 )
 def test_changelist_queries_do_not_grow_with_rows(operator, path, make, expected):
@@ -292,6 +297,9 @@ def test_seller_filter_keeps_the_other_filters_and_a_cleared_picker_shows_all(op
         ("/admin/sellers/seller/", "ent_alpine", "alpine"),
         ("/admin/marketplace/order/", "ana.alpine@example.com", "order"),
         ("/admin/marketplace/order/", "987654", "order"),
+        ("/admin/marketplace/order/", "ALPINE@exa", "order"),
+        ("/admin/marketplace/order/", '"alpine d.o.o."', "order"),
+        ("/admin/invoicing/invoice/", "026-0777", "invoice"),
         ("/admin/invoicing/invoice/", "2026-07777", "invoice"),
         ("/admin/invoicing/invoice/", "inv_alpine", "invoice"),
         ("/admin/invoicing/invoice/", "ent_alpine", "invoice"),
@@ -311,6 +319,49 @@ def test_search(operator, path, term, wanted):
     response = operator.get(path, {"q": term})
 
     assert list(response.context["cl"].result_list) == [rows[wanted]]
+
+
+def test_search_finds_rows_with_each_word_in_a_field_or_the_seller_name(operator):
+    alpine = SellerFactory(business_name="Alpine d.o.o.")
+    bora = SellerFactory(business_name="Bora d.o.o.")
+    ana_at_alpine = OrderFactory(seller=alpine, buyer_name="Ana Novak")
+    OrderFactory(seller=alpine, buyer_name="Eva Kos")
+    ana_at_bora = OrderFactory(seller=bora, buyer_name="Ana Novak")
+    invoice_of_bora = InvoiceFactory(order=ana_at_bora, number="B-2026-1")
+    InvoiceFactory(order=ana_at_alpine, number="A-2026-1")
+
+    def found(path, term):
+        return list(operator.get(path, {"q": term}).context["cl"].result_list)
+
+    assert found(ORDERS, "alpine novak") == [ana_at_alpine]
+    assert found(ORDERS, "d.o.o. NOVAK") == [ana_at_bora, ana_at_alpine]
+    assert found(ORDERS, "alpine bora") == []
+    assert found(DOCUMENTS, "bora 2026") == [invoice_of_bora]
+    assert found(DOCUMENTS, "alpine b-2026") == []
+
+
+@pytest.mark.parametrize(
+    ("model", "indexes"),
+    [
+        (Order, {"order_buyer_email_trgm", "order_buyer_name_trgm", "order_buyer_vat_number_trgm"}),
+        (Invoice, {"document_number_trgm", "document_remote_id_trgm", "document_entity_id_trgm"}),
+    ],
+)
+def test_text_searches_read_indexes_only(rf, model, indexes):
+    """With scans ruled out the plan still answers the search from indexes: each searched
+    column's trigram index serves the SQL Django writes for `icontains`, and the seller's name
+    is matched among sellers."""
+    SellerFactory(business_name="Alpine d.o.o.")
+    model_admin = admin.site.get_model_admin(model)
+    queryset, _ = model_admin.get_search_results(rf.get("/"), model.objects.order_by(), "alpine")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+
+    plan = queryset.explain()
+
+    assert "Seq Scan" not in plan
+    assert set(re.findall(r"Bitmap Index Scan on (\w+_trgm)", plan)) == indexes
 
 
 def test_big_tables_count_only_the_filtered_rows(operator):
