@@ -79,7 +79,7 @@ class InvoicePdfApi(APIView):
         invoice = get_object_or_404(selectors.invoices_visible_to(request.user), pk=pk)
         pdf = services.document_pdf(invoice=invoice)
         response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+        response["Content-Disposition"] = f'attachment; filename="{invoice.pdf_filename()}"'
         return response
 
 

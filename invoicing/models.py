@@ -7,6 +7,7 @@ it (the outbox); a task then issues it remotely and mirrors the answer onto the 
 import uuid
 
 from django.db import models
+from django.utils.text import get_valid_filename, slugify
 
 from marketplace.models import Order, OrderLine, money_field, tax_rate_field
 from sellers.models import Seller
@@ -126,6 +127,12 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"{self.get_kind_display()} #{self.pk} ({self.state})"
+
+    def pdf_filename(self) -> str:
+        """`<seller-slug>-<number>.pdf`: every seller numbers its own series, so one buyer's
+        documents of two sellers can share a number."""
+        slug = slugify(self.seller.business_name) or f"seller-{self.seller_id}"
+        return get_valid_filename(f"{slug}-{self.number}.pdf")
 
 
 class DocumentLine(models.Model):

@@ -165,7 +165,7 @@ def document_pdf_download(request: HttpRequest, membership: SellerUser, pk: int)
             request, PDF_UNAVAILABLE, status=502, title="PDF unavailable", membership=membership
         )
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document.number}.pdf"'
+    response["Content-Disposition"] = f'attachment; filename="{document.pdf_filename()}"'
     return response
 
 

@@ -16,7 +16,6 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.text import get_valid_filename, slugify
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -588,16 +587,8 @@ def _pdf_response(request: HttpRequest, found: Checkout, pk: int) -> HttpRespons
             title="PDF unavailable",
         )
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{pdf_filename(document)}"'
+    response["Content-Disposition"] = f'attachment; filename="{document.pdf_filename()}"'
     return response
-
-
-def pdf_filename(document: Invoice) -> str:
-    """`<seller-slug>-<number>.pdf`: every seller numbers its own series, so a buyer's invoices
-    of two sellers can share a number."""
-    seller = document.order.seller
-    slug = slugify(seller.business_name) or f"seller-{seller.pk}"
-    return get_valid_filename(f"{slug}-{document.number}.pdf")
 
 
 # Accounts

@@ -99,7 +99,7 @@ def test_seller_user_sees_its_documents_and_not_another_sellers_by_url(
     screenshot("documents")
     with page.expect_download() as started:
         rows.first.get_by_test_id("document-pdf").click()
-    assert started.value.suggested_filename == f"{YEAR}-00002.pdf"
+    assert started.value.suggested_filename == f"alpine-crafts-doo-{YEAR}-00002.pdf"
     assert Path(started.value.path()).read_bytes().startswith(b"%PDF")
 
     theirs = world.berlin_invoice

@@ -10,6 +10,7 @@ from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.tax import REVERSE_CHARGE_NOTE
 from marketplace import services as orders
 from marketplace.models import Checkout, Order
+from sellers.models import Seller
 from sellers.services import seller_entity_create
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 
@@ -209,10 +210,15 @@ def test_issued_documents_are_sent_to_the_buyer_and_downloadable_as_pdf(
     ]
     assert invoice.sent_at is not None
     assert credit_note.sent_at is not None
-    for document in (invoice, credit_note):
+    Seller.objects.filter(pk=invoice.seller_id).update(business_name="Lučka Lamps d.o.o.")
+    for document, filename in (
+        (invoice, f"lucka-lamps-doo-{YEAR}-00001.pdf"),
+        (credit_note, f"lucka-lamps-doo-CN-{YEAR}-00001.pdf"),
+    ):
         pdf = buyer_client.get(f"/api/invoices/{document.pk}/pdf/")
         assert pdf.status_code == 200
         assert pdf["Content-Type"] == "application/pdf"
+        assert pdf["Content-Disposition"] == f'attachment; filename="{filename}"'
         assert pdf.content.startswith(b"%PDF")
     buyer_client.force_authenticate(UserFactory(username="stranger"))
     assert buyer_client.get(f"/api/invoices/{invoice.pk}/pdf/").status_code == 404

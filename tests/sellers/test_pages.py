@@ -410,7 +410,8 @@ def test_a_member_downloads_its_sellers_document_pdf(client, world, persona):
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    assert response["Content-Disposition"] == f'attachment; filename="CN-{YEAR}-00001.pdf"'
+    disposition = f'attachment; filename="alpine-crafts-doo-CN-{YEAR}-00001.pdf"'
+    assert response["Content-Disposition"] == disposition
     assert response.content.startswith(b"%PDF-")
 
 

@@ -9,9 +9,8 @@ from django.utils import timezone
 
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from marketplace import services
-from marketplace.models import Checkout, Order
+from marketplace.models import Checkout
 from marketplace.storefront.guest import SALT, guest_orders_token
-from marketplace.storefront.views import pdf_filename
 from sellers.models import Seller
 from tests.factories import UserFactory
 from tests.storefront.conftest import add, checkout_post, hidden_fields
@@ -191,9 +190,9 @@ def test_pdfs_of_two_sellers_with_the_same_number_download_under_different_names
 )
 def test_pdf_filename_is_safe_for_any_seller_name_and_number(business_name, number, filename):
     seller = Seller(pk=7, business_name=business_name)
-    document = Invoice(order=Order(seller=seller), number=number)
+    document = Invoice(seller=seller, number=number)
 
-    assert pdf_filename(document) == filename
+    assert document.pdf_filename() == filename
 
 
 def test_pdf_of_another_checkouts_document_is_not_found(client, products, paid):
