@@ -136,6 +136,13 @@ def credit_note_request(*, invoice: Invoice, lines: Sequence[CreditLine]) -> Inv
     any tax document), so several partial credit notes may round their tax a cent apart from
     the invoice's.
     """
+    if invoice.voided_at is not None:
+        raise ApplicationError(
+            f"Invoice {invoice.number} was voided in Space Invoices: there is nothing left to "
+            "credit.",
+            field="status",
+            code="conflict",
+        )
     invoiced = {line.order_line_id: line for line in invoice.lines.all()}
     credited = _credited_quantities(invoice)
     this_note: defaultdict[int, int] = defaultdict(int)  # a line named twice is one line
@@ -176,7 +183,10 @@ def credit_note_request(*, invoice: Invoice, lines: Sequence[CreditLine]) -> Inv
 
 
 def credit_note_for_remaining(*, invoice: Invoice) -> Invoice | None:
-    """A credit note for everything of the invoice not credited yet (cancellation)."""
+    """A credit note for everything of the invoice not credited yet (cancellation); none for
+    a voided invoice, which already owes nothing."""
+    if invoice.voided_at is not None:
+        return None
     credited = _credited_quantities(invoice)
     lines = [
         CreditLine(line.order_line_id, line.quantity - credited[line.order_line_id])
@@ -287,6 +297,9 @@ def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None
     """Record the order's payment on its issued invoice (POST /payments), once."""
     invoice = Invoice.objects.select_related("order").get(pk=invoice_id)
     if invoice.payment_recorded_at is not None or invoice.order.paid_at is None:
+        return invoice
+    if invoice.voided_at is not None:  # Space Invoices takes no payment on a void document
+        logger.info("invoice %s is voided: its payment is not recorded", invoice.pk)
         return invoice
     if invoice.state != InvoiceState.ISSUED:
         raise NotReady(f"invoice {invoice.pk} is not issued yet")

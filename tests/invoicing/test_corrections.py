@@ -302,3 +302,23 @@ def _assert_within_invoice(invoice):
         invoiced_base = sum(line.total_net for line in invoiced.values() if line.tax_rate == rate)
         credited_base = sum(c.total_net for c in credited if c.tax_rate == rate)
         assert credited_base <= invoiced_base
+
+
+def test_a_voided_invoice_gets_no_credit_note_on_cancel_or_refund(
+    order, django_capture_on_commit_callbacks
+):
+    invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
+    Invoice.objects.filter(pk=invoice.pk).update(voided_at=timezone.now())  # as a webhook does
+    mug, _ = line_ids(order)
+
+    with pytest.raises(ApplicationError) as refused:
+        orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 1)])
+    orders.order_cancel(order_id=order.pk)
+
+    assert (refused.value.field, refused.value.code) == ("status", "conflict")
+    assert refused.value.message == (
+        f"Invoice {invoice.number} was voided in Space Invoices: there is nothing left to credit."
+    )
+    assert order.documents.filter(kind=DocumentKind.CREDIT_NOTE).count() == 0
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED

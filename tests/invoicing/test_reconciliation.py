@@ -144,3 +144,25 @@ def test_recording_a_payment_marks_the_mirror_paid_so_no_drift_is_found(
     assert invoice.payment_recorded_at is not None
     assert invoice.paid_at == invoice.payment_recorded_at
     assert reconciliation.reconcile(client=sandbox.client()) == []
+
+
+def test_the_payment_of_an_invoice_voided_meanwhile_is_not_recorded(
+    sandbox, django_capture_on_commit_callbacks, settings
+):
+    settings.INVOICE_TRIGGER = "placed"
+    seller = seller_with_entity()
+    product = ProductFactory(seller=seller, unit_price=Decimal("10.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        checkout = orders.checkout_create(
+            buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
+        )
+    order = checkout.orders.get()
+    Invoice.objects.filter(order=order).update(voided_at=timezone.now())  # as a webhook does
+
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_mark_paid(order_id=order.pk)
+
+    invoice = Invoice.objects.get(order=order)
+    assert (invoice.payment_recorded_at, invoice.paid_at) == (None, None)
+    remote = sandbox.client().invoice_get(entity_id=seller.entity_id, invoice_id=invoice.remote_id)
+    assert remote["total_paid"] == 0
