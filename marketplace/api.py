@@ -1,11 +1,13 @@
 """Storefront API: catalog, buyer accounts, checkout and order transitions."""
 
+import hashlib
+import re
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotAuthenticated
@@ -17,7 +19,8 @@ from rest_framework.views import APIView
 from invoicing.api import InvoiceOutputSerializer
 from marketplace import selectors, services
 from marketplace.accounts import password_validate, user_create
-from marketplace.models import Order, Product
+from marketplace.errors import ApplicationError
+from marketplace.models import Checkout, Order, Product
 from marketplace.throttles import LoginThrottle
 
 
@@ -205,22 +208,58 @@ class CheckoutOutputSerializer(serializers.Serializer[dict[str, Any]]):
     orders = CheckoutOrderOutputSerializer(many=True)
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        "Up to 255 visible ASCII characters. A retry with the same key (same buyer) answers 200 "
+        "with the checkout the first request placed, and places nothing."
+    ),
+)
+_IDEMPOTENCY_KEY_FORMAT = re.compile(r"[\x21-\x7e]{1,255}")
+
+
 class CheckoutApi(APIView):
     """Check out a cart that may span sellers: one order per seller."""
 
     throttle_scope = "checkout"
 
-    @extend_schema(request=CheckoutInputSerializer, responses={201: CheckoutOutputSerializer})
+    @extend_schema(
+        request=CheckoutInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: CheckoutOutputSerializer, 200: CheckoutOutputSerializer},
+    )
     def post(self, request: Request) -> Response:
+        buyer = authenticated_user(request)
+        token = _submission_token(request, buyer)
+        placed = selectors.checkout_by_submission_token(token) if token else None
+        if placed is not None:
+            return _checkout_response(placed, status.HTTP_200_OK)
         data = _validated(CheckoutInputSerializer, request)
         checkout = services.checkout_create(
-            buyer=authenticated_user(request),
+            buyer=buyer,
             lines=[services.CartLine(**line) for line in data["lines"]],
             billing=services.BillingDetails(**data["billing"]),
+            submission_token=token,
         )
-        orders = selectors.checkout_orders(checkout)
-        body = {"checkout_id": checkout.pk, "orders": orders}
-        return Response(CheckoutOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+        return _checkout_response(checkout, status.HTTP_201_CREATED)
+
+
+def _submission_token(request: Request, buyer: User) -> str | None:
+    """The request's Idempotency-Key as a checkout's submission token, scoped to its buyer so
+    one buyer's key never finds another's checkout."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY_FORMAT.fullmatch(key):
+        raise ApplicationError("Use 1 to 255 visible ASCII characters.", field="Idempotency-Key")
+    return f"api-{buyer.pk}-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+
+
+def _checkout_response(checkout: Checkout, http_status: int) -> Response:
+    body = {"checkout_id": checkout.pk, "orders": selectors.checkout_orders(checkout)}
+    return Response(CheckoutOutputSerializer(body).data, status=http_status)
 
 
 class OrderListApi(generics.ListAPIView[Order]):

@@ -16,6 +16,11 @@ def catalog_sellers() -> QuerySet[Seller]:
     return Seller.objects.filter(status=SellerStatus.ACTIVE)
 
 
+def checkout_by_submission_token(token: str) -> Checkout | None:
+    """The checkout a form or an API request with this one-time token placed, if any."""
+    return Checkout.objects.filter(submission_token=token).first()
+
+
 def checkout_orders(checkout: Checkout) -> QuerySet[Order]:
     return (
         Order.objects.filter(checkout=checkout)

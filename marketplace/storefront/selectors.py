@@ -22,10 +22,6 @@ def checkout_by_ref(ref: uuid.UUID) -> Checkout | None:
     return Checkout.objects.select_related("buyer").filter(public_id=ref).first()
 
 
-def checkout_by_submission_token(token: str) -> Checkout | None:
-    return Checkout.objects.filter(submission_token=token).first()
-
-
 def _with_card_details(orders: QuerySet[Order]) -> QuerySet[Order]:
     return orders.select_related("seller", "checkout").prefetch_related(
         "lines", Prefetch("documents", queryset=Invoice.objects.order_by("pk"))

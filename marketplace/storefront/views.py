@@ -25,7 +25,7 @@ from invoicing.services import document_pdf
 from marketplace import payments, services
 from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, PaymentOutcome, Product
-from marketplace.selectors import catalog_products
+from marketplace.selectors import catalog_products, checkout_by_submission_token
 from marketplace.storefront import selectors
 from marketplace.storefront.branding import readable_text_colour
 from marketplace.storefront.cards import OrderCard, cards_json, cards_settled, order_cards
@@ -190,7 +190,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         form = CheckoutForm(initial=_buyer_initial(request))
         return _checkout_page(request, form, quantities, products)
     token = _submission_token(request)
-    submitted = selectors.checkout_by_submission_token(token) if token else None
+    submitted = checkout_by_submission_token(token) if token else None
     if submitted is not None:  # this form was submitted before: go where that submit went
         return _checkout_resubmitted(request, cart, quantities, submitted)
     form = CheckoutForm(request.POST)
