@@ -47,15 +47,17 @@ NEEDS_STATUS = Q(status__in=[SellerStatus.DRAFT, SellerStatus.FAILED])
 NEEDS_ENTITY = Q(NEEDS_STATUS, entity_id__isnull=True)
 
 
-class SellerOnboardForm(forms.ModelForm[Seller]):
-    """The add form: onboarding's own checks of the country and tax number, on their fields."""
+class SellerForm(forms.ModelForm[Seller]):
+    """Onboarding's own checks of the country and tax number, on their fields."""
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if {"country", "tax_number", "is_tax_subject"} <= cleaned.keys():
+        # The country is read-only once the entity exists: then the seller's own counts.
+        country = cleaned.get("country", self.instance.country)
+        if country and {"tax_number", "is_tax_subject"} <= cleaned.keys():
             try:
                 seller_tax_identity_validate(
-                    country=str(cleaned["country"]),
+                    country=str(country),
                     tax_number=cleaned["tax_number"],
                     is_tax_subject=cleaned["is_tax_subject"],
                 )
@@ -96,7 +98,9 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
         ("Address", {"fields": ["address", "post_code", "city", "country"]}),
         ("Tax", {"fields": ["tax_number", "is_tax_subject"]}),
         ("Branding", {"fields": ["primary_colour", "logo", "invoice_footer"]}),
-        # Last: a new seller has none of these yet, so its add form leaves them out.
+        ("Invoicing", {"fields": ["invoice_trigger", "oss_registered", "vies_unavailable_policy"]}),
+        # Last two: a new seller starts with the marketplace's invoicing defaults and has no
+        # entity yet, so its add form leaves them out.
         (
             "Space Invoices",
             {
@@ -112,9 +116,14 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
         ),
     ]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Seller | None = None) -> list[str]:
+        # The country fixes the entity's currency and tax rules: set once, at onboarding.
+        fields = list(self.readonly_fields)
+        return [*fields, "country"] if obj is not None and obj.entity_id else fields
+
     def get_fieldsets(self, request: HttpRequest, obj: Seller | None = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
-        return fieldsets if obj is not None else fieldsets[:-1]
+        return fieldsets if obj is not None else fieldsets[:-2]
 
     def get_inlines(self, request: HttpRequest, obj: Seller | None = None) -> list[Any]:
         # Members join a seller that exists; onboarding is about the seller alone.
@@ -123,16 +132,18 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
     def get_form(
         self, request: HttpRequest, obj: Seller | None = None, change: bool = False, **kwargs: Any
     ) -> type[forms.ModelForm[Seller]]:
-        if obj is None:
-            kwargs["form"] = SellerOnboardForm
+        kwargs["form"] = SellerForm
         return super().get_form(request, obj, change, **kwargs)
 
     def save_model(
         self, request: HttpRequest, obj: Seller, form: forms.ModelForm[Seller], change: bool
     ) -> None:
-        """A new seller is onboarded (its entity is created after commit); edits are saved."""
+        """A new seller is onboarded (its entity is created after commit); an edit is saved and
+        what the entity holds of it follows after commit."""
         if change:
-            super().save_model(request, obj, form, change)
+            services.seller_details_save(
+                seller=obj, changed=form.changed_data, actor=admin_site.operator(request)
+            )
             return
         seller = services.seller_onboard(
             details=_details(form.cleaned_data), actor=admin_site.operator(request)

@@ -3,6 +3,7 @@
 import contextlib
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -167,6 +168,69 @@ def seller_entity_mark_failed(*, seller_id: int, reason: str) -> None:
     logger.warning("seller %s entity creation failed", seller_id)
 
 
+# What the entity holds of a seller: a change to one of these is sent to Space Invoices.
+ENTITY_FIELDS = frozenset(
+    {
+        "business_name", "address", "post_code", "city", "tax_number", "is_tax_subject",
+        "email", "primary_colour", "invoice_footer", "logo",
+    }
+)  # fmt: skip
+
+
+def seller_details_save(*, seller: Seller, changed: Iterable[str], actor: User | None) -> Seller:
+    """Save an operator's edit of a seller; what its entity holds follows after commit.
+
+    The country is not among the editable details once the entity exists: it fixes the
+    entity's currency and tax rules.
+    """
+    _, seller.tax_number = seller_tax_identity_validate(
+        country=str(seller.country),
+        tax_number=seller.tax_number,
+        is_tax_subject=seller.is_tax_subject,
+    )
+    changed = sorted(changed)
+    with transaction.atomic():
+        seller.save()
+        audit_record(
+            action="seller.updated", actor=actor, seller_id=seller.pk, detail={"fields": changed}
+        )
+        if seller.entity_id and ENTITY_FIELDS.intersection(changed):
+            _enqueue_entity_update(seller.pk)
+    return seller
+
+
+def seller_entity_update(*, seller_id: int, client: SpaceInvoicesClient | None = None) -> Seller:
+    """Send the seller's current details to its entity; the same PATCH twice changes nothing.
+
+    Transient failures propagate for the task to retry; a rejection is kept on the seller.
+    """
+    seller = Seller.objects.get(pk=seller_id)
+    if not seller.entity_id:
+        return seller
+    client = client or gateway.space_invoices_client()
+    try:
+        client.entity_update(
+            entity_id=seller.entity_id,
+            payload=seller_entity_payload(seller),
+            request_id=f"mkt-entity-update-{uuid.uuid4().hex}",
+        )
+    except Transient:
+        raise
+    except SpaceInvoicesError as error:
+        seller_entity_update_mark_failed(seller_id=seller.pk, reason=str(error))
+        return Seller.objects.get(pk=seller.pk)
+    Seller.objects.filter(pk=seller.pk).update(entity_error="")
+    logger.info("seller %s details sent to entity %s", seller.pk, seller.entity_id)
+    return Seller.objects.get(pk=seller.pk)
+
+
+def seller_entity_update_mark_failed(*, seller_id: int, reason: str) -> None:
+    with transaction.atomic():
+        Seller.objects.filter(pk=seller_id).update(entity_error=f"update refused: {reason}")
+        audit_record(action="seller.entity_update_failed", seller_id=seller_id)
+    logger.warning("seller %s entity update failed", seller_id)
+
+
 def seller_entity_payload(seller: Seller) -> EntityCreate:
     payload: EntityCreate = {
         "name": seller.business_name,
@@ -190,6 +254,12 @@ def seller_entity_payload(seller: Seller) -> EntityCreate:
     if seller.tax_number:
         payload["tax_number"] = seller.tax_number
     return payload
+
+
+def _enqueue_entity_update(seller_id: int) -> None:
+    from sellers.tasks import update_seller_entity
+
+    transaction.on_commit(lambda: update_seller_entity.delay(seller_id))
 
 
 def _enqueue_entity_creation(seller_id: int) -> None:

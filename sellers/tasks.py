@@ -22,6 +22,19 @@ def create_seller_entity(self: Task[Any, Any], seller_id: int) -> None:
         raise self.retry(exc=error, countdown=retry_delay(self.request.retries, error)) from error
 
 
+@shared_task(
+    name="sellers.update_seller_entity", bind=True, acks_late=True, max_retries=MAX_ATTEMPTS
+)
+def update_seller_entity(self: Task[Any, Any], seller_id: int) -> None:
+    try:
+        services.seller_entity_update(seller_id=seller_id)
+    except Transient as error:
+        if self.request.retries >= MAX_ATTEMPTS:
+            services.seller_entity_update_mark_failed(seller_id=seller_id, reason=str(error))
+            return
+        raise self.retry(exc=error, countdown=retry_delay(self.request.retries, error)) from error
+
+
 @shared_task(name="sellers.mirror_seller_user", bind=True, acks_late=True, max_retries=MAX_ATTEMPTS)
 def mirror_seller_user(self: Task[Any, Any], seller_user_id: int) -> None:
     try:

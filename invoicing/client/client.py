@@ -111,6 +111,11 @@ class SpaceInvoicesClient:
     def entity_get(self, *, entity_id: str) -> Entity:
         return cast(Entity, self._call("GET", f"/entities/{quote(entity_id, safe='')}"))
 
+    def entity_update(self, *, entity_id: str, payload: EntityCreate, request_id: str) -> Entity:
+        """Send the entity's details again (PATCH merges them into the entity)."""
+        path = f"/entities/{quote(entity_id, safe='')}"
+        return cast(Entity, self._call("PATCH", path, body=payload, request_id=request_id))
+
     # Invoices (always in one entity's context)
 
     def invoice_create(
