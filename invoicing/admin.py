@@ -1,8 +1,8 @@
 import csv
 from typing import Any
 
-from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.contrib import admin
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -16,8 +16,7 @@ from marketplace.admin_site import (
     AutocompleteFilterAdmin,
     IndexedValuesFilter,
     RelatedAutocompleteFilter,
-    search_id,
-    search_with_seller_name,
+    SellerRowsAdmin,
 )
 
 
@@ -44,7 +43,7 @@ class HeldFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(AutocompleteFilterAdmin[Invoice]):
+class InvoiceAdmin(SellerRowsAdmin[Invoice]):
     """A read-only mirror of the documents in sellers' entities, with a retry for failures."""
 
     list_display = [
@@ -68,16 +67,12 @@ class InvoiceAdmin(AutocompleteFilterAdmin[Invoice]):
         ("date", admin.DateFieldListFilter),
         ("seller", RelatedAutocompleteFilter),
     ]
-    list_select_related = ["seller"]
     # Each has a trigram index on PostgreSQL (migration 0008); the seller's business name is
-    # searched as well, in get_search_results. A buyer's email is searched among orders.
+    # searched as well (SellerRowsAdmin). A buyer's email is searched among orders.
     search_fields = ["number", "remote_id", "entity_id"]
+    # A number alone is a document's or an order's id.
+    id_search_fields = ("pk", "order_id")
     search_help_text = "A document or order id, or a number, remote id, entity id or seller name."
-    # The unfiltered count of a large mirror is a second full count on every page.
-    show_full_result_count = False
-    # Rendering a row costs ~0.5 ms (links, dates, amounts, the checkbox): 100 rows were most of
-    # the page's time.
-    list_per_page = 50
     actions = ["retry"]
     readonly_fields = [field.name for field in Invoice._meta.fields]
 
@@ -89,15 +84,6 @@ class InvoiceAdmin(AutocompleteFilterAdmin[Invoice]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
         return False
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Invoice], search_term: str
-    ) -> tuple[QuerySet[Invoice], bool]:
-        # A number alone is a document's or an order's id, found by their keys.
-        found_id = search_id(search_term)
-        if found_id is not None:
-            return queryset.filter(Q(pk=found_id) | Q(order_id=found_id)), False
-        return search_with_seller_name(queryset, search_term, self.search_fields), False
 
     @admin.display(description="total", ordering="total_gross")
     def total(self, invoice: Invoice) -> str:
@@ -124,29 +110,19 @@ class InvoiceAdmin(AutocompleteFilterAdmin[Invoice]):
             "already issued": by_state.get(InvoiceState.ISSUED, 0),
             "still pending": by_state.get(InvoiceState.PENDING, 0),
         }
-        eligible = queryset.filter(state=InvoiceState.FAILED).order_by("pk")
-        if count and not admin_site.action_confirmed(request):
-            return admin_site.action_confirmation(
-                request,
-                self,
-                action="retry",
-                question=f"Retry {admin_site.counted(count, 'failed document')}?",
-                eligible=eligible,
-                eligible_count=count,
-                skipped=skipped,
-                button="Yes, retry",
-            )
-        actor = admin_site.operator(request)
-        for invoice_id in eligible.values_list("pk", flat=True):
-            services.document_retry(invoice_id=invoice_id, actor=actor)
-        self.message_user(
+        return admin_site.confirmed_action(
             request,
-            admin_site.action_summary(
-                done=count, noun="document", outcome="queued for retry", skipped=skipped
-            ),
-            messages.SUCCESS if count else messages.WARNING,
+            self,
+            action="retry",
+            question=f"Retry {admin_site.counted(count, 'failed document')}?",
+            eligible=queryset.filter(state=InvoiceState.FAILED).order_by("pk"),
+            eligible_count=count,
+            skipped=skipped,
+            button="Yes, retry",
+            act=lambda invoice, actor: services.document_retry(invoice_id=invoice.pk, actor=actor),
+            noun="document",
+            outcome="queued for retry",
         )
-        return None
 
 
 @admin.register(Finding)

@@ -44,7 +44,7 @@ def _seller_findings(
 ) -> Iterator[Finding]:
     entity_id = str(seller.entity_id)
     invoices = list(client.invoice_iter(entity_id=entity_id))
-    credit_notes = list(_credit_notes(client, entity_id))
+    credit_notes = list(client.credit_note_iter(entity_id=entity_id))
 
     def finding(
         kind: str, detail: str, order_id: int | None = None, remote_id: str = ""
@@ -105,16 +105,6 @@ def _state_drift(seller: Seller, documents: list[Document]) -> Iterator[tuple[In
             and invoice.paid_at is None
         ):
             yield invoice, f"{invoice.number} is paid in full"
-
-
-def _credit_notes(client: SpaceInvoicesClient, entity_id: str) -> Iterator[Document]:
-    cursor: str | None = None
-    while True:
-        page = client.credit_note_list(entity_id=entity_id, limit=100, next_cursor=cursor)
-        yield from page.data
-        if not page.has_more or page.next_cursor is None:
-            return
-        cursor = page.next_cursor
 
 
 def _gaps(documents: Iterable[Document]) -> Iterator[tuple[str, str]]:

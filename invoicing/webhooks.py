@@ -26,6 +26,7 @@ from typing import Any, get_args
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from invoicing import gateway
@@ -227,11 +228,11 @@ def _credit_note_created(delivery: Delivery) -> Outcome:
     """
     data = delivery.data
     entity_id = _string(data, "entity_id")
-    ours = Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE, entity_id=entity_id)
+    ours = Q(remote_id=data["id"])
     ref = _OUR_CREDIT_NOTE.fullmatch(str(_metadata(data).get("document_ref", "")))
-    if ours.filter(remote_id=data["id"]).exists() or (
-        ref is not None and ours.filter(pk=int(ref.group(1))).exists()
-    ):
+    if ref is not None:
+        ours |= Q(pk=int(ref.group(1)))
+    if Invoice.objects.filter(ours, kind=DocumentKind.CREDIT_NOTE, entity_id=entity_id).exists():
         return WebhookOutcome.UNCHANGED, None
     invoice = _credited_invoice(data, entity_id)
     if invoice is None or data.get("is_draft") is True:  # a draft has no number yet

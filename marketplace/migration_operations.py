@@ -59,8 +59,8 @@ class AddTrigramIndex(Operation):
         from_state: ProjectState,
         to_state: ProjectState,
     ) -> None:
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if self._applies(schema_editor, model):
+        model = self._indexed_model(app_label, schema_editor, to_state)
+        if model is not None:
             quote = schema_editor.quote_name
             table = quote(model._meta.db_table)
             column = quote(model._meta.get_field(self.field).column)
@@ -76,8 +76,7 @@ class AddTrigramIndex(Operation):
         from_state: ProjectState,
         to_state: ProjectState,
     ) -> None:
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if self._applies(schema_editor, model):
+        if self._indexed_model(app_label, schema_editor, from_state) is not None:
             schema_editor.execute(f"DROP INDEX {schema_editor.quote_name(self.name)}")
 
     def describe(self) -> str:
@@ -90,7 +89,14 @@ class AddTrigramIndex(Operation):
     def migration_name_fragment(self) -> str:
         return self.name.lower()
 
-    def _applies(self, schema_editor: BaseDatabaseSchemaEditor, model: Any) -> bool:
-        return _on_postgresql(schema_editor) and self.allow_migrate_model(
+    def _indexed_model(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, state: ProjectState
+    ) -> Any:
+        """The model in `state`, or None where the index does not apply (not PostgreSQL, or the
+        model is routed to another database)."""
+        model = state.apps.get_model(app_label, self.model_name)
+        if _on_postgresql(schema_editor) and self.allow_migrate_model(
             schema_editor.connection.alias, model
-        )
+        ):
+            return model
+        return None

@@ -91,9 +91,11 @@ def checkout_amount(checkout: Checkout) -> tuple[Decimal, str]:
     return quantize(totals[0]["total"], currency), currency
 
 
-def provider_payloads(*, checkout: Checkout) -> dict[str, dict[str, str]]:
-    """The provider page's signed callback fields, one set per outcome the buyer can choose."""
-    amount, currency = checkout_amount(checkout)
+def provider_payloads(
+    *, checkout: Checkout, amount: Decimal, currency: str
+) -> dict[str, dict[str, str]]:
+    """The provider page's signed callback fields for the checkout's amount (checkout_amount),
+    one set per outcome the buyer can choose."""
     payloads = {}
     for outcome in PaymentOutcome.values:
         fields = {

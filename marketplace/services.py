@@ -26,6 +26,7 @@ from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, line_net, order_totals
+from marketplace.selectors import checkout_by_submission_token
 from sellers.models import Seller, SellerStatus
 from sellers.validation import (
     country_code_validate,
@@ -118,11 +119,7 @@ def checkout_create(
         return _checkout_write(buyer, drafts, billing, submission_token)
     except IntegrityError:
         # The token's unique constraint: a concurrent submit of the same form placed it first.
-        placed = (
-            Checkout.objects.filter(submission_token=submission_token).first()
-            if submission_token
-            else None
-        )
+        placed = checkout_by_submission_token(submission_token) if submission_token else None
         if placed is None:
             raise
         return placed

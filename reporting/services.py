@@ -8,8 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from invoicing.models import DocumentKind, Invoice, InvoiceState
@@ -18,7 +17,7 @@ from reporting import tasks
 from reporting.exports import EXPORTS, export_write
 from reporting.filters import filters_from_json, filters_to_json
 from reporting.models import ExportJob, ExportStatus, SellerMonthRollup
-from reporting.selectors import ZERO, FirstOfMonth, ReportFilters, money_total
+from reporting.selectors import FirstOfMonth, ReportFilters, money_total
 from sellers.models import Seller
 
 EXPORTS_FOLDER = "exports"
@@ -82,21 +81,15 @@ def export_job_run(*, job_id: int) -> None:
 # rollup kept at issue time always equals one rebuilt from scratch.
 
 _ROLLUP_KEY = ("seller_id", "month", "currency")
-
-
-def _credited(field: str) -> Coalesce:
-    return Coalesce(Sum(field, filter=Q(kind=DocumentKind.CREDIT_NOTE)), Value(ZERO))
-
-
 _ROLLUP_SUMS: dict[str, Any] = {
     "documents": Count("id"),
     "net": money_total("total_net"),
     "tax": money_total("total_tax"),
     "gross": money_total("total_gross"),
     "credit_notes": Count("id", filter=Q(kind=DocumentKind.CREDIT_NOTE)),
-    "credit_net": _credited("total_net"),
-    "credit_tax": _credited("total_tax"),
-    "credit_gross": _credited("total_gross"),
+    "credit_net": money_total("total_net", only=DocumentKind.CREDIT_NOTE),
+    "credit_tax": money_total("total_tax", only=DocumentKind.CREDIT_NOTE),
+    "credit_gross": money_total("total_gross", only=DocumentKind.CREDIT_NOTE),
 }
 
 

@@ -193,34 +193,19 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
         self, request: HttpRequest, queryset: QuerySet[Seller]
     ) -> TemplateResponse | None:
         count, skipped = _entity_request_counts(queryset)
-        eligible = queryset.filter(NEEDS_ENTITY).order_by("pk")
-        if count and not admin_site.action_confirmed(request):
-            return admin_site.action_confirmation(
-                request,
-                self,
-                action="request_entity",
-                question=(
-                    f"Create the Space Invoices entity of {admin_site.counted(count, 'seller')}?"
-                ),
-                eligible=eligible,
-                eligible_count=count,
-                skipped=skipped,
-                button="Yes, create the entities",
-            )
-        actor = admin_site.operator(request)
-        for seller in eligible:
-            services.seller_entity_request(seller=seller, actor=actor)
-        self.message_user(
+        return admin_site.confirmed_action(
             request,
-            admin_site.action_summary(
-                done=count,
-                noun="seller",
-                outcome="queued for entity creation",
-                skipped=skipped,
-            ),
-            messages.SUCCESS if count else messages.WARNING,
+            self,
+            action="request_entity",
+            question=f"Create the Space Invoices entity of {admin_site.counted(count, 'seller')}?",
+            eligible=queryset.filter(NEEDS_ENTITY).order_by("pk"),
+            eligible_count=count,
+            skipped=skipped,
+            button="Yes, create the entities",
+            act=lambda seller, actor: services.seller_entity_request(seller=seller, actor=actor),
+            noun="seller",
+            outcome="queued for entity creation",
         )
-        return None
 
 
 def _entity_request_counts(queryset: QuerySet[Seller]) -> tuple[int, dict[str, int]]:
@@ -421,29 +406,21 @@ class RemovedEntityUserAdmin(admin.ModelAdmin[RemovedEntityUser]):
             pending=Count("pk", filter=REMOVAL_PENDING),
         )
         count = counts["failed"]
-        skipped = {"already deleted": counts["deleted"], "still being deleted": counts["pending"]}
-        eligible = queryset.filter(REMOVAL_FAILED).order_by("pk")
-        if count and not admin_site.action_confirmed(request):
-            return admin_site.action_confirmation(
-                request,
-                self,
-                action="delete_again",
-                question=(
-                    f"Delete {admin_site.counted(count, 'removed user')} in Space Invoices again?"
-                ),
-                eligible=eligible,
-                eligible_count=count,
-                skipped=skipped,
-                button="Yes, delete them",
-            )
-        actor = admin_site.operator(request)
-        for removal in eligible:
-            services.entity_user_removal_retry(removal=removal, actor=actor)
-        self.message_user(
+        return admin_site.confirmed_action(
             request,
-            admin_site.action_summary(
-                done=count, noun="removed user", outcome="queued for deletion", skipped=skipped
+            self,
+            action="delete_again",
+            question=f"Delete {admin_site.counted(count, 'removed user')} in Space Invoices again?",
+            eligible=queryset.filter(REMOVAL_FAILED).order_by("pk"),
+            eligible_count=count,
+            skipped={
+                "already deleted": counts["deleted"],
+                "still being deleted": counts["pending"],
+            },
+            button="Yes, delete them",
+            act=lambda removal, actor: services.entity_user_removal_retry(
+                removal=removal, actor=actor
             ),
-            messages.SUCCESS if count else messages.WARNING,
+            noun="removed user",
+            outcome="queued for deletion",
         )
-        return None

@@ -145,17 +145,7 @@ class SpaceInvoicesClient:
         self, *, entity_id: str, query: Mapping[str, object] | None = None, page_size: int = 100
     ) -> Iterator[Document]:
         """Every matching invoice, following ``next_cursor`` until ``has_more`` is false."""
-        cursor: str | None = None
-        while True:
-            page = self.invoice_list(
-                entity_id=entity_id, query=query, limit=page_size, next_cursor=cursor
-            )
-            yield from page.data
-            if not page.has_more:
-                return
-            if page.next_cursor is None:
-                raise SpaceInvoicesError("has_more without next_cursor", code="invalid_response")
-            cursor = page.next_cursor
+        return self._iter("/invoices", entity_id, query, page_size)
 
     # Credit notes: an invoice's body plus ``linked_documents`` naming the original
 
@@ -176,6 +166,12 @@ class SpaceInvoicesClient:
         next_cursor: str | None = None,
     ) -> Page[Document]:
         return self._list("/credit-notes", entity_id, query, limit, next_cursor, None)
+
+    def credit_note_iter(
+        self, *, entity_id: str, query: Mapping[str, object] | None = None, page_size: int = 100
+    ) -> Iterator[Document]:
+        """Every matching credit note, following ``next_cursor`` until ``has_more`` is false."""
+        return self._iter("/credit-notes", entity_id, query, page_size)
 
     def credit_note_get(self, *, entity_id: str, credit_note_id: str) -> Document:
         path = f"/credit-notes/{quote(credit_note_id, safe='')}"
@@ -275,6 +271,19 @@ class SpaceInvoicesClient:
         if order_by is not None:
             params["order_by"] = order_by
         return _page(self._call("GET", path, entity_id=entity_id, params=params))
+
+    def _iter(
+        self, path: str, entity_id: str, query: Mapping[str, object] | None, page_size: int
+    ) -> Iterator[Document]:
+        cursor: str | None = None
+        while True:
+            page = self._list(path, entity_id, query, page_size, cursor, None)
+            yield from page.data
+            if not page.has_more:
+                return
+            if page.next_cursor is None:
+                raise SpaceInvoicesError("has_more without next_cursor", code="invalid_response")
+            cursor = page.next_cursor
 
     def _call(
         self,

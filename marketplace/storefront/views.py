@@ -231,6 +231,10 @@ def _issue_submission_token(request: HttpRequest) -> str:
 
 def _checkout_placed(request: HttpRequest, cart: Cart, placed: Checkout) -> HttpResponse:
     cart.clear()
+    return _to_payment(request, placed)
+
+
+def _to_payment(request: HttpRequest, placed: Checkout) -> HttpResponse:
     _remember_checkout(request, placed)
     return redirect("storefront:payment-provider", ref=placed.public_id)
 
@@ -246,8 +250,7 @@ def _checkout_resubmitted(
         posted = None
     if posted == quantities:
         return _checkout_placed(request, cart, placed)
-    _remember_checkout(request, placed)
-    return redirect("storefront:payment-provider", ref=placed.public_id)
+    return _to_payment(request, placed)
 
 
 def _checkout_page(
@@ -362,9 +365,9 @@ def payment_provider(request: HttpRequest, ref: uuid.UUID) -> HttpResponse:
         return redirect("storefront:checkout-orders", ref=ref)
     try:
         amount, currency = payments.checkout_amount(found)
-        payloads = payments.provider_payloads(checkout=found)
     except ApplicationError as error:
         return _refuse(request, error.message, status=error.http_status, title="Cannot pay")
+    payloads = payments.provider_payloads(checkout=found, amount=amount, currency=currency)
     context = {
         "checkout": found,
         "amount": amount,
@@ -486,19 +489,21 @@ def _guest_checkout(token: str) -> Checkout | None:
     return found
 
 
-def _guest_link_expired(request: HttpRequest) -> HttpResponse:
-    context = {"message": _guest_link_expired_message(), "contact": _orders_contact_address()}
-    return render(request, "storefront/guest_link_expired.html", context, status=410)
+def _guest_page_checkout(request: HttpRequest, token: str) -> Checkout | HttpResponse:
+    """The guest checkout a link names, or the page refusing the link (expired: 410, else 404)."""
+    try:
+        found = _guest_checkout(token)
+    except GuestLinkExpired:
+        context = {"message": _guest_link_expired_message(), "contact": _orders_contact_address()}
+        return render(request, "storefront/guest_link_expired.html", context, status=410)
+    return found if found is not None else _not_found(request, GUEST_LINK_INVALID)
 
 
 @require_GET
 def guest_orders(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        found = _guest_checkout(token)
-    except GuestLinkExpired:
-        return _guest_link_expired(request)
-    if found is None:
-        return _not_found(request, GUEST_LINK_INVALID)
+    found = _guest_page_checkout(request, token)
+    if isinstance(found, HttpResponse):
+        return found
     return _orders_page(
         request,
         order_cards(selectors.checkout_orders(found), _guest_pdf_url(token)),
@@ -562,12 +567,9 @@ def checkout_document_pdf(request: HttpRequest, ref: uuid.UUID, pk: int) -> Http
 
 @require_GET
 def guest_document_pdf(request: HttpRequest, token: str, pk: int) -> HttpResponse:
-    try:
-        found = _guest_checkout(token)
-    except GuestLinkExpired:
-        return _guest_link_expired(request)
-    if found is None:
-        return _not_found(request, GUEST_LINK_INVALID)
+    found = _guest_page_checkout(request, token)
+    if isinstance(found, HttpResponse):
+        return found
     return _pdf_response(request, found, pk)
 
 

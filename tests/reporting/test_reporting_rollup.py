@@ -316,6 +316,28 @@ def in_thread(work: Callable[[], None], errors: list[BaseException]) -> threadin
     return thread
 
 
+def issue_and_hold(
+    document: Invoice, written: threading.Event, release: threading.Event
+) -> Callable[[], None]:
+    """A worker that issues `document` and keeps its transaction open until `release`."""
+
+    def work() -> None:
+        with transaction.atomic():
+            issue(document)
+            written.set()
+            assert release.wait(10)
+
+    return work
+
+
+def release_once_blocked(release: threading.Event, threads: list[threading.Thread]) -> None:
+    """Once another session waits on the held transaction's lock, let it commit; join all."""
+    wait_for_lock_waiter()
+    release.set()
+    for thread in threads:
+        thread.join(10)
+
+
 def issue(document: Invoice) -> None:
     """What invoicing's `_mirror` does in its transaction: mark issued, then roll up."""
     Invoice.objects.filter(pk=document.pk).update(
@@ -350,23 +372,16 @@ def test_two_workers_issuing_in_the_same_seller_month_both_count(
     first_written, release = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
-    def first_worker() -> None:
-        with transaction.atomic():
-            issue(first)  # inserts the seller-month row, uncommitted
-            first_written.set()
-            assert release.wait(10)
-
     def second_worker() -> None:
         assert first_written.wait(10)
         with transaction.atomic():
             issue(second)  # the same row: waits for the first, then adds to it
 
+    # The first inserts the seller-month row and holds it uncommitted.
+    first_worker = issue_and_hold(first, first_written, release)
     threads = [in_thread(first_worker, errors), in_thread(second_worker, errors)]
     first_written.wait(10)
-    wait_for_lock_waiter()
-    release.set()
-    for thread in threads:
-        thread.join(10)
+    release_once_blocked(release, threads)
 
     assert errors == []
     assert rollup_rows() == [
@@ -383,19 +398,10 @@ def test_a_rebuild_during_an_issue_counts_the_document_once(two_pending: list[In
     written, release = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
-    def worker() -> None:
-        with transaction.atomic():
-            issue(document)
-            written.set()
-            assert release.wait(10)
-
-    threads = [in_thread(worker, errors)]
+    threads = [in_thread(issue_and_hold(document, written, release), errors)]
     assert written.wait(10)
     threads.append(in_thread(rollup_rebuild, errors))
-    wait_for_lock_waiter()
-    release.set()
-    for thread in threads:
-        thread.join(10)
+    release_once_blocked(release, threads)
 
     assert errors == []
     assert rollup_rows() == [
