@@ -288,7 +288,9 @@ def test_a_lost_answer_is_found_by_metadata_after_the_request_id_changed(
         payload=services.document_payload(invoice),
         request_id=invoice.request_id,
     )
-    Invoice.objects.filter(pk=invoice.pk).update(attempts=1, request_id="mkt-doc-expired-key")
+    Invoice.objects.filter(pk=invoice.pk).update(
+        attempts=1, first_sent_at=timezone.now(), request_id="mkt-doc-expired-key"
+    )
 
     issued = services.document_issue(invoice_id=invoice.pk)
 
