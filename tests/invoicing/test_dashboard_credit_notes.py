@@ -2,17 +2,29 @@
 amount: a later refund or cancel credits only what remains, and an invoice credited above its
 total is flagged in admin and by reconciliation."""
 
+from collections import defaultdict
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from invoicing import reconciliation
+from invoicing import reconciliation, services
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.selectors import invoice_credit_balance
 from marketplace import services as orders
 from marketplace.errors import ApplicationError
-from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
+from marketplace.pricing import PricedLine, order_totals
+from tests.factories import (
+    BILLING,
+    InvoiceFactory,
+    OrderFactory,
+    ProductFactory,
+    UserFactory,
+    seller_with_entity,
+)
 from tests.invoicing.test_webhooks import SECRET, body_of, deliver
 
 pytestmark = pytest.mark.django_db
@@ -406,3 +418,97 @@ def test_nothing_more_is_credited_once_the_dashboard_took_it_all(
 
     assert (refused.value.field, refused.value.code) == ("lines", "over_credit")
     assert credit_notes_of(order) == before
+
+
+# Whatever the dashboard credited first, ours never take more than remains
+
+
+PRICES = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99.99"), places=2)
+RATES = st.sampled_from([Decimal("0.00"), Decimal("9.50"), Decimal("22.00")])
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(st.tuples(st.integers(1, 5), PRICES, RATES), min_size=1, max_size=4),
+    dashboard=st.lists(st.tuples(PRICES, st.none() | RATES), min_size=1, max_size=3),
+    refunds=st.lists(
+        st.lists(st.tuples(st.integers(0, 3), st.integers(1, 5)), min_size=1, max_size=3),
+        max_size=4,
+    ),
+)
+def test_after_dashboard_credit_ours_never_take_more_than_remains(lines, dashboard, refunds):
+    with transaction.atomic():
+        invoice = _issued_invoice(lines)
+        for net, rate in dashboard:
+            _mirrored_dashboard_credit_note(invoice, net, rate)
+        before = invoice_credit_balance(invoice=invoice)
+        refusals: list[str] = []
+        for refund in refunds:
+            invoiced = list(invoice.lines.order_by("pk"))
+            credit = [
+                services.CreditLine(invoiced[index % len(invoiced)].order_line_id, quantity)
+                for index, quantity in refund
+            ]
+            try:
+                services.credit_note_request(invoice=invoice, lines=credit)
+            except ApplicationError as refusal:  # refusals are expected; only over-credits
+                refusals.append(refusal.code)
+        services.credit_note_for_remaining(invoice=invoice)
+
+        ours = Invoice.objects.filter(credited_invoice=invoice).exclude(lines=None)
+        credited_base: defaultdict[Decimal, Decimal] = defaultdict(Decimal)
+        credited_gross = Decimal(0)
+        for credit_note in ours.prefetch_related("lines"):
+            priced = [
+                PricedLine(ln.quantity, ln.unit_price, ln.tax_rate)
+                for ln in credit_note.lines.all()
+            ]
+            credited_gross += order_totals(priced, "EUR").gross
+            for line in credit_note.lines.all():
+                credited_base[line.tax_rate] += line.total_net
+        assert set(refusals) <= {"over_credit"}
+        assert credited_gross <= before.remaining_gross
+        for rate, base in credited_base.items():
+            assert base <= before.remaining_base(rate)
+        after = invoice_credit_balance(invoice=invoice)
+        assert after.remaining_gross <= Decimal("0.01")
+        transaction.set_rollback(True)
+
+
+def _issued_invoice(lines):
+    order = OrderFactory(line=None)
+    for quantity, price, rate in lines:
+        order.lines.create(
+            product=ProductFactory(seller=order.seller),
+            name=f"{quantity} at {price}",
+            quantity=quantity,
+            unit_price=price,
+            tax_rate=rate,
+            total_net=price * quantity,
+        )
+    invoiced = order_totals([PricedLine(q, p, r) for q, p, r in lines], "EUR")
+    return InvoiceFactory(
+        order=order,
+        total_net=invoiced.net,
+        total_tax=invoiced.tax,
+        total_gross=invoiced.gross,
+    )
+
+
+def _mirrored_dashboard_credit_note(invoice, net, rate):
+    """As the credit_note.created webhook mirrors it: totals and tax summary, no lines."""
+    tax = Decimal("0.00") if rate is None else order_totals([PricedLine(1, net, rate)], "EUR").tax
+    credit_note = InvoiceFactory(
+        order=invoice.order,
+        kind=DocumentKind.CREDIT_NOTE,
+        credited_invoice=invoice,
+        number=f"CN-{net}-{rate}-{Invoice.objects.count()}",
+        total_net=net,
+        total_tax=tax,
+        total_gross=net + tax,
+    )
+    credit_note.lines.all().delete()
+    if rate is not None:
+        credit_note.taxes.create(rate=rate, base=net, amount=tax)
