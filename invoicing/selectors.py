@@ -49,10 +49,6 @@ class CreditBalance:
     def remaining_gross(self) -> Decimal:
         return max(self.invoiced_gross - self.credited_gross, Decimal(0))
 
-    @property
-    def over_credit(self) -> Decimal:
-        return max(self.credited_gross - self.invoiced_gross, Decimal(0))
-
     def remaining_base(self, rate: Decimal) -> Decimal:
         """What may still be credited at this rate: none at a rate the invoice does not have."""
         remaining = self.invoiced_base.get(rate, Decimal(0)) - self.credited_base.get(rate, 0)
@@ -122,16 +118,19 @@ class OverCredit:
         return self.credited_gross - (self.invoice.total_gross or Decimal(0))
 
 
-def invoices_over_credited() -> QuerySet[Invoice]:
-    """Invoices whose issued, unvoided credit notes total more than the invoice's total.
+def invoices_over_credited(*, invoices: QuerySet[Invoice] | None = None) -> QuerySet[Invoice]:
+    """Invoices (of ``invoices``, else all) whose issued, unvoided credit notes total more
+    than the invoice's total.
 
     Only a credit note made in the seller's dashboard can do that: ours are never written for
-    more than remains (services.credit_note_request). Found from the credit notes (a small
-    share of the mirror, through the index on the credited invoice).
+    more than remains (services.credit_note_request). Found by summing the credit notes per
+    invoice (all of them unless ``invoices`` narrows it, e.g. to one seller's).
     """
+    notes = _counted_credit_notes()
+    if invoices is not None:
+        notes = notes.filter(credited_invoice__in=invoices)
     over = (
-        _counted_credit_notes()
-        .values("credited_invoice", "credited_invoice__total_gross")
+        notes.values("credited_invoice", "credited_invoice__total_gross")
         .annotate(credited=Sum("total_gross"))
         .filter(credited__gt=F("credited_invoice__total_gross"))
         .values("credited_invoice")
@@ -141,7 +140,7 @@ def invoices_over_credited() -> QuerySet[Invoice]:
 
 def over_credits(*, invoices: QuerySet[Invoice]) -> list[OverCredit]:
     """Those of ``invoices`` that are over-credited, with what their credit notes credit."""
-    found = list(invoices.filter(pk__in=invoices_over_credited()).order_by("pk"))
+    found = list(invoices_over_credited(invoices=invoices).order_by("pk"))
     credited = dict(
         _counted_credit_notes()
         .filter(credited_invoice__in=[invoice.pk for invoice in found])

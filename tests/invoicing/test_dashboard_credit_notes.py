@@ -170,10 +170,9 @@ def test_a_cancel_after_a_dashboard_credit_note_credits_exactly_what_remains(
         Decimal("71.00"),
     )
     balance = invoice_credit_balance(invoice=invoice)
-    assert (balance.credited_gross, balance.remaining_gross, balance.over_credit) == (
+    assert (balance.credited_gross, balance.remaining_gross) == (
         Decimal("121.00"),
         Decimal("0.00"),
-        Decimal("0"),
     )
 
 
