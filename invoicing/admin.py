@@ -1,14 +1,14 @@
 import csv
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from invoicing import services
+from invoicing import selectors, services
 from invoicing.models import Finding, Invoice, InvoiceState, WebhookDelivery
 from marketplace import admin_site
 from marketplace.admin_dashboard import HELD_BY_VIES, WAITING_FOR_ENTITY
@@ -42,6 +42,24 @@ class HeldFilter(admin.SimpleListFilter):
         return queryset
 
 
+class OverCreditedFilter(admin.SimpleListFilter):
+    """Invoices whose credit notes (ours and the seller's dashboard's) credit more than their
+    total: a dashboard credit note made after ours, or several of them."""
+
+    title = "credit"
+    parameter_name = "credit"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
+        return [("over", "Credited above the invoice's total")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        if self.value() == "over":
+            return queryset.filter(pk__in=selectors.invoices_over_credited().values("pk"))
+        return queryset
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(SellerRowsAdmin[Invoice]):
     """A read-only mirror of the documents in sellers' entities, with a retry for failures."""
@@ -61,6 +79,7 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
     list_filter = [
         "state",
         HeldFilter,
+        OverCreditedFilter,
         "kind",
         ("currency", IndexedValuesFilter),
         ("transaction_type", IndexedValuesFilter),
@@ -84,6 +103,26 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
         return False
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        shown = (
+            Invoice.objects.filter(pk=object_id) if object_id.isdigit() else Invoice.objects.none()
+        )
+        for found in selectors.over_credits(invoices=shown):
+            currency = found.invoice.currency
+            messages.warning(
+                request,
+                f"Over-credited: its credit notes credit {found.credited_gross} {currency}, "
+                f"{found.excess} {currency} more than its total of "
+                f"{found.invoice.total_gross} {currency}.",
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="total", ordering="total_gross")
     def total(self, invoice: Invoice) -> str:

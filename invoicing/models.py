@@ -161,10 +161,17 @@ class Invoice(models.Model):
 
 
 class DocumentLine(models.Model):
-    """What a document invoices or credits of one order line (set when the row is written)."""
+    """What a document invoices or credits of one order line (set when the row is written).
+
+    A balance line has no order line: it credits an amount at one rate (quantity 1), what
+    remains of an invoice that a credit note made in the seller's dashboard credited by
+    amount, without lines (see services.credit_note_for_remaining).
+    """
 
     document = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
-    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    order_line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     name = models.CharField(max_length=200)
     quantity = models.PositiveIntegerField()
     unit_price = money_field()
@@ -180,10 +187,32 @@ class DocumentLine(models.Model):
             models.UniqueConstraint(
                 fields=["document", "order_line"], name="one_document_line_per_order_line"
             ),
+            models.UniqueConstraint(
+                fields=["document", "tax_rate"],
+                condition=models.Q(order_line__isnull=True),
+                name="one_balance_line_per_rate",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(order_line__isnull=False) | models.Q(quantity=1),
+                name="balance_line_quantity_one",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.name}"
+
+    @property
+    def sold_line(self) -> OrderLine:
+        """The order line this line of a sale invoices or credits (not a balance line)."""
+        if self.order_line is None:
+            raise ValueError(f"document line {self.pk} is a balance line")
+        return self.order_line
+
+    @property
+    def sold_line_id(self) -> int:
+        if self.order_line_id is None:
+            raise ValueError(f"document line {self.pk} is a balance line")
+        return self.order_line_id
 
 
 class DocumentTax(models.Model):
@@ -210,6 +239,7 @@ class FindingKind(models.TextChoices):
     DUPLICATE = "duplicate", "More than one invoice for an order"
     NUMBERING_GAP = "numbering_gap", "Gap in a numbering series"
     STATE_DRIFT = "state_drift", "Paid or voided there, not in our mirror (a missed webhook)"
+    OVER_CREDITED = "over_credited", "Credit notes credit more than the invoice's total"
 
 
 class Finding(models.Model):

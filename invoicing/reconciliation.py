@@ -19,6 +19,7 @@ from django.utils import timezone
 from invoicing import gateway
 from invoicing.client import Document, SpaceInvoicesClient
 from invoicing.models import DocumentKind, Finding, FindingKind, Invoice, InvoiceState
+from invoicing.selectors import over_credits
 from invoicing.services import document_find_remote, invoice_point_reached
 from marketplace.models import Order, OrderStatus
 from sellers.models import Seller, SellerStatus
@@ -98,6 +99,8 @@ def _seller_findings(
         yield finding(FindingKind.NUMBERING_GAP, f"series '{series}' skips {gap}")
     for mirrored, drift in _state_drift(seller, invoices + credit_notes):
         yield finding(FindingKind.STATE_DRIFT, drift, mirrored.order_id, mirrored.remote_id or "")
+    for invoice, detail in _over_credited(seller):
+        yield finding(FindingKind.OVER_CREDITED, detail, invoice.order_id, invoice.remote_id or "")
 
 
 def _state_drift(seller: Seller, documents: list[Document]) -> Iterator[tuple[Invoice, str]]:
@@ -116,6 +119,20 @@ def _state_drift(seller: Seller, documents: list[Document]) -> Iterator[tuple[In
             and invoice.paid_at is None
         ):
             yield invoice, f"{invoice.number} is paid in full"
+
+
+def _over_credited(seller: Seller) -> Iterator[tuple[Invoice, str]]:
+    """Invoices of the mirror whose credit notes credit more than their total (a credit note
+    made in the seller's dashboard after ours, or several of them)."""
+    for found in over_credits(invoices=Invoice.objects.filter(seller=seller)):
+        invoice, currency = found.invoice, found.invoice.currency
+        yield (
+            invoice,
+            (
+                f"{invoice.number} of {invoice.total_gross} {currency} is credited "
+                f"{found.credited_gross} {currency}, {found.excess} {currency} too much"
+            ),
+        )
 
 
 def _gaps(documents: Iterable[Document]) -> Iterator[tuple[str, str]]:

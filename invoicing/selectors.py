@@ -1,7 +1,12 @@
-from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
 
-from invoicing.models import Invoice
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import F, Q, QuerySet, Sum
+
+from invoicing.models import DocumentKind, Invoice, InvoiceState
+from marketplace.pricing import PricedLine, order_totals, quantize
 from sellers.models import Seller
 from sellers.selectors import seller_ids_of
 
@@ -18,3 +23,137 @@ def invoices_visible_to(user: User | AnonymousUser) -> QuerySet[Invoice]:
     if user.is_staff:
         return invoices
     return invoices.filter(Q(order__buyer=user) | Q(seller_id__in=seller_ids_of(user)))
+
+
+# What credit notes credit of an invoice
+
+
+@dataclass(frozen=True)
+class CreditBalance:
+    """An invoice against its credit notes, in its currency's minor unit.
+
+    Bases (net) are by tax rate; gross amounts are whole documents', each with its own tax.
+    ``by_amount`` says some credit is known only by its amount (a credit note made in the
+    seller's dashboard, which reaches us without lines, or a balance credit note of ours), so
+    quantities alone no longer tell what remains.
+    """
+
+    currency: str
+    invoiced_gross: Decimal
+    credited_gross: Decimal
+    invoiced_base: dict[Decimal, Decimal]
+    credited_base: dict[Decimal, Decimal]
+    by_amount: bool
+
+    @property
+    def remaining_gross(self) -> Decimal:
+        return max(self.invoiced_gross - self.credited_gross, Decimal(0))
+
+    def remaining_base(self, rate: Decimal) -> Decimal:
+        """What may still be credited at this rate: none at a rate the invoice does not have."""
+        remaining = self.invoiced_base.get(rate, Decimal(0)) - self.credited_base.get(rate, 0)
+        return max(remaining, Decimal(0))
+
+
+def invoice_credit_balance(*, invoice: Invoice) -> CreditBalance:
+    """The invoice's total and what its credit notes credit, derived from the mirror.
+
+    Every credit note linked to the invoice counts unless it was rejected (failed with a known
+    outcome) or voided: one that gave up with its outcome unknown may exist, so it counts. Ours by
+    their lines (pending ones too, so two requests cannot both take what remains; issued ones
+    by the total Space Invoices answered), a dashboard one by its totals and its tax summary
+    per rate. A dashboard credit note's net that its summary does not place at one of the
+    invoice's rates (a line without tax, another rate) counts in the gross only.
+    """
+    currency = invoice.currency
+    lines = list(invoice.lines.all())
+    invoiced_base: defaultdict[Decimal, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        invoiced_base[line.tax_rate] += line.total_net
+    invoiced_gross = invoice.total_gross
+    if invoiced_gross is None:  # not issued yet: what it will be, computed as the API does
+        priced = [PricedLine(line.quantity, line.unit_price, line.tax_rate) for line in lines]
+        invoiced_gross = order_totals(priced, currency).gross
+    credited_base: defaultdict[Decimal, Decimal] = defaultdict(Decimal)
+    credited_gross = Decimal(0)
+    by_amount = False
+    credit_notes = (
+        Invoice.objects.filter(credited_invoice=invoice, voided_at__isnull=True)
+        .exclude(state=InvoiceState.FAILED, outcome_unknown=False)
+        .prefetch_related("lines", "taxes")
+        .order_by("pk")
+    )
+    for credit_note in credit_notes:
+        note_lines = list(credit_note.lines.all())
+        if note_lines:
+            for line in note_lines:
+                credited_base[line.tax_rate] += line.total_net
+            by_amount = by_amount or any(line.order_line_id is None for line in note_lines)
+            gross = credit_note.total_gross
+            if gross is None:
+                priced = [PricedLine(ln.quantity, ln.unit_price, ln.tax_rate) for ln in note_lines]
+                gross = order_totals(priced, currency).gross
+        else:
+            for tax in credit_note.taxes.all():
+                credited_base[tax.rate] += tax.base
+            by_amount = True
+            gross = credit_note.total_gross or Decimal(0)
+        credited_gross += gross
+    return CreditBalance(
+        currency=currency,
+        invoiced_gross=quantize(invoiced_gross, currency),
+        credited_gross=quantize(credited_gross, currency),
+        invoiced_base={rate: quantize(base, currency) for rate, base in invoiced_base.items()},
+        credited_base={rate: quantize(base, currency) for rate, base in credited_base.items()},
+        by_amount=by_amount,
+    )
+
+
+@dataclass(frozen=True)
+class OverCredit:
+    invoice: Invoice
+    credited_gross: Decimal
+
+    @property
+    def excess(self) -> Decimal:
+        return self.credited_gross - (self.invoice.total_gross or Decimal(0))
+
+
+def invoices_over_credited(*, invoices: QuerySet[Invoice] | None = None) -> QuerySet[Invoice]:
+    """Invoices (of ``invoices``, else all) whose issued, unvoided credit notes total more
+    than the invoice's total.
+
+    Only a credit note made in the seller's dashboard can do that: ours are never written for
+    more than remains (services.credit_note_request). Found by summing the credit notes per
+    invoice (all of them unless ``invoices`` narrows it, e.g. to one seller's).
+    """
+    notes = _counted_credit_notes()
+    if invoices is not None:
+        notes = notes.filter(credited_invoice__in=invoices)
+    over = (
+        notes.values("credited_invoice", "credited_invoice__total_gross")
+        .annotate(credited=Sum("total_gross"))
+        .filter(credited__gt=F("credited_invoice__total_gross"))
+        .values("credited_invoice")
+    )
+    return Invoice.objects.filter(pk__in=over)
+
+
+def over_credits(*, invoices: QuerySet[Invoice]) -> list[OverCredit]:
+    """Those of ``invoices`` that are over-credited, with what their credit notes credit."""
+    found = list(invoices_over_credited(invoices=invoices).order_by("pk"))
+    credited = dict(
+        _counted_credit_notes()
+        .filter(credited_invoice__in=[invoice.pk for invoice in found])
+        .order_by()
+        .values("credited_invoice")
+        .annotate(total=Sum("total_gross"))
+        .values_list("credited_invoice", "total")
+    )
+    return [OverCredit(invoice, credited[invoice.pk]) for invoice in found]
+
+
+def _counted_credit_notes() -> QuerySet[Invoice]:
+    return Invoice.objects.filter(
+        kind=DocumentKind.CREDIT_NOTE, state=InvoiceState.ISSUED, voided_at__isnull=True
+    )

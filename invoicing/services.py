@@ -42,6 +42,7 @@ from invoicing.models import (
     InvoiceState,
     new_request_id,
 )
+from invoicing.selectors import CreditBalance, invoice_credit_balance
 from invoicing.tax import (
     BuyerTaxProfile,
     SellerTaxProfile,
@@ -53,7 +54,7 @@ from invoicing.vies import vies_check
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from marketplace.models import Order, OrderLine, OrderStatus
-from marketplace.pricing import PricedLine, Totals, order_totals
+from marketplace.pricing import PricedLine, Totals, line_net, order_totals, quantize
 from reporting.services import rollup_document_issued
 from sellers.models import Seller, ViesUnavailablePolicy
 
@@ -140,6 +141,13 @@ def credit_note_request(*, invoice: Invoice, lines: Sequence[CreditLine]) -> Inv
     base per rate never exceeds the invoiced base either. Tax is computed per document (as on
     any tax document), so several partial credit notes may round their tax a cent apart from
     the invoice's.
+
+    Once the invoice has a credit note known only by its amount (made in the seller's
+    dashboard, or a balance credit note of ours), the lines must also fit in what remains by
+    amount: their net at each rate and their gross (see selectors.invoice_credit_balance).
+    Lines worth more are refused (400, ``field: "lines"``, ``code: "over_credit"``, naming
+    what remains), not capped: a credit note for the named goods at less than their price
+    would misstate what was credited; cancelling credits the exact remainder instead.
     """
     if invoice.voided_at is not None:
         raise ApplicationError(
@@ -171,13 +179,16 @@ def credit_note_request(*, invoice: Invoice, lines: Sequence[CreditLine]) -> Inv
             )
         credited[line.order_line_id] += line.quantity
         this_note[line.order_line_id] += line.quantity
+    _refuse_beyond_balance(
+        invoice, [(invoiced[line_id], quantity) for line_id, quantity in this_note.items()]
+    )
     credit_note = _document_create(
         invoice.order, DocumentKind.CREDIT_NOTE, credited_invoice=invoice
     )
     DocumentLine.objects.bulk_create(
         _document_line(
             credit_note,
-            invoiced[line_id].order_line,
+            invoiced[line_id].sold_line,
             quantity,
             invoiced[line_id].tax_rate,
         )
@@ -190,14 +201,26 @@ def credit_note_request(*, invoice: Invoice, lines: Sequence[CreditLine]) -> Inv
 
 def credit_note_for_remaining(*, invoice: Invoice) -> Invoice | None:
     """A credit note for everything of the invoice not credited yet (cancellation); none for
-    a voided invoice, which already owes nothing."""
+    a voided invoice, which already owes nothing.
+
+    When some credit is known only by its amount (a credit note made in the seller's
+    dashboard), what remains is credited by amount: one balance line per rate of the
+    invoice, for the net that remains at that rate. An invoice of 121.00 (100.00 at 21 %)
+    with a dashboard credit note of 50.00 (41.32 + 8.68) gets 58.68 + 12.32 = 71.00. Where
+    per-document tax rounding (or dashboard credit at no rate of the invoice) would take the
+    total above the remaining gross, the highest rate's line is lowered until it fits: the
+    credited total stays at most a cent under the invoice's, never above it.
+    """
     if invoice.voided_at is not None:
         return None
+    balance = invoice_credit_balance(invoice=invoice)
+    if balance.by_amount:
+        return _balance_credit_note(invoice, _balance_bases(balance))
     credited = _credited_quantities(invoice)
     lines = [
-        CreditLine(line.order_line_id, line.quantity - credited[line.order_line_id])
+        CreditLine(line.sold_line_id, line.quantity - credited[line.sold_line_id])
         for line in invoice.lines.all()
-        if line.quantity > credited[line.order_line_id]
+        if line.quantity > credited[line.sold_line_id]
     ]
     return credit_note_request(invoice=invoice, lines=lines) if lines else None
 
@@ -591,6 +614,86 @@ def _credited_quantities(invoice: Invoice) -> defaultdict[int, int]:
     return credited
 
 
+def _refuse_beyond_balance(invoice: Invoice, lines: list[tuple[DocumentLine, int]]) -> None:
+    """Lines of a credit note must fit in what remains by amount, once some credit is known
+    only by its amount (quantities alone then no longer tell what remains): in gross, then
+    in net at each rate."""
+    balance = invoice_credit_balance(invoice=invoice)
+    if not balance.by_amount:
+        return
+    currency = invoice.currency
+    priced = [PricedLine(quantity, line.unit_price, line.tax_rate) for line, quantity in lines]
+    gross = order_totals(priced, currency).gross
+    if gross > balance.remaining_gross:
+        raise ApplicationError(
+            f"These lines credit {gross} {currency}, but only {balance.remaining_gross} "
+            f"{currency} of invoice {invoice.number} remains to credit (credit notes made in "
+            "Space Invoices count by amount).",
+            field="lines",
+            code="over_credit",
+        )
+    base_by_rate: defaultdict[Decimal, Decimal] = defaultdict(Decimal)
+    for line in priced:
+        base_by_rate[line.tax_rate] += line_net(line, currency)
+    for rate, base in sorted(base_by_rate.items()):
+        if base > balance.remaining_base(rate):
+            raise ApplicationError(
+                f"These lines credit {base} {currency} net at {rate} %, but only "
+                f"{balance.remaining_base(rate)} {currency} remains to credit at that rate on "
+                f"invoice {invoice.number} (credit notes made in Space Invoices count by amount).",
+                field="lines",
+                code="over_credit",
+            )
+
+
+def _balance_bases(balance: CreditBalance) -> dict[Decimal, Decimal]:
+    """The net to credit at each rate, highest rate first, so the total stays within the
+    remaining gross: what remains at each rate, less (from the highest rate down) whatever
+    per-document tax rounding or dashboard credit at no rate of the invoice would put above."""
+    currency = balance.currency
+    bases = {
+        rate: balance.remaining_base(rate)
+        for rate in sorted(balance.invoiced_base, reverse=True)
+        if balance.remaining_base(rate) > 0
+    }
+    while bases:
+        priced = [PricedLine(1, base, rate) for rate, base in bases.items()]
+        excess = order_totals(priced, currency).gross - balance.remaining_gross
+        if excess <= 0:
+            break
+        rate = max(bases)
+        # The net whose gross is the excess, at least one minor unit; the loop checks again.
+        cut = quantize(excess / (1 + rate / 100), currency) or excess
+        bases[rate] -= min(cut, bases[rate])
+        if bases[rate] == 0:
+            del bases[rate]
+    return bases
+
+
+def _balance_credit_note(invoice: Invoice, bases: dict[Decimal, Decimal]) -> Invoice | None:
+    """A credit note of balance lines (no order line, quantity 1), one per rate; none when
+    nothing remains."""
+    if not bases:
+        return None
+    credit_note = _document_create(
+        invoice.order, DocumentKind.CREDIT_NOTE, credited_invoice=invoice
+    )
+    DocumentLine.objects.bulk_create(
+        DocumentLine(
+            document=credit_note,
+            order_line=None,
+            name=f"Balance of invoice {invoice.number} at {rate} %",
+            quantity=1,
+            unit_price=base,
+            tax_rate=rate,
+            total_net=base,
+        )
+        for rate, base in bases.items()
+    )
+    _enqueue("issue_document", credit_note.pk)
+    return credit_note
+
+
 def _credited_invoice_issued(credit_note: Invoice) -> bool:
     credited = credit_note.credited_invoice
     if credited is None:
@@ -627,7 +730,7 @@ def _recheck_vies(invoice: Invoice) -> None:
 
 def _apply_treatment(invoice: Invoice, treatment: TaxTreatment) -> None:
     for line in invoice.lines.select_related("order_line__product"):
-        product = line.order_line.product
+        product = line.sold_line.product
         line.tax_rate = treatment.rate_for(
             seller_rate=product.tax_rate, category=product.tax_category
         )
