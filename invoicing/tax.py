@@ -14,9 +14,9 @@
 
 The treatment also classifies the customer the way Space Invoices classifies documents (see
 `/transaction-type/check`): a business (its tax number, not an end consumer) only where the sale
-treats it as one: same country with a company or VAT number, another EU country with a
-VIES-valid VAT number, outside the EU with a tax number. Anyone else is an end consumer and the
-document names no tax number, so Space Invoices records the same transaction type as we do.
+treats it as one: same country with a company or VAT number; between two EU countries with a
+VIES-valid VAT number; across the EU's border with a tax number. Anyone else is an end consumer
+and the document names no tax number, so Space Invoices records the same transaction type.
 """
 
 from dataclasses import dataclass, replace
@@ -93,9 +93,9 @@ def tax_treatment(
     """
     if seller.country == buyer.country:
         business = buyer.is_business
-    elif buyer.country in EU_COUNTRIES:
+    elif seller.country in EU_COUNTRIES and buyer.country in EU_COUNTRIES:
         business = bool(buyer.vat_number) and vies_valid is True
-    else:
+    else:  # the contract checks no VIES for a sale across the EU's border
         business = bool(buyer.vat_number)
     if marketplace_is_deemed_supplier(
         seller_country=seller.country, buyer_country=buyer.country, buyer_is_business=business
@@ -141,12 +141,12 @@ def marketplace_is_deemed_supplier(
 
 
 def needs_vies(*, seller: SellerTaxProfile, buyer: BuyerTaxProfile) -> bool:
-    """VIES decides whether a buyer in another EU country is a business: for an EU tax subject
-    (reverse charge or VAT), and for a seller outside the EU (its sale or a deemed supply)."""
+    """Only an intra-EU sale to a VAT number can be reverse charged on VIES's word."""
     return (
-        (seller.is_tax_subject or seller.country not in EU_COUNTRIES)
+        seller.is_tax_subject
         and bool(buyer.vat_number)
         and seller.country != buyer.country
+        and seller.country in EU_COUNTRIES
         and buyer.country in EU_COUNTRIES
     )
 

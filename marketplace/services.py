@@ -333,7 +333,7 @@ def _treatments(
                 "EU's e-commerce VAT rules (Article 14a of the VAT Directive) the marketplace is "
                 f"the supplier of its goods to a consumer in {buyer.country}, and it cannot "
                 f"invoice them yet. Remove product {line.product_id}, or buy as a business with "
-                "a VAT number that VIES confirms.",
+                "its VAT number.",
                 field=f"lines[{index}].product_id",
                 code="deemed_supplier",
             ) from None

@@ -43,7 +43,7 @@ MATRIX = [
     ("DE", True, False, "AT", True, "ATU13585627", True, "standard", "intra_eu_b2b", True, "0", "100.00", REVERSE_CHARGE_NOTE),
     ("DE", True, True, "AT", False, "", None, "standard", "intra_eu_b2c", False, "20", "120.00", ""),
     ("US", True, False, "US", False, "", None, "standard", "domestic", False, "22", "122.00", ""),
-    ("US", True, False, "DE", True, "DE136695976", True, "standard", "3w_b2b", True, "0", "100.00", EXPORT_NOTE),
+    ("US", True, False, "DE", True, "DE136695976", None, "standard", "3w_b2b", True, "0", "100.00", EXPORT_NOTE),
     ("US", True, False, "CA", False, "", None, "standard", "3w_b2c", True, "0", "100.00", EXPORT_NOTE),
 ]  # fmt: skip
 
@@ -89,7 +89,8 @@ CUSTOMERS = [
     ("SI", True, "CH", True, "CHE-116.281.710", None, False, "CHE-116.281.710"),
     ("SI", True, "CH", True, "", None, True, ""),
     ("SI", False, "DE", True, "DE136695976", True, False, "DE136695976"),
-    ("US", True, "DE", True, "DE136695976", True, False, "DE136695976"),
+    ("US", True, "DE", True, "DE136695976", None, False, "DE136695976"),
+    ("US", True, "CA", True, "", None, True, ""),
 ]  # fmt: skip
 
 
@@ -119,8 +120,7 @@ def test_the_treatment_classifies_the_customer_as_the_sale_treats_it(
     [
         ("US", True, "", None),
         ("US", False, "", None),
-        ("CH", True, "DE123456788", False),
-        ("GB", True, "DE136695976", None),
+        ("CH", True, "", None),
     ],
 )
 def test_a_non_eu_sellers_sale_to_an_eu_consumer_is_no_export_but_a_deemed_supply(
