@@ -17,8 +17,15 @@ from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.tax import EXPORT_NOTE, NO_VAT_NOTE, REVERSE_CHARGE_NOTE
 from invoicing.vies import ViesResult
 from marketplace import services as orders
+from marketplace.errors import ApplicationError
 from marketplace.models import AuditEvent
-from tests.factories import ProductFactory, UserFactory, seller_with_entity
+from tests.factories import (
+    OrderFactory,
+    ProductFactory,
+    SellerFactory,
+    UserFactory,
+    seller_with_entity,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -311,3 +318,27 @@ def test_a_vies_answer_confirmed_at_issue_is_not_asked_again_on_a_retry(
         "intra_eu_b2b",
         Decimal("160.00"),
     )
+
+
+def test_no_invoice_is_written_for_a_sale_the_marketplace_is_the_deemed_supplier_of():
+    """An order placed before checkout refused these: its zero-rated export is never written."""
+    american = SellerFactory(business_name="Maple & Co", country="US", tax_number="123456789")
+    order = OrderFactory(
+        seller=american,
+        billing_country="DE",
+        transaction_type="3w_b2c",
+        reverse_charge=True,
+        tax_note=EXPORT_NOTE,
+        tax_rate_source="zero",
+    )
+
+    with pytest.raises(ApplicationError) as refused:
+        services.invoice_request(order=order)
+
+    assert (refused.value.field, refused.value.code) == ("seller", "deemed_supplier")
+    assert refused.value.message == (
+        f"Order {order.pk} is a sale of Maple & Co, a seller outside the EU, to a consumer in the "
+        "EU: the marketplace is the deemed supplier (Article 14a of the VAT Directive), so the "
+        "seller's invoice is not written."
+    )
+    assert Invoice.objects.count() == 0
