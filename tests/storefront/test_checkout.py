@@ -404,9 +404,9 @@ def test_a_non_eu_sellers_product_is_refused_to_an_eu_consumer(client, products)
     assert (
         escape(
             "Maple & Co sells from outside the EU (US): under the EU's e-commerce VAT rules "
-            "(Article 14a of the VAT Directive) the marketplace is the supplier of its goods to a "
-            f"consumer in SI, and it cannot invoice them yet. Remove product {lamp.pk}, or buy as a "
-            "business with its VAT number."
+            "(Article 14a of the VAT Directive) the marketplace is the supplier of its goods to "
+            f"a consumer in SI, and it cannot invoice them yet. Remove product {lamp.pk}, or buy "
+            "as a business with its VAT number."
         )
         in response.content.decode()
     )
