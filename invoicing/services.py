@@ -593,13 +593,14 @@ def _recheck_vies(invoice: Invoice) -> Invoice:
         vies_checked_at=evidence.checked_at,
         vies_request_id=evidence.request_id,
     )
-    if evidence.valid is True:
-        invoice.refresh_from_db()
-        return invoice
     hold = order.seller.vies_unavailable_policy == ViesUnavailablePolicy.HOLD
     if evidence.valid is None and hold:
         Invoice.objects.filter(pk=invoice.pk).update(last_error=VIES_HOLD_REASON)
         raise NotReady(f"VIES unavailable; invoice {invoice.pk} held by the seller's policy")
+    Invoice.objects.filter(pk=invoice.pk, last_error=VIES_HOLD_REASON).update(last_error="")
+    if evidence.valid is True:
+        invoice.refresh_from_db()
+        return invoice
     treatment = tax_treatment(seller=seller_profile, buyer=buyer_profile, vies_valid=False)
     with transaction.atomic():
         _apply_treatment(invoice, treatment)
@@ -607,9 +608,8 @@ def _recheck_vies(invoice: Invoice) -> Invoice:
         paid = _amount_paid(invoice)
         due = _totals(invoice.lines.all(), invoice.currency).gross - paid
         if hold and order.paid_at is not None and due > 0:
-            answer = "not registered" if evidence.valid is False else "unavailable"
             invoice.held_reason = (
-                f"VIES: {order.buyer_vat_number} {answer} at issue; VAT is due on an order "
+                f"VIES: {order.buyer_vat_number} not registered at issue; VAT is due on an order "
                 f"paid without it ({due} {invoice.currency} unpaid). Release to issue it with "
                 "the VAT due."
             )

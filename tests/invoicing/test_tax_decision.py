@@ -17,6 +17,7 @@ from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.tax import EXPORT_NOTE, NO_VAT_NOTE, REVERSE_CHARGE_NOTE
 from invoicing.vies import ViesResult
 from marketplace import services as orders
+from marketplace.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR
 from marketplace.errors import ApplicationError
 from marketplace.models import AuditEvent
 from tests.factories import (
@@ -342,3 +343,26 @@ def test_no_invoice_is_written_for_a_sale_the_marketplace_is_the_deemed_supplier
         "seller's invoice is not written."
     )
     assert Invoice.objects.count() == 0
+
+
+def test_an_invoice_held_while_vies_was_down_waits_for_an_operator_once_vies_says_no(
+    sandbox, seller, django_capture_on_commit_callbacks
+):
+    vies_said_valid_at_checkout(UNREGISTERED_DE)
+    order = place(seller, billing("DE", "Muster GmbH", UNREGISTERED_DE))
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice, _ = documents(order)
+    faults = "/sandbox/faults"
+    sandbox.http().post(faults, json={"vies_unavailable": True})
+    with pytest.raises(services.NotReady):
+        services.document_issue(invoice_id=invoice.pk)
+    assert Invoice.objects.filter(HELD_BY_VIES).count() == 1
+
+    sandbox.http().post(faults, json={"vies_unavailable": False})
+    held = services.document_issue(invoice_id=invoice.pk)
+
+    assert (held.state, held.last_error, held.vies_valid) == (InvoiceState.PENDING, "", False)
+    assert held.held_reason.startswith(f"VIES: {UNREGISTERED_DE} not registered at issue")
+    assert Invoice.objects.filter(HELD_BY_VIES).count() == 0
+    assert list(Invoice.objects.filter(HELD_FOR_OPERATOR)) == [held]
