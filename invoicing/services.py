@@ -476,12 +476,12 @@ def document_payload(invoice: Invoice) -> DocumentCreate:
     return payload
 
 
-# Internals
-
-
 def document_treatment(invoice: Invoice) -> dict[str, object]:
     """The invoice's recorded treatment and VIES evidence, for a credit note to copy."""
     return {field: getattr(invoice, field) for field in TREATMENT_FIELDS}
+
+
+# Internals
 
 
 def _document_create(order: Order, kind: str, *, credited_invoice: Invoice | None) -> Invoice:
