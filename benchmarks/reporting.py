@@ -117,12 +117,12 @@ def seed(url: str, documents: int, sellers: int) -> None:
             "id, buyer_name, buyer_email, billing_address, billing_post_code, billing_city,"
             " billing_country, currency, status, total_net, total_tax, total_gross, placed_at,"
             " paid_at, buyer_id, checkout_id, seller_id, buyer_company, buyer_vat_number,"
-            " reverse_charge, tax_note, transaction_type",
+            " reverse_charge, tax_note, transaction_type, tax_rate_source, buyer_is_end_consumer",
             (
                 (o, f"Buyer {o % buyers + 1}", "b@buyers.example", "Hauptstr. 1", "10115",
                  "Berlin", COUNTRIES[o % 10], "USD" if o % 10 == 9 else "EUR", "paid",
                  *amounts(o)[1:], paid_at(o), paid_at(o), o % buyers + 1, o, seller_of(o),
-                 "", "", False, "", TRANSACTION_TYPES[o % 5])
+                 "", "", False, "", TRANSACTION_TYPES[o % 5], "seller", True)
                 for o in range(1, invoices + 1)
             ),
         )  # fmt: skip
@@ -136,7 +136,8 @@ def seed(url: str, documents: int, sellers: int) -> None:
                 doc, f"ent_{seller:012d}", kind, "issued", f"mkt-doc-{doc}", f"doc_{doc}", number,
                 "", on, "USD" if order % 10 == 9 else "EUR", net, tax, gross, 1, "", issued,
                 issued, order, seller, COUNTRIES[order % 10], credited, False,
-                COUNTRIES[seller % 9], TRANSACTION_TYPES[order % 5], "",
+                COUNTRIES[seller % 9], TRANSACTION_TYPES[order % 5], "", "seller", "", True, "",
+                "",
             )  # fmt: skip
 
         def documents_rows() -> Iterator[tuple]:
@@ -153,7 +154,8 @@ def seed(url: str, documents: int, sellers: int) -> None:
             "id, entity_id, kind, state, request_id, remote_id, number, shareable_id, date,"
             " currency, total_net, total_tax, total_gross, attempts, last_error, created_at,"
             " issued_at, order_id, seller_id, buyer_country, credited_invoice_id, reverse_charge,"
-            " seller_country, transaction_type, vies_request_id",
+            " seller_country, transaction_type, vies_request_id, rate_source, tax_note,"
+            " customer_is_end_consumer, customer_tax_number, held_reason",
             documents_rows(),
         )
         copy_rows(

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from invoicing import selectors, services
 from invoicing.models import Finding, Invoice, InvoiceState, WebhookDelivery
 from marketplace import admin_site
-from marketplace.admin_dashboard import HELD_BY_VIES, WAITING_FOR_ENTITY
+from marketplace.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR, WAITING_FOR_ENTITY
 from marketplace.admin_site import (
     AutocompleteFilterAdmin,
     IndexedValuesFilter,
@@ -30,11 +30,14 @@ class HeldFilter(admin.SimpleListFilter):
         self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
     ) -> list[tuple[str, str]]:
         return [
+            ("operator", "For an operator's decision (VAT due on a paid order)"),
             ("vies", "By the VIES check (seller's policy)"),
             ("entity", "Waiting for the seller's entity"),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        if self.value() == "operator":
+            return queryset.filter(HELD_FOR_OPERATOR)
         if self.value() == "vies":
             return queryset.filter(HELD_BY_VIES)
         if self.value() == "entity":
@@ -62,7 +65,8 @@ class OverCreditedFilter(admin.SimpleListFilter):
 
 @admin.register(Invoice)
 class InvoiceAdmin(SellerRowsAdmin[Invoice]):
-    """A read-only mirror of the documents in sellers' entities, with a retry for failures."""
+    """A read-only mirror of the documents in sellers' entities, with a retry for failures and
+    a release for invoices held for an operator's decision."""
 
     list_display = [
         "__str__",
@@ -73,6 +77,7 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
         "total",
         "attempts",
         "last_error",
+        "held_reason",
     ]
     # A date filter rather than a date hierarchy, which reads the first and last dates and
     # every year of the mirror on each page (~35 ms per 100,000 documents).
@@ -92,7 +97,7 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
     # A number alone is a document's or an order's id.
     id_search_fields = ("pk", "order_id")
     search_help_text = "A document or order id, or a number, remote id, entity id or seller name."
-    actions = ["retry"]
+    actions = ["retry", "release"]
     readonly_fields = [field.name for field in Invoice._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -141,6 +146,9 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
         permission (has_change_permission says no to everyone, for the read-only pages)."""
         return request.user.has_perm("invoicing.change_invoice")
 
+    def has_release_permission(self, request: HttpRequest) -> bool:
+        return self.has_retry_permission(request)
+
     @admin.action(description="Retry issuing the selected failed documents", permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> TemplateResponse | None:
         by_state = dict(queryset.order_by().values_list("state").annotate(Count("pk")))
@@ -161,6 +169,29 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
             act=lambda invoice, actor: services.document_retry(invoice_id=invoice.pk, actor=actor),
             noun="document",
             outcome="queued for retry",
+        )
+
+    @admin.action(
+        description="Release the selected held invoices (issue them with the VAT due)",
+        permissions=["release"],
+    )
+    def release(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> TemplateResponse | None:
+        held = queryset.filter(HELD_FOR_OPERATOR).order_by("pk")
+        count = held.count()
+        return admin_site.confirmed_action(
+            request,
+            self,
+            action="release",
+            question=f"Release {admin_site.counted(count, 'held invoice')}?",
+            eligible=held,
+            eligible_count=count,
+            skipped={"not held": queryset.count() - count},
+            button="Yes, release",
+            act=lambda invoice, actor: services.document_release(
+                invoice_id=invoice.pk, actor=actor
+            ),
+            noun="invoice",
+            outcome="released to be issued",
         )
 
 

@@ -55,8 +55,16 @@ class Invoice(models.Model):
     credited_invoice = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
     )
+    # The document's tax treatment, recorded once (an invoice copies its order's, a credit note
+    # its invoice's) and changed only before anything was sent (VIES answering otherwise at
+    # issue time); the lines' rates, the note, the customer classification sent to Space
+    # Invoices and the recorded payment all derive from it.
     transaction_type = models.CharField(max_length=16, blank=True)
     reverse_charge = models.BooleanField(default=False)
+    rate_source = models.CharField(max_length=16, blank=True)
+    tax_note = models.CharField(max_length=300, blank=True)
+    customer_is_end_consumer = models.BooleanField(default=True)
+    customer_tax_number = models.CharField(max_length=30, blank=True)
     seller_country = models.CharField(max_length=2, blank=True)
     buyer_country = models.CharField(max_length=2, blank=True)
     # VIES evidence for a reverse-charged sale, checked again at issue time.
@@ -86,6 +94,8 @@ class Invoice(models.Model):
     # attempts look the payment up first), and the API's reason if it refused it.
     payment_sent_at = models.DateTimeField(null=True, blank=True)
     payment_error = models.TextField(blank=True)
+    # Why a pending row waits for an operator (blank: it does not); released in admin.
+    held_reason = models.CharField(max_length=300, blank=True)
 
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -48,6 +48,7 @@ from invoicing.tax import (
     SellerTaxProfile,
     TaxTreatment,
     TransactionType,
+    marketplace_is_deemed_supplier,
     tax_treatment,
 )
 from invoicing.vies import vies_check
@@ -62,6 +63,19 @@ logger = logging.getLogger(__name__)
 
 # The last_error of a pending invoice that the seller's VIES policy holds back (admin shows these).
 VIES_HOLD_REASON = "VIES unavailable; invoice held"
+
+# What a row records of its tax treatment, and its VIES evidence; a credit note copies them.
+TREATMENT_FIELDS = (
+    "transaction_type",
+    "reverse_charge",
+    "rate_source",
+    "tax_note",
+    "customer_is_end_consumer",
+    "customer_tax_number",
+    "vies_valid",
+    "vies_checked_at",
+    "vies_request_id",
+)
 
 
 class NotReady(Exception):
@@ -124,6 +138,18 @@ def invoice_request(*, order: Order) -> Invoice | None:
     ]
     if not lines:
         return None
+    if marketplace_is_deemed_supplier(
+        seller_country=str(order.seller.country),
+        buyer_country=str(order.billing_country),
+        buyer_is_business=not order.buyer_is_end_consumer,
+    ):
+        raise ApplicationError(
+            f"Order {order.pk} is a sale of {order.seller.business_name}, a seller outside the "
+            "EU, to a consumer in the EU: the marketplace is the deemed supplier (Article 14a "
+            "of the VAT Directive), so the seller's invoice is not written.",
+            field="seller",
+            code="deemed_supplier",
+        )
     invoice = _document_create(order, DocumentKind.INVOICE, credited_invoice=None)
     DocumentLine.objects.bulk_create(
         _document_line(invoice, line, quantity, line.tax_rate) for line, quantity in lines
@@ -261,7 +287,7 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
     has used its attempts and is marked failed.
     """
     invoice = Invoice.objects.select_related("order__seller", "credited_invoice").get(pk=invoice_id)
-    if invoice.state != InvoiceState.PENDING:
+    if invoice.state != InvoiceState.PENDING or invoice.held_reason:
         return invoice
     if not invoice.entity_id:
         raise NotReady(f"document {invoice.pk} waits for its seller's entity")
@@ -271,8 +297,12 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
         invoice.first_sent_at is None  # once sent, the treatment is the one sent
         and invoice.kind == DocumentKind.INVOICE
         and invoice.transaction_type == TransactionType.INTRA_EU_B2B
+        and invoice.vies_valid is not True
     ):
-        _recheck_vies(invoice)
+        # Only before the first create: a confirmed answer is never asked again.
+        invoice = _recheck_vies(invoice)
+        if invoice.held_reason:
+            return invoice
     Invoice.objects.filter(pk=invoice.pk).update(
         attempts=F("attempts") + 1, last_attempt_at=timezone.now()
     )
@@ -369,7 +399,8 @@ def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None
         return invoice
     if invoice.state != InvoiceState.ISSUED:
         raise NotReady(f"invoice {invoice.pk} is not issued yet")
-    if invoice.total_gross:
+    amount = _amount_paid(invoice)
+    if amount:  # nothing is posted for a zero total (the API refuses an amount of 0)
         Invoice.objects.filter(pk=invoice.pk).update(last_attempt_at=timezone.now())
         client = client or gateway.space_invoices_client()
         try:
@@ -380,7 +411,7 @@ def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None
                 client.payment_create(
                     entity_id=invoice.entity_id,
                     payload={
-                        "amount": invoice.total_gross,
+                        "amount": amount,
                         "type": "card",
                         "invoice_id": str(invoice.remote_id),
                         "date": timezone.localdate(invoice.order.paid_at).isoformat(),
@@ -398,10 +429,14 @@ def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None
             Invoice.objects.filter(pk=invoice.pk).update(payment_error=str(error))
             logger.warning("payment of invoice %s not recorded: %s", invoice.pk, error)
             return Invoice.objects.get(pk=invoice.pk)
-    # The whole amount was paid: the invoice is paid in full (unless a webhook said so first).
+    # Paid in full unless VAT became due at issue (then the rest stays due), or a webhook
+    # said so first.
     now = timezone.now()
+    paid_in_full = amount == invoice.total_gross
     Invoice.objects.filter(pk=invoice.pk, payment_recorded_at__isnull=True).update(
-        payment_recorded_at=now, paid_at=Coalesce(F("paid_at"), Value(now)), payment_error=""
+        payment_recorded_at=now,
+        paid_at=Coalesce(F("paid_at"), Value(now)) if paid_in_full else F("paid_at"),
+        payment_error="",
     )
     return Invoice.objects.get(pk=invoice.pk)
 
@@ -445,6 +480,23 @@ def document_retry(*, invoice_id: int, actor: User | None = None) -> Invoice:
     return invoice
 
 
+def document_release(*, invoice_id: int, actor: User | None = None) -> Invoice:
+    """Issue a held invoice as it stands (admin action): the operator has decided.
+
+    It is issued with its recorded treatment and records what the buyer paid, so what VAT
+    became due stays due on it.
+    """
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+        if invoice.state != InvoiceState.PENDING or not invoice.held_reason:
+            return invoice
+        _audit(invoice, "document.released", actor=actor, detail={"held": invoice.held_reason})
+        invoice.held_reason = ""
+        invoice.save(update_fields=["held_reason"])
+        _enqueue("issue_document", invoice.pk)
+    return invoice
+
+
 def document_sweep_pending() -> list[int]:
     """Re-drive pending rows whose task was lost (a crashed worker, a lost message), and the
     payment records of paid orders' issued invoices whose task was lost or ran out of retries.
@@ -453,7 +505,7 @@ def document_sweep_pending() -> list[int]:
     with transaction.atomic():
         ids = list(
             Invoice.objects.select_for_update(skip_locked=True)
-            .filter(state=InvoiceState.PENDING)
+            .filter(state=InvoiceState.PENDING, held_reason="")
             .filter(
                 Q(last_attempt_at__lt=stale) | Q(last_attempt_at__isnull=True, created_at__lt=stale)
             )
@@ -502,7 +554,8 @@ def document_payload_freeze(*, invoice: Invoice) -> DocumentCreate:
 
 
 def document_payload(invoice: Invoice) -> DocumentCreate:
-    """The create request for the row as it is now (dated the day the row was written)."""
+    """The create request for the row as it is now, from the row alone: its lines and its
+    recorded tax treatment, dated the day the row was written."""
     order = invoice.order
     lines = list(invoice.lines.order_by("pk"))
     payload: DocumentCreate = {
@@ -515,7 +568,7 @@ def document_payload(invoice: Invoice) -> DocumentCreate:
             "post_code": order.billing_post_code,
             "city": order.billing_city,
             "country_code": str(order.billing_country),
-            "is_end_consumer": not (order.buyer_company or order.buyer_vat_number),
+            "is_end_consumer": invoice.customer_is_end_consumer,
         },
         "items": [_item(line, invoice.reverse_charge) for line in lines],
         "expected_total_with_tax": _totals(lines, order.currency).gross,
@@ -526,10 +579,10 @@ def document_payload(invoice: Invoice) -> DocumentCreate:
             "document_ref": _document_ref(invoice),
         },
     }
-    if order.buyer_vat_number:
-        payload["customer"]["tax_number"] = order.buyer_vat_number
-    if order.tax_note:
-        payload["note"] = order.tax_note
+    if invoice.customer_tax_number:
+        payload["customer"]["tax_number"] = invoice.customer_tax_number
+    if invoice.tax_note:
+        payload["note"] = invoice.tax_note
     if order.fulfilled_at is not None:
         payload["date_service"] = timezone.localdate(order.fulfilled_at).isoformat()
     if invoice.credited_invoice is not None:
@@ -539,7 +592,7 @@ def document_payload(invoice: Invoice) -> DocumentCreate:
         # Paid with the order; nothing is due on a zero total (the API refuses amount 0).
         payload["payments"] = [
             {
-                "amount": payload["expected_total_with_tax"],
+                "amount": _amount_paid(invoice),
                 "type": "card",
                 "date": timezone.localdate(order.paid_at).isoformat(),
                 "reference": f"order-{order.pk}",
@@ -548,10 +601,27 @@ def document_payload(invoice: Invoice) -> DocumentCreate:
     return payload
 
 
+def document_treatment(invoice: Invoice) -> dict[str, object]:
+    """The invoice's recorded treatment and VIES evidence, for a credit note to copy."""
+    return {field: getattr(invoice, field) for field in TREATMENT_FIELDS}
+
+
 # Internals
 
 
 def _document_create(order: Order, kind: str, *, credited_invoice: Invoice | None) -> Invoice:
+    """The row, with its treatment: the invoice's for a credit note, else the order's."""
+    if credited_invoice is not None:
+        treatment = document_treatment(credited_invoice)
+    else:
+        treatment = {
+            "transaction_type": order.transaction_type,
+            "reverse_charge": order.reverse_charge,
+            "rate_source": order.tax_rate_source,
+            "tax_note": order.tax_note,
+            "customer_is_end_consumer": order.buyer_is_end_consumer,
+            "customer_tax_number": "" if order.buyer_is_end_consumer else order.buyer_vat_number,
+        }
     return Invoice.objects.create(
         order=order,
         seller_id=order.seller_id,
@@ -559,10 +629,9 @@ def _document_create(order: Order, kind: str, *, credited_invoice: Invoice | Non
         kind=kind,
         credited_invoice=credited_invoice,
         currency=order.currency,
-        transaction_type=order.transaction_type,
-        reverse_charge=order.reverse_charge,
         seller_country=str(order.seller.country),
         buyer_country=str(order.billing_country),
+        **treatment,
     )
 
 
@@ -594,6 +663,18 @@ def _priced(lines: Iterable[DocumentLine]) -> list[PricedLine]:
 
 def _totals(lines: Iterable[DocumentLine], currency: str) -> Totals:
     return order_totals(_priced(lines), currency)
+
+
+def _amount_paid(invoice: Invoice) -> Decimal:
+    """What the buyer paid for the invoice's lines: their checkout price (at the order lines'
+    rates), never more than the document's total. Equal to it unless the treatment changed at
+    issue time; then VAT that became due stays due."""
+    lines = list(invoice.lines.select_related("order_line").order_by("pk"))
+    checkout_price = order_totals(
+        [PricedLine(line.quantity, line.unit_price, line.sold_line.tax_rate) for line in lines],
+        invoice.currency,
+    )
+    return min(checkout_price.gross, _totals(lines, invoice.currency).gross)
 
 
 def _credited_quantities(invoice: Invoice) -> defaultdict[int, int]:
@@ -702,43 +783,72 @@ def _credited_invoice_issued(credit_note: Invoice) -> bool:
     return credited.state == InvoiceState.ISSUED
 
 
-def _recheck_vies(invoice: Invoice) -> None:
-    """Check the VAT number again at issue time and keep the answer as evidence.
+def _recheck_vies(invoice: Invoice) -> Invoice:
+    """Check the VAT number again before the invoice is first sent; keep the answer as evidence.
 
-    Invalid now: the sale is issued with standard VAT. VIES down: the seller's policy holds
-    the invoice (retry later) or issues it with standard VAT.
+    Valid: issued as recorded. Invalid, or VIES down under the standard-VAT policy: the whole
+    document follows the new answer (its lines, note and customer classification, and those of
+    its credit notes waiting for it). Where that makes VAT due on an order already paid
+    without it, the hold policy keeps the invoice for an operator (released in admin); the
+    standard-VAT policy issues it with the payment the buyer made and the VAT left due. VIES
+    down under the hold policy: held, and checked again later.
     """
     order = invoice.order
     seller_profile, buyer_profile = seller_tax_profile(order.seller), buyer_tax_profile(order)
     evidence = vies_check(seller=seller_profile, buyer=buyer_profile, use_cache=False)
-    Invoice.objects.filter(pk=invoice.pk).update(
+    waiting_credit_notes = Q(credited_invoice=invoice, state=InvoiceState.PENDING)
+    Invoice.objects.filter(Q(pk=invoice.pk) | waiting_credit_notes).update(
         vies_valid=evidence.valid,
         vies_checked_at=evidence.checked_at,
         vies_request_id=evidence.request_id,
     )
-    if evidence.valid is True:
-        return
-    if (
-        evidence.valid is None
-        and order.seller.vies_unavailable_policy == ViesUnavailablePolicy.HOLD
-    ):
+    hold = order.seller.vies_unavailable_policy == ViesUnavailablePolicy.HOLD
+    if evidence.valid is None and hold:
         Invoice.objects.filter(pk=invoice.pk).update(last_error=VIES_HOLD_REASON)
         raise NotReady(f"VIES unavailable; invoice {invoice.pk} held by the seller's policy")
+    Invoice.objects.filter(pk=invoice.pk, last_error=VIES_HOLD_REASON).update(last_error="")
+    if evidence.valid is True:
+        invoice.refresh_from_db()
+        return invoice
     treatment = tax_treatment(seller=seller_profile, buyer=buyer_profile, vies_valid=False)
-    _apply_treatment(invoice, treatment)
+    with transaction.atomic():
+        _apply_treatment(invoice, treatment)
+        invoice.refresh_from_db()
+        paid = _amount_paid(invoice)
+        due = _totals(invoice.lines.all(), invoice.currency).gross - paid
+        if hold and order.paid_at is not None and due > 0:
+            invoice.held_reason = (
+                f"VIES: {order.buyer_vat_number} not registered at issue; VAT is due on an order "
+                f"paid without it ({due} {invoice.currency} unpaid). Release to issue it with "
+                "the VAT due."
+            )
+            invoice.save(update_fields=["held_reason"])
+            _audit(invoice, "document.held", detail={"reason": invoice.held_reason})
+    return invoice
 
 
 def _apply_treatment(invoice: Invoice, treatment: TaxTreatment) -> None:
-    for line in invoice.lines.select_related("order_line__product"):
+    """Record a new treatment on the invoice and on its credit notes still waiting for it."""
+    documents = [invoice, *invoice.credit_notes.filter(state=InvoiceState.PENDING)]
+    lines = list(
+        DocumentLine.objects.filter(document__in=documents).select_related("order_line__product")
+    )
+    for line in lines:
         product = line.sold_line.product
         line.tax_rate = treatment.rate_for(
             seller_rate=product.tax_rate, category=product.tax_category
         )
-        line.save(update_fields=["tax_rate"])
-    invoice.transaction_type = treatment.transaction_type
-    invoice.reverse_charge = treatment.reverse_charge
-    invoice.save(update_fields=["transaction_type", "reverse_charge"])
-    document_payload_freeze(invoice=invoice)
+    DocumentLine.objects.bulk_update(lines, ["tax_rate"])
+    Invoice.objects.filter(pk__in=[document.pk for document in documents]).update(
+        transaction_type=treatment.transaction_type,
+        reverse_charge=treatment.reverse_charge,
+        rate_source=treatment.rate_source,
+        tax_note=treatment.note,
+        customer_is_end_consumer=treatment.customer_is_end_consumer,
+        customer_tax_number=treatment.customer_tax_number,
+    )
+    for document in Invoice.objects.filter(pk__in=[document.pk for document in documents]):
+        document_payload_freeze(invoice=document)
 
 
 def _mirror(invoice: Invoice, document: Document) -> None:
@@ -749,9 +859,10 @@ def _mirror(invoice: Invoice, document: Document) -> None:
     # The invoice.paid webhook of an invoice paid inline may come before this answer is mirrored.
     paid = invoice.kind == DocumentKind.INVOICE and document["paid_in_full"]
     # What the document says, not what this attempt would send: a document found again may
-    # have been created before the order was paid. Paid in full, it holds the order's payment
-    # (inline with the create, or nothing was due).
-    paid_inline = paid and invoice.order.paid_at is not None
+    # have been created before the order was paid. Paid in full, or paid in part (VAT that
+    # became due at issue stays due), it holds the order's payment (inline with the create, or
+    # nothing was due).
+    paid_inline = invoice.order.paid_at is not None and (paid or document["total_paid"] > 0)
     with transaction.atomic():
         updated = Invoice.objects.filter(
             pk=invoice.pk, state__in=[InvoiceState.PENDING, InvoiceState.FAILED]

@@ -8,9 +8,18 @@
   buyer country's rate when the seller is registered for the One-Stop Shop (OSS).
 - To a buyer outside the EU: 3w_b2b / 3w_b2c, a zero-rated export with its legal note; the
   contract marks such sales as reverse charge.
+- A seller outside the EU selling to a consumer in the EU: under Article 14a of the VAT Directive
+  the marketplace is the deemed supplier, so it is not the seller's sale to invoice (nor an
+  export): `tax_treatment` refuses it with `DeemedSupplyError`.
+
+The treatment also classifies the customer the way Space Invoices classifies documents (see
+`/transaction-type/check`): a business (its tax number, not an end consumer) only where the sale
+treats it as one: same country with a company or VAT number; between two EU countries with a
+VIES-valid VAT number; across the EU's border with a tax number. Anyone else is an end consumer
+and the document names no tax number, so Space Invoices records the same transaction type.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 
@@ -59,6 +68,9 @@ class TaxTreatment:
     rate_source: RateSource
     buyer_country: str
     note: str = ""
+    # The customer as the document classifies it: sent as `is_end_consumer` and `tax_number`.
+    customer_is_end_consumer: bool = True
+    customer_tax_number: str = ""
 
     def rate_for(self, *, seller_rate: Decimal, category: str) -> Decimal:
         if self.rate_source == RateSource.ZERO:
@@ -68,30 +80,64 @@ class TaxTreatment:
         return seller_rate
 
 
+class DeemedSupplyError(Exception):
+    """The marketplace, not the seller, is the supplier of this sale (Article 14a)."""
+
+
 def tax_treatment(
     *, seller: SellerTaxProfile, buyer: BuyerTaxProfile, vies_valid: bool | None
 ) -> TaxTreatment:
-    """The treatment of the sale; `vies_valid` is None when unchecked or VIES was unavailable."""
-    seller_eu, buyer_eu = seller.country in EU_COUNTRIES, buyer.country in EU_COUNTRIES
-    same_country = seller.country == buyer.country
+    """The treatment of the sale; `vies_valid` is None when unchecked or VIES was unavailable.
+
+    Raises DeemedSupplyError for a sale the seller may not invoice itself.
+    """
+    if seller.country == buyer.country:
+        business = buyer.is_business
+    elif seller.country in EU_COUNTRIES and buyer.country in EU_COUNTRIES:
+        business = bool(buyer.vat_number) and vies_valid is True
+    else:  # the contract checks no VIES for a sale across the EU's border
+        business = bool(buyer.vat_number)
+    if marketplace_is_deemed_supplier(
+        seller_country=seller.country, buyer_country=buyer.country, buyer_is_business=business
+    ):
+        raise DeemedSupplyError(
+            f"a seller outside the EU selling to a consumer in {buyer.country}: the marketplace "
+            "is the deemed supplier (Article 14a, Council Directive 2006/112/EC)"
+        )
+    return replace(
+        _sale_treatment(seller, buyer.country, business=business),
+        customer_is_end_consumer=not business,
+        customer_tax_number=buyer.vat_number if business else "",
+    )
+
+
+def _sale_treatment(
+    seller: SellerTaxProfile, buyer_country: str, *, business: bool
+) -> TaxTreatment:
+    seller_eu, buyer_eu = seller.country in EU_COUNTRIES, buyer_country in EU_COUNTRIES
+    same_country = seller.country == buyer_country
     if not seller.is_tax_subject:
         kind = _consumer_type(same_country, seller_eu and buyer_eu)
-        return TaxTreatment(kind, False, RateSource.ZERO, buyer.country, NO_VAT_NOTE)
+        return TaxTreatment(kind, False, RateSource.ZERO, buyer_country, NO_VAT_NOTE)
     if same_country:
-        return TaxTreatment(TransactionType.DOMESTIC, False, RateSource.SELLER, buyer.country)
+        return TaxTreatment(TransactionType.DOMESTIC, False, RateSource.SELLER, buyer_country)
     if not buyer_eu or not seller_eu:
-        kind = (
-            TransactionType.THIRD_COUNTRY_B2B
-            if buyer.is_business
-            else TransactionType.THIRD_COUNTRY_B2C
-        )
-        return TaxTreatment(kind, True, RateSource.ZERO, buyer.country, EXPORT_NOTE)
-    if buyer.vat_number and vies_valid is True:
+        kind = TransactionType.THIRD_COUNTRY_B2B if business else TransactionType.THIRD_COUNTRY_B2C
+        return TaxTreatment(kind, True, RateSource.ZERO, buyer_country, EXPORT_NOTE)
+    if business:
         return TaxTreatment(
-            TransactionType.INTRA_EU_B2B, True, RateSource.ZERO, buyer.country, REVERSE_CHARGE_NOTE
+            TransactionType.INTRA_EU_B2B, True, RateSource.ZERO, buyer_country, REVERSE_CHARGE_NOTE
         )
     source = RateSource.BUYER_COUNTRY if seller.oss_registered else RateSource.SELLER
-    return TaxTreatment(TransactionType.INTRA_EU_B2C, False, source, buyer.country)
+    return TaxTreatment(TransactionType.INTRA_EU_B2C, False, source, buyer_country)
+
+
+def marketplace_is_deemed_supplier(
+    *, seller_country: str, buyer_country: str, buyer_is_business: bool
+) -> bool:
+    """A seller outside the EU selling goods to a consumer in the EU (Article 14a)."""
+    outside_to_inside = seller_country not in EU_COUNTRIES and buyer_country in EU_COUNTRIES
+    return outside_to_inside and not buyer_is_business
 
 
 def needs_vies(*, seller: SellerTaxProfile, buyer: BuyerTaxProfile) -> bool:

@@ -40,6 +40,7 @@ from invoicing.models import (
     WebhookDelivery,
     WebhookOutcome,
 )
+from invoicing.services import document_treatment
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from reporting.services import rollup_document_issued, rollup_document_voided
@@ -248,8 +249,7 @@ def _credit_note_created(delivery: Delivery) -> Outcome:
                 credited_invoice=invoice,
                 issued_at=timezone.now(),
                 # The credit note corrects the invoice's sale: same tax treatment and parties.
-                transaction_type=invoice.transaction_type,
-                reverse_charge=invoice.reverse_charge,
+                **document_treatment(invoice),
                 seller_country=invoice.seller_country,
                 buyer_country=invoice.buyer_country,
                 **_document_fields(data),

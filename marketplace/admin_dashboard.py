@@ -16,6 +16,8 @@ RECENT_FAILED_SHOWN = 10
 
 # Pending documents that cannot be sent yet (the admin's "held" filter uses these too).
 HELD_BY_VIES = Q(state=InvoiceState.PENDING, last_error=VIES_HOLD_REASON)
+# Held until an operator releases it (VAT became due on an order paid without it).
+HELD_FOR_OPERATOR = Q(state=InvoiceState.PENDING) & ~Q(held_reason="")
 WAITING_FOR_ENTITY = Q(state=InvoiceState.PENDING, entity_id="")
 
 

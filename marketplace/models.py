@@ -107,10 +107,13 @@ class Order(models.Model):
     buyer_company = models.CharField(max_length=200, blank=True)
     buyer_vat_number = models.CharField(max_length=30, blank=True)
     currency = models.CharField(max_length=3)
-    # The tax treatment decided at checkout (see invoicing.tax).
+    # The tax treatment decided at checkout (see invoicing.tax); the invoice copies it.
     transaction_type = models.CharField(max_length=16, blank=True)
     reverse_charge = models.BooleanField(default=False)
     tax_note = models.CharField(max_length=300, blank=True)
+    tax_rate_source = models.CharField(max_length=16, blank=True)
+    # The buyer as the sale treats it: an end consumer, or a business named by its VAT number.
+    buyer_is_end_consumer = models.BooleanField(default=True)
     status = models.CharField(
         max_length=10, choices=OrderStatus.choices, default=OrderStatus.PLACED
     )

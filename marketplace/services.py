@@ -20,7 +20,13 @@ from invoicing.services import (
     payment_record_request,
     seller_tax_profile,
 )
-from invoicing.tax import BuyerTaxProfile, needs_vies, tax_treatment
+from invoicing.tax import (
+    BuyerTaxProfile,
+    DeemedSupplyError,
+    TaxTreatment,
+    needs_vies,
+    tax_treatment,
+)
 from invoicing.vies import ViesResult, vies_check
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
@@ -111,9 +117,10 @@ def checkout_create(
     grouped = _group_by_seller(lines, products)
     # VIES is asked before the transaction opens: no network wait while holding row locks.
     vies = _vies_for(grouped, buyer_profile)
+    treatments = _treatments(lines, products, buyer_profile, vies)
     drafts = [
-        _order_draft(seller_lines, billing, buyer_profile, vies)
-        for seller_lines in grouped.values()
+        _order_draft(seller_lines, billing, buyer_profile, treatments[seller_id])
+        for seller_id, seller_lines in grouped.items()
     ]
     try:
         return _checkout_write(buyer, drafts, billing, submission_token)
@@ -301,6 +308,38 @@ def _vies_for(
     return None
 
 
+def _treatments(
+    lines: Sequence[CartLine],
+    products: dict[int, Product],
+    buyer: BuyerTaxProfile,
+    vies: ViesResult | None,
+) -> dict[int, TaxTreatment]:
+    """Each seller's tax treatment of the sale; a sale the seller may not invoice itself is
+    refused, naming the first cart line of that seller."""
+    treatments: dict[int, TaxTreatment] = {}
+    for index, line in enumerate(lines):
+        seller = products[line.product_id].seller
+        if seller.pk in treatments:
+            continue
+        try:
+            treatments[seller.pk] = tax_treatment(
+                seller=seller_tax_profile(seller),
+                buyer=buyer,
+                vies_valid=vies.valid if vies else None,
+            )
+        except DeemedSupplyError:
+            raise ApplicationError(
+                f"{seller.business_name} sells from outside the EU ({seller.country}): under the "
+                "EU's e-commerce VAT rules (Article 14a of the VAT Directive) the marketplace is "
+                f"the supplier of its goods to a consumer in {buyer.country}, and it cannot "
+                f"invoice them yet. Remove product {line.product_id}, or buy as a business with "
+                "its VAT number.",
+                field=f"lines[{index}].product_id",
+                code="deemed_supplier",
+            ) from None
+    return treatments
+
+
 def _cart_products(lines: Sequence[CartLine]) -> dict[int, Product]:
     products = Product.objects.select_related("seller").in_bulk([line.product_id for line in lines])
     for index, line in enumerate(lines):
@@ -339,15 +378,10 @@ def _order_draft(
     seller_lines: list[tuple[Product, int]],
     billing: BillingDetails,
     buyer_profile: BuyerTaxProfile,
-    vies: ViesResult | None,
+    treatment: TaxTreatment,
 ) -> tuple[Order, list[OrderLine]]:
     """One seller's order and its lines, priced and taxed in that seller's context (unsaved)."""
     seller = seller_lines[0][0].seller
-    treatment = tax_treatment(
-        seller=seller_tax_profile(seller),
-        buyer=buyer_profile,
-        vies_valid=vies.valid if vies else None,
-    )
     currencies = {product.currency for product, _ in seller_lines}
     if len(currencies) > 1:
         raise ApplicationError(
@@ -379,6 +413,8 @@ def _order_draft(
         transaction_type=treatment.transaction_type,
         reverse_charge=treatment.reverse_charge,
         tax_note=treatment.note,
+        tax_rate_source=treatment.rate_source,
+        buyer_is_end_consumer=treatment.customer_is_end_consumer,
         total_net=totals.net,
         total_tax=totals.tax,
         total_gross=totals.gross,

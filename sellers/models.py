@@ -32,8 +32,18 @@ class InvoiceTrigger(models.TextChoices):
 
 
 class ViesUnavailablePolicy(models.TextChoices):
-    HOLD = "hold", "Hold the invoice and check again"
-    STANDARD_VAT = "standard_vat", "Issue with standard VAT"
+    """What an invoice checked out as reverse charge does when VIES, asked again at issue,
+    does not confirm the buyer's number (see invoicing.services._recheck_vies)."""
+
+    HOLD = (
+        "hold",
+        "Hold the invoice: check again while VIES is down; an operator releases it when VAT "
+        "became due on a paid order",
+    )
+    STANDARD_VAT = (
+        "standard_vat",
+        "Issue with standard VAT (on a paid order, the VAT stays due)",
+    )
 
 
 hex_colour = RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Use a hex colour such as #1A73E8.")

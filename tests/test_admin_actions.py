@@ -395,3 +395,52 @@ def test_staff_who_may_change_the_model_are_offered_the_action(
     listing = staff_with(client, f"view_{model}", f"change_{model}").get(path)
 
     assert action in offered_actions(listing)
+
+
+HELD = "VIES: DE123456788 not registered at issue; VAT is due on an order paid without it."
+
+
+def test_invoices_held_for_an_operator_are_filtered_and_show_why(operator):
+    held = document(InvoiceState.PENDING, held_reason=HELD)
+    document(InvoiceState.PENDING)
+
+    response = operator.get(f"{DOCUMENTS}?held=operator")
+
+    assert response.status_code == 200
+    assert [row.pk for row in response.context["cl"].result_list] == [held.pk]
+    assert HELD in response.content.decode()
+
+
+def test_release_asks_first_then_issues_the_held_invoices_and_audits(
+    operator, user, django_capture_on_commit_callbacks
+):
+    held, pending = document(InvoiceState.PENDING, held_reason=HELD), failed()
+    data = {"action": "release", "_selected_action": [held.pk, pending.pk]}
+
+    with django_capture_on_commit_callbacks() as asked_callbacks:
+        asked = operator.post(DOCUMENTS, data)
+    assert asked.context["title"] == "Release 1 held invoice?"
+    assert asked.context["skipped"] == [("not held", 1)]
+    assert Invoice.objects.get(pk=held.pk).held_reason == HELD
+    assert asked_callbacks == []
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        done = operator.post(DOCUMENTS, {**data, "post": "yes"})
+
+    assert messages_of(done) == ["1 invoice released to be issued; 1 skipped (not held)."]
+    assert Invoice.objects.get(pk=held.pk).held_reason == ""
+    assert len(callbacks) == 1
+    assert list(AuditEvent.objects.values_list("action", "actor", "document_id", "detail")) == [
+        ("document.released", user.pk, held.pk, {"kind": "invoice", "held": HELD})
+    ]
+
+
+def test_release_needs_the_change_permission(client):
+    viewer = UserFactory(username="viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_invoice"))
+    client.force_login(viewer)
+    held = document(InvoiceState.PENDING, held_reason=HELD)
+
+    client.post(DOCUMENTS, {"action": "release", "_selected_action": [held.pk], "post": "yes"})
+
+    assert Invoice.objects.get(pk=held.pk).held_reason == HELD

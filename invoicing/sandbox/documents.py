@@ -13,11 +13,11 @@ and may set ``reverse_charge``. ``customer`` is inline (``save_customer: true`` 
 as a ``/customers`` record) or ``customer_id``; either way the document keeps a snapshot, as it
 does of ``issuer`` (the entity).
 
-``transaction_type``: ``domestic`` without a customer country or when it equals the issuer's;
-otherwise ``intra_eu_*`` when both countries are in the EU, else ``3w_*``, with ``*_b2b`` when the
-customer has a ``tax_number``, is not ``is_end_consumer`` and the issuer ``is_tax_subject``, else
-``*_b2c``. Documents trust the number as sent (ask ``/transaction-type/check`` for VIES); reverse
-charge is never applied automatically: it is set per line tax.
+``transaction_type``: ``domestic`` without a customer country; otherwise what
+``/transaction-type/check`` answers for the entity and the customer (:func:`.vies.classify`): an
+intra-EU sale is ``intra_eu_b2b`` only when VIES confirms the customer's ``tax_number`` (and the
+customer is not ``is_end_consumer`` and the issuer ``is_tax_subject``). Reverse charge is never
+applied automatically: it is set per line tax.
 
 Numbers come from the entity's ``settings.number_formats`` (see :mod:`.numbering`), allocated in
 the same transaction as the insert; drafts (``is_draft: true``) get ``number: null`` and use no
@@ -53,8 +53,9 @@ from invoicing.sandbox.calculation import (
 from invoicing.sandbox.errors import ApiError, Issues, Path
 from invoicing.sandbox.ids import new_id
 from invoicing.sandbox.numbering import render_number, sequence_period
-from invoicing.sandbox.reference import EU_COUNTRY_CODES, is_known_currency, minor_unit
+from invoicing.sandbox.reference import is_known_currency, minor_unit
 from invoicing.sandbox.store import Session
+from invoicing.sandbox.vies import classify
 
 DocumentType = Literal["invoice", "credit_note"]
 
@@ -150,6 +151,7 @@ def document_create(
     shareable_id: str,
     today: dt.date,
     now: str,
+    vies_available: bool,
 ) -> tuple[dict[str, Any], str]:
     """Validate, compute, number and insert a document; return its answer and its JSON text.
 
@@ -228,7 +230,7 @@ def document_create(
         "is_draft": is_draft,
         "voided_at": None,
         "void_reason": None,
-        "transaction_type": transaction_type(entity, customer),
+        "transaction_type": transaction_type(entity, customer, vies_available=vies_available),
         "shareable_id": shareable_id,
         "note": note,
         "reference": reference,
@@ -357,17 +359,20 @@ def _allocate_number(
     return render_number(number_format, date, value)
 
 
-def transaction_type(issuer: Mapping[str, Any], customer: Mapping[str, Any] | None) -> str:
+def transaction_type(
+    issuer: Mapping[str, Any], customer: Mapping[str, Any] | None, *, vies_available: bool
+) -> str:
     customer_country = customer.get("country_code") if customer else None
-    if customer is None or not customer_country or customer_country == issuer["country_code"]:
+    if customer is None or not customer_country:
         return "domestic"
-    both_in_eu = {issuer["country_code"], customer_country} <= EU_COUNTRY_CODES
-    b2b = (
-        bool(customer.get("tax_number"))
-        and not customer.get("is_end_consumer")
-        and bool(issuer.get("is_tax_subject"))
-    )
-    return f"{'intra_eu' if both_in_eu else '3w'}_{'b2b' if b2b else 'b2c'}"
+    return classify(
+        issuer_country=issuer["country_code"],
+        is_tax_subject=bool(issuer.get("is_tax_subject")),
+        customer_country=customer_country,
+        tax_number=customer.get("tax_number"),
+        is_end_consumer=bool(customer.get("is_end_consumer")),
+        vies_available=vies_available,
+    ).transaction_type
 
 
 def _check_totals(

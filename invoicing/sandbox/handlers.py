@@ -146,6 +146,7 @@ def documents_create(document_type: DocumentType, call: Call) -> Reply:
         shareable_id=random_hex(),
         today=call.now.date(),
         now=call.stamp,
+        vies_available=call.vies_available,
     )
     call.events.append((f"{document_type}.created", document))
     if document["payments"]:

@@ -9,7 +9,8 @@ when it is in the table. With the fault switch ``vies_unavailable`` on, the answ
 the number could not be confirmed (``intra_eu_b2c``, no reverse charge), which is the cautious
 choice for an invoice that must go out.
 
-Classification (the contract's rules):
+Classification (the contract's rules; documents are classified by the same function, so the
+``transaction_type`` a document records is what the check answers for its issuer and customer):
   * ``domestic``: same country;
   * ``intra_eu_b2b``: issuer and customer in different EU countries, customer number VIES-valid,
     issuer a tax subject, customer not an end consumer; otherwise ``intra_eu_b2c``;
@@ -22,6 +23,7 @@ sale. An issuer that is not a tax subject makes everything B2C without reverse c
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stdnum.eu import vat
@@ -79,7 +81,45 @@ def transaction_type_check(data: Mapping[str, Any], *, vies_available: bool) -> 
     assert issuer_country is not None
     assert customer_country is not None
     is_tax_subject = True if is_tax_subject is None else is_tax_subject
+    sale = classify(
+        issuer_country=issuer_country,
+        is_tax_subject=is_tax_subject,
+        customer_country=customer_country,
+        tax_number=tax_number,
+        is_end_consumer=bool(is_end_consumer),
+        vies_available=vies_available,
+    )
+    return {
+        "transaction_type": sale.transaction_type,
+        "reverse_charge_applies": sale.reverse_charge,
+        "issuer_country_code": issuer_country,
+        "customer_country_code": customer_country,
+        "vies_valid": sale.vies_valid,
+        "warning": sale.warning,
+        "is_tax_subject": is_tax_subject,
+        "vies_request_id": sale.vies_request_id,
+    }
 
+
+@dataclass(frozen=True)
+class Sale:
+    transaction_type: str
+    reverse_charge: bool
+    vies_valid: bool | None = None
+    warning: str | None = None
+    vies_request_id: str | None = None
+
+
+def classify(
+    *,
+    issuer_country: str,
+    is_tax_subject: bool,
+    customer_country: str,
+    tax_number: str | None,
+    is_end_consumer: bool,
+    vies_available: bool,
+) -> Sale:
+    """The contract's classification of a sale: the check answers it, documents record it."""
     vies_valid: bool | None = None
     vies_request_id: str | None = None
     warning: str | None = None
@@ -101,16 +141,7 @@ def transaction_type_check(data: Mapping[str, Any], *, vies_available: bool) -> 
         transaction_type == "intra_eu_b2b"
         or (transaction_type.startswith("3w_") and issuer_country in EU_COUNTRY_CODES)
     )
-    return {
-        "transaction_type": transaction_type,
-        "reverse_charge_applies": reverse_charge,
-        "issuer_country_code": issuer_country,
-        "customer_country_code": customer_country,
-        "vies_valid": vies_valid,
-        "warning": warning,
-        "is_tax_subject": is_tax_subject,
-        "vies_request_id": vies_request_id,
-    }
+    return Sale(transaction_type, reverse_charge, vies_valid, warning, vies_request_id)
 
 
 def _party(data: Mapping[str, Any], key: str, issues: Issues) -> Mapping[str, Any] | None:

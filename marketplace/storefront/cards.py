@@ -107,6 +107,8 @@ def _state_label(document: Invoice, name: str) -> tuple[str, str]:
         )
     if not document.entity_id:
         return HELD, f"{name} on hold until the seller's invoicing account is ready."
+    if document.held_reason:
+        return HELD, f"{name} on hold while the marketplace team reviews the VAT due on it."
     if document.vies_checked_at is not None and document.vies_valid is None:
         return HELD, f"{name} on hold until the EU VAT number check (VIES) answers again."
     return InvoiceState.PENDING, f"{name} being issued…"

@@ -10,6 +10,7 @@ from invoicing.tax import (
     NO_VAT_NOTE,
     REVERSE_CHARGE_NOTE,
     BuyerTaxProfile,
+    DeemedSupplyError,
     SellerTaxProfile,
     tax_treatment,
 )
@@ -33,7 +34,8 @@ MATRIX = [
     ("SI", True, True, "FR", False, "", None, "reduced", "intra_eu_b2c", False, "5.5", "105.50", ""),
     ("SI", True, True, "HU", False, "", None, "standard", "intra_eu_b2c", False, "27", "127.00", ""),
     ("SI", True, False, "US", False, "", None, "standard", "3w_b2c", True, "0", "100.00", EXPORT_NOTE),
-    ("SI", True, True, "CH", True, "", None, "standard", "3w_b2b", True, "0", "100.00", EXPORT_NOTE),
+    ("SI", True, True, "CH", True, "CHE-116.281.710", None, "standard", "3w_b2b", True, "0", "100.00", EXPORT_NOTE),
+    ("SI", True, True, "CH", True, "", None, "standard", "3w_b2c", True, "0", "100.00", EXPORT_NOTE),
     ("SI", False, False, "SI", False, "", None, "standard", "domestic", False, "0", "100.00", NO_VAT_NOTE),
     ("SI", False, False, "DE", True, "DE136695976", True, "standard", "intra_eu_b2c", False, "0", "100.00", NO_VAT_NOTE),
     ("SI", False, False, "US", False, "", None, "standard", "3w_b2c", False, "0", "100.00", NO_VAT_NOTE),
@@ -41,7 +43,8 @@ MATRIX = [
     ("DE", True, False, "AT", True, "ATU13585627", True, "standard", "intra_eu_b2b", True, "0", "100.00", REVERSE_CHARGE_NOTE),
     ("DE", True, True, "AT", False, "", None, "standard", "intra_eu_b2c", False, "20", "120.00", ""),
     ("US", True, False, "US", False, "", None, "standard", "domestic", False, "22", "122.00", ""),
-    ("US", True, False, "DE", False, "", None, "standard", "3w_b2c", True, "0", "100.00", EXPORT_NOTE),
+    ("US", True, False, "DE", True, "DE136695976", None, "standard", "3w_b2b", True, "0", "100.00", EXPORT_NOTE),
+    ("US", True, False, "CA", False, "", None, "standard", "3w_b2c", True, "0", "100.00", EXPORT_NOTE),
 ]  # fmt: skip
 
 
@@ -71,3 +74,61 @@ def test_tax_matrix(
     assert line_rate == Decimal(rate)
     assert totals.gross == Decimal(gross)
     assert treatment.note == note
+
+
+# seller country, tax subject | buyer country, business, VAT number, VIES answer |
+# the customer as documents name it: is_end_consumer, tax_number
+CUSTOMERS = [
+    ("SI", True, "SI", False, "", None, True, ""),
+    ("SI", True, "SI", True, "", None, False, ""),
+    ("SI", True, "SI", True, "SI50223054", None, False, "SI50223054"),
+    ("SI", True, "DE", True, "DE136695976", True, False, "DE136695976"),
+    # Well-formed but not registered, or VIES down: the buyer is not a business for the sale.
+    ("SI", True, "DE", True, "DE123456788", False, True, ""),
+    ("SI", True, "DE", True, "DE136695976", None, True, ""),
+    ("SI", True, "CH", True, "CHE-116.281.710", None, False, "CHE-116.281.710"),
+    ("SI", True, "CH", True, "", None, True, ""),
+    ("SI", False, "DE", True, "DE136695976", True, False, "DE136695976"),
+    ("US", True, "DE", True, "DE136695976", None, False, "DE136695976"),
+    ("US", True, "CA", True, "", None, True, ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("seller_country", "tax_subject", "buyer_country", "business", "vat_number", "vies_valid",
+     "is_end_consumer", "tax_number"),
+    CUSTOMERS,
+)  # fmt: skip
+def test_the_treatment_classifies_the_customer_as_the_sale_treats_it(
+    seller_country, tax_subject, buyer_country, business, vat_number, vies_valid,
+    is_end_consumer, tax_number,
+):  # fmt: skip
+    treatment = tax_treatment(
+        seller=SellerTaxProfile(seller_country, tax_subject, False),
+        buyer=BuyerTaxProfile(buyer_country, vat_number, business),
+        vies_valid=vies_valid,
+    )
+
+    assert (treatment.customer_is_end_consumer, treatment.customer_tax_number) == (
+        is_end_consumer,
+        tax_number,
+    )
+
+
+@pytest.mark.parametrize(
+    ("seller_country", "tax_subject", "vat_number", "vies_valid"),
+    [
+        ("US", True, "", None),
+        ("US", False, "", None),
+        ("CH", True, "", None),
+    ],
+)
+def test_a_non_eu_sellers_sale_to_an_eu_consumer_is_no_export_but_a_deemed_supply(
+    seller_country, tax_subject, vat_number, vies_valid
+):
+    with pytest.raises(DeemedSupplyError, match="Article 14a"):
+        tax_treatment(
+            seller=SellerTaxProfile(seller_country, tax_subject, False),
+            buyer=BuyerTaxProfile("DE", vat_number, bool(vat_number)),
+            vies_valid=vies_valid,
+        )

@@ -22,6 +22,7 @@ from invoicing.models import (
 from invoicing.sandbox import jsoncodec
 from invoicing.sandbox.ids import timestamp
 from invoicing.sandbox.webhooks import signature
+from invoicing.services import document_treatment
 from invoicing.webhooks import HANDLED_EVENTS
 from marketplace import services as orders
 from marketplace.models import AuditEvent
@@ -271,6 +272,9 @@ def test_credit_note_made_in_the_dashboard_is_mirrored_and_linked(sandbox, invoi
         Decimal("2.86"),
         Decimal("15.85"),
     )
+    # It corrects the invoice's sale: the invoice's recorded treatment, not a new decision.
+    assert document_treatment(credit_note) == document_treatment(invoice)
+    assert (credit_note.transaction_type, credit_note.rate_source) == ("domestic", "seller")
     assert list(credit_note.taxes.values_list("rate", "base", "amount")) == [
         (Decimal("22.00"), Decimal("12.99"), Decimal("2.86"))
     ]

@@ -203,3 +203,51 @@ def test_anonymous_users_cannot_check_out(api_client, products):
     )
     assert response.status_code in (401, 403)
     assert Order.objects.count() == 0
+
+
+def deemed_supply_message(seller, product, country):
+    return (
+        f"{seller.business_name} sells from outside the EU ({seller.country}): under the EU's "
+        "e-commerce VAT rules (Article 14a of the VAT Directive) the marketplace is the supplier "
+        f"of its goods to a consumer in {country}, and it cannot invoice them yet. Remove product "
+        f"{product.pk}, or buy as a business with its VAT number."
+    )
+
+
+def test_a_non_eu_sellers_line_to_an_eu_consumer_is_refused_naming_the_seller(
+    buyer_client, products
+):
+    american = SellerFactory(business_name="Maple & Co", country="US", tax_number="123456789")
+    lamp = ProductFactory(seller=american, name="Lamp")
+    lines = [
+        {"product_id": products["mug"].pk, "quantity": 1},
+        {"product_id": lamp.pk, "quantity": 1},
+    ]
+
+    response = buyer_client.post(
+        "/api/checkout/", {"lines": lines, "billing": BILLING}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": deemed_supply_message(american, lamp, "SI"),
+        "field": "lines[1].product_id",
+        "code": "deemed_supplier",
+    }
+    assert (Checkout.objects.count(), Order.objects.count(), Invoice.objects.count()) == (0, 0, 0)
+
+
+def test_a_non_eu_sellers_sale_to_an_eu_business_is_its_own(buyer_client):
+    american = SellerFactory(business_name="Maple & Co", country="US", tax_number="123456789")
+    lamp = ProductFactory(seller=american, name="Lamp", unit_price=Decimal("50.00"))
+    billing = {**BILLING, "company": "Novak d.o.o.", "vat_number": "SI50223054"}
+
+    response = buyer_client.post(
+        "/api/checkout/",
+        {"lines": [{"product_id": lamp.pk, "quantity": 2}], "billing": billing},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    [order] = response.json()["orders"]
+    assert (order["transaction_type"], order["total_gross"]) == ("3w_b2b", "100.00")

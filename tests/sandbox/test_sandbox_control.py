@@ -169,6 +169,52 @@ def test_transaction_type_check(
     assert {**alias.json(), "vies_request_id": None} == {**body, "vies_request_id": None}
 
 
+@pytest.mark.parametrize("vies_unavailable", [False, True])
+@pytest.mark.parametrize(
+    ("issuer", "customer"),
+    [
+        ({"country_code": "SI"}, {"country_code": "SI", "tax_number": "SI50223054"}),
+        ({"country_code": "SI"}, {"country_code": "DE", "tax_number": "DE136695976"}),
+        ({"country_code": "SI"}, {"country_code": "DE", "tax_number": "DE123456788"}),
+        (
+            {"country_code": "SI"},
+            {"country_code": "DE", "tax_number": "DE136695976", "is_end_consumer": True},
+        ),
+        ({"country_code": "SI"}, {"country_code": "DE"}),
+        ({"country_code": "SI"}, {"country_code": "US", "tax_number": "12-3456789"}),
+        ({"country_code": "SI"}, {"country_code": "CH"}),
+        (
+            {"country_code": "SI", "is_tax_subject": False},
+            {"country_code": "DE", "tax_number": "DE136695976"},
+        ),
+    ],
+)
+def test_a_document_records_the_transaction_type_the_check_answers(
+    sandbox_http: httpx.Client,
+    make_entity: Any,
+    issuer: dict[str, Any],
+    customer: dict[str, Any],
+    vies_unavailable: bool,
+) -> None:
+    entity = make_entity(is_tax_subject=issuer.get("is_tax_subject", True))
+    sandbox_http.post("/sandbox/faults", json={"vies_unavailable": vies_unavailable})
+    check = sandbox_http.post(
+        "/transaction-type/check", json={"issuer": issuer, "customer": customer}
+    ).json()
+
+    invoice = sandbox_http.post(
+        "/invoices",
+        headers={"x-entity-id": entity["id"]},
+        json={
+            "customer": {"name": "Customer", **customer},
+            "items": [{"name": "Mug", "quantity": 1, "price": "10.00", "taxes": [{"rate": 22}]}],
+        },
+    )
+
+    assert invoice.status_code == 201, invoice.json()
+    assert invoice.json()["transaction_type"] == check["transaction_type"]
+
+
 def test_every_table_number_passes_its_checksum() -> None:
     from stdnum.eu import vat
 

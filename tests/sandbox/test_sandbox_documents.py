@@ -50,7 +50,7 @@ def test_multi_rate_invoice_has_exact_totals(
         "/invoices",
         {
             "date": "2026-03-01",
-            "customer": {"name": "Kunde GmbH", "country_code": "DE", "tax_number": "DE123456789"},
+            "customer": {"name": "Kunde GmbH", "country_code": "DE", "tax_number": "DE136695976"},
             "items": [
                 line("Mug", 2, "10.00", 22),
                 line("Tea", 1, "5.55", "9.5"),
@@ -398,10 +398,18 @@ def test_dates_default_to_today_and_the_entity_due_days(
     [
         (None, "domestic"),
         ({"name": "Ana", "country": "Slovenia"}, "domestic"),
-        ({"name": "GmbH", "country_code": "DE", "tax_number": "DE1"}, "intra_eu_b2b"),
+        ({"name": "GmbH", "country_code": "DE", "tax_number": "DE136695976"}, "intra_eu_b2b"),
+        # Well-formed but not registered in VIES, or malformed: not a B2B sale.
+        ({"name": "GmbH", "country_code": "DE", "tax_number": "DE123456788"}, "intra_eu_b2c"),
+        ({"name": "GmbH", "country_code": "DE", "tax_number": "DE1"}, "intra_eu_b2c"),
         ({"name": "Hans", "country_code": "DE"}, "intra_eu_b2c"),
         (
-            {"name": "Hans", "country_code": "DE", "tax_number": "DE1", "is_end_consumer": True},
+            {
+                "name": "Hans",
+                "country_code": "DE",
+                "tax_number": "DE136695976",
+                "is_end_consumer": True,
+            },
             "intra_eu_b2c",
         ),
         ({"name": "Inc", "country_code": "US", "tax_number": "12-3"}, "3w_b2b"),

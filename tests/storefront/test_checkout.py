@@ -6,12 +6,13 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
+from django.utils.html import escape
 
 from marketplace import services
 from marketplace.models import AuditEvent, Checkout, Order
 from marketplace.storefront.cart import SESSION_KEY
 from sellers.models import SellerStatus
-from tests.factories import UserFactory
+from tests.factories import ProductFactory, SellerFactory, UserFactory
 from tests.storefront.conftest import add, checkout_post, checkout_token, counts
 
 STALE_FORM = (
@@ -389,3 +390,24 @@ def test_concurrent_submits_of_one_form_place_one_checkout(client, cart, monkeyp
     assert User.objects.filter(username__startswith="guest-").count() == 1
     assert AuditEvent.objects.filter(action="order.placed").count() == 2
     assert client.get(payment_page).status_code == 200
+
+
+def test_a_non_eu_sellers_product_is_refused_to_an_eu_consumer(client, products):
+    american = SellerFactory(business_name="Maple & Co", country="US", tax_number="123456789")
+    lamp = ProductFactory(seller=american, name="Lamp", unit_price=Decimal("50.00"))
+    add(client, products["spoon"], 1)
+    add(client, lamp, 1)
+
+    response = checkout_post(client, [(products["spoon"], 1, "14.90"), (lamp, 1, "50.00")])
+
+    assert response.status_code == 400
+    assert (
+        escape(
+            "Maple & Co sells from outside the EU (US): under the EU's e-commerce VAT rules "
+            "(Article 14a of the VAT Directive) the marketplace is the supplier of its goods to "
+            f"a consumer in SI, and it cannot invoice them yet. Remove product {lamp.pk}, or buy "
+            "as a business with its VAT number."
+        )
+        in response.content.decode()
+    )
+    assert counts() == {"checkouts": 0, "orders": 0, "invoices": 0, "payments": 0}

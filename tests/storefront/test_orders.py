@@ -135,6 +135,16 @@ def test_pending_held_and_failed_invoices_are_shown_honestly(client, products):
     ]
     assert all(o["documents"][0]["pdf_url"] == "" for o in settled["orders"])
 
+    Invoice.objects.filter(pk=alpine.pk).update(held_reason="VIES: not registered at issue")
+    held = client.get(f"/orders/checkout/{checkout.public_id}/status/").json()
+    assert (
+        held["orders"][0]["documents"][0]["state"],
+        held["orders"][0]["documents"][0]["label"],
+    ) == (
+        "held",
+        "Invoice on hold while the marketplace team reviews the VAT due on it.",
+    )
+
 
 def test_unpaid_orders_say_when_their_invoice_comes(client, products):
     checkout = place(client, products)
