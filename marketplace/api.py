@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotAuthenticated
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +24,7 @@ from marketplace.accounts import password_validate, user_create
 from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, Product
 from marketplace.openapi import BAD_REQUEST
+from marketplace.parsers import JSONParser
 from marketplace.throttles import LoginThrottle
 
 
@@ -78,6 +80,8 @@ class TokenLoginApi(ObtainAuthToken):
     permission_classes = [AllowAny]
     throttle_classes = [LoginThrottle]
     throttle_scope = "login"
+    # ObtainAuthToken names DRF's JSON parser; ours refuses a too deeply nested body as bad input.
+    parser_classes = (FormParser, MultiPartParser, JSONParser)
 
 
 class BuyerRegisterApi(APIView):
