@@ -247,7 +247,7 @@ class CheckoutApi(APIView):
         buyer = authenticated_user(request)
         token = _submission_token(request, buyer)
         data = _validated(CheckoutInputSerializer, request)
-        fingerprint = _request_fingerprint(data)
+        fingerprint = _request_fingerprint(data) if token else ""
         placed = (
             services.checkout_for_submission(
                 submission_token=token, submission_fingerprint=fingerprint
@@ -262,7 +262,7 @@ class CheckoutApi(APIView):
             lines=[services.CartLine(**line) for line in data["lines"]],
             billing=services.BillingDetails(**data["billing"]),
             submission_token=token,
-            submission_fingerprint=fingerprint if token else "",
+            submission_fingerprint=fingerprint,
         )
         return _checkout_response(checkout, status.HTTP_201_CREATED)
 

@@ -345,8 +345,6 @@ def _cart_products(lines: Sequence[CartLine]) -> dict[int, Product]:
         field = f"lines[{index}]"
         if line.quantity <= 0:
             raise ApplicationError("Quantity must be at least 1.", field=f"{field}.quantity")
-        if line.quantity > MAX_LINE_QUANTITY:
-            raise _too_many(field)
         product = products.get(line.product_id)
         if product is None or not product.is_active:
             raise ApplicationError(
@@ -359,14 +357,6 @@ def _cart_products(lines: Sequence[CartLine]) -> dict[int, Product]:
                 field=f"{field}.product_id",
             )
     return products
-
-
-def _too_many(field: str) -> ApplicationError:
-    return ApplicationError(
-        f"At most {MAX_LINE_QUANTITY} of one product can be ordered at once.",
-        field=f"{field}.quantity",
-        code="out_of_range",
-    )
 
 
 def _amounts_check(drafts: list[tuple[Order, list[OrderLine]]], lines: Sequence[CartLine]) -> None:
@@ -396,12 +386,17 @@ def _amounts_check(drafts: list[tuple[Order, list[OrderLine]]], lines: Sequence[
 def _group_by_seller(
     lines: Sequence[CartLine], products: dict[int, Product]
 ) -> dict[int, list[tuple[Product, int]]]:
-    """Lines per seller, a product listed twice merged into one line."""
+    """Lines per seller, a product listed twice merged into one line of at most
+    MAX_LINE_QUANTITY."""
     quantities: dict[int, int] = defaultdict(int)
     for index, line in enumerate(lines):
         quantities[line.product_id] += line.quantity
         if quantities[line.product_id] > MAX_LINE_QUANTITY:
-            raise _too_many(f"lines[{index}]")
+            raise ApplicationError(
+                f"At most {MAX_LINE_QUANTITY} of one product can be ordered at once.",
+                field=f"lines[{index}].quantity",
+                code="out_of_range",
+            )
     grouped: dict[int, list[tuple[Product, int]]] = defaultdict(list)
     for product_id, quantity in quantities.items():
         product = products[product_id]
