@@ -5,9 +5,12 @@ malformed body answered only `detail`."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework import parsers
 from rest_framework.test import APIClient
 
 from marketplace.models import AuditEvent, Checkout, Order
+from marketplace.parsers import JSONParser
 from reporting.models import ExportJob
 from sellers.models import Seller, SellerUser
 from tests.factories import OrderFactory, SellerUserFactory, UserFactory
@@ -86,3 +89,27 @@ def test_nesting_python_decodes_still_reaches_validation():
         400,
         "Invalid data. Expected a dictionary, but got list.",
     )
+
+
+def _views(resolver: URLResolver) -> list[type]:
+    found = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            found += _views(entry)
+        elif isinstance(entry, URLPattern) and hasattr(entry.callback, "cls"):
+            found.append(entry.callback.cls)
+    return found
+
+
+def test_every_api_view_parses_json_with_the_project_parser():
+    """A view naming DRF's own JSON parser (as ObtainAuthToken does) would answer 500 again."""
+    views = _views(get_resolver())
+    json_parsers = {
+        parser
+        for view in views
+        for parser in view.parser_classes
+        if issubclass(parser, parsers.JSONParser)
+    }
+
+    assert len(views) > 30
+    assert json_parsers == {JSONParser}
