@@ -43,6 +43,7 @@ from invoicing.models import (
 from invoicing.services import document_treatment
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
+from marketplace.models import MONEY_MAX, TAX_RATE_MAX
 from reporting.services import rollup_document_issued, rollup_document_voided
 
 logger = logging.getLogger(__name__)
@@ -312,6 +313,8 @@ def _credited_invoice(data: Mapping[str, Any], entity_id: str) -> Invoice | None
 def _document_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     total_net = _money(data, "total")
     total_gross = _money(data, "total_with_tax")
+    if abs(total_gross - total_net) > MONEY_MAX:
+        raise _out_of_range("data.total_with_tax", MONEY_MAX)
     return {
         "remote_id": data["id"],
         "number": _string(data, "number"),
@@ -334,7 +337,12 @@ def _taxes(document: Invoice, data: Mapping[str, Any]) -> list[DocumentTax]:
         if not isinstance(tax, dict):
             raise _invalid(f"data.taxes[{index}]", "Must be an object.")
         amounts = {
-            name: _money(tax, name, path=f"taxes[{index}]") for name in ("rate", "base", "amount")
+            name: _money(tax, name, path=f"taxes[{index}]", maximum=maximum)
+            for name, maximum in (
+                ("rate", TAX_RATE_MAX),
+                ("base", MONEY_MAX),
+                ("amount", MONEY_MAX),
+            )
         }
         rows.append(DocumentTax(document=document, **amounts))
     return rows
@@ -398,11 +406,22 @@ def _string(
     return value
 
 
-def _money(data: Mapping[str, Any], name: str, *, path: str = "") -> Decimal:
+def _money(
+    data: Mapping[str, Any], name: str, *, path: str = "", maximum: Decimal = MONEY_MAX
+) -> Decimal:
+    """A number that its column holds: at most ``maximum`` either side of zero."""
+    field = f"data.{path}.{name}" if path else f"data.{name}"
     value = data.get(name)
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
-        raise _invalid(f"data.{path}.{name}" if path else f"data.{name}", "Must be a number.")
-    return Decimal(value)
+        raise _invalid(field, "Must be a number.")
+    amount = Decimal(value)
+    if abs(amount) > maximum:
+        raise _out_of_range(field, maximum)
+    return amount
+
+
+def _out_of_range(field: str, maximum: Decimal) -> WebhookRejected:
+    return _invalid(field, f"Must be between -{maximum} and {maximum}.", code="out_of_range")
 
 
 def _date(data: Mapping[str, Any], name: str, *, required: bool = True) -> date | None:

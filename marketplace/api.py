@@ -1,16 +1,18 @@
 """Storefront API: catalog, buyer accounts, checkout and order transitions."""
 
 import hashlib
+import json
 import re
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotAuthenticated
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +23,8 @@ from marketplace import selectors, services
 from marketplace.accounts import password_validate, user_create
 from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, Product
+from marketplace.openapi import BAD_REQUEST
+from marketplace.parsers import JSONParser
 from marketplace.throttles import LoginThrottle
 
 
@@ -76,6 +80,8 @@ class TokenLoginApi(ObtainAuthToken):
     permission_classes = [AllowAny]
     throttle_classes = [LoginThrottle]
     throttle_scope = "login"
+    # ObtainAuthToken names DRF's JSON parser; ours refuses a too deeply nested body as bad input.
+    parser_classes = (FormParser, MultiPartParser, JSONParser)
 
 
 class BuyerRegisterApi(APIView):
@@ -213,8 +219,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     description=(
-        "Up to 255 visible ASCII characters. A retry with the same key (same buyer) answers 200 "
-        "with the checkout the first request placed, and places nothing."
+        "Up to 255 visible ASCII characters. A retry with the same key and body (same buyer) "
+        "answers 200 with the checkout the first request placed, and places nothing; the key "
+        "sent with a different body answers 422 `idempotency_key_reused`."
     ),
 )
 _IDEMPOTENCY_KEY_FORMAT = re.compile(r"[\x21-\x7e]{1,255}")
@@ -228,20 +235,34 @@ class CheckoutApi(APIView):
     @extend_schema(
         request=CheckoutInputSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: CheckoutOutputSerializer, 200: CheckoutOutputSerializer},
+        responses={
+            201: CheckoutOutputSerializer,
+            200: CheckoutOutputSerializer,
+            422: OpenApiResponse(
+                BAD_REQUEST, description="The Idempotency-Key was sent with another body."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         buyer = authenticated_user(request)
         token = _submission_token(request, buyer)
-        placed = selectors.checkout_by_submission_token(token) if token else None
+        data = _validated(CheckoutInputSerializer, request)
+        fingerprint = _request_fingerprint(data) if token else ""
+        placed = (
+            services.checkout_for_submission(
+                submission_token=token, submission_fingerprint=fingerprint
+            )
+            if token
+            else None
+        )
         if placed is not None:
             return _checkout_response(placed, status.HTTP_200_OK)
-        data = _validated(CheckoutInputSerializer, request)
         checkout = services.checkout_create(
             buyer=buyer,
             lines=[services.CartLine(**line) for line in data["lines"]],
             billing=services.BillingDetails(**data["billing"]),
             submission_token=token,
+            submission_fingerprint=fingerprint,
         )
         return _checkout_response(checkout, status.HTTP_201_CREATED)
 
@@ -255,6 +276,13 @@ def _submission_token(request: Request, buyer: User) -> str | None:
     if not _IDEMPOTENCY_KEY_FORMAT.fullmatch(key):
         raise ApplicationError("Use 1 to 255 visible ASCII characters.", field="Idempotency-Key")
     return f"api-{buyer.pk}-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+
+
+def _request_fingerprint(data: dict[str, Any]) -> str:
+    """SHA-256 of the validated body as canonical JSON: the same request however its keys are
+    ordered or spaced, with defaults filled in."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _checkout_response(checkout: Checkout, http_status: int) -> Response:

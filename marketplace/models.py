@@ -11,15 +11,32 @@ from django_countries.fields import CountryField
 
 from sellers.models import Seller
 
+MONEY_MAX_DIGITS, MONEY_DECIMAL_PLACES = 14, 2
+TAX_RATE_MAX_DIGITS, TAX_RATE_DECIMAL_PLACES = 5, 2
+
+
+def _column_max(max_digits: int, decimal_places: int) -> Decimal:
+    """The largest absolute value a decimal column holds: 999999999999.99 for money. Input
+    beyond it is refused as bad input before it reaches the database (an overflow error there)."""
+    return Decimal(10) ** (max_digits - decimal_places) - Decimal(10) ** -decimal_places
+
+
+MONEY_MAX = _column_max(MONEY_MAX_DIGITS, MONEY_DECIMAL_PLACES)
+TAX_RATE_MAX = _column_max(TAX_RATE_MAX_DIGITS, TAX_RATE_DECIMAL_PLACES)
+
 
 def money_field(**options: Any) -> models.DecimalField[Decimal | None, Decimal]:
     """An amount in an order's or document's currency (minor units up to two places)."""
-    return models.DecimalField(max_digits=14, decimal_places=2, **options)
+    return models.DecimalField(
+        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **options
+    )
 
 
 def tax_rate_field(**options: Any) -> models.DecimalField[Decimal | None, Decimal]:
     """A percentage such as 22.00 or 9.50."""
-    return models.DecimalField(max_digits=5, decimal_places=2, **options)
+    return models.DecimalField(
+        max_digits=TAX_RATE_MAX_DIGITS, decimal_places=TAX_RATE_DECIMAL_PLACES, **options
+    )
 
 
 class TaxCategory(models.TextChoices):
@@ -73,6 +90,9 @@ class Checkout(models.Model):
     submission_token = models.CharField(
         max_length=64, null=True, blank=True, unique=True, editable=False
     )
+    # SHA-256 of the request an API Idempotency-Key placed it with (marketplace.api): the key
+    # sent again with another request is refused. Blank for the storefront's forms.
+    submission_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     # When the guest buyer's order link was mailed; a retried or repeated task sends nothing.
     guest_link_sent_at = models.DateTimeField(null=True, blank=True)
 

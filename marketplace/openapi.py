@@ -14,9 +14,9 @@ from rest_framework.permissions import AllowAny
 
 # DRF's error body: authentication, permission, not found, throttling.
 _ERROR = inline_serializer("ErrorOutput", fields={"detail": serializers.CharField()})
-# marketplace.errors: `field` names the bad input, `errors` holds every validation error; a body
-# that is not JSON at all gets only `detail`.
-_BAD_REQUEST = inline_serializer(
+# marketplace.errors: `field` names the bad input (`body` for a body that is not JSON), `errors`
+# holds every validation error.
+BAD_REQUEST = inline_serializer(
     "BadRequestOutput",
     fields={
         "detail": serializers.CharField(),
@@ -51,9 +51,7 @@ class AutoSchema(openapi.AutoSchema):
         errors: dict[str, OpenApiResponse] = {}
         parameters = self._get_parameters()
         if self._get_request_body() or parameters:  # type: ignore[no-untyped-call]
-            errors["400"] = OpenApiResponse(
-                _BAD_REQUEST, description="Bad input; `field` names it."
-            )
+            errors["400"] = OpenApiResponse(BAD_REQUEST, description="Bad input; `field` names it.")
         if any(not isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
             errors["401"] = OpenApiResponse(_ERROR, description="No or bad credentials.")
             errors["403"] = OpenApiResponse(_ERROR, description="Not allowed.")

@@ -5,6 +5,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -28,9 +29,10 @@ from invoicing.tax import (
     tax_treatment,
 )
 from invoicing.vies import ViesResult, vies_check
+from marketplace.accounts import GUEST_USERNAME_PREFIX
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
-from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product
+from marketplace.models import MONEY_MAX, Checkout, Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, line_net, order_totals
 from marketplace.selectors import checkout_by_submission_token
 from sellers.models import Seller, SellerStatus
@@ -41,8 +43,9 @@ from sellers.validation import (
     tax_number_normalize,
 )
 
-# A guest buyer is a user row of its own (one per guest checkout) that can never log in.
-GUEST_USERNAME_PREFIX = "guest-"
+# The most of one product one checkout may order (the storefront's cart allows fewer): more is
+# a typo or a probe, and would be invoiced as such.
+MAX_LINE_QUANTITY = 10_000
 
 
 @dataclass(frozen=True)
@@ -99,12 +102,14 @@ def checkout_create(
     lines: Sequence[CartLine],
     billing: BillingDetails,
     submission_token: str | None = None,
+    submission_fingerprint: str = "",
 ) -> Checkout:
     """Turn a cart into one checkout with one order per seller; all or nothing.
 
     Without a buyer it is a guest checkout: its guest buyer is written with it. A form's
     `submission_token` places one checkout: submitted again, even concurrently, it answers with
-    the checkout placed first and writes nothing.
+    the checkout placed first and writes nothing (see `checkout_for_submission` for a token
+    sent with another request).
     """
     if not lines:
         raise ApplicationError("The cart is empty.", field="lines")
@@ -122,14 +127,42 @@ def checkout_create(
         _order_draft(seller_lines, billing, buyer_profile, treatments[seller_id])
         for seller_id, seller_lines in grouped.items()
     ]
+    _amounts_check(drafts, lines)
     try:
-        return _checkout_write(buyer, drafts, billing, submission_token)
+        return _checkout_write(buyer, drafts, billing, submission_token, submission_fingerprint)
     except IntegrityError:
         # The token's unique constraint: a concurrent submit of the same form placed it first.
-        placed = checkout_by_submission_token(submission_token) if submission_token else None
+        placed = (
+            checkout_for_submission(
+                submission_token=submission_token, submission_fingerprint=submission_fingerprint
+            )
+            if submission_token
+            else None
+        )
         if placed is None:
             raise
         return placed
+
+
+def checkout_for_submission(
+    *, submission_token: str, submission_fingerprint: str = ""
+) -> Checkout | None:
+    """The checkout placed with this token, if any.
+
+    A token kept with the fingerprint of the request that placed it (an API Idempotency-Key)
+    names that request only: sent with another one it is refused (422, as Stripe does), never
+    answered with a checkout of other lines or another address.
+    """
+    placed = checkout_by_submission_token(submission_token)
+    if placed is not None and placed.submission_fingerprint not in ("", submission_fingerprint):
+        raise ApplicationError(
+            "This Idempotency-Key was sent before with a different request; send a new key "
+            "for a new checkout.",
+            field="Idempotency-Key",
+            code="idempotency_key_reused",
+            http_status=422,
+        )
+    return placed
 
 
 def _checkout_write(
@@ -137,11 +170,16 @@ def _checkout_write(
     drafts: list[tuple[Order, list[OrderLine]]],
     billing: BillingDetails,
     submission_token: str | None,
+    submission_fingerprint: str,
 ) -> Checkout:
     # One insert for the orders and one for all their lines, whatever the cart's size.
     with transaction.atomic():
         buyer = buyer or guest_buyer_create(email=billing.email)
-        checkout = Checkout.objects.create(buyer=buyer, submission_token=submission_token)
+        checkout = Checkout.objects.create(
+            buyer=buyer,
+            submission_token=submission_token,
+            submission_fingerprint=submission_fingerprint,
+        )
         for order, _ in drafts:
             order.checkout = checkout
             order.buyer = buyer
@@ -360,13 +398,44 @@ def _cart_products(lines: Sequence[CartLine]) -> dict[int, Product]:
     return products
 
 
+def _amounts_check(drafts: list[tuple[Order, list[OrderLine]]], lines: Sequence[CartLine]) -> None:
+    """Refuse the line that takes the checkout's total beyond what a money column holds (the
+    orders' totals and the payment of them all): named, instead of a database error."""
+    first_index: dict[int, int] = {}
+    for index, line in enumerate(lines):
+        first_index.setdefault(line.product_id, index)
+    before = Decimal(0)  # the gross totals of the checkout's earlier orders
+    for order, order_lines in drafts:
+        if before + order.total_gross > MONEY_MAX:
+            priced: list[PricedLine] = []
+            for order_line in order_lines:
+                priced.append(
+                    PricedLine(order_line.quantity, order_line.unit_price, order_line.tax_rate)
+                )
+                if before + order_totals(priced, order.currency).gross > MONEY_MAX:
+                    raise ApplicationError(
+                        f"With this line the checkout's total exceeds {MONEY_MAX:,}, the most "
+                        "one checkout can hold.",
+                        field=f"lines[{first_index[order_line.product_id]}].quantity",
+                        code="out_of_range",
+                    )
+        before += order.total_gross
+
+
 def _group_by_seller(
     lines: Sequence[CartLine], products: dict[int, Product]
 ) -> dict[int, list[tuple[Product, int]]]:
-    """Lines per seller, a product listed twice merged into one line."""
+    """Lines per seller, a product listed twice merged into one line of at most
+    MAX_LINE_QUANTITY."""
     quantities: dict[int, int] = defaultdict(int)
-    for line in lines:
+    for index, line in enumerate(lines):
         quantities[line.product_id] += line.quantity
+        if quantities[line.product_id] > MAX_LINE_QUANTITY:
+            raise ApplicationError(
+                f"At most {MAX_LINE_QUANTITY} of one product can be ordered at once.",
+                field=f"lines[{index}].quantity",
+                code="out_of_range",
+            )
     grouped: dict[int, list[tuple[Product, int]]] = defaultdict(list)
     for product_id, quantity in quantities.items():
         product = products[product_id]

@@ -24,7 +24,6 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -33,6 +32,7 @@ from rest_framework.views import APIView
 
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
+from marketplace.parsers import JSONParser
 from reporting import services
 from reporting.exports import DOCUMENTS, EXPORTS, INVOICES, LINES, STATEMENT, VAT, CsvExport
 from reporting.filters import PARAMETERS, SELLER_PARAMETERS, export_filters_parse

@@ -13,6 +13,7 @@ from django.http import QueryDict
 from django_countries import countries
 
 from marketplace import services
+from marketplace.accounts import username_validate
 from marketplace.errors import ApplicationError
 from marketplace.models import Product
 from marketplace.storefront.cart import MAX_QUANTITY, quantity_check
@@ -150,7 +151,8 @@ class RegisterForm(UserCreationForm[User]):
         field_classes = {"username": UsernameField}
 
     def clean_username(self) -> str:
-        username = str(super().clean_username())
-        if username.startswith(services.GUEST_USERNAME_PREFIX):
-            raise forms.ValidationError("Choose a username that does not start with 'guest-'.")
-        return username
+        """One rule with the API: marketplace.accounts.username_validate."""
+        try:
+            return username_validate(self.cleaned_data["username"])
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message) from None

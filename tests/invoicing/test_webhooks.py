@@ -495,6 +495,11 @@ REFUSALS = {
         400,
         {"detail": "Must be a JSON object.", "field": "body", "code": "malformed_body"},
     ),
+    "JSON nested too deeply": (
+        lambda body: (b"[" * 5000, {}),
+        400,
+        {"detail": "Must be a JSON object.", "field": "body", "code": "malformed_body"},
+    ),
     "missing delivery id": (
         lambda body: (body, {"X-Webhook-Delivery": None}),
         400,
@@ -575,6 +580,41 @@ def test_a_credit_note_missing_its_totals_is_refused_and_nothing_is_kept(sandbox
     assert (response.status_code, response.json()) == (
         400,
         {"detail": "Must be a number.", "field": "data.total_with_tax", "code": "invalid"},
+    )
+    assert mirror_state() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "field", "maximum"),
+    [
+        ({"total_with_tax": 10**12}, "data.total_with_tax", "999999999999.99"),
+        ({"total": -(10**12), "total_with_tax": 0}, "data.total", "999999999999.99"),
+        ({"total": Decimal("-999999999999.99")}, "data.total_with_tax", "999999999999.99"),
+        ({"taxes": [{"rate": 1000, "base": 1, "amount": 1}]}, "data.taxes[0].rate", "999.99"),
+        (
+            {"taxes": [{"rate": 22, "base": Decimal("1e20"), "amount": 1}]},
+            "data.taxes[0].base",
+            "999999999999.99",
+        ),
+    ],
+)
+def test_a_signed_amount_beyond_its_column_is_refused_naming_it(
+    sandbox, invoice, change, field, maximum
+):
+    """Before, the database refused the insert: a 500, retried by Space Invoices for hours."""
+    document = {**remote_credit_note(sandbox, invoice), **change}
+    before = mirror_state()
+
+    response = deliver(body_of("credit_note.created", document))
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "detail": f"Must be between -{maximum} and {maximum}.",
+            "field": field,
+            "code": "out_of_range",
+        },
     )
     assert mirror_state() == before
 

@@ -1,5 +1,6 @@
 """The checkout API's Idempotency-Key: a retried request places nothing more."""
 
+import json
 import threading
 from decimal import Decimal
 
@@ -108,4 +109,97 @@ def test_two_simultaneous_requests_with_one_key_place_one_checkout(cart):
 
     assert len(answers) == 2
     assert {checkout_id for _, checkout_id in answers} == {Checkout.objects.get().pk}
+    assert Order.objects.count() == 1
+
+
+REUSED = {
+    "detail": "This Idempotency-Key was sent before with a different request; send a new key for "
+    "a new checkout.",
+    "field": "Idempotency-Key",
+    "code": "idempotency_key_reused",
+}
+
+
+def _other_bodies(cart):
+    line = cart["lines"][0]
+    return {
+        "more": {**cart, "lines": [{**line, "quantity": 3}]},
+        "another address": {**cart, "billing": {**cart["billing"], "city": "Celje"}},
+        "another product": {
+            **cart,
+            "lines": [{"product_id": ProductFactory().pk, "quantity": line["quantity"]}],
+        },
+    }
+
+
+@pytest.mark.parametrize("change", ["more", "another address", "another product"])
+def test_the_key_sent_again_with_another_body_is_refused_and_places_nothing(cart, change):
+    buyer = UserFactory()
+    first = _post(buyer, cart, key="order-0001")
+
+    reused = _post(buyer, _other_bodies(cart)[change], key="order-0001")
+
+    assert first.status_code == 201
+    assert (reused.status_code, reused.json()) == (422, REUSED)
+    assert Checkout.objects.count() == 1
+    assert list(Order.objects.values_list("total_net", flat=True)) == [Decimal("25.98")]
+
+
+def test_the_same_body_spelt_differently_is_the_same_request(cart):
+    buyer = UserFactory()
+    first = _post(buyer, cart, key="order-0002")
+    reordered = json.dumps(
+        {
+            "billing": {**dict(reversed(cart["billing"].items())), "company": ""},
+            "lines": cart["lines"],
+        },
+        indent=4,
+    )
+    client = APIClient()
+    client.force_authenticate(buyer)
+
+    retry = client.post(
+        "/api/checkout/",
+        reordered,
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="order-0002",
+    )
+
+    assert (retry.status_code, retry.json()) == (200, first.json())
+    assert Checkout.objects.count() == 1
+
+
+def test_a_checkout_placed_before_fingerprints_were_kept_answers_its_key_as_before(cart):
+    buyer = UserFactory()
+    first = _post(buyer, cart, key="order-0003")
+    Checkout.objects.update(submission_fingerprint="")
+
+    retry = _post(buyer, _other_bodies(cart)["more"], key="order-0003")
+
+    assert (retry.status_code, retry.json()) == (200, first.json())
+    assert Checkout.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_requests_with_one_key_and_different_bodies_place_one_checkout(cart):
+    buyer = UserFactory()
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def check_out(body) -> None:
+        try:
+            barrier.wait()
+            answers.append(_post(buyer, body, key="simultaneous").status_code)
+        finally:
+            connection.close()
+
+    bodies = [cart, _other_bodies(cart)["more"]]
+    threads = [threading.Thread(target=check_out, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers) == [201, 422]
+    assert Checkout.objects.count() == 1
     assert Order.objects.count() == 1

@@ -228,6 +228,24 @@ def test_cart_in_two_currencies_is_refused(client, cart, products):
     assert counts()["checkouts"] == 0
 
 
+def test_a_cart_whose_total_a_money_column_cannot_hold_is_refused(client, products):
+    """Before, the database's numeric overflow: a 500 after the buyer pressed Place order."""
+    products["spoon"].unit_price = Decimal("600000000000.00")
+    products["spoon"].save()
+    add(client, products["spoon"], 2)
+    users = User.objects.count()
+
+    response = checkout_post(client, [(products["spoon"], 2, Decimal("600000000000.00"))])
+
+    assert response.status_code == 400
+    assert (
+        "With this line the checkout&#x27;s total exceeds 999,999,999,999.99, the most one "
+        "checkout can hold." in response.content.decode()
+    )
+    assert counts() == {"checkouts": 0, "orders": 0, "invoices": 0, "payments": 0}
+    assert User.objects.count() == users
+
+
 def test_vat_check_answers_the_format_at_once(client, cart):
     valid = client.get("/checkout/vat-check/", {"country": "SI", "vat_number": "si 5022 3054"})
     foreign = client.get("/checkout/vat-check/", {"country": "SI", "vat_number": "DE136695976"})

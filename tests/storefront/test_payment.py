@@ -424,3 +424,16 @@ def test_callback_needs_no_csrf_token_but_only_accepts_post(placed, client):
 
     assert strict.get("/payments/callback/").status_code == 405
     assert strict.post("/payments/callback/", pay).status_code == 302
+
+
+@pytest.mark.parametrize("body", ["[" * 5000, '{"checkout_ref": '])
+def test_a_json_callback_nested_or_malformed_is_refused_and_writes_nothing(client, placed, body):
+    """The callback is a signed form: a JSON body, however deep or broken, carries no field."""
+    audit_before = AuditEvent.objects.count()
+
+    response = client.post("/payments/callback/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "The payment&#x27;s checkout_ref is missing or malformed." in response.content.decode()
+    assert counts() == {"checkouts": 1, "orders": 2, "invoices": 0, "payments": 0}
+    assert AuditEvent.objects.count() == audit_before
