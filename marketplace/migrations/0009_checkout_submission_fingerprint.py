@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketplace', '0007_order_search_trigram_indexes'),
+        ('marketplace', '0008_tax_decision'),
     ]
 
     operations = [
