@@ -30,6 +30,7 @@ from invoicing.client import (
     SpaceInvoicesError,
     Transient,
 )
+from invoicing.distance_sales import distance_sales_over_threshold, is_distance_sale
 from invoicing.models import (
     DocumentKind,
     DocumentLine,
@@ -40,15 +41,17 @@ from invoicing.models import (
 )
 from invoicing.tax import (
     BuyerTaxProfile,
+    RateSource,
     SellerTaxProfile,
     TaxTreatment,
     TransactionType,
+    seller_rate,
     tax_treatment,
 )
 from invoicing.vies import vies_check
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
-from marketplace.models import Order, OrderLine, OrderStatus
+from marketplace.models import Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, Totals, order_totals
 from reporting.services import rollup_document_issued
 from sellers.models import Seller, ViesUnavailablePolicy
@@ -94,6 +97,26 @@ def seller_tax_profile(seller: Seller) -> SellerTaxProfile:
         is_tax_subject=seller.is_tax_subject,
         oss_registered=seller.oss_registered,
     )
+
+
+def product_rate(*, treatment: TaxTreatment, product: Product, on: date) -> Decimal:
+    """The product's rate under the treatment, on the sale's date."""
+    if treatment.rate_source != RateSource.SELLER:
+        return treatment.rate_for(seller_rate=Decimal(0), category=product.tax_category, on=on)
+    try:
+        return seller_rate(
+            country=str(product.seller.country),
+            category=product.tax_category,
+            on=on,
+            own_rate=product.tax_rate,
+        )
+    except ValueError:
+        raise ApplicationError(
+            f"Product {product.pk} has no tax rate for its seller's country; the seller must "
+            "set one.",
+            field="lines",
+            code="product_tax_rate_missing",
+        ) from None
 
 
 def buyer_tax_profile(order: Order) -> BuyerTaxProfile:
@@ -517,15 +540,26 @@ def _recheck_vies(invoice: Invoice) -> None:
         Invoice.objects.filter(pk=invoice.pk).update(last_error=VIES_HOLD_REASON)
         raise NotReady(f"VIES unavailable; invoice {invoice.pk} held by the seller's policy")
     treatment = tax_treatment(seller=seller_profile, buyer=buyer_profile, vies_valid=False)
-    _apply_treatment(invoice, treatment)
+    on = timezone.localdate(order.placed_at)
+    with transaction.atomic():
+        if is_distance_sale(treatment) and distance_sales_over_threshold(
+            seller=order.seller,
+            sale_net=_totals(invoice.lines.all(), invoice.currency).net,
+            currency=invoice.currency,
+            on=on,
+        ):
+            treatment = tax_treatment(
+                seller=seller_profile,
+                buyer=buyer_profile,
+                vies_valid=False,
+                distance_sales_over_threshold=True,
+            )
+        _apply_treatment(invoice, treatment, on)
 
 
-def _apply_treatment(invoice: Invoice, treatment: TaxTreatment) -> None:
-    for line in invoice.lines.select_related("order_line__product"):
-        product = line.order_line.product
-        line.tax_rate = treatment.rate_for(
-            seller_rate=product.tax_rate, category=product.tax_category
-        )
+def _apply_treatment(invoice: Invoice, treatment: TaxTreatment, on: date) -> None:
+    for line in invoice.lines.select_related("order_line__product__seller"):
+        line.tax_rate = product_rate(treatment=treatment, product=line.order_line.product, on=on)
         line.save(update_fields=["tax_rate"])
     invoice.transaction_type = treatment.transaction_type
     invoice.reverse_charge = treatment.reverse_charge

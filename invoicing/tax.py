@@ -5,16 +5,23 @@
 - EU seller to a business in another EU country with a VIES-valid VAT number: intra_eu_b2b,
   reverse charge at 0 % with the legal note.
 - EU seller to anyone else in another EU country: intra_eu_b2c at the seller's rate, or at the
-  buyer country's rate when the seller is registered for the One-Stop Shop (OSS).
+  buyer country's rate when the seller is registered for the One-Stop Shop (OSS) or its
+  distance sales are over the EU-wide threshold (see invoicing.distance_sales).
 - To a buyer outside the EU: 3w_b2b / 3w_b2c, a zero-rated export with its legal note; the
   contract marks such sales as reverse charge.
+
+The catalogue sells goods, so "the EU" here is the EU VAT area for goods: the member states and
+Northern Ireland (`XI`, under the Windsor Framework). A sale between Great Britain and Northern
+Ireland is a UK domestic sale at the UK's rate; a sale between a member state and Northern
+Ireland is intra-EU. Rates come from invoicing.eu_vat on the sale's date.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from invoicing.eu_vat import EU_COUNTRIES, eu_rate
+from invoicing.eu_vat import EU_GOODS_VAT_AREA, has_rate_table, same_vat_jurisdiction, vat_rate
 
 REVERSE_CHARGE_NOTE = (
     "Reverse charge: VAT to be accounted for by the customer "
@@ -60,20 +67,40 @@ class TaxTreatment:
     buyer_country: str
     note: str = ""
 
-    def rate_for(self, *, seller_rate: Decimal, category: str) -> Decimal:
+    def rate_for(self, *, seller_rate: Decimal, category: str, on: date) -> Decimal:
         if self.rate_source == RateSource.ZERO:
             return Decimal("0.00")
         if self.rate_source == RateSource.BUYER_COUNTRY:
-            return eu_rate(self.buyer_country, category)
+            return vat_rate(self.buyer_country, category, on)
         return seller_rate
 
 
+def seller_rate(*, country: str, category: str, on: date, own_rate: Decimal | None) -> Decimal:
+    """A product's rate in its seller's country on that date: the country's rate for the
+    product's category; for a country whose rates are not kept (outside the EU and the UK),
+    the rate the seller set on the product."""
+    if has_rate_table(country):
+        return vat_rate(country, category, on)
+    if own_rate is None:
+        raise ValueError(f"a product of a seller in {country} needs its own tax rate")
+    return own_rate
+
+
 def tax_treatment(
-    *, seller: SellerTaxProfile, buyer: BuyerTaxProfile, vies_valid: bool | None
+    *,
+    seller: SellerTaxProfile,
+    buyer: BuyerTaxProfile,
+    vies_valid: bool | None,
+    distance_sales_over_threshold: bool = False,
 ) -> TaxTreatment:
-    """The treatment of the sale; `vies_valid` is None when unchecked or VIES was unavailable."""
-    seller_eu, buyer_eu = seller.country in EU_COUNTRIES, buyer.country in EU_COUNTRIES
-    same_country = seller.country == buyer.country
+    """The treatment of the sale; `vies_valid` is None when unchecked or VIES was unavailable.
+
+    `distance_sales_over_threshold`: the seller's intra-EU distance sales, this one included,
+    are over the EU-wide threshold (invoicing.distance_sales), so a B2C sale to another member
+    state is taxed in the buyer's country.
+    """
+    seller_eu, buyer_eu = seller.country in EU_GOODS_VAT_AREA, buyer.country in EU_GOODS_VAT_AREA
+    same_country = same_vat_jurisdiction(seller.country, buyer.country)
     if not seller.is_tax_subject:
         kind = _consumer_type(same_country, seller_eu and buyer_eu)
         return TaxTreatment(kind, False, RateSource.ZERO, buyer.country, NO_VAT_NOTE)
@@ -90,7 +117,8 @@ def tax_treatment(
         return TaxTreatment(
             TransactionType.INTRA_EU_B2B, True, RateSource.ZERO, buyer.country, REVERSE_CHARGE_NOTE
         )
-    source = RateSource.BUYER_COUNTRY if seller.oss_registered else RateSource.SELLER
+    destination = seller.oss_registered or distance_sales_over_threshold
+    source = RateSource.BUYER_COUNTRY if destination else RateSource.SELLER
     return TaxTreatment(TransactionType.INTRA_EU_B2C, False, source, buyer.country)
 
 
@@ -99,9 +127,9 @@ def needs_vies(*, seller: SellerTaxProfile, buyer: BuyerTaxProfile) -> bool:
     return (
         seller.is_tax_subject
         and bool(buyer.vat_number)
-        and seller.country != buyer.country
-        and seller.country in EU_COUNTRIES
-        and buyer.country in EU_COUNTRIES
+        and not same_vat_jurisdiction(seller.country, buyer.country)
+        and seller.country in EU_GOODS_VAT_AREA
+        and buyer.country in EU_GOODS_VAT_AREA
     )
 
 

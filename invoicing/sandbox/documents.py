@@ -13,8 +13,9 @@ and may set ``reverse_charge``. ``customer`` is inline (``save_customer: true`` 
 as a ``/customers`` record) or ``customer_id``; either way the document keeps a snapshot, as it
 does of ``issuer`` (the entity).
 
-``transaction_type``: ``domestic`` without a customer country or when it equals the issuer's;
-otherwise ``intra_eu_*`` when both countries are in the EU, else ``3w_*``, with ``*_b2b`` when the
+``transaction_type``: ``domestic`` without a customer country or when it equals the issuer's (Great
+Britain and Northern Ireland ``XI`` count as one); otherwise ``intra_eu_*`` when both countries are
+in the EU VAT area for goods (the member states and ``XI``), else ``3w_*``, with ``*_b2b`` when the
 customer has a ``tax_number``, is not ``is_end_consumer`` and the issuer ``is_tax_subject``, else
 ``*_b2c``. Documents trust the number as sent (ask ``/transaction-type/check`` for VIES); reverse
 charge is never applied automatically: it is set per line tax.
@@ -53,7 +54,12 @@ from invoicing.sandbox.calculation import (
 from invoicing.sandbox.errors import ApiError, Issues, Path
 from invoicing.sandbox.ids import new_id
 from invoicing.sandbox.numbering import render_number, sequence_period
-from invoicing.sandbox.reference import EU_COUNTRY_CODES, is_known_currency, minor_unit
+from invoicing.sandbox.reference import (
+    EU_GOODS_VAT_AREA,
+    is_known_currency,
+    minor_unit,
+    same_vat_jurisdiction,
+)
 from invoicing.sandbox.store import Session
 
 DocumentType = Literal["invoice", "credit_note"]
@@ -359,9 +365,13 @@ def _allocate_number(
 
 def transaction_type(issuer: Mapping[str, Any], customer: Mapping[str, Any] | None) -> str:
     customer_country = customer.get("country_code") if customer else None
-    if customer is None or not customer_country or customer_country == issuer["country_code"]:
+    if (
+        customer is None
+        or not customer_country
+        or same_vat_jurisdiction(customer_country, issuer["country_code"])
+    ):
         return "domestic"
-    both_in_eu = {issuer["country_code"], customer_country} <= EU_COUNTRY_CODES
+    both_in_eu = {issuer["country_code"], customer_country} <= EU_GOODS_VAT_AREA
     b2b = (
         bool(customer.get("tax_number"))
         and not customer.get("is_end_consumer")

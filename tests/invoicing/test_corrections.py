@@ -12,7 +12,7 @@ from invoicing import services
 from invoicing.models import DocumentKind, DocumentLine, Invoice, InvoiceState
 from marketplace import services as orders
 from marketplace.errors import ApplicationError
-from marketplace.models import OrderStatus
+from marketplace.models import OrderStatus, TaxCategory
 from tests.factories import (
     BILLING,
     InvoiceFactory,
@@ -36,7 +36,7 @@ def seller(sandbox):
 def order(seller):
     mug = ProductFactory(seller=seller, name="Mug", unit_price=Decimal("12.99"))
     honey = ProductFactory(
-        seller=seller, name="Honey", unit_price=Decimal("7.45"), tax_rate=Decimal("9.50")
+        seller=seller, name="Honey", unit_price=Decimal("7.45"), tax_category=TaxCategory.REDUCED
     )
     checkout = orders.checkout_create(
         buyer=UserFactory(),

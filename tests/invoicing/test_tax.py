@@ -1,6 +1,7 @@
 # ruff: noqa: E501  (the matrix reads best one sale per line)
 """The tax matrix: seller country x buyer country and type x VAT number validity x OSS."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -11,11 +12,14 @@ from invoicing.tax import (
     REVERSE_CHARGE_NOTE,
     BuyerTaxProfile,
     SellerTaxProfile,
+    seller_rate,
     tax_treatment,
 )
 from marketplace.pricing import PricedLine, order_totals
 
-SI_STANDARD, SI_REDUCED = Decimal("22.00"), Decimal("9.50")
+ON = date(2026, 1, 2)
+# The rate a seller outside the rate tables (here the US one) set on its product.
+OWN_RATE = Decimal("22.00")
 
 # seller country, tax subject, OSS | buyer country, business, VAT number, VIES answer |
 # product category | transaction type, reverse charge, rate, gross of 2 x 50.00, note
@@ -37,7 +41,7 @@ MATRIX = [
     ("SI", False, False, "SI", False, "", None, "standard", "domestic", False, "0", "100.00", NO_VAT_NOTE),
     ("SI", False, False, "DE", True, "DE136695976", True, "standard", "intra_eu_b2c", False, "0", "100.00", NO_VAT_NOTE),
     ("SI", False, False, "US", False, "", None, "standard", "3w_b2c", False, "0", "100.00", NO_VAT_NOTE),
-    ("DE", True, False, "DE", False, "", None, "reduced", "domestic", False, "9.50", "109.50", ""),
+    ("DE", True, False, "DE", False, "", None, "reduced", "domestic", False, "7", "107.00", ""),
     ("DE", True, False, "AT", True, "ATU13585627", True, "standard", "intra_eu_b2b", True, "0", "100.00", REVERSE_CHARGE_NOTE),
     ("DE", True, True, "AT", False, "", None, "standard", "intra_eu_b2c", False, "20", "120.00", ""),
     ("US", True, False, "US", False, "", None, "standard", "domestic", False, "22", "122.00", ""),
@@ -56,14 +60,13 @@ def test_tax_matrix(
     seller_country, tax_subject, oss, buyer_country, business, vat_number, vies_valid, category,
     transaction_type, reverse_charge, rate, gross, note,
 ):  # fmt: skip
-    # The product's domestic rate is the seller's (SI rates stand in for any seller here).
-    seller_rate = SI_REDUCED if category == "reduced" else SI_STANDARD
+    own = seller_rate(country=seller_country, category=category, on=ON, own_rate=OWN_RATE)
     treatment = tax_treatment(
         seller=SellerTaxProfile(seller_country, tax_subject, oss),
         buyer=BuyerTaxProfile(buyer_country, vat_number, business),
         vies_valid=vies_valid,
     )
-    line_rate = treatment.rate_for(seller_rate=seller_rate, category=category)
+    line_rate = treatment.rate_for(seller_rate=own, category=category, on=ON)
     totals = order_totals([PricedLine(2, Decimal("50.00"), line_rate)], "EUR")
 
     assert treatment.transaction_type == transaction_type
