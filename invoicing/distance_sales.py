@@ -10,9 +10,9 @@ on the seller (admin shows it).
 
 The totals come from the seller's documents: the net of its invoices less its credit notes of
 transaction type intra_eu_b2c, issued or on their way (pending); failed rows do not count. A
-document counts on its issue date, or while pending on the day its row was written. A sale
-whose order is not invoiced yet (an invoice point after checkout) counts once its invoice row is
-written.
+document counts on its issue date, or while pending on the day its row was written. An order
+not invoiced yet (its invoice point comes after checkout) counts on the day it was placed, for
+what was not refunded, unless it was cancelled.
 
 Currencies: amounts are converted to euro at the fixed ECB euro reference rates below, one table
 for every date (the threshold is a yearly estimate, not a tax amount). A sale or document in a
@@ -25,12 +25,13 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Case, DecimalField, F, Sum, When
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Sum, When
 from django.db.models.functions import Coalesce, TruncDate
 
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.tax import RateSource, TaxTreatment, TransactionType
 from marketplace.audit import audit_record
+from marketplace.models import Order, OrderStatus
 from sellers.models import Seller
 
 THRESHOLD_EUR = Decimal("10000")
@@ -130,31 +131,45 @@ def _over_by_record(seller: Seller, on: date) -> bool:
 
 def _daily_totals_eur(seller_id: int, on: date) -> list[tuple[date, Decimal]] | None:
     """Per day since 1 January of the previous year, the net of the seller's intra-EU B2C
-    documents in euro (credit notes negative); None when one is in a currency without a rate."""
+    documents (credit notes negative) and of its orders not invoiced yet, in euro, in date
+    order; None when one is in a currency without a rate."""
+    since = date(on.year - 1, 1, 1)
     signed_net = Case(
         When(kind=DocumentKind.CREDIT_NOTE, then=-F("lines__total_net")),
         default=F("lines__total_net"),
         output_field=DecimalField(max_digits=14, decimal_places=2),
     )
-    rows = (
+    documents = (
         Invoice.objects.filter(
             seller_id=seller_id,
             transaction_type=TransactionType.INTRA_EU_B2C,
             state__in=[InvoiceState.PENDING, InvoiceState.ISSUED],
         )
         .annotate(day=Coalesce("date", TruncDate("created_at")))
-        .filter(day__gte=date(on.year - 1, 1, 1), day__lte=on)
+        .filter(day__gte=since, day__lte=on)
         .values("day", "currency")
         .annotate(net=Sum(signed_net))
-        .order_by("day")
+    )
+    invoiced = Invoice.objects.filter(order=OuterRef("pk"), kind=DocumentKind.INVOICE)
+    remaining_net = (F("lines__quantity") - F("lines__refunded_quantity")) * F("lines__unit_price")
+    not_invoiced = (
+        Order.objects.filter(seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C)
+        .exclude(status=OrderStatus.CANCELLED)
+        .exclude(Exists(invoiced))
+        .annotate(day=TruncDate("placed_at"))
+        .filter(day__gte=since, day__lte=on)
+        .values("day", "currency")
+        .annotate(
+            net=Sum(remaining_net, output_field=DecimalField(max_digits=14, decimal_places=2))
+        )
     )
     daily: list[tuple[date, Decimal]] = []
-    for row in rows:
+    for row in [*documents, *not_invoiced]:
         amount = amount_in_eur(row["net"] or Decimal(0), row["currency"])
         if amount is None:
             return None
         daily.append((row["day"], amount))
-    return daily
+    return sorted(daily, key=lambda day_amount: day_amount[0])
 
 
 def _crossing_days(daily: list[tuple[date, Decimal]]) -> dict[int, date]:

@@ -79,8 +79,9 @@ def minor_unit(currency_code: str) -> Decimal:
 def locale_for_country(country_code: str) -> str:
     """Most likely locale of a country as a BCP 47 tag, e.g. "sl-SI" (CLDR likely subtags)."""
     likely = get_global("likely_subtags")
-    tag = likely.get(f"und_{_VAT_JURISDICTION.get(country_code, country_code)}") or likely["und"]
-    return f"{tag.split('_')[0]}-{country_code}"
+    territory = _VAT_JURISDICTION.get(country_code, country_code)
+    tag = likely.get(f"und_{territory}") or likely["und"]
+    return f"{tag.split('_')[0]}-{territory}"
 
 
 def normalize_locale(value: str) -> str | None:

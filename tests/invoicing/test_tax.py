@@ -12,6 +12,7 @@ from invoicing.tax import (
     REVERSE_CHARGE_NOTE,
     BuyerTaxProfile,
     SellerTaxProfile,
+    needs_vies,
     seller_rate,
     tax_treatment,
 )
@@ -46,6 +47,25 @@ MATRIX = [
     ("DE", True, True, "AT", False, "", None, "standard", "intra_eu_b2c", False, "20", "120.00", ""),
     ("US", True, False, "US", False, "", None, "standard", "domestic", False, "22", "122.00", ""),
     ("US", True, False, "DE", False, "", None, "standard", "3w_b2c", True, "0", "100.00", EXPORT_NOTE),
+    # Categories map per country; a band the country lacks falls back to the next higher one.
+    ("IE", True, False, "IE", False, "", None, "zero", "domestic", False, "0", "100.00", ""),
+    ("IE", True, False, "IE", False, "", None, "super_reduced", "domestic", False, "4.8", "104.80", ""),
+    ("FR", True, False, "FR", False, "", None, "super_reduced", "domestic", False, "2.1", "102.10", ""),
+    ("DE", True, False, "DE", False, "", None, "super_reduced", "domestic", False, "7", "107.00", ""),
+    ("DE", True, False, "DE", False, "", None, "zero", "domestic", False, "7", "107.00", ""),
+    ("DK", True, False, "DK", False, "", None, "reduced", "domestic", False, "25", "125.00", ""),
+    ("SI", True, True, "IE", False, "", None, "zero", "intra_eu_b2c", False, "0", "100.00", ""),
+    # Northern Ireland: in the EU VAT area for goods at the UK's rates; one country with GB.
+    ("GB", True, False, "XI", False, "", None, "standard", "domestic", False, "20", "120.00", ""),
+    ("XI", True, False, "GB", True, "", None, "reduced", "domestic", False, "5", "105.00", ""),
+    ("XI", True, False, "XI", False, "", None, "zero", "domestic", False, "0", "100.00", ""),
+    ("XI", True, False, "IE", True, "IE6433435F", True, "standard", "intra_eu_b2b", True, "0", "100.00", REVERSE_CHARGE_NOTE),
+    ("DE", True, False, "XI", True, "XI980780684", True, "standard", "intra_eu_b2b", True, "0", "100.00", REVERSE_CHARGE_NOTE),
+    ("XI", True, False, "FR", False, "", None, "standard", "intra_eu_b2c", False, "20", "120.00", ""),
+    ("DE", True, True, "XI", False, "", None, "reduced", "intra_eu_b2c", False, "5", "105.00", ""),
+    ("DE", True, False, "XI", False, "", None, "reduced", "intra_eu_b2c", False, "7", "107.00", ""),
+    ("GB", True, False, "DE", False, "", None, "standard", "3w_b2c", True, "0", "100.00", EXPORT_NOTE),
+    ("DE", True, False, "GB", False, "", None, "standard", "3w_b2c", True, "0", "100.00", EXPORT_NOTE),
 ]  # fmt: skip
 
 
@@ -74,3 +94,46 @@ def test_tax_matrix(
     assert line_rate == Decimal(rate)
     assert totals.gross == Decimal(gross)
     assert treatment.note == note
+
+
+@pytest.mark.parametrize(
+    ("over", "rate", "gross"),
+    [(False, "22", "122.00"), (True, "19", "119.00")],
+)
+def test_over_the_distance_sales_threshold_a_b2c_sale_is_taxed_in_the_buyer_country(
+    over, rate, gross
+):
+    treatment = tax_treatment(
+        seller=SellerTaxProfile("SI", True, False),
+        buyer=BuyerTaxProfile("DE", "", False),
+        vies_valid=None,
+        distance_sales_over_threshold=over,
+    )
+    own = seller_rate(country="SI", category="standard", on=ON, own_rate=None)
+    line_rate = treatment.rate_for(seller_rate=own, category="standard", on=ON)
+
+    assert treatment.transaction_type == "intra_eu_b2c"
+    assert line_rate == Decimal(rate)
+    assert order_totals([PricedLine(2, Decimal("50.00"), line_rate)], "EUR").gross == Decimal(gross)
+
+
+@pytest.mark.parametrize(
+    ("seller_country", "buyer_country", "vat_number", "asked"),
+    [
+        ("DE", "XI", "XI980780684", True),
+        ("XI", "IE", "IE6433435F", True),
+        ("GB", "XI", "XI980780684", False),
+        ("XI", "GB", "GB980780684", False),
+        ("GB", "DE", "DE136695976", False),
+    ],
+)
+def test_vies_is_asked_for_northern_ireland_numbers_across_the_eu_border(
+    seller_country, buyer_country, vat_number, asked
+):
+    assert (
+        needs_vies(
+            seller=SellerTaxProfile(seller_country, True, False),
+            buyer=BuyerTaxProfile(buyer_country, vat_number, True),
+        )
+        is asked
+    )
