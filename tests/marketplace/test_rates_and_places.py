@@ -1,5 +1,5 @@
-"""Rates at checkout: a product's rate follows its tax category, its seller's country and the
-day of the sale; Northern Ireland is a place for goods of its own."""
+"""Rates and places: a product's rate follows its tax category, its seller's country and the day
+of the sale; Northern Ireland is a place of its own for goods (checkout, onboarding, admin)."""
 
 import importlib
 from datetime import UTC, date, datetime
@@ -13,6 +13,7 @@ from invoicing.vies import ViesResult
 from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, OrderLine, Product, TaxCategory
 from marketplace.services import product_tax_rate_validate
+from sellers.models import Seller, SellerStatus
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -226,3 +227,63 @@ def test_the_migration_turns_typed_rates_into_categories():
         "odd": ("reduced", None),
         "lamp": ("standard", Decimal("8.25")),
     }
+
+
+def test_an_operator_onboards_a_seller_in_northern_ireland(
+    api_client, sandbox, django_capture_on_commit_callbacks
+):
+    api_client.force_authenticate(UserFactory(username="operator", is_staff=True))
+    details = {
+        "business_name": "Belfast Goods Ltd",
+        "address": "Donegall Square 1",
+        "post_code": "BT1 5GS",
+        "city": "Belfast",
+        "country": "XI",
+        "email": "billing@belfast.example",
+        "tax_number": "XI 980 7806 84",
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post("/api/sellers/", details, format="json")
+
+    assert response.status_code == 201, response.json()
+    seller = Seller.objects.get()
+    assert (str(seller.country), seller.tax_number, seller.status) == (
+        "XI",
+        "XI980780684",
+        SellerStatus.ACTIVE,
+    )
+    entity = sandbox.client().entity_get(entity_id=seller.entity_id)
+    assert (entity["country_code"], entity["currency_code"]) == ("XI", "GBP")
+
+
+def test_admin_shows_the_crossing_day_and_checks_a_products_own_rate(client):
+    client.force_login(UserFactory(username="operator", is_staff=True, is_superuser=True))
+    slovenian = SellerFactory(distance_sales_threshold_crossed_on=date(2026, 6, 15))
+    american = SellerFactory(country="US", tax_number="")
+
+    page = client.get(f"/admin/sellers/seller/{slovenian.pk}/change/").content.decode()
+
+    assert "Distance sales threshold crossed on" in page
+    assert "June 15, 2026" in page
+    product = {"name": "Mug", "unit_price": "10.00", "currency": "EUR", "is_active": "on"}
+    typed = client.post(
+        "/admin/marketplace/product/add/",
+        {**product, "seller": slovenian.pk, "tax_category": "reduced", "tax_rate": "9.50"},
+    )
+    missing = client.post(
+        "/admin/marketplace/product/add/",
+        {**product, "seller": american.pk, "tax_category": "standard", "tax_rate": ""},
+    )
+    added = client.post(
+        "/admin/marketplace/product/add/",
+        {**product, "seller": slovenian.pk, "tax_category": "reduced", "tax_rate": ""},
+    )
+
+    assert typed.status_code == missing.status_code == 200
+    assert "follow the product&#x27;s tax category" in typed.content.decode()
+    assert "are not kept by the marketplace" in missing.content.decode()
+    assert added.status_code == 302
+    assert list(Product.objects.values_list("seller_id", "tax_category", "tax_rate")) == [
+        (slovenian.pk, "reduced", None)
+    ]
