@@ -86,6 +86,12 @@ class Invoice(models.Model):
             models.Index(fields=["transaction_type"]),
             # The dashboard's oldest pending document, without sorting every pending one.
             models.Index(fields=["state", "created_at"]),
+            # A seller's intra-EU distance sales, counted at checkout (invoicing.distance_sales).
+            models.Index(
+                fields=["seller", "created_at"],
+                condition=models.Q(transaction_type="intra_eu_b2c"),
+                name="document_distance_sales",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

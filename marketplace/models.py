@@ -136,6 +136,12 @@ class Order(models.Model):
             # Admin's currency and country filters list their values through these.
             models.Index(fields=["currency"]),
             models.Index(fields=["billing_country"]),
+            # A seller's intra-EU distance sales, counted at checkout (invoicing.distance_sales).
+            models.Index(
+                fields=["seller", "placed_at"],
+                condition=models.Q(transaction_type="intra_eu_b2c"),
+                name="order_distance_sales",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

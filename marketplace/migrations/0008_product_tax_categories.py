@@ -73,4 +73,8 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(condition=models.Q(('tax_rate__isnull', True), models.Q(('tax_rate__gte', 0), ('tax_rate__lt', 100)), _connector='OR'), name='product_tax_rate_range'),
         ),
         migrations.RunPython(categories_from_rates, rates_from_categories),
+        migrations.AddIndex(
+            model_name='order',
+            index=models.Index(condition=models.Q(('transaction_type', 'intra_eu_b2c')), fields=['seller', 'placed_at'], name='order_distance_sales'),
+        ),
     ]
