@@ -16,10 +16,14 @@ XI is a UK domestic supply.
 
 Sources (all reached through secondary publications; the checks are noted per country):
 - Baseline: European Commission, DG TAXUD, "VAT rates applied in the Member States of the
-  European Union", situation at 1 August 2025 (the table this project used before).
+  European Union", situation at 1 August 2025: the standard and main reduced rates this project
+  used before. The super-reduced, second reduced and zero bands added here follow that table's
+  layout but no source was at hand to check them, except where an entry's comment cites one.
 - 2024-2026 changes, each dated in a comment on its entry below.
-Not verified against a 2026 source, kept from the Commission's 2025 table: AT, BG, CY, EL (GR),
-ES, FR, HR, HU, IT, LU, LV, MT, PL, PT, SE, SI. 2026 changes that alter what a product of a
+Not verified against a 2026 source, kept from the Commission's 2025 table: BG, CY, EL (GR), ES,
+FR, HR, HU, IT, LU, LV, MT, PL, PT, SE, SI (and AT's, BE's, DE's, DK's, IE's and NL's bands
+other than the changes noted); nor GB's 20 / 5 / 0 %. Dates before 2024 are not modelled: a
+country's first entry stands for all earlier dates. 2026 changes that alter what a product of a
 category pays without changing the band's rate (Belgium's move of accommodation and takeaway
 food from 6 % to 12 % from 2026-03-01, Germany's 7 % for restaurant food and Czechia's 12 % for
 catering from 2026-01-01, Ireland's 9 % for food services from 2026-07-01, the Netherlands'
@@ -76,13 +80,16 @@ _UK = (_entry(ALWAYS, "20", "5", None, "0"),)
 
 # country: its entries, oldest first.
 VAT_RATES: dict[str, tuple[RateEntry, ...]] = {
-    "AT": (_entry(ALWAYS, "20", "10"),),
+    # 4.9 % on a basket of basic foods (milk, bread, eggs, vegetables, fruit, ...) from
+    # 2026-07-01 (essentiaglobalservices.com; thelocal.at via briefly.co, read 2026-12-05).
+    "AT": (_entry(ALWAYS, "20", "10"), _entry(date(2026, 7, 1), "20", "10", "4.9")),
     "BE": (_entry(ALWAYS, "21", "6", None, "0"),),
     "BG": (_entry(ALWAYS, "20", "9"),),
     "CY": (_entry(ALWAYS, "19", "5"),),
-    # 10 % and 15 % merged into 12 % on 2024-01-01; prescription medicines zero-rated from
-    # 2026-01-01 (easytax.co, "EU new VAT rates from 2026", read 2026-12-05).
-    "CZ": (_entry(ALWAYS, "21", "12"), _entry(date(2026, 1, 1), "21", "12", None, "0")),
+    # 15 % and 10 % merged into 12 % and books zero-rated on 2024-01-01 (meridian tax news;
+    # driesvints/vat-calculator#164 quoting penize.cz); prescription medicines zero-rated too
+    # from 2026-01-01 (easytax.co, "EU new VAT rates from 2026"; read 2026-12-05).
+    "CZ": (_entry(ALWAYS, "21", "15", "10"), _entry(date(2024, 1, 1), "21", "12", None, "0")),
     "DE": (_entry(ALWAYS, "19", "7"),),
     "DK": (_entry(ALWAYS, "25"),),
     # 20 % -> 22 % on 2024-01-01; press 5 % -> 9 % on 2025-01-01; 22 % -> 24 % on 2025-07-01

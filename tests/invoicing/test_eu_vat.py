@@ -26,8 +26,11 @@ from invoicing.eu_vat import EU_COUNTRIES, VAT_RATES, NoRateTable, vat_rate
         ("RO", "super_reduced", "5", "11", date(2025, 8, 1)),
         # Lithuania: 9 % -> 12 % on 2026-01-01 (books to the 5 % rate).
         ("LT", "reduced", "9", "12", date(2026, 1, 1)),
-        # Czechia: prescription medicines zero-rated from 2026-01-01.
-        ("CZ", "zero", "12", "0", date(2026, 1, 1)),
+        # Czechia: 15 % -> 12 % and books zero-rated on 2024-01-01.
+        ("CZ", "reduced", "15", "12", date(2024, 1, 1)),
+        ("CZ", "zero", "10", "0", date(2024, 1, 1)),
+        # Austria: 4.9 % on basic foods from 2026-07-01.
+        ("AT", "super_reduced", "10", "4.9", date(2026, 7, 1)),
     ],
 )
 def test_the_rate_in_force_on_the_date_applies(country, category, before, after, day):
