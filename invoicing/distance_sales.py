@@ -1,12 +1,13 @@
 """The EU-wide EUR 10,000 threshold for intra-EU distance sales of goods (Article 59c of Council
 Directive 2006/112/EC).
 
-A seller established in one member state (or in Northern Ireland) may tax its B2C sales of goods
-to other member states in its own country only while their total did not exceed EUR 10,000 in
-the previous calendar year and does not exceed it in the current one. The sale that takes the
-current year's total over the threshold is already taxed in the buyer's country, and so is every
-such sale for the rest of that year and the whole of the next. The day of that sale is recorded
-on the seller (admin shows it).
+A seller established in only one member state (or in Northern Ireland; every seller here is
+taken to be) may tax its B2C sales of goods to other member states in its own country only while
+their total, net of VAT, did not exceed EUR 10,000 in the previous calendar year and does not
+exceed it in the current one (59c(1)). From the sale that takes the current year's total over
+the threshold on, such sales are taxed in the buyer's country (59c(2)): that sale itself, the
+rest of that year and the whole of the next. The day of that sale is recorded on the seller
+(admin shows it).
 
 The totals come from the seller's documents: the net of its invoices less its credit notes of
 transaction type intra_eu_b2c, issued or on their way (pending); failed rows do not count. A
@@ -17,7 +18,7 @@ what was not refunded, unless it was cancelled.
 Currencies: amounts are converted to euro at the fixed ECB euro reference rates below, one table
 for every date (the threshold is a yearly estimate, not a tax amount). A sale or document in a
 currency the table lacks is taxed in the buyer's country, which a seller may always opt for
-(Article 59c(2)); no crossing date is recorded for it.
+(59c(3)); no crossing date is recorded for it.
 """
 
 from collections import defaultdict
@@ -38,7 +39,6 @@ THRESHOLD_EUR = Decimal("10000")
 
 # Units of each currency per euro: the ECB's euro foreign exchange reference rates of
 # 14 March 2025 (as reprinted by euro2.net, read 2026-12-05). BGN is the lev's fixed rate.
-EUR_RATES_AS_OF = date(2025, 3, 14)
 EUR_RATES: dict[str, Decimal] = {
     code: Decimal(rate)
     for code, rate in [
