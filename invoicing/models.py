@@ -121,6 +121,12 @@ class Invoice(models.Model):
                 ),
                 name="invoice_payment_unrecorded",
             ),
+            # A seller's intra-EU distance sales, counted at checkout (invoicing.distance_sales).
+            models.Index(
+                fields=["seller", "created_at"],
+                condition=models.Q(transaction_type="intra_eu_b2c"),
+                name="document_distance_sales",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -34,6 +34,7 @@ from invoicing.client import (
     json_dumps,
     json_loads,
 )
+from invoicing.distance_sales import distance_sales_over_threshold, is_distance_sale
 from invoicing.models import (
     DocumentKind,
     DocumentLine,
@@ -45,16 +46,18 @@ from invoicing.models import (
 from invoicing.selectors import CreditBalance, invoice_credit_balance
 from invoicing.tax import (
     BuyerTaxProfile,
+    RateSource,
     SellerTaxProfile,
     TaxTreatment,
     TransactionType,
     marketplace_is_deemed_supplier,
+    seller_rate,
     tax_treatment,
 )
 from invoicing.vies import vies_check
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
-from marketplace.models import Order, OrderLine, OrderStatus
+from marketplace.models import Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, Totals, line_net, order_totals, quantize
 from reporting.services import rollup_document_issued
 from sellers.models import Seller, ViesUnavailablePolicy
@@ -113,6 +116,26 @@ def seller_tax_profile(seller: Seller) -> SellerTaxProfile:
         is_tax_subject=seller.is_tax_subject,
         oss_registered=seller.oss_registered,
     )
+
+
+def product_rate(*, treatment: TaxTreatment, product: Product, on: date) -> Decimal:
+    """The product's rate under the treatment, on the sale's date."""
+    if treatment.rate_source != RateSource.SELLER:
+        return treatment.rate_for(seller_rate=Decimal(0), category=product.tax_category, on=on)
+    try:
+        return seller_rate(
+            country=str(product.seller.country),
+            category=product.tax_category,
+            on=on,
+            own_rate=product.tax_rate,
+        )
+    except ValueError:
+        raise ApplicationError(
+            f"Product {product.pk} has no tax rate for its seller's country; the seller must "
+            "set one.",
+            field="lines",
+            code="product_tax_rate_missing",
+        ) from None
 
 
 def buyer_tax_profile(order: Order) -> BuyerTaxProfile:
@@ -811,8 +834,21 @@ def _recheck_vies(invoice: Invoice) -> Invoice:
         invoice.refresh_from_db()
         return invoice
     treatment = tax_treatment(seller=seller_profile, buyer=buyer_profile, vies_valid=False)
+    on = timezone.localdate(order.placed_at)
     with transaction.atomic():
-        _apply_treatment(invoice, treatment)
+        if is_distance_sale(treatment) and distance_sales_over_threshold(
+            seller=order.seller,
+            sale_net=_totals(invoice.lines.all(), invoice.currency).net,
+            currency=invoice.currency,
+            on=on,
+        ):
+            treatment = tax_treatment(
+                seller=seller_profile,
+                buyer=buyer_profile,
+                vies_valid=False,
+                distance_sales_over_threshold=True,
+            )
+        _apply_treatment(invoice, treatment, on)
         invoice.refresh_from_db()
         paid = _amount_paid(invoice)
         due = _totals(invoice.lines.all(), invoice.currency).gross - paid
@@ -827,17 +863,16 @@ def _recheck_vies(invoice: Invoice) -> Invoice:
     return invoice
 
 
-def _apply_treatment(invoice: Invoice, treatment: TaxTreatment) -> None:
+def _apply_treatment(invoice: Invoice, treatment: TaxTreatment, on: date) -> None:
     """Record a new treatment on the invoice and on its credit notes still waiting for it."""
     documents = [invoice, *invoice.credit_notes.filter(state=InvoiceState.PENDING)]
     lines = list(
-        DocumentLine.objects.filter(document__in=documents).select_related("order_line__product")
+        DocumentLine.objects.filter(document__in=documents).select_related(
+            "order_line__product__seller"
+        )
     )
     for line in lines:
-        product = line.sold_line.product
-        line.tax_rate = treatment.rate_for(
-            seller_rate=product.tax_rate, category=product.tax_category
-        )
+        line.tax_rate = product_rate(treatment=treatment, product=line.sold_line.product, on=on)
     DocumentLine.objects.bulk_update(lines, ["tax_rate"])
     Invoice.objects.filter(pk__in=[document.pk for document in documents]).update(
         transaction_type=treatment.transaction_type,

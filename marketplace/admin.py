@@ -1,3 +1,6 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -9,12 +12,39 @@ from marketplace.admin_site import (
     RelatedAutocompleteFilter,
     SellerRowsAdmin,
 )
+from marketplace.errors import ApplicationError
 from marketplace.models import AuditEvent, Checkout, Order, OrderLine, Product
+from marketplace.services import product_tax_rate_validate
+
+
+class ProductForm(forms.ModelForm[Product]):
+    """The product's own rate only where its seller's country has no rate table."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        seller = cleaned.get("seller")
+        if seller is not None and "tax_rate" in cleaned:
+            try:
+                product_tax_rate_validate(
+                    seller_country=str(seller.country), tax_rate=cleaned["tax_rate"]
+                )
+            except ApplicationError as error:
+                self.add_error("tax_rate", error.message)
+        return cleaned
 
 
 @admin.register(Product)
 class ProductAdmin(AutocompleteFilterAdmin[Product]):
-    list_display = ["name", "seller", "unit_price", "currency", "tax_rate", "is_active"]
+    form = ProductForm
+    list_display = [
+        "name",
+        "seller",
+        "unit_price",
+        "currency",
+        "tax_category",
+        "tax_rate",
+        "is_active",
+    ]
     list_filter = ["is_active", "currency", ("seller", RelatedAutocompleteFilter)]
     list_select_related = ["seller"]
     search_fields = ["name", "seller__business_name"]

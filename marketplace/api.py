@@ -8,7 +8,13 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotAuthenticated
@@ -32,6 +38,7 @@ class ProductOutputSerializer(serializers.ModelSerializer[Product]):
     seller_id = serializers.IntegerField()
     seller_name = serializers.CharField(source="seller.business_name")
     seller_colour = serializers.CharField(source="seller.primary_colour")
+    tax_rate = serializers.SerializerMethodField()
 
     class Meta:
         model = Product
@@ -41,11 +48,18 @@ class ProductOutputSerializer(serializers.ModelSerializer[Product]):
             "description",
             "unit_price",
             "currency",
+            "tax_category",
             "tax_rate",
             "seller_id",
             "seller_name",
             "seller_colour",
         ]
+
+    @extend_schema_field(serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True))
+    def get_tax_rate(self, product: Product) -> str | None:
+        """Today's rate in the seller's country, for the product's category."""
+        rate = selectors.product_domestic_rate(product=product, on=timezone.localdate())
+        return None if rate is None else f"{rate:.2f}"
 
 
 class CatalogListApi(generics.ListAPIView[Product]):

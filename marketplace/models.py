@@ -40,8 +40,12 @@ def tax_rate_field(**options: Any) -> models.DecimalField[Decimal | None, Decima
 
 
 class TaxCategory(models.TextChoices):
+    """A product's rate band; its rate is the country's for the band (invoicing.eu_vat)."""
+
     STANDARD = "standard", "Standard rate"
     REDUCED = "reduced", "Reduced rate"
+    SUPER_REDUCED = "super_reduced", "Super-reduced rate"
+    ZERO = "zero", "Zero rate"
 
 
 class Product(models.Model):
@@ -50,11 +54,13 @@ class Product(models.Model):
     description = models.TextField(blank=True)
     unit_price = money_field(validators=[MinValueValidator(Decimal("0"))])
     currency = models.CharField(max_length=3, default="EUR")
-    # The seller's domestic rate; the category picks the buyer country's rate under OSS.
-    tax_rate = tax_rate_field(validators=[MinValueValidator(Decimal("0"))])
+    # The category gives the rate in the seller's country (and in the buyer's, when taxed
+    # there) on the sale's date. Only a seller in a country whose rates are not kept (outside
+    # the EU and the UK) sets its own rate here.
     tax_category = models.CharField(
-        max_length=10, choices=TaxCategory.choices, default=TaxCategory.STANDARD
+        max_length=13, choices=TaxCategory.choices, default=TaxCategory.STANDARD
     )
+    tax_rate = tax_rate_field(null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -65,7 +71,8 @@ class Product(models.Model):
                 condition=models.Q(unit_price__gte=0), name="product_unit_price_not_negative"
             ),
             models.CheckConstraint(
-                condition=models.Q(tax_rate__gte=0, tax_rate__lt=100),
+                condition=models.Q(tax_rate__isnull=True)
+                | models.Q(tax_rate__gte=0, tax_rate__lt=100),
                 name="product_tax_rate_range",
             ),
             models.CheckConstraint(
@@ -152,6 +159,12 @@ class Order(models.Model):
             # Admin's currency and country filters list their values through these.
             models.Index(fields=["currency"]),
             models.Index(fields=["billing_country"]),
+            # A seller's intra-EU distance sales, counted at checkout (invoicing.distance_sales).
+            models.Index(
+                fields=["seller", "placed_at"],
+                condition=models.Q(transaction_type="intra_eu_b2c"),
+                name="order_distance_sales",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,6 +1,10 @@
+from datetime import date
+from decimal import Decimal
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
+from invoicing.eu_vat import has_rate_table, vat_rate
 from marketplace.models import Checkout, Order, Product
 from sellers.models import Seller, SellerRole, SellerStatus
 from sellers.selectors import seller_ids_of
@@ -10,6 +14,14 @@ def catalog_products() -> QuerySet[Product]:
     return Product.objects.select_related("seller").filter(
         is_active=True, seller__status=SellerStatus.ACTIVE
     )
+
+
+def product_domestic_rate(*, product: Product, on: date) -> Decimal | None:
+    """The product's rate in its seller's country on that date (None: the seller set none)."""
+    country = str(product.seller.country)
+    if has_rate_table(country):
+        return vat_rate(country, product.tax_category, on).quantize(Decimal("0.01"))
+    return product.tax_rate
 
 
 def catalog_sellers() -> QuerySet[Seller]:

@@ -5,12 +5,19 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from invoicing.distance_sales import (
+    distance_sales_lock,
+    distance_sales_over_threshold,
+    is_distance_sale,
+)
+from invoicing.eu_vat import has_rate_table
 from invoicing.models import DocumentKind, Invoice
 from invoicing.services import (
     CreditLine,
@@ -19,6 +26,7 @@ from invoicing.services import (
     invoice_point_reached,
     invoice_request,
     payment_record_request,
+    product_rate,
     seller_tax_profile,
 )
 from invoicing.tax import (
@@ -84,6 +92,21 @@ def buyer_vat_validate(*, country: str, vat_number: str) -> str:
     return tax_number_normalize(vat_number, country=country, field="billing.vat_number")
 
 
+def product_tax_rate_validate(*, seller_country: str, tax_rate: Decimal | None) -> None:
+    """A product's own rate is for sellers in countries whose rates are not kept, and only them."""
+    if has_rate_table(seller_country) and tax_rate is not None:
+        raise ApplicationError(
+            f"Rates in {seller_country} follow the product's tax category on the sale's date; "
+            "leave the rate empty.",
+            field="tax_rate",
+        )
+    if not has_rate_table(seller_country) and tax_rate is None:
+        raise ApplicationError(
+            f"Rates in {seller_country} are not kept by the marketplace: set the product's rate.",
+            field="tax_rate",
+        )
+
+
 def guest_buyer_create(*, email: str) -> User:
     """The buyer of a guest checkout: no usable password and inactive, so it never logs in."""
     user = User(username=f"{GUEST_USERNAME_PREFIX}{uuid.uuid4().hex}", email=email, is_active=False)
@@ -123,13 +146,11 @@ def checkout_create(
     # VIES is asked before the transaction opens: no network wait while holding row locks.
     vies = _vies_for(grouped, buyer_profile)
     treatments = _treatments(lines, products, buyer_profile, vies)
-    drafts = [
-        _order_draft(seller_lines, billing, buyer_profile, treatments[seller_id])
-        for seller_id, seller_lines in grouped.items()
-    ]
-    _amounts_check(drafts, lines)
     try:
-        return _checkout_write(buyer, drafts, billing, submission_token, submission_fingerprint)
+        with transaction.atomic():
+            drafts = _order_drafts(grouped, billing, buyer_profile, vies, treatments)
+            _amounts_check(drafts, lines)
+            return _checkout_write(buyer, drafts, billing, submission_token, submission_fingerprint)
     except IntegrityError:
         # The token's unique constraint: a concurrent submit of the same form placed it first.
         placed = (
@@ -443,11 +464,54 @@ def _group_by_seller(
     return grouped
 
 
+def _order_drafts(
+    grouped: dict[int, list[tuple[Product, int]]],
+    billing: BillingDetails,
+    buyer_profile: BuyerTaxProfile,
+    vies: ViesResult | None,
+    treatments: dict[int, TaxTreatment],
+) -> list[tuple[Order, list[OrderLine]]]:
+    """The orders of the checkout (unsaved), taxed on today's rates.
+
+    Sellers whose sale counts towards the distance-sales threshold are locked first (see
+    invoicing.distance_sales).
+    """
+    on = timezone.localdate()
+    distance_sales_lock(
+        sellers=[
+            grouped[seller_id][0][0].seller
+            for seller_id, treatment in treatments.items()
+            if is_distance_sale(treatment)
+        ],
+        on=on,
+    )
+    return [
+        _order_draft(seller_lines, billing, buyer_profile, vies, treatments[seller_id], on)
+        for seller_id, seller_lines in grouped.items()
+    ]
+
+
+def _treatment(
+    seller: Seller,
+    buyer_profile: BuyerTaxProfile,
+    vies: ViesResult | None,
+    over_threshold: bool = False,
+) -> TaxTreatment:
+    return tax_treatment(
+        seller=seller_tax_profile(seller),
+        buyer=buyer_profile,
+        vies_valid=vies.valid if vies else None,
+        distance_sales_over_threshold=over_threshold,
+    )
+
+
 def _order_draft(
     seller_lines: list[tuple[Product, int]],
     billing: BillingDetails,
     buyer_profile: BuyerTaxProfile,
+    vies: ViesResult | None,
     treatment: TaxTreatment,
+    on: date,
 ) -> tuple[Order, list[OrderLine]]:
     """One seller's order and its lines, priced and taxed in that seller's context (unsaved)."""
     seller = seller_lines[0][0].seller
@@ -459,11 +523,19 @@ def _order_draft(
             field="lines",
         )
     currency = currency_code_validate(currencies.pop(), field="lines")
+    if is_distance_sale(treatment):
+        net = sum(
+            (
+                line_net(PricedLine(quantity, product.unit_price, Decimal(0)), currency)
+                for product, quantity in seller_lines
+            ),
+            Decimal(0),
+        )
+        if distance_sales_over_threshold(seller=seller, sale_net=net, currency=currency, on=on):
+            treatment = _treatment(seller, buyer_profile, vies, over_threshold=True)
     priced = [
         PricedLine(
-            quantity,
-            product.unit_price,
-            treatment.rate_for(seller_rate=product.tax_rate, category=product.tax_category),
+            quantity, product.unit_price, product_rate(treatment=treatment, product=product, on=on)
         )
         for product, quantity in seller_lines
     ]

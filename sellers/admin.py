@@ -90,6 +90,7 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
         "entity_request_id",
         "created_at",
         "updated_at",
+        "distance_sales_threshold_crossed_on",
     ]
     inlines = [SellerUserInline]
     actions = ["request_entity"]
@@ -98,7 +99,17 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
         ("Address", {"fields": ["address", "post_code", "city", "country"]}),
         ("Tax", {"fields": ["tax_number", "is_tax_subject"]}),
         ("Branding", {"fields": ["primary_colour", "logo", "invoice_footer"]}),
-        ("Invoicing", {"fields": ["invoice_trigger", "oss_registered", "vies_unavailable_policy"]}),
+        (
+            "Invoicing",
+            {
+                "fields": [
+                    "invoice_trigger",
+                    "oss_registered",
+                    "distance_sales_threshold_crossed_on",
+                    "vies_unavailable_policy",
+                ]
+            },
+        ),
         # Last two: a new seller starts with the marketplace's invoicing defaults and has no
         # entity yet, so its add form leaves them out.
         (

@@ -69,6 +69,10 @@ class Seller(models.Model):
     invoice_trigger = models.CharField(max_length=10, choices=InvoiceTrigger.choices, blank=True)
     # Registered for the EU One-Stop Shop: B2C sales to other EU countries at their rates.
     oss_registered = models.BooleanField(default=False)
+    # The day its intra-EU distance sales went over the EU-wide threshold (invoicing.
+    # distance_sales): from then on, for that year and the next, such sales are taxed in the
+    # buyer's country.
+    distance_sales_threshold_crossed_on = models.DateField(null=True, blank=True)
     vies_unavailable_policy = models.CharField(
         max_length=12, choices=ViesUnavailablePolicy.choices, default=ViesUnavailablePolicy.HOLD
     )

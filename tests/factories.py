@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from invoicing.models import DocumentLine, Invoice, InvoiceState
-from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product
+from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product, TaxCategory
 from marketplace.services import BillingDetails
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
 from sellers.services import seller_entity_create
@@ -72,7 +72,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Product {n}")
     unit_price = Decimal("10.00")
     currency = "EUR"
-    tax_rate = Decimal("22.00")
+    tax_category = TaxCategory.STANDARD
 
 
 class OrderFactory(factory.django.DjangoModelFactory):

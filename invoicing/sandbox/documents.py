@@ -14,10 +14,12 @@ as a ``/customers`` record) or ``customer_id``; either way the document keeps a 
 does of ``issuer`` (the entity).
 
 ``transaction_type``: ``domestic`` without a customer country; otherwise what
-``/transaction-type/check`` answers for the entity and the customer (:func:`.vies.classify`): an
-intra-EU sale is ``intra_eu_b2b`` only when VIES confirms the customer's ``tax_number`` (and the
-customer is not ``is_end_consumer`` and the issuer ``is_tax_subject``). Reverse charge is never
-applied automatically: it is set per line tax.
+``/transaction-type/check`` answers for the entity and the customer (:func:`.vies.classify`): the
+same country (Great Britain and Northern Ireland ``XI`` count as one) is ``domestic``; an
+intra-EU sale (both in the EU VAT area for goods: the member states and ``XI``) is
+``intra_eu_b2b`` only when VIES confirms the customer's ``tax_number`` (and the customer is not
+``is_end_consumer`` and the issuer ``is_tax_subject``). Reverse charge is never applied
+automatically: it is set per line tax.
 
 Numbers come from the entity's ``settings.number_formats`` (see :mod:`.numbering`), allocated in
 the same transaction as the insert; drafts (``is_draft: true``) get ``number: null`` and use no

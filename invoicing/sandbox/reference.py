@@ -22,14 +22,28 @@ EU_COUNTRY_CODES = frozenset(
 )  # fmt: skip
 
 
+# Northern Ireland's VAT code (not in ISO 3166-1 nor CLDR): it sells goods under the EU's VAT
+# rules (Windsor Framework) and with the UK's currency. Goods between it and Great Britain are a
+# UK domestic supply; between it and a member state, an intra-EU supply.
+NORTHERN_IRELAND = "XI"
+EU_GOODS_VAT_AREA = EU_COUNTRY_CODES | {NORTHERN_IRELAND}
+_VAT_JURISDICTION = {NORTHERN_IRELAND: "GB"}
+
+
+def same_vat_jurisdiction(first: str, second: str) -> bool:
+    """One VAT applies to both: the same code, or Great Britain and Northern Ireland."""
+    return _VAT_JURISDICTION.get(first, first) == _VAT_JURISDICTION.get(second, second)
+
+
 @functools.cache
 def _english_country_names() -> dict[str, str]:
     territories = Locale("en").territories
-    return {
+    names = {
         code: name
         for code, name in territories.items()
         if len(code) == 2 and code.isalpha() and code not in _NOT_ISO_3166
     }
+    return {**names, NORTHERN_IRELAND: "Northern Ireland"}
 
 
 @functools.cache
@@ -49,7 +63,7 @@ def country_code_for_name(name: str) -> str | None:
 
 def currency_for_country(country_code: str) -> str | None:
     """The country's current tender currency (e.g. SI -> EUR), or None if it has none."""
-    currencies = get_territory_currencies(country_code)
+    currencies = get_territory_currencies(_VAT_JURISDICTION.get(country_code, country_code))
     return str(currencies[0]) if currencies else None
 
 
@@ -65,8 +79,9 @@ def minor_unit(currency_code: str) -> Decimal:
 def locale_for_country(country_code: str) -> str:
     """Most likely locale of a country as a BCP 47 tag, e.g. "sl-SI" (CLDR likely subtags)."""
     likely = get_global("likely_subtags")
-    tag = likely.get(f"und_{country_code}") or likely["und"]
-    return f"{tag.split('_')[0]}-{country_code}"
+    territory = _VAT_JURISDICTION.get(country_code, country_code)
+    tag = likely.get(f"und_{territory}") or likely["und"]
+    return f"{tag.split('_')[0]}-{territory}"
 
 
 def normalize_locale(value: str) -> str | None:

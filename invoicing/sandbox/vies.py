@@ -1,16 +1,18 @@
 """``POST /transaction-type/check`` (and its older twin ``/vies/check``) with a deterministic VIES.
 
 The sandbox cannot reach VIES, so it answers from :data:`VIES_REGISTERED`, one documented,
-checksum-valid VAT number per EU member state (the README lists them). A customer number is
-first checked with python-stdnum (format and check digits for its country): a number that fails
-is ``vies_valid: false`` with a warning about its format; a well-formed number is valid exactly
-when it is in the table. With the fault switch ``vies_unavailable`` on, the answer is 200 with
-``vies_valid: null``, ``vies_request_id: null`` and a warning, and the sale is classified as if
-the number could not be confirmed (``intra_eu_b2c``, no reverse charge), which is the cautious
+checksum-valid VAT number per EU member state and Northern Ireland (the README lists them). A
+customer number is first checked with python-stdnum (format and check digits for its country): a
+number that fails is ``vies_valid: false`` with a warning about its format; a well-formed number is
+valid exactly when it is in the table. With the fault switch ``vies_unavailable`` on, the answer is
+200 with ``vies_valid: null``, ``vies_request_id: null`` and a warning, and the sale is classified
+as if the number could not be confirmed (``intra_eu_b2c``, no reverse charge), which is the cautious
 choice for an invoice that must go out.
 
 Classification (the contract's rules; documents are classified by the same function, so the
-``transaction_type`` a document records is what the check answers for its issuer and customer):
+``transaction_type`` a document records is what the check answers for its issuer and customer;
+for goods, Northern Ireland ``XI`` counts as in the EU and as one country with Great Britain
+``GB``):
   * ``domestic``: same country;
   * ``intra_eu_b2b``: issuer and customer in different EU countries, customer number VIES-valid,
     issuer a tax subject, customer not an end consumer; otherwise ``intra_eu_b2c``;
@@ -32,7 +34,7 @@ from stdnum.exceptions import ValidationError
 from invoicing.sandbox import validation
 from invoicing.sandbox.errors import Issues, Path
 from invoicing.sandbox.ids import new_id
-from invoicing.sandbox.reference import EU_COUNTRY_CODES, country_name
+from invoicing.sandbox.reference import EU_GOODS_VAT_AREA, country_name, same_vat_jurisdiction
 
 # VAT numbers the sandbox's VIES knows as registered (all pass python-stdnum's checks).
 VIES_REGISTERED = frozenset(
@@ -42,7 +44,7 @@ VIES_REGISTERED = frozenset(
         "FI20774740", "FR40303265045", "HR33392005961", "HU12892312", "IE6433435F",
         "IT00743110157", "LT119511515", "LU15027442", "LV40003521600", "MT11679112",
         "NL004495445B01", "PL8567346215", "PT501964843", "RO18547290", "SE123456789701",
-        "SI50223054", "SK2022749619",
+        "SI50223054", "SK2022749619", "XI980780684",
     }
 )  # fmt: skip
 
@@ -123,9 +125,9 @@ def classify(
     vies_valid: bool | None = None
     vies_request_id: str | None = None
     warning: str | None = None
-    both_in_eu = {issuer_country, customer_country} <= EU_COUNTRY_CODES
+    both_in_eu = {issuer_country, customer_country} <= EU_GOODS_VAT_AREA
     business = bool(tax_number) and not is_end_consumer and is_tax_subject
-    if issuer_country == customer_country:
+    if same_vat_jurisdiction(issuer_country, customer_country):
         transaction_type = "domestic"
     elif both_in_eu:
         if tax_number and not vies_available:
@@ -139,7 +141,7 @@ def classify(
         transaction_type = "3w_b2b" if business else "3w_b2c"
     reverse_charge = is_tax_subject and (
         transaction_type == "intra_eu_b2b"
-        or (transaction_type.startswith("3w_") and issuer_country in EU_COUNTRY_CODES)
+        or (transaction_type.startswith("3w_") and issuer_country in EU_GOODS_VAT_AREA)
     )
     return Sale(transaction_type, reverse_charge, vies_valid, warning, vies_request_id)
 

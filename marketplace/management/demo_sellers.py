@@ -13,7 +13,6 @@ class DemoProduct(NamedTuple):
     name: str
     description: str
     unit_price: str
-    tax_rate: str
     tax_category: str = TaxCategory.STANDARD
 
     def build(self, seller: Seller) -> Product:
@@ -23,7 +22,6 @@ class DemoProduct(NamedTuple):
             name=self.name,
             description=self.description,
             unit_price=Decimal(self.unit_price),
-            tax_rate=Decimal(self.tax_rate),
             tax_category=self.tax_category,
         )
 
@@ -47,15 +45,14 @@ DEMO_SELLERS = [
             invoice_footer="Alpine Crafts d.o.o., registered in Ljubljana.",
         ),
         [
-            DemoProduct("Hand-carved spoon", "Linden wood, oiled.", "14.90", "22.00"),
+            DemoProduct("Hand-carved spoon", "Linden wood, oiled.", "14.90"),
             DemoProduct(
                 "Forest honey 450 g",
                 "From hives above Bohinj.",
                 "8.50",
-                "9.50",
                 TaxCategory.REDUCED,
             ),
-            DemoProduct("Wool blanket", "Undyed sheep's wool.", "89.00", "22.00"),
+            DemoProduct("Wool blanket", "Undyed sheep's wool.", "89.00"),
         ],
     ),
     DemoSeller(
@@ -75,10 +72,9 @@ DEMO_SELLERS = [
                 "Field guide to the Alps",
                 "Paperback, 320 pages.",
                 "24.00",
-                "7.00",
                 TaxCategory.REDUCED,
             ),
-            DemoProduct("City atlas", "Hardcover.", "39.90", "7.00", TaxCategory.REDUCED),
+            DemoProduct("City atlas", "Hardcover.", "39.90", TaxCategory.REDUCED),
         ],
     ),
     DemoSeller(
@@ -93,10 +89,8 @@ DEMO_SELLERS = [
             primary_colour="#F2A900",
         ),
         [
-            DemoProduct(
-                "Espresso beans 1 kg", "Dark roast.", "21.50", "10.00", TaxCategory.REDUCED
-            ),
-            DemoProduct("Porcelain cup", "Hand-painted.", "16.00", "20.00"),
+            DemoProduct("Espresso beans 1 kg", "Dark roast.", "21.50", TaxCategory.REDUCED),
+            DemoProduct("Porcelain cup", "Hand-painted.", "16.00"),
         ],
     ),
 ]

@@ -15,7 +15,7 @@ from invoicing.models import DocumentKind, DocumentLine, Invoice, InvoiceState
 from invoicing.reconciliation import reconcile
 from marketplace import services as orders
 from marketplace.errors import ApplicationError
-from marketplace.models import OrderStatus
+from marketplace.models import OrderStatus, TaxCategory
 from tests.factories import (
     BILLING,
     InvoiceFactory,
@@ -39,7 +39,7 @@ def seller(sandbox):
 def order(seller):
     mug = ProductFactory(seller=seller, name="Mug", unit_price=Decimal("12.99"))
     honey = ProductFactory(
-        seller=seller, name="Honey", unit_price=Decimal("7.45"), tax_rate=Decimal("9.50")
+        seller=seller, name="Honey", unit_price=Decimal("7.45"), tax_category=TaxCategory.REDUCED
     )
     checkout = orders.checkout_create(
         buyer=UserFactory(),

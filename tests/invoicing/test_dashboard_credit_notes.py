@@ -3,6 +3,7 @@ amount: a later refund or cancel credits only what remains, and an invoice credi
 total is flagged in admin and by reconciliation."""
 
 from collections import defaultdict
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -16,6 +17,7 @@ from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.selectors import invoice_credit_balance
 from marketplace import services as orders
 from marketplace.errors import ApplicationError
+from marketplace.models import TaxCategory
 from marketplace.pricing import PricedLine, order_totals
 from tests.factories import (
     BILLING,
@@ -44,15 +46,17 @@ def seller(sandbox):
 
 
 def invoiced_order(seller, callbacks, *lines):
-    """A paid order of ``(name, quantity, unit price, rate)`` lines, its invoice issued."""
+    """A paid domestic order of ``(name, quantity, unit price, tax category)`` lines, its
+    invoice issued."""
     cart = [
         orders.CartLine(
-            ProductFactory(seller=seller, name=name, unit_price=price, tax_rate=rate).pk,
+            ProductFactory(seller=seller, name=name, unit_price=price, tax_category=category).pk,
             quantity,
         )
-        for name, quantity, price, rate in lines
+        for name, quantity, price, category in lines
     ]
-    checkout = orders.checkout_create(buyer=UserFactory(), lines=cart, billing=BILLING)
+    billing = replace(BILLING, country=str(seller.country))
+    checkout = orders.checkout_create(buyer=UserFactory(), lines=cart, billing=billing)
     order = checkout.orders.get()
     with callbacks(execute=True):
         orders.order_mark_paid(order_id=order.pk)
@@ -60,12 +64,12 @@ def invoiced_order(seller, callbacks, *lines):
 
 
 @pytest.fixture
-def lamps(seller, django_capture_on_commit_callbacks):
-    """2 x 50.00 at 21 %: 100.00 + 21.00 = 121.00."""
+def lamps(sandbox, django_capture_on_commit_callbacks):
+    """A Dutch seller's 2 x 50.00 at 21 %: 100.00 + 21.00 = 121.00."""
     return invoiced_order(
-        seller,
+        seller_with_entity(country="NL", tax_number="NL004495445B01"),
         django_capture_on_commit_callbacks,
-        ("Lamp", 2, Decimal("50.00"), Decimal("21.00")),
+        ("Lamp", 2, Decimal("50.00"), TaxCategory.STANDARD),
     )
 
 
@@ -75,8 +79,8 @@ def mugs_and_honey(seller, django_capture_on_commit_callbacks):
     return invoiced_order(
         seller,
         django_capture_on_commit_callbacks,
-        ("Mug", 3, Decimal("12.99"), Decimal("22.00")),
-        ("Honey", 2, Decimal("7.45"), Decimal("9.50")),
+        ("Mug", 3, Decimal("12.99"), TaxCategory.STANDARD),
+        ("Honey", 2, Decimal("7.45"), TaxCategory.REDUCED),
     )
 
 
@@ -382,11 +386,13 @@ def test_an_over_credited_invoice_is_a_reconciliation_finding(sandbox, over_cred
 
 
 def test_an_over_credited_invoice_is_filtered_and_warned_in_admin(
-    client, over_credited, lamps, seller, django_capture_on_commit_callbacks
+    client, over_credited, lamps, django_capture_on_commit_callbacks
 ):
     _, invoice = over_credited
     _, fine = invoiced_order(
-        seller, django_capture_on_commit_callbacks, ("Lamp", 1, Decimal("50.00"), Decimal("21"))
+        invoice.seller,
+        django_capture_on_commit_callbacks,
+        ("Lamp", 1, Decimal("50.00"), TaxCategory.STANDARD),
     )
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
 

@@ -1,6 +1,7 @@
 # ruff: noqa: E501  (the matrix reads best one sale per line)
 """The tax matrix: seller country x buyer country and type x VAT number validity x OSS."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -12,11 +13,15 @@ from invoicing.tax import (
     BuyerTaxProfile,
     DeemedSupplyError,
     SellerTaxProfile,
+    needs_vies,
+    seller_rate,
     tax_treatment,
 )
 from marketplace.pricing import PricedLine, order_totals
 
-SI_STANDARD, SI_REDUCED = Decimal("22.00"), Decimal("9.50")
+ON = date(2026, 1, 2)
+# The rate a seller outside the rate tables (here the US one) set on its product.
+OWN_RATE = Decimal("22.00")
 
 # seller country, tax subject, OSS | buyer country, business, VAT number, VIES answer |
 # product category | transaction type, reverse charge, rate, gross of 2 x 50.00, note
@@ -39,12 +44,31 @@ MATRIX = [
     ("SI", False, False, "SI", False, "", None, "standard", "domestic", False, "0", "100.00", NO_VAT_NOTE),
     ("SI", False, False, "DE", True, "DE136695976", True, "standard", "intra_eu_b2c", False, "0", "100.00", NO_VAT_NOTE),
     ("SI", False, False, "US", False, "", None, "standard", "3w_b2c", False, "0", "100.00", NO_VAT_NOTE),
-    ("DE", True, False, "DE", False, "", None, "reduced", "domestic", False, "9.50", "109.50", ""),
+    ("DE", True, False, "DE", False, "", None, "reduced", "domestic", False, "7", "107.00", ""),
     ("DE", True, False, "AT", True, "ATU13585627", True, "standard", "intra_eu_b2b", True, "0", "100.00", REVERSE_CHARGE_NOTE),
     ("DE", True, True, "AT", False, "", None, "standard", "intra_eu_b2c", False, "20", "120.00", ""),
     ("US", True, False, "US", False, "", None, "standard", "domestic", False, "22", "122.00", ""),
     ("US", True, False, "DE", True, "DE136695976", None, "standard", "3w_b2b", True, "0", "100.00", EXPORT_NOTE),
     ("US", True, False, "CA", False, "", None, "standard", "3w_b2c", True, "0", "100.00", EXPORT_NOTE),
+    # Categories map per country; a band the country lacks falls back to the next higher one.
+    ("IE", True, False, "IE", False, "", None, "zero", "domestic", False, "0", "100.00", ""),
+    ("IE", True, False, "IE", False, "", None, "super_reduced", "domestic", False, "4.8", "104.80", ""),
+    ("FR", True, False, "FR", False, "", None, "super_reduced", "domestic", False, "2.1", "102.10", ""),
+    ("DE", True, False, "DE", False, "", None, "super_reduced", "domestic", False, "7", "107.00", ""),
+    ("DE", True, False, "DE", False, "", None, "zero", "domestic", False, "7", "107.00", ""),
+    ("DK", True, False, "DK", False, "", None, "reduced", "domestic", False, "25", "125.00", ""),
+    ("SI", True, True, "IE", False, "", None, "zero", "intra_eu_b2c", False, "0", "100.00", ""),
+    # Northern Ireland: in the EU VAT area for goods at the UK's rates; one country with GB.
+    ("GB", True, False, "XI", False, "", None, "standard", "domestic", False, "20", "120.00", ""),
+    ("XI", True, False, "GB", True, "", None, "reduced", "domestic", False, "5", "105.00", ""),
+    ("XI", True, False, "XI", False, "", None, "zero", "domestic", False, "0", "100.00", ""),
+    ("XI", True, False, "IE", True, "IE6433435F", True, "standard", "intra_eu_b2b", True, "0", "100.00", REVERSE_CHARGE_NOTE),
+    ("DE", True, False, "XI", True, "XI980780684", True, "standard", "intra_eu_b2b", True, "0", "100.00", REVERSE_CHARGE_NOTE),
+    ("XI", True, False, "FR", False, "", None, "standard", "intra_eu_b2c", False, "20", "120.00", ""),
+    ("DE", True, True, "XI", False, "", None, "reduced", "intra_eu_b2c", False, "5", "105.00", ""),
+    ("DE", True, False, "XI", False, "", None, "reduced", "intra_eu_b2c", False, "7", "107.00", ""),
+    ("GB", True, False, "DE", True, "DE136695976", None, "standard", "3w_b2b", True, "0", "100.00", EXPORT_NOTE),
+    ("DE", True, False, "GB", False, "", None, "standard", "3w_b2c", True, "0", "100.00", EXPORT_NOTE),
 ]  # fmt: skip
 
 
@@ -59,14 +83,13 @@ def test_tax_matrix(
     seller_country, tax_subject, oss, buyer_country, business, vat_number, vies_valid, category,
     transaction_type, reverse_charge, rate, gross, note,
 ):  # fmt: skip
-    # The product's domestic rate is the seller's (SI rates stand in for any seller here).
-    seller_rate = SI_REDUCED if category == "reduced" else SI_STANDARD
+    own = seller_rate(country=seller_country, category=category, on=ON, own_rate=OWN_RATE)
     treatment = tax_treatment(
         seller=SellerTaxProfile(seller_country, tax_subject, oss),
         buyer=BuyerTaxProfile(buyer_country, vat_number, business),
         vies_valid=vies_valid,
     )
-    line_rate = treatment.rate_for(seller_rate=seller_rate, category=category)
+    line_rate = treatment.rate_for(seller_rate=own, category=category, on=ON)
     totals = order_totals([PricedLine(2, Decimal("50.00"), line_rate)], "EUR")
 
     assert treatment.transaction_type == transaction_type
@@ -132,3 +155,46 @@ def test_a_non_eu_sellers_sale_to_an_eu_consumer_is_no_export_but_a_deemed_suppl
             buyer=BuyerTaxProfile("DE", vat_number, bool(vat_number)),
             vies_valid=vies_valid,
         )
+
+
+@pytest.mark.parametrize(
+    ("over", "rate", "gross"),
+    [(False, "22", "122.00"), (True, "19", "119.00")],
+)
+def test_over_the_distance_sales_threshold_a_b2c_sale_is_taxed_in_the_buyer_country(
+    over, rate, gross
+):
+    treatment = tax_treatment(
+        seller=SellerTaxProfile("SI", True, False),
+        buyer=BuyerTaxProfile("DE", "", False),
+        vies_valid=None,
+        distance_sales_over_threshold=over,
+    )
+    own = seller_rate(country="SI", category="standard", on=ON, own_rate=None)
+    line_rate = treatment.rate_for(seller_rate=own, category="standard", on=ON)
+
+    assert treatment.transaction_type == "intra_eu_b2c"
+    assert line_rate == Decimal(rate)
+    assert order_totals([PricedLine(2, Decimal("50.00"), line_rate)], "EUR").gross == Decimal(gross)
+
+
+@pytest.mark.parametrize(
+    ("seller_country", "buyer_country", "vat_number", "asked"),
+    [
+        ("DE", "XI", "XI980780684", True),
+        ("XI", "IE", "IE6433435F", True),
+        ("GB", "XI", "XI980780684", False),
+        ("XI", "GB", "GB980780684", False),
+        ("GB", "DE", "DE136695976", False),
+    ],
+)
+def test_vies_is_asked_for_northern_ireland_numbers_across_the_eu_border(
+    seller_country, buyer_country, vat_number, asked
+):
+    assert (
+        needs_vies(
+            seller=SellerTaxProfile(seller_country, True, False),
+            buyer=BuyerTaxProfile(buyer_country, vat_number, True),
+        )
+        is asked
+    )

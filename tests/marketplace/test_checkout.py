@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from invoicing.models import Invoice
-from marketplace.models import Checkout, Order, OrderLine
+from marketplace.models import Checkout, Order, OrderLine, TaxCategory
 from sellers.models import SellerStatus
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 
@@ -34,10 +34,16 @@ def products():
     return {
         "mug": ProductFactory(seller=slovenian, name="Mug", unit_price=Decimal("12.99")),
         "honey": ProductFactory(
-            seller=slovenian, name="Honey", unit_price=Decimal("7.45"), tax_rate=Decimal("9.50")
+            seller=slovenian,
+            name="Honey",
+            unit_price=Decimal("7.45"),
+            tax_category=TaxCategory.REDUCED,
         ),
         "book": ProductFactory(
-            seller=german, name="Book", unit_price=Decimal("19.99"), tax_rate=Decimal("7.00")
+            seller=german,
+            name="Book",
+            unit_price=Decimal("19.99"),
+            tax_category=TaxCategory.REDUCED,
         ),
     }
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from invoicing.models import Invoice
-from marketplace.models import Checkout, Order, Payment
+from marketplace.models import Checkout, Order, Payment, TaxCategory
 from tests.factories import BILLING, ProductFactory, seller_with_entity
 
 
@@ -31,10 +31,16 @@ def products(sellers):
     return {
         "spoon": ProductFactory(seller=alpine, name="Carved spoon", unit_price=Decimal("14.90")),
         "honey": ProductFactory(
-            seller=alpine, name="Honey", unit_price=Decimal("7.45"), tax_rate=Decimal("9.50")
+            seller=alpine,
+            name="Honey",
+            unit_price=Decimal("7.45"),
+            tax_category=TaxCategory.REDUCED,
         ),
         "book": ProductFactory(
-            seller=berlin, name="Field guide", unit_price=Decimal("24.00"), tax_rate=Decimal("7.00")
+            seller=berlin,
+            name="Field guide",
+            unit_price=Decimal("24.00"),
+            tax_category=TaxCategory.REDUCED,
         ),
     }
 

@@ -1,0 +1,183 @@
+"""The EU-wide EUR 10,000 threshold for intra-EU distance sales of goods (Article 59c of Council
+Directive 2006/112/EC).
+
+A seller established in only one member state (or in Northern Ireland; every seller here is
+taken to be) may tax its B2C sales of goods to other member states in its own country only while
+their total, net of VAT, did not exceed EUR 10,000 in the previous calendar year and does not
+exceed it in the current one (59c(1)). From the sale that takes the current year's total over
+the threshold on, such sales are taxed in the buyer's country (59c(2)): that sale itself, the
+rest of that year and the whole of the next. The day of that sale is recorded on the seller
+(admin shows it).
+
+The totals come from the seller's documents: the net of its invoices less its credit notes of
+transaction type intra_eu_b2c, issued or on their way (pending); failed rows do not count. A
+document counts on its issue date, or while pending on the day its row was written. An order
+not invoiced yet (its invoice point comes after checkout) counts on the day it was placed, for
+what was not refunded, unless it was cancelled.
+
+Currencies: amounts are converted to euro at the fixed ECB euro reference rates below, one table
+for every date (the threshold is a yearly estimate, not a tax amount). A sale or document in a
+currency the table lacks is taxed in the buyer's country, which a seller may always opt for
+(59c(3)); no crossing date is recorded for it.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Sum, When
+from django.db.models.functions import Coalesce, TruncDate
+
+from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.tax import RateSource, TaxTreatment, TransactionType
+from marketplace.audit import audit_record
+from marketplace.models import Order, OrderStatus
+from sellers.models import Seller
+
+THRESHOLD_EUR = Decimal("10000")
+
+# Units of each currency per euro: the ECB's euro foreign exchange reference rates of
+# 14 March 2025 (as reprinted by euro2.net, read 2026-12-05). BGN is the lev's fixed rate.
+EUR_RATES: dict[str, Decimal] = {
+    code: Decimal(rate)
+    for code, rate in [
+        ("EUR", "1"),
+        ("AUD", "1.7237"),
+        ("BGN", "1.95583"),
+        ("CHF", "0.9641"),
+        ("CZK", "25.014"),
+        ("DKK", "7.4601"),
+        ("GBP", "0.84183"),
+        ("HUF", "399.48"),
+        ("ISK", "145.90"),
+        ("JPY", "161.88"),
+        ("NOK", "11.6200"),
+        ("PLN", "4.1723"),
+        ("RON", "4.9768"),
+        ("SEK", "11.0538"),
+        ("TRY", "39.9381"),
+        ("USD", "1.0889"),
+    ]
+}
+
+
+def amount_in_eur(amount: Decimal, currency: str) -> Decimal | None:
+    """The amount in euro at the fixed table; None for a currency the table lacks."""
+    rate = EUR_RATES.get(currency)
+    if rate is None:
+        return None
+    return (amount / rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def is_distance_sale(treatment: TaxTreatment) -> bool:
+    """A B2C sale to another member state taxed at the seller's rate: it counts towards the
+    threshold, which may move it to the buyer country's rate."""
+    return (
+        treatment.transaction_type == TransactionType.INTRA_EU_B2C
+        and treatment.rate_source == RateSource.SELLER
+    )
+
+
+def distance_sales_lock(*, sellers: Iterable[Seller], on: date) -> None:
+    """Lock, in id order, the rows of the sellers whose next sale must be counted (not known to
+    be over the threshold), so concurrent sales count each other in turn and never deadlock."""
+    ids = sorted(seller.pk for seller in sellers if not _over_by_record(seller, on))
+    list(Seller.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+
+
+def distance_sales_over_threshold(
+    *, seller: Seller, sale_net: Decimal, currency: str, on: date
+) -> bool:
+    """Whether this intra-EU B2C sale of goods (net `sale_net` in `currency`, made on `on`) is
+    taxed in the buyer's country because of the threshold.
+
+    A seller recorded over it (this year or last) answers at once. Otherwise its row is locked
+    for the caller's transaction and its documents counted; a crossing found and not recorded
+    yet is recorded on the seller.
+    """
+    if _over_by_record(seller, on):
+        return True
+    locked = (
+        Seller.objects.select_for_update()
+        .only("distance_sales_threshold_crossed_on")
+        .get(pk=seller.pk)
+    )
+    if _over_by_record(locked, on):
+        return True
+    sale_eur = amount_in_eur(sale_net, currency)
+    daily = _daily_totals_eur(seller.pk, on)
+    if sale_eur is None or daily is None:
+        return True
+    daily.append((on, sale_eur))
+    crossed = _crossing_days(daily)
+    crossed_on = crossed.get(on.year) or crossed.get(on.year - 1)
+    if crossed_on is None:
+        return False
+    Seller.objects.filter(pk=seller.pk).update(distance_sales_threshold_crossed_on=crossed_on)
+    audit_record(
+        action="seller.distance_sales_threshold_crossed",
+        seller_id=seller.pk,
+        detail={"crossed_on": crossed_on.isoformat()},
+    )
+    return True
+
+
+def _over_by_record(seller: Seller, on: date) -> bool:
+    """The seller's recorded crossing puts this year's sales over the threshold."""
+    crossed_on = seller.distance_sales_threshold_crossed_on
+    return crossed_on is not None and on.year - 1 <= crossed_on.year <= on.year
+
+
+def _daily_totals_eur(seller_id: int, on: date) -> list[tuple[date, Decimal]] | None:
+    """Per day since 1 January of the previous year, the net of the seller's intra-EU B2C
+    documents (credit notes negative) and of its orders not invoiced yet, in euro, in date
+    order; None when one is in a currency without a rate."""
+    since = date(on.year - 1, 1, 1)
+    signed_net = Case(
+        When(kind=DocumentKind.CREDIT_NOTE, then=-F("lines__total_net")),
+        default=F("lines__total_net"),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    documents = (
+        Invoice.objects.filter(
+            seller_id=seller_id,
+            transaction_type=TransactionType.INTRA_EU_B2C,
+            state__in=[InvoiceState.PENDING, InvoiceState.ISSUED],
+        )
+        .annotate(day=Coalesce("date", TruncDate("created_at")))
+        .filter(day__gte=since, day__lte=on)
+        .values("day", "currency")
+        .annotate(net=Sum(signed_net))
+    )
+    invoiced = Invoice.objects.filter(order=OuterRef("pk"), kind=DocumentKind.INVOICE)
+    remaining_net = (F("lines__quantity") - F("lines__refunded_quantity")) * F("lines__unit_price")
+    not_invoiced = (
+        Order.objects.filter(seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C)
+        .exclude(status=OrderStatus.CANCELLED)
+        .exclude(Exists(invoiced))
+        .annotate(day=TruncDate("placed_at"))
+        .filter(day__gte=since, day__lte=on)
+        .values("day", "currency")
+        .annotate(
+            net=Sum(remaining_net, output_field=DecimalField(max_digits=14, decimal_places=2))
+        )
+    )
+    daily: list[tuple[date, Decimal]] = []
+    for row in [*documents, *not_invoiced]:
+        amount = amount_in_eur(row["net"] or Decimal(0), row["currency"])
+        if amount is None:
+            return None
+        daily.append((row["day"], amount))
+    return sorted(daily, key=lambda day_amount: day_amount[0])
+
+
+def _crossing_days(daily: list[tuple[date, Decimal]]) -> dict[int, date]:
+    """Per calendar year, the first day its running total went over the threshold."""
+    running: defaultdict[int, Decimal] = defaultdict(Decimal)
+    crossed: dict[int, date] = {}
+    for day, amount in daily:
+        running[day.year] += amount
+        if running[day.year] > THRESHOLD_EUR and day.year not in crossed:
+            crossed[day.year] = day
+    return crossed

@@ -1,0 +1,213 @@
+"""The EU-wide EUR 10,000 threshold for intra-EU distance sales (Article 59c), counted per seller
+from its documents: under it a B2C sale to another member state takes the seller's rate, the sale
+that takes the year over it and every later one (that year and the next) the buyer country's."""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from invoicing import services as issuing
+from invoicing.distance_sales import amount_in_eur
+from invoicing.models import DocumentKind, Invoice, InvoiceState
+from marketplace import services as orders
+from marketplace.models import AuditEvent, Order
+from sellers.models import Seller
+from tests.factories import (
+    InvoiceFactory,
+    OrderFactory,
+    ProductFactory,
+    SellerFactory,
+    seller_with_entity,
+)
+
+pytestmark = pytest.mark.django_db
+
+DAY = date(2026, 6, 15)
+GERMAN_CONSUMER = orders.BillingDetails(
+    name="Lena Weber",
+    email="lena@example.com",
+    address="Friedrichstraße 10",
+    post_code="10117",
+    city="Berlin",
+    country="DE",
+)
+
+
+@pytest.fixture(autouse=True)
+def sale_day(monkeypatch):
+    """Sales are made at noon on DAY."""
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 6, 15, 12, tzinfo=UTC))
+
+
+@pytest.fixture
+def seller():
+    """A Slovenian seller, not registered for OSS: 22 % at home, Germany's 19 % at destination."""
+    return SellerFactory(country="SI")
+
+
+def earlier_sale(seller, net, *, day, currency="EUR", state=InvoiceState.ISSUED, credited=False):
+    """An intra-EU B2C document of the seller for `net` (and its credit note when `credited`)."""
+    order = OrderFactory(
+        seller=seller,
+        billing_country="DE",
+        currency=currency,
+        total_net=net,
+        total_tax=Decimal(0),
+        total_gross=net,
+        line__unit_price=net,
+        line__total_net=net,
+        line__tax_rate=Decimal(0),
+    )
+    invoice = InvoiceFactory(order=order, transaction_type="intra_eu_b2c", date=day, state=state)
+    if credited:
+        InvoiceFactory(
+            order=order,
+            kind=DocumentKind.CREDIT_NOTE,
+            credited_invoice=invoice,
+            transaction_type="intra_eu_b2c",
+            date=day,
+        )
+    return invoice
+
+
+def sell(seller, net, currency="EUR"):
+    product = ProductFactory(seller=seller, unit_price=net, currency=currency)
+    checkout = orders.checkout_create(
+        buyer=None, lines=[orders.CartLine(product.pk, 1)], billing=GERMAN_CONSUMER
+    )
+    order = checkout.orders.get()
+    return order.lines.get().tax_rate, order.total_tax
+
+
+def crossed_on(seller):
+    return Seller.objects.get(pk=seller.pk).distance_sales_threshold_crossed_on
+
+
+def test_up_to_the_threshold_the_sellers_rate_applies(seller):
+    earlier_sale(seller, Decimal("9980.00"), day=date(2026, 3, 1))
+
+    # 9,980.00 + 20.00 = 10,000.00: not over it.
+    assert sell(seller, Decimal("20.00")) == (Decimal("22.00"), Decimal("4.40"))
+    assert crossed_on(seller) is None
+
+
+def test_the_sale_that_crosses_it_and_every_later_one_take_the_buyer_countrys_rate(seller):
+    earlier_sale(seller, Decimal("9980.00"), day=date(2026, 3, 1))
+
+    # 9,980.00 + 20.01 = 10,000.01: this sale crosses it and is already taxed in Germany.
+    crossing = sell(seller, Decimal("20.01"))
+    later = sell(seller, Decimal("1.00"))
+
+    assert crossing == (Decimal("19.00"), Decimal("3.80"))
+    assert later == (Decimal("19.00"), Decimal("0.19"))
+    assert crossed_on(seller) == DAY
+    assert list(
+        AuditEvent.objects.filter(action="seller.distance_sales_threshold_crossed").values_list(
+            "seller_id", "detail"
+        )
+    ) == [(seller.pk, {"crossed_on": "2026-06-15"})]
+
+
+def test_a_previous_year_over_the_threshold_puts_the_whole_next_year_at_destination(seller):
+    earlier_sale(seller, Decimal("6000.00"), day=date(2025, 4, 1))
+    earlier_sale(seller, Decimal("4000.01"), day=date(2025, 9, 30))
+
+    assert sell(seller, Decimal("10.00")) == (Decimal("19.00"), Decimal("1.90"))
+    assert crossed_on(seller) == date(2025, 9, 30)
+
+
+def test_a_crossing_two_years_ago_no_longer_counts(seller):
+    Seller.objects.filter(pk=seller.pk).update(distance_sales_threshold_crossed_on=date(2024, 5, 1))
+    earlier_sale(seller, Decimal("10000.01"), day=date(2024, 5, 1))
+
+    assert sell(seller, Decimal("10.00")) == (Decimal("22.00"), Decimal("2.20"))
+    assert crossed_on(seller) == date(2024, 5, 1)
+
+
+def test_credit_notes_reduce_and_failed_documents_do_not_count_while_pending_ones_do(seller):
+    earlier_sale(seller, Decimal("9000.00"), day=date(2026, 2, 1))
+    earlier_sale(seller, Decimal("500.00"), day=date(2026, 2, 2), credited=True)
+    earlier_sale(seller, Decimal("5000.00"), day=None, state=InvoiceState.FAILED)
+    pending = earlier_sale(seller, Decimal("950.00"), day=None, state=InvoiceState.PENDING)
+    pending.__class__.objects.filter(pk=pending.pk).update(
+        created_at=datetime(2026, 6, 1, 12, tzinfo=UTC)
+    )
+
+    # 9,000.00 + 500.00 - 500.00 + 950.00 (pending) = 9,950.00; + 50.00 = 10,000.00.
+    assert sell(seller, Decimal("50.00")) == (Decimal("22.00"), Decimal("11.00"))
+    # That order is not invoiced yet (invoice point: paid) and counts: 0.01 more is over.
+    assert sell(seller, Decimal("0.01")) == (Decimal("19.00"), Decimal("0.00"))
+
+
+def test_other_currencies_count_at_the_fixed_ecb_table(seller):
+    # USD at 1.0889 per euro (ECB, 14 March 2025): 10,880.00 USD = 9,991.73 EUR.
+    assert amount_in_eur(Decimal("10880.00"), "USD") == Decimal("9991.73")
+    earlier_sale(seller, Decimal("10880.00"), day=date(2026, 3, 1), currency="USD")
+
+    # + 9.00 USD = 8.27 EUR -> 10,000.00: not over; + 1.00 USD = 0.92 EUR more is over.
+    assert sell(seller, Decimal("9.00"), currency="USD") == (Decimal("22.00"), Decimal("1.98"))
+    assert sell(seller, Decimal("1.00"), currency="USD") == (Decimal("19.00"), Decimal("0.19"))
+
+
+def test_a_currency_without_a_rate_is_taxed_at_destination_and_records_nothing(seller):
+    assert sell(seller, Decimal("10.00"), currency="MXN") == (Decimal("19.00"), Decimal("1.90"))
+    assert crossed_on(seller) is None
+
+
+def test_an_oss_seller_is_always_taxed_at_destination_and_nothing_is_counted(seller):
+    Seller.objects.filter(pk=seller.pk).update(oss_registered=True)
+    seller.refresh_from_db()
+
+    assert sell(seller, Decimal("10.00")) == (Decimal("19.00"), Decimal("1.90"))
+    assert crossed_on(seller) is None
+    assert Order.objects.get().transaction_type == "intra_eu_b2c"
+
+
+def test_orders_not_invoiced_yet_count_less_refunds_and_cancellations(seller):
+    Seller.objects.filter(pk=seller.pk).update(invoice_trigger="fulfilled")
+    seller.refresh_from_db()
+    earlier_sale(seller, Decimal("9900.00"), day=date(2026, 3, 1))
+    product = ProductFactory(seller=seller, unit_price=Decimal("30.00"))
+
+    def place(quantity):
+        lines = [orders.CartLine(product.pk, quantity)]
+        return orders.checkout_create(buyer=None, lines=lines, billing=GERMAN_CONSUMER).orders.get()
+
+    refunded = place(2)  # 9,960.00
+    cancelled = place(1)  # 9,990.00
+    orders.order_mark_paid(order_id=refunded.pk)
+    line = refunded.lines.get()
+    orders.order_refund(order_id=refunded.pk, lines=[orders.RefundLine(line.pk, 1)])
+    orders.order_cancel(order_id=cancelled.pk)
+
+    # 9,900.00 + 30.00 left of the refunded order = 9,930.00; + 70.00 = 10,000.00: not over.
+    assert sell(seller, Decimal("70.00")) == (Decimal("22.00"), Decimal("15.40"))
+    assert sell(seller, Decimal("0.01")) == (Decimal("19.00"), Decimal("0.00"))
+    assert not Invoice.objects.filter(order__in=[refunded, cancelled]).exists()
+
+
+def test_a_b2b_sale_that_falls_back_to_b2c_at_issue_takes_the_threshold_into_account(
+    sandbox, django_capture_on_commit_callbacks
+):
+    seller = seller_with_entity(vies_unavailable_policy="standard_vat")
+    Seller.objects.filter(pk=seller.pk).update(distance_sales_threshold_crossed_on=date(2026, 3, 1))
+    lamp = ProductFactory(seller=seller, unit_price=Decimal("80.00"))
+    business = replace(GERMAN_CONSUMER, company="Muster GmbH", vat_number="DE136695976")
+    order = orders.checkout_create(
+        buyer=None, lines=[orders.CartLine(lamp.pk, 2)], billing=business
+    ).orders.get()
+    assert (order.transaction_type, order.total_tax) == ("intra_eu_b2b", Decimal("0.00"))
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Invoice.objects.get(order=order)
+    sandbox.http().post("/sandbox/faults", json={"vies_unavailable": True})
+
+    issued = issuing.document_issue(invoice_id=invoice.pk)
+
+    # VAT is due after all: over the threshold, at Germany's 19 % (160.00 -> 30.40), not 22 %.
+    assert (issued.state, issued.transaction_type) == (InvoiceState.ISSUED, "intra_eu_b2c")
+    assert list(issued.lines.values_list("tax_rate", flat=True)) == [Decimal("19.00")]
+    assert (issued.total_tax, issued.total_gross) == (Decimal("30.40"), Decimal("190.40"))
