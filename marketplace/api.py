@@ -21,6 +21,7 @@ from marketplace import selectors, services
 from marketplace.accounts import password_validate, user_create
 from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, Product
+from marketplace.permissions import operator_permission
 from marketplace.throttles import LoginThrottle
 
 
@@ -277,14 +278,16 @@ class OrderDetailApi(generics.RetrieveAPIView[Order]):
 
 
 class OrderPayApi(APIView):
-    """Confirm payment; the buyer's own orders (standing in for the payment provider)."""
+    """An operator records a payment received outside any provider (a bank transfer); audited
+    as `order.paid` by that operator. Buyers pay through the payment provider, never here."""
+
+    permission_classes = [
+        operator_permission("marketplace.view_order", "marketplace.record_order_payment")
+    ]
 
     @extend_schema(request=None, responses=OrderOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        own = selectors.orders_visible_to(request.user)
-        if not request.user.is_staff:
-            own = own.filter(buyer=authenticated_user(request))
-        order = get_object_or_404(own, pk=pk)
+        order = get_object_or_404(selectors.orders_visible_to(request.user), pk=pk)
         services.order_mark_paid(order_id=order.pk, actor=authenticated_user(request))
         return _order_response(request, order.pk)
 

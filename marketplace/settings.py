@@ -106,7 +106,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Marketplace <orders@
 # Days a guest buyer's emailed order link keeps working.
 GUEST_LINK_MAX_AGE_DAYS = env.int("GUEST_LINK_MAX_AGE_DAYS", default=90)
 
-# Signs the local test payment provider's callbacks (marketplace.payments).
+# Who takes buyers' payments. "offline": no online provider; an operator with the permission
+# `marketplace.record_order_payment` records a payment received (POST /api/orders/{id}/pay/,
+# audited). "test": the local test payment provider (marketplace.payments), whose page signs a
+# "paid" callback for anyone: only with DEBUG on (`make run` sets it) or in the test suite
+# (tests/conftest.py); the start-up checks refuse it with DEBUG off.
+PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="offline")
+if PAYMENT_PROVIDER not in {"offline", "test"}:
+    raise environ.ImproperlyConfigured("PAYMENT_PROVIDER must be offline or test")
+# Signs the local test payment provider's callbacks.
 PAYMENT_PROVIDER_SECRET = env.str(
     "PAYMENT_PROVIDER_SECRET", default="insecure-local-payment-provider-secret"
 )
