@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from invoicing.models import Invoice
 from marketplace.checks import production_secrets_check
