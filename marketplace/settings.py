@@ -100,8 +100,9 @@ LOGIN_URL = "storefront:login"
 LOGIN_REDIRECT_URL = "storefront:my-orders"
 LOGOUT_REDIRECT_URL = "storefront:catalog"
 
-# Guest buyers get their order link by email; printed to the console unless configured.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Guest buyers get their order link by email; printed to the console unless configured, with the
+# link and addresses redacted (marketplace/logging.py): the console is a log too.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="marketplace.logging.RedactingConsoleEmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Marketplace <orders@localhost>")
 # Days a guest buyer's emailed order link keeps working.
 GUEST_LINK_MAX_AGE_DAYS = env.int("GUEST_LINK_MAX_AGE_DAYS", default=90)
