@@ -8,6 +8,7 @@ request gets 429 with `Retry-After`.
 import functools
 import hashlib
 import math
+import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
@@ -33,16 +34,30 @@ class ScopedThrottle(ScopedRateThrottle):
         return super().get_rate()
 
 
+def login_username(raw: object) -> str:
+    """The posted username as authentication reads it, for counting attempts against it.
+
+    The login form and DRF's token serializer both strip surrounding whitespace before they
+    authenticate (and DRF takes a number as its text), so " ana" is a guess at "ana" and counts
+    as one. Case and Unicode compatibility forms are folded too: a spelling that names no other
+    account gets no budget of its own.
+    """
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        return ""
+    return unicodedata.normalize("NFKC", str(raw).strip()).casefold()
+
+
 class LoginThrottle(ScopedThrottle):
-    """Per username and client address: guessing one account's password from one address is
-    slowed down, while that account's owner, elsewhere, still logs in."""
+    """Per username (as authentication reads it) and client address: guessing one account's
+    password from one address is slowed down, while that account's owner, elsewhere, still logs
+    in."""
 
     def get_cache_key(self, request: Request, view: "APIView") -> str:
         # A page passes its Django request (page_throttle_wait): the form is its POST.
         form = request.data if isinstance(request, Request) else cast(HttpRequest, request).POST
-        username = form.get("username") if isinstance(form, dict) else None
+        username = login_username(form.get("username") if isinstance(form, dict) else None)
         # Hashed: a username may hold characters a cache key cannot, and keys stay one length.
-        digest = hashlib.sha256(str(username or "").casefold().encode()).hexdigest()
+        digest = hashlib.sha256(username.encode()).hexdigest()
         return self.cache_format % {
             "scope": self.scope,
             "ident": f"{digest}:{self.get_ident(request)}",
