@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import NotAuthenticated
+from rest_framework.exceptions import NotAuthenticated, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,7 +22,7 @@ from marketplace.accounts import password_validate, user_create
 from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, Product
 from marketplace.permissions import operator_permission
-from marketplace.throttles import LoginThrottle
+from marketplace.throttles import LoginThrottle, login_lockout_seconds
 
 
 class ProductOutputSerializer(serializers.ModelSerializer[Product]):
@@ -77,6 +77,16 @@ class TokenLoginApi(ObtainAuthToken):
     permission_classes = [AllowAny]
     throttle_classes = [LoginThrottle]
     throttle_scope = "login"
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().post(request, *args, **kwargs)
+        except serializers.ValidationError:
+            # django-axes refused the login (this failure reached its limit, or the username
+            # is locked out from here); it flags DRF's request, which its middleware never sees.
+            if getattr(request, "axes_locked_out", False):
+                raise Throttled(wait=login_lockout_seconds()) from None
+            raise
 
 
 class BuyerRegisterApi(APIView):

@@ -56,7 +56,8 @@ class CallbackResult:
 
 
 def local_provider_enabled() -> bool:
-    return settings.PAYMENT_PROVIDER == "test"
+    provider: str = settings.PAYMENT_PROVIDER
+    return provider == "test"
 
 
 def _require_local_provider() -> None:

@@ -14,7 +14,7 @@ Permissions used outside admin:
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from rest_framework import status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -24,7 +24,7 @@ from marketplace.errors import ApplicationError
 
 def is_operator(user: AbstractBaseUser | AnonymousUser, *perms: str) -> bool:
     """An active staff user with every one of `perms`."""
-    return bool(user.is_active and getattr(user, "is_staff", False) and user.has_perms(perms))
+    return isinstance(user, User) and user.is_active and user.is_staff and user.has_perms(perms)
 
 
 class OperatorPermission(BasePermission):

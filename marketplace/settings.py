@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_countries",
+    "axes",
     "marketplace",
     "sellers",
     "invoicing",
@@ -55,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Answers a login that django-axes locked out (the last, as axes asks).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -94,6 +97,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes locks a username (as authentication reads it: marketplace.throttles.login_username)
+# from one client address out after LOGIN_FAILURE_LIMIT failed logins, for LOGIN_LOCKOUT_MINUTES,
+# on the API's token login, the storefront's login and admin's; the login throttle
+# (THROTTLE_LOGIN) still counts every attempt besides. Attempts are rows (admin: Axes); a
+# successful session login clears its pair; `manage.py axes_reset` clears all.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "marketplace.throttles.axes_username"
+AXES_CLIENT_IP_CALLABLE = "marketplace.throttles.client_address"
+AXES_LOCKOUT_CALLABLE = "marketplace.throttles.login_locked_out_page"
+# No row per successful login: a login history is personal data nothing here reads.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 
 # Buyers log in on the storefront's pages (operators keep admin's own login).
 LOGIN_URL = "storefront:login"
@@ -274,6 +299,9 @@ LOGGING = {
         # httpx logs whole URLs (query strings hold order ids); our client logs each call itself.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # django-axes logs each failed login with its username and address (personal data); the
+        # attempts are in admin.
+        "axes": {"level": "ERROR"},
         # Django gives these their own handlers; configured here they lose them and reach the
         # redacting console handler through the root logger instead.
         "django": {"level": "INFO", "propagate": True},

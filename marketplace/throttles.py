@@ -3,6 +3,9 @@
 A view opts in with `throttle_scope = "<scope>"`; the rates are
 `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]` (THROTTLE_<SCOPE> in the environment). A throttled
 request gets 429 with `Retry-After`.
+
+Logins are also locked out by django-axes after repeated failures (settings.AXES_*); its
+username, client address and lockout page are the ones below, so both count alike.
 """
 
 import functools
@@ -10,8 +13,9 @@ import hashlib
 import math
 import unicodedata
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from rest_framework.request import Request
@@ -103,6 +107,32 @@ def throttled_post(
         return wrapped
 
     return decorate
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """django-axes' username: the one authentication was given (the form's or the token
+    serializer's, already stripped), else the posted one, as `login_username` folds it."""
+    if credentials and "username" in credentials:
+        return login_username(credentials["username"])
+    form = getattr(request, "data", request.POST)
+    return login_username(form.get("username") if isinstance(form, dict) else None)
+
+
+def client_address(request: HttpRequest) -> str:
+    """django-axes' client address: the throttles' (REMOTE_ADDR, or X-Forwarded-For behind
+    NUM_PROXIES proxies), so a forged header picks no lockout of its own."""
+    return ScopedThrottle().get_ident(cast(Request, request))
+
+
+def login_lockout_seconds() -> int:
+    return math.ceil(settings.AXES_COOLOFF_TIME.total_seconds())
+
+
+def login_locked_out_page(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: object
+) -> HttpResponse:
+    """The login page's answer while django-axes locks the username out from here: 429."""
+    return throttled_page(request, login_lockout_seconds())
 
 
 def throttled_page(request: HttpRequest, wait: int) -> HttpResponse:

@@ -3,6 +3,7 @@ whitespace (which the login form and DRF strip), case and compatibility forms ge
 their own, on the API's token login, the storefront's login page and admin's."""
 
 import pytest
+from axes.models import AccessAttempt
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -76,3 +77,62 @@ def test_guesses_with_username_variants_share_one_budget(login, frozen_clock, ra
 )
 def test_login_username_is_the_authenticated_name_folded(raw, normalised):
     assert login_username(raw) == normalised
+
+
+# django-axes: repeated failures lock the username out from that address.
+
+
+@pytest.fixture
+def unthrottled(settings):
+    """No rate limit, so that only the lockout after LOGIN_FAILURE_LIMIT failures refuses."""
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": dict.fromkeys(rates),
+    }
+    settings.AXES_FAILURE_LIMIT = 3
+
+
+LOCKED_OUT_API = {"detail": "Request was throttled. Expected available in 1800 seconds."}
+
+
+@pytest.mark.parametrize("login", LOGINS)
+def test_failures_with_username_variants_lock_the_username_out_from_that_address(
+    login, unthrottled
+):
+    post, refused_guess, logged_in = LOGINS[login]
+    UserFactory(username="operator", is_staff=True)
+    UserFactory(username="olga", is_staff=True)
+    assert post(" operator", "wrong") == refused_guess
+    assert post("OPERATOR\t", "wrong") == refused_guess
+
+    assert post("\u00a0operator", "wrong") == 429  # the third failure locks out
+    assert post("operator", PASSWORD) == 429
+    assert post("olga", PASSWORD) == logged_in
+    # One row for the username as authentication reads it; a try while locked out counts too
+    # (and restarts the lockout).
+    [attempt] = AccessAttempt.objects.all()
+    assert (attempt.username, attempt.ip_address, attempt.failures_since_start) == (
+        "operator",
+        ADDRESS,
+        4,
+    )
+
+
+def test_a_locked_out_api_login_says_when_to_try_again(unthrottled):
+    UserFactory(username="operator")
+    for _ in range(3):
+        APIClient().post(
+            "/api/auth/token/", {"username": "operator", "password": "wrong"}, REMOTE_ADDR=ADDRESS
+        )
+
+    response = APIClient().post(
+        "/api/auth/token/", {"username": " operator", "password": PASSWORD}, REMOTE_ADDR=ADDRESS
+    )
+    elsewhere = APIClient().post(
+        "/api/auth/token/", {"username": "operator", "password": PASSWORD}, REMOTE_ADDR="192.0.2.7"
+    )
+
+    assert (response.status_code, response["Retry-After"]) == (429, "1800")
+    assert response.json() == LOCKED_OUT_API
+    assert elsewhere.status_code == 200
