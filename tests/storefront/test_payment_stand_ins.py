@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from invoicing.models import Invoice
 from marketplace.checks import production_secrets_check
@@ -197,3 +197,52 @@ def test_an_unknown_payment_provider_is_refused_at_start():
 
     assert refused.returncode == 1
     assert "PAYMENT_PROVIDER must be offline or test" in refused.stderr
+
+
+# Admin: the same operator-only path, as an action on the order list.
+
+ORDERS = "/admin/marketplace/order/"
+
+
+def _admin(*perms: str) -> Client:
+    admin_client = Client()
+    admin_client.force_login(operator_user(*perms, username="olga"))
+    return admin_client
+
+
+def _actions(response) -> list[str]:
+    form = response.context["action_form"]
+    return [] if form is None else [name for name, _ in form.fields["action"].choices]
+
+
+def test_an_operator_records_a_payment_in_admin_after_confirming(
+    placed, settings, django_capture_on_commit_callbacks
+):
+    settings.PAYMENT_PROVIDER = "offline"
+    order = placed.orders.get()
+    cashier = _admin("marketplace.view_order", "marketplace.record_order_payment")
+    chosen = {"action": "record_payment", "_selected_action": [order.pk]}
+
+    offered = _actions(cashier.get(ORDERS))
+    question = cashier.post(ORDERS, chosen)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = cashier.post(ORDERS, {**chosen, "post": "yes"}, follow=True)
+
+    assert "record_payment" in offered
+    assert "Record the payment received for 1 order?" in question.content.decode()
+    assert [str(m) for m in done.context["messages"]] == ["1 order marked paid."]
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    paid = AuditEvent.objects.get(action="order.paid")
+    assert (paid.actor.username, paid.order_id) == ("olga", order.pk)
+
+
+def test_staff_who_may_change_orders_are_not_offered_recording_a_payment(placed):
+    order = placed.orders.get()
+    editor = _admin("marketplace.view_order", "marketplace.change_order")
+
+    offered = _actions(editor.get(ORDERS))
+    editor.post(ORDERS, {"action": "record_payment", "_selected_action": [order.pk], "post": "yes"})
+
+    assert "record_payment" not in offered
+    _unpaid(placed)
