@@ -19,6 +19,8 @@ APT := $(if $(filter 0,$(shell id -u)),,$(shell command -v sudo)) env DEBIAN_FRO
 # Local targets run with DEBUG on unless it is set: with it off (production), the system checks
 # of marketplace/checks.py refuse the embedded SECRET_KEY and sandbox keys.
 run migrate demo lint: export DEBUG ?= true
+# `make run` takes payments through the local test provider (refused with DEBUG off).
+run: export PAYMENT_PROVIDER ?= test
 
 install: $(STAMP)
 

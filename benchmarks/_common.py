@@ -20,7 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def production_secrets() -> None:
     """Throwaway secrets for this run: DEBUG stays off, as in production, and its checks pass."""
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    os.environ.setdefault("PAYMENT_PROVIDER_SECRET", secrets.token_urlsafe(32))
 
 
 def database_url(base: str, name: str) -> str:

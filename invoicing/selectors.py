@@ -6,6 +6,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import F, Q, QuerySet, Sum
 
 from invoicing.models import DocumentKind, Invoice, InvoiceState
+from marketplace.permissions import is_operator
 from marketplace.pricing import PricedLine, order_totals, quantize
 from sellers.models import Seller
 from sellers.selectors import seller_ids_of
@@ -16,11 +17,12 @@ def invoice_list_for_seller(seller: Seller) -> QuerySet[Invoice]:
 
 
 def invoices_visible_to(user: User | AnonymousUser) -> QuerySet[Invoice]:
-    """Operators see every document; a seller user its seller's; a buyer its own orders'."""
+    """Operators with `invoicing.view_invoice` see every document; a seller user its seller's;
+    a buyer its own orders'."""
     invoices = Invoice.objects.select_related("order", "seller")
     if not user.is_authenticated:
         return invoices.none()
-    if user.is_staff:
+    if is_operator(user, "invoicing.view_invoice"):
         return invoices
     return invoices.filter(Q(order__buyer=user) | Q(seller_id__in=seller_ids_of(user)))
 

@@ -2,18 +2,23 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from invoicing.models import Invoice
+from marketplace import services
 from marketplace.admin_site import (
     AutocompleteFilterAdmin,
     IndexedCountryFilter,
     IndexedValuesFilter,
     RelatedAutocompleteFilter,
     SellerRowsAdmin,
+    confirmed_action,
+    counted,
 )
 from marketplace.errors import ApplicationError
-from marketplace.models import AuditEvent, Checkout, Order, OrderLine, Product
+from marketplace.models import AuditEvent, Checkout, Order, OrderLine, OrderStatus, Product
 from marketplace.services import product_tax_rate_validate
 
 
@@ -107,6 +112,7 @@ class OrderAdmin(SellerRowsAdmin[Order]):
     search_help_text = "An order id, or a buyer's email, name or VAT number, or a seller's name."
     inlines = [OrderLineInline, DocumentInline]
     readonly_fields = [field.name for field in Order._meta.fields]
+    actions = ["record_payment"]
 
     # A CountryField column would look its name up in every country's choice, row by row.
     @admin.display(description="billing country", ordering="billing_country")
@@ -118,6 +124,35 @@ class OrderAdmin(SellerRowsAdmin[Order]):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+    def has_record_payment_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("marketplace.record_order_payment")
+
+    @admin.action(
+        description="Record the payment received for the selected orders",
+        permissions=["record_payment"],
+    )
+    def record_payment(
+        self, request: HttpRequest, queryset: QuerySet[Order]
+    ) -> TemplateResponse | None:
+        """A payment received outside any provider (a bank transfer), audited as the operator's."""
+        payable = queryset.filter(
+            paid_at__isnull=True, status__in=[OrderStatus.PLACED, OrderStatus.FULFILLED]
+        ).order_by("pk")
+        count = payable.count()
+        return confirmed_action(
+            request,
+            self,
+            action="record_payment",
+            question=f"Record the payment received for {counted(count, 'order')}?",
+            eligible=payable,
+            eligible_count=count,
+            skipped={"already paid or cancelled": queryset.count() - count},
+            button="Yes, the payment was received",
+            act=lambda order, actor: services.order_mark_paid(order_id=order.pk, actor=actor),
+            noun="order",
+            outcome="marked paid",
+        )
 
 
 @admin.register(Checkout)

@@ -1,4 +1,5 @@
-"""System checks that refuse to start a production process (DEBUG off) with local-only secrets.
+"""System checks that refuse to start a production process (DEBUG off) with local-only secrets
+or the local test payment provider.
 
 Registered in MarketplaceConfig.ready(); every management command (migrate, runserver, ...) runs
 them first, so a misconfigured deploy stops before it serves anything.
@@ -18,9 +19,6 @@ from django.core.checks.security.base import (
     SECRET_KEY_MIN_UNIQUE_CHARACTERS,
 )
 
-# settings.py's local-only defaults start so, as Django's own start with "django-insecure-".
-LOCAL_ONLY_PREFIX = "insecure-local-"
-PAYMENT_SECRET_MIN_LENGTH = 32
 # The host name docker-compose.yml gives the project's sandbox server.
 _SANDBOX_SERVICE_HOST = "sandbox"
 
@@ -53,20 +51,16 @@ def production_secrets_check(
                 id="marketplace.E002",
             )
         )
-    payment_secret = settings.PAYMENT_PROVIDER_SECRET
-    if (
-        payment_secret.startswith(LOCAL_ONLY_PREFIX)
-        or len(payment_secret) < PAYMENT_SECRET_MIN_LENGTH
-    ):
+    if settings.PAYMENT_PROVIDER == "test":
         errors.append(
             Error(
-                "PAYMENT_PROVIDER_SECRET is the embedded local one or too short while DEBUG is "
-                "off: anyone could sign a payment callback.",
+                "PAYMENT_PROVIDER is the local test provider while DEBUG is off: its page signs "
+                'a "paid" callback for anyone, so any buyer could mark an order paid.',
                 hint=(
-                    f"Set PAYMENT_PROVIDER_SECRET to the provider's secret, at least "
-                    f"{PAYMENT_SECRET_MIN_LENGTH} characters."
+                    "Set PAYMENT_PROVIDER=offline (operators record payments received), or "
+                    "DEBUG=true for local use."
                 ),
-                id="marketplace.E003",
+                id="marketplace.E004",
             )
         )
     return errors

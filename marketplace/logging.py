@@ -1,11 +1,17 @@
 """Keeps secrets and personal data out of the logs, whoever logs them (our code, Django, httpx).
 
 settings.LOGGING puts `RedactingFilter` on every handler, so it sees each record once, fully
-formatted: the message with its arguments, and the traceback of a logged exception.
+formatted: the message with its arguments, and the traceback of a logged exception. The access
+log (runserver's `django.server` logger) reaches the same handler. Mail printed to the console
+(the default EMAIL_BACKEND) goes through `RedactingConsoleEmailBackend`, which redacts alike.
 """
 
 import logging
 import re
+from email.message import Message
+
+from django.core.mail import EmailMessage
+from django.core.mail.backends.console import EmailBackend as ConsoleEmailBackend
 
 # The EU's VAT prefixes (EL for Greece, XI for Northern Ireland) and GB, CH(E) and NO besides.
 _VAT_PREFIXES = (
@@ -24,6 +30,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(token)\s+[0-9a-f]{40}\b", re.IGNORECASE), r"\1 [redacted]"),
     # Space Invoices account and entity keys, webhook signing secrets.
     (re.compile(r"\b(?:sk|ek|whsec)_[A-Za-z0-9_]+"), "[secret]"),
+    # A guest buyer's order link is a bearer credential for 90 days: its token, in a path (also
+    # percent-encoded) or alone as Django signs it (payload:timestamp:signature).
+    (re.compile(r"(/orders/guest/)[^/\s\"'?#]+"), r"\1[redacted]"),
+    (re.compile(r"\b[\w-]{20,}:[0-9A-Za-z]{4,}:[\w-]{20,}"), "[signed token]"),
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
     # A country prefix, then 2-13 capitals and digits (two digits at least) that may be grouped
     # by spaces, dots or dashes before digits: SI50223054, DE 136 695 976, CHE-123.456.789.
@@ -60,3 +70,27 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+class RedactingConsoleEmailBackend(ConsoleEmailBackend):
+    """Django's console mail backend, its output redacted like the logs: a guest buyer's mail
+    holds their private order link and their address.
+
+    Each text part is printed decoded, so that an encoded body (quoted-printable breaks long
+    lines) cannot carry a link past the redaction.
+    """
+
+    def write_message(self, message: EmailMessage) -> None:
+        rendered = message.message()
+        lines = [f"{name}: {value}" for name, value in rendered.items()]
+        for part in rendered.walk():
+            if part.get_content_maintype() == "text":
+                lines += ["", _decoded(part)]
+        self.stream.write(redact("\n".join(lines)) + "\n" + "-" * 79 + "\n")
+
+
+def _decoded(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    return payload.decode(part.get_content_charset() or "utf-8", errors="replace")

@@ -176,6 +176,8 @@ class Order(models.Model):
             ),
             models.UniqueConstraint(fields=["checkout", "seller"], name="one_order_per_seller"),
         ]
+        # Operators only (POST /api/orders/{id}/pay/): buyers pay through the payment provider.
+        permissions = [("record_order_payment", "Can record a payment received offline")]
 
     def __str__(self) -> str:
         return f"Order {self.pk}"

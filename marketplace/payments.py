@@ -1,5 +1,9 @@
 """The local test payment provider and its signed callback.
 
+It stands in for a real provider where PAYMENT_PROVIDER is "test" (DEBUG on, or the test suite;
+the start-up checks refuse it with DEBUG off). Anywhere else its page and its callback refuse:
+its page signs a "paid" callback for whoever opens it.
+
 The provider page stands in for a hosted payment page: it shows the checkout's amount and sends
 the buyer back to us with the outcome, as a redirect-style callback whose fields are signed with
 HMAC-SHA256 under PAYMENT_PROVIDER_SECRET. We trust a callback only when its signature matches,
@@ -51,6 +55,21 @@ class CallbackResult:
     effect: str
 
 
+def local_provider_enabled() -> bool:
+    provider: str = settings.PAYMENT_PROVIDER
+    return provider == "test"
+
+
+def _require_local_provider() -> None:
+    if not local_provider_enabled():
+        raise ApplicationError(
+            "The test payment provider is not enabled here: an order is paid only on a verified "
+            "provider event or when an operator records the payment.",
+            code="provider_disabled",
+            http_status=status.HTTP_403_FORBIDDEN,
+        )
+
+
 def payment_signature(fields: Mapping[str, str]) -> str:
     message = "\n".join(f"{name}={fields[name]}" for name in FIELDS)
     secret = settings.PAYMENT_PROVIDER_SECRET.encode()
@@ -96,6 +115,7 @@ def provider_payloads(
 ) -> dict[str, dict[str, str]]:
     """The provider page's signed callback fields for the checkout's amount (checkout_amount),
     one set per outcome the buyer can choose."""
+    _require_local_provider()
     payloads = {}
     for outcome in PaymentOutcome.values:
         fields = {
@@ -112,6 +132,7 @@ def provider_payloads(
 
 def payment_callback_process(*, data: Mapping[str, str], site_url: str) -> CallbackResult:
     """Apply a provider callback: a valid "paid" marks the checkout's payable orders paid."""
+    _require_local_provider()
     fields = _verified(data)
     with transaction.atomic():
         checkout = (

@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 
 from invoicing.eu_vat import has_rate_table, vat_rate
 from marketplace.models import Checkout, Order, Product
+from marketplace.permissions import is_operator
 from sellers.models import Seller, SellerRole, SellerStatus
 from sellers.selectors import seller_ids_of
 
@@ -43,23 +44,25 @@ def checkout_orders(checkout: Checkout) -> QuerySet[Order]:
 
 
 def orders_visible_to(user: User | AnonymousUser) -> QuerySet[Order]:
-    """Operators see every order; a seller user its seller's; a buyer its own."""
+    """Operators with `marketplace.view_order` see every order; a seller user its seller's;
+    a buyer its own."""
     orders = Order.objects.select_related("seller", "checkout").prefetch_related(
         "lines", "documents"
     )
     if not user.is_authenticated:
         return orders.none()
-    if user.is_staff:
+    if is_operator(user, "marketplace.view_order"):
         return orders
     return orders.filter(Q(buyer=user) | Q(seller_id__in=seller_ids_of(user)))
 
 
 def orders_managed_by(user: User | AnonymousUser) -> QuerySet[Order]:
-    """Orders whose lifecycle the user may move on the seller's side (fulfil, cancel)."""
+    """Orders whose lifecycle the user may move on the seller's side (fulfil, cancel, refund):
+    every order for operators with `marketplace.change_order`."""
     orders = Order.objects.all()
     if not user.is_authenticated:
         return orders.none()
-    if user.is_staff:
+    if is_operator(user, "marketplace.change_order"):
         return orders
     editors = seller_ids_of(user, roles=[SellerRole.ADMIN, SellerRole.EDITOR])
     return orders.filter(seller_id__in=editors)

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_countries",
+    "axes",
     "marketplace",
     "sellers",
     "invoicing",
@@ -55,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Answers a login that django-axes locked out (the last, as axes asks).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -95,18 +98,49 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+AUTHENTICATION_BACKENDS = [
+    # django-axes: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes locks a username (as authentication reads it: marketplace.throttles.login_username)
+# from one client address out after LOGIN_FAILURE_LIMIT failed logins, for LOGIN_LOCKOUT_MINUTES,
+# on the API's token login, the storefront's login and admin's; the login throttle
+# (THROTTLE_LOGIN) still counts every attempt besides. Attempts are rows (admin: Axes); a
+# successful session login clears its pair; `manage.py axes_reset` clears all.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "marketplace.throttles.axes_username"
+AXES_CLIENT_IP_CALLABLE = "marketplace.throttles.client_address"
+AXES_LOCKOUT_CALLABLE = "marketplace.throttles.login_locked_out_page"
+# No row per successful login: a login history is personal data nothing here reads.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
 # Buyers log in on the storefront's pages (operators keep admin's own login).
 LOGIN_URL = "storefront:login"
 LOGIN_REDIRECT_URL = "storefront:my-orders"
 LOGOUT_REDIRECT_URL = "storefront:catalog"
 
-# Guest buyers get their order link by email; printed to the console unless configured.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Guest buyers get their order link by email; printed to the console unless configured, with the
+# link and addresses redacted (marketplace/logging.py): the console is a log too.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="marketplace.logging.RedactingConsoleEmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Marketplace <orders@localhost>")
 # Days a guest buyer's emailed order link keeps working.
 GUEST_LINK_MAX_AGE_DAYS = env.int("GUEST_LINK_MAX_AGE_DAYS", default=90)
 
-# Signs the local test payment provider's callbacks (marketplace.payments).
+# Who takes buyers' payments. "offline": no online provider; an operator with the permission
+# `marketplace.record_order_payment` records a payment received (POST /api/orders/{id}/pay/,
+# audited). "test": the local test payment provider (marketplace.payments), whose page signs a
+# "paid" callback for anyone: only with DEBUG on (`make run` sets it) or in the test suite
+# (tests/conftest.py); the start-up checks refuse it with DEBUG off.
+PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="offline")
+if PAYMENT_PROVIDER not in {"offline", "test"}:
+    raise environ.ImproperlyConfigured("PAYMENT_PROVIDER must be offline or test")
+# Signs the local test payment provider's callbacks.
 PAYMENT_PROVIDER_SECRET = env.str(
     "PAYMENT_PROVIDER_SECRET", default="insecure-local-payment-provider-secret"
 )
@@ -274,6 +308,9 @@ LOGGING = {
         # httpx logs whole URLs (query strings hold order ids); our client logs each call itself.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # django-axes logs each failed login with its username and address (personal data); the
+        # attempts are in admin.
+        "axes": {"level": "ERROR"},
         # Django gives these their own handlers; configured here they lose them and reach the
         # redacting console handler through the root logger instead.
         "django": {"level": "INFO", "propagate": True},

@@ -3,14 +3,19 @@
 A view opts in with `throttle_scope = "<scope>"`; the rates are
 `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]` (THROTTLE_<SCOPE> in the environment). A throttled
 request gets 429 with `Retry-After`.
+
+Logins are also locked out by django-axes after repeated failures (settings.AXES_*); its
+username, client address and lockout page are the ones below, so both count alike.
 """
 
 import functools
 import hashlib
 import math
+import unicodedata
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from rest_framework.request import Request
@@ -33,16 +38,30 @@ class ScopedThrottle(ScopedRateThrottle):
         return super().get_rate()
 
 
+def login_username(raw: object) -> str:
+    """The posted username as authentication reads it, for counting attempts against it.
+
+    The login form and DRF's token serializer both strip surrounding whitespace before they
+    authenticate (and DRF takes a number as its text), so " ana" is a guess at "ana" and counts
+    as one. Case and Unicode compatibility forms are folded too: a spelling that names no other
+    account gets no budget of its own.
+    """
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        return ""
+    return unicodedata.normalize("NFKC", str(raw).strip()).casefold()
+
+
 class LoginThrottle(ScopedThrottle):
-    """Per username and client address: guessing one account's password from one address is
-    slowed down, while that account's owner, elsewhere, still logs in."""
+    """Per username (as authentication reads it) and client address: guessing one account's
+    password from one address is slowed down, while that account's owner, elsewhere, still logs
+    in."""
 
     def get_cache_key(self, request: Request, view: "APIView") -> str:
         # A page passes its Django request (page_throttle_wait): the form is its POST.
         form = request.data if isinstance(request, Request) else cast(HttpRequest, request).POST
-        username = form.get("username") if isinstance(form, dict) else None
+        username = login_username(form.get("username") if isinstance(form, dict) else None)
         # Hashed: a username may hold characters a cache key cannot, and keys stay one length.
-        digest = hashlib.sha256(str(username or "").casefold().encode()).hexdigest()
+        digest = hashlib.sha256(username.encode()).hexdigest()
         return self.cache_format % {
             "scope": self.scope,
             "ident": f"{digest}:{self.get_ident(request)}",
@@ -88,6 +107,32 @@ def throttled_post(
         return wrapped
 
     return decorate
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """django-axes' username: the one authentication was given (the form's or the token
+    serializer's, already stripped), else the posted one, as `login_username` folds it."""
+    if credentials and "username" in credentials:
+        return login_username(credentials["username"])
+    form = getattr(request, "data", request.POST)
+    return login_username(form.get("username") if isinstance(form, dict) else None)
+
+
+def client_address(request: HttpRequest) -> str:
+    """django-axes' client address: the throttles' (REMOTE_ADDR, or X-Forwarded-For behind
+    NUM_PROXIES proxies), so a forged header picks no lockout of its own."""
+    return ScopedThrottle().get_ident(cast(Request, request))
+
+
+def login_lockout_seconds() -> int:
+    return math.ceil(settings.AXES_COOLOFF_TIME.total_seconds())
+
+
+def login_locked_out_page(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: object
+) -> HttpResponse:
+    """The login page's answer while django-axes locks the username out from here: 429."""
+    return throttled_page(request, login_lockout_seconds())
 
 
 def throttled_page(request: HttpRequest, wait: int) -> HttpResponse:

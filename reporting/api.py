@@ -24,7 +24,6 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import IsAdminUser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +32,7 @@ from rest_framework.views import APIView
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from marketplace.parsers import JSONParser
+from marketplace.permissions import operator_permission
 from reporting import services
 from reporting.exports import DOCUMENTS, EXPORTS, INVOICES, LINES, STATEMENT, VAT, CsvExport
 from reporting.filters import PARAMETERS, SELLER_PARAMETERS, export_filters_parse
@@ -44,6 +44,8 @@ from sellers.permissions import IsSellerMember
 from sellers.selectors import seller_for_user
 
 _View = TypeVar("_View", bound=Callable[..., Any])
+# Documents of every seller: operators holding this permission only.
+_CAN_EXPORT = operator_permission("reporting.export_reports")
 
 
 class _JsonErrorsNegotiation(DefaultContentNegotiation):
@@ -128,7 +130,7 @@ def _csv_schema(export: CsvExport, *, seller_scoped: bool) -> Callable[[_View], 
 
 
 class _OperatorCsvApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [_CAN_EXPORT]
     throttle_scope = "export"
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _JsonErrorsNegotiation
@@ -269,7 +271,7 @@ def _job_scope(
     if seller_scoped:
         seller = _member_seller(request)
         return export_jobs_for_seller(seller=seller), seller
-    assert isinstance(request.user, User)  # IsAdminUser let the request in
+    assert isinstance(request.user, User)  # the operator permission let the request in
     return export_jobs_for_operator(user=request.user), None
 
 
@@ -376,17 +378,17 @@ _job_download_schema = extend_schema_view(
 
 @_job_create_schema(seller_scoped=False)
 class ExportJobCreateApi(_ExportJobCreate):
-    permission_classes = [IsAdminUser]
+    permission_classes = [_CAN_EXPORT]
 
 
 @_job_detail_schema
 class ExportJobDetailApi(_ExportJobDetail):
-    permission_classes = [IsAdminUser]
+    permission_classes = [_CAN_EXPORT]
 
 
 @_job_download_schema
 class ExportJobDownloadApi(_ExportJobDownload):
-    permission_classes = [IsAdminUser]
+    permission_classes = [_CAN_EXPORT]
 
 
 @_job_create_schema(seller_scoped=True)

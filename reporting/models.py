@@ -37,6 +37,11 @@ class ExportJob(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # Operators' access to finance data across sellers (marketplace/permissions.py).
+        permissions = [
+            ("view_reports", "Can view the finance report pages"),
+            ("export_reports", "Can export documents of every seller"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=ExportStatus.values), name="export_status_valid"

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.paginator import Paginator
 from django.http import (
@@ -48,6 +49,9 @@ from reporting.selectors import (
 from sellers.models import Seller
 
 STATEMENT_DOCUMENTS_SHOWN = 200
+# Staff without the permission get a 403 page (marketplace/permissions.py lists them).
+_can_view_reports = permission_required("reporting.view_reports", raise_exception=True)
+_can_export = permission_required("reporting.export_reports", raise_exception=True)
 HEALTH_SELLERS_CHARTED = 20
 
 
@@ -87,6 +91,7 @@ def _back_url(request: HttpRequest) -> str:
 
 @require_GET
 @staff_member_required
+@_can_export
 def admin_invoice_export(request: HttpRequest) -> HttpResponseBase:
     """Stream the invoice CSV for the changelist's `seller`, `date_from` and `date_to`."""
     try:
@@ -137,12 +142,14 @@ def _report(
 
 @require_GET
 @staff_member_required
+@_can_view_reports
 def reports_index(request: HttpRequest) -> HttpResponse:
     return _report(request, "reporting/admin/base.html", "Reports", lambda filters: {})
 
 
 @require_GET
 @staff_member_required
+@_can_view_reports
 def statement_page(request: HttpRequest) -> HttpResponse:
     def build(filters: ReportFilters) -> dict[str, Any]:
         if filters.seller_id is None:
@@ -160,6 +167,7 @@ def statement_page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_member_required
+@_can_view_reports
 def summary_page(request: HttpRequest) -> HttpResponse:
     def build(filters: ReportFilters) -> dict[str, Any]:
         totals = month_totals(filters=filters)
@@ -191,6 +199,7 @@ def summary_page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_member_required
+@_can_view_reports
 def vat_page(request: HttpRequest) -> HttpResponse:
     def build(filters: ReportFilters) -> dict[str, Any]:
         rows = vat_summary(filters=filters)
@@ -208,6 +217,7 @@ def vat_page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_member_required
+@_can_view_reports
 def health_page(request: HttpRequest) -> HttpResponse:
     def build(filters: ReportFilters) -> dict[str, Any]:
         rows = issuance_health(filters=filters)
@@ -225,6 +235,7 @@ def health_page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_member_required
+@_can_export
 def admin_report_export(request: HttpRequest, name: str) -> HttpResponseBase:
     """Stream one of the report exports for the report page's filters."""
     if name not in REPORT_EXPORTS:

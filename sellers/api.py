@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from invoicing.client import SpaceInvoicesError, Transient
 from marketplace.api import authenticated_user
 from marketplace.errors import ApplicationError
+from marketplace.permissions import operator_permission
 from sellers import services
 from sellers.models import Seller, SellerRole, SellerUser
 from sellers.permissions import IsSellerAdmin, IsSellerMember
@@ -73,7 +74,7 @@ class SellerOutputSerializer(serializers.ModelSerializer[Seller]):
 class SellerListCreateApi(generics.ListAPIView[Seller]):
     """Operators list sellers and onboard new ones."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [operator_permission("sellers.view_seller", POST=("sellers.add_seller",))]
     serializer_class = SellerOutputSerializer
 
     def get_queryset(self) -> QuerySet[Seller]:
@@ -91,7 +92,7 @@ class SellerListCreateApi(generics.ListAPIView[Seller]):
 
 
 class SellerDetailApi(generics.RetrieveAPIView[Seller]):
-    permission_classes = [IsAdminUser]
+    permission_classes = [operator_permission("sellers.view_seller")]
     serializer_class = SellerOutputSerializer
     queryset = Seller.objects.all()
 

@@ -28,6 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
     celery_app.conf.task_default_queue = f"tests-{uuid.uuid4().hex[:12]}"
     # Factories set passwords; the default hasher is slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The test profile pays through the local test provider (pytest runs with DEBUG off, and no
+    # start-up check runs here); tests of production set PAYMENT_PROVIDER back to "offline".
+    settings.PAYMENT_PROVIDER = "test"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,7 +1,9 @@
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from invoicing.models import DocumentLine, Invoice, InvoiceState
 from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product, TaxCategory
@@ -29,6 +31,17 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
     password = factory.django.Password("correct-horse-battery")
+
+
+def operator_user(*perms: str, **fields: object) -> Any:
+    """A staff user holding `perms` ("app_label.codename") and nothing more."""
+    user = UserFactory(is_staff=True, **fields)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user
 
 
 class SellerFactory(factory.django.DjangoModelFactory):

@@ -208,8 +208,10 @@ class SellerIsolationTests(TestCase):
         for order in foreign:
             before = Order.objects.values().get(pk=order.pk)
             assert api.get(f"/api/orders/{order.pk}/").status_code == 404
-            for action in ("fulfil", "cancel", "pay"):
+            for action in ("fulfil", "cancel"):
                 assert api.post(f"/api/orders/{order.pk}/{action}/").status_code == 404
+            # Recording a payment is for operators only: refused before any order is looked up.
+            assert api.post(f"/api/orders/{order.pk}/pay/").status_code == 403
             refund = {"lines": [{"line_id": order.lines.get().pk, "quantity": 1}]}
             response = api.post(f"/api/orders/{order.pk}/refund/", refund, format="json")
             assert response.status_code == 404

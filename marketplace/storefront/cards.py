@@ -7,6 +7,7 @@ from typing import Any
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.services import invoice_trigger
 from marketplace.models import Order, OrderStatus
+from marketplace.payments import local_provider_enabled
 from marketplace.storefront.branding import readable_text_colour
 
 HELD = "held"
@@ -40,6 +41,12 @@ class OrderCard:
     @property
     def awaiting_payment(self) -> bool:
         return self.order.status == OrderStatus.PLACED and self.order.paid_at is None
+
+    @property
+    def pay_online(self) -> bool:
+        """The buyer can pay here: only through the local test provider where it is enabled
+        (otherwise an operator records the payment received)."""
+        return self.awaiting_payment and local_provider_enabled()
 
 
 def order_cards(orders: Iterable[Order], pdf_url: Callable[[Invoice], str]) -> list[OrderCard]:

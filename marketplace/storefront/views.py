@@ -235,7 +235,11 @@ def _checkout_placed(request: HttpRequest, cart: Cart, placed: Checkout) -> Http
 
 
 def _to_payment(request: HttpRequest, placed: Checkout) -> HttpResponse:
+    """To the test provider's page where it is enabled; else to the orders, awaiting the
+    payment an operator records."""
     _remember_checkout(request, placed)
+    if not payments.local_provider_enabled():
+        return redirect("storefront:checkout-orders", ref=placed.public_id)
     return redirect("storefront:payment-provider", ref=placed.public_id)
 
 
@@ -356,7 +360,8 @@ CHECKOUT_NOT_FOUND = (
 
 @require_GET
 def payment_provider(request: HttpRequest, ref: uuid.UUID) -> HttpResponse:
-    """The test payment provider's hosted page (it stands in for a real provider)."""
+    """The test payment provider's hosted page (it stands in for a real provider where
+    PAYMENT_PROVIDER is "test"; refused with 403 anywhere else)."""
     found = _visible_checkout(request, ref)
     if found is None:
         return _not_found(request, CHECKOUT_NOT_FOUND)
@@ -365,9 +370,9 @@ def payment_provider(request: HttpRequest, ref: uuid.UUID) -> HttpResponse:
         return redirect("storefront:checkout-orders", ref=ref)
     try:
         amount, currency = payments.checkout_amount(found)
+        payloads = payments.provider_payloads(checkout=found, amount=amount, currency=currency)
     except ApplicationError as error:
         return _refuse(request, error.message, status=error.http_status, title="Cannot pay")
-    payloads = payments.provider_payloads(checkout=found, amount=amount, currency=currency)
     context = {
         "checkout": found,
         "amount": amount,

@@ -109,7 +109,7 @@ def world(
     )
     admin = SellerUserFactory(seller=seller, role=SellerRole.ADMIN)
     users = {
-        "operator": UserFactory(is_staff=True),
+        "operator": UserFactory(is_staff=True, is_superuser=True),
         "seller_admin": admin.user,
         "buyer": UserFactory(),
     }
@@ -127,6 +127,7 @@ def world(
     lines = [{"product_id": product.pk, "quantity": 2}]
     checkout = client.post("/api/checkout/", {"lines": lines, "billing": billing}, format="json")
     [order] = checkout.json()["orders"]
+    client.force_authenticate(users["operator"])
     with django_capture_on_commit_callbacks(execute=True):
         paid = client.post(f"/api/orders/{order['id']}/pay/")
     [invoice] = paid.json()["documents"]

@@ -9,7 +9,7 @@ from invoicing.models import Invoice, InvoiceState
 from marketplace import services
 from marketplace.models import AuditEvent
 from sellers.models import Seller
-from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
+from tests.factories import BILLING, ProductFactory, UserFactory, operator_user, seller_with_entity
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def seller(sandbox):
 def test_operator_onboarding_is_audited_with_the_operator_and_the_activation(
     api_client, sandbox, django_capture_on_commit_callbacks
 ):
-    operator = UserFactory(username="olga", is_staff=True)
+    operator = operator_user("sellers.view_seller", "sellers.add_seller", username="olga")
     api_client.force_authenticate(operator)
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post("/api/sellers/", SELLER, format="json")
@@ -57,7 +57,7 @@ def test_operator_onboarding_is_audited_with_the_operator_and_the_activation(
 
 
 def test_rejected_onboarding_writes_no_audit_event(api_client):
-    api_client.force_authenticate(UserFactory(is_staff=True))
+    api_client.force_authenticate(operator_user("sellers.view_seller", "sellers.add_seller"))
     response = api_client.post("/api/sellers/", {**SELLER, "country": "XX"}, format="json")
     assert response.status_code == 400
     assert AuditEvent.objects.count() == 0
@@ -76,14 +76,16 @@ def test_order_transitions_name_the_user_and_the_documents_the_system(
             billing=BILLING,
         )
     order = checkout.orders.get()
-    api_client.force_authenticate(buyer)
+    api_client.force_authenticate(
+        operator_user("marketplace.view_order", "marketplace.record_order_payment", username="olga")
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert api_client.post(f"/api/orders/{order.pk}/pay/").status_code == 200
     invoice = Invoice.objects.get(order=order)
 
     assert trail() == [
         ("order.placed", "ana", seller.pk, order.pk, None),
-        ("order.paid", "ana", seller.pk, order.pk, None),
+        ("order.paid", "olga", seller.pk, order.pk, None),
         ("document.issued", None, seller.pk, order.pk, invoice.pk),
     ]
     assert AuditEvent.objects.get(action="document.issued").detail == {
@@ -101,7 +103,9 @@ def test_a_refused_transition_leaves_no_audit_event(api_client, seller):
     order = checkout.orders.get()
     services.order_cancel(order_id=order.pk, actor=buyer)
     before = AuditEvent.objects.count()
-    api_client.force_authenticate(buyer)
+    api_client.force_authenticate(
+        operator_user("marketplace.view_order", "marketplace.record_order_payment")
+    )
 
     response = api_client.post(f"/api/orders/{order.pk}/pay/")
 
@@ -135,7 +139,7 @@ def test_failure_and_retry_of_a_document_are_audited(seller, django_capture_on_c
 
 
 def test_exports_are_audited_with_their_filters(api_client, seller):
-    operator = UserFactory(username="olga", is_staff=True)
+    operator = operator_user("reporting.export_reports", username="olga")
     api_client.force_authenticate(operator)
     AuditEvent.objects.all().delete()
 

@@ -7,7 +7,13 @@ from invoicing.models import Invoice, InvoiceState
 from marketplace import services
 from marketplace.models import Order, OrderStatus
 from sellers.services import seller_entity_create
-from tests.factories import ProductFactory, SellerFactory, SellerUserFactory, UserFactory
+from tests.factories import (
+    ProductFactory,
+    SellerFactory,
+    SellerUserFactory,
+    UserFactory,
+    operator_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +39,12 @@ def buyer():
 
 
 @pytest.fixture
+def cashier():
+    """An operator who records payments received offline."""
+    return operator_user("marketplace.view_order", "marketplace.record_order_payment")
+
+
+@pytest.fixture
 def order(seller, buyer):
     product = ProductFactory(seller=seller, unit_price=Decimal("10.00"), tax_rate=Decimal("22"))
     checkout = services.checkout_create(
@@ -48,14 +60,15 @@ def post(api_client, user, path):
     return api_client.post(path, format="json")
 
 
-def test_buyer_pays_and_sees_the_issued_invoice(
-    api_client, order, buyer, django_capture_on_commit_callbacks
+def test_an_operator_records_the_payment_and_the_buyer_sees_the_issued_invoice(
+    api_client, order, buyer, cashier, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = post(api_client, buyer, f"/api/orders/{order.pk}/pay/")
+        response = post(api_client, cashier, f"/api/orders/{order.pk}/pay/")
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "paid"
 
+    api_client.force_authenticate(buyer)
     detail = api_client.get(f"/api/orders/{order.pk}/").json()
     [invoice] = detail["documents"]
     assert invoice["state"] == "issued"
@@ -107,10 +120,10 @@ def test_fulfilling_a_paid_order_does_not_invoice_it_twice(
     assert Invoice.objects.filter(order=order).count() == 1
 
 
-def test_paying_a_cancelled_order_is_a_400_and_changes_nothing(api_client, order, buyer):
+def test_paying_a_cancelled_order_is_a_400_and_changes_nothing(api_client, order, buyer, cashier):
     assert post(api_client, buyer, f"/api/orders/{order.pk}/cancel/").status_code == 200
 
-    response = post(api_client, buyer, f"/api/orders/{order.pk}/pay/")
+    response = post(api_client, cashier, f"/api/orders/{order.pk}/pay/")
 
     assert response.status_code == 400
     assert response.json() == {
@@ -137,7 +150,7 @@ def test_fulfilled_orders_cannot_be_cancelled_only_refunded(
 
 def test_other_buyers_cannot_see_or_pay_an_order(api_client, order):
     stranger = UserFactory(username="mallory")
-    assert post(api_client, stranger, f"/api/orders/{order.pk}/pay/").status_code == 404
+    assert post(api_client, stranger, f"/api/orders/{order.pk}/pay/").status_code == 403
     assert api_client.get(f"/api/orders/{order.pk}/").status_code == 404
     assert api_client.get("/api/orders/").json()["results"] == []
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED

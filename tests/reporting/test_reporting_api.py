@@ -9,13 +9,14 @@ from django.urls import path
 from drf_spectacular.generators import SchemaGenerator
 
 from reporting.api import InvoiceExportApi
+from tests.factories import operator_user
 
 URL = "/api/reports/invoices.csv"
 
 
 @pytest.fixture
-def operator_client(client: Client, make_user: Callable[..., User]) -> Client:
-    client.force_login(make_user("operator", is_staff=True))
+def operator_client(client: Client) -> Client:
+    client.force_login(operator_user("reporting.export_reports", username="operator"))
     return client
 
 
@@ -97,7 +98,11 @@ def test_non_staff_user_is_forbidden(
     response = client.get(URL)
 
     assert response.status_code == 403
-    assert response.json() == {"detail": "You do not have permission to perform this action."}
+    assert response.json() == {
+        "detail": "Only operators with the permission reporting.export_reports can do this.",
+        "field": None,
+        "code": "permission_denied",
+    }
 
 
 @pytest.mark.django_db

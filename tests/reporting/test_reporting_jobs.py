@@ -11,6 +11,7 @@ from django.test import Client
 from reporting.models import ExportJob, ExportStatus
 from reporting.services import export_job_run
 from sellers.models import SellerUser
+from tests.factories import operator_user
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +25,8 @@ def media(settings: Any, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def operator_client(client: Client, make_user: Callable[..., User]) -> Client:
-    client.force_login(make_user("operator", is_staff=True))
+def operator_client(client: Client) -> Client:
+    client.force_login(operator_user("reporting.export_reports", username="operator"))
     return client
 
 

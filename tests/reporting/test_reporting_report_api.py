@@ -1,12 +1,12 @@
 """The report exports over the API: operators across sellers, bad input as a 400."""
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.http import StreamingHttpResponse
 from django.test import Client
+
+from tests.factories import operator_user
 
 pytestmark = pytest.mark.django_db
 
@@ -14,8 +14,8 @@ YEAR = {"date_from": "2024-01-01", "date_to": "2024-12-31"}
 
 
 @pytest.fixture
-def operator_client(client: Client, make_user: Callable[..., User]) -> Client:
-    client.force_login(make_user("operator", is_staff=True))
+def operator_client(client: Client) -> Client:
+    client.force_login(operator_user("reporting.export_reports", username="operator"))
     return client
 
 

@@ -12,7 +12,7 @@ from invoicing.client import SpaceInvoicesClient, Transient
 from marketplace.models import AuditEvent
 from sellers import services
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
-from tests.factories import SellerFactory, UserFactory
+from tests.factories import SellerFactory, UserFactory, operator_user
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,9 @@ SELLER = {
 
 @pytest.fixture
 def operator_client(api_client):
-    api_client.force_authenticate(UserFactory(username="operator", is_staff=True))
+    api_client.force_authenticate(
+        operator_user("sellers.view_seller", "sellers.add_seller", username="operator")
+    )
     return api_client
 
 
