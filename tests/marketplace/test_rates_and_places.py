@@ -14,7 +14,7 @@ from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, OrderLine, Product, TaxCategory
 from marketplace.services import product_tax_rate_validate
 from sellers.models import Seller, SellerStatus
-from tests.factories import ProductFactory, SellerFactory, UserFactory
+from tests.factories import ProductFactory, SellerFactory, UserFactory, operator_user
 
 pytestmark = pytest.mark.django_db
 
@@ -232,7 +232,7 @@ def test_the_migration_turns_typed_rates_into_categories():
 def test_an_operator_onboards_a_seller_in_northern_ireland(
     api_client, sandbox, django_capture_on_commit_callbacks
 ):
-    api_client.force_authenticate(UserFactory(username="operator", is_staff=True))
+    api_client.force_authenticate(operator_user("sellers.add_seller", username="operator"))
     details = {
         "business_name": "Belfast Goods Ltd",
         "address": "Donegall Square 1",
