@@ -14,7 +14,15 @@ from playwright.sync_api import Locator, Page, expect
 from invoicing import tasks
 from invoicing.models import Invoice, InvoiceState
 from invoicing.tax import REVERSE_CHARGE_NOTE
-from marketplace.models import Checkout, Order, OrderStatus, Payment, PaymentOutcome, Product
+from marketplace.models import (
+    Checkout,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentOutcome,
+    Product,
+    TaxCategory,
+)
 from sellers.models import Seller, SellerStatus
 from sellers.services import seller_entity_create
 from tests.conftest import Sandbox
@@ -63,7 +71,10 @@ def shop(sandbox: Sandbox) -> Shop:
     )
     spoon = ProductFactory(seller=alpine, name="Carved spoon", unit_price=Decimal("14.90"))
     book = ProductFactory(
-        seller=berlin, name="Field guide", unit_price=Decimal("24.00"), tax_rate=Decimal("7.00")
+        seller=berlin,
+        name="Field guide",
+        unit_price=Decimal("24.00"),
+        tax_category=TaxCategory.REDUCED,
     )
     return Shop(alpine=alpine, berlin=berlin, spoon=spoon, book=book)
 
