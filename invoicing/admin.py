@@ -8,8 +8,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from invoicing import services
-from invoicing.models import Finding, Invoice, InvoiceState, WebhookDelivery
+from invoicing import reconciliation, services
+from invoicing.models import Finding, FindingKind, Invoice, InvoiceState, WebhookDelivery
 from marketplace import admin_site
 from marketplace.admin_dashboard import HELD_BY_VIES, WAITING_FOR_ENTITY
 from marketplace.admin_site import (
@@ -133,13 +133,39 @@ class FindingAdmin(AutocompleteFilterAdmin[Finding]):
     list_filter = ["kind", ("seller", RelatedAutocompleteFilter)]
     list_select_related = ["seller"]
     search_fields = ["detail", "remote_id", "order_id"]
-    actions = ["export_csv"]
+    actions = ["export_csv", "adopt"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Finding | None = None) -> bool:
         return False
+
+    def has_adopt_permission(self, request: HttpRequest) -> bool:
+        """Adopting writes the mirror: the documents' change permission, as for a retry."""
+        return request.user.has_perm("invoicing.change_invoice")
+
+    @admin.action(
+        description="Adopt the Space Invoices document into the mirror", permissions=["adopt"]
+    )
+    def adopt(self, request: HttpRequest, queryset: QuerySet[Finding]) -> TemplateResponse | None:
+        eligible = queryset.filter(kind=FindingKind.NOT_MIRRORED).order_by("pk")
+        count = eligible.count()
+        return admin_site.confirmed_action(
+            request,
+            self,
+            action="adopt",
+            question=f"Adopt {admin_site.counted(count, 'document')} into the mirror?",
+            eligible=eligible,
+            eligible_count=count,
+            skipped={"not a document missing here": queryset.count() - count},
+            button="Yes, adopt",
+            act=lambda finding, actor: reconciliation.finding_adopt(
+                finding_id=finding.pk, actor=actor
+            ),
+            noun="document",
+            outcome="adopted into the mirror",
+        )
 
     @admin.action(description="Export the selected findings as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Finding]) -> HttpResponse:

@@ -163,6 +163,7 @@ def webhook_delivery_process(*, delivery: Delivery) -> WebhookDelivery:
                 delivery_id=delivery.delivery_id,
                 event=delivery.event,
                 remote_id=delivery.data["id"],
+                entity_id=str(delivery.data.get("entity_id") or "")[:40],
                 outcome=WebhookOutcome.IGNORED,
                 received_at=timezone.now(),
             )

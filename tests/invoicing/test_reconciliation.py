@@ -74,8 +74,9 @@ def test_a_new_run_replaces_the_last_runs_findings(sandbox, django_capture_on_co
 
 
 def test_gaps_are_found_per_series_from_one():
-    documents = [{"number": number} for number in ["2026-00002", "2026-00005", "CN-2026-00001"]]
-    assert list(reconciliation._gaps(documents)) == [
+    series = reconciliation._Series({})
+    series.add(["2026-00002", "2026-00005", "CN-2026-00001"])
+    assert list(series.gaps()) == [
         ("2026-", "2026-00001"),
         ("2026-", "2026-00003"),
         ("2026-", "2026-00004"),
