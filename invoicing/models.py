@@ -210,10 +210,11 @@ class ReconciliationCursor(models.Model):
     """Where reconciliation left off in one seller's entity.
 
     ``watermark`` is the greatest ``updated_at`` seen among the entity's documents: the next
-    visit lists only documents changed since (blank: list them all, a full visit). ``series``
-    keeps each numbering series' last number and the numbers still missing below it, so gaps
-    are found without listing the history again. ``visited_at`` is when the last visit began;
-    local changes or webhooks after it make the seller due for a visit.
+    visit lists only documents changed since (blank: none seen yet). ``series`` keeps each
+    numbering series' last number and the numbers still missing below it, so gaps are found
+    without listing the history again. ``visited_at`` is when the last visit began; local
+    changes or webhooks after it make the seller due for a visit. ``full_due``: the next visit
+    lists every document and rebuilds the series (``reconcile --full``).
     """
 
     seller = models.OneToOneField(
@@ -222,6 +223,7 @@ class ReconciliationCursor(models.Model):
     watermark = models.CharField(max_length=40, blank=True)
     visited_at = models.DateTimeField()
     series = models.JSONField(default=dict)
+    full_due = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"{self.seller_id} since {self.watermark or 'the start'}"

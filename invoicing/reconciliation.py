@@ -30,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -71,7 +72,7 @@ def reconcile(
     before the next visit; the sellers left over stay due."""
     client = client or gateway.reconciliation_client()
     if full:
-        ReconciliationCursor.objects.update(watermark="")
+        ReconciliationCursor.objects.update(full_due=True)
     findings: list[Finding] = []
     for seller in sellers_due():
         if deadline is not None and time.monotonic() >= deadline:
@@ -99,7 +100,7 @@ def sellers_due() -> QuerySet[Seller]:
         .exclude(entity_id="")
         .filter(
             Q(reconciliation__isnull=True)
-            | Q(reconciliation__watermark="")
+            | Q(reconciliation__full_due=True)
             | Exists(our_changes)
             | Exists(announced)
         )
@@ -113,21 +114,22 @@ def seller_reconcile(*, seller: Seller, client: SpaceInvoicesClient) -> list[Fin
     started = timezone.now()
     entity_id = str(seller.entity_id)
     cursor = ReconciliationCursor.objects.filter(seller=seller).first()
-    since = _since(cursor.watermark) if cursor is not None and cursor.watermark else None
+    full = cursor is None or cursor.full_due
+    since = _since(cursor.watermark) if cursor and not full and cursor.watermark else None
     seen: dict[str, Document] = {}
     for document in client.invoice_iter(entity_id=entity_id, updated_since=since):
         seen[document["id"]] = document
     for document in client.credit_note_iter(entity_id=entity_id, updated_since=since):
         seen[document["id"]] = document
     changed = list(seen.values())
-    if since is not None:
+    if not full:
         for document in _flagged(client, seller, entity_id):
             seen.setdefault(document["id"], document)
-    series = _Series(cursor.series if since is not None and cursor is not None else {})
+    series = _Series({} if full or cursor is None else cursor.series)
     series.add(str(document.get("number") or "") for document in seen.values())
     watermark = max(
         [str(document.get("updated_at") or "") for document in changed]
-        + [cursor.watermark if cursor is not None else ""]
+        + [cursor.watermark if cursor is not None and not full else ""]
     )
     findings = list(_Visit(seller, list(seen.values()), started).findings(series.gaps()))
     with transaction.atomic():
@@ -135,7 +137,12 @@ def seller_reconcile(*, seller: Seller, client: SpaceInvoicesClient) -> list[Fin
         Finding.objects.bulk_create(findings)
         ReconciliationCursor.objects.update_or_create(
             seller=seller,
-            defaults={"watermark": watermark, "visited_at": started, "series": series.state},
+            defaults={
+                "watermark": watermark,
+                "visited_at": started,
+                "series": series.state,
+                "full_due": False,
+            },
         )
     return findings
 
@@ -423,10 +430,11 @@ class _Visit:
             and row.order.paid_at is not None
             and (row.payment_recorded_at is not None or row.paid_at is not None)
         ):
+            total = row.total_gross or Decimal(0)
+            paid = Decimal(document["total_paid"]).quantize(total)
             yield self.finding(
                 FindingKind.UNPAID_REMOTELY,
-                f"{row.number} is paid here; Space Invoices shows {document['total_paid']} paid"
-                f" of {document['total_with_tax']}",
+                f"{row.number} is paid here; Space Invoices shows {paid} paid of {total}",
                 row.order_id,
                 str(row.remote_id),
             )
