@@ -62,6 +62,10 @@ _DOCUMENT_REF = re.compile(r"mkt-(invoice|credit_note)-(\d{1,18})")
 # (concurrent writes) is still seen. A visited seller's lists then repeat a few documents.
 _OVERLAP = timedelta(minutes=5)
 _FLAGGED_PAGE = 100  # ids per look-up of the documents open findings name (the list limit)
+_ROW_FIELDS = (
+    *("pk", "kind", "state", "order_id", "remote_id", "number", "total_gross"),
+    *("voided_at", "paid_at", "payment_recorded_at", "order__paid_at"),
+)
 
 
 def reconcile(
@@ -77,13 +81,13 @@ def reconcile(
     for seller in sellers_due():
         if deadline is not None and time.monotonic() >= deadline:
             break
-        findings.extend(seller_reconcile(seller=seller, client=client))
+        findings.extend(_seller_visit(seller, client))
     return findings
 
 
 def sellers_due() -> QuerySet[Seller]:
     """Active sellers with an entity that may have changed since their last visit, the least
-    recently visited first."""
+    recently visited first; with their cursor and whether they have open findings."""
     visited_at = OuterRef("reconciliation__visited_at")
     our_changes = Invoice.objects.filter(seller=OuterRef("pk")).filter(
         Q(created_at__gt=visited_at)
@@ -104,16 +108,20 @@ def sellers_due() -> QuerySet[Seller]:
             | Exists(our_changes)
             | Exists(announced)
         )
+        .select_related("reconciliation")
+        .annotate(has_findings=Exists(Finding.objects.filter(seller=OuterRef("pk"))))
         .order_by(F("reconciliation__visited_at").asc(nulls_first=True), "pk")
     )
 
 
-def seller_reconcile(*, seller: Seller, client: SpaceInvoicesClient) -> list[Finding]:
-    """Visit one seller's entity: list what changed since its cursor (everything on a full
-    visit) and what its open findings name, then replace its findings and move its cursor."""
+def _seller_visit(seller: Seller, client: SpaceInvoicesClient) -> list[Finding]:
+    """Visit one seller's entity (a seller from ``sellers_due``): list what changed since its
+    cursor (everything on a full visit) and what its open findings name, then replace its
+    findings and move its cursor."""
     started = timezone.now()
     entity_id = str(seller.entity_id)
-    cursor = ReconciliationCursor.objects.filter(seller=seller).first()
+    cursor: ReconciliationCursor | None = getattr(seller, "reconciliation", None)
+    has_findings: bool = getattr(seller, "has_findings", True)
     full = cursor is None or cursor.full_due
     since = _since(cursor.watermark) if cursor and not full and cursor.watermark else None
     seen: dict[str, Document] = {}
@@ -122,7 +130,7 @@ def seller_reconcile(*, seller: Seller, client: SpaceInvoicesClient) -> list[Fin
     for document in client.credit_note_iter(entity_id=entity_id, updated_since=since):
         seen[document["id"]] = document
     changed = list(seen.values())
-    if not full:
+    if not full and has_findings:
         for document in _flagged(client, seller, entity_id):
             seen.setdefault(document["id"], document)
     series = _Series({} if full or cursor is None else cursor.series)
@@ -132,18 +140,15 @@ def seller_reconcile(*, seller: Seller, client: SpaceInvoicesClient) -> list[Fin
         + [cursor.watermark if cursor is not None and not full else ""]
     )
     findings = list(_Visit(seller, list(seen.values()), started).findings(series.gaps()))
+    moved = {"watermark": watermark, "visited_at": started, "series": series.state}
     with transaction.atomic():
-        Finding.objects.filter(seller=seller).delete()
+        if has_findings:
+            Finding.objects.filter(seller=seller).delete()
         Finding.objects.bulk_create(findings)
-        ReconciliationCursor.objects.update_or_create(
-            seller=seller,
-            defaults={
-                "watermark": watermark,
-                "visited_at": started,
-                "series": series.state,
-                "full_due": False,
-            },
-        )
+        if cursor is None:
+            ReconciliationCursor.objects.update_or_create(seller=seller, defaults=moved)
+        else:
+            ReconciliationCursor.objects.filter(pk=seller.pk).update(**moved, full_due=False)
     return findings
 
 
@@ -288,20 +293,7 @@ class _Visit:
             for order_id in (d["metadata"].get("order_id", "") for d in invoices)
             if order_id.isdigit()
         }
-        orders = {
-            order.pk: order
-            for order in Order.objects.filter(seller=seller, pk__in=named).select_related("seller")
-        }
-        mirrored = {
-            str(row.remote_id): row
-            for row in Invoice.objects.filter(
-                seller=seller, remote_id__in=[d["id"] for d in self.documents]
-            ).select_related("order")
-        }
-        invoice_rows = {
-            row.order_id: row
-            for row in Invoice.objects.filter(order__in=orders, kind=DocumentKind.INVOICE)
-        }
+        ids = {d["id"] for d in self.documents}
         refs = {
             int(match.group(2))
             for match in (
@@ -310,7 +302,34 @@ class _Visit:
             )
             if match
         }
-        rows_by_pk = {row.pk: row for row in Invoice.objects.filter(seller=seller, pk__in=refs)}
+        # One query for the rows these documents touch: mirrored ones, their orders' invoice
+        # rows, and the rows their document_ref names; only the fields the checks read.
+        rows = list(
+            Invoice.objects.filter(seller=seller)
+            .filter(
+                Q(remote_id__in=ids)
+                | Q(order_id__in=named, kind=DocumentKind.INVOICE)
+                | Q(pk__in=refs)
+            )
+            .select_related("order")
+            .only(*_ROW_FIELDS)
+        )
+        # The named orders that are the seller's: those its rows belong to, and any others
+        # (an order without a row) looked up.
+        orders = {row.order_id for row in rows} & named
+        if named - orders:
+            orders |= set(
+                Order.objects.filter(seller=seller, pk__in=named - orders).values_list(
+                    "pk", flat=True
+                )
+            )
+        mirrored = {str(row.remote_id): row for row in rows if row.remote_id in ids}
+        invoice_rows = {
+            row.order_id: row
+            for row in rows
+            if row.kind == DocumentKind.INVOICE and row.order_id in orders
+        }
+        rows_by_pk = {row.pk: row for row in rows if row.pk in refs}
 
         by_order: defaultdict[int, list[Document]] = defaultdict(list)
         for document in invoices:
@@ -355,7 +374,7 @@ class _Visit:
         self,
         document: Document,
         rows_by_pk: dict[int, Invoice],
-        orders: dict[int, Order],
+        orders: set[int],
         invoice_rows: dict[int, Invoice],
     ) -> tuple[int, str] | None:
         """(order id, detail) when the document is ours but its row here is not issued."""
