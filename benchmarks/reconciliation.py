@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ CENT = Decimal("0.01")
 
 def amounts(order: int) -> tuple[Decimal, Decimal, Decimal]:
     net = Decimal(order % 5_000 + 100) / 100
-    tax = (net * RATE / 100).quantize(CENT)
+    tax = (net * RATE / 100).quantize(CENT, ROUND_HALF_UP)  # as Space Invoices rounds
     return net, tax, net + tax
 
 
@@ -76,6 +76,10 @@ class Plan:
 
     def seller(self, order: int) -> int:
         return (order - 1) % self.sellers + 1
+
+    def checkout(self, order: int) -> int:
+        """One checkout per round of orders over all sellers: an order per seller each."""
+        return (order - 1) // self.sellers + 1
 
     def number(self, order: int) -> str:
         return f"{self.year}-{(order - 1) // self.sellers + 1:05d}"
@@ -125,10 +129,7 @@ def seed_database(url: str, plan: Plan) -> None:
             conn,
             "marketplace_checkout",
             "id, public_id, created_at, buyer_id",
-            (
-                (o, uuid.UUID(int=o), plan.moment(o), o % sellers + 1)
-                for o in range(1, documents + 1)
-            ),
+            ((c, uuid.UUID(int=c), now, 1) for c in range(1, plan.checkout(documents) + 1)),
         )
         copy_rows(
             conn,
@@ -139,8 +140,8 @@ def seed_database(url: str, plan: Plan) -> None:
             " reverse_charge, tax_note, transaction_type",
             (
                 (o, "Buyer", "b@buyers.example", "Trg 2", "1000", "Ljubljana", "SI", "EUR",
-                 "paid", *amounts(o), plan.moment(o), plan.moment(o), o % sellers + 1, o,
-                 plan.seller(o), "", "", False, "", "domestic")
+                 "paid", *amounts(o), plan.moment(o), plan.moment(o), o % sellers + 1,
+                 plan.checkout(o), plan.seller(o), "", "", False, "", "domestic")
                 for o in range(1, documents + 1)
             ),
         )  # fmt: skip
@@ -290,6 +291,7 @@ def issue_new(url: str, app: Any, plan: Plan, count: int) -> int:
     rng = random.Random(12)
     first = plan.documents + 1
     orders = range(first, first + count)
+    checkouts = plan.checkout(plan.documents)  # new order o gets checkout checkouts + o - first + 1
     seller_of = {o: rng.randrange(1, plan.sellers + 1) for o in orders}
     now = datetime.now(UTC)
     with psycopg.connect(url) as conn:
@@ -298,7 +300,7 @@ def issue_new(url: str, app: Any, plan: Plan, count: int) -> int:
             conn,
             "marketplace_checkout",
             "id, public_id, created_at, buyer_id",
-            ((o, uuid.UUID(int=o), now, 1) for o in orders),
+            ((checkouts + o - first + 1, uuid.UUID(int=o), now, 1) for o in orders),
         )
         copy_rows(
             conn,
@@ -309,8 +311,8 @@ def issue_new(url: str, app: Any, plan: Plan, count: int) -> int:
             " reverse_charge, tax_note, transaction_type",
             (
                 (o, "Buyer", "b@buyers.example", "Trg 2", "1000", "Ljubljana", "SI", "EUR",
-                 "paid", *amounts(o), now, now, 1, o, seller_of[o], "", "", False, "",
-                 "domestic")
+                 "paid", *amounts(o), now, now, 1, checkouts + o - first + 1, seller_of[o], "",
+                 "", False, "", "domestic")
                 for o in orders
             ),
         )  # fmt: skip

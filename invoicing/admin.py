@@ -1,7 +1,8 @@
 import csv
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -9,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from invoicing import reconciliation, services
+from invoicing.client import SpaceInvoicesError
 from invoicing.models import Finding, FindingKind, Invoice, InvoiceState, WebhookDelivery
 from marketplace import admin_site
 from marketplace.admin_dashboard import HELD_BY_VIES, WAITING_FOR_ENTITY
@@ -18,6 +20,7 @@ from marketplace.admin_site import (
     RelatedAutocompleteFilter,
     SellerRowsAdmin,
 )
+from marketplace.errors import ApplicationError
 
 
 class HeldFilter(admin.SimpleListFilter):
@@ -160,12 +163,20 @@ class FindingAdmin(AutocompleteFilterAdmin[Finding]):
             eligible_count=count,
             skipped={"not a document missing here": queryset.count() - count},
             button="Yes, adopt",
-            act=lambda finding, actor: reconciliation.finding_adopt(
-                finding_id=finding.pk, actor=actor
-            ),
+            act=lambda finding, actor: self._adopt_one(request, finding, actor),
             noun="document",
             outcome="adopted into the mirror",
         )
+
+    def _adopt_one(self, request: HttpRequest, finding: Finding, actor: User) -> bool:
+        try:
+            reconciliation.finding_adopt(finding_id=finding.pk, actor=actor)
+        except (ApplicationError, SpaceInvoicesError) as error:
+            self.message_user(
+                request, f"{finding.remote_id} was not adopted: {error}", messages.ERROR
+            )
+            return False
+        return True
 
     @admin.action(description="Export the selected findings as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Finding]) -> HttpResponse:

@@ -28,6 +28,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -109,8 +110,24 @@ def sellers_due() -> QuerySet[Seller]:
             | Exists(announced)
         )
         .select_related("reconciliation")
-        .annotate(has_findings=Exists(Finding.objects.filter(seller=OuterRef("pk"))))
+        .annotate(
+            has_findings=Exists(Finding.objects.filter(seller=OuterRef("pk"))),
+            has_uninvoiced=Exists(_uninvoiced(Order.objects.filter(seller=OuterRef("pk")))),
+        )
         .order_by(F("reconciliation__visited_at").asc(nulls_first=True), "pk")
+    )
+
+
+def _uninvoiced(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Those of ``orders`` that may lack their invoice: not cancelled, with lines, and without
+    an issued invoice (whether each is at its invoice point is ``invoice_point_reached``'s)."""
+    issued = Invoice.objects.filter(
+        order=OuterRef("pk"), kind=DocumentKind.INVOICE, state=InvoiceState.ISSUED
+    )
+    return (
+        orders.exclude(status=OrderStatus.CANCELLED)
+        .filter(Exists(OrderLine.objects.filter(order=OuterRef("pk"))))
+        .exclude(Exists(issued))
     )
 
 
@@ -141,10 +158,12 @@ def _seller_visit(seller: Seller, client: SpaceInvoicesClient) -> list[Finding]:
     )
     findings = list(_Visit(seller, list(seen.values()), started).findings(series.gaps()))
     moved = {"watermark": watermark, "visited_at": started, "series": series.state}
-    with transaction.atomic():
+    # One statement needs no transaction of its own (a round trip less per clean seller).
+    with transaction.atomic() if has_findings or findings else nullcontext():
         if has_findings:
             Finding.objects.filter(seller=seller).delete()
-        Finding.objects.bulk_create(findings)
+        if findings:
+            Finding.objects.bulk_create(findings)
         if cursor is None:
             ReconciliationCursor.objects.update_or_create(seller=seller, defaults=moved)
         else:
@@ -406,14 +425,10 @@ class _Visit:
     def _missing_invoices(self, named: set[int]) -> Iterator[Finding]:
         """Orders at their invoice point without an issued invoice, none of which a listed
         document names (those are duplicates or not mirrored)."""
-        issued = Invoice.objects.filter(
-            order=OuterRef("pk"), kind=DocumentKind.INVOICE, state=InvoiceState.ISSUED
-        )
+        if not getattr(self.seller, "has_uninvoiced", True):
+            return
         candidates = (
-            Order.objects.filter(seller=self.seller)
-            .exclude(status=OrderStatus.CANCELLED)
-            .filter(Exists(OrderLine.objects.filter(order=OuterRef("pk"))))
-            .exclude(Exists(issued))
+            _uninvoiced(Order.objects.filter(seller=self.seller))
             .exclude(pk__in=named)
             .select_related("seller")
             .order_by("pk")

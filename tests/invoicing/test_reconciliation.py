@@ -516,3 +516,32 @@ def test_an_invoice_paid_here_but_unpaid_there_is_found(
         (seller.pk, "unpaid_remotely", order.pk, invoice.remote_id,
          f"{invoice.number} is paid here; Space Invoices shows 0.00 paid of 12.20"),
     ]  # fmt: skip
+
+
+def test_adopting_a_document_whose_row_was_issued_meanwhile_says_so_and_changes_nothing(
+    client, sandbox, django_capture_on_commit_callbacks
+):
+    seller = seller_with_entity()
+    order = paid_order(seller, django_capture_on_commit_callbacks, issue=False)
+    row = Invoice.objects.get(order=order)
+    remote = sandbox.client().invoice_create(
+        entity_id=seller.entity_id,
+        payload=services.document_payload(row),
+        request_id=row.request_id,
+    )
+    [finding] = reconciliation.reconcile(client=sandbox.client())
+    services.document_issue(invoice_id=row.pk)  # the answer replayed for its request id
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.post(
+        "/admin/invoicing/finding/",
+        {"action": "adopt", "_selected_action": [finding.pk], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        f"{remote['id']} was not adopted: {YEAR}-00001 is already issued.",
+        "0 documents adopted into the mirror; 1 skipped (failed).",
+    ]
+    assert Invoice.objects.get(pk=row.pk).remote_id == remote["id"]
+    assert Finding.objects.filter(pk=finding.pk).exists()
