@@ -57,6 +57,8 @@ from sellers.models import Seller, SellerStatus
 
 # A number's series is everything but its last run of digits: "2026-00012" -> ("2026-", 12).
 _SEQUENCE = re.compile(r"^(.*?)(\d+)$")
+# An order id we can look up (a bigint); anything else in metadata.order_id is not ours.
+_ORDER_ID = re.compile(r"\d{1,18}")
 # How services._document_ref names a row of ours in a document's metadata.
 _DOCUMENT_REF = re.compile(r"mkt-(invoice|credit_note)-(\d{1,18})")
 # Documents listed again before the watermark: one committed late with an earlier timestamp
@@ -210,7 +212,7 @@ def _invoice_row_for(document: Document, seller: Seller) -> Invoice:
         .filter(pk=int(order_id), seller=seller)
         .select_related("seller")
         .first()
-        if order_id.isdigit() and document["id"].startswith("inv_")
+        if _ORDER_ID.fullmatch(order_id) and document["id"].startswith("inv_")
         else None
     )
     row = services.invoice_request(order=order) if order is not None else None
@@ -310,7 +312,7 @@ class _Visit:
         named = {
             int(order_id)
             for order_id in (d["metadata"].get("order_id", "") for d in invoices)
-            if order_id.isdigit()
+            if _ORDER_ID.fullmatch(order_id)
         }
         ids = {d["id"] for d in self.documents}
         refs = {
@@ -353,7 +355,7 @@ class _Visit:
         by_order: defaultdict[int, list[Document]] = defaultdict(list)
         for document in invoices:
             order_id = document["metadata"].get("order_id", "")
-            if not order_id.isdigit() or int(order_id) not in orders:
+            if not _ORDER_ID.fullmatch(order_id) or int(order_id) not in orders:
                 yield self.finding(
                     FindingKind.UNKNOWN_DOCUMENT,
                     f"{document['number']} names order '{order_id}', which {seller} does not have",
@@ -413,7 +415,7 @@ class _Visit:
         if (
             row is None
             and document["id"].startswith("inv_")
-            and order_id.isdigit()
+            and _ORDER_ID.fullmatch(order_id)
             and int(order_id) in orders
             and int(order_id) not in invoice_rows
         ):
