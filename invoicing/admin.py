@@ -2,14 +2,16 @@ import csv
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from invoicing import selectors, services
-from invoicing.models import Finding, Invoice, InvoiceState, WebhookDelivery
+from invoicing import reconciliation, selectors, services
+from invoicing.client import SpaceInvoicesError
+from invoicing.models import Finding, FindingKind, Invoice, InvoiceState, WebhookDelivery
 from marketplace import admin_site
 from marketplace.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR, WAITING_FOR_ENTITY
 from marketplace.admin_site import (
@@ -18,6 +20,7 @@ from marketplace.admin_site import (
     RelatedAutocompleteFilter,
     SellerRowsAdmin,
 )
+from marketplace.errors import ApplicationError
 
 
 class HeldFilter(admin.SimpleListFilter):
@@ -203,13 +206,47 @@ class FindingAdmin(AutocompleteFilterAdmin[Finding]):
     list_filter = ["kind", ("seller", RelatedAutocompleteFilter)]
     list_select_related = ["seller"]
     search_fields = ["detail", "remote_id", "order_id"]
-    actions = ["export_csv"]
+    actions = ["export_csv", "adopt"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Finding | None = None) -> bool:
         return False
+
+    def has_adopt_permission(self, request: HttpRequest) -> bool:
+        """Adopting writes the mirror: the documents' change permission, as for a retry."""
+        return request.user.has_perm("invoicing.change_invoice")
+
+    @admin.action(
+        description="Adopt the Space Invoices document into the mirror", permissions=["adopt"]
+    )
+    def adopt(self, request: HttpRequest, queryset: QuerySet[Finding]) -> TemplateResponse | None:
+        eligible = queryset.filter(kind=FindingKind.NOT_MIRRORED).order_by("pk")
+        count = eligible.count()
+        return admin_site.confirmed_action(
+            request,
+            self,
+            action="adopt",
+            question=f"Adopt {admin_site.counted(count, 'document')} into the mirror?",
+            eligible=eligible,
+            eligible_count=count,
+            skipped={"not a document missing here": queryset.count() - count},
+            button="Yes, adopt",
+            act=lambda finding, actor: self._adopt_one(request, finding, actor),
+            noun="document",
+            outcome="adopted into the mirror",
+        )
+
+    def _adopt_one(self, request: HttpRequest, finding: Finding, actor: User) -> bool:
+        try:
+            reconciliation.finding_adopt(finding_id=finding.pk, actor=actor)
+        except (ApplicationError, SpaceInvoicesError) as error:
+            self.message_user(
+                request, f"{finding.remote_id} was not adopted: {error}", messages.ERROR
+            )
+            return False
+        return True
 
     @admin.action(description="Export the selected findings as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Finding]) -> HttpResponse:

@@ -256,6 +256,8 @@ class FindingKind(models.TextChoices):
     NUMBERING_GAP = "numbering_gap", "Gap in a numbering series"
     STATE_DRIFT = "state_drift", "Paid or voided there, not in our mirror (a missed webhook)"
     OVER_CREDITED = "over_credited", "Credit notes credit more than the invoice's total"
+    NOT_MIRRORED = "not_mirrored", "In Space Invoices, failed or missing here (adoptable)"
+    UNPAID_REMOTELY = "unpaid_remotely", "Paid here, unpaid in Space Invoices"
 
 
 class Finding(models.Model):
@@ -275,6 +277,29 @@ class Finding(models.Model):
         return f"{self.get_kind_display()}: {self.detail}"
 
 
+class ReconciliationCursor(models.Model):
+    """Where reconciliation left off in one seller's entity.
+
+    ``watermark`` is the greatest ``updated_at`` seen among the entity's documents: the next
+    visit lists only documents changed since (blank: none seen yet). ``series`` keeps each
+    numbering series' last number and the numbers still missing below it, so gaps are found
+    without listing the history again. ``visited_at`` is when the last visit began; local
+    changes or webhooks after it make the seller due for a visit. ``full_due``: the next visit
+    lists every document and rebuilds the series (``reconcile --full``).
+    """
+
+    seller = models.OneToOneField(
+        Seller, on_delete=models.CASCADE, primary_key=True, related_name="reconciliation"
+    )
+    watermark = models.CharField(max_length=40, blank=True)
+    visited_at = models.DateTimeField()
+    series = models.JSONField(default=dict)
+    full_due = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} since {self.watermark or 'the start'}"
+
+
 class WebhookOutcome(models.TextChoices):
     APPLIED = "applied", "Applied to the mirror"
     UNCHANGED = "unchanged", "Already mirrored"
@@ -287,12 +312,15 @@ class WebhookDelivery(models.Model):
     delivery_id = models.CharField(max_length=64, unique=True)
     event = models.CharField(max_length=40)
     remote_id = models.CharField(max_length=40, blank=True)  # the document (or payment)
+    # The entity the event happened in: reconciliation visits the entities that had events.
+    entity_id = models.CharField(max_length=40, blank=True)
     outcome = models.CharField(max_length=10, choices=WebhookOutcome.choices)
     received_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["entity_id", "received_at"])]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(outcome__in=WebhookOutcome.values),

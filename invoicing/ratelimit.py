@@ -35,9 +35,12 @@ class Bucket(Protocol):
 
 
 class RedisBucket:
-    def __init__(self, client: redis.Redis, *, api_key: str, per_minute: int, burst: int) -> None:
+    def __init__(
+        self, client: redis.Redis, *, api_key: str, per_minute: int, burst: int, scope: str = ""
+    ) -> None:
         digest = hashlib.sha256(api_key.encode()).hexdigest()[:16]  # never the key itself
-        self._key = f"space-invoices:bucket:{digest}"
+        # A scope is a second bucket of the same key (one caller's share of the limit).
+        self._key = f"space-invoices:bucket:{digest}" + (f":{scope}" if scope else "")
         self._rate, self._burst = per_minute / 60, burst
         self._script = client.register_script(_TAKE)
 

@@ -3,42 +3,91 @@
 First settles failed rows whose create may have succeeded unseen (the document is adopted, or
 its absence is recorded). Then finds, per seller: orders at their invoice point without an
 issued invoice, documents in the entity that no order of ours explains, more than one invoice
-for an order, gaps in each numbering series, and documents paid or voided there but not in our
-mirror (a webhook that never arrived). Findings of a run replace the previous run's; admin
-lists them and exports them as CSV.
+for an order, gaps in each numbering series, documents paid or voided there but not in our
+mirror (a webhook that never arrived), documents there whose row here failed or is still pending
+or whose order has no row here (adoptable into the mirror), invoices paid here but unpaid there,
+and invoices whose credit notes credit more than their total. Admin lists the findings and
+exports them as CSV.
+A run visits only the sellers that may have changed since their last visit (their
+``ReconciliationCursor``): a seller never visited or due for a full visit, a seller with a
+document row of ours created, attempted, issued or paid since, or with a webhook from its
+entity since. Space Invoices lists documents only per entity (``x-entity-id``), so no single
+request can say which of 10,000 entities changed; what changed there is either our own doing
+(our rows) or announced by a webhook. A visit lists only the documents changed since the
+cursor's watermark (``query`` on ``updated_at`` with ``gte``), plus the documents its open
+findings name, so the findings of a visited seller are recomputed whole while the findings of
+sellers not visited stay as they are. A full pass (``manage.py reconcile --full``) lists every
+seller's entity again: a first run, a repair, and the way to find changes nobody announced (a
+webhook lost after all its retries).
+
+Requests go through ``gateway.reconciliation_client()``, limited to
+RECONCILIATION_RATE_LIMIT_PERCENT of the key's rate limit. A run may stop at a deadline; the
+sellers it did not reach stay due and the next run takes them first.
 """
 
 import re
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from invoicing import gateway
+from invoicing import gateway, services
 from invoicing.client import Document, SpaceInvoicesClient
-from invoicing.models import DocumentKind, Finding, FindingKind, Invoice, InvoiceState
+from invoicing.models import (
+    DocumentKind,
+    Finding,
+    FindingKind,
+    Invoice,
+    InvoiceState,
+    ReconciliationCursor,
+    WebhookDelivery,
+)
 from invoicing.selectors import over_credits
 from invoicing.services import document_find_remote, invoice_point_reached
-from marketplace.models import Order, OrderStatus
+from marketplace.errors import ApplicationError
+from marketplace.models import Order, OrderLine, OrderStatus
 from sellers.models import Seller, SellerStatus
 
 # A number's series is everything but its last run of digits: "2026-00012" -> ("2026-", 12).
 _SEQUENCE = re.compile(r"^(.*?)(\d+)$")
+# An order id we can look up (a bigint); anything else in metadata.order_id is not ours.
+_ORDER_ID = re.compile(r"\d{1,18}")
+# How services._document_ref names a row of ours in a document's metadata.
+_DOCUMENT_REF = re.compile(r"mkt-(invoice|credit_note)-(\d{1,18})")
+# Documents listed again before the watermark: one committed late with an earlier timestamp
+# (concurrent writes) is still seen. A visited seller's lists then repeat a few documents.
+_OVERLAP = timedelta(minutes=5)
+_FLAGGED_PAGE = 100  # ids per look-up of the documents open findings name (the list limit)
+_ROW_FIELDS = (
+    *("pk", "kind", "state", "order_id", "remote_id", "number", "total_gross"),
+    *("voided_at", "paid_at", "payment_recorded_at", "order__paid_at"),
+)
 
 
-def reconcile(*, client: SpaceInvoicesClient | None = None) -> list[Finding]:
-    """Compare every active seller's entity with the mirror; store and return the findings."""
-    client = client or gateway.space_invoices_client()
+def reconcile(
+    *, client: SpaceInvoicesClient | None = None, full: bool = False, deadline: float | None = None
+) -> list[Finding]:
+    """Visit every seller due for a visit (all active sellers with ``full``); store and return
+    the findings of the sellers visited. ``deadline`` (``time.monotonic()``) ends the run
+    before the next visit; the sellers left over stay due."""
+    client = client or gateway.reconciliation_client()
     _settle_unknown_outcomes(client)
-    run_at = timezone.now()
+    if full:
+        ReconciliationCursor.objects.update(full_due=True)
     findings: list[Finding] = []
-    for seller in Seller.objects.filter(status=SellerStatus.ACTIVE).order_by("pk"):
-        findings.extend(_seller_findings(client, seller, run_at))
-    with transaction.atomic():
-        Finding.objects.all().delete()
-        Finding.objects.bulk_create(findings)
+    for seller in sellers_due():
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        findings.extend(_seller_visit(seller, client))
     return findings
 
 
@@ -51,74 +100,396 @@ def _settle_unknown_outcomes(client: SpaceInvoicesClient) -> None:
         document_find_remote(invoice_id=invoice_id, client=client)
 
 
-def _seller_findings(
-    client: SpaceInvoicesClient, seller: Seller, run_at: datetime
-) -> Iterator[Finding]:
+def sellers_due() -> QuerySet[Seller]:
+    """Active sellers with an entity that may have changed since their last visit, the least
+    recently visited first; with their cursor and whether they have open findings."""
+    visited_at = OuterRef("reconciliation__visited_at")
+    our_changes = Invoice.objects.filter(seller=OuterRef("pk")).filter(
+        Q(created_at__gt=visited_at)
+        | Q(last_attempt_at__gt=visited_at)
+        | Q(issued_at__gt=visited_at)
+        | Q(payment_recorded_at__gt=visited_at)
+    )
+    announced = WebhookDelivery.objects.filter(
+        entity_id=OuterRef("entity_id"), received_at__gt=visited_at
+    )
+    return (
+        Seller.objects.filter(status=SellerStatus.ACTIVE)
+        .exclude(entity_id__isnull=True)
+        .exclude(entity_id="")
+        .filter(
+            Q(reconciliation__isnull=True)
+            | Q(reconciliation__full_due=True)
+            | Exists(our_changes)
+            | Exists(announced)
+        )
+        .select_related("reconciliation")
+        .annotate(
+            has_findings=Exists(Finding.objects.filter(seller=OuterRef("pk"))),
+            has_uninvoiced=Exists(_uninvoiced(Order.objects.filter(seller=OuterRef("pk")))),
+        )
+        .order_by(F("reconciliation__visited_at").asc(nulls_first=True), "pk")
+    )
+
+
+def _uninvoiced(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Those of ``orders`` that may lack their invoice: not cancelled, with lines, and without
+    an issued invoice (whether each is at its invoice point is ``invoice_point_reached``'s)."""
+    issued = Invoice.objects.filter(
+        order=OuterRef("pk"), kind=DocumentKind.INVOICE, state=InvoiceState.ISSUED
+    )
+    return (
+        orders.exclude(status=OrderStatus.CANCELLED)
+        .filter(Exists(OrderLine.objects.filter(order=OuterRef("pk"))))
+        .exclude(Exists(issued))
+    )
+
+
+def _seller_visit(seller: Seller, client: SpaceInvoicesClient) -> list[Finding]:
+    """Visit one seller's entity (a seller from ``sellers_due``): list what changed since its
+    cursor (everything on a full visit) and what its open findings name, then replace its
+    findings and move its cursor."""
+    started = timezone.now()
     entity_id = str(seller.entity_id)
-    invoices = list(client.invoice_iter(entity_id=entity_id))
-    credit_notes = list(client.credit_note_iter(entity_id=entity_id))
+    cursor: ReconciliationCursor | None = getattr(seller, "reconciliation", None)
+    has_findings: bool = getattr(seller, "has_findings", True)
+    full = cursor is None or cursor.full_due
+    since = _since(cursor.watermark) if cursor and not full and cursor.watermark else None
+    seen: dict[str, Document] = {}
+    for document in client.invoice_iter(entity_id=entity_id, updated_since=since):
+        seen[document["id"]] = document
+    for document in client.credit_note_iter(entity_id=entity_id, updated_since=since):
+        seen[document["id"]] = document
+    changed = list(seen.values())
+    if not full and has_findings:
+        for document in _flagged(client, seller, entity_id):
+            seen.setdefault(document["id"], document)
+    series = _Series({} if full or cursor is None else cursor.series)
+    series.add(str(document.get("number") or "") for document in seen.values())
+    watermark = max(
+        [str(document.get("updated_at") or "") for document in changed]
+        + [cursor.watermark if cursor is not None and not full else ""]
+    )
+    findings = list(_Visit(seller, list(seen.values()), started).findings(series.gaps()))
+    moved = {"watermark": watermark, "visited_at": started, "series": series.state}
+    # One statement needs no transaction of its own (a round trip less per clean seller).
+    with transaction.atomic() if has_findings or findings else nullcontext():
+        if has_findings:
+            Finding.objects.filter(seller=seller).delete()
+        if findings:
+            Finding.objects.bulk_create(findings)
+        if cursor is None:
+            ReconciliationCursor.objects.update_or_create(seller=seller, defaults=moved)
+        else:
+            ReconciliationCursor.objects.filter(pk=seller.pk).update(**moved, full_due=False)
+    return findings
+
+
+def finding_adopt(
+    *, finding_id: int, actor: User | None = None, client: SpaceInvoicesClient | None = None
+) -> Invoice:
+    """Mirror the document a "not mirrored" finding names onto its row here: the failed or
+    pending row its ``document_ref`` names, or a new invoice row of its order (one that had
+    none). Reuses the mirroring of an issued document; the finding is resolved."""
+    finding = Finding.objects.select_related("seller").get(pk=finding_id)
+    if finding.kind != FindingKind.NOT_MIRRORED:
+        raise ApplicationError("Only a not-mirrored document can be adopted.", field="kind")
+    client = client or gateway.reconciliation_client()
+    entity_id = str(finding.seller.entity_id)
+    if finding.remote_id.startswith("cre_"):
+        document = client.credit_note_get(entity_id=entity_id, credit_note_id=finding.remote_id)
+    else:
+        document = client.invoice_get(entity_id=entity_id, invoice_id=finding.remote_id)
+    with transaction.atomic():
+        row = _row_named(document, finding.seller)
+        if row is None:
+            row = _invoice_row_for(document, finding.seller)
+        invoice = services.document_adopt(invoice_id=row.pk, document=document, actor=actor)
+        Finding.objects.filter(pk=finding.pk).delete()
+    return invoice
+
+
+def _row_named(document: Document, seller: Seller) -> Invoice | None:
+    match = _DOCUMENT_REF.fullmatch(document["metadata"].get("document_ref", ""))
+    if match is None:
+        return None
+    return Invoice.objects.filter(pk=int(match.group(2)), seller=seller).first()
+
+
+def _invoice_row_for(document: Document, seller: Seller) -> Invoice:
+    """A new invoice row (with its lines) for the order an adopted invoice names."""
+    order_id = document["metadata"].get("order_id", "")
+    order = (
+        Order.objects.select_for_update()
+        .filter(pk=int(order_id), seller=seller)
+        .select_related("seller")
+        .first()
+        if _ORDER_ID.fullmatch(order_id) and document["id"].startswith("inv_")
+        else None
+    )
+    row = services.invoice_request(order=order) if order is not None else None
+    if row is None or row.state == InvoiceState.ISSUED:
+        raise ApplicationError(
+            f"{document['id']} names no row and no uninvoiced order of this seller.",
+            field="remote_id",
+        )
+    return row
+
+
+def _since(watermark: str) -> str:
+    """The API timestamp ``_OVERLAP`` before ``watermark`` (an API ``updated_at``)."""
+    moment = datetime.fromisoformat(watermark.replace("Z", "+00:00")) - _OVERLAP
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _flagged(client: SpaceInvoicesClient, seller: Seller, entity_id: str) -> Iterator[Document]:
+    """The documents the seller's open findings name, and the invoices of orders found
+    invoiced twice: listed again so those findings are recomputed, not kept blindly."""
+    open_findings = Finding.objects.filter(seller=seller)
+    remote_ids = sorted(
+        set(open_findings.exclude(remote_id="").values_list("remote_id", flat=True))
+    )
+    for kind, prefix in (("invoice", "inv_"), ("credit_note", "cre_")):
+        ids = [remote_id for remote_id in remote_ids if remote_id.startswith(prefix)]
+        for start in range(0, len(ids), _FLAGGED_PAGE):
+            query = {"id": {"in": ids[start : start + _FLAGGED_PAGE]}}
+            if kind == "invoice":
+                yield from client.invoice_iter(entity_id=entity_id, query=query)
+            else:
+                yield from client.credit_note_iter(entity_id=entity_id, query=query)
+    orders = sorted(
+        str(order_id)
+        for order_id in open_findings.filter(kind=FindingKind.DUPLICATE).values_list(
+            "order_id", flat=True
+        )
+    )
+    for start in range(0, len(orders), _FLAGGED_PAGE):
+        query = {"metadata.order_id": {"in": orders[start : start + _FLAGGED_PAGE]}}
+        yield from client.invoice_iter(entity_id=entity_id, query=query)
+
+
+class _Series:
+    """Numbering series as stored on the cursor: ``{prefix: {"width", "last", "missing"}}``.
+
+    Every series of ours starts at 1; a number seen fills its place, a number beyond the last
+    one leaves the numbers between missing until they are seen.
+    """
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state: dict[str, Any] = {
+            prefix: {**entry, "missing": list(entry["missing"])} for prefix, entry in state.items()
+        }
+
+    def add(self, numbers: Iterable[str]) -> None:
+        by_prefix: defaultdict[str, set[int]] = defaultdict(set)
+        for number in numbers:
+            match = _SEQUENCE.match(number)
+            if match:
+                by_prefix[match.group(1)].add(int(match.group(2)))
+                entry = self.state.setdefault(
+                    match.group(1), {"width": 0, "last": 0, "missing": []}
+                )
+                entry["width"] = len(match.group(2))
+        for prefix, seen in by_prefix.items():
+            entry = self.state[prefix]
+            missing = set(entry["missing"]) | set(range(entry["last"] + 1, max(seen) + 1))
+            entry["last"] = max(entry["last"], *seen)
+            entry["missing"] = sorted(missing - seen)
+
+    def gaps(self) -> Iterator[tuple[str, str]]:
+        for prefix, entry in sorted(self.state.items()):
+            for missing in entry["missing"]:
+                yield prefix, f"{prefix}{missing:0{entry['width']}d}"
+
+
+@dataclass
+class _Visit:
+    """The findings of one seller from the documents listed and our rows."""
+
+    seller: Seller
+    documents: list[Document]
+    run_at: datetime
 
     def finding(
-        kind: str, detail: str, order_id: int | None = None, remote_id: str = ""
+        self, kind: str, detail: str, order_id: int | None = None, remote_id: str = ""
     ) -> Finding:
         return Finding(
-            run_at=run_at, seller=seller, kind=kind, order_id=order_id,
+            run_at=self.run_at, seller=self.seller, kind=kind, order_id=order_id,
             remote_id=remote_id, detail=detail,
         )  # fmt: skip
 
-    orders = {
-        order.pk: order for order in Order.objects.filter(seller=seller).select_related("seller")
-    }
-    by_order: defaultdict[str, list[Document]] = defaultdict(list)
-    for document in invoices:
-        by_order[document["metadata"].get("order_id", "")].append(document)
-    for order_id, documents in by_order.items():
-        if not order_id.isdigit() or int(order_id) not in orders:
-            for document in documents:
-                yield finding(
+    def findings(self, gaps: Iterable[tuple[str, str]]) -> Iterator[Finding]:
+        seller = self.seller
+        invoices = [d for d in self.documents if d["id"].startswith("inv_")]
+        named = {
+            int(order_id)
+            for order_id in (d["metadata"].get("order_id", "") for d in invoices)
+            if _ORDER_ID.fullmatch(order_id)
+        }
+        ids = {d["id"] for d in self.documents}
+        refs = {
+            int(match.group(2))
+            for match in (
+                _DOCUMENT_REF.fullmatch(d["metadata"].get("document_ref", ""))
+                for d in self.documents
+            )
+            if match
+        }
+        # One query for the rows these documents touch: mirrored ones, their orders' invoice
+        # rows, and the rows their document_ref names; only the fields the checks read.
+        rows = list(
+            Invoice.objects.filter(seller=seller)
+            .filter(
+                Q(remote_id__in=ids)
+                | Q(order_id__in=named, kind=DocumentKind.INVOICE)
+                | Q(pk__in=refs)
+            )
+            .select_related("order")
+            .only(*_ROW_FIELDS)
+        )
+        # The named orders that are the seller's: those its rows belong to, and any others
+        # (an order without a row) looked up.
+        orders = {row.order_id for row in rows} & named
+        if named - orders:
+            orders |= set(
+                Order.objects.filter(seller=seller, pk__in=named - orders).values_list(
+                    "pk", flat=True
+                )
+            )
+        mirrored = {str(row.remote_id): row for row in rows if row.remote_id in ids}
+        invoice_rows = {
+            row.order_id: row
+            for row in rows
+            if row.kind == DocumentKind.INVOICE and row.order_id in orders
+        }
+        rows_by_pk = {row.pk: row for row in rows if row.pk in refs}
+
+        by_order: defaultdict[int, list[Document]] = defaultdict(list)
+        for document in invoices:
+            order_id = document["metadata"].get("order_id", "")
+            if not _ORDER_ID.fullmatch(order_id) or int(order_id) not in orders:
+                yield self.finding(
                     FindingKind.UNKNOWN_DOCUMENT,
                     f"{document['number']} names order '{order_id}', which {seller} does not have",
                     remote_id=document["id"],
                 )
-        elif len(documents) > 1:
-            numbers = ", ".join(str(d["number"]) for d in documents)
-            yield finding(
-                FindingKind.DUPLICATE, f"{len(documents)} invoices: {numbers}", int(order_id)
+            else:
+                by_order[int(order_id)].append(document)
+        for order_pk, documents in sorted(by_order.items()):
+            numbers = {str(d["number"]) for d in documents}
+            row = invoice_rows.get(order_pk)
+            ids = {d["id"] for d in documents}
+            if row is not None and row.state == InvoiceState.ISSUED:
+                ids.add(str(row.remote_id))
+                numbers.add(row.number)
+            if len(ids) > 1:
+                yield self.finding(
+                    FindingKind.DUPLICATE,
+                    f"{len(ids)} invoices: {', '.join(sorted(numbers))}",
+                    order_pk,
+                )
+        for document in self.documents:
+            adoptable = None
+            if document["id"] not in mirrored:
+                adoptable = self._not_mirrored(document, rows_by_pk, orders, invoice_rows)
+            if adoptable is not None:
+                order_pk, detail = adoptable
+                yield self.finding(FindingKind.NOT_MIRRORED, detail, order_pk, document["id"])
+        yield from self._missing_invoices(named)
+        for series, gap in gaps:
+            yield self.finding(FindingKind.NUMBERING_GAP, f"series '{series}' skips {gap}")
+        for document in self.documents:
+            row = mirrored.get(document["id"])
+            if row is not None and row.state == InvoiceState.ISSUED:
+                yield from self._drift(row, document)
+        for invoice, detail in _over_credited(self.seller):
+            yield self.finding(
+                FindingKind.OVER_CREDITED, detail, invoice.order_id, invoice.remote_id or ""
             )
-    issued = set(
-        Invoice.objects.filter(
-            seller=seller, kind=DocumentKind.INVOICE, state=InvoiceState.ISSUED
-        ).values_list("order_id", flat=True)
-    )
-    for order in orders.values():
-        if order.status == OrderStatus.CANCELLED or order.pk in issued:
-            continue
-        if invoice_point_reached(order) and order.lines.exists() and str(order.pk) not in by_order:
-            yield finding(FindingKind.MISSING_INVOICE, "at its invoice point, no invoice", order.pk)
-    for series, gap in _gaps(invoices + credit_notes):
-        yield finding(FindingKind.NUMBERING_GAP, f"series '{series}' skips {gap}")
-    for mirrored, drift in _state_drift(seller, invoices + credit_notes):
-        yield finding(FindingKind.STATE_DRIFT, drift, mirrored.order_id, mirrored.remote_id or "")
-    for invoice, detail in _over_credited(seller):
-        yield finding(FindingKind.OVER_CREDITED, detail, invoice.order_id, invoice.remote_id or "")
 
-
-def _state_drift(seller: Seller, documents: list[Document]) -> Iterator[tuple[Invoice, str]]:
-    """Mirror rows missing a payment or a void that the entity shows."""
-    remote = {document["id"]: document for document in documents}
-    mirrored = Invoice.objects.filter(
-        seller=seller, state=InvoiceState.ISSUED, remote_id__in=list(remote)
-    ).order_by("pk")
-    for invoice in mirrored:
-        document = remote[str(invoice.remote_id)]
-        if document.get("voided_at") and invoice.voided_at is None:
-            yield invoice, f"{invoice.number} was voided at {document['voided_at']}"
+    def _not_mirrored(
+        self,
+        document: Document,
+        rows_by_pk: dict[int, Invoice],
+        orders: set[int],
+        invoice_rows: dict[int, Invoice],
+    ) -> tuple[int, str] | None:
+        """(order id, detail) when the document is ours but its row here is not issued."""
+        match = _DOCUMENT_REF.fullmatch(document["metadata"].get("document_ref", ""))
+        row = rows_by_pk.get(int(match.group(2))) if match else None
         if (
-            invoice.kind == DocumentKind.INVOICE
-            and document.get("paid_in_full")
-            and invoice.paid_at is None
+            match
+            and row is not None
+            and row.kind == match.group(1)
+            and row.state != InvoiceState.ISSUED
         ):
-            yield invoice, f"{invoice.number} is paid in full"
+            return row.order_id, (
+                f"{document['number']} is in Space Invoices; its {row.get_kind_display().lower()} "
+                f"#{row.pk} here is {row.state}"
+            )
+        order_id = document["metadata"].get("order_id", "")
+        if (
+            row is None
+            and document["id"].startswith("inv_")
+            and _ORDER_ID.fullmatch(order_id)
+            and int(order_id) in orders
+            and int(order_id) not in invoice_rows
+        ):
+            return int(order_id), (
+                f"{document['number']} is in Space Invoices; order {order_id} has no invoice here"
+            )
+        return None
+
+    def _missing_invoices(self, named: set[int]) -> Iterator[Finding]:
+        """Orders at their invoice point without an issued invoice, none of which a listed
+        document names (those are duplicates or not mirrored)."""
+        if not getattr(self.seller, "has_uninvoiced", True):
+            return
+        candidates = (
+            _uninvoiced(Order.objects.filter(seller=self.seller))
+            .exclude(pk__in=named)
+            .select_related("seller")
+            .order_by("pk")
+        )
+        for order in candidates:
+            if invoice_point_reached(order):
+                yield self.finding(
+                    FindingKind.MISSING_INVOICE, "at its invoice point, no invoice", order.pk
+                )
+
+    def _drift(self, row: Invoice, document: Document) -> Iterator[Finding]:
+        """A payment or a void the entity shows and the mirror missed, and the reverse: an
+        invoice paid here whose payment the entity does not show."""
+        if document.get("voided_at") and row.voided_at is None:
+            yield self.finding(
+                FindingKind.STATE_DRIFT,
+                f"{row.number} was voided at {document['voided_at']}",
+                row.order_id,
+                str(row.remote_id),
+            )
+        if row.kind != DocumentKind.INVOICE:
+            return
+        if document.get("paid_in_full") and row.paid_at is None:
+            yield self.finding(
+                FindingKind.STATE_DRIFT,
+                f"{row.number} is paid in full",
+                row.order_id,
+                str(row.remote_id),
+            )
+        elif (
+            not document.get("paid_in_full")
+            and not document.get("voided_at")
+            and row.order.paid_at is not None
+            and (row.payment_recorded_at is not None or row.paid_at is not None)
+        ):
+            total = row.total_gross or Decimal(0)
+            paid = Decimal(document["total_paid"]).quantize(total)
+            yield self.finding(
+                FindingKind.UNPAID_REMOTELY,
+                f"{row.number} is paid here; Space Invoices shows {paid} paid of {total}",
+                row.order_id,
+                str(row.remote_id),
+            )
 
 
 def _over_credited(seller: Seller) -> Iterator[tuple[Invoice, str]]:
@@ -133,17 +504,3 @@ def _over_credited(seller: Seller) -> Iterator[tuple[Invoice, str]]:
                 f"{found.credited_gross} {currency}, {found.excess} {currency} too much"
             ),
         )
-
-
-def _gaps(documents: Iterable[Document]) -> Iterator[tuple[str, str]]:
-    """Numbers missing from each series; every series of ours starts at 1."""
-    series: defaultdict[str, set[int]] = defaultdict(set)
-    width: dict[str, int] = {}
-    for document in documents:
-        match = _SEQUENCE.match(document.get("number") or "")
-        if match:
-            series[match.group(1)].add(int(match.group(2)))
-            width[match.group(1)] = len(match.group(2))
-    for prefix, numbers in sorted(series.items()):
-        for missing in sorted(set(range(1, max(numbers) + 1)) - numbers):
-            yield prefix, f"{prefix}{missing:0{width[prefix]}d}"

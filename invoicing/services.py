@@ -520,6 +520,29 @@ def document_release(*, invoice_id: int, actor: User | None = None) -> Invoice:
     return invoice
 
 
+def document_adopt(*, invoice_id: int, document: Document, actor: User | None = None) -> Invoice:
+    """Mirror a document found in the seller's entity onto its failed or pending row
+    (reconciliation's adopt): the create had succeeded though this row never learned it."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("order").get(pk=invoice_id)
+        if invoice.state == InvoiceState.ISSUED:
+            raise ApplicationError(f"{invoice} is already issued.", field="state", code="conflict")
+        kind = (
+            DocumentKind.CREDIT_NOTE if document["id"].startswith("cre_") else DocumentKind.INVOICE
+        )
+        if (
+            document["entity_id"] != invoice.entity_id
+            or kind != invoice.kind
+            or document["metadata"].get("order_id") != str(invoice.order_id)
+        ):
+            raise ApplicationError(
+                f"{document['id']} is not the document of {invoice}.", field="remote_id"
+            )
+        _mirror(invoice, document)
+        _audit(invoice, "document.adopted", actor=actor, detail={"remote_id": document["id"]})
+    return Invoice.objects.get(pk=invoice_id)
+
+
 def document_sweep_pending() -> list[int]:
     """Re-drive pending rows whose task was lost (a crashed worker, a lost message), and the
     payment records of paid orders' issued invoices whose task was lost or ran out of retries.

@@ -146,7 +146,8 @@ def confirmed_action(
     outcome: str,
 ) -> TemplateResponse | None:
     """A confirmed action whole: its confirmation page until confirmed, then `act` on each
-    eligible object as the operator, and the summary (a warning when nothing was eligible)."""
+    eligible object as the operator, and the summary (a warning when nothing was done). An
+    `act` that returns False failed (it says why itself) and counts as skipped."""
     if eligible_count and not action_confirmed(request):
         return action_confirmation(
             request,
@@ -159,12 +160,13 @@ def confirmed_action(
             button=button,
         )
     actor = operator(request)
-    for obj in eligible:
-        act(obj, actor)
+    done = sum(1 for obj in eligible if act(obj, actor) is not False)
+    if done < eligible_count:
+        skipped = {**skipped, "failed": eligible_count - done}
     model_admin.message_user(
         request,
-        action_summary(done=eligible_count, noun=noun, outcome=outcome, skipped=skipped),
-        messages.SUCCESS if eligible_count else messages.WARNING,
+        action_summary(done=done, noun=noun, outcome=outcome, skipped=skipped),
+        messages.SUCCESS if done else messages.WARNING,
     )
     return None
 

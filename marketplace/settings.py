@@ -278,6 +278,11 @@ SPACE_INVOICES_RATE_LIMIT_PER_MIN = env.int(
     "SPACE_INVOICES_RATE_LIMIT_PER_MIN",
     default=60 if SPACE_INVOICES_API_KEY.startswith("sk_sandbox_") else 600,
 )
+# Reconciliation's share of that limit, in percent: its own bucket of this size, on top of the
+# shared one, so issuance always keeps the rest.
+RECONCILIATION_RATE_LIMIT_PERCENT = env.int("RECONCILIATION_RATE_LIMIT_PERCENT", default=10)
+if not 1 <= RECONCILIATION_RATE_LIMIT_PERCENT <= 100:
+    raise environ.ImproperlyConfigured("RECONCILIATION_RATE_LIMIT_PERCENT must be 1 to 100")
 RATE_LIMIT_REDIS_URL = env.str(
     "RATE_LIMIT_REDIS_URL",
     default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis://") else "",

@@ -73,6 +73,7 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     """Routes every Space Invoices call of the code under test to a fresh sandbox."""
     box = Sandbox(tmp_path / "sandbox.sqlite3")
     monkeypatch.setattr(gateway, "space_invoices_client", box.client)
+    monkeypatch.setattr(gateway, "reconciliation_client", box.client)
     monkeypatch.setattr(settings, "SPACE_INVOICES_SHARE_URL", "http://sandbox/share/")
     return box
 

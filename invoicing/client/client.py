@@ -142,10 +142,16 @@ class SpaceInvoicesClient:
         return self._list("/invoices", entity_id, query, limit, next_cursor, order_by)
 
     def invoice_iter(
-        self, *, entity_id: str, query: Mapping[str, object] | None = None, page_size: int = 100
+        self,
+        *,
+        entity_id: str,
+        query: Mapping[str, object] | None = None,
+        page_size: int = 100,
+        updated_since: str | None = None,
     ) -> Iterator[Document]:
-        """Every matching invoice, following ``next_cursor`` until ``has_more`` is false."""
-        return self._iter("/invoices", entity_id, query, page_size)
+        """Every matching invoice, following ``next_cursor`` until ``has_more`` is false;
+        with ``updated_since`` (an API timestamp) only those created or changed since then."""
+        return self._iter("/invoices", entity_id, _since(query, updated_since), page_size)
 
     # Credit notes: an invoice's body plus ``linked_documents`` naming the original
 
@@ -168,10 +174,16 @@ class SpaceInvoicesClient:
         return self._list("/credit-notes", entity_id, query, limit, next_cursor, None)
 
     def credit_note_iter(
-        self, *, entity_id: str, query: Mapping[str, object] | None = None, page_size: int = 100
+        self,
+        *,
+        entity_id: str,
+        query: Mapping[str, object] | None = None,
+        page_size: int = 100,
+        updated_since: str | None = None,
     ) -> Iterator[Document]:
-        """Every matching credit note, following ``next_cursor`` until ``has_more`` is false."""
-        return self._iter("/credit-notes", entity_id, query, page_size)
+        """Every matching credit note, following ``next_cursor`` until ``has_more`` is false;
+        with ``updated_since`` only those created or changed since then."""
+        return self._iter("/credit-notes", entity_id, _since(query, updated_since), page_size)
 
     def credit_note_get(self, *, entity_id: str, credit_note_id: str) -> Document:
         path = f"/credit-notes/{quote(credit_note_id, safe='')}"
@@ -461,6 +473,15 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _since(
+    query: Mapping[str, object] | None, updated_since: str | None
+) -> Mapping[str, object] | None:
+    """``query`` narrowed to documents whose ``updated_at`` is at or after ``updated_since``."""
+    if updated_since is None:
+        return query
+    return {**(query or {}), "updated_at": {"gte": updated_since}}
 
 
 def _page(body: Mapping[str, object]) -> Page[Any]:

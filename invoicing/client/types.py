@@ -198,6 +198,8 @@ class Document(TypedDict):
     reference: NotRequired[str | None]
     metadata: dict[str, str]
     created_at: str
+    # Bumped by every change (a payment, a void, finalizing a draft): lists filter on it.
+    updated_at: str
     linked_documents: NotRequired[list[str]]
 
 

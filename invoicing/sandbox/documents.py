@@ -241,7 +241,7 @@ def document_create(
     }
     if document_type == "credit_note":
         document["linked_documents"] = linked
-    document["created_at"] = now
+    document["created_at"] = document["updated_at"] = now
     for payment in payments:
         document["payments"].append(_payment_record(session, entity, document, payment, now))
     return document, session.document_insert(document_type, document)
@@ -300,6 +300,7 @@ def payment_add(
     document["total_paid"] += payment["amount"]
     document["total_due"] -= payment["amount"]
     document["paid_in_full"] = document["total_due"] <= 0
+    document["updated_at"] = now
     session.document_update(document)
     return record
 
@@ -313,7 +314,7 @@ def document_void(document: dict[str, Any], data: Mapping[str, Any], now: str) -
         raise ApiError(
             409, "already_voided", f"{document['id']} was voided at {document['voided_at']}"
         )
-    document["voided_at"] = now
+    document["voided_at"] = document["updated_at"] = now
     document["void_reason"] = reason
 
 
@@ -322,6 +323,7 @@ def document_finalize(
     entity: Mapping[str, Any],
     document_type: DocumentType,
     document: dict[str, Any],
+    now: str,
 ) -> None:
     if not document["is_draft"]:
         raise ApiError(409, "not_a_draft", f"{document['id']} is already numbered")
@@ -330,6 +332,7 @@ def document_finalize(
     date = dt.date.fromisoformat(document["date"])
     document["number"] = _allocate_number(session, entity, document_type, date)
     document["is_draft"] = False
+    document["updated_at"] = now
 
 
 def _payment_record(

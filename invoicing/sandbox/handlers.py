@@ -175,7 +175,7 @@ def documents_finalize(document_type: DocumentType, call: Call) -> Reply:
     validation_issues = Issues()
     validation.unknown_fields(call.body, frozenset(), (), validation_issues)
     validation_issues.raise_if_any()
-    document_finalize(call.session, entity, document_type, document)
+    document_finalize(call.session, entity, document_type, document, call.stamp)
     call.session.document_update(document)
     return 200, document
 

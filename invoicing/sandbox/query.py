@@ -5,7 +5,9 @@ nested (``{"metadata": {"order_id": ...}}``); its value is either an object of o
 (``equals, not, gt, gte, lt, lte, in, notIn, contains, startsWith, endsWith, between``) or a bare
 value meaning ``equals``. An object with no operator keys is a nested path; one that mixes
 operators and fields is rejected. Comparisons only match values of the same kind (numbers with
-numbers, strings with strings; dates are ISO strings); a missing field is ``null``.
+numbers, strings with strings; dates and times are ISO strings, so
+``{"updated_at": {"gte": "2026-03-01T09:00:00.000Z"}}`` lists the documents created or changed
+since then); a missing field is ``null``.
 
 ``order_by`` is a field path, ``-`` in front for descending; the default ``id`` is creation order.
 Cursors are opaque: base64 of the boundary item's sort key, tied to the ``order_by`` they came

@@ -1,4 +1,5 @@
 import re
+import time
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -209,6 +210,41 @@ def test_invoice_list_pages_and_iter_follows_every_cursor(
     assert [d["number"] for d in space_invoices.invoice_iter(entity_id=entity_id)] == [
         f"2026-0000{n}" for n in range(1, 6)
     ]
+
+
+def test_iter_updated_since_lists_documents_created_or_changed_since(
+    space_invoices: SpaceInvoicesClient,
+) -> None:
+    entity_id = create_entity(space_invoices)["id"]
+    first, _ = issue(space_invoices, entity_id, "o1"), issue(space_invoices, entity_id, "o2")
+    time.sleep(0.002)  # timestamps have milliseconds: o3 and what follows come later
+    third = issue(space_invoices, entity_id, "o3")
+    time.sleep(0.002)
+    space_invoices.payment_create(
+        entity_id=entity_id,
+        payload={"amount": Decimal("4.00"), "type": "card", "invoice_id": first["id"]},
+        request_id="pay-o1",
+    )
+    credit = space_invoices.credit_note_create(
+        entity_id=entity_id,
+        payload={**order_invoice("o3"), "linked_documents": [third["id"]]},
+        request_id="credit-o3",
+    )
+
+    changed = list(
+        space_invoices.invoice_iter(entity_id=entity_id, updated_since=third["updated_at"])
+    )
+    credited = space_invoices.credit_note_iter(
+        entity_id=entity_id, updated_since=credit["updated_at"]
+    )
+
+    assert third["updated_at"] == third["created_at"]
+    assert [(d["id"], d["total_paid"]) for d in changed] == [
+        (first["id"], Decimal("4.00")),  # paid after o3 was created
+        (third["id"], Decimal("0")),
+    ]
+    assert changed[0]["updated_at"] > third["updated_at"] > first["created_at"]
+    assert [d["id"] for d in credited] == [credit["id"]]
 
 
 def test_same_request_id_replays_the_first_document(space_invoices: SpaceInvoicesClient) -> None:

@@ -56,3 +56,12 @@ def test_throttle_sleeps_for_the_wait_the_bucket_names():
     wait()
     wait()
     assert slept == [0.5, 1.0]
+
+
+def test_a_scoped_bucket_is_a_second_bucket_of_the_same_key(redis_client):
+    key = f"sk_sandbox_{uuid.uuid4().hex}"
+    shared = RedisBucket(redis_client, api_key=key, per_minute=60, burst=1)
+    share = RedisBucket(redis_client, api_key=key, per_minute=60, burst=1, scope="reconciliation")
+
+    assert [shared.take(10.0), share.take(10.0), share.take(10.0)] == [0.0, 0.0, 1.0]
+    assert shared.take(10.0) == 1.0  # the scoped bucket's tokens did not come from this one

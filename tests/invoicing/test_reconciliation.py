@@ -1,14 +1,24 @@
 """Reconciliation of the mirror with each seller's entity, on the sandbox."""
 
+import json
+import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
+from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.utils import timezone
 
-from invoicing import reconciliation, services
-from invoicing.models import Finding, Invoice
+from invoicing import gateway, reconciliation, services, webhooks
+from invoicing.client import SpaceInvoicesClient
+from invoicing.models import Finding, Invoice, InvoiceState, ReconciliationCursor
+from invoicing.sandbox import sandbox_transport
 from marketplace import services as orders
+from marketplace.errors import ApplicationError
+from marketplace.models import AuditEvent
+from tests.conftest import SANDBOX_KEY
 from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
 
 pytestmark = pytest.mark.django_db
@@ -74,8 +84,9 @@ def test_a_new_run_replaces_the_last_runs_findings(sandbox, django_capture_on_co
 
 
 def test_gaps_are_found_per_series_from_one():
-    documents = [{"number": number} for number in ["2026-00002", "2026-00005", "CN-2026-00001"]]
-    assert list(reconciliation._gaps(documents)) == [
+    series = reconciliation._Series({})
+    series.add(["2026-00002", "2026-00005", "CN-2026-00001"])
+    assert list(series.gaps()) == [
         ("2026-", "2026-00001"),
         ("2026-", "2026-00003"),
         ("2026-", "2026-00004"),
@@ -166,3 +177,371 @@ def test_the_payment_of_an_invoice_voided_meanwhile_is_not_recorded(
     assert (invoice.payment_recorded_at, invoice.paid_at) == (None, None)
     remote = sandbox.client().invoice_get(entity_id=seller.entity_id, invoice_id=invoice.remote_id)
     assert remote["total_paid"] == 0
+
+
+# Incremental runs, on a sandbox whose clock the tests move
+
+
+class Listing:
+    """A client of the sandbox that notes each request: (path, entity, query, documents)."""
+
+    def __init__(self, sandbox):
+        self.requests = []
+
+        def noted(response):
+            response.read()
+            request = response.request
+            query = request.url.params.get("query")
+            self.requests.append(
+                (
+                    request.url.path,
+                    request.headers.get("x-entity-id"),
+                    json.loads(query) if query else None,
+                    len(response.json().get("data", [])),
+                )
+            )
+
+        http = httpx.Client(
+            transport=sandbox_transport(sandbox.app),
+            base_url="http://sandbox",
+            event_hooks={"response": [noted]},
+        )
+        self.client = SpaceInvoicesClient(base_url="http://sandbox", api_key=SANDBOX_KEY, http=http)
+
+    def run(self, **options):
+        self.requests.clear()
+        return reconciliation.reconcile(client=self.client, **options)
+
+
+@pytest.fixture
+def sandbox_clock(sandbox):
+    """The sandbox's clock, set to a fixed time; ``move(minutes)`` moves it on."""
+
+    class Clock:
+        now = datetime.now(UTC).replace(microsecond=0)
+
+        def move(self, minutes):
+            self.now += timedelta(minutes=minutes)
+
+        def stamp(self, minutes=0):
+            moment = self.now + timedelta(minutes=minutes)
+            return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    clock = Clock()
+    sandbox.app.clock = lambda: clock.now
+    return clock
+
+
+def kinds(findings):
+    return sorted((f.seller_id, f.kind, f.order_id, f.remote_id, f.detail) for f in findings)
+
+
+def test_an_incremental_run_lists_only_the_documents_that_changed_in_the_sellers_that_changed(
+    sandbox, sandbox_clock, django_capture_on_commit_callbacks
+):
+    sellers = [seller_with_entity() for _ in range(3)]
+    for seller in sellers:
+        paid_order(seller, django_capture_on_commit_callbacks)
+    listing = Listing(sandbox)
+    assert listing.run() == []
+    assert [(path, entity, query) for path, entity, query, _ in listing.requests] == [
+        (path, seller.entity_id, None)
+        for seller in sellers
+        for path in ("/invoices", "/credit-notes")
+    ]
+    sandbox_clock.move(60)
+    changed = sellers[1]
+    paid_order(changed, django_capture_on_commit_callbacks)
+
+    assert listing.run() == []
+
+    since = {"updated_at": {"gte": sandbox_clock.stamp(-65)}}  # 5 minutes before the first
+    assert listing.requests == [
+        ("/invoices", changed.entity_id, since, 2),  # the new invoice and the last one seen
+        ("/credit-notes", changed.entity_id, since, 0),
+    ]
+    assert ReconciliationCursor.objects.get(seller=changed).watermark == sandbox_clock.stamp()
+    sandbox_clock.move(60)
+    assert listing.run() == []
+    assert listing.requests == []  # nothing changed anywhere: no request at all
+
+
+def test_an_incremental_run_keeps_the_findings_of_the_sellers_it_does_not_visit(
+    sandbox, sandbox_clock, django_capture_on_commit_callbacks
+):
+    quiet, busy = seller_with_entity(), seller_with_entity()
+    not_issued = paid_order(quiet, django_capture_on_commit_callbacks, issue=False)
+    [kept] = reconciliation.reconcile(client=sandbox.client())
+    sandbox_clock.move(60)
+    paid_order(busy, django_capture_on_commit_callbacks)
+
+    assert reconciliation.reconcile(client=sandbox.client()) == []
+
+    assert [(f.pk, f.run_at, f.seller_id, f.kind, f.order_id) for f in Finding.objects.all()] == [
+        (kept.pk, kept.run_at, quiet.pk, "missing_invoice", not_issued.pk)
+    ]
+
+
+def test_numbering_gaps_stay_found_when_only_changed_documents_are_listed(
+    sandbox, sandbox_clock, django_capture_on_commit_callbacks
+):
+    seller = seller_with_entity()
+    paid_order(seller, django_capture_on_commit_callbacks)
+    assert reconciliation.reconcile(client=sandbox.client()) == []
+    # A number the entity gave away without any document we can list.
+    with sandbox.http() as http:
+        response = http.patch(
+            f"/entities/{seller.entity_id}",
+            json={"settings": {"number_sequence_starts": {"invoice": 3}}},
+        )
+    assert response.status_code == 200, response.text
+    listing = Listing(sandbox)
+    gap = (seller.pk, "numbering_gap", None, "", f"series '{YEAR}-' skips {YEAR}-00002")
+
+    sandbox_clock.move(60)
+    paid_order(seller, django_capture_on_commit_callbacks)
+    assert kinds(listing.run()) == [gap]
+    sandbox_clock.move(60)
+    paid_order(seller, django_capture_on_commit_callbacks)
+    assert kinds(listing.run()) == [gap]
+    # 00004 and, within the overlap before the watermark, 00003; 00001 is known from before.
+    assert listing.requests[0][3] == 2
+    assert ReconciliationCursor.objects.get(seller=seller).series == {
+        f"{YEAR}-": {"width": 5, "last": 4, "missing": [2]}
+    }
+
+
+def test_a_change_nobody_announced_is_found_by_a_full_pass(
+    sandbox, sandbox_clock, django_capture_on_commit_callbacks
+):
+    seller = seller_with_entity()
+    invoice = Invoice.objects.get(order=paid_order(seller, django_capture_on_commit_callbacks))
+    assert reconciliation.reconcile(client=sandbox.client()) == []
+    sandbox_clock.move(60)
+    void = sandbox.client().invoice_void(
+        entity_id=seller.entity_id,
+        invoice_id=str(invoice.remote_id),
+        reason="voided in the dashboard; its webhook was lost",
+        request_id="void-unannounced",
+    )
+    listing = Listing(sandbox)
+
+    assert listing.run() == []
+    assert listing.requests == []
+    call_command("reconcile", "--full")
+
+    assert kinds(Finding.objects.all()) == [
+        (seller.pk, "state_drift", invoice.order_id, invoice.remote_id,
+         f"{invoice.number} was voided at {void['voided_at']}"),
+    ]  # fmt: skip
+
+
+def test_a_webhook_from_an_entity_makes_its_seller_due(
+    sandbox, sandbox_clock, django_capture_on_commit_callbacks
+):
+    announced, _quiet = seller_with_entity(), seller_with_entity()
+    assert reconciliation.reconcile(client=sandbox.client()) == []
+    assert list(reconciliation.sellers_due()) == []
+
+    webhooks.webhook_delivery_process(
+        delivery=webhooks.Delivery(
+            delivery_id="whd_created_in_dashboard",
+            event="invoice.created",
+            data={"id": "inv_000000000000000000000001", "entity_id": announced.entity_id},
+            sent_at=timezone.now(),
+        )
+    )
+
+    assert list(reconciliation.sellers_due()) == [announced]
+
+
+def test_a_run_stops_at_its_deadline_and_the_next_run_visits_the_rest(sandbox):
+    sellers = [seller_with_entity() for _ in range(2)]
+
+    assert reconciliation.reconcile(client=sandbox.client(), deadline=time.monotonic()) == []
+    assert ReconciliationCursor.objects.count() == 0
+    assert list(reconciliation.sellers_due()) == sellers
+    assert reconciliation.reconcile(client=sandbox.client()) == []
+    assert sorted(ReconciliationCursor.objects.values_list("seller_id", flat=True)) == [
+        seller.pk for seller in sellers
+    ]
+
+
+def test_reconciliation_waits_for_its_own_share_of_the_rate_limit_and_the_shared_bucket(
+    settings, monkeypatch, sandbox
+):
+    settings.SPACE_INVOICES_RATE_LIMIT_PER_MIN = 600
+    settings.RECONCILIATION_RATE_LIMIT_PERCENT = 10
+    settings.RATE_LIMIT_REDIS_URL = ""
+    settings.SPACE_INVOICES_API_KEY = SANDBOX_KEY
+    gateway._bucket.cache_clear()
+    gateway.reconciliation_bucket.cache_clear()
+    seller = seller_with_entity()
+    monkeypatch.undo()  # the real reconciliation_client, not the sandbox fixture's
+    try:
+        share, shared = gateway.reconciliation_bucket(), gateway._bucket()
+        consulted = []
+        monkeypatch.setattr(gateway, "throttle", lambda bucket: lambda: consulted.append(bucket))
+        monkeypatch.setattr(gateway, "_http", lambda: sandbox.client()._http)
+
+        gateway.reconciliation_client().invoice_list(entity_id=seller.entity_id)
+
+        assert consulted == [share, shared]
+        # 10 % of 600 a minute: one request a second, against the shared bucket's ten.
+        assert [share.take(100.0) for _ in range(3)] == [0.0, 1.0, 2.0]
+        assert [shared.take(100.0) for _ in range(11)][-2:] == [0.0, 0.1]
+    finally:
+        gateway._bucket.cache_clear()
+        gateway.reconciliation_bucket.cache_clear()
+
+
+# Documents in Space Invoices that the mirror lacks, and the reverse
+
+
+def test_a_document_whose_row_failed_here_is_found_and_adopted_from_admin(
+    client, sandbox, sandbox_clock, django_capture_on_commit_callbacks
+):
+    seller = seller_with_entity()
+    order = paid_order(seller, django_capture_on_commit_callbacks, issue=False)
+    row = Invoice.objects.get(order=order)
+    # The create succeeded but its answer was lost, and the row gave up.
+    remote = sandbox.client().invoice_create(
+        entity_id=seller.entity_id,
+        payload=services.document_payload(row),
+        request_id=row.request_id,
+    )
+    services.document_mark_failed(invoice_id=row.pk, reason="gave up after 8 attempts: timeout")
+
+    [finding] = reconciliation.reconcile(client=sandbox.client())
+
+    assert (finding.kind, finding.order_id, finding.remote_id, finding.detail) == (
+        "not_mirrored", order.pk, remote["id"],
+        f"{YEAR}-00001 is in Space Invoices; its invoice #{row.pk} here is failed",
+    )  # fmt: skip
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/invoicing/finding/",
+            {"action": "adopt", "_selected_action": [finding.pk], "post": "yes"},
+        )
+
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "1 document adopted into the mirror."
+    ]
+    row.refresh_from_db()
+    assert (row.state, row.remote_id, row.number, row.total_net, row.total_gross) == (
+        InvoiceState.ISSUED, remote["id"], f"{YEAR}-00001", Decimal("10.00"), Decimal("12.20")
+    )  # fmt: skip
+    assert row.payment_recorded_at is not None  # paid with the document, as the API shows
+    assert Finding.objects.count() == 0
+    assert AuditEvent.objects.filter(action="document.adopted", document_id=row.pk).count() == 1
+    sandbox_clock.move(60)
+    assert reconciliation.reconcile(client=sandbox.client()) == []
+
+
+def test_an_invoice_there_for_an_order_without_a_row_here_is_adopted(
+    sandbox, django_capture_on_commit_callbacks
+):
+    seller = seller_with_entity()
+    product = ProductFactory(seller=seller, unit_price=Decimal("10.00"))
+    checkout = orders.checkout_create(
+        buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
+    )
+    order = checkout.orders.get()  # placed, not paid: no invoice row yet
+    remote = sandbox.client().invoice_create(
+        entity_id=seller.entity_id,
+        payload={"items": [{"name": "Mug", "quantity": 1, "price": Decimal("10.00"),
+                            "taxes": [{"rate": Decimal("22")}]}],
+                 "metadata": {"order_id": str(order.pk), "document_ref": "mkt-invoice-999999"}},
+        request_id="issued-from-a-restored-backup",
+    )  # fmt: skip
+
+    [finding] = reconciliation.reconcile(client=sandbox.client())
+    assert (finding.kind, finding.order_id, finding.remote_id, finding.detail) == (
+        "not_mirrored", order.pk, remote["id"],
+        f"{YEAR}-00001 is in Space Invoices; order {order.pk} has no invoice here",
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        adopted = reconciliation.finding_adopt(finding_id=finding.pk, client=sandbox.client())
+
+    assert (adopted.order_id, adopted.state, adopted.remote_id, adopted.number) == (
+        order.pk, InvoiceState.ISSUED, remote["id"], f"{YEAR}-00001"
+    )  # fmt: skip
+    assert list(adopted.lines.values_list("name", "quantity")) == [(product.name, 1)]
+    assert Invoice.objects.filter(order=order).count() == 1
+    assert Finding.objects.count() == 0
+
+
+def test_adopting_refuses_a_document_of_another_order(sandbox, django_capture_on_commit_callbacks):
+    seller = seller_with_entity()
+    first = Invoice.objects.get(order=paid_order(seller, django_capture_on_commit_callbacks))
+    other = Invoice.objects.get(
+        order=paid_order(seller, django_capture_on_commit_callbacks, issue=False)
+    )
+    document = sandbox.client().invoice_get(
+        entity_id=seller.entity_id, invoice_id=str(first.remote_id)
+    )
+
+    with pytest.raises(ApplicationError) as refused:
+        services.document_adopt(invoice_id=other.pk, document=document)
+
+    assert (refused.value.field, str(refused.value)) == (
+        "remote_id", f"{first.remote_id} is not the document of {other}."
+    )  # fmt: skip
+    assert Invoice.objects.get(pk=other.pk).state == InvoiceState.PENDING
+
+
+def test_an_invoice_paid_here_but_unpaid_there_is_found(
+    sandbox, django_capture_on_commit_callbacks, settings
+):
+    settings.INVOICE_TRIGGER = "placed"
+    seller = seller_with_entity()
+    product = ProductFactory(seller=seller, unit_price=Decimal("10.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        checkout = orders.checkout_create(
+            buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
+        )
+    order = checkout.orders.get()
+    invoice = Invoice.objects.get(order=order)
+    # Paid here and marked recorded, but the payment never reached Space Invoices.
+    now = timezone.now()
+    order.paid_at = now
+    order.save(update_fields=["paid_at"])
+    Invoice.objects.filter(pk=invoice.pk).update(payment_recorded_at=now, paid_at=now)
+
+    found = reconciliation.reconcile(client=sandbox.client())
+
+    assert kinds(found) == [
+        (seller.pk, "unpaid_remotely", order.pk, invoice.remote_id,
+         f"{invoice.number} is paid here; Space Invoices shows 0.00 paid of 12.20"),
+    ]  # fmt: skip
+
+
+def test_adopting_a_document_whose_row_was_issued_meanwhile_says_so_and_changes_nothing(
+    client, sandbox, django_capture_on_commit_callbacks
+):
+    seller = seller_with_entity()
+    order = paid_order(seller, django_capture_on_commit_callbacks, issue=False)
+    row = Invoice.objects.get(order=order)
+    remote = sandbox.client().invoice_create(
+        entity_id=seller.entity_id,
+        payload=services.document_payload(row),
+        request_id=row.request_id,
+    )
+    [finding] = reconciliation.reconcile(client=sandbox.client())
+    services.document_issue(invoice_id=row.pk)  # the answer replayed for its request id
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.post(
+        "/admin/invoicing/finding/",
+        {"action": "adopt", "_selected_action": [finding.pk], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        f"{remote['id']} was not adopted: {YEAR}-00001 is already issued.",
+        "0 documents adopted into the mirror; 1 skipped (failed).",
+    ]
+    assert Invoice.objects.get(pk=row.pk).remote_id == remote["id"]
+    assert Finding.objects.filter(pk=finding.pk).exists()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
@@ -259,3 +260,36 @@ def test_entities_list_filters_and_pages(
 
     assert [e["id"] for e in first["data"] + second["data"]] == [s["id"] for s in sellers]
     assert [e["id"] for e in found["data"]] == [sellers[1]["id"]]
+
+
+def test_documents_carry_updated_at_and_lists_filter_on_it(
+    sandbox_app: Any, sandbox_http: httpx.Client, entity: dict[str, Any]
+) -> None:
+    minute = [0]
+    sandbox_app.clock = lambda: dt.datetime(2026, 3, 1, 9, minute[0], tzinfo=dt.UTC)
+
+    def at(on_minute: int) -> None:
+        minute[0] = on_minute
+
+    created = []
+    for n in (1, 2, 3, 4):
+        at(n - 1)  # 09:00 to 09:03
+        created.append(
+            sandbox_http.post("/invoices", json=invoice(f"o{n}", "2026-03-01", "10.00")).json()
+        )
+    at(4)
+    paid = sandbox_http.post(
+        "/payments", json={"amount": "1.00", "type": "card", "invoice_id": created[0]["id"]}
+    )
+    at(5)
+    voided = sandbox_http.post(f"/invoices/{created[1]['id']}/void", json={"reason": "x"})
+    assert (paid.status_code, voided.status_code) == (201, 200)
+
+    page = listed(sandbox_http, query={"updated_at": {"gte": "2026-03-01T09:03:00.000Z"}})
+
+    assert [(d["metadata"]["order_id"], d["updated_at"]) for d in page["data"]] == [
+        ("o1", "2026-03-01T09:04:00.000Z"),
+        ("o2", "2026-03-01T09:05:00.000Z"),
+        ("o4", "2026-03-01T09:03:00.000Z"),
+    ]
+    assert [d["updated_at"] == d["created_at"] for d in created] == [True] * 4
