@@ -381,11 +381,7 @@ def _treatments(
         if seller.pk in treatments:
             continue
         try:
-            treatments[seller.pk] = tax_treatment(
-                seller=seller_tax_profile(seller),
-                buyer=buyer,
-                vies_valid=vies.valid if vies else None,
-            )
+            treatments[seller.pk] = _treatment(seller, buyer, vies)
         except DeemedSupplyError:
             raise ApplicationError(
                 f"{seller.business_name} sells from outside the EU ({seller.country}): under the "

@@ -39,6 +39,15 @@ class OrderCard:
         return readable_text_colour(self.order.seller.primary_colour)
 
     @property
+    def tax_note(self) -> str:
+        """The legal note of the invoice (its recorded treatment, which VIES may have changed
+        at issue); the order's until there is an invoice."""
+        for document in self.order.documents.all():
+            if document.kind == DocumentKind.INVOICE:
+                return document.tax_note
+        return self.order.tax_note
+
+    @property
     def awaiting_payment(self) -> bool:
         return self.order.status == OrderStatus.PLACED and self.order.paid_at is None
 

@@ -366,3 +366,25 @@ def test_an_invoice_held_while_vies_was_down_waits_for_an_operator_once_vies_say
     assert held.held_reason.startswith(f"VIES: {UNREGISTERED_DE} not registered at issue")
     assert Invoice.objects.filter(HELD_BY_VIES).count() == 0
     assert list(Invoice.objects.filter(HELD_FOR_OPERATOR)) == [held]
+
+
+def test_the_buyers_order_page_shows_the_note_of_the_invoice_as_issued(
+    client, sandbox, seller, django_capture_on_commit_callbacks
+):
+    seller.vies_unavailable_policy = "standard_vat"
+    seller.save()
+    vies_said_valid_at_checkout(UNREGISTERED_DE)
+    order = place(seller, billing("DE", "Muster GmbH", UNREGISTERED_DE))
+    client.force_login(order.buyer)
+    page = f"/orders/checkout/{order.checkout.public_id}/"
+
+    before = client.get(page)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_mark_paid(order_id=order.pk)
+    after = client.get(page)
+
+    assert (order.tax_note, documents(order)[0].tax_note) == (REVERSE_CHARGE_NOTE, "")
+    assert before.status_code == after.status_code == 200
+    assert REVERSE_CHARGE_NOTE in before.content.decode()
+    assert REVERSE_CHARGE_NOTE not in after.content.decode()
+    assert 'data-testid="tax-note"' not in after.content.decode()
