@@ -2,12 +2,14 @@
 
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 from django.contrib.messages import get_messages
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -15,6 +17,7 @@ from invoicing import gateway, reconciliation, services, webhooks
 from invoicing.client import SpaceInvoicesClient
 from invoicing.models import Finding, Invoice, InvoiceState, ReconciliationCursor
 from invoicing.sandbox import sandbox_transport
+from invoicing.vies import ViesResult
 from marketplace import services as orders
 from marketplace.errors import ApplicationError
 from marketplace.models import AuditEvent
@@ -24,6 +27,7 @@ from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_en
 pytestmark = pytest.mark.django_db
 
 YEAR = timezone.localdate().year
+UNREGISTERED_DE = "DE123456788"  # checksum-valid, not registered in the sandbox's VIES table
 
 
 def paid_order(seller, callbacks, *, issue=True):
@@ -514,8 +518,73 @@ def test_an_invoice_paid_here_but_unpaid_there_is_found(
 
     assert kinds(found) == [
         (seller.pk, "unpaid_remotely", order.pk, invoice.remote_id,
-         f"{invoice.number} is paid here; Space Invoices shows 0.00 paid of 12.20"),
+         f"{invoice.number} is paid 12.20 here; Space Invoices shows 0.00 paid of 12.20"),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("policy", ["standard_vat", "hold"])
+def test_a_partial_payment_recorded_because_vat_became_due_at_issue_is_no_finding(
+    sandbox, django_capture_on_commit_callbacks, policy
+):
+    """Paid 160.00 at checkout without VAT; VIES no longer knew the number at issue, so the
+    invoice is 195.20 with 160.00 paid, issued at once or after an operator's release."""
+    seller = seller_with_entity(vies_unavailable_policy=policy)
+    order = vat_due_at_issue(seller)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Invoice.objects.get(order=order)
+    if policy == "hold":
+        with django_capture_on_commit_callbacks(execute=True):
+            services.document_release(invoice_id=invoice.pk)
+        invoice.refresh_from_db()
+    remote = sandbox.client().invoice_get(
+        entity_id=seller.entity_id, invoice_id=str(invoice.remote_id)
+    )
+    assert (invoice.state, invoice.total_gross, invoice.paid_at) == (
+        InvoiceState.ISSUED, Decimal("195.20"), None
+    )  # fmt: skip
+    assert invoice.payment_recorded_at is not None
+    assert (remote["total_paid"], remote["paid_in_full"]) == (Decimal("160.00"), False)
+
+    assert reconciliation.reconcile(client=sandbox.client()) == []
+    assert reconciliation.reconcile(client=sandbox.client(), full=True) == []
+    assert Finding.objects.count() == 0
+
+
+def test_a_partial_payment_recorded_here_but_missing_there_is_found(
+    sandbox, django_capture_on_commit_callbacks, settings
+):
+    settings.INVOICE_TRIGGER = "placed"
+    seller = seller_with_entity(vies_unavailable_policy="standard_vat")
+    with django_capture_on_commit_callbacks(execute=True):
+        order = vat_due_at_issue(seller)  # issued at checkout: 195.20, nothing paid yet
+    invoice = Invoice.objects.get(order=order)
+    # Paid here and its 160.00 marked recorded, but the payment never reached Space Invoices.
+    now = timezone.now()
+    order.paid_at = now
+    order.save(update_fields=["paid_at"])
+    Invoice.objects.filter(pk=invoice.pk).update(payment_recorded_at=now)
+
+    found = reconciliation.reconcile(client=sandbox.client())
+
+    assert kinds(found) == [
+        (seller.pk, "unpaid_remotely", order.pk, invoice.remote_id,
+         f"{invoice.number} is paid 160.00 here; Space Invoices shows 0.00 paid of 195.20"),
+    ]  # fmt: skip
+
+
+def vat_due_at_issue(seller):
+    """An order of 2 x 80.00 placed by a German business whose VAT number VIES confirmed at
+    checkout (reverse charge: 160.00) and no longer knows at issue (22 % due: 195.20)."""
+    cache.set(f"vies:{UNREGISTERED_DE}", ViesResult(valid=True, checked_at=timezone.now()))
+    product = ProductFactory(seller=seller, name="Lamp", unit_price=Decimal("80.00"))
+    business = replace(BILLING, country="DE", company="Muster GmbH", vat_number=UNREGISTERED_DE)
+    checkout = orders.checkout_create(
+        buyer=UserFactory(), lines=[orders.CartLine(product.pk, 2)], billing=business
+    )
+    order = checkout.orders.get()
+    assert (order.transaction_type, order.total_gross) == ("intra_eu_b2b", Decimal("160.00"))
+    return order
 
 
 def test_adopting_a_document_whose_row_was_issued_meanwhile_says_so_and_changes_nothing(
