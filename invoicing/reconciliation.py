@@ -23,9 +23,11 @@ webhook lost after all its retries).
 
 Requests go through ``gateway.reconciliation_client()``, limited to
 RECONCILIATION_RATE_LIMIT_PERCENT of the key's rate limit. A run may stop at a deadline; the
-sellers it did not reach stay due and the next run takes them first.
+sellers it did not reach stay due and the next run takes them first, and the unknown outcomes it
+did not settle (not reached, or their look-up failed: logged) are looked up again.
 """
 
+import logging
 import re
 import time
 from collections import defaultdict
@@ -42,7 +44,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from invoicing import gateway, services
-from invoicing.client import Document, SpaceInvoicesClient
+from invoicing.client import Document, SpaceInvoicesClient, SpaceInvoicesError
 from invoicing.models import (
     DocumentKind,
     Finding,
@@ -58,6 +60,8 @@ from invoicing.services import document_find_remote, invoice_amount_paid, invoic
 from marketplace.errors import ApplicationError
 from marketplace.models import Order, OrderLine, OrderStatus
 from sellers.models import Seller, SellerStatus
+
+logger = logging.getLogger(__name__)
 
 # A number's series is everything but its last run of digits: "2026-00012" -> ("2026-", 12).
 _SEQUENCE = re.compile(r"^(.*?)(\d+)$")
@@ -80,7 +84,7 @@ def reconcile(
     the findings of the sellers visited. ``deadline`` (``time.monotonic()``) ends the run
     before the next visit; the sellers left over stay due."""
     client = client or gateway.reconciliation_client()
-    _settle_unknown_outcomes(client)
+    _settle_unknown_outcomes(client, deadline)
     if full:
         ReconciliationCursor.objects.update(full_due=True)
     findings: list[Finding] = []
@@ -91,13 +95,27 @@ def reconcile(
     return findings
 
 
-def _settle_unknown_outcomes(client: SpaceInvoicesClient) -> None:
-    """Failed rows whose create may have succeeded: adopt the document, or prove it absent."""
+def _settle_unknown_outcomes(client: SpaceInvoicesClient, deadline: float | None) -> None:
+    """Failed rows whose create may have succeeded: adopt the document, or prove it absent.
+
+    Stops at the deadline. A row whose look-up fails (timeout, 5xx, 429, 404, ...) is logged
+    and stays unknown for the next run; the run goes on with the next row.
+    """
     unknown = Invoice.objects.filter(
         state=InvoiceState.FAILED, outcome_unknown=True, seller__status=SellerStatus.ACTIVE
     ).order_by("pk")
-    for invoice_id in unknown.values_list("pk", flat=True):
-        document_find_remote(invoice_id=invoice_id, client=client)
+    for invoice_id, seller_id in unknown.values_list("pk", "seller_id"):
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        try:
+            document_find_remote(invoice_id=invoice_id, client=client)
+        except SpaceInvoicesError as error:
+            logger.warning(
+                "reconciliation: document %s of seller %s not settled, its look-up failed: %s",
+                invoice_id,
+                seller_id,
+                error,
+            )
 
 
 def sellers_due() -> QuerySet[Seller]:

@@ -371,6 +371,107 @@ def test_a_run_stops_at_its_deadline_and_the_next_run_visits_the_rest(sandbox):
     ]
 
 
+def gave_up_unseen(seller, callbacks, sandbox, settings):
+    """A paid order whose invoice was created but gave up on its only attempt, the answer lost:
+    the outcome of its create is unknown here."""
+    settings.INVOICE_MAX_ATTEMPTS = 1
+    order = paid_order(seller, callbacks, issue=False)
+    sandbox.faults(lost_response_rate=1)
+    failed = services.document_issue(invoice_id=Invoice.objects.get(order=order).pk)
+    sandbox.faults()
+    assert (failed.state, failed.outcome_unknown, failed.remote_id) == (
+        InvoiceState.FAILED, True, None
+    )  # fmt: skip
+    return failed
+
+
+def client_failing_first_look_up(sandbox, failure, calls):
+    """A client of the sandbox whose first document look-up (GET /invoices) fails with
+    `failure` (a status code, or "timeout"); every request is noted in `calls`."""
+    inner = sandbox_transport(sandbox.app)
+
+    def handle(request):
+        calls.append((request.method, request.url.path))
+        if request.url.path == "/invoices" and calls.count(("GET", "/invoices")) == 1:
+            if failure == "timeout":
+                raise httpx.ReadTimeout("timed out", request=request)
+            return httpx.Response(failure, json={"code": "injected", "message": "Injected"})
+        return inner.handle_request(request)
+
+    http = httpx.Client(transport=httpx.MockTransport(handle), base_url="http://sandbox")
+    return SpaceInvoicesClient(base_url="http://sandbox", api_key=SANDBOX_KEY, http=http)
+
+
+@pytest.mark.parametrize(
+    ("failure", "logged"),
+    [
+        ("timeout", "timeout: ReadTimeout: timed out"),
+        (503, "503 injected: Injected"),
+        (429, "429 injected: Injected"),
+        (404, "404 injected: Injected"),
+    ],
+)
+def test_a_failed_look_up_of_an_unknown_outcome_is_logged_and_the_run_goes_on(
+    sandbox, settings, caplog, django_capture_on_commit_callbacks, failure, logged
+):
+    seller = seller_with_entity()
+    first = gave_up_unseen(seller, django_capture_on_commit_callbacks, sandbox, settings)
+    second = gave_up_unseen(seller, django_capture_on_commit_callbacks, sandbox, settings)
+    [created, _] = sandbox.client().invoice_list(entity_id=seller.entity_id).data
+    calls: list[tuple[str, str]] = []
+
+    with caplog.at_level("WARNING", logger="invoicing.reconciliation"):
+        found = reconciliation.reconcile(
+            client=client_failing_first_look_up(sandbox, failure, calls)
+        )
+
+    assert [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "invoicing.reconciliation"
+    ] == [
+        f"reconciliation: document {first.pk} of seller {seller.pk} not settled, its look-up "
+        f"failed: {logged}"
+    ]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.state, first.outcome_unknown) == (InvoiceState.FAILED, True)
+    assert (second.state, second.number) == (InvoiceState.ISSUED, f"{YEAR}-00002")
+    # The seller was visited: the first row's invoice is there and not mirrored.
+    assert kinds(found) == [
+        (seller.pk, "not_mirrored", first.order_id, created["id"],
+         f"{YEAR}-00001 is in Space Invoices; its invoice #{first.pk} here is failed"),
+    ]  # fmt: skip
+    assert ReconciliationCursor.objects.filter(seller=seller).count() == 1
+
+    assert reconciliation.reconcile(client=sandbox.client()) == []
+    first.refresh_from_db()
+    assert (first.state, first.remote_id, first.outcome_unknown) == (
+        InvoiceState.ISSUED, created["id"], False
+    )  # fmt: skip
+
+
+def test_a_run_past_its_deadline_looks_up_no_unknown_outcome(
+    sandbox, settings, django_capture_on_commit_callbacks
+):
+    seller = seller_with_entity()
+    rows = [
+        gave_up_unseen(seller, django_capture_on_commit_callbacks, sandbox, settings)
+        for _ in range(2)
+    ]
+    calls: list[tuple[str, str]] = []
+    client = client_failing_first_look_up(sandbox, 503, calls)
+
+    assert reconciliation.reconcile(client=client, deadline=time.monotonic()) == []
+
+    assert calls == []
+    assert [
+        (row.state, row.outcome_unknown)
+        for row in Invoice.objects.filter(pk__in=[row.pk for row in rows])
+    ] == [(InvoiceState.FAILED, True)] * 2
+    assert ReconciliationCursor.objects.count() == 0
+
+
 def test_reconciliation_waits_for_its_own_share_of_the_rate_limit_and_the_shared_bucket(
     settings, monkeypatch, sandbox
 ):
