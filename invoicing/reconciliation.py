@@ -82,7 +82,8 @@ def reconcile(
 ) -> list[Finding]:
     """Visit every seller due for a visit (all active sellers with ``full``); store and return
     the findings of the sellers visited. ``deadline`` (``time.monotonic()``) ends the run
-    before the next visit; the sellers left over stay due."""
+    before the next look-up of an unknown outcome or the next visit; what is left over stays
+    due."""
     client = client or gateway.reconciliation_client()
     _settle_unknown_outcomes(client, deadline)
     if full:
