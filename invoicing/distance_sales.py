@@ -10,10 +10,13 @@ rest of that year and the whole of the next. The day of that sale is recorded on
 (admin shows it).
 
 The totals come from the seller's documents: the net of its invoices less its credit notes of
-transaction type intra_eu_b2c, issued or on their way (pending); failed rows do not count. A
-document counts on its issue date, or while pending on the day its row was written. An order
-not invoiced yet (its invoice point comes after checkout) counts on the day it was placed, for
-what was not refunded, unless it was cancelled.
+transaction type intra_eu_b2c (a credit note made in the seller's dashboard, without lines, by
+its total net) that exist or may exist in its entity: issued, on their way (pending), or given
+up with an unknown outcome. A rejected row, or one a look-up proved absent, created nothing and
+does not count (as services counts credit notes). A document counts on its issue date, or until
+issued on the day its row was written. An order not invoiced yet (its invoice point comes after
+checkout, or its invoice created nothing) counts on the day it was placed, for what was not
+refunded, unless it was cancelled.
 
 Currencies: amounts are converted to euro at the fixed ECB euro reference rates below, one table
 for every date (the threshold is a yearly estimate, not a tax amount). A sale or document in a
@@ -26,7 +29,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Case, DecimalField, Exists, F, OuterRef, Sum, When
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Sum, When
 from django.db.models.functions import Coalesce, TruncDate
 
 from invoicing.models import DocumentKind, Invoice, InvoiceState
@@ -36,6 +39,10 @@ from marketplace.models import Order, OrderStatus
 from sellers.models import Seller
 
 THRESHOLD_EUR = Decimal("10000")
+
+# The rows whose document exists or may exist in the entity: all but those failed with a known
+# outcome (rejected, or proved absent), the rule services._credited_quantities follows.
+_MAY_EXIST = ~Q(state=InvoiceState.FAILED, outcome_unknown=False)
 
 # Units of each currency per euro: the ECB's euro foreign exchange reference rates of
 # 14 March 2025 (as reprinted by euro2.net, read 2026-12-05). BGN is the lev's fixed rate.
@@ -134,23 +141,23 @@ def _daily_totals_eur(seller_id: int, on: date) -> list[tuple[date, Decimal]] | 
     documents (credit notes negative) and of its orders not invoiced yet, in euro, in date
     order; None when one is in a currency without a rate."""
     since = date(on.year - 1, 1, 1)
+    # Per line; a document without lines (a dashboard credit note) by its total.
+    net = Case(When(lines__isnull=True, then=F("total_net")), default=F("lines__total_net"))
     signed_net = Case(
-        When(kind=DocumentKind.CREDIT_NOTE, then=-F("lines__total_net")),
-        default=F("lines__total_net"),
+        When(kind=DocumentKind.CREDIT_NOTE, then=-net),
+        default=net,
         output_field=DecimalField(max_digits=14, decimal_places=2),
     )
     documents = (
         Invoice.objects.filter(
-            seller_id=seller_id,
-            transaction_type=TransactionType.INTRA_EU_B2C,
-            state__in=[InvoiceState.PENDING, InvoiceState.ISSUED],
+            _MAY_EXIST, seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C
         )
         .annotate(day=Coalesce("date", TruncDate("created_at")))
         .filter(day__gte=since, day__lte=on)
         .values("day", "currency")
         .annotate(net=Sum(signed_net))
     )
-    invoiced = Invoice.objects.filter(order=OuterRef("pk"), kind=DocumentKind.INVOICE)
+    invoiced = Invoice.objects.filter(_MAY_EXIST, order=OuterRef("pk"), kind=DocumentKind.INVOICE)
     remaining_net = (F("lines__quantity") - F("lines__refunded_quantity")) * F("lines__unit_price")
     not_invoiced = (
         Order.objects.filter(seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C)

@@ -4,6 +4,7 @@ A row is written in state `pending` in the same transaction as the order change 
 it (the outbox); a task then issues it remotely and mirrors the answer onto the row.
 """
 
+import re
 import uuid
 
 from django.db import models
@@ -20,6 +21,24 @@ def new_request_id() -> str:
 class DocumentKind(models.TextChoices):
     INVOICE = "invoice", "Invoice"
     CREDIT_NOTE = "credit_note", "Credit note"
+
+
+# How a document's ``metadata.document_ref`` names its row here: ``mkt-<kind>-<pk>``. Written
+# on every create (so a lost answer can be found again) and read back by reconciliation and
+# webhooks (so a document is known as ours); ``document_ref`` and ``document_ref_parse`` are
+# its only writer and reader.
+_DOCUMENT_REF = re.compile(r"mkt-(invoice|credit_note)-(\d{1,18})")
+
+
+def document_ref(*, kind: str, pk: int) -> str:
+    """The ``metadata.document_ref`` of the row ``pk`` of this kind."""
+    return f"mkt-{kind}-{pk}"
+
+
+def document_ref_parse(ref: str) -> tuple[str, int] | None:
+    """(kind, row id) a ``metadata.document_ref`` names; None for anything not of ours."""
+    match = _DOCUMENT_REF.fullmatch(ref)
+    return (match.group(1), int(match.group(2))) if match else None
 
 
 class InvoiceState(models.TextChoices):

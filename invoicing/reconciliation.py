@@ -5,9 +5,10 @@ its absence is recorded). Then finds, per seller: orders at their invoice point 
 issued invoice, documents in the entity that no order of ours explains, more than one invoice
 for an order, gaps in each numbering series, documents paid or voided there but not in our
 mirror (a webhook that never arrived), documents there whose row here failed or is still pending
-or whose order has no row here (adoptable into the mirror), invoices paid here but unpaid there,
-and invoices whose credit notes credit more than their total. Admin lists the findings and
-exports them as CSV.
+or whose order has no row here (adoptable into the mirror), invoices paid here but unpaid there
+(less paid there than we recorded: a partial payment recorded on purpose, VAT that became due at
+issue time, is no finding), and invoices whose credit notes credit more than their total.
+Admin lists the findings and exports them as CSV.
 A run visits only the sellers that may have changed since their last visit (their
 ``ReconciliationCursor``): a seller never visited or due for a full visit, a seller with a
 document row of ours created, attempted, issued or paid since, or with a webhook from its
@@ -22,9 +23,11 @@ webhook lost after all its retries).
 
 Requests go through ``gateway.reconciliation_client()``, limited to
 RECONCILIATION_RATE_LIMIT_PERCENT of the key's rate limit. A run may stop at a deadline; the
-sellers it did not reach stay due and the next run takes them first.
+sellers it did not reach stay due and the next run takes them first, and the unknown outcomes it
+did not settle (not reached, or their look-up failed: logged) are looked up again.
 """
 
+import logging
 import re
 import time
 from collections import defaultdict
@@ -41,7 +44,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from invoicing import gateway, services
-from invoicing.client import Document, SpaceInvoicesClient
+from invoicing.client import Document, SpaceInvoicesClient, SpaceInvoicesError
 from invoicing.models import (
     DocumentKind,
     Finding,
@@ -50,25 +53,26 @@ from invoicing.models import (
     InvoiceState,
     ReconciliationCursor,
     WebhookDelivery,
+    document_ref_parse,
 )
 from invoicing.selectors import over_credits
-from invoicing.services import document_find_remote, invoice_point_reached
+from invoicing.services import document_find_remote, invoice_amount_paid, invoice_point_reached
 from marketplace.errors import ApplicationError
 from marketplace.models import Order, OrderLine, OrderStatus
 from sellers.models import Seller, SellerStatus
+
+logger = logging.getLogger(__name__)
 
 # A number's series is everything but its last run of digits: "2026-00012" -> ("2026-", 12).
 _SEQUENCE = re.compile(r"^(.*?)(\d+)$")
 # An order id we can look up (a bigint); anything else in metadata.order_id is not ours.
 _ORDER_ID = re.compile(r"\d{1,18}")
-# How services._document_ref names a row of ours in a document's metadata.
-_DOCUMENT_REF = re.compile(r"mkt-(invoice|credit_note)-(\d{1,18})")
 # Documents listed again before the watermark: one committed late with an earlier timestamp
 # (concurrent writes) is still seen. A visited seller's lists then repeat a few documents.
 _OVERLAP = timedelta(minutes=5)
 _FLAGGED_PAGE = 100  # ids per look-up of the documents open findings name (the list limit)
 _ROW_FIELDS = (
-    *("pk", "kind", "state", "order_id", "remote_id", "number", "total_gross"),
+    *("pk", "kind", "state", "order_id", "remote_id", "number", "currency", "total_gross"),
     *("voided_at", "paid_at", "payment_recorded_at", "order__paid_at"),
 )
 
@@ -78,9 +82,10 @@ def reconcile(
 ) -> list[Finding]:
     """Visit every seller due for a visit (all active sellers with ``full``); store and return
     the findings of the sellers visited. ``deadline`` (``time.monotonic()``) ends the run
-    before the next visit; the sellers left over stay due."""
+    before the next look-up of an unknown outcome or the next visit; what is left over stays
+    due."""
     client = client or gateway.reconciliation_client()
-    _settle_unknown_outcomes(client)
+    _settle_unknown_outcomes(client, deadline)
     if full:
         ReconciliationCursor.objects.update(full_due=True)
     findings: list[Finding] = []
@@ -91,13 +96,27 @@ def reconcile(
     return findings
 
 
-def _settle_unknown_outcomes(client: SpaceInvoicesClient) -> None:
-    """Failed rows whose create may have succeeded: adopt the document, or prove it absent."""
+def _settle_unknown_outcomes(client: SpaceInvoicesClient, deadline: float | None) -> None:
+    """Failed rows whose create may have succeeded: adopt the document, or prove it absent.
+
+    Stops at the deadline. A row whose look-up fails (timeout, 5xx, 429, 404, ...) is logged
+    and stays unknown for the next run; the run goes on with the next row.
+    """
     unknown = Invoice.objects.filter(
         state=InvoiceState.FAILED, outcome_unknown=True, seller__status=SellerStatus.ACTIVE
     ).order_by("pk")
-    for invoice_id in unknown.values_list("pk", flat=True):
-        document_find_remote(invoice_id=invoice_id, client=client)
+    for invoice_id, seller_id in unknown.values_list("pk", "seller_id"):
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        try:
+            document_find_remote(invoice_id=invoice_id, client=client)
+        except SpaceInvoicesError as error:
+            logger.warning(
+                "reconciliation: document %s of seller %s not settled, its look-up failed: %s",
+                invoice_id,
+                seller_id,
+                error,
+            )
 
 
 def sellers_due() -> QuerySet[Seller]:
@@ -210,10 +229,15 @@ def finding_adopt(
 
 
 def _row_named(document: Document, seller: Seller) -> Invoice | None:
-    match = _DOCUMENT_REF.fullmatch(document["metadata"].get("document_ref", ""))
-    if match is None:
+    ref = _ref(document)
+    if ref is None:
         return None
-    return Invoice.objects.filter(pk=int(match.group(2)), seller=seller).first()
+    return Invoice.objects.filter(pk=ref[1], seller=seller).first()
+
+
+def _ref(document: Document) -> tuple[str, int] | None:
+    """(kind, row id) of the row of ours the document's metadata names, if any."""
+    return document_ref_parse(document["metadata"].get("document_ref", ""))
 
 
 def _invoice_row_for(document: Document, seller: Seller) -> Invoice:
@@ -327,14 +351,7 @@ class _Visit:
             if _ORDER_ID.fullmatch(order_id)
         }
         ids = {d["id"] for d in self.documents}
-        refs = {
-            int(match.group(2))
-            for match in (
-                _DOCUMENT_REF.fullmatch(d["metadata"].get("document_ref", ""))
-                for d in self.documents
-            )
-            if match
-        }
+        refs = {ref[1] for ref in map(_ref, self.documents) if ref is not None}
         # One query for the rows these documents touch: mirrored ones, their orders' invoice
         # rows, and the rows their document_ref names; only the fields the checks read.
         rows = list(
@@ -415,12 +432,12 @@ class _Visit:
         invoice_rows: dict[int, Invoice],
     ) -> tuple[int, str] | None:
         """(order id, detail) when the document is ours but its row here is not issued."""
-        match = _DOCUMENT_REF.fullmatch(document["metadata"].get("document_ref", ""))
-        row = rows_by_pk.get(int(match.group(2))) if match else None
+        ref = _ref(document)
+        row = rows_by_pk.get(ref[1]) if ref is not None else None
         if (
-            match
+            ref is not None
             and row is not None
-            and row.kind == match.group(1)
+            and row.kind == ref[0]
             and row.state != InvoiceState.ISSUED
         ):
             return row.order_id, (
@@ -482,14 +499,19 @@ class _Visit:
             and row.order.paid_at is not None
             and (row.payment_recorded_at is not None or row.paid_at is not None)
         ):
+            # What we hold as paid: all of it once the entity said so, else the payment we
+            # recorded, which is less than the total when VAT became due at issue time.
             total = row.total_gross or Decimal(0)
+            recorded = total if row.paid_at is not None else invoice_amount_paid(invoice=row)
             paid = Decimal(document["total_paid"]).quantize(total)
-            yield self.finding(
-                FindingKind.UNPAID_REMOTELY,
-                f"{row.number} is paid here; Space Invoices shows {paid} paid of {total}",
-                row.order_id,
-                str(row.remote_id),
-            )
+            if paid < recorded:
+                yield self.finding(
+                    FindingKind.UNPAID_REMOTELY,
+                    f"{row.number} is paid {recorded} here; Space Invoices shows {paid} paid "
+                    f"of {total}",
+                    row.order_id,
+                    str(row.remote_id),
+                )
 
 
 def _over_credited(seller: Seller) -> Iterator[tuple[Invoice, str]]:

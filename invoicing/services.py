@@ -41,6 +41,7 @@ from invoicing.models import (
     DocumentTax,
     Invoice,
     InvoiceState,
+    document_ref,
     new_request_id,
 )
 from invoicing.selectors import CreditBalance, invoice_credit_balance
@@ -422,7 +423,7 @@ def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None
         return invoice
     if invoice.state != InvoiceState.ISSUED:
         raise NotReady(f"invoice {invoice.pk} is not issued yet")
-    amount = _amount_paid(invoice)
+    amount = invoice_amount_paid(invoice=invoice)
     if amount:  # nothing is posted for a zero total (the API refuses an amount of 0)
         Invoice.objects.filter(pk=invoice.pk).update(last_attempt_at=timezone.now())
         client = client or gateway.space_invoices_client()
@@ -622,7 +623,7 @@ def document_payload(invoice: Invoice) -> DocumentCreate:
             "order_id": str(order.pk),
             "seller_id": str(order.seller_id),
             "checkout_id": str(order.checkout_id),
-            "document_ref": _document_ref(invoice),
+            "document_ref": document_ref(kind=invoice.kind, pk=invoice.pk),
         },
     }
     if invoice.customer_tax_number:
@@ -638,7 +639,7 @@ def document_payload(invoice: Invoice) -> DocumentCreate:
         # Paid with the order; nothing is due on a zero total (the API refuses amount 0).
         payload["payments"] = [
             {
-                "amount": _amount_paid(invoice),
+                "amount": invoice_amount_paid(invoice=invoice),
                 "type": "card",
                 "date": timezone.localdate(order.paid_at).isoformat(),
                 "reference": f"order-{order.pk}",
@@ -711,10 +712,11 @@ def _totals(lines: Iterable[DocumentLine], currency: str) -> Totals:
     return order_totals(_priced(lines), currency)
 
 
-def _amount_paid(invoice: Invoice) -> Decimal:
+def invoice_amount_paid(*, invoice: Invoice) -> Decimal:
     """What the buyer paid for the invoice's lines: their checkout price (at the order lines'
     rates), never more than the document's total. Equal to it unless the treatment changed at
-    issue time; then VAT that became due stays due."""
+    issue time; then VAT that became due stays due. The payment recorded on the invoice, and
+    what reconciliation expects its entity to show paid."""
     lines = list(invoice.lines.select_related("order_line").order_by("pk"))
     checkout_price = order_totals(
         [PricedLine(line.quantity, line.unit_price, line.sold_line.tax_rate) for line in lines],
@@ -873,7 +875,7 @@ def _recheck_vies(invoice: Invoice) -> Invoice:
             )
         _apply_treatment(invoice, treatment, on)
         invoice.refresh_from_db()
-        paid = _amount_paid(invoice)
+        paid = invoice_amount_paid(invoice=invoice)
         due = _totals(invoice.lines.all(), invoice.currency).gross - paid
         if hold and order.paid_at is not None and due > 0:
             invoice.held_reason = (
@@ -972,11 +974,6 @@ def _audit(
     )
 
 
-def _document_ref(invoice: Invoice) -> str:
-    """Names the mirror row in the document's metadata, so a lost answer can be found again."""
-    return f"mkt-{invoice.kind}-{invoice.pk}"
-
-
 def _payload_to_send(invoice: Invoice) -> DocumentCreate:
     """The frozen request; a credit note names its invoice, whose id is fixed once issued."""
     if invoice.payload:
@@ -1017,7 +1014,7 @@ def _created_earlier(client: SpaceInvoicesClient, invoice: Invoice) -> Document 
     """
     query = {
         "metadata.order_id": {"equals": str(invoice.order_id)},
-        "metadata.document_ref": {"equals": _document_ref(invoice)},
+        "metadata.document_ref": {"equals": document_ref(kind=invoice.kind, pk=invoice.pk)},
     }
     if invoice.kind == DocumentKind.CREDIT_NOTE:
         page = client.credit_note_list(entity_id=invoice.entity_id, query=query, limit=2)

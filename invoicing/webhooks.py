@@ -39,6 +39,7 @@ from invoicing.models import (
     InvoiceState,
     WebhookDelivery,
     WebhookOutcome,
+    document_ref_parse,
 )
 from invoicing.services import document_treatment
 from marketplace.audit import audit_record
@@ -62,8 +63,6 @@ HANDLED_EVENTS: tuple[WebhookEvent, ...] = (
 SIGNATURE_HEADER = "X-Webhook-Signature"
 DELIVERY_HEADER = "X-Webhook-Delivery"
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-# How services._document_ref names our own credit notes in their metadata.
-_OUR_CREDIT_NOTE = re.compile(r"mkt-credit_note-(\d{1,18})")
 
 
 class WebhookRejected(Exception):
@@ -235,9 +234,9 @@ def _credit_note_created(delivery: Delivery) -> Outcome:
     data = delivery.data
     entity_id = _string(data, "entity_id")
     ours = Q(remote_id=data["id"])
-    ref = _OUR_CREDIT_NOTE.fullmatch(str(_metadata(data).get("document_ref", "")))
-    if ref is not None:
-        ours |= Q(pk=int(ref.group(1)))
+    ref = document_ref_parse(str(_metadata(data).get("document_ref", "")))
+    if ref is not None and ref[0] == DocumentKind.CREDIT_NOTE:
+        ours |= Q(pk=ref[1])
     if Invoice.objects.filter(ours, kind=DocumentKind.CREDIT_NOTE, entity_id=entity_id).exists():
         return WebhookOutcome.UNCHANGED, None
     invoice = _credited_invoice(data, entity_id)

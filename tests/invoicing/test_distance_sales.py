@@ -142,6 +142,46 @@ def test_credit_notes_reduce_and_failed_documents_do_not_count_while_pending_one
     assert sell(seller, Decimal("0.01")) == (Decimal("19.00"), Decimal("0.00"))
 
 
+@pytest.mark.parametrize("outcome_unknown", [True, False])
+def test_an_invoice_that_failed_counts_once_by_its_document_or_by_its_order(
+    seller, outcome_unknown
+):
+    """Given up with an unknown outcome, the invoice may exist: it counts, its order does not.
+    Rejected (or proved absent), it created nothing: its order counts, as not invoiced yet."""
+    earlier_sale(seller, Decimal("9900.00"), day=date(2026, 3, 1))
+    product = ProductFactory(seller=seller, unit_price=Decimal("90.00"))
+    order = orders.checkout_create(
+        buyer=None, lines=[orders.CartLine(product.pk, 1)], billing=GERMAN_CONSUMER
+    ).orders.get()
+    orders.order_mark_paid(order_id=order.pk)  # its invoice row is written (not sent here)
+    Invoice.objects.filter(order=order).update(
+        state=InvoiceState.FAILED, outcome_unknown=outcome_unknown
+    )
+
+    # 9,900.00 + 90.00 (once) = 9,990.00; + 10.00 = 10,000.00: not over; 0.01 more is over.
+    assert sell(seller, Decimal("10.00")) == (Decimal("22.00"), Decimal("2.20"))
+    assert sell(seller, Decimal("0.01")) == (Decimal("19.00"), Decimal("0.00"))
+    assert crossed_on(seller) == DAY
+
+
+def test_a_dashboard_credit_note_without_lines_reduces_the_total_by_its_net(seller):
+    invoice = earlier_sale(seller, Decimal("9990.00"), day=date(2026, 3, 1))
+    dashboard = InvoiceFactory(
+        order=invoice.order,
+        kind=DocumentKind.CREDIT_NOTE,
+        credited_invoice=invoice,
+        transaction_type="intra_eu_b2c",
+        date=date(2026, 4, 1),
+        total_net=Decimal("40.00"),
+        total_gross=Decimal("40.00"),
+    )
+    dashboard.lines.all().delete()  # made in the seller's dashboard: mirrored without lines
+
+    # 9,990.00 - 40.00 = 9,950.00; + 50.00 = 10,000.00: not over; 0.01 more is over.
+    assert sell(seller, Decimal("50.00")) == (Decimal("22.00"), Decimal("11.00"))
+    assert sell(seller, Decimal("0.01")) == (Decimal("19.00"), Decimal("0.00"))
+
+
 def test_other_currencies_count_at_the_fixed_ecb_table(seller):
     # USD at 1.0889 per euro (ECB, 14 March 2025): 10,880.00 USD = 9,991.73 EUR.
     assert amount_in_eur(Decimal("10880.00"), "USD") == Decimal("9991.73")

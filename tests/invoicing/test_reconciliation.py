@@ -2,12 +2,14 @@
 
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 from django.contrib.messages import get_messages
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -15,6 +17,7 @@ from invoicing import gateway, reconciliation, services, webhooks
 from invoicing.client import SpaceInvoicesClient
 from invoicing.models import Finding, Invoice, InvoiceState, ReconciliationCursor
 from invoicing.sandbox import sandbox_transport
+from invoicing.vies import ViesResult
 from marketplace import services as orders
 from marketplace.errors import ApplicationError
 from marketplace.models import AuditEvent
@@ -24,6 +27,7 @@ from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_en
 pytestmark = pytest.mark.django_db
 
 YEAR = timezone.localdate().year
+UNREGISTERED_DE = "DE123456788"  # checksum-valid, not registered in the sandbox's VIES table
 
 
 def paid_order(seller, callbacks, *, issue=True):
@@ -367,6 +371,107 @@ def test_a_run_stops_at_its_deadline_and_the_next_run_visits_the_rest(sandbox):
     ]
 
 
+def gave_up_unseen(seller, callbacks, sandbox, settings):
+    """A paid order whose invoice was created but gave up on its only attempt, the answer lost:
+    the outcome of its create is unknown here."""
+    settings.INVOICE_MAX_ATTEMPTS = 1
+    order = paid_order(seller, callbacks, issue=False)
+    sandbox.faults(lost_response_rate=1)
+    failed = services.document_issue(invoice_id=Invoice.objects.get(order=order).pk)
+    sandbox.faults()
+    assert (failed.state, failed.outcome_unknown, failed.remote_id) == (
+        InvoiceState.FAILED, True, None
+    )  # fmt: skip
+    return failed
+
+
+def client_failing_first_look_up(sandbox, failure, calls):
+    """A client of the sandbox whose first document look-up (GET /invoices) fails with
+    `failure` (a status code, or "timeout"); every request is noted in `calls`."""
+    inner = sandbox_transport(sandbox.app)
+
+    def handle(request):
+        calls.append((request.method, request.url.path))
+        if request.url.path == "/invoices" and calls.count(("GET", "/invoices")) == 1:
+            if failure == "timeout":
+                raise httpx.ReadTimeout("timed out", request=request)
+            return httpx.Response(failure, json={"code": "injected", "message": "Injected"})
+        return inner.handle_request(request)
+
+    http = httpx.Client(transport=httpx.MockTransport(handle), base_url="http://sandbox")
+    return SpaceInvoicesClient(base_url="http://sandbox", api_key=SANDBOX_KEY, http=http)
+
+
+@pytest.mark.parametrize(
+    ("failure", "logged"),
+    [
+        ("timeout", "timeout: ReadTimeout: timed out"),
+        (503, "503 injected: Injected"),
+        (429, "429 injected: Injected"),
+        (404, "404 injected: Injected"),
+    ],
+)
+def test_a_failed_look_up_of_an_unknown_outcome_is_logged_and_the_run_goes_on(
+    sandbox, settings, caplog, django_capture_on_commit_callbacks, failure, logged
+):
+    seller = seller_with_entity()
+    first = gave_up_unseen(seller, django_capture_on_commit_callbacks, sandbox, settings)
+    second = gave_up_unseen(seller, django_capture_on_commit_callbacks, sandbox, settings)
+    [created, _] = sandbox.client().invoice_list(entity_id=seller.entity_id).data
+    calls: list[tuple[str, str]] = []
+
+    with caplog.at_level("WARNING", logger="invoicing.reconciliation"):
+        found = reconciliation.reconcile(
+            client=client_failing_first_look_up(sandbox, failure, calls)
+        )
+
+    assert [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "invoicing.reconciliation"
+    ] == [
+        f"reconciliation: document {first.pk} of seller {seller.pk} not settled, its look-up "
+        f"failed: {logged}"
+    ]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.state, first.outcome_unknown) == (InvoiceState.FAILED, True)
+    assert (second.state, second.number) == (InvoiceState.ISSUED, f"{YEAR}-00002")
+    # The seller was visited: the first row's invoice is there and not mirrored.
+    assert kinds(found) == [
+        (seller.pk, "not_mirrored", first.order_id, created["id"],
+         f"{YEAR}-00001 is in Space Invoices; its invoice #{first.pk} here is failed"),
+    ]  # fmt: skip
+    assert ReconciliationCursor.objects.filter(seller=seller).count() == 1
+
+    assert reconciliation.reconcile(client=sandbox.client()) == []
+    first.refresh_from_db()
+    assert (first.state, first.remote_id, first.outcome_unknown) == (
+        InvoiceState.ISSUED, created["id"], False
+    )  # fmt: skip
+
+
+def test_a_run_past_its_deadline_looks_up_no_unknown_outcome(
+    sandbox, settings, django_capture_on_commit_callbacks
+):
+    seller = seller_with_entity()
+    rows = [
+        gave_up_unseen(seller, django_capture_on_commit_callbacks, sandbox, settings)
+        for _ in range(2)
+    ]
+    calls: list[tuple[str, str]] = []
+    client = client_failing_first_look_up(sandbox, 503, calls)
+
+    assert reconciliation.reconcile(client=client, deadline=time.monotonic()) == []
+
+    assert calls == []
+    assert [
+        (row.state, row.outcome_unknown)
+        for row in Invoice.objects.filter(pk__in=[row.pk for row in rows])
+    ] == [(InvoiceState.FAILED, True)] * 2
+    assert ReconciliationCursor.objects.count() == 0
+
+
 def test_reconciliation_waits_for_its_own_share_of_the_rate_limit_and_the_shared_bucket(
     settings, monkeypatch, sandbox
 ):
@@ -514,8 +619,73 @@ def test_an_invoice_paid_here_but_unpaid_there_is_found(
 
     assert kinds(found) == [
         (seller.pk, "unpaid_remotely", order.pk, invoice.remote_id,
-         f"{invoice.number} is paid here; Space Invoices shows 0.00 paid of 12.20"),
+         f"{invoice.number} is paid 12.20 here; Space Invoices shows 0.00 paid of 12.20"),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("policy", ["standard_vat", "hold"])
+def test_a_partial_payment_recorded_because_vat_became_due_at_issue_is_no_finding(
+    sandbox, django_capture_on_commit_callbacks, policy
+):
+    """Paid 160.00 at checkout without VAT; VIES no longer knew the number at issue, so the
+    invoice is 195.20 with 160.00 paid, issued at once or after an operator's release."""
+    seller = seller_with_entity(vies_unavailable_policy=policy)
+    order = vat_due_at_issue(seller)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Invoice.objects.get(order=order)
+    if policy == "hold":
+        with django_capture_on_commit_callbacks(execute=True):
+            services.document_release(invoice_id=invoice.pk)
+        invoice.refresh_from_db()
+    remote = sandbox.client().invoice_get(
+        entity_id=seller.entity_id, invoice_id=str(invoice.remote_id)
+    )
+    assert (invoice.state, invoice.total_gross, invoice.paid_at) == (
+        InvoiceState.ISSUED, Decimal("195.20"), None
+    )  # fmt: skip
+    assert invoice.payment_recorded_at is not None
+    assert (remote["total_paid"], remote["paid_in_full"]) == (Decimal("160.00"), False)
+
+    assert reconciliation.reconcile(client=sandbox.client()) == []
+    assert reconciliation.reconcile(client=sandbox.client(), full=True) == []
+    assert Finding.objects.count() == 0
+
+
+def test_a_partial_payment_recorded_here_but_missing_there_is_found(
+    sandbox, django_capture_on_commit_callbacks, settings
+):
+    settings.INVOICE_TRIGGER = "placed"
+    seller = seller_with_entity(vies_unavailable_policy="standard_vat")
+    with django_capture_on_commit_callbacks(execute=True):
+        order = vat_due_at_issue(seller)  # issued at checkout: 195.20, nothing paid yet
+    invoice = Invoice.objects.get(order=order)
+    # Paid here and its 160.00 marked recorded, but the payment never reached Space Invoices.
+    now = timezone.now()
+    order.paid_at = now
+    order.save(update_fields=["paid_at"])
+    Invoice.objects.filter(pk=invoice.pk).update(payment_recorded_at=now)
+
+    found = reconciliation.reconcile(client=sandbox.client())
+
+    assert kinds(found) == [
+        (seller.pk, "unpaid_remotely", order.pk, invoice.remote_id,
+         f"{invoice.number} is paid 160.00 here; Space Invoices shows 0.00 paid of 195.20"),
+    ]  # fmt: skip
+
+
+def vat_due_at_issue(seller):
+    """An order of 2 x 80.00 placed by a German business whose VAT number VIES confirmed at
+    checkout (reverse charge: 160.00) and no longer knows at issue (22 % due: 195.20)."""
+    cache.set(f"vies:{UNREGISTERED_DE}", ViesResult(valid=True, checked_at=timezone.now()))
+    product = ProductFactory(seller=seller, name="Lamp", unit_price=Decimal("80.00"))
+    business = replace(BILLING, country="DE", company="Muster GmbH", vat_number=UNREGISTERED_DE)
+    checkout = orders.checkout_create(
+        buyer=UserFactory(), lines=[orders.CartLine(product.pk, 2)], billing=business
+    )
+    order = checkout.orders.get()
+    assert (order.transaction_type, order.total_gross) == ("intra_eu_b2b", Decimal("160.00"))
+    return order
 
 
 def test_adopting_a_document_whose_row_was_issued_meanwhile_says_so_and_changes_nothing(
