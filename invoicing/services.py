@@ -259,7 +259,7 @@ def credit_note_request(*, invoice: Invoice, lines: Sequence[CreditLine]) -> Inv
     goods = [(invoiced[line_id], quantity) for line_id, quantity in this_note.items()]
     balance = invoice_credit_balance(invoice=invoice)
     takes_the_rest = not balance.by_amount and all(
-        credited[line_id] >= line.quantity for line_id, line in invoiced.items()
+        credited[line.sold_line_id] >= line.quantity for line in invoiced.values()
     )
     if takes_the_rest and _credit_gross(goods, invoice.currency) > balance.remaining_gross:
         balance_note = _balance_credit_note(invoice, _balance_bases(balance), goods=goods)

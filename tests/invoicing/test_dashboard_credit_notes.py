@@ -559,9 +559,11 @@ def test_retrying_a_credit_note_proven_absent_after_a_dashboard_credit_note_is_r
     services.document_find_remote(invoice_id=absent.pk)
     dashboard_credit_note(sandbox, invoice, ("Goodwill", Decimal("40.00"), [Decimal("22")]))
 
-    with django_capture_on_commit_callbacks(execute=True) as queued:
-        with pytest.raises(ApplicationError) as refused:
-            services.document_retry(invoice_id=absent.pk)
+    with (
+        django_capture_on_commit_callbacks(execute=True) as queued,
+        pytest.raises(ApplicationError) as refused,
+    ):
+        services.document_retry(invoice_id=absent.pk)
 
     assert (refused.value.field, refused.value.code, refused.value.message) == (
         "lines",
