@@ -545,8 +545,8 @@ def document_retry(*, invoice_id: int, actor: User | None = None) -> Invoice:
         )
         if invoice.state != InvoiceState.FAILED:
             return invoice
-        if invoice.kind == DocumentKind.CREDIT_NOTE and not invoice.outcome_unknown:
-            _refuse_retry_beyond_remaining(invoice)
+        if invoice.credited_invoice is not None and not invoice.outcome_unknown:
+            _refuse_retry_beyond_remaining(invoice, invoice.credited_invoice)
         if not invoice.outcome_unknown:
             invoice.request_id = new_request_id()
         invoice.state = InvoiceState.PENDING
@@ -837,19 +837,17 @@ def _refuse_beyond_balance(
             )
 
 
-def _refuse_retry_beyond_remaining(credit_note: Invoice) -> None:
+def _refuse_retry_beyond_remaining(credit_note: Invoice, invoice: Invoice) -> None:
     """A failed credit note known to have created nothing (rejected, or proven absent) no
     longer counts, so later credit may have taken its quantities or its amount: sent now, it
     would credit them twice. It is sent only if it still fits in what the others left, by
     quantity and by amount (the caller holds its order's row lock, as refunds and cancels do).
     Not counting itself, it is checked against exactly what remains without it."""
-    invoice = credit_note.credited_invoice
-    assert invoice is not None
     lines = list(credit_note.lines.order_by("pk"))
     credited = _credited_quantities(invoice)
     invoiced = {line.order_line_id: line.quantity for line in invoice.lines.all()}
     for line in lines:
-        if line.order_line_id is None:
+        if line.order_line_id is None:  # a balance line: by amount only, below
             continue
         remaining = invoiced.get(line.order_line_id, 0) - credited[line.order_line_id]
         if line.quantity > remaining:
