@@ -638,3 +638,36 @@ def test_a_partial_credit_note_worth_more_than_the_gross_that_remains_is_refused
         "credit.",
     )
     assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 0
+
+
+def test_a_cancel_after_refunds_whose_rounding_credited_the_whole_total_credits_nothing_more(
+    sandbox, django_capture_on_commit_callbacks
+):
+    """10 x 0.03 at 21 % is 0.30 + 0.06 = 0.36; each one-unit credit note is 0.03 + 0.01, so
+    nine of them credit all 0.36 and the tenth unit has nothing left to credit."""
+    seller = seller_with_entity(country="NL", tax_number="NL004495445B01")
+    match = ProductFactory(seller=seller, name="Match", unit_price=Decimal("0.03"))
+    checkout = orders.checkout_create(
+        buyer=UserFactory(),
+        lines=[orders.CartLine(match.pk, 10)],
+        billing=replace(BILLING, country="NL"),
+    )
+    order = checkout.orders.get()
+    invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
+    line = order.lines.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(9):
+            orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(line.pk, 1)])
+    with pytest.raises(ApplicationError) as refused:
+        orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(line.pk, 1)])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancelled = orders.order_cancel(order_id=order.pk)
+
+    assert invoice.total_gross == Decimal("0.36")
+    assert refused.value.message == (
+        f"These lines credit 0.04 EUR, but only 0.00 EUR of invoice {YEAR}-00001 remains to credit."
+    )
+    assert cancelled.status == OrderStatus.CANCELLED
+    notes = Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE)
+    assert (notes.count(), sum(note.total_gross for note in notes)) == (9, Decimal("0.36"))
