@@ -169,10 +169,19 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
             eligible_count=count,
             skipped=skipped,
             button="Yes, retry",
-            act=lambda invoice, actor: services.document_retry(invoice_id=invoice.pk, actor=actor),
+            act=lambda invoice, actor: self._retry_one(request, invoice, actor),
             noun="document",
             outcome="queued for retry",
         )
+
+    def _retry_one(self, request: HttpRequest, invoice: Invoice, actor: User) -> bool:
+        """A credit note that no longer fits in what remains of its invoice is refused."""
+        try:
+            services.document_retry(invoice_id=invoice.pk, actor=actor)
+        except ApplicationError as error:
+            self.message_user(request, f"Not retried: {error}", messages.ERROR)
+            return False
+        return True
 
     @admin.action(
         description="Release the selected held invoices (issue them with the VAT due)",

@@ -126,8 +126,11 @@ def invoices_over_credited(*, invoices: QuerySet[Invoice] | None = None) -> Quer
     than the invoice's total.
 
     Only a credit note made in the seller's dashboard can do that: ours are never written for
-    more than remains (services.credit_note_request). Found by summing the credit notes per
-    invoice (all of them unless ``invoices`` narrows it, e.g. to one seller's).
+    more than remains, in quantities or in gross (services.credit_note_request; the one that
+    takes an invoice's last quantities credits what the earlier ones' per-document tax
+    rounding left, by balance lines if their goods would be worth more), and a failed one is
+    retried only if it still fits (services.document_retry). Found by summing the credit notes
+    per invoice (all of them unless ``invoices`` narrows it, e.g. to one seller's).
     """
     notes = _counted_credit_notes()
     if invoices is not None:

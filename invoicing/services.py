@@ -7,6 +7,7 @@ credit notes linked to the invoice.
 """
 
 import logging
+import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -151,7 +152,16 @@ def buyer_tax_profile(order: Order) -> BuyerTaxProfile:
 
 
 def invoice_request(*, order: Order) -> Invoice | None:
-    """The order's invoice row with its lines; None when refunds left nothing to invoice."""
+    """The order's invoice row with its lines; None when refunds left nothing to invoice, or
+    when the order is not the seller's sale to invoice.
+
+    An order of a seller outside the EU to a consumer in the EU is the marketplace's deemed
+    supply (Article 14a of the VAT Directive): checkout refuses those, but an order placed
+    before it did still reaches its invoice point. Its payment or fulfilment goes through (a
+    provider's callback must not be refused forever); no invoice row is written and the
+    refusal is audited (`invoice.not_written`, with the reason), and reconciliation reports
+    the order as at its invoice point without an invoice (`missing_invoice`).
+    """
     existing = Invoice.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
     if existing is not None:
         return existing
@@ -167,13 +177,19 @@ def invoice_request(*, order: Order) -> Invoice | None:
         buyer_country=str(order.billing_country),
         buyer_is_business=not order.buyer_is_end_consumer,
     ):
-        raise ApplicationError(
+        reason = (
             f"Order {order.pk} is a sale of {order.seller.business_name}, a seller outside the "
             "EU, to a consumer in the EU: the marketplace is the deemed supplier (Article 14a "
-            "of the VAT Directive), so the seller's invoice is not written.",
-            field="seller",
-            code="deemed_supplier",
+            "of the VAT Directive), so the seller's invoice is not written."
         )
+        audit_record(
+            action="invoice.not_written",
+            seller_id=order.seller_id,
+            order_id=order.pk,
+            detail={"code": "deemed_supplier", "reason": reason},
+        )
+        logger.warning("order %s: no invoice written (deemed supply)", order.pk)
+        return None
     invoice = _document_create(order, DocumentKind.INVOICE, credited_invoice=None)
     DocumentLine.objects.bulk_create(
         _document_line(invoice, line, quantity, line.tax_rate) for line, quantity in lines
@@ -188,16 +204,28 @@ def credit_note_request(*, invoice: Invoice, lines: Sequence[CreditLine]) -> Inv
 
     Quantities already credited (or being credited) count, so a second refund of the same
     quantities is refused. Lines keep the invoice's unit prices and rates, so the credited
-    base per rate never exceeds the invoiced base either. Tax is computed per document (as on
-    any tax document), so several partial credit notes may round their tax a cent apart from
-    the invoice's.
+    base per rate never exceeds the invoiced base either.
+
+    Nor does the gross. Tax is computed per document (as on any tax document), so partial
+    credit notes may each round their tax up, and the lines of the last quantities can be
+    worth more than what remains of the invoice's gross: 3 x 10.03 at 21 % is invoiced for
+    36.41, and each one-unit credit note is 12.14, so the third would take the total to 36.42.
+    Until some credit is known only by its amount (below), a note that takes the last
+    remaining quantities is then written with balance lines instead, as a cancel after a
+    dashboard credit note is (_balance_bases): one per rate, naming the goods it credits, for
+    the net that remains at that rate, the highest rate lowered until the gross fits. The
+    credited total ends at the invoice's, or at most a cent under where no document's tax
+    reaches the exact remainder (above: 12.13 remains; 10.03 net gives 12.14 and 10.02 gives
+    12.12, so 12.12). Goods lines cannot be kept at a lower total: the API takes no negative
+    line, and goods credited at less than their price would misstate what was credited. Any
+    other note worth more than the remaining gross is refused.
 
     Once the invoice has a credit note known only by its amount (made in the seller's
     dashboard, or a balance credit note of ours), the lines must also fit in what remains by
-    amount: their net at each rate and their gross (see selectors.invoice_credit_balance).
-    Lines worth more are refused (400, ``field: "lines"``, ``code: "over_credit"``, naming
-    what remains), not capped: a credit note for the named goods at less than their price
-    would misstate what was credited; cancelling credits the exact remainder instead.
+    net at each rate (see selectors.invoice_credit_balance). Lines worth more are refused
+    (400, ``field: "lines"``, ``code: "over_credit"``, naming what remains), not capped: a
+    credit note for the named goods at less than their price would misstate what was
+    credited; cancelling credits the exact remainder instead.
     """
     if invoice.voided_at is not None:
         raise ApplicationError(
@@ -229,9 +257,16 @@ def credit_note_request(*, invoice: Invoice, lines: Sequence[CreditLine]) -> Inv
             )
         credited[line.order_line_id] += line.quantity
         this_note[line.order_line_id] += line.quantity
-    _refuse_beyond_balance(
-        invoice, [(invoiced[line_id], quantity) for line_id, quantity in this_note.items()]
+    goods = [(invoiced[line_id], quantity) for line_id, quantity in this_note.items()]
+    balance = invoice_credit_balance(invoice=invoice)
+    takes_the_rest = not balance.by_amount and all(
+        credited[line.sold_line_id] >= line.quantity for line in invoiced.values()
     )
+    if takes_the_rest and _credit_gross(goods, invoice.currency) > balance.remaining_gross:
+        balance_note = _balance_credit_note(invoice, _balance_bases(balance), goods=goods)
+        if balance_note is not None:
+            return balance_note
+    _refuse_beyond_balance(invoice, goods, balance)
     credit_note = _document_create(
         invoice.order, DocumentKind.CREDIT_NOTE, credited_invoice=invoice
     )
@@ -259,7 +294,9 @@ def credit_note_for_remaining(*, invoice: Invoice) -> Invoice | None:
     with a dashboard credit note of 50.00 (41.32 + 8.68) gets 58.68 + 12.32 = 71.00. Where
     per-document tax rounding (or dashboard credit at no rate of the invoice) would take the
     total above the remaining gross, the highest rate's line is lowered until it fits: the
-    credited total stays at most a cent under the invoice's, never above it.
+    credited total stays at most a cent under the invoice's, never above it. Otherwise the
+    quantities not credited yet are credited (credit_note_request), by balance lines too when
+    earlier partial credit notes' tax rounding left less gross than their lines are worth.
     """
     if invoice.voided_at is not None:
         return None
@@ -272,6 +309,8 @@ def credit_note_for_remaining(*, invoice: Invoice) -> Invoice | None:
         for line in invoice.lines.all()
         if line.quantity > credited[line.sold_line_id]
     ]
+    if balance.remaining_gross == 0 and balance.invoiced_gross > 0:
+        return None  # earlier partial credit notes' rounding credited the whole total
     return credit_note_request(invoice=invoice, lines=lines) if lines else None
 
 
@@ -489,11 +528,26 @@ def document_retry(*, invoice_id: int, actor: User | None = None) -> Invoice:
     request id, so a retry after one asks with a new id; the rejected request created nothing.
     A row whose last create has an unknown outcome keeps its id (a replay may still find the
     document); either way the retry looks the document up before it creates anything.
+
+    A credit note whose outcome is unknown still counts against its invoice, so its retry is
+    always allowed. One known to have created nothing does not count, and refunds, cancels or
+    dashboard credit notes since may have taken what it credits: it is retried only if it
+    still fits in what remains, else refused (``code: "over_credit"``), so nothing is credited
+    twice.
     """
+    order_id = Invoice.objects.values_list("order_id", flat=True).get(pk=invoice_id)
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+        # The order first, as refunds and cancels lock it before they write a credit note.
+        Order.objects.select_for_update().only("pk").get(pk=order_id)
+        invoice = (
+            Invoice.objects.select_for_update(of=("self",))
+            .select_related("credited_invoice")
+            .get(pk=invoice_id)
+        )
         if invoice.state != InvoiceState.FAILED:
             return invoice
+        if invoice.credited_invoice is not None and not invoice.outcome_unknown:
+            _refuse_retry_beyond_remaining(invoice, invoice.credited_invoice)
         if not invoice.outcome_unknown:
             invoice.request_id = new_request_id()
         invoice.state = InvoiceState.PENDING
@@ -743,36 +797,78 @@ def _credited_quantities(invoice: Invoice) -> defaultdict[int, int]:
     return credited
 
 
-def _refuse_beyond_balance(invoice: Invoice, lines: list[tuple[DocumentLine, int]]) -> None:
-    """Lines of a credit note must fit in what remains by amount, once some credit is known
-    only by its amount (quantities alone then no longer tell what remains): in gross, then
-    in net at each rate."""
-    balance = invoice_credit_balance(invoice=invoice)
-    if not balance.by_amount:
-        return
-    currency = invoice.currency
+def _credit_gross(lines: Iterable[tuple[DocumentLine, int]], currency: str) -> Decimal:
+    """The gross of a credit note of these quantities of these lines, its tax per document."""
     priced = [PricedLine(quantity, line.unit_price, line.tax_rate) for line, quantity in lines]
-    gross = order_totals(priced, currency).gross
-    if gross > balance.remaining_gross:
+    return order_totals(priced, currency).gross
+
+
+def _refuse_beyond_balance(
+    invoice: Invoice, lines: list[tuple[DocumentLine, int]], balance: CreditBalance
+) -> None:
+    """Lines of a credit note must fit in what remains by amount: in gross, then, once some
+    credit is known only by its amount (quantities alone then no longer tell what remains),
+    in net at each rate."""
+    currency = invoice.currency
+    by_amount = ""
+    if balance.by_amount:
+        by_amount = " (credit notes made in Space Invoices count by amount)"
+    total = _credit_gross(lines, currency)
+    if total > balance.remaining_gross:
         raise ApplicationError(
-            f"These lines credit {gross} {currency}, but only {balance.remaining_gross} "
-            f"{currency} of invoice {invoice.number} remains to credit (credit notes made in "
-            "Space Invoices count by amount).",
+            f"These lines credit {total} {currency}, but only {balance.remaining_gross} "
+            f"{currency} of invoice {invoice.number} remains to credit{by_amount}.",
             field="lines",
             code="over_credit",
         )
+    if not balance.by_amount:
+        return
     base_by_rate: defaultdict[Decimal, Decimal] = defaultdict(Decimal)
-    for line in priced:
-        base_by_rate[line.tax_rate] += line_net(line, currency)
+    for line, quantity in lines:
+        base_by_rate[line.tax_rate] += line_net(
+            PricedLine(quantity, line.unit_price, line.tax_rate), currency
+        )
     for rate, base in sorted(base_by_rate.items()):
         if base > balance.remaining_base(rate):
             raise ApplicationError(
                 f"These lines credit {base} {currency} net at {rate} %, but only "
                 f"{balance.remaining_base(rate)} {currency} remains to credit at that rate on "
-                f"invoice {invoice.number} (credit notes made in Space Invoices count by amount).",
+                f"invoice {invoice.number}{by_amount}.",
                 field="lines",
                 code="over_credit",
             )
+
+
+def _refuse_retry_beyond_remaining(credit_note: Invoice, invoice: Invoice) -> None:
+    """A failed credit note known to have created nothing (rejected, or proven absent) no
+    longer counts, so later credit may have taken its quantities or its amount: sent now, it
+    would credit them twice. It is sent only if it still fits in what the others left, by
+    quantity and by amount (the caller holds its order's row lock, as refunds and cancels do).
+    Not counting itself, it is checked against exactly what remains without it."""
+    lines = list(credit_note.lines.order_by("pk"))
+    credited = _credited_quantities(invoice)
+    invoiced = {line.order_line_id: line.quantity for line in invoice.lines.all()}
+    for line in lines:
+        if line.order_line_id is None:  # a balance line: by amount only, below
+            continue
+        remaining = invoiced.get(line.order_line_id, 0) - credited[line.order_line_id]
+        if line.quantity > remaining:
+            raise ApplicationError(
+                f"{credit_note} credits {line.quantity} of '{line.name}', but only "
+                f"{remaining} remain to credit on invoice {invoice.number} (credited since it "
+                "failed): sending it would credit them twice.",
+                field="lines",
+                code="over_credit",
+            )
+    balance = invoice_credit_balance(invoice=invoice)
+    try:
+        _refuse_beyond_balance(invoice, [(line, line.quantity) for line in lines], balance)
+    except ApplicationError as refusal:
+        raise ApplicationError(
+            f"{credit_note} no longer fits in what remains to credit: {refusal.message}",
+            field=refusal.field,
+            code=refusal.code,
+        ) from None
 
 
 def _balance_bases(balance: CreditBalance) -> dict[Decimal, Decimal]:
@@ -799,19 +895,27 @@ def _balance_bases(balance: CreditBalance) -> dict[Decimal, Decimal]:
     return bases
 
 
-def _balance_credit_note(invoice: Invoice, bases: dict[Decimal, Decimal]) -> Invoice | None:
-    """A credit note of balance lines (no order line, quantity 1), one per rate; none when
-    nothing remains."""
+def _balance_credit_note(
+    invoice: Invoice,
+    bases: dict[Decimal, Decimal],
+    *,
+    goods: Sequence[tuple[DocumentLine, int]] = (),
+) -> Invoice | None:
+    """A credit note of balance lines (no order line, quantity 1), one per rate, each naming
+    the ``goods`` it credits at its rate; none when nothing remains."""
     if not bases:
         return None
     credit_note = _document_create(
         invoice.order, DocumentKind.CREDIT_NOTE, credited_invoice=invoice
     )
+    named: defaultdict[Decimal, list[str]] = defaultdict(list)
+    for line, quantity in goods:
+        named[line.tax_rate].append(f"{quantity} x {line.name}")
     DocumentLine.objects.bulk_create(
         DocumentLine(
             document=credit_note,
             order_line=None,
-            name=f"Balance of invoice {invoice.number} at {rate} %",
+            name=_balance_line_name(invoice, rate, named[rate]),
             quantity=1,
             unit_price=base,
             tax_rate=rate,
@@ -819,8 +923,16 @@ def _balance_credit_note(invoice: Invoice, bases: dict[Decimal, Decimal]) -> Inv
         )
         for rate, base in bases.items()
     )
+    document_payload_freeze(invoice=credit_note)
     _enqueue("issue_document", credit_note.pk)
     return credit_note
+
+
+def _balance_line_name(invoice: Invoice, rate: Decimal, goods: list[str]) -> str:
+    name = f"Balance of invoice {invoice.number} at {rate} %"
+    if goods:
+        name = f"{name}: {', '.join(goods)}"
+    return textwrap.shorten(name, width=200, placeholder=" ...")
 
 
 def _credited_invoice_issued(credit_note: Invoice) -> bool:

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 
+from invoicing import services
 from invoicing.models import Invoice, InvoiceState
 from marketplace.models import AuditEvent
 from sellers.models import MirrorState, RemovedEntityUser, Seller, SellerStatus, SellerUser
@@ -127,6 +128,36 @@ def test_retry_with_nothing_to_retry_says_so_without_asking(
     assert response.status_code == 302
     assert messages_of(response) == ["0 documents queued for retry; 1 skipped (already issued)."]
     assert states([issued]) == ["issued"]
+    assert callbacks == []
+    assert AuditEvent.objects.filter(action="document.retried").count() == 0
+
+
+def test_retry_of_a_credit_note_whose_goods_were_credited_since_is_refused_with_its_reason(
+    operator, django_capture_on_commit_callbacks
+):
+    invoice = document(InvoiceState.ISSUED)
+    mug = invoice.lines.get()
+    rejected = services.credit_note_request(
+        invoice=invoice, lines=[services.CreditLine(mug.order_line_id, 1)]
+    )
+    Invoice.objects.filter(pk=rejected.pk).update(
+        state=InvoiceState.FAILED, last_error="422 validation_error: items.0.price"
+    )  # refused by the API: it created nothing, and does not count
+    services.credit_note_request(invoice=invoice, lines=[services.CreditLine(mug.order_line_id, 1)])
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = operator.post(
+            DOCUMENTS, {"action": "retry", "_selected_action": [rejected.pk], "post": "yes"}
+        )
+
+    assert response.status_code == 302
+    assert messages_of(response) == [
+        f"Not retried: Credit note #{rejected.pk} (failed) credits 1 of 'Mug', but only 0 "
+        f"remain to credit on invoice {invoice.number} (credited since it failed): sending it "
+        "would credit them twice.",
+        "0 documents queued for retry; 1 skipped (failed).",
+    ]
+    assert states([rejected]) == ["failed"]
     assert callbacks == []
     assert AuditEvent.objects.filter(action="document.retried").count() == 0
 

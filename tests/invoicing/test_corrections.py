@@ -1,5 +1,6 @@
 """Cancellations and refunds: credit notes linked to the invoice, never more than invoiced."""
 
+from dataclasses import replace
 from decimal import Decimal
 
 import httpx
@@ -9,13 +10,14 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from invoicing import services
+from invoicing import selectors, services
 from invoicing.client import SpaceInvoicesClient
 from invoicing.models import DocumentKind, DocumentLine, Invoice, InvoiceState
 from invoicing.reconciliation import reconcile
 from marketplace import services as orders
 from marketplace.errors import ApplicationError
-from marketplace.models import OrderStatus, TaxCategory
+from marketplace.models import AuditEvent, OrderStatus, TaxCategory
+from marketplace.pricing import PricedLine, order_totals
 from tests.factories import (
     BILLING,
     InvoiceFactory,
@@ -135,12 +137,23 @@ def test_cancel_after_a_partial_refund_credits_only_the_rest(
     numbers_and_nets = list(
         Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE)
         .order_by("pk")
-        .values_list("number", "total_net")
+        .values_list("number", "total_net", "total_gross")
     )
+    # 63.86 invoiced; one mug credited: 12.99 + 2.86 = 15.85, so 48.01 remains. The rest's
+    # goods lines would be 25.98 + 5.72 and 14.90 + 1.42 = 48.02, a cent above: the cancel
+    # credits it by balance lines naming the goods, the 22 % line lowered to 25.97 (5.71).
     assert numbers_and_nets == [
-        (f"CN-{YEAR}-00001", Decimal("12.99")),
-        (f"CN-{YEAR}-00002", Decimal("40.88")),
+        (f"CN-{YEAR}-00001", Decimal("12.99"), Decimal("15.85")),
+        (f"CN-{YEAR}-00002", Decimal("40.87"), Decimal("48.00")),
     ]
+    rest = Invoice.objects.get(number=f"CN-{YEAR}-00002")
+    assert list(
+        rest.lines.order_by("pk").values_list("order_line", "name", "quantity", "unit_price")
+    ) == [
+        (None, f"Balance of invoice {YEAR}-00001 at 22.00 %: 2 x Mug", 1, Decimal("25.97")),
+        (None, f"Balance of invoice {YEAR}-00001 at 9.50 %: 2 x Honey", 1, Decimal("14.90")),
+    ]
+    assert selectors.invoices_over_credited().count() == 0
 
 
 def test_a_refund_before_the_invoice_point_reduces_the_invoice(
@@ -266,7 +279,7 @@ RATES = st.sampled_from([Decimal("0.00"), Decimal("9.50"), Decimal("22.00")])
         max_size=6,
     ),
 )
-def test_credit_notes_never_exceed_the_invoice_per_line_and_rate(lines, refunds):
+def test_credit_notes_never_exceed_the_invoice_per_line_rate_and_gross(lines, refunds):
     refusals: list[str] = []
     with transaction.atomic():
         invoice = _invoice_with_lines(lines)
@@ -296,7 +309,12 @@ def _invoice_with_lines(lines):
             tax_rate=rate,
             total_net=price * quantity,
         )
-    return InvoiceFactory(order=order)
+    totals = order_totals(
+        [PricedLine(quantity, price, rate) for quantity, price, rate in lines], "EUR"
+    )
+    return InvoiceFactory(
+        order=order, total_net=totals.net, total_tax=totals.tax, total_gross=totals.gross
+    )
 
 
 def _assert_within_invoice(invoice):
@@ -308,6 +326,8 @@ def _assert_within_invoice(invoice):
         invoiced_base = sum(line.total_net for line in invoiced.values() if line.tax_rate == rate)
         credited_base = sum(c.total_net for c in credited if c.tax_rate == rate)
         assert credited_base <= invoiced_base
+    balance = selectors.invoice_credit_balance(invoice=invoice)
+    assert balance.credited_gross <= balance.invoiced_gross
 
 
 def test_a_voided_invoice_gets_no_credit_note_on_cancel_or_refund(
@@ -431,3 +451,223 @@ def test_a_rejected_credit_note_created_nothing_and_does_not_count(
     assert (rejected.state, rejected.outcome_unknown) == (InvoiceState.FAILED, False)
     second.refresh_from_db()
     assert (second.state, second.number) == (InvoiceState.ISSUED, f"CN-{YEAR}-00001")
+
+
+def _reject(credit_note):
+    """Its create refused by the API (422): it created nothing."""
+    refusal = httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(422, json={"code": "bad"}))
+    )
+    client = SpaceInvoicesClient(base_url="http://si", api_key="sk_sandbox_x", http=refusal)
+    assert services.document_issue(invoice_id=credit_note.pk, client=client).state == "failed"
+
+
+def _refused_retry(credit_note, callbacks):
+    with callbacks(execute=True) as queued, pytest.raises(ApplicationError) as refused:
+        services.document_retry(invoice_id=credit_note.pk)
+    credit_note.refresh_from_db()
+    assert (credit_note.state, queued) == (InvoiceState.FAILED, [])
+    assert AuditEvent.objects.filter(action="document.retried").count() == 0
+    return refused.value.field, refused.value.code, refused.value.message
+
+
+def test_retrying_a_credit_note_proven_absent_after_its_goods_were_credited_again_is_refused(
+    sandbox, settings, order, django_capture_on_commit_callbacks
+):
+    """Refund 2 mugs: A gives up, reconciliation proves it absent, the same 2 mugs are
+    refunded again (B). Retrying A would credit the 2 mugs twice."""
+    invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
+    absent = _refund_giving_up(
+        sandbox, settings, order, django_capture_on_commit_callbacks, error_rate=1
+    )
+    assert services.document_find_remote(invoice_id=absent.pk).outcome_unknown is False
+    mug, _ = line_ids(order)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 2)])
+
+    refusal = _refused_retry(absent, django_capture_on_commit_callbacks)
+
+    assert refusal == (
+        "lines",
+        "over_credit",
+        f"Credit note #{absent.pk} (failed) credits 2 of 'Mug', but only 1 remain to credit on "
+        f"invoice {YEAR}-00001 (credited since it failed): sending it would credit them twice.",
+    )
+    second.refresh_from_db()
+    assert (second.state, second.number, second.total_gross) == (
+        InvoiceState.ISSUED,
+        f"CN-{YEAR}-00001",
+        Decimal("31.70"),
+    )
+    assert [document["id"] for document in _remote_credit_notes(sandbox, invoice)] == [
+        second.remote_id
+    ]
+
+
+def test_retrying_a_rejected_credit_note_after_its_goods_were_credited_again_is_refused(
+    sandbox, order, django_capture_on_commit_callbacks
+):
+    invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
+    mug, _ = line_ids(order)
+    with django_capture_on_commit_callbacks(execute=False):
+        rejected = orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 3)])
+    _reject(rejected)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_cancel(order_id=order.pk)
+
+    refusal = _refused_retry(rejected, django_capture_on_commit_callbacks)
+
+    assert refusal == (
+        "lines",
+        "over_credit",
+        f"Credit note #{rejected.pk} (failed) credits 3 of 'Mug', but only 0 remain to credit "
+        f"on invoice {YEAR}-00001 (credited since it failed): sending it would credit them "
+        "twice.",
+    )
+    assert [document["total_with_tax"] for document in _remote_credit_notes(sandbox, invoice)] == [
+        Decimal("63.86")
+    ]
+
+
+def test_a_credit_note_proven_absent_is_retried_while_its_goods_remain(
+    sandbox, settings, order, django_capture_on_commit_callbacks
+):
+    invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
+    absent = _refund_giving_up(
+        sandbox, settings, order, django_capture_on_commit_callbacks, error_rate=1
+    )
+    services.document_find_remote(invoice_id=absent.pk)
+    mug, _ = line_ids(order)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 1)])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.document_retry(invoice_id=absent.pk)
+
+    absent.refresh_from_db()
+    assert (absent.state, absent.number, absent.total_gross) == (
+        InvoiceState.ISSUED,
+        f"CN-{YEAR}-00002",
+        Decimal("31.70"),
+    )
+    assert len(_remote_credit_notes(sandbox, invoice)) == 2
+
+
+@pytest.fixture
+def candles(sandbox, django_capture_on_commit_callbacks):
+    """A Dutch seller's 3 x 10.03 at 21 %: 30.09 + 6.32 = 36.41."""
+    seller = seller_with_entity(country="NL", tax_number="NL004495445B01")
+    candle = ProductFactory(seller=seller, name="Candle", unit_price=Decimal("10.03"))
+    checkout = orders.checkout_create(
+        buyer=UserFactory(),
+        lines=[orders.CartLine(candle.pk, 3)],
+        billing=replace(BILLING, country="NL"),
+    )
+    order = checkout.orders.get()
+    invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
+    assert (invoice.total_net, invoice.total_tax, invoice.total_gross) == (
+        Decimal("30.09"),
+        Decimal("6.32"),
+        Decimal("36.41"),
+    )
+    return order, invoice
+
+
+def test_one_unit_refunds_of_every_unit_never_credit_more_than_the_invoice(
+    sandbox, candles, django_capture_on_commit_callbacks
+):
+    order, invoice = candles
+    candle = order.lines.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(candle.pk, 1)])
+
+    # One unit is 10.03 + 2.11 = 12.14; after two, 36.41 - 24.28 = 12.13 remains, which no
+    # document reaches (10.03 net -> 12.14, 10.02 -> 12.12): the third credits 12.12.
+    notes = Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).order_by("pk")
+    assert list(notes.values_list("number", "state", "total_net", "total_tax", "total_gross")) == [
+        (f"CN-{YEAR}-00001", InvoiceState.ISSUED, Decimal("10.03"), Decimal("2.11"),
+         Decimal("12.14")),
+        (f"CN-{YEAR}-00002", InvoiceState.ISSUED, Decimal("10.03"), Decimal("2.11"),
+         Decimal("12.14")),
+        (f"CN-{YEAR}-00003", InvoiceState.ISSUED, Decimal("10.02"), Decimal("2.10"),
+         Decimal("12.12")),
+    ]  # fmt: skip
+    last = notes.last()
+    name = f"Balance of invoice {YEAR}-00001 at 21.00 %: 1 x Candle"
+    assert list(
+        last.lines.values_list("order_line", "name", "quantity", "unit_price", "tax_rate")
+    ) == [(None, name, 1, Decimal("10.02"), Decimal("21.00"))]
+    remote = sandbox.client().credit_note_get(
+        entity_id=last.entity_id, credit_note_id=last.remote_id
+    )
+    assert [(item["name"], item["price"]) for item in remote["items"]] == [(name, Decimal("10.02"))]
+    assert remote["total_with_tax"] == Decimal("12.12")
+    balance = selectors.invoice_credit_balance(invoice=invoice)
+    assert (balance.credited_gross, balance.remaining_gross) == (
+        Decimal("36.40"),
+        Decimal("0.01"),
+    )
+    assert selectors.invoices_over_credited().count() == 0
+    assert [finding.kind for finding in reconcile(client=sandbox.client())] == []
+    with pytest.raises(ApplicationError) as refused:
+        orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(candle.pk, 1)])
+    assert (refused.value.field, refused.value.code) == ("lines", "over_credit")
+    assert refused.value.message.startswith(
+        f"These lines credit 12.14 EUR, but only 0.01 EUR of invoice {YEAR}-00001 remains"
+    )
+
+
+def test_a_partial_credit_note_worth_more_than_the_gross_that_remains_is_refused(candles):
+    """Not the last quantities, yet above the remaining gross (the invoice's total is set
+    lower here to stand for what many partial credit notes' rounding can leave): the gross is
+    checked whatever the quantities say, and the note is refused, never written."""
+    order, invoice = candles
+    candle = order.lines.get()
+    Invoice.objects.filter(pk=invoice.pk).update(total_gross=Decimal("20.00"))
+    invoice.refresh_from_db()
+
+    with pytest.raises(ApplicationError) as refused:
+        services.credit_note_request(invoice=invoice, lines=[services.CreditLine(candle.pk, 2)])
+
+    assert (refused.value.field, refused.value.code, refused.value.message) == (
+        "lines",
+        "over_credit",
+        f"These lines credit 24.27 EUR, but only 20.00 EUR of invoice {YEAR}-00001 remains to "
+        "credit.",
+    )
+    assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 0
+
+
+def test_a_cancel_after_refunds_whose_rounding_credited_the_whole_total_credits_nothing_more(
+    sandbox, django_capture_on_commit_callbacks
+):
+    """10 x 0.03 at 21 % is 0.30 + 0.06 = 0.36; each one-unit credit note is 0.03 + 0.01, so
+    nine of them credit all 0.36 and the tenth unit has nothing left to credit."""
+    seller = seller_with_entity(country="NL", tax_number="NL004495445B01")
+    match = ProductFactory(seller=seller, name="Match", unit_price=Decimal("0.03"))
+    checkout = orders.checkout_create(
+        buyer=UserFactory(),
+        lines=[orders.CartLine(match.pk, 10)],
+        billing=replace(BILLING, country="NL"),
+    )
+    order = checkout.orders.get()
+    invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
+    line = order.lines.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(9):
+            orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(line.pk, 1)])
+    with pytest.raises(ApplicationError) as refused:
+        orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(line.pk, 1)])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancelled = orders.order_cancel(order_id=order.pk)
+
+    assert invoice.total_gross == Decimal("0.36")
+    assert refused.value.message == (
+        f"These lines credit 0.04 EUR, but only 0.00 EUR of invoice {YEAR}-00001 remains to credit."
+    )
+    assert cancelled.status == OrderStatus.CANCELLED
+    notes = Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE)
+    assert (notes.count(), sum(note.total_gross for note in notes)) == (9, Decimal("0.36"))

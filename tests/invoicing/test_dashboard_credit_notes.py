@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from invoicing import reconciliation, services
+from invoicing.client import json_dumps
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.selectors import invoice_credit_balance
 from marketplace import services as orders
@@ -27,6 +28,7 @@ from tests.factories import (
     UserFactory,
     seller_with_entity,
 )
+from tests.invoicing.test_corrections import _refund_giving_up
 from tests.invoicing.test_webhooks import SECRET, body_of, deliver
 
 pytestmark = pytest.mark.django_db
@@ -517,3 +519,62 @@ def _mirrored_dashboard_credit_note(invoice, net, rate):
     credit_note.lines.all().delete()
     if rate is not None:
         credit_note.taxes.create(rate=rate, base=net, amount=tax)
+
+
+def test_a_balance_credit_note_is_frozen_when_written(
+    sandbox, lamps, django_capture_on_commit_callbacks
+):
+    order, invoice = lamps
+    dashboard_credit_note(sandbox, invoice, ("Goodwill", Decimal("41.32"), [Decimal("21")]))
+
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_cancel(order_id=order.pk)
+
+    ours = last_credit_note(order)
+    assert (ours.state, ours.first_sent_at) == (InvoiceState.PENDING, None)
+    assert ours.payload == json_dumps(services.document_payload(ours))
+    payload = services.document_payload(ours)
+    assert (payload["items"], payload["expected_total_with_tax"]) == (
+        [
+            {
+                "name": f"Balance of invoice {YEAR}-00001 at 21.00 %",
+                "quantity": 1,
+                "price": Decimal("58.68"),
+                "taxes": [{"rate": Decimal("21.00")}],
+            }
+        ],
+        Decimal("71.00"),
+    )
+
+
+def test_retrying_a_credit_note_proven_absent_after_a_dashboard_credit_note_is_refused(
+    sandbox, settings, mugs_and_honey, django_capture_on_commit_callbacks
+):
+    """Refund 2 mugs (31.70): it gives up and is proven absent; meanwhile the seller credits
+    40.00 + 8.80 in its dashboard, so 15.06 of the invoice's 63.86 remains."""
+    order, invoice = mugs_and_honey
+    absent = _refund_giving_up(
+        sandbox, settings, order, django_capture_on_commit_callbacks, error_rate=1
+    )
+    services.document_find_remote(invoice_id=absent.pk)
+    dashboard_credit_note(sandbox, invoice, ("Goodwill", Decimal("40.00"), [Decimal("22")]))
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as queued,
+        pytest.raises(ApplicationError) as refused,
+    ):
+        services.document_retry(invoice_id=absent.pk)
+
+    assert (refused.value.field, refused.value.code, refused.value.message) == (
+        "lines",
+        "over_credit",
+        f"Credit note #{absent.pk} (failed) no longer fits in what remains to credit: These "
+        f"lines credit 31.70 EUR, but only 15.06 EUR of invoice {YEAR}-00001 remains to credit "
+        "(credit notes made in Space Invoices count by amount).",
+    )
+    absent.refresh_from_db()
+    assert (absent.state, queued) == (InvoiceState.FAILED, [])
+    assert credit_notes_of(order) == [
+        ("", InvoiceState.FAILED, None),
+        (f"CN-{YEAR}-00001", InvoiceState.ISSUED, Decimal("48.80")),
+    ]

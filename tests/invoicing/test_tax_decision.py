@@ -18,7 +18,6 @@ from invoicing.tax import EXPORT_NOTE, NO_VAT_NOTE, REVERSE_CHARGE_NOTE
 from invoicing.vies import ViesResult
 from marketplace import services as orders
 from marketplace.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR
-from marketplace.errors import ApplicationError
 from marketplace.models import AuditEvent
 from tests.factories import (
     OrderFactory,
@@ -322,7 +321,8 @@ def test_a_vies_answer_confirmed_at_issue_is_not_asked_again_on_a_retry(
 
 
 def test_no_invoice_is_written_for_a_sale_the_marketplace_is_the_deemed_supplier_of():
-    """An order placed before checkout refused these: its zero-rated export is never written."""
+    """An order placed before checkout refused these: its zero-rated export is never written;
+    the refusal is audited instead of failing the order's transition."""
     american = SellerFactory(business_name="Maple & Co", country="US", tax_number="123456789")
     order = OrderFactory(
         seller=american,
@@ -333,14 +333,19 @@ def test_no_invoice_is_written_for_a_sale_the_marketplace_is_the_deemed_supplier
         tax_rate_source="zero",
     )
 
-    with pytest.raises(ApplicationError) as refused:
-        services.invoice_request(order=order)
+    assert services.invoice_request(order=order) is None
 
-    assert (refused.value.field, refused.value.code) == ("seller", "deemed_supplier")
-    assert refused.value.message == (
-        f"Order {order.pk} is a sale of Maple & Co, a seller outside the EU, to a consumer in the "
-        "EU: the marketplace is the deemed supplier (Article 14a of the VAT Directive), so the "
-        "seller's invoice is not written."
+    [event] = AuditEvent.objects.all()
+    assert (event.action, event.order_id, event.seller_id, event.detail) == (
+        "invoice.not_written",
+        order.pk,
+        american.pk,
+        {
+            "code": "deemed_supplier",
+            "reason": f"Order {order.pk} is a sale of Maple & Co, a seller outside the EU, to a "
+            "consumer in the EU: the marketplace is the deemed supplier (Article 14a of the VAT "
+            "Directive), so the seller's invoice is not written.",
+        },
     )
     assert Invoice.objects.count() == 0
 

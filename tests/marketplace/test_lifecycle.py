@@ -3,16 +3,20 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from invoicing import reconciliation
 from invoicing.models import Invoice, InvoiceState
+from invoicing.tax import EXPORT_NOTE
 from marketplace import services
-from marketplace.models import Order, OrderStatus
+from marketplace.models import AuditEvent, Order, OrderStatus
 from sellers.services import seller_entity_create
 from tests.factories import (
+    OrderFactory,
     ProductFactory,
     SellerFactory,
     SellerUserFactory,
     UserFactory,
     operator_user,
+    seller_with_entity,
 )
 
 pytestmark = pytest.mark.django_db
@@ -177,3 +181,47 @@ def test_seller_staff_fulfil_their_own_orders_and_nobody_elses(
 def test_buyers_cannot_fulfil(api_client, order, buyer):
     services.order_mark_paid(order_id=order.pk)
     assert post(api_client, buyer, f"/api/orders/{order.pk}/fulfil/").status_code == 404
+
+
+def test_a_legacy_deemed_supply_is_paid_and_fulfilled_without_an_invoice_and_reported(
+    api_client, sandbox, cashier, django_capture_on_commit_callbacks
+):
+    """Placed before checkout refused a non-EU seller's sale to an EU consumer: its payment and
+    fulfilment go through, no seller invoice is written, and operators see why."""
+    american = seller_with_entity(business_name="Maple & Co", country="US", tax_number="123456789")
+    order = OrderFactory(
+        seller=american,
+        status=OrderStatus.PLACED,
+        billing_country="DE",
+        transaction_type="3w_b2c",
+        reverse_charge=True,
+        tax_note=EXPORT_NOTE,
+        tax_rate_source="zero",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        paid = post(api_client, cashier, f"/api/orders/{order.pk}/pay/")
+        fulfilled = services.order_fulfil(order_id=order.pk)
+    findings = reconciliation.reconcile(client=sandbox.client())
+
+    assert (paid.status_code, paid.json()["status"]) == (200, "paid")
+    assert fulfilled.status == OrderStatus.FULFILLED
+    assert Invoice.objects.filter(order=order).count() == 0
+    reason = (
+        f"Order {order.pk} is a sale of Maple & Co, a seller outside the EU, to a consumer in "
+        "the EU: the marketplace is the deemed supplier (Article 14a of the VAT Directive), so "
+        "the seller's invoice is not written."
+    )
+    assert list(
+        AuditEvent.objects.filter(order_id=order.pk)
+        .order_by("pk")
+        .values_list("action", "seller_id", "detail")
+    ) == [  # each transition at or past the invoice point says why nothing was written
+        ("order.paid", american.pk, {}),
+        ("invoice.not_written", american.pk, {"code": "deemed_supplier", "reason": reason}),
+        ("order.fulfilled", american.pk, {}),
+        ("invoice.not_written", american.pk, {"code": "deemed_supplier", "reason": reason}),
+    ]
+    assert [(f.kind, f.seller_id, f.order_id, f.detail) for f in findings] == [
+        ("missing_invoice", american.pk, order.pk, "at its invoice point, no invoice")
+    ]
