@@ -57,6 +57,7 @@ from invoicing.models import (
 )
 from invoicing.selectors import over_credits
 from invoicing.services import document_find_remote, invoice_amount_paid, invoice_point_reached
+from invoicing.tax import marketplace_is_deemed_supplier
 from marketplace.errors import ApplicationError
 from marketplace.models import Order, OrderLine, OrderStatus
 from sellers.models import Seller, SellerStatus
@@ -470,9 +471,7 @@ class _Visit:
         )
         for order in candidates:
             if invoice_point_reached(order):
-                yield self.finding(
-                    FindingKind.MISSING_INVOICE, "at its invoice point, no invoice", order.pk
-                )
+                yield self.finding(FindingKind.MISSING_INVOICE, _missing_detail(order), order.pk)
 
     def _drift(self, row: Invoice, document: Document) -> Iterator[Finding]:
         """A payment or a void the entity shows and the mirror missed, and the reverse: an
@@ -512,6 +511,21 @@ class _Visit:
                     row.order_id,
                     str(row.remote_id),
                 )
+
+
+def _missing_detail(order: Order) -> str:
+    """Why the order has no invoice, where we know: a deemed supply is the marketplace's to
+    invoice, never the seller's (services.invoice_request writes none)."""
+    if marketplace_is_deemed_supplier(
+        seller_country=str(order.seller.country),
+        buyer_country=str(order.billing_country),
+        buyer_is_business=not order.buyer_is_end_consumer,
+    ):
+        return (
+            "at its invoice point, no invoice: a deemed supply (Article 14a), the marketplace "
+            "must invoice this sale"
+        )
+    return "at its invoice point, no invoice"
 
 
 def _over_credited(seller: Seller) -> Iterator[tuple[Invoice, str]]:

@@ -223,5 +223,11 @@ def test_a_legacy_deemed_supply_is_paid_and_fulfilled_without_an_invoice_and_rep
         ("invoice.not_written", american.pk, {"code": "deemed_supplier", "reason": reason}),
     ]
     assert [(f.kind, f.seller_id, f.order_id, f.detail) for f in findings] == [
-        ("missing_invoice", american.pk, order.pk, "at its invoice point, no invoice")
+        (
+            "missing_invoice",
+            american.pk,
+            order.pk,
+            "at its invoice point, no invoice: a deemed supply (Article 14a), the marketplace "
+            "must invoice this sale",
+        )
     ]
