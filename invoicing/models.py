@@ -70,6 +70,23 @@ class Invoice(models.Model):
     # A voided document keeps its number but no longer counts in reports.
     voided_at = models.DateTimeField(null=True, blank=True)
 
+    # The create request's body (JSON, exactly as sent), frozen when the row is written: every
+    # attempt, on whatever day, sends the same request. Rebuilt only before any create was sent.
+    payload = models.TextField(blank=True)
+    # When the first create was sent; never reset (an operator's retry resets `attempts`). From
+    # then on every attempt looks the document up before it creates it again.
+    first_sent_at = models.DateTimeField(null=True, blank=True)
+    # A create was sent and no answer told what it did (a timeout, a lost answer, a 5xx): the
+    # document may exist. A rejection (it created nothing) or a look-up that finds nothing
+    # (recorded in absence_proven_at) clears it. A failed credit note with an unknown outcome
+    # still counts as credited.
+    outcome_unknown = models.BooleanField(default=False)
+    absence_proven_at = models.DateTimeField(null=True, blank=True)
+    # The order's payment record (POST /payments): when it was first sent (never reset; later
+    # attempts look the payment up first), and the API's reason if it refused it.
+    payment_sent_at = models.DateTimeField(null=True, blank=True)
+    payment_error = models.TextField(blank=True)
+
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -86,6 +103,14 @@ class Invoice(models.Model):
             models.Index(fields=["transaction_type"]),
             # The dashboard's oldest pending document, without sorting every pending one.
             models.Index(fields=["state", "created_at"]),
+            # The sweeper's issued invoices whose payment is not recorded yet.
+            models.Index(
+                fields=["last_attempt_at"],
+                condition=models.Q(
+                    kind="invoice", state="issued", payment_recorded_at__isnull=True
+                ),
+                name="invoice_payment_unrecorded",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -1,10 +1,11 @@
 """Reconciliation: our mirror against the documents in each seller's entity.
 
-Finds, per seller: orders at their invoice point without an issued invoice, documents in the
-entity that no order of ours explains, more than one invoice for an order, gaps in each
-numbering series, and documents paid or voided there but not in our mirror (a webhook that
-never arrived). Findings of a run replace the previous run's; admin lists them and exports
-them as CSV.
+First settles failed rows whose create may have succeeded unseen (the document is adopted, or
+its absence is recorded). Then finds, per seller: orders at their invoice point without an
+issued invoice, documents in the entity that no order of ours explains, more than one invoice
+for an order, gaps in each numbering series, and documents paid or voided there but not in our
+mirror (a webhook that never arrived). Findings of a run replace the previous run's; admin
+lists them and exports them as CSV.
 """
 
 import re
@@ -18,7 +19,7 @@ from django.utils import timezone
 from invoicing import gateway
 from invoicing.client import Document, SpaceInvoicesClient
 from invoicing.models import DocumentKind, Finding, FindingKind, Invoice, InvoiceState
-from invoicing.services import invoice_point_reached
+from invoicing.services import document_find_remote, invoice_point_reached
 from marketplace.models import Order, OrderStatus
 from sellers.models import Seller, SellerStatus
 
@@ -29,6 +30,7 @@ _SEQUENCE = re.compile(r"^(.*?)(\d+)$")
 def reconcile(*, client: SpaceInvoicesClient | None = None) -> list[Finding]:
     """Compare every active seller's entity with the mirror; store and return the findings."""
     client = client or gateway.space_invoices_client()
+    _settle_unknown_outcomes(client)
     run_at = timezone.now()
     findings: list[Finding] = []
     for seller in Seller.objects.filter(status=SellerStatus.ACTIVE).order_by("pk"):
@@ -37,6 +39,15 @@ def reconcile(*, client: SpaceInvoicesClient | None = None) -> list[Finding]:
         Finding.objects.all().delete()
         Finding.objects.bulk_create(findings)
     return findings
+
+
+def _settle_unknown_outcomes(client: SpaceInvoicesClient) -> None:
+    """Failed rows whose create may have succeeded: adopt the document, or prove it absent."""
+    unknown = Invoice.objects.filter(
+        state=InvoiceState.FAILED, outcome_unknown=True, seller__status=SellerStatus.ACTIVE
+    ).order_by("pk")
+    for invoice_id in unknown.values_list("pk", flat=True):
+        document_find_remote(invoice_id=invoice_id, client=client)
 
 
 def _seller_findings(

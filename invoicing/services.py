@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -26,9 +27,12 @@ from invoicing.client import (
     DocumentCreate,
     DocumentItemCreate,
     ItemTax,
+    Payment,
     SpaceInvoicesClient,
     SpaceInvoicesError,
     Transient,
+    json_dumps,
+    json_loads,
 )
 from invoicing.models import (
     DocumentKind,
@@ -123,6 +127,7 @@ def invoice_request(*, order: Order) -> Invoice | None:
     DocumentLine.objects.bulk_create(
         _document_line(invoice, line, quantity, line.tax_rate) for line, quantity in lines
     )
+    document_payload_freeze(invoice=invoice)
     _enqueue("issue_document", invoice.pk)
     return invoice
 
@@ -178,6 +183,7 @@ def credit_note_request(*, invoice: Invoice, lines: Sequence[CreditLine]) -> Inv
         )
         for line_id, quantity in this_note.items()
     )
+    document_payload_freeze(invoice=credit_note)
     _enqueue("issue_document", credit_note.pk)
     return credit_note
 
@@ -224,9 +230,12 @@ def payment_record_request(*, order: Order) -> None:
 def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
     """Create the document in the seller's entity and mirror it; idempotent by request id.
 
-    A rejection (or a 401 / 404) marks the row failed with the API's reason. A transient
-    error is recorded and propagates for the task to retry with the same request id, until
-    the row has used its attempts and is marked failed.
+    Every attempt sends the row's frozen payload with its request id. Once a create was sent,
+    every later attempt (a task retry, the sweeper, an operator's retry, whatever the attempt
+    counter says) first looks the document up by its metadata, and mirrors it if it exists.
+    A rejection (or a 401 / 404) marks the row failed with the API's reason. A transient error
+    is recorded and propagates for the task to retry with the same request id, until the row
+    has used its attempts and is marked failed.
     """
     invoice = Invoice.objects.select_related("order__seller", "credited_invoice").get(pk=invoice_id)
     if invoice.state != InvoiceState.PENDING:
@@ -236,7 +245,8 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
     if invoice.kind == DocumentKind.CREDIT_NOTE and not _credited_invoice_issued(invoice):
         raise NotReady(f"credit note {invoice.pk} waits for its invoice to be issued")
     if (
-        invoice.kind == DocumentKind.INVOICE
+        invoice.first_sent_at is None  # once sent, the treatment is the one sent
+        and invoice.kind == DocumentKind.INVOICE
         and invoice.transaction_type == TransactionType.INTRA_EU_B2B
     ):
         _recheck_vies(invoice)
@@ -245,19 +255,21 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
     )
     invoice.refresh_from_db(fields=["attempts"])
     client = client or gateway.space_invoices_client()
-    payload = document_payload(invoice)
+    create_sent = False
     try:
-        existing = _created_earlier(client, invoice) if invoice.attempts > 1 else None
-        if existing is not None:
-            document = existing
-        elif invoice.kind == DocumentKind.CREDIT_NOTE:
-            document = client.credit_note_create(
-                entity_id=invoice.entity_id, payload=payload, request_id=invoice.request_id
-            )
-        else:
-            document = client.invoice_create(
-                entity_id=invoice.entity_id, payload=payload, request_id=invoice.request_id
-            )
+        document = _created_earlier(client, invoice) if invoice.first_sent_at else None
+        if document is None:
+            payload = _payload_to_send(invoice)
+            _create_sending(invoice)
+            create_sent = True
+            if invoice.kind == DocumentKind.CREDIT_NOTE:
+                document = client.credit_note_create(
+                    entity_id=invoice.entity_id, payload=payload, request_id=invoice.request_id
+                )
+            else:
+                document = client.invoice_create(
+                    entity_id=invoice.entity_id, payload=payload, request_id=invoice.request_id
+                )
     except Transient as error:
         if invoice.attempts >= settings.INVOICE_MAX_ATTEMPTS:
             reason = f"gave up after {invoice.attempts} attempts: {error}"
@@ -266,9 +278,35 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
         Invoice.objects.filter(pk=invoice.pk).update(last_error=str(error))
         raise
     except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
+        if create_sent:  # the API refused the create: it created nothing
+            Invoice.objects.filter(pk=invoice.pk).update(outcome_unknown=False)
         document_mark_failed(invoice_id=invoice.pk, reason=str(error))
         return Invoice.objects.get(pk=invoice.pk)
-    _mirror(invoice, document, paid_inline=bool(payload.get("payments")))
+    _mirror(invoice, document)
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+def document_find_remote(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
+    """Settle a failed row whose create may have succeeded unseen: look its document up.
+
+    Found (by its metadata, in the seller's entity): the document is mirrored onto the row,
+    which is issued after all. Not found: the proof of absence is recorded on the row, which
+    then no longer counts as possibly issued (a failed credit note frees its quantities).
+    Reconciliation runs this for every such row; an operator's retry looks up the same way
+    before it creates anything.
+    """
+    invoice = Invoice.objects.select_related("order__seller", "credited_invoice").get(pk=invoice_id)
+    if invoice.state != InvoiceState.FAILED or not invoice.outcome_unknown:
+        return invoice
+    client = client or gateway.space_invoices_client()
+    document = _created_earlier(client, invoice)
+    if document is not None:
+        _mirror(invoice, document)
+    else:
+        # Unless an attempt was made meanwhile (an operator's retry), which knows better.
+        Invoice.objects.filter(
+            pk=invoice.pk, state=InvoiceState.FAILED, last_attempt_at=invoice.last_attempt_at
+        ).update(outcome_unknown=False, absence_proven_at=timezone.now())
     return Invoice.objects.get(pk=invoice.pk)
 
 
@@ -294,7 +332,12 @@ def document_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None)
 
 
 def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
-    """Record the order's payment on its issued invoice (POST /payments), once."""
+    """Record the order's payment on its issued invoice (POST /payments), once.
+
+    Once a payment was sent, every later attempt first looks it up (by its metadata) and posts
+    only if it is not there. A zero total takes no payment (the API refuses an amount of 0).
+    A refusal is kept on the row for admin; the sweeper then leaves the row alone.
+    """
     invoice = Invoice.objects.select_related("order").get(pk=invoice_id)
     if invoice.payment_recorded_at is not None or invoice.order.paid_at is None:
         return invoice
@@ -303,22 +346,39 @@ def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None
         return invoice
     if invoice.state != InvoiceState.ISSUED:
         raise NotReady(f"invoice {invoice.pk} is not issued yet")
-    client = client or gateway.space_invoices_client()
-    client.payment_create(
-        entity_id=invoice.entity_id,
-        payload={
-            "amount": invoice.total_gross or Decimal(0),
-            "type": "card",
-            "invoice_id": str(invoice.remote_id),
-            "date": timezone.localdate(invoice.order.paid_at).isoformat(),
-            "reference": f"order-{invoice.order_id}",
-        },
-        request_id=f"{invoice.request_id}-payment",
-    )
+    if invoice.total_gross:
+        Invoice.objects.filter(pk=invoice.pk).update(last_attempt_at=timezone.now())
+        client = client or gateway.space_invoices_client()
+        try:
+            if invoice.payment_sent_at is None or _payment_sent_earlier(client, invoice) is None:
+                Invoice.objects.filter(pk=invoice.pk).update(
+                    payment_sent_at=Coalesce(F("payment_sent_at"), Value(timezone.now()))
+                )
+                client.payment_create(
+                    entity_id=invoice.entity_id,
+                    payload={
+                        "amount": invoice.total_gross,
+                        "type": "card",
+                        "invoice_id": str(invoice.remote_id),
+                        "date": timezone.localdate(invoice.order.paid_at).isoformat(),
+                        "reference": f"order-{invoice.order_id}",
+                        "metadata": {
+                            "order_id": str(invoice.order_id),
+                            "payment_ref": _payment_ref(invoice),
+                        },
+                    },
+                    request_id=f"{invoice.request_id}-payment",
+                )
+        except Transient:
+            raise
+        except SpaceInvoicesError as error:  # refused: no retry helps
+            Invoice.objects.filter(pk=invoice.pk).update(payment_error=str(error))
+            logger.warning("payment of invoice %s not recorded: %s", invoice.pk, error)
+            return Invoice.objects.get(pk=invoice.pk)
     # The whole amount was paid: the invoice is paid in full (unless a webhook said so first).
     now = timezone.now()
     Invoice.objects.filter(pk=invoice.pk, payment_recorded_at__isnull=True).update(
-        payment_recorded_at=now, paid_at=Coalesce(F("paid_at"), Value(now))
+        payment_recorded_at=now, paid_at=Coalesce(F("paid_at"), Value(now)), payment_error=""
     )
     return Invoice.objects.get(pk=invoice.pk)
 
@@ -345,12 +405,14 @@ def document_retry(*, invoice_id: int, actor: User | None = None) -> Invoice:
 
     Failed rows were rejected or ran out of attempts. A rejection is replayed for the same
     request id, so a retry after one asks with a new id; the rejected request created nothing.
+    A row whose last create has an unknown outcome keeps its id (a replay may still find the
+    document); either way the retry looks the document up before it creates anything.
     """
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
         if invoice.state != InvoiceState.FAILED:
             return invoice
-        if invoice.attempts < settings.INVOICE_MAX_ATTEMPTS:
+        if not invoice.outcome_unknown:
             invoice.request_id = new_request_id()
         invoice.state = InvoiceState.PENDING
         invoice.attempts = 0
@@ -361,7 +423,9 @@ def document_retry(*, invoice_id: int, actor: User | None = None) -> Invoice:
 
 
 def document_sweep_pending() -> list[int]:
-    """Re-drive pending rows whose task was lost (a crashed worker, a lost message)."""
+    """Re-drive pending rows whose task was lost (a crashed worker, a lost message), and the
+    payment records of paid orders' issued invoices whose task was lost or ran out of retries.
+    """
     stale = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER
     with transaction.atomic():
         ids = list(
@@ -376,14 +440,50 @@ def document_sweep_pending() -> list[int]:
         Invoice.objects.filter(pk__in=ids).update(last_attempt_at=timezone.now())
         for invoice_id in ids:
             _enqueue("issue_document", invoice_id)
-    return ids
+        unrecorded = list(
+            Invoice.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                kind=DocumentKind.INVOICE,
+                state=InvoiceState.ISSUED,
+                payment_recorded_at__isnull=True,
+                payment_error="",
+                voided_at__isnull=True,
+                order__paid_at__lt=stale,
+            )
+            .filter(Q(last_attempt_at__lt=stale) | Q(last_attempt_at__isnull=True))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:500]
+        )
+        Invoice.objects.filter(pk__in=unrecorded).update(last_attempt_at=timezone.now())
+        for invoice_id in unrecorded:
+            _enqueue("record_payment", invoice_id)
+    return ids + unrecorded
+
+
+def document_payload_freeze(*, invoice: Invoice) -> DocumentCreate:
+    """Build the row's create request from the row and store it; every attempt sends it.
+
+    Called when the row is written, and again when its tax treatment changes before any create
+    was sent. Once a create was sent the request is final: rebuilding it raises ValueError.
+    """
+    payload = document_payload(invoice)
+    invoice.payload = json_dumps(payload)
+    frozen = (
+        Invoice.objects.filter(pk=invoice.pk)
+        .filter(Q(first_sent_at__isnull=True) | Q(payload=""))
+        .update(payload=invoice.payload)
+    )
+    if not frozen:
+        raise ValueError(f"document {invoice.pk} was sent: its request cannot change")
+    return payload
 
 
 def document_payload(invoice: Invoice) -> DocumentCreate:
+    """The create request for the row as it is now (dated the day the row was written)."""
     order = invoice.order
     lines = list(invoice.lines.order_by("pk"))
     payload: DocumentCreate = {
-        "date": timezone.localdate().isoformat(),
+        "date": timezone.localdate(invoice.created_at).isoformat(),
         "currency_code": order.currency,
         "customer": {
             "name": order.buyer_company or order.buyer_name,
@@ -412,7 +512,8 @@ def document_payload(invoice: Invoice) -> DocumentCreate:
     if invoice.credited_invoice is not None:
         payload["linked_documents"] = [str(invoice.credited_invoice.remote_id)]
         payload["metadata"]["credited_invoice_id"] = str(invoice.credited_invoice.remote_id)
-    elif order.paid_at is not None:
+    elif order.paid_at is not None and payload["expected_total_with_tax"] > 0:
+        # Paid with the order; nothing is due on a zero total (the API refuses amount 0).
         payload["payments"] = [
             {
                 "amount": payload["expected_total_with_tax"],
@@ -473,10 +574,14 @@ def _totals(lines: Iterable[DocumentLine], currency: str) -> Totals:
 
 
 def _credited_quantities(invoice: Invoice) -> defaultdict[int, int]:
-    """Per order line, what credit notes of this invoice (issued or on their way) credit."""
+    """Per order line, what credit notes of this invoice (issued or on their way) credit.
+
+    A failed credit note counts until its outcome is known to be nothing: it was rejected, or a
+    look-up proved it absent (document_find_remote). One that gave up may exist.
+    """
     rows = (
         DocumentLine.objects.filter(document__credited_invoice=invoice)
-        .exclude(document__state=InvoiceState.FAILED)
+        .exclude(document__state=InvoiceState.FAILED, document__outcome_unknown=False)
         .values("order_line_id")
         .annotate(quantity=Sum("quantity"))
     )
@@ -530,16 +635,24 @@ def _apply_treatment(invoice: Invoice, treatment: TaxTreatment) -> None:
     invoice.transaction_type = treatment.transaction_type
     invoice.reverse_charge = treatment.reverse_charge
     invoice.save(update_fields=["transaction_type", "reverse_charge"])
+    document_payload_freeze(invoice=invoice)
 
 
-def _mirror(invoice: Invoice, document: Document, *, paid_inline: bool) -> None:
+def _mirror(invoice: Invoice, document: Document) -> None:
+    """Mirror the document onto its pending row (or a failed one whose document was found)."""
     total_net = document["total"]
     total_gross = document["total_with_tax"]
     now = timezone.now()
     # The invoice.paid webhook of an invoice paid inline may come before this answer is mirrored.
     paid = invoice.kind == DocumentKind.INVOICE and document["paid_in_full"]
+    # What the document says, not what this attempt would send: a document found again may
+    # have been created before the order was paid. Paid in full, it holds the order's payment
+    # (inline with the create, or nothing was due).
+    paid_inline = paid and invoice.order.paid_at is not None
     with transaction.atomic():
-        updated = Invoice.objects.filter(pk=invoice.pk, state=InvoiceState.PENDING).update(
+        updated = Invoice.objects.filter(
+            pk=invoice.pk, state__in=[InvoiceState.PENDING, InvoiceState.FAILED]
+        ).update(
             state=InvoiceState.ISSUED,
             remote_id=document["id"],
             number=document["number"] or "",
@@ -550,6 +663,7 @@ def _mirror(invoice: Invoice, document: Document, *, paid_inline: bool) -> None:
             total_tax=total_gross - total_net,
             total_gross=total_gross,
             last_error="",
+            outcome_unknown=False,
             issued_at=now,
             payment_recorded_at=now if paid_inline else None,
             paid_at=now if paid else None,
@@ -589,6 +703,38 @@ def _audit(
 def _document_ref(invoice: Invoice) -> str:
     """Names the mirror row in the document's metadata, so a lost answer can be found again."""
     return f"mkt-{invoice.kind}-{invoice.pk}"
+
+
+def _payload_to_send(invoice: Invoice) -> DocumentCreate:
+    """The frozen request; a credit note names its invoice, whose id is fixed once issued."""
+    if invoice.payload:
+        payload = cast(DocumentCreate, json_loads(invoice.payload.encode()))
+    else:  # a row written before requests were frozen
+        payload = document_payload_freeze(invoice=invoice)
+    if invoice.credited_invoice is not None:
+        credited = str(invoice.credited_invoice.remote_id)
+        payload["linked_documents"] = [credited]
+        payload["metadata"]["credited_invoice_id"] = credited
+    return payload
+
+
+def _create_sending(invoice: Invoice) -> None:
+    """Noted (and committed) before the create goes out: from now on its outcome is unknown
+    until an answer says otherwise, and every later attempt looks the document up first."""
+    Invoice.objects.filter(pk=invoice.pk).update(
+        first_sent_at=Coalesce(F("first_sent_at"), Value(timezone.now())), outcome_unknown=True
+    )
+
+
+def _payment_ref(invoice: Invoice) -> str:
+    """Names the invoice's payment record in its metadata, so a lost answer can be found."""
+    return f"mkt-payment-{invoice.pk}"
+
+
+def _payment_sent_earlier(client: SpaceInvoicesClient, invoice: Invoice) -> Payment | None:
+    query = {"metadata.payment_ref": {"equals": _payment_ref(invoice)}}
+    page = client.payment_list(entity_id=invoice.entity_id, query=query, limit=1)
+    return page.data[0] if page.data else None
 
 
 def _created_earlier(client: SpaceInvoicesClient, invoice: Invoice) -> Document | None:

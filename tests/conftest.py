@@ -1,6 +1,8 @@
 """Shared fixtures: PostgreSQL is required, Space Invoices is the in-process sandbox."""
 
+import sqlite3
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -51,6 +53,16 @@ class Sandbox:
     def client(self) -> SpaceInvoicesClient:
         http = httpx.Client(transport=sandbox_transport(self.app), base_url="http://sandbox")
         return SpaceInvoicesClient(base_url="http://sandbox", api_key=SANDBOX_KEY, http=http)
+
+    def faults(self, **config: object) -> None:
+        """Put a fault configuration in force (`POST /sandbox/faults`); none: no faults."""
+        response = self.http().post("/sandbox/faults", json={"seed": 1, **config})
+        assert response.status_code == 200, response.text
+
+    def forget_request_ids(self) -> None:
+        """What the API does after a while: earlier X-Request-Ids are no longer replayed."""
+        with closing(sqlite3.connect(self.app.store.path)) as db, db:
+            db.execute("DELETE FROM idempotency")
 
 
 @pytest.fixture

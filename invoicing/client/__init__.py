@@ -1,5 +1,7 @@
 """Typed httpx client for the Space Invoices API: the project's only way to reach it."""
 
+from invoicing.client._json import dumps as json_dumps
+from invoicing.client._json import loads as json_loads
 from invoicing.client.client import DEFAULT_TIMEOUT, USER_AGENT, SpaceInvoicesClient
 from invoicing.client.errors import (
     Forbidden,
@@ -24,6 +26,7 @@ from invoicing.client.types import (
     EuTaxRules,
     ItemTax,
     Page,
+    Payment,
     PaymentCreate,
     TaxRules,
     TaxSummary,
@@ -49,6 +52,7 @@ __all__ = [
     "ItemTax",
     "NotFound",
     "Page",
+    "Payment",
     "PaymentCreate",
     "RateLimited",
     "Rejected",
@@ -60,4 +64,6 @@ __all__ = [
     "Unauthorized",
     "Webhook",
     "WebhookCreate",
+    "json_dumps",
+    "json_loads",
 ]

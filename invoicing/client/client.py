@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Self, TypedDict, cast
+from typing import Any, Self, TypedDict, cast
 from urllib.parse import quote
 
 import httpx
@@ -201,6 +201,17 @@ class SpaceInvoicesClient:
         )
         return cast(Payment, body)
 
+    def payment_list(
+        self,
+        *,
+        entity_id: str,
+        query: Mapping[str, object] | None = None,
+        limit: int = 10,
+        next_cursor: str | None = None,
+    ) -> Page[Payment]:
+        """The entity's payments (recorded inline with a document or by ``payment_create``)."""
+        return self._list("/payments", entity_id, query, limit, next_cursor, None)
+
     def document_send(
         self, *, entity_id: str, document_id: str, payload: DocumentSend, request_id: str
     ) -> SendResult:
@@ -262,7 +273,7 @@ class SpaceInvoicesClient:
         limit: int,
         next_cursor: str | None,
         order_by: str | None,
-    ) -> Page[Document]:
+    ) -> Page[Any]:
         params = {"limit": str(limit)}
         if query is not None:
             params["query"] = _json.dumps(query)
@@ -452,14 +463,14 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _page(body: Mapping[str, object]) -> Page[Document]:
+def _page(body: Mapping[str, object]) -> Page[Any]:
     data = body.get("data")
     pagination = body.get("pagination")
     if not isinstance(data, list) or not isinstance(pagination, dict):
         raise Transient("list response without data and pagination", code="invalid_response")
     total = pagination.get("total")
     return Page(
-        data=cast(list[Document], data),
+        data=data,
         next_cursor=pagination.get("next_cursor"),
         prev_cursor=pagination.get("prev_cursor"),
         has_more=bool(pagination.get("has_more")),

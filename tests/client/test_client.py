@@ -235,6 +235,28 @@ def test_invoice_list_sends_query_as_compact_json() -> None:
     )
 
 
+def test_payment_list_sends_the_entity_and_the_query() -> None:
+    body = {
+        "data": [{"id": "pmt_a", "amount": 12.5, "metadata": {"payment_ref": "p1"}}],
+        "pagination": {"total": 1, "next_cursor": None, "prev_cursor": None, "has_more": False},
+    }
+    sent, handler = recording(json_response(200, json.dumps(body)))
+
+    result = make_client(handler).payment_list(
+        entity_id=ENT, query={"metadata.payment_ref": {"equals": "p1"}}, limit=1
+    )
+
+    [request] = sent
+    assert (request.method, request.url.path) == ("GET", "/payments")
+    assert request.headers["x-entity-id"] == ENT
+    assert dict(request.url.params) == {
+        "limit": "1",
+        "query": '{"metadata.payment_ref":{"equals":"p1"}}',
+    }
+    assert [(p["id"], p["amount"]) for p in result.data] == [("pmt_a", Decimal("12.5"))]
+    assert (result.has_more, result.total) == (False, 1)
+
+
 def test_invoice_list_defaults() -> None:
     sent, handler = recording(page([], next_cursor=None, has_more=False))
 

@@ -324,6 +324,89 @@ def test_credit_note_void_payment_send_and_pdf(
     assert pdf.startswith(b"%PDF-")
 
 
+def test_payment_list_finds_a_payment_by_its_metadata(space_invoices: SpaceInvoicesClient) -> None:
+    entity_id = create_entity(space_invoices)["id"]
+    invoice = issue(space_invoices, entity_id, "o1")
+    ids = [
+        space_invoices.payment_create(
+            entity_id=entity_id,
+            payload={
+                "amount": Decimal("4.00"),
+                "type": "card",
+                "invoice_id": invoice["id"],
+                "metadata": {"payment_ref": ref},
+            },
+            request_id=f"pay-{ref}",
+        )["id"]
+        for ref in ("p1", "p2")
+    ]
+
+    found = space_invoices.payment_list(
+        entity_id=entity_id, query={"metadata.payment_ref": {"equals": "p2"}}
+    )
+    missing = space_invoices.payment_list(
+        entity_id=entity_id, query={"metadata.payment_ref": {"equals": "p3"}}
+    )
+    everything = space_invoices.payment_list(entity_id=entity_id)
+
+    assert [(p["id"], p["amount"], p["metadata"]) for p in found.data] == [
+        (ids[1], Decimal("4.00"), {"payment_ref": "p2"})
+    ]
+    assert (missing.data, missing.has_more) == ([], False)
+    assert [p["id"] for p in everything.data] == ids
+
+
+def test_a_zero_total_invoice_is_issued_paid_and_a_zero_payment_is_refused(
+    space_invoices: SpaceInvoicesClient,
+) -> None:
+    """Nothing is due on a 0.00 document; a payment's amount must be greater than 0, inline
+    (the document is then not created) as on its own."""
+    entity_id = create_entity(space_invoices)["id"]
+    free: DocumentCreate = {
+        "date": "2026-03-15",
+        "items": [{"name": "Sample", "quantity": 2, "price": Decimal("0.00")}],
+        "expected_total_with_tax": Decimal("0.00"),
+        "metadata": {"order_id": "o1"},
+    }
+
+    invoice = space_invoices.invoice_create(entity_id=entity_id, payload=free, request_id="free")
+    with pytest.raises(Rejected) as inline:
+        space_invoices.invoice_create(
+            entity_id=entity_id,
+            payload={**free, "payments": [{"amount": Decimal("0.00"), "type": "card"}]},
+            request_id="free-paid-inline",
+        )
+    with pytest.raises(Rejected) as separate:
+        space_invoices.payment_create(
+            entity_id=entity_id,
+            payload={"amount": Decimal("0.00"), "type": "card", "invoice_id": invoice["id"]},
+            request_id="free-payment",
+        )
+
+    assert (invoice["number"], invoice["total"], invoice["total_with_tax"]) == (
+        "2026-00001",
+        Decimal("0"),
+        Decimal("0"),
+    )
+    assert (invoice["total_paid"], invoice["total_due"], invoice["paid_in_full"]) == (
+        Decimal("0"),
+        Decimal("0"),
+        True,
+    )
+    assert (inline.value.status, inline.value.issues) == (
+        422,
+        (Issue(path=("payments", 0, "amount"), message="must be greater than 0"),),
+    )
+    assert (separate.value.status, separate.value.issues) == (
+        422,
+        (Issue(path=("amount",), message="must be greater than 0"),),
+    )
+    assert [d["id"] for d in space_invoices.invoice_list(entity_id=entity_id).data] == [
+        invoice["id"]
+    ]
+    assert space_invoices.payment_list(entity_id=entity_id).data == []
+
+
 def test_transaction_type_check(space_invoices: SpaceInvoicesClient) -> None:
     check = space_invoices.transaction_type_check(
         payload={

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import httpx
 import pytest
 from django.db import transaction
 from django.utils import timezone
@@ -9,7 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from invoicing import services
+from invoicing.client import SpaceInvoicesClient
 from invoicing.models import DocumentKind, DocumentLine, Invoice, InvoiceState
+from invoicing.reconciliation import reconcile
 from marketplace import services as orders
 from marketplace.errors import ApplicationError
 from marketplace.models import OrderStatus
@@ -322,3 +325,106 @@ def test_a_voided_invoice_gets_no_credit_note_on_cancel_or_refund(
     assert order.documents.filter(kind=DocumentKind.CREDIT_NOTE).count() == 0
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED
+
+
+def _remote_credit_notes(sandbox, invoice):
+    query = {"metadata.credited_invoice_id": {"equals": invoice.remote_id}}
+    return sandbox.client().credit_note_list(entity_id=invoice.entity_id, query=query).data
+
+
+def _refund_giving_up(sandbox, settings, order, callbacks, **faults):
+    """A refund of 2 mugs whose credit note gives up on its only attempt under these faults."""
+    settings.INVOICE_MAX_ATTEMPTS = 1
+    mug, _ = line_ids(order)
+    sandbox.faults(**faults)
+    with callbacks(execute=True):
+        credit_note = orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 2)])
+    sandbox.faults()
+    credit_note.refresh_from_db()
+    assert credit_note.state == InvoiceState.FAILED
+    return credit_note
+
+
+def test_a_credit_note_that_gave_up_counts_until_the_operators_retry_finds_it(
+    sandbox, settings, order, django_capture_on_commit_callbacks
+):
+    """Its create succeeded, the answer was lost: a second refund of the same quantities would
+    credit them twice."""
+    invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
+    credit_note = _refund_giving_up(
+        sandbox, settings, order, django_capture_on_commit_callbacks, lost_response_rate=1
+    )
+    [created] = _remote_credit_notes(sandbox, invoice)
+    mug, _ = line_ids(order)
+
+    with pytest.raises(ApplicationError) as refused:
+        orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 2)])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.document_retry(invoice_id=credit_note.pk)
+
+    assert (refused.value.field, refused.value.code, refused.value.message) == (
+        "lines[0].quantity",
+        "over_credit",
+        "Only 1 of 3 can still be credited for 'Mug'.",
+    )
+    credit_note.refresh_from_db()
+    assert (credit_note.state, credit_note.remote_id, credit_note.number) == (
+        InvoiceState.ISSUED,
+        created["id"],
+        f"CN-{YEAR}-00001",
+    )
+    assert [document["id"] for document in _remote_credit_notes(sandbox, invoice)] == [
+        created["id"]
+    ]
+    assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 1
+
+
+def test_a_credit_note_proven_absent_by_reconciliation_frees_its_quantities(
+    sandbox, settings, order, django_capture_on_commit_callbacks
+):
+    invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
+    credit_note = _refund_giving_up(
+        sandbox, settings, order, django_capture_on_commit_callbacks, error_rate=1
+    )
+    mug, _ = line_ids(order)
+    with pytest.raises(ApplicationError):
+        orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 2)])
+
+    reconcile()
+    with django_capture_on_commit_callbacks(execute=True):
+        second = orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 2)])
+
+    credit_note.refresh_from_db()
+    assert (credit_note.state, credit_note.outcome_unknown) == (InvoiceState.FAILED, False)
+    assert credit_note.absence_proven_at is not None
+    second.refresh_from_db()
+    assert (second.state, second.number, second.total_net) == (
+        InvoiceState.ISSUED,
+        f"CN-{YEAR}-00001",
+        Decimal("25.98"),
+    )
+    assert [document["id"] for document in _remote_credit_notes(sandbox, invoice)] == [
+        second.remote_id
+    ]
+
+
+def test_a_rejected_credit_note_created_nothing_and_does_not_count(
+    sandbox, order, django_capture_on_commit_callbacks
+):
+    paid_and_invoiced(order, django_capture_on_commit_callbacks)
+    mug, _ = line_ids(order)
+    with django_capture_on_commit_callbacks(execute=False):
+        rejected = orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 3)])
+    refusal = httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(422, json={"code": "bad"}))
+    )
+    client = SpaceInvoicesClient(base_url="http://si", api_key="sk_sandbox_x", http=refusal)
+    assert services.document_issue(invoice_id=rejected.pk, client=client).state == "failed"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        second = orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 3)])
+
+    rejected.refresh_from_db()
+    assert (rejected.state, rejected.outcome_unknown) == (InvoiceState.FAILED, False)
+    second.refresh_from_db()
+    assert (second.state, second.number) == (InvoiceState.ISSUED, f"CN-{YEAR}-00001")

@@ -1,5 +1,6 @@
 """Issuing an order's invoice in its seller's entity, through the in-process sandbox."""
 
+from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
 
@@ -9,11 +10,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from invoicing import services
-from invoicing.client import SpaceInvoicesClient, Transient
+from invoicing.client import SpaceInvoicesClient, Transient, json_dumps
 from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.sandbox import sandbox_transport
 from marketplace import services as orders
 from marketplace.models import Order, OrderStatus
 from sellers.services import seller_entity_create
+from tests.conftest import SANDBOX_KEY
 from tests.factories import BILLING, ProductFactory, SellerFactory, UserFactory, seller_with_entity
 
 pytestmark = pytest.mark.django_db
@@ -288,7 +291,9 @@ def test_a_lost_answer_is_found_by_metadata_after_the_request_id_changed(
         payload=services.document_payload(invoice),
         request_id=invoice.request_id,
     )
-    Invoice.objects.filter(pk=invoice.pk).update(attempts=1, request_id="mkt-doc-expired-key")
+    Invoice.objects.filter(pk=invoice.pk).update(
+        attempts=1, first_sent_at=timezone.now(), request_id="mkt-doc-expired-key"
+    )
 
     issued = services.document_issue(invoice_id=invoice.pk)
 
@@ -336,3 +341,100 @@ def test_an_operator_retry_of_an_issued_row_does_nothing(
         invoice.request_id,
         invoice.number,
     )
+
+
+def _remote_invoices(sandbox, invoice):
+    """The entity's invoices that name this row in their metadata."""
+    query = {"metadata.document_ref": {"equals": f"mkt-invoice-{invoice.pk}"}}
+    return sandbox.client().invoice_list(entity_id=invoice.entity_id, query=query).data
+
+
+def _next_day(monkeypatch):
+    later = timezone.now() + timedelta(days=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+
+
+def test_an_operator_retry_on_a_later_day_after_giving_up_finds_the_lost_invoice(
+    sandbox, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The first create succeeded but its answer was lost, and so were the look-ups after it;
+    the row gave up. The operator's retries the next day find that invoice: one, not two."""
+    settings.INVOICE_MAX_ATTEMPTS = 2
+    seller = seller_with_entity()
+    order = place_order(seller)
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Invoice.objects.get(order=order)
+    written_on = timezone.localdate()
+    sandbox.faults(lost_response_rate=1)
+    with pytest.raises(Transient):
+        services.document_issue(invoice_id=invoice.pk)
+    gave_up = services.document_issue(invoice_id=invoice.pk)
+    assert (gave_up.state, gave_up.attempts) == (InvoiceState.FAILED, 2)
+    sandbox.faults()
+    [created] = _remote_invoices(sandbox, invoice)
+    _next_day(monkeypatch)
+
+    for _ in range(2):  # whatever the first retry did, the operator tries once more
+        with django_capture_on_commit_callbacks(execute=True):
+            services.document_retry(invoice_id=invoice.pk)
+
+    invoice.refresh_from_db()
+    assert (invoice.state, invoice.remote_id, invoice.number, invoice.date) == (
+        InvoiceState.ISSUED,
+        created["id"],
+        f"{YEAR}-00001",
+        written_on,
+    )
+    assert [document["id"] for document in _remote_invoices(sandbox, invoice)] == [created["id"]]
+
+
+def test_a_retry_on_a_later_day_sends_the_date_the_row_was_written(
+    sandbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    order = place_order(seller_with_entity())
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Invoice.objects.get(order=order)
+    written_on = timezone.localdate()
+    sandbox.faults(error_rate=1)
+    with pytest.raises(Transient):
+        services.document_issue(invoice_id=invoice.pk)
+    sandbox.faults()
+    _next_day(monkeypatch)
+
+    issued = services.document_issue(invoice_id=invoice.pk)
+
+    [remote] = _remote_invoices(sandbox, issued)
+    assert (issued.state, issued.date, remote["date"]) == (
+        InvoiceState.ISSUED,
+        written_on,
+        written_on.isoformat(),
+    )
+    assert issued.payload == json_dumps(services.document_payload(issued))
+
+
+def test_every_attempt_after_the_first_create_looks_the_document_up_first(
+    sandbox, settings, django_capture_on_commit_callbacks
+):
+    """Also the first attempt after an operator's retry, which resets the attempt counter."""
+    settings.INVOICE_MAX_ATTEMPTS = 1
+    order = place_order(seller_with_entity())
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Invoice.objects.get(order=order)
+    sandbox.faults(error_rate=1)
+    assert services.document_issue(invoice_id=invoice.pk).state == InvoiceState.FAILED
+    sandbox.faults()
+    services.document_retry(invoice_id=invoice.pk)
+    calls = []
+    http = httpx.Client(
+        transport=sandbox_transport(sandbox.app),
+        event_hooks={"request": [lambda request: calls.append((request.method, request.url.path))]},
+    )
+    client = SpaceInvoicesClient(base_url="http://sandbox", api_key=SANDBOX_KEY, http=http)
+
+    issued = services.document_issue(invoice_id=invoice.pk, client=client)
+
+    assert (issued.state, issued.attempts) == (InvoiceState.ISSUED, 1)
+    assert calls == [("GET", "/invoices"), ("POST", "/invoices")]

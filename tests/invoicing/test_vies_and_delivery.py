@@ -2,16 +2,20 @@
 
 from decimal import Decimal
 
+import httpx
 import pytest
 from django.utils import timezone
 
 from invoicing import services
+from invoicing.client import SpaceInvoicesClient, Transient
 from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.sandbox import sandbox_transport
 from invoicing.tax import REVERSE_CHARGE_NOTE
 from marketplace import services as orders
 from marketplace.models import Checkout, Order
 from sellers.models import Seller
 from sellers.services import seller_entity_create
+from tests.conftest import SANDBOX_KEY
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -267,3 +271,49 @@ def test_a_later_payment_is_recorded_on_an_invoice_issued_at_placement(
     remote = sandbox.client().invoice_get(entity_id=invoice.entity_id, invoice_id=invoice.remote_id)
     assert (remote["paid_in_full"], remote["total_paid"]) == (True, Decimal("195.20"))
     assert Invoice.objects.get(pk=invoice.pk).payment_recorded_at is not None
+
+
+class _LosingCreateAnswers(httpx.BaseTransport):
+    """The sandbox, except that the answer to every create is lost after the work is done."""
+
+    def __init__(self, app):
+        self._inner = sandbox_transport(app)
+
+    def handle_request(self, request):
+        response = self._inner.handle_request(request)
+        if request.method == "POST" and request.url.path == "/invoices":
+            raise httpx.ReadError("the answer was lost", request=request)
+        return response
+
+
+def test_once_a_create_was_sent_a_vies_change_no_longer_changes_the_invoice(
+    sandbox, buyer_client, product, seller, django_capture_on_commit_callbacks
+):
+    """The reverse-charged create went out (its answer lost); VIES is down at the retry and the
+    seller's policy would charge VAT: the invoice that exists is the one mirrored, unchanged."""
+    seller.vies_unavailable_policy = "standard_vat"
+    seller.save()
+    [order] = checkout(buyer_client, product, REGISTERED_DE).json()["orders"]
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order["id"])
+    invoice = Invoice.objects.get(order_id=order["id"])
+    losing = SpaceInvoicesClient(
+        base_url="http://sandbox",
+        api_key=SANDBOX_KEY,
+        http=httpx.Client(transport=_LosingCreateAnswers(sandbox.app)),
+    )
+    with pytest.raises(Transient):
+        services.document_issue(invoice_id=invoice.pk, client=losing)
+    _vies_down(sandbox)
+
+    issued = services.document_issue(invoice_id=invoice.pk)
+
+    remote = sandbox.client().invoice_get(entity_id=issued.entity_id, invoice_id=issued.remote_id)
+    assert (issued.state, issued.transaction_type, issued.reverse_charge) == (
+        InvoiceState.ISSUED,
+        "intra_eu_b2b",
+        True,
+    )
+    assert remote["transaction_type"] == "intra_eu_b2b"
+    assert list(issued.lines.values_list("tax_rate", flat=True)) == [Decimal("0.00")]
+    assert (issued.total_tax, issued.total_gross) == (Decimal("0.00"), Decimal("160.00"))
