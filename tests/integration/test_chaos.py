@@ -10,9 +10,10 @@ then cancelled, or cancelled unpaid, while each of the two workers is SIGKILLed 
 
 Then every answer is lost for a while: the invoices and credit notes created meanwhile exist in
 Space Invoices but run out of attempts and are marked failed here, and payments are posted
-without an answer. With the faults back to normal, orders whose refund's credit note gave up are
-cancelled (which must credit only what that note did not), and the operator retries every failed
-row as the admin action does.
+without an answer; both workers are then killed, taking the payments' pending retries with them,
+so only the sweeper (run here as beat would) can drive those again. With the faults back to
+normal, orders whose refund's credit note gave up are cancelled (which must credit only what
+that note did not), and the operator retries every failed row as the admin action does.
 
 It ends asserting, per seller entity: one invoice per invoiced order and none for the others,
 every local row issued and mirroring a remote document (none missing on either side), credit
@@ -158,6 +159,10 @@ def test_exactly_once_for_every_document_and_payment_under_faults_crashes_and_re
             timeout=60,
         )
         failed_while_lost = _failed(list(expected))
+        posted_while_lost = _payments_unrecorded(by_plan["pay while answers are lost"])
+        for index in range(len(workers)):  # crash both: the retries they hold are lost with them
+            kill_hard(workers[index])
+            workers[index] = start_worker(env)
 
         _configure(faulty_sandbox, {**FAULTS, "seed": 20261206})
         for plan in PLANS:
@@ -173,6 +178,12 @@ def test_exactly_once_for_every_document_and_payment_under_faults_crashes_and_re
     assert retried  # the faults did hit: some documents needed more than one attempt
     assert failed_while_lost == gave_up  # 3 invoices of the last checkout, 1 of a late payment,
     assert len(gave_up) == 7  # and 3 credit notes: all created there, all failed here
+    # The late payments at sellers invoicing at placement were posted there, unrecorded here.
+    assert posted_while_lost == [
+        o.pk
+        for o in by_plan["pay while answers are lost"]
+        if TRIGGERS[expected[o.pk].seller] == "placed"
+    ]
     _configure(faulty_sandbox, {})
     client = SpaceInvoicesClient(base_url=faulty_sandbox, api_key=KEY)
     entities = [str(seller.entity_id) for seller in _sellers(products)]
@@ -317,6 +328,20 @@ def _documents_expected_to_give_up(
         | Q(order_id__in=refunded, kind=DocumentKind.CREDIT_NOTE)
     )
     return set(documents.values_list("pk", flat=True))
+
+
+def _payments_unrecorded(placed_orders: list[Order]) -> list[int]:
+    """The orders among these whose invoice is issued and whose payment is not recorded."""
+    return list(
+        Invoice.objects.filter(
+            order__in=placed_orders,
+            kind=DocumentKind.INVOICE,
+            state=InvoiceState.ISSUED,
+            payment_recorded_at__isnull=True,
+        )
+        .order_by("order_id")
+        .values_list("order_id", flat=True)
+    )
 
 
 def _failed(order_ids: list[int]) -> set[int]:
