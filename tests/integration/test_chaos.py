@@ -430,7 +430,7 @@ def _violations(
         if credited[invoice_id] - invoiced or credited_gross[invoice_id] > Decimal(
             invoice["total_with_tax"]
         ):
-            over_credited.append((invoice["metadata"]["order_id"], dict(credited[invoice_id])))
+            over_credited.append((int(invoice["metadata"]["order_id"]), dict(credited[invoice_id])))
     return {
         "orders with more than one invoice": [o for o, s in remote.items() if s["invoices"] > 1],
         "invoiced orders without an invoice": [
