@@ -61,9 +61,11 @@ class Migration(migrations.Migration):
             name='payment_sent_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
-        migrations.RunPython(mark_what_was_sent, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='invoice',
             index=models.Index(condition=models.Q(('kind', 'invoice'), ('payment_recorded_at__isnull', True), ('state', 'issued')), fields=['last_attempt_at'], name='invoice_payment_unrecorded'),
         ),
+        # Last: rows updated in this transaction hold deferred constraint checks, and
+        # PostgreSQL refuses to create an index on the table until they have run.
+        migrations.RunPython(mark_what_was_sent, migrations.RunPython.noop),
     ]
