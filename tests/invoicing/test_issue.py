@@ -12,6 +12,7 @@ from django.utils import timezone
 from invoicing import services
 from invoicing.client import SpaceInvoicesClient, Transient, json_dumps
 from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.reconciliation import reconcile
 from invoicing.sandbox import sandbox_transport
 from marketplace import services as orders
 from marketplace.models import Order, OrderStatus
@@ -438,3 +439,29 @@ def test_every_attempt_after_the_first_create_looks_the_document_up_first(
 
     assert (issued.state, issued.attempts) == (InvoiceState.ISSUED, 1)
     assert calls == [("GET", "/invoices"), ("POST", "/invoices")]
+
+
+def test_reconciliation_adopts_the_invoice_of_a_row_that_gave_up_on_a_lost_answer(
+    sandbox, settings, django_capture_on_commit_callbacks
+):
+    settings.INVOICE_MAX_ATTEMPTS = 1
+    order = place_order(seller_with_entity())
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Invoice.objects.get(order=order)
+    sandbox.faults(lost_response_rate=1)
+    assert services.document_issue(invoice_id=invoice.pk).state == InvoiceState.FAILED
+    sandbox.faults()
+    [created] = _remote_invoices(sandbox, invoice)
+
+    findings = reconcile()
+
+    invoice.refresh_from_db()
+    assert (invoice.state, invoice.remote_id, invoice.number) == (
+        InvoiceState.ISSUED,
+        created["id"],
+        f"{YEAR}-00001",
+    )
+    assert invoice.outcome_unknown is False
+    assert invoice.payment_recorded_at is not None  # the create carried the payment inline
+    assert findings == []
