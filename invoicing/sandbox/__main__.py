@@ -4,7 +4,8 @@
         [--account-key sk_sandbox_local ...] [--data .local/sandbox.sqlite3]
         [--rate-limit 60] [--live-rate-limit 600]
         [--error-rate 0] [--rate-limit-rate 0] [--timeout-rate 0] [--lost-response-rate 0]
-        [--latency-ms 0] [--timeout-ms 15000] [--seed N] [--vies-unavailable] [--workers 1]
+        [--latency-ms 0] [--timeout-ms 15000] [--seed N] [--vies-unavailable]
+        [--idempotency-ttl SECONDS] [--workers 1]
 
 Defaults may also come from SANDBOX_HOST, SANDBOX_PORT, SANDBOX_ACCOUNT_KEY (comma-separated for
 several accounts), SANDBOX_DATA and SANDBOX_RATE_LIMIT. Rate limits are requests per minute per
@@ -77,6 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--vies-unavailable", action="store_true")
     parser.add_argument(
+        "--idempotency-ttl",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="forget a request id's reply after this long (default: keep it for good)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -99,7 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             timeout_ms=args.timeout_ms,
             seed=args.seed,
             vies_unavailable=args.vies_unavailable,
+            idempotency_ttl=args.idempotency_ttl,
         )
+        if faults.idempotency_ttl is not None and faults.idempotency_ttl < 0:
+            raise ValueError("--idempotency-ttl must be 0 or more seconds")
         rates = (faults.error_rate, faults.rate_limit_rate, faults.timeout_rate)
         if min(*rates, faults.lost_response_rate) < 0 or sum(rates) + faults.lost_response_rate > 1:
             raise ValueError("fault rates must be from 0 to 1 and add up to at most 1")

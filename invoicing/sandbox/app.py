@@ -20,7 +20,9 @@ the same ``BEGIN IMMEDIATE`` transaction that does the work, so concurrent dupli
 the first and then replay its status and body (with ``Idempotent-Replayed: true``). Every answer
 below 500 is kept, as with Stripe; 5xx answers roll back and are not kept. Reusing an id for a
 different request (method, path, entity or body) is 409 ``idempotency_key_reused``. The reads
-sent as POST (``/transaction-type/check``, ``/vies/check``) are not kept.
+sent as POST (``/transaction-type/check``, ``/vies/check``) are not kept. Replies are kept for
+good unless the fault configuration's ``idempotency_ttl`` makes the sandbox forget them (see
+:mod:`.faults`).
 
 Control endpoints for tests and demos (account key, not rate limited, never faulted):
 ``GET /sandbox/outbox`` (messages sent by ``/documents/{id}/send`` and user invitations),
@@ -299,6 +301,7 @@ class SandboxApp:
         webhooks: list[dict[str, Any]] = []
         with self.store.write() as session:
             call = call_in(session)
+            stored_at = call.now.timestamp()
             if not request_id:
                 # Nothing is kept: an ApiError rolls the whole transaction back.
                 reply = _reply("", *handler(call))
@@ -307,7 +310,10 @@ class SandboxApp:
                     f"{request.method} {request.path}\n{entity_id}\n"
                     f"{jsoncodec.canonical(body)}".encode()
                 ).hexdigest()
-                if stored := session.reply_get(caller.account.id, request_id):
+                kept_after = config.replies_kept_after(stored_at)
+                if stored := session.reply_get(
+                    caller.account.id, request_id, kept_after=kept_after
+                ):
                     if stored.fingerprint != fingerprint:
                         raise ApiError(
                             409,
@@ -323,7 +329,7 @@ class SandboxApp:
                 except ApiError as error:
                     status, payload = error.status, error.body()
                 reply = _reply(fingerprint, status, payload)
-                session.reply_put(caller.account.id, request_id, reply)
+                session.reply_put(caller.account.id, request_id, reply, created_at=stored_at)
             if call.events and reply.status < 300:
                 events = call.events
                 webhooks = [row.body for row in session.record_list("webhook", caller.account.id)]

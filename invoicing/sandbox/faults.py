@@ -18,6 +18,13 @@ sequence. Without a seed one is picked at random and shown by ``GET /sandbox/fau
 run can be repeated. The configuration and sequence live in the server process: with ``--workers`` >
 1 each worker has its own (see :mod:`invoicing.sandbox.__main__`). ``vies_unavailable`` makes
 ``/transaction-type/check`` answer as if VIES were down (see :mod:`.vies`).
+
+``idempotency_ttl`` makes the sandbox forget request ids, as a service that keeps idempotency
+keys for a limited time does: a reply kept longer than that many seconds is no longer replayed,
+so a repeat of its ``X-Request-Id`` does the work again (a new document) and the id may then be
+used for a different body. ``null`` (the default) keeps replies for good; ``0`` never replays.
+Replies are dated by the app's clock when they are stored, so changing the TTL also applies to
+those already kept (ones kept by a sandbox older than this option count as kept at the epoch).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ _RATES: tuple[tuple[str, Fault], ...] = (
     ("lost_response_rate", "lost_response"),
 )
 _MAX_MS = 600_000
+_MAX_TTL_S = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class FaultConfig:
     timeout_ms: int = 15_000
     seed: int | None = None
     vies_unavailable: bool = False
+    idempotency_ttl: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -94,7 +103,21 @@ class FaultConfig:
             issues.add(("vies_unavailable",), "must be true or false")
         else:
             values["vies_unavailable"] = unavailable
+        ttl = data.get("idempotency_ttl")
+        if ttl is not None and (
+            isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= _MAX_TTL_S
+        ):
+            issues.add(
+                ("idempotency_ttl",),
+                f"must be null or a whole number of seconds from 0 to {_MAX_TTL_S}",
+            )
+        else:
+            values["idempotency_ttl"] = ttl
         return cls(**values)
+
+    def replies_kept_after(self, now: float) -> float | None:
+        """The Unix time at or before which a kept reply is forgotten; None: never."""
+        return None if self.idempotency_ttl is None else now - self.idempotency_ttl
 
 
 class FaultInjector:

@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     status INTEGER NOT NULL,
     body TEXT NOT NULL,
     headers TEXT NOT NULL,
+    created_at REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (account_id, request_id)
 );
 """
@@ -129,6 +130,11 @@ class Store:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         connection.execute(statement)
+                columns = {row[1] for row in connection.execute("PRAGMA table_info(idempotency)")}
+                if "created_at" not in columns:  # a file from before replies were dated
+                    connection.execute(
+                        "ALTER TABLE idempotency ADD COLUMN created_at REAL NOT NULL DEFAULT 0"
+                    )
                 connection.executemany(
                     "INSERT OR IGNORE INTO accounts (id, environment) VALUES (?, ?)",
                     accounts.items(),
@@ -390,21 +396,33 @@ class Session:
 
     # Idempotency
 
-    def reply_get(self, account_id: str, request_id: str) -> StoredReply | None:
+    def reply_get(
+        self, account_id: str, request_id: str, *, kept_after: float | None = None
+    ) -> StoredReply | None:
+        """The reply kept for ``request_id``; one stored at or before ``kept_after`` (a Unix
+        time) is forgotten, as if never sent."""
         row = self._db.execute(
             "SELECT fingerprint, status, body, headers FROM idempotency"
-            " WHERE account_id = ? AND request_id = ?",
-            (account_id, request_id),
+            " WHERE account_id = ? AND request_id = ? AND (? IS NULL OR created_at > ?)",
+            (account_id, request_id, kept_after, kept_after),
         ).fetchone()
         if row is None:
             return None
         fingerprint, status, body, headers = row
         return StoredReply(fingerprint, status, body, jsoncodec.loads(headers))
 
-    def reply_put(self, account_id: str, request_id: str, reply: StoredReply) -> None:
+    def reply_put(
+        self, account_id: str, request_id: str, reply: StoredReply, *, created_at: float
+    ) -> None:
+        """Keep ``reply`` for ``request_id`` from ``created_at`` (a Unix time), replacing a
+        forgotten one."""
         self._db.execute(
-            "INSERT INTO idempotency (account_id, request_id, fingerprint, status, body, headers)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO idempotency"
+            " (account_id, request_id, fingerprint, status, body, headers, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (account_id, request_id) DO UPDATE SET"
+            " fingerprint = excluded.fingerprint, status = excluded.status, body = excluded.body,"
+            " headers = excluded.headers, created_at = excluded.created_at",
             (
                 account_id,
                 request_id,
@@ -412,5 +430,6 @@ class Session:
                 reply.status,
                 reply.body,
                 jsoncodec.dumps(reply.headers),
+                created_at,
             ),
         )

@@ -280,7 +280,9 @@ def test_rate_limit_per_key_answers_429_with_retry_after(
 def test_faults_config_round_trips_and_rejects_bad_values(sandbox_http: httpx.Client) -> None:
     posted = sandbox_http.post("/sandbox/faults", json={"error_rate": 0.5, "seed": 7})
     shown = sandbox_http.get("/sandbox/faults")
-    bad = sandbox_http.post("/sandbox/faults", json={"error_rate": 2, "colour": 1})
+    bad = sandbox_http.post(
+        "/sandbox/faults", json={"error_rate": 2, "colour": 1, "idempotency_ttl": -1}
+    )
 
     assert (
         posted.json()
@@ -294,9 +296,14 @@ def test_faults_config_round_trips_and_rejects_bad_values(sandbox_http: httpx.Cl
             "timeout_ms": 15000,
             "seed": 7,
             "vies_unavailable": False,
+            "idempotency_ttl": None,
         }
     )
-    assert [i["path"] for i in bad.json()["cause"]["issues"]] == [["colour"], ["error_rate"]]
+    assert [i["path"] for i in bad.json()["cause"]["issues"]] == [
+        ["colour"],
+        ["error_rate"],
+        ["idempotency_ttl"],
+    ]
 
 
 def test_error_faults_store_nothing_and_reproduce_with_the_seed(
@@ -341,6 +348,63 @@ def test_lost_responses_and_timeouts_happen_after_the_write(
     assert retry.json()["number"] is not None
     listed = sandbox_http.get("/invoices", headers={"x-entity-id": entity["id"]}).json()
     assert [d["id"] for d in listed["data"]] == [retry.json()["id"]]
+
+
+def test_a_request_id_replays_until_its_ttl_then_creates_a_new_document(
+    sandbox_app: SandboxApp, sandbox_http: httpx.Client, entity: dict[str, Any]
+) -> None:
+    headers = {"x-entity-id": entity["id"], "X-Request-Id": "order-1"}
+    body = {**INVOICE, "date": "2026-06-01"}
+    configured = sandbox_http.post("/sandbox/faults", json={"idempotency_ttl": 60})
+    start = dt.datetime.now(dt.UTC)
+    sandbox_app.clock = lambda: start
+    first = sandbox_http.post("/invoices", json=body, headers=headers)
+    sandbox_app.clock = lambda: start + dt.timedelta(seconds=59)
+    before_expiry = sandbox_http.post("/invoices", json=body, headers=headers)
+    sandbox_app.clock = lambda: start + dt.timedelta(seconds=60)
+    after_expiry = sandbox_http.post("/invoices", json=body, headers=headers)
+    sandbox_app.clock = lambda: start + dt.timedelta(seconds=119)
+    replay_of_new = sandbox_http.post("/invoices", json=body, headers=headers)
+    listed = sandbox_http.get("/invoices", headers={"x-entity-id": entity["id"]}).json()
+
+    assert configured.json()["idempotency_ttl"] == 60
+    assert (first.status_code, first.json()["number"]) == (201, "2026-00001")
+    assert "Idempotent-Replayed" not in first.headers
+    assert before_expiry.status_code == 201
+    assert before_expiry.headers["Idempotent-Replayed"] == "true"
+    assert before_expiry.json() == first.json()
+    assert (after_expiry.status_code, after_expiry.json()["number"]) == (201, "2026-00002")
+    assert "Idempotent-Replayed" not in after_expiry.headers
+    assert after_expiry.json()["id"] != first.json()["id"]
+    assert replay_of_new.headers["Idempotent-Replayed"] == "true"
+    assert replay_of_new.json() == after_expiry.json()
+    assert [d["id"] for d in listed["data"]] == [first.json()["id"], after_expiry.json()["id"]]
+
+
+def test_a_ttl_of_zero_never_replays_and_a_forgotten_id_takes_another_body(
+    sandbox_http: httpx.Client, entity: dict[str, Any]
+) -> None:
+    headers = {"x-entity-id": entity["id"], "X-Request-Id": "order-1"}
+    body = {**INVOICE, "date": "2026-06-01"}
+    sandbox_http.post("/sandbox/faults", json={"idempotency_ttl": 0})
+    first = sandbox_http.post("/invoices", json=body, headers=headers)
+    again = sandbox_http.post("/invoices", json=body, headers=headers)
+    changed = sandbox_http.post("/invoices", json={**body, "note": "changed"}, headers=headers)
+    sandbox_http.post("/sandbox/faults", json={})  # replies are kept for good again
+    changed_again = sandbox_http.post(
+        "/invoices", json={**body, "note": "changed"}, headers=headers
+    )
+    original = sandbox_http.post("/invoices", json=body, headers=headers)
+
+    assert [r.json()["number"] for r in (first, again, changed)] == [
+        "2026-00001",
+        "2026-00002",
+        "2026-00003",
+    ]
+    assert not any("Idempotent-Replayed" in r.headers for r in (first, again, changed))
+    assert changed_again.headers["Idempotent-Replayed"] == "true"
+    assert changed_again.json() == changed.json()
+    assert (original.status_code, original.json()["code"]) == (409, "idempotency_key_reused")
 
 
 def test_injected_rate_limit_fault(sandbox_http: httpx.Client) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -42,6 +43,25 @@ def test_state_survives_a_new_app_on_the_same_file(
     assert replay.json() == first
     assert (first["number"], second["number"]) == ("2026-00001", "2026-00002")
     assert second["entity_id"] == entity["id"]
+
+
+def test_replies_kept_by_an_older_sandbox_file_replay_until_a_ttl_is_set(
+    tmp_path: Path, sandbox_client: Callable[..., httpx.Client]
+) -> None:
+    data = tmp_path / "sandbox.sqlite3"
+    before = sandbox_client(KEY, app=create_app(data, [KEY]))
+    before.post("/entities", json={"name": "Seller", "country_code": "SI"})
+    first = before.post("/invoices", json=INVOICE, headers={"X-Request-Id": "order-1"}).json()
+    with sqlite3.connect(data) as connection:  # the table as sandboxes before the TTL wrote it
+        connection.execute("ALTER TABLE idempotency DROP COLUMN created_at")
+
+    after = sandbox_client(KEY, app=create_app(data, [KEY]))
+    replay = after.post("/invoices", json=INVOICE, headers={"X-Request-Id": "order-1"})
+    after.post("/sandbox/faults", json={"idempotency_ttl": 3600})
+    forgotten = after.post("/invoices", json=INVOICE, headers={"X-Request-Id": "order-1"})
+
+    assert (replay.headers["Idempotent-Replayed"], replay.json()) == ("true", first)
+    assert (forgotten.status_code, forgotten.json()["number"]) == (201, "2026-00002")
 
 
 @pytest.fixture
@@ -151,6 +171,27 @@ def test_concurrent_duplicates_of_one_request_id_create_one_document(
     assert {(r.status_code, r.content) for r in responses} == {(201, responses[0].content)}
     assert sum(1 for r in responses if "Idempotent-Replayed" not in r.headers) == 1
     assert [d["number"] for d in listed["data"]] == ["2026-00001"]
+
+
+@pytest.mark.integration
+def test_the_server_forgets_request_ids_with_idempotency_ttl(tmp_path: Path) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with (
+        running_server(tmp_path, "--idempotency-ttl", "0") as (base_url, _),
+        httpx.Client(base_url=base_url, headers=headers, timeout=30) as client,
+    ):
+        faults = client.get("/sandbox/faults").json()
+        client.post("/entities", json={"name": "Seller", "country_code": "SI"})
+        answers = [
+            client.post("/invoices", json=INVOICE, headers={"X-Request-Id": "order-1"})
+            for _ in range(2)
+        ]
+
+    assert faults["idempotency_ttl"] == 0
+    assert [(a.status_code, a.json()["number"]) for a in answers] == [
+        (201, "2026-00001"),
+        (201, "2026-00002"),
+    ]
 
 
 @pytest.mark.integration
