@@ -247,10 +247,9 @@ def _sellers_and_products() -> list[tuple[Product, Product]]:
     )
     return [
         (
-            Product.objects.create(seller=seller, name="Mug", unit_price=Decimal("10.00"),
-                                   tax_rate=Decimal("22.00")),
+            Product.objects.create(seller=seller, name="Mug", unit_price=Decimal("10.00")),
             Product.objects.create(seller=seller, name="Tea", unit_price=Decimal("4.00"),
-                                   tax_rate=Decimal("9.50"), tax_category=TaxCategory.REDUCED),
+                                   tax_category=TaxCategory.REDUCED),
         )
         for seller in sellers
     ]  # fmt: skip

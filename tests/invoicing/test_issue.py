@@ -26,7 +26,7 @@ YEAR = timezone.localdate().year
 
 
 def place_order(seller, quantity=2, buyer=None):
-    product = ProductFactory(seller=seller, unit_price=Decimal("12.99"), tax_rate=Decimal("22"))
+    product = ProductFactory(seller=seller, unit_price=Decimal("12.99"))
     checkout = orders.checkout_create(
         buyer=buyer or UserFactory(),
         lines=[orders.CartLine(product_id=product.pk, quantity=quantity)],

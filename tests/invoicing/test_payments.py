@@ -26,9 +26,7 @@ def placed_trigger(settings, sandbox):
 
 
 def place(callbacks, *, price="12.99", execute=True):
-    product = ProductFactory(
-        seller=seller_with_entity(), unit_price=Decimal(price), tax_rate=Decimal("22")
-    )
+    product = ProductFactory(seller=seller_with_entity(), unit_price=Decimal(price))
     with callbacks(execute=execute):
         checkout = orders.checkout_create(
             buyer=UserFactory(),

@@ -67,7 +67,7 @@ def test_order_transitions_name_the_user_and_the_documents_the_system(
     api_client, seller, django_capture_on_commit_callbacks
 ):
     buyer = UserFactory(username="ana")
-    product = ProductFactory(seller=seller, unit_price=Decimal("10.00"), tax_rate=Decimal("22"))
+    product = ProductFactory(seller=seller, unit_price=Decimal("10.00"))
     AuditEvent.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         checkout = services.checkout_create(

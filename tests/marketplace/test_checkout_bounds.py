@@ -100,14 +100,10 @@ def test_one_product_on_several_lines_counts_once_against_the_maximum(buyer_clie
 
 
 def test_an_order_total_beyond_the_money_column_is_refused_naming_the_line(buyer_client):
-    seller = SellerFactory()
-    pen = ProductFactory(seller=seller, unit_price=Decimal("1.00"), tax_rate=Decimal("0.00"))
-    yacht = ProductFactory(
-        seller=seller, unit_price=Decimal("600000000000.00"), tax_rate=Decimal("0.00")
-    )
-    jet = ProductFactory(
-        seller=seller, unit_price=Decimal("400000000000.00"), tax_rate=Decimal("0.00")
-    )
+    seller = SellerFactory(is_tax_subject=False)  # no VAT: the nets are the totals
+    pen = ProductFactory(seller=seller, unit_price=Decimal("1.00"))
+    yacht = ProductFactory(seller=seller, unit_price=Decimal("600000000000.00"))
+    jet = ProductFactory(seller=seller, unit_price=Decimal("400000000000.00"))
     before = _written()
 
     # Each line fits; 1.00 + 600,000,000,000.00 + 400,000,000,000.00 does not, from the jet on.
@@ -121,8 +117,8 @@ def test_an_order_total_beyond_the_money_column_is_refused_naming_the_line(buyer
 
 
 def test_tax_that_takes_the_total_beyond_the_column_is_refused(buyer_client):
-    # The net total fits (900,000,000,000.00); with 22 % VAT the gross does not.
-    vault = ProductFactory(unit_price=Decimal("900000000000.00"), tax_rate=Decimal("22.00"))
+    # The net total fits (900,000,000,000.00); with Slovenia's 22 % VAT the gross does not.
+    vault = ProductFactory(unit_price=Decimal("900000000000.00"))
     before = _written()
 
     response = _checkout(buyer_client, (vault, 1))

@@ -50,7 +50,7 @@ def cashier():
 
 @pytest.fixture
 def order(seller, buyer):
-    product = ProductFactory(seller=seller, unit_price=Decimal("10.00"), tax_rate=Decimal("22"))
+    product = ProductFactory(seller=seller, unit_price=Decimal("10.00"))
     checkout = services.checkout_create(
         buyer=buyer,
         lines=[services.CartLine(product_id=product.pk, quantity=1)],

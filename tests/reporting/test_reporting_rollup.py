@@ -257,7 +257,7 @@ def test_issuing_an_order_rolls_up_its_invoice_once(
     seller = seller_entity_create(
         seller_id=SellerFactory(status=SellerStatus.PENDING, entity_id=None).pk
     )
-    product = ProductFactory(seller=seller, unit_price=D("12.99"), tax_rate=D("22"))
+    product = ProductFactory(seller=seller, unit_price=D("12.99"))
     checkout = orders.checkout_create(
         buyer=UserFactory(),
         lines=[orders.CartLine(product_id=product.pk, quantity=2)],
