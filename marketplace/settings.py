@@ -49,6 +49,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Answers /healthz and /readyz before host validation and the HTTPS redirect (probes).
+    "marketplace.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -298,6 +300,12 @@ INVOICE_RETRY_BASE_DELAY = env.float("INVOICE_RETRY_BASE_DELAY", default=2.0)
 INVOICE_RETRY_MAX_DELAY = env.float("INVOICE_RETRY_MAX_DELAY", default=300.0)
 # Email each issued invoice and credit note to the buyer (POST /documents/{id}/send).
 SEND_DOCUMENTS_TO_BUYERS = env.bool("SEND_DOCUMENTS_TO_BUYERS", default=True)
+
+# Seconds each /readyz check (database, cache, broker, Space Invoices) may take.
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
+# Celery beat touches this file on every tick (marketplace.health.HeartbeatScheduler); its
+# healthcheck reads the file's age.
+BEAT_HEARTBEAT_FILE = env.path("BEAT_HEARTBEAT_FILE", default=LOCAL_DIR / "beat-heartbeat")
 
 LOGGING = {
     "version": 1,
