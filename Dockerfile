@@ -5,12 +5,12 @@
 FROM python:3.11-slim AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /venv
-COPY requirements/production.lock /tmp/production.lock
-RUN /venv/bin/pip install --require-hashes --no-deps -r /tmp/production.lock
+COPY requirements/production.lock /build/production.lock
+RUN /venv/bin/pip install --require-hashes --no-deps -r /build/production.lock
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/venv/bin:$PATH PYTHONPATH=/app \
-    LOCAL_STATE_DIR=/var/lib/marketplace PORT=8000
+    LOCAL_STATE_DIR=/var/lib/marketplace STATIC_ROOT=/app/static PORT=8000
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app \
     && install -d -o app -g app /var/lib/marketplace /app/media /data
 COPY --from=builder /venv /venv

@@ -63,7 +63,7 @@ def test_every_long_running_service_has_a_healthcheck_and_restarts() -> None:
         "celery -A marketplace inspect ping --destination celery@$$HOSTNAME --timeout 10",
     ]
     assert "marketplace.health.HeartbeatScheduler" in services["beat"]["command"]
-    assert "/tmp/beat-heartbeat" in services["beat"]["healthcheck"]["test"][-1]
+    assert "/var/lib/marketplace/beat-heartbeat" in services["beat"]["healthcheck"]["test"][-1]
     assert services["sandbox"]["healthcheck"]["test"][-1].endswith(
         "urlopen('http://127.0.0.1:8765/health', timeout=3)"
     )
@@ -91,11 +91,13 @@ def test_image_is_multi_stage_installs_the_lock_by_hash_and_runs_as_non_root() -
     assert len(stages) == 2
     builder, runtime = commands[: stages[1]], commands[stages[1] :]
     assert builder[0].value[-2:] == ("AS", "builder")
-    assert ("requirements/production.lock", "/tmp/production.lock") in [
+    assert ("requirements/production.lock", "/build/production.lock") in [
         c.value for c in builder if c.cmd == "COPY"
     ]
     installs = [c.value[0] for c in builder if c.cmd == "RUN" and "pip install" in c.value[0]]
-    assert installs == ["/venv/bin/pip install --require-hashes --no-deps -r /tmp/production.lock"]
+    assert installs == [
+        "/venv/bin/pip install --require-hashes --no-deps -r /build/production.lock"
+    ]
     # The runtime stage installs nothing from a registry: it copies the builder's venv.
     assert not [c for c in runtime if c.cmd == "RUN" and "pip" in c.value[0]]
     assert [c.value for c in runtime if c.flags == ("--from=builder",)] == [("/venv", "/venv")]
