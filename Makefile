@@ -14,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 CHROMIUM_PACKAGES := chromium fonts-liberation
 APT := $(if $(filter 0,$(shell id -u)),,$(shell command -v sudo)) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: install browser run test lint format demo migrate clean lock
+.PHONY: install browser run test lint format demo migrate clean lock image-check
 
 # Local targets run with DEBUG on unless it is set: with it off (production), the system checks
 # of marketplace/checks.py refuse the embedded SECRET_KEY and sandbox keys.
@@ -65,6 +65,11 @@ lock: install
 	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --extra production \
 		--no-emit-index-url --no-emit-find-links \
 		--output-file requirements/production.lock pyproject.toml
+
+# The image's build and start without a Docker engine (scripts/image-check): a fresh venv from
+# the lock with --require-hashes, collectstatic, gunicorn with DEBUG off answering /healthz.
+image-check:
+	scripts/image-check
 
 format: install
 	$(BIN)/ruff check --fix .
