@@ -344,7 +344,15 @@ def test_search_finds_rows_with_each_word_in_a_field_or_the_seller_name(operator
     ("model", "indexes"),
     [
         (Order, {"order_buyer_email_trgm", "order_buyer_name_trgm", "order_buyer_vat_number_trgm"}),
-        (Invoice, {"document_number_trgm", "document_remote_id_trgm", "document_entity_id_trgm"}),
+        (
+            Invoice,
+            {
+                "document_number_trgm",
+                "document_remote_id_trgm",
+                "document_entity_id_trgm",
+                "document_correlation_id_trgm",
+            },
+        ),
     ],
 )
 def test_text_searches_read_indexes_only(rf, model, indexes):

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from marketplace.migration_operations import AddTrigramIndex
+
 
 class Migration(migrations.Migration):
 
@@ -15,4 +17,6 @@ class Migration(migrations.Migration):
             name='correlation_id',
             field=models.CharField(blank=True, default='', max_length=128),
         ),
+        # Admin's document search finds a request's documents (PostgreSQL only).
+        AddTrigramIndex('invoice', 'correlation_id', 'document_correlation_id_trgm'),
     ]
