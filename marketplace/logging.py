@@ -42,7 +42,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # percent-encoded) or alone as Django signs it (payload:timestamp:signature).
     (re.compile(r"(/orders/guest/)[^/\s\"'?#]+"), r"\1[redacted]"),
     (re.compile(r"\b[\w-]{20,}:[0-9A-Za-z]{4,}:[\w-]{20,}"), "[signed token]"),
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
+    # An email address, also percent-encoded in a logged URL (ann%40example.com).
+    (re.compile(r"[\w.+%-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE), "[email]"),
     # A country prefix, then 2-13 capitals and digits (two digits at least) that may be grouped
     # by spaces, dots or dashes before digits: SI50223054, DE 136 695 976, CHE-123.456.789.
     (
