@@ -96,7 +96,7 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
     ]
     # Each has a trigram index on PostgreSQL (migration 0008); the seller's business name is
     # searched as well (SellerRowsAdmin). A buyer's email is searched among orders.
-    search_fields = ["number", "remote_id", "entity_id", "correlation_id"]
+    search_fields = ["number", "remote_id", "entity_id"]
     # A number alone is a document's or an order's id.
     id_search_fields = ("pk", "order_id")
     search_help_text = "A document or order id, or a number, remote id, entity id or seller name."

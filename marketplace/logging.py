@@ -94,9 +94,10 @@ class JsonFormatter(BaseJsonFormatter):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
-            "{asctime}{levelname}{name}{message}",
+            "{levelname}{name}{message}",
             style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            timestamp="time",  # ISO 8601, UTC
+            rename_fields={"levelname": "level", "name": "logger"},
             json_ensure_ascii=False,
             **kwargs,
         )

@@ -40,9 +40,7 @@ def worker_log(tmp_path: Path, settings: Settings) -> Iterator[Path]:
     redis.Redis.from_url(broker_url()).delete(celery_app.conf.task_default_queue)
 
 
-def test_the_worker_logs_the_issuance_with_the_id_of_the_request_that_paid(
-    api_client, worker_log
-):
+def test_the_worker_logs_the_issuance_with_the_id_of_the_request_that_paid(api_client, worker_log):
     seller = seller_with_entity()
     product = ProductFactory(seller=seller, unit_price=Decimal("10.00"))
     checkout = orders.checkout_create(

@@ -131,6 +131,18 @@ def test_a_well_formed_request_id_is_kept_up_to_128_characters(api_client):
     assert api_client.get("/api/products/", headers={"X-Request-Id": sent})["X-Request-Id"] == sent
 
 
+@pytest.mark.django_db
+def test_djangos_log_line_of_a_refused_request_carries_its_id_once(api_client, json_console):
+    response = api_client.get("/api/orders/12345/", headers={"X-Request-Id": "req-404"})
+
+    assert response.status_code == 401
+    records = _records(json_console)
+    assert [(*_shape(r), r["level"], r["request_id"]) for r in records] == [
+        ("marketplace.request", "GET /api/orders/12345/ status=401", "INFO", "req-404"),
+        ("django.request", "Unauthorized: /api/orders/12345/", "WARNING", "req-404"),
+    ]
+
+
 def test_a_task_sent_to_a_worker_carries_the_request_id_in_its_message_header():
     headers: dict[str, object] = {}
     token = request_id._current.set("pay-7d41e0")
