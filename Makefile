@@ -14,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 CHROMIUM_PACKAGES := chromium fonts-liberation
 APT := $(if $(filter 0,$(shell id -u)),,$(shell command -v sudo)) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: install browser run test lint format demo migrate clean
+.PHONY: install browser run test lint format demo migrate clean lock image-check
 
 # Local targets run with DEBUG on unless it is set: with it off (production), the system checks
 # of marketplace/checks.py refuse the embedded SECRET_KEY and sandbox keys.
@@ -27,7 +27,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,production]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -45,17 +45,31 @@ run: migrate
 	@echo "Admin:        http://127.0.0.1:8000/admin/"
 	@echo "API schema:   http://127.0.0.1:8000/api/schema/  (docs: /api/docs/)"
 	@echo "Sandbox:      http://127.0.0.1:8765/health  (Space Invoices stand-in)"
-	$(BIN)/honcho start -f Procfile
+	$(BIN)/honcho start -f Procfile.dev
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/mypy
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 test: lint browser
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(BIN)/pytest --create-db -p no:cacheprovider
+
+# The production image installs exactly these versions, each checked against its hashes
+# (Dockerfile: pip install --require-hashes). Run after changing pyproject's dependencies or the
+# production extra; tests/test_deploy.py fails while the two disagree.
+lock: install
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --extra production \
+		--no-emit-index-url --no-emit-find-links \
+		--output-file requirements/production.lock pyproject.toml
+
+# The image's build and start without a Docker engine (scripts/image-check): a fresh venv from
+# the lock with --require-hashes, collectstatic, gunicorn with DEBUG off answering /healthz.
+image-check:
+	scripts/image-check
 
 format: install
 	$(BIN)/ruff check --fix .

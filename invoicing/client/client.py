@@ -275,6 +275,13 @@ class SpaceInvoicesClient:
         """Register an endpoint for the account's events; the answer repeats the secret."""
         return cast(Webhook, self._call("POST", "/webhooks", body=payload, request_id=request_id))
 
+    # Service
+
+    def health(self, *, path: str = "/health") -> dict[str, object]:
+        """The service's liveness answer (``GET /health``, the sandbox's route; the real
+        service's is inferred, hence ``path``): a cheap read for readiness probes."""
+        return self._call("GET", path)
+
     # Transport
 
     def _list(
