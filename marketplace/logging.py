@@ -95,9 +95,10 @@ class JsonFormatter(BaseJsonFormatter):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
-            "{asctime}{levelname}{name}{message}",
+            "{levelname}{name}{message}",
             style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            timestamp="time",  # ISO 8601, UTC
+            rename_fields={"levelname": "level", "name": "logger"},
             json_ensure_ascii=False,
             **kwargs,
         )
@@ -108,6 +109,9 @@ class JsonFormatter(BaseJsonFormatter):
         super().add_fields(log_data, record, message_dict)
         if log_data.get("request_id") == "-":
             del log_data["request_id"]
+        # Django passes the request object along (its repr holds the query string); the message
+        # names the path already.
+        log_data.pop("request", None)
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))

@@ -22,6 +22,7 @@ from typing import Any
 from celery import Task
 from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.http import HttpRequest, HttpResponse
+from django.utils.log import log_response
 
 HEADER = "X-Request-Id"
 # The Celery message header that carries it to a worker.
@@ -47,7 +48,11 @@ def request_id_from_header(value: str | None) -> str:
 
 
 class RequestIdMiddleware:
-    """Makes the request's id current, logs one line per request, echoes the id."""
+    """Makes the request's id current, logs one line per request, echoes the id.
+
+    Django logs a 4xx or 5xx answer (`django.request`, "Not Found: /path") after the last
+    middleware returns; logged here instead, once as Django would, that line carries the id too.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -64,6 +69,14 @@ class RequestIdMiddleware:
                 response.status_code,
                 (time.monotonic() - started) * 1000,
             )
+            if response.status_code >= 400:
+                log_response(
+                    "%s: %s",
+                    response.reason_phrase,
+                    request.path,
+                    response=response,
+                    request=request,
+                )
             response[HEADER] = _current.get()
             return response
         finally:

@@ -16,6 +16,7 @@ from unittest import mock
 
 import pytest
 from celery.signals import before_task_publish, task_postrun, task_prerun
+from django.test import RequestFactory
 
 from invoicing.models import Invoice
 from marketplace import request_id, sentry
@@ -131,6 +132,18 @@ def test_a_well_formed_request_id_is_kept_up_to_128_characters(api_client):
     assert api_client.get("/api/products/", headers={"X-Request-Id": sent})["X-Request-Id"] == sent
 
 
+@pytest.mark.django_db
+def test_djangos_log_line_of_a_refused_request_carries_its_id_once(api_client, json_console):
+    response = api_client.get("/api/orders/12345/", headers={"X-Request-Id": "req-404"})
+
+    assert response.status_code == 401
+    records = _records(json_console)
+    assert [(*_shape(r), r["level"], r["request_id"]) for r in records] == [
+        ("marketplace.request", "GET /api/orders/12345/ status=401", "INFO", "req-404"),
+        ("django.request", "Unauthorized: /api/orders/12345/", "WARNING", "req-404"),
+    ]
+
+
 def test_a_task_sent_to_a_worker_carries_the_request_id_in_its_message_header():
     headers: dict[str, object] = {}
     token = request_id._current.set("pay-7d41e0")
@@ -167,7 +180,11 @@ def test_json_log_lines_are_redacted_extra_fields_too(json_console):
         )
     finally:
         request_id._current.reset(token)
-    logger.warning("no request")
+    # Django's own request log passes the request, whose repr holds the query string.
+    request = RequestFactory().get("/orders/guest/abc/?email=ana.novak%40example.com")
+    logger.warning(
+        "Not Found: %s?%s", request.path, request.GET.urlencode(), extra={"request": request}
+    )
 
     first, second = _records(json_console)
     assert set(first) == {"time", "level", "logger", "message", "request_id", "buyer", "key"}
@@ -178,7 +195,8 @@ def test_json_log_lines_are_redacted_extra_fields_too(json_console):
     )
     assert first["message"] == "sent https://shop.example/orders/guest/[redacted]/ to [email]"
     assert (first["buyer"], first["key"]) == ("[email]", "[secret]")
-    assert "request_id" not in second
+    assert set(second) == {"time", "level", "logger", "message"}
+    assert second["message"] == "Not Found: /orders/guest/[redacted]/?email=[email]"
     assert "ana" not in json_console.getvalue()
 
 
