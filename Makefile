@@ -48,7 +48,7 @@ run: migrate
 	@echo "Admin:        http://127.0.0.1:8000/admin/"
 	@echo "API schema:   http://127.0.0.1:8000/api/schema/  (docs: /api/docs/)"
 	@echo "Sandbox:      http://127.0.0.1:8765/health  (Space Invoices stand-in)"
-	$(BIN)/honcho start -f Procfile
+	$(BIN)/honcho start -f Procfile.dev
 
 lint: install
 	$(BIN)/ruff check .

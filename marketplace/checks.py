@@ -3,9 +3,12 @@ or the local test payment provider (allowed with DEBUG off only in the smoke pro
 project's sandbox).
 
 Registered in MarketplaceConfig.ready(); every management command (migrate, runserver, ...) runs
-them first, so a misconfigured deploy stops before it serves anything.
+them first, and `refuse_to_start_on_errors` runs them when gunicorn (gunicorn.conf.py), the Celery
+worker and beat (marketplace/celery.py) start, so a misconfigured deploy stops before it serves
+anything.
 """
 
+import sys
 from collections.abc import Sequence
 from ipaddress import ip_address
 from typing import Any
@@ -19,6 +22,7 @@ from django.core.checks.security.base import (
     SECRET_KEY_MIN_LENGTH,
     SECRET_KEY_MIN_UNIQUE_CHARACTERS,
 )
+from django.core.management.base import BaseCommand, SystemCheckError
 
 # The host name docker-compose.yml gives the project's sandbox server.
 _SANDBOX_SERVICE_HOST = "sandbox"
@@ -77,6 +81,18 @@ def production_secrets_check(
             )
         )
     return errors
+
+
+def refuse_to_start_on_errors() -> None:
+    """The system checks a management command runs first (these and Django's own), for processes
+    that are not management commands. An error stops the process: its messages on stderr, exit
+    status 1. Warnings are printed and the process goes on. Django must be set up."""
+    try:
+        BaseCommand().check()
+    except SystemCheckError as error:
+        sys.stderr.write(f"{error}\n")
+        sys.stderr.flush()
+        raise SystemExit(1) from error
 
 
 def _strong_secret_key(key: str) -> bool:

@@ -31,6 +31,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # The test profile pays through the local test provider (pytest runs with DEBUG off, and no
     # start-up check runs here); tests of production set PAYMENT_PROVIDER back to "offline".
     settings.PAYMENT_PROVIDER = "test"
+    # Pages link static files by their plain names: the hashed ones need `collectstatic` first
+    # (tests/browser/test_production_server.py runs it, under gunicorn).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,6 +1,7 @@
 """Real processes for integration tests: the sandbox server and Celery workers."""
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -83,6 +84,8 @@ def start_worker(env: dict[str, str], concurrency: int = 2) -> subprocess.Popen[
                "--loglevel", "WARNING", "--without-gossip", "--without-mingle"]  # fmt: skip
     full_env = {
         **os.environ,
+        # Production mode (DEBUG off) refuses the embedded SECRET_KEY at start.
+        "SECRET_KEY": secrets.token_urlsafe(50),
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": broker_url(),
         **env,
@@ -94,3 +97,55 @@ def kill_hard(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the worker and its pool children at once, as a crash or the OOM killer would."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+def production_env(state_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a production process (DEBUG off, offline payments) with a throwaway
+    strong SECRET_KEY, its embedded-default state in `state_dir`; `extra` on top."""
+    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY"}}
+    return {
+        **env,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "PAYMENT_PROVIDER": "offline",
+        "LOCAL_STATE_DIR": str(state_dir),
+        "CELERY_BROKER_URL": "filesystem://",
+        **extra,
+    }
+
+
+def collect_static(env: dict[str, str]) -> None:
+    """`manage.py collectstatic` into the STATIC_ROOT of `env`, as the image build runs it."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+
+
+def start_gunicorn(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`gunicorn marketplace.wsgi` as the Procfile runs it (gunicorn.conf.py), one worker on a free
+    port, its output in `log`; returns once it answers."""
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "marketplace.wsgi"],
+            cwd=ROOT,
+            env={**env, "PORT": str(port), "WEB_CONCURRENCY": "1"},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool | None:
+        if process.poll() is not None:
+            raise AssertionError(f"gunicorn exited: {log.read_text()}")
+        try:
+            return httpx.get(f"{url}/api/schema/", timeout=5).status_code == 200 or None
+        except httpx.TransportError:
+            return None
+
+    wait_for(answers, "gunicorn", timeout=30)
+    return process, url
