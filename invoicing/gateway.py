@@ -40,6 +40,17 @@ def reconciliation_client() -> SpaceInvoicesClient:
     )
 
 
+def health_client() -> SpaceInvoicesClient:
+    """A client for readiness probes: HEALTH_CHECK_TIMEOUT instead of the calls' timeout, and
+    no rate-limit token (a probe must neither wait for one nor take one from issuance)."""
+    return SpaceInvoicesClient(
+        base_url=settings.SPACE_INVOICES_URL,
+        api_key=settings.SPACE_INVOICES_API_KEY,
+        http=_http(),
+        timeout=settings.HEALTH_CHECK_TIMEOUT,
+    )
+
+
 @cache
 def _http() -> httpx.Client:
     """One connection pool per process: building a client (and its TLS context) per task, and

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Answers /healthz and /readyz before host validation and the HTTPS redirect (probes).
+    "marketplace.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from the web process itself (gunicorn): compressed, hashed names cached a year.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -326,6 +328,12 @@ INVOICE_RETRY_BASE_DELAY = env.float("INVOICE_RETRY_BASE_DELAY", default=2.0)
 INVOICE_RETRY_MAX_DELAY = env.float("INVOICE_RETRY_MAX_DELAY", default=300.0)
 # Email each issued invoice and credit note to the buyer (POST /documents/{id}/send).
 SEND_DOCUMENTS_TO_BUYERS = env.bool("SEND_DOCUMENTS_TO_BUYERS", default=True)
+
+# Seconds each /readyz check (database, cache, broker, Space Invoices) may take.
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
+# Celery beat touches this file on every tick (marketplace.health.HeartbeatScheduler); its
+# healthcheck reads the file's age.
+BEAT_HEARTBEAT_FILE = env.path("BEAT_HEARTBEAT_FILE", default=LOCAL_DIR / "beat-heartbeat")
 
 LOGGING = {
     "version": 1,

@@ -275,6 +275,12 @@ class SpaceInvoicesClient:
         """Register an endpoint for the account's events; the answer repeats the secret."""
         return cast(Webhook, self._call("POST", "/webhooks", body=payload, request_id=request_id))
 
+    # Service
+
+    def health(self) -> dict[str, object]:
+        """The service's liveness answer (``GET /health``): a cheap read for readiness probes."""
+        return self._call("GET", "/health")
+
     # Transport
 
     def _list(
