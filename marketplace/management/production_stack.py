@@ -47,13 +47,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float) -> T:
+def wait_for(probe: Callable[[], T | None], what: str, timeout: float, interval: float = 0.2) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = probe()
         if result is not None:
             return result
-        time.sleep(0.2)
+        time.sleep(interval)
     raise StackError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 

@@ -243,6 +243,7 @@ class Smoke:
             lambda: counts if not (counts := self.stack.invoice_counts())["missing"] else None,
             "every paid order's invoice after the restart",
             120,
+            interval=1,
         )
         self.report["sigterm"].update(
             {
