@@ -17,7 +17,7 @@ CHROMIUM := /usr/bin/chromium
 CHROMIUM_PACKAGES := chromium fonts-liberation
 APT := $(if $(filter 0,$(shell id -u)),,$(shell command -v sudo)) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: install browser run test smoke lint format demo migrate clean
+.PHONY: install browser run test smoke lint format demo migrate clean lock image-check
 
 # Local targets run with DEBUG on unless it is set: with it off (production), the system checks
 # of marketplace/checks.py refuse the embedded SECRET_KEY and sandbox keys.
@@ -55,6 +55,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/mypy
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 test: lint browser
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
@@ -64,6 +65,19 @@ test: lint browser
 # SIGTERM mid-issuance and a restart (marketplace/management/commands/smoke.py). One JSON line.
 smoke: install
 	$(BIN)/python manage.py smoke --database-url $(SMOKE_DATABASE_URL) --redis-url $(SMOKE_REDIS_URL)
+
+# The production image installs exactly these versions, each checked against its hashes
+# (Dockerfile: pip install --require-hashes). Run after changing pyproject's dependencies or the
+# production extra; tests/test_deploy.py fails while the two disagree.
+lock: install
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --extra production \
+		--no-emit-index-url --no-emit-find-links \
+		--output-file requirements/production.lock pyproject.toml
+
+# The image's build and start without a Docker engine (scripts/image-check): a fresh venv from
+# the lock with --require-hashes, collectstatic, gunicorn with DEBUG off answering /healthz.
+image-check:
+	scripts/image-check
 
 format: install
 	$(BIN)/ruff check --fix .
