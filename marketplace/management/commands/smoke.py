@@ -62,7 +62,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, database_url: str, redis_url: str, **options: Any) -> None:
         started = time.monotonic()
-        smoke = Smoke(Stack(database_url=database_url, redis_url=redis_url))
+        try:
+            stack = Stack(database_url=database_url, redis_url=redis_url)
+        except StackError as error:
+            raise CommandError(json.dumps({"smoke": "failed", "error": str(error)})) from error
+        smoke = Smoke(stack)
         try:
             smoke.run()
         except (StackError, httpx.HTTPError) as error:
