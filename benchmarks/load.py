@@ -19,6 +19,7 @@ JSON object.
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import threading
@@ -101,6 +102,7 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     lock = threading.Lock()
     deadline = time.monotonic() + args.seconds
     started = time.monotonic()
+    machine_before, stack_before, client_before = _machine_cpu(), stack.cpu_seconds(), _own_cpu()
 
     def buyer(index: int) -> None:
         client = httpx.Client(
@@ -141,6 +143,15 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
+    machine = _machine_cpu() - machine_before
+    ours = stack.cpu_seconds() - stack_before
+    client = _own_cpu() - client_before
+    others = max(0.0, machine - ours - client)
+    print(
+        f"CPU during the run: {machine:.0f} s busy of {elapsed * (os.cpu_count() or 1):.0f} s; "
+        f"stack {ours:.0f} s, client {client:.0f} s, everything else (PostgreSQL, Redis, other "
+        f"work on the machine) {others:.0f} s"
+    )
     every = sorted(t for kind in timings.values() for t in kind)
     requests = sum(statuses.values())
     server_errors = sum(count for status, count in statuses.items() if status >= 500)
@@ -183,6 +194,10 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "invoices_in_sandbox": settled["in_sandbox"],
         "exactly_one_invoice_per_paid_order": exactly_once,
         "invoices_drained_s": round(drained, 1),
+        "cpus": os.cpu_count(),
+        "cpu_s_stack": round(ours, 1),
+        "cpu_s_client": round(client, 1),
+        "cpu_s_others": round(others, 1),
     }
 
 
@@ -207,6 +222,17 @@ def _timed(
     started = time.perf_counter()
     response = client.request(method, url, **kwargs)
     return kind, response, (time.perf_counter() - started) * 1000
+
+
+def _machine_cpu() -> float:
+    """Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def _p(values: list[float], percentile: int) -> float:

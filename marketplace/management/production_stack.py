@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -93,6 +94,8 @@ class Stack:
         self.account_key = f"sk_sandbox_{secrets.token_hex(16)}"
         self.provider_secret = secrets.token_urlsafe(48)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection[Any]] = []
         self.env = {
             **{key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")},
             "DJANGO_SETTINGS_MODULE": "marketplace.settings",
@@ -204,7 +207,24 @@ class Stack:
         self.processes = {}
         return codes
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the processes still running (each with its children: gunicorn's
+        and the worker's), from /proc (Linux)."""
+        groups = {process.pid for process in self.processes.values()}
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) in groups:  # its process group: one per started process
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
+        for conn in self._connections:
+            conn.close()
+        self._connections = []
         for process in self.processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
@@ -221,10 +241,14 @@ class Stack:
 
     def checkout_ref(self, checkout_id: int) -> str:
         """The provider's reference of a checkout (the shop hands it over with the payment)."""
-        with psycopg.connect(self.database_url) as conn:
-            row = conn.execute(
-                "SELECT public_id FROM marketplace_checkout WHERE id = %s", [checkout_id]
-            ).fetchone()
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            # One connection per client thread, kept: a new one per call would load the server.
+            conn = self._local.conn = psycopg.connect(self.database_url, autocommit=True)
+            self._connections.append(conn)
+        row = conn.execute(
+            "SELECT public_id FROM marketplace_checkout WHERE id = %s", [checkout_id]
+        ).fetchone()
         if row is None:
             raise StackError(f"checkout {checkout_id} is not in the database")
         return str(row[0])
