@@ -144,13 +144,16 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         thread.join()
     elapsed = time.monotonic() - started
     machine = _machine_cpu() - machine_before
-    ours = stack.cpu_seconds() - stack_before
+    stack_after = stack.cpu_seconds()
+    by_process = {name: stack_after[name] - stack_before[name] for name in stack_after}
+    ours = sum(by_process.values())
     client = _own_cpu() - client_before
     others = max(0.0, machine - ours - client)
     print(
         f"CPU during the run: {machine:.0f} s busy of {elapsed * (os.cpu_count() or 1):.0f} s; "
-        f"stack {ours:.0f} s, client {client:.0f} s, everything else (PostgreSQL, Redis, other "
-        f"work on the machine) {others:.0f} s"
+        + ", ".join(f"{name} {used:.1f} s" for name, used in by_process.items())
+        + f", client {client:.1f} s, everything else (PostgreSQL, Redis, other work on the "
+        f"machine) {others:.0f} s"
     )
     every = sorted(t for kind in timings.values() for t in kind)
     requests = sum(statuses.values())
@@ -195,7 +198,7 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "exactly_one_invoice_per_paid_order": exactly_once,
         "invoices_drained_s": round(drained, 1),
         "cpus": os.cpu_count(),
-        "cpu_s_stack": round(ours, 1),
+        "cpu_s_stack": {name: round(used, 1) for name, used in by_process.items()},
         "cpu_s_client": round(client, 1),
         "cpu_s_others": round(others, 1),
     }

@@ -207,19 +207,20 @@ class Stack:
         self.processes = {}
         return codes
 
-    def cpu_seconds(self) -> float:
-        """CPU time used so far by the processes still running (each with its children: gunicorn's
-        and the worker's), from /proc (Linux)."""
-        groups = {process.pid for process in self.processes.values()}
-        ticks = 0
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each running process with its children (gunicorn's workers,
+        the worker's pool), from /proc (Linux)."""
+        names = {process.pid: name for name, process in self.processes.items()}
+        ticks = dict.fromkeys(self.processes, 0)
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2]) in groups:  # its process group: one per started process
-                ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
+            name = names.get(int(fields[2]))  # its process group: one per started process
+            if name is not None:
+                ticks[name] += int(fields[11]) + int(fields[12])
+        return {name: count / os.sysconf("SC_CLK_TCK") for name, count in ticks.items()}
 
     def close(self) -> None:
         for conn in self._connections:
