@@ -7,7 +7,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -67,3 +67,16 @@ def django_setup(url: str) -> None:
     import django
 
     django.setup()
+
+
+def copy_model(conn: psycopg.Connection, model: Any, rows: Iterable[dict[str, Any]]) -> None:
+    """COPY rows of a Django model; a column a row leaves out gets the field's default, so the
+    seed keeps working when fields with defaults are added."""
+    fields = model._meta.concrete_fields
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    table = model._meta.db_table
+    with conn.cursor() as cur, cur.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(
+                [row[f.attname] if f.attname in row else f.get_default() for f in fields]
+            )

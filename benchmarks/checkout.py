@@ -2,10 +2,10 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/checkout.py
 
-Creates (and drops afterwards) the database `checkout_bench` next to the one in DATABASE_URL,
-migrates it, and drives POST /api/checkout/ in-process through DRF's test client (no network
-between client and server; the buyer's VAT number is a VIES-cached one, so no Space Invoices
-call happens at checkout). Prints figures; the last line is one JSON object.
+Creates (and drops afterwards) the database `--database` (default `checkout_bench`) next to the
+one in DATABASE_URL, migrates it, and drives POST /api/checkout/ in-process through DRF's test
+client (no network between client and server; the buyer's VAT number is a VIES-cached one, so no
+Space Invoices call happens at checkout). Prints figures; the last line is one JSON object.
 """
 
 import argparse
@@ -21,19 +21,19 @@ import psycopg
 from _common import production_secrets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-BENCH_DB = "checkout_bench"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--database", default="checkout_bench", help="Dropped and recreated.")
     args = parser.parse_args()
     base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     admin_url = base_url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        admin.execute(f"CREATE DATABASE {BENCH_DB}")
-    os.environ["DATABASE_URL"] = base_url.rsplit("/", 1)[0] + f"/{BENCH_DB}"
+        admin.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
+        admin.execute(f'CREATE DATABASE "{args.database}"')
+    os.environ["DATABASE_URL"] = base_url.rsplit("/", 1)[0] + f"/{args.database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
     os.environ["ALLOWED_HOSTS"] = "testserver"  # DRF's in-process client
     production_secrets()
@@ -47,7 +47,7 @@ def main() -> None:
 
         connections.close_all()
         with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+            admin.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
 
 
 def _measure(runs: int) -> dict[str, float | int]:
@@ -89,7 +89,6 @@ def _measure(runs: int) -> dict[str, float | int]:
                 seller=seller,
                 name=f"Item {n}",
                 unit_price=Decimal("9.99") + n,
-                tax_rate=Decimal("20.00"),
             )
             for n in range(10)
         ]

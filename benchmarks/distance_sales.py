@@ -23,8 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import psycopg
-from _common import django_setup, fresh_database, production_secrets, timed
-from pages import copy_model
+from _common import copy_model, django_setup, fresh_database, production_secrets, timed
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 ON = NOW.date()
@@ -76,14 +75,15 @@ def seed(url: str, documents: int) -> int:
              "billing_country": "DE" if distance(n) else "SI", "currency": "EUR",
              "status": "paid", "total_net": net, "total_tax": Decimal("2.20"),
              "total_gross": Decimal("12.20"), "placed_at": placed(n), "paid_at": placed(n),
-             "transaction_type": kind(n)}
+             "transaction_type": kind(n), "tax_rate_source": "seller"}
             for n in range(1, documents + 1)
         ))  # fmt: skip
         copy_model(conn, Invoice, (
             {"id": n, "order_id": n, "seller_id": 1, "kind": "invoice",
              "entity_id": "ent_000000000001", "currency": "EUR", "created_at": placed(n),
              "seller_country": "SI", "buyer_country": "DE" if distance(n) else "SI",
-             "transaction_type": kind(n), "attempts": 1, "state": "issued",
+             "transaction_type": kind(n), "rate_source": "seller", "attempts": 1,
+             "state": "issued", "first_sent_at": placed(n),
              "remote_id": f"doc_{n}", "number": f"INV-{n}", "shareable_id": f"share{n}",
              "date": placed(n).date(), "total_net": net, "total_tax": Decimal("2.20"),
              "total_gross": Decimal("12.20"), "issued_at": placed(n)}

@@ -4,9 +4,10 @@
     CELERY_BROKER_URL=redis://127.0.0.1:6379/0 .venv/bin/python benchmarks/issuance.py
     (--invoices 2000 --sellers 50 are the defaults)
 
-Creates the database `issuance_bench` (dropped at the end), then for each run: a fresh sandbox
-server, the sellers' entities, paid orders whose invoice rows are pending (the outbox), and
-1, 2 or 4 worker processes draining them through Redis. Runs with no rate limit and 20 ms added
+Creates the database `--database` (default `issuance_bench`, dropped at the end), then for each
+run: a fresh sandbox server, the sellers' entities, paid orders whose invoice rows are pending
+(the outbox, written by `invoice_request`, which queues their issue tasks), and 1, 2 or 4
+worker processes draining them through Redis. Runs with no rate limit and 20 ms added
 latency, then at 600 requests/min (the sandbox enforcing it, our shared token bucket pacing it).
 API requests and 429s are counted from the sandbox's request log; CPU time is the workers' own
 (user + system, so waiting on the API is not counted; their start-up is included).
@@ -33,7 +34,6 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 KEY = "sk_sandbox_issuance_bench"
-BENCH_DB = "issuance_bench"
 REQUEST_LINE = re.compile(r"invoicing\.sandbox\.requests: (\w+) (\S+) (\d{3})")
 
 
@@ -44,14 +44,15 @@ def main() -> None:
     parser.add_argument(
         "--email", action="store_true", help="send each invoice to the buyer (2 requests each)"
     )
+    parser.add_argument("--database", default="issuance_bench", help="Dropped and recreated.")
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     server = base.rsplit("/", 1)[0]
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        admin.execute(f"CREATE DATABASE {BENCH_DB}")
+        admin.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
+        admin.execute(f'CREATE DATABASE "{args.database}"')
     os.environ.update(
-        DATABASE_URL=f"{server}/{BENCH_DB}",
+        DATABASE_URL=f"{server}/{args.database}",
         DJANGO_SETTINGS_MODULE="marketplace.settings",
         CELERY_TASK_DEFAULT_QUEUE=f"issuance-bench-{uuid.uuid4().hex[:8]}",
     )
@@ -72,7 +73,7 @@ def main() -> None:
 
         connections.close_all()
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+            admin.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
     print(json.dumps({"runs": runs}))
 
 
@@ -100,7 +101,6 @@ def _run(
             }
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             pool = [_worker(env) for _ in range(workers)]
-            _enqueue_all(order_ids)
             rows = Invoice.objects.filter(order_id__in=order_ids, kind=DocumentKind.INVOICE)
             done = rows.filter(state=InvoiceState.ISSUED)
             if email:
@@ -162,13 +162,16 @@ def _sandbox(
 
 
 def _seed(url: str, invoices: int, sellers: int) -> tuple[list[int], list[str]]:
-    """Sellers with entities, and paid orders whose invoice rows wait in the outbox."""
+    """Sellers with entities, and paid orders whose invoice rows wait in the outbox (their issue
+    tasks queued)."""
     from decimal import Decimal
 
     from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.utils import timezone
 
     from invoicing.client import SpaceInvoicesClient
-    from invoicing.models import DocumentLine, Invoice
+    from invoicing.services import invoice_request
     from marketplace.models import Checkout, Order, OrderLine, Product
     from sellers.models import Seller, SellerStatus
 
@@ -187,36 +190,30 @@ def _seed(url: str, invoices: int, sellers: int) -> tuple[list[int], list[str]]:
                 tax_number="SI50223054", status=SellerStatus.ACTIVE, entity_id=entity["id"],
             )
         )  # fmt: skip
-    products = {
-        s.pk: Product.objects.create(seller=s, name="Mug", unit_price=Decimal("10.00"),
-                                     tax_rate=Decimal("22.00"))
-        for s in seller_rows
-    }  # fmt: skip
+    # Slovenia's standard rate (22 %) comes from its rate table, by the product's category.
+    products = {s.pk: Product.objects.create(seller=s, name="Mug", unit_price=Decimal("10.00"))
+                for s in seller_rows}  # fmt: skip
     order_ids = []
     for index in range(invoices):
         seller = seller_rows[index % sellers]
-        order = Order.objects.create(
-            checkout=Checkout.objects.create(buyer=buyer), seller=seller, buyer=buyer,
-            buyer_name="Ana Novak", buyer_email="ana@example.com", billing_address="Prešernova 5",
-            billing_post_code="2000", billing_city="Maribor", billing_country="SI",
-            currency="EUR", status="paid", transaction_type="domestic",
-            total_net=Decimal("10.00"), total_tax=Decimal("2.20"), total_gross=Decimal("12.20"),
-        )  # fmt: skip
-        from django.utils import timezone
-
-        Order.objects.filter(pk=order.pk).update(paid_at=timezone.now())
-        line = OrderLine.objects.create(
-            order=order, product=products[seller.pk], name="Mug", quantity=1,
-            unit_price=Decimal("10.00"), tax_rate=Decimal("22.00"), total_net=Decimal("10.00"),
-        )  # fmt: skip
-        invoice = Invoice.objects.create(
-            order=order, seller=seller, entity_id=seller.entity_id, currency="EUR",
-            transaction_type="domestic", seller_country="SI", buyer_country="SI",
-        )  # fmt: skip
-        DocumentLine.objects.create(
-            document=invoice, order_line=line, name="Mug", quantity=1,
-            unit_price=Decimal("10.00"), tax_rate=Decimal("22.00"), total_net=Decimal("10.00"),
-        )  # fmt: skip
+        with transaction.atomic():
+            order = Order.objects.create(
+                checkout=Checkout.objects.create(buyer=buyer), seller=seller, buyer=buyer,
+                buyer_name="Ana Novak", buyer_email="ana@example.com",
+                billing_address="Prešernova 5", billing_post_code="2000",
+                billing_city="Maribor", billing_country="SI", currency="EUR", status="paid",
+                transaction_type="domestic", tax_rate_source="seller",
+                total_net=Decimal("10.00"), total_tax=Decimal("2.20"),
+                total_gross=Decimal("12.20"), paid_at=timezone.now(),
+            )  # fmt: skip
+            OrderLine.objects.create(
+                order=order, product=products[seller.pk], name="Mug", quantity=1,
+                unit_price=Decimal("10.00"), tax_rate=Decimal("22.00"),
+                total_net=Decimal("10.00"),
+            )  # fmt: skip
+            # The invoice row with its frozen request, as the paid order's hook writes it; its
+            # issue task goes to the queue the workers will drain.
+            invoice_request(order=order)
         order_ids.append(order.pk)
     return order_ids, [str(seller.entity_id) for seller in seller_rows]
 
@@ -226,14 +223,6 @@ def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
                os.environ["CELERY_TASK_DEFAULT_QUEUE"], "--concurrency", "1", "--pool", "solo",
                "--without-gossip", "--without-mingle", "--loglevel", "WARNING"]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-
-
-def _enqueue_all(order_ids: list[int]) -> None:
-    from invoicing.models import Invoice
-    from invoicing.tasks import issue_document
-
-    for invoice_id in Invoice.objects.filter(order_id__in=order_ids).values_list("pk", flat=True):
-        issue_document.apply_async((invoice_id,))
 
 
 def _count_requests(log: Path) -> tuple[int, int]:

@@ -28,31 +28,18 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-from _common import django_setup, fresh_database, production_secrets, timed
+from _common import copy_model, django_setup, fresh_database, production_secrets, timed
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 COUNTRIES = ("SI", "DE", "AT", "FR", "IT", "HR", "NL", "ES", "PL")
 PRODUCTS_PER_SELLER = 5
 VIES_HOLD_REASON = "VIES unavailable; invoice held"  # invoicing.services.VIES_HOLD_REASON
-
-
-def copy_model(conn: psycopg.Connection, model: Any, rows: Iterable[dict[str, Any]]) -> None:
-    """COPY rows of a Django model; a column a row leaves out gets the field's default, so the
-    seed keeps working when fields with defaults are added."""
-    fields = model._meta.concrete_fields
-    columns = ", ".join(f'"{field.column}"' for field in fields)
-    table = model._meta.db_table
-    with conn.cursor() as cur, cur.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(
-                [row[f.attname] if f.attname in row else f.get_default() for f in fields]
-            )
 
 
 def seller_status(seller: int) -> str:
@@ -97,20 +84,21 @@ def seed(url: str, sellers: int, orders: int) -> None:
             "id": order, "order_id": order, "seller_id": seller, "kind": "invoice",
             "entity_id": entity(seller) or "", "currency": "EUR", "created_at": placed(order),
             "seller_country": COUNTRIES[seller % 9], "buyer_country": COUNTRIES[order % 9],
-            "transaction_type": "domestic", "attempts": 1,
+            "transaction_type": "domestic", "rate_source": "seller", "attempts": 1,
         }  # fmt: skip
         if entity(seller) is None:
             return {**row, "state": "pending", "attempts": 0}
         if order % 100 == 0:
             return {**row, "state": "failed", "last_error": "422 validation_error: items",
-                    "last_attempt_at": placed(order)}  # fmt: skip
+                    "first_sent_at": placed(order), "last_attempt_at": placed(order)}  # fmt: skip
         if order % 100 == 1:
             return {**row, "state": "pending", "last_error": VIES_HOLD_REASON}
         return {
             **row, "state": "issued", "remote_id": f"doc_{order}", "number": f"INV-{order}",
             "shareable_id": f"share{order}", "date": placed(order).date(),
             "total_net": Decimal("10.00"), "total_tax": Decimal("2.20"),
-            "total_gross": Decimal("12.20"), "issued_at": placed(order),
+            "total_gross": Decimal("12.20"), "first_sent_at": placed(order),
+            "issued_at": placed(order),
         }  # fmt: skip
 
     def product(seller: int, n: int) -> int:
@@ -133,7 +121,7 @@ def seed(url: str, sellers: int, orders: int) -> None:
         ))  # fmt: skip
         copy_model(conn, Product, (
             {"id": product(s, n), "seller_id": s, "name": f"Item {n} of seller {s}",
-             "unit_price": Decimal("10.00"), "tax_rate": Decimal("22.00"), "created_at": NOW}
+             "unit_price": Decimal("10.00"), "created_at": NOW}
             for s in range(1, sellers + 1) for n in range(PRODUCTS_PER_SELLER)
         ))  # fmt: skip
         copy_model(conn, Checkout, (
@@ -149,7 +137,7 @@ def seed(url: str, sellers: int, orders: int) -> None:
              "billing_city": "Berlin", "billing_country": COUNTRIES[o % 9], "currency": "EUR",
              "status": "paid", "total_net": Decimal("10.00"), "total_tax": Decimal("2.20"),
              "total_gross": Decimal("12.20"), "placed_at": placed(o), "paid_at": placed(o),
-             "transaction_type": "domestic"}
+             "transaction_type": "domestic", "tax_rate_source": "seller"}
             for o in range(1, orders + 1)
         ))  # fmt: skip
         copy_model(conn, OrderLine, (

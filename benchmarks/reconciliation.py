@@ -17,8 +17,8 @@ reconciliation may send 60 a minute, and the output says how long the requests w
 that pace):
 
 - the full pass (`reconcile(full=True)`, as `manage.py reconcile --full`): lists every entity;
-- `--new` new paid orders at random sellers, each invoice issued through the API (POST /invoices
-  to the sandbox) and mirrored (the rows issued as `_mirror` leaves them);
+- `--new` new paid orders at random sellers, each invoice written and issued the way the app
+  does it (`invoice_request`, then `document_issue`: POST /invoices to the sandbox, mirrored);
 - the incremental pass (`reconcile()`, the periodic task's run): visits only the sellers with
   changes and lists only their changed documents.
 
@@ -29,11 +29,11 @@ The last line printed is one JSON object with `full_requests`, `full_s`, `increm
 import argparse
 import json
 import logging
+import os
 import random
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 from decimal import ROUND_HALF_UP, Decimal
@@ -42,7 +42,7 @@ from typing import Any
 
 import httpx
 import psycopg
-from _common import django_setup, fresh_database, production_secrets, timed
+from _common import copy_model, django_setup, fresh_database, production_secrets, timed
 
 KEY = "sk_sandbox_reconciliation_bench"
 RATE = Decimal("22.00")
@@ -89,86 +89,71 @@ class Plan:
         return datetime.combine(day, day_time(9), UTC) + timedelta(seconds=order % 28_800)
 
 
-def copy_rows(conn: psycopg.Connection, table: str, columns: str, rows: Iterator[tuple]) -> None:
-    with conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
 def seed_database(url: str, plan: Plan) -> None:
-    """Sellers, buyers, checkouts, paid orders and their issued invoices; consistent by
-    construction, so FK triggers are off while copying (replica role)."""
+    """Sellers (a product each), buyers, checkouts, paid orders and their issued invoices;
+    consistent by construction, so FK triggers are off while copying (replica role). Each row
+    is a domestic sale to a consumer in Slovenia, recorded as the app records one; the invoices'
+    frozen requests (`payload`) stay blank, as on rows written before requests were frozen:
+    reconciliation never reads them."""
+    from django.contrib.auth.models import User
+
+    from invoicing.models import Invoice
+    from marketplace.models import Checkout, Order, Product
+    from sellers.models import Seller
+
     now, sellers, documents = plan.now, plan.sellers, plan.documents
     with psycopg.connect(url) as conn:
         conn.execute("SET session_replication_role = replica")
-        copy_rows(
-            conn,
-            "sellers_seller",
-            "id, business_name, address, post_code, city, country, tax_number, is_tax_subject,"
-            " email, primary_colour, logo, invoice_footer, status, entity_id, entity_request_id,"
-            " entity_error, created_at, updated_at, invoice_trigger, oss_registered,"
-            " vies_unavailable_policy",
-            (
-                (s, f"Seller {s} d.o.o.", "Trg 1", "1000", "Ljubljana", "SI", "", True,
-                 f"s{s}@sellers.example", "#1A73E8", "", "", "active", entity_id(s),
-                 f"mkt-entity-{s}", "", now, now, "", False, "hold")
-                for s in range(1, sellers + 1)
-            ),
-        )  # fmt: skip
-        copy_rows(
-            conn,
-            "auth_user",
-            "id, password, is_superuser, username, first_name, last_name, email, is_staff,"
-            " is_active, date_joined",
-            (
-                (b, "!", False, f"buyer{b}", "", "", f"b{b}@buyers.example", False, True, now)
-                for b in range(1, sellers + 1)
-            ),
-        )
-        copy_rows(
-            conn,
-            "marketplace_checkout",
-            "id, public_id, created_at, buyer_id",
-            ((c, uuid.UUID(int=c), now, 1) for c in range(1, plan.checkout(documents) + 1)),
-        )
-        copy_rows(
-            conn,
-            "marketplace_order",
-            "id, buyer_name, buyer_email, billing_address, billing_post_code, billing_city,"
-            " billing_country, currency, status, total_net, total_tax, total_gross, placed_at,"
-            " paid_at, buyer_id, checkout_id, seller_id, buyer_company, buyer_vat_number,"
-            " reverse_charge, tax_note, transaction_type",
-            (
-                (o, "Buyer", "b@buyers.example", "Trg 2", "1000", "Ljubljana", "SI", "EUR",
-                 "paid", *amounts(o), plan.moment(o), plan.moment(o), o % sellers + 1,
-                 plan.checkout(o), plan.seller(o), "", "", False, "", "domestic")
-                for o in range(1, documents + 1)
-            ),
-        )  # fmt: skip
-        copy_rows(
-            conn,
-            "invoicing_invoice",
-            "id, entity_id, kind, state, request_id, remote_id, number, shareable_id, date,"
-            " date_due, currency, total_net, total_tax, total_gross, attempts, last_error,"
-            " created_at, last_attempt_at, issued_at, payment_recorded_at, paid_at, order_id,"
-            " seller_id, buyer_country, reverse_charge, seller_country, transaction_type,"
-            " vies_request_id",
-            (
-                (o, entity_id(plan.seller(o)), "invoice", "issued", f"mkt-doc-{o}", remote_id(o),
-                 plan.number(o), f"{o:024x}", plan.moment(o).date(),
-                 plan.moment(o).date() + timedelta(days=30), "EUR", *amounts(o), 1, "",
-                 plan.moment(o), plan.moment(o), plan.moment(o), plan.moment(o), plan.moment(o),
-                 o, plan.seller(o), "SI", False, "SI", "domestic", "")
-                for o in range(1, documents + 1)
-            ),
-        )  # fmt: skip
-        for table in (
-            "sellers_seller",
-            "auth_user",
-            "marketplace_checkout",
-            "marketplace_order",
-            "invoicing_invoice",
-        ):
+        copy_model(conn, Seller, (
+            {"id": s, "business_name": f"Seller {s} d.o.o.", "address": "Trg 1",
+             "post_code": "1000", "city": "Ljubljana", "country": "SI",
+             "email": f"s{s}@sellers.example", "status": "active", "entity_id": entity_id(s),
+             "entity_request_id": f"mkt-entity-{s}", "created_at": now, "updated_at": now}
+            for s in range(1, sellers + 1)
+        ))  # fmt: skip
+        copy_model(conn, User, (
+            {"id": b, "password": "!", "username": f"buyer{b}",
+             "email": f"b{b}@buyers.example", "date_joined": now}
+            for b in range(1, sellers + 1)
+        ))  # fmt: skip
+        # Its rate comes from Slovenia's table for its category (standard: 22 %).
+        copy_model(conn, Product, (
+            {"id": s, "seller_id": s, "name": "Item", "unit_price": Decimal("10.00"),
+             "created_at": now}
+            for s in range(1, sellers + 1)
+        ))  # fmt: skip
+        copy_model(conn, Checkout, (
+            {"id": c, "public_id": uuid.UUID(int=c), "created_at": now, "buyer_id": 1}
+            for c in range(1, plan.checkout(documents) + 1)
+        ))  # fmt: skip
+        copy_model(conn, Order, (
+            {"id": o, "buyer_name": "Buyer", "buyer_email": "b@buyers.example",
+             "billing_address": "Trg 2", "billing_post_code": "1000",
+             "billing_city": "Ljubljana", "billing_country": "SI", "currency": "EUR",
+             "status": "paid", **dict(zip(("total_net", "total_tax", "total_gross"),
+                                          amounts(o), strict=True)),
+             "placed_at": plan.moment(o), "paid_at": plan.moment(o), "buyer_id": o % sellers + 1,
+             "checkout_id": plan.checkout(o), "seller_id": plan.seller(o),
+             "transaction_type": "domestic", "tax_rate_source": "seller",
+             "buyer_is_end_consumer": True}
+            for o in range(1, documents + 1)
+        ))  # fmt: skip
+        copy_model(conn, Invoice, (
+            {"id": o, "entity_id": entity_id(plan.seller(o)), "kind": "invoice",
+             "state": "issued", "remote_id": remote_id(o), "number": plan.number(o),
+             "shareable_id": f"{o:024x}", "date": plan.moment(o).date(),
+             "date_due": plan.moment(o).date() + timedelta(days=30), "currency": "EUR",
+             **dict(zip(("total_net", "total_tax", "total_gross"), amounts(o), strict=True)),
+             "attempts": 1, "created_at": plan.moment(o), "first_sent_at": plan.moment(o),
+             "last_attempt_at": plan.moment(o), "issued_at": plan.moment(o),
+             "payment_recorded_at": plan.moment(o), "paid_at": plan.moment(o), "order_id": o,
+             "seller_id": plan.seller(o), "seller_country": "SI", "buyer_country": "SI",
+             "transaction_type": "domestic", "rate_source": "seller",
+             "customer_is_end_consumer": True}
+            for o in range(1, documents + 1)
+        ))  # fmt: skip
+        for model in (Seller, User, Product, Checkout, Order, Invoice):
+            table = model._meta.db_table
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
@@ -179,6 +164,7 @@ def seed_database(url: str, plan: Plan) -> None:
 
 def seed_sandbox(path: Path, plan: Plan) -> Any:
     """The sandbox app on `path`, holding one entity per seller and every seeded document."""
+    from invoicing.models import document_ref
     from invoicing.sandbox import create_app, jsoncodec, sandbox_transport
     from invoicing.sandbox.ids import timestamp
 
@@ -227,7 +213,8 @@ def seed_sandbox(path: Path, plan: Plan) -> Any:
             "metadata": {
                 "order_id": str(order),
                 "seller_id": str(plan.seller(order)),
-                "document_ref": f"mkt-invoice-{order}",
+                "checkout_id": str(plan.checkout(order)),
+                "document_ref": document_ref(kind="invoice", pk=order),
             },
             "created_at": stamp,
             "updated_at": stamp,
@@ -283,84 +270,42 @@ class Counted:
         self.client = SpaceInvoicesClient(base_url="http://sandbox", api_key=KEY, http=http)
 
 
-def issue_new(url: str, app: Any, plan: Plan, count: int) -> int:
-    """`count` new paid orders at random sellers, their invoices issued through the API and
-    mirrored; the number of sellers that got one."""
-    from invoicing.models import Invoice
+def issue_new(app: Any, plan: Plan, count: int) -> int:
+    """`count` new paid orders at random sellers, each written and issued as the app does it
+    (`invoice_request` writes the invoice row with its frozen request, `document_issue` sends it
+    to the sandbox and mirrors the answer); the number of sellers that got one."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from invoicing.services import document_issue, invoice_request
+    from marketplace.models import Checkout, Order, OrderLine
 
     rng = random.Random(12)
-    first = plan.documents + 1
-    orders = range(first, first + count)
-    checkouts = plan.checkout(plan.documents)  # new order o gets checkout checkouts + o - first + 1
-    seller_of = {o: rng.randrange(1, plan.sellers + 1) for o in orders}
-    now = datetime.now(UTC)
-    with psycopg.connect(url) as conn:
-        conn.execute("SET session_replication_role = replica")
-        copy_rows(
-            conn,
-            "marketplace_checkout",
-            "id, public_id, created_at, buyer_id",
-            ((checkouts + o - first + 1, uuid.UUID(int=o), now, 1) for o in orders),
-        )
-        copy_rows(
-            conn,
-            "marketplace_order",
-            "id, buyer_name, buyer_email, billing_address, billing_post_code, billing_city,"
-            " billing_country, currency, status, total_net, total_tax, total_gross, placed_at,"
-            " paid_at, buyer_id, checkout_id, seller_id, buyer_company, buyer_vat_number,"
-            " reverse_charge, tax_note, transaction_type",
-            (
-                (o, "Buyer", "b@buyers.example", "Trg 2", "1000", "Ljubljana", "SI", "EUR",
-                 "paid", *amounts(o), now, now, 1, checkouts + o - first + 1, seller_of[o], "",
-                 "", False, "", "domestic")
-                for o in orders
-            ),
-        )  # fmt: skip
-        for table in ("marketplace_checkout", "marketplace_order"):
-            conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))"
-            )
     client = Counted(app).client
-    rows = []
-    for order in orders:
-        net, _, gross = amounts(order)
-        row = Invoice(
-            pk=order, order_id=order, seller_id=seller_of[order],
-            entity_id=entity_id(seller_of[order]), currency="EUR", transaction_type="domestic",
-            seller_country="SI", buyer_country="SI", request_id=f"mkt-doc-{order}",
-        )  # fmt: skip
-        document = client.invoice_create(
-            entity_id=row.entity_id,
-            payload={
-                "currency_code": "EUR",
-                "customer": {"name": "Buyer", "country_code": "SI", "is_end_consumer": True},
-                "items": [{"name": "Item", "quantity": 1, "price": net, "taxes": [{"rate": RATE}]}],
-                "expected_total_with_tax": gross,
-                "payments": [{"amount": gross, "type": "card"}],
-                "metadata": {
-                    "order_id": str(order),
-                    "seller_id": str(row.seller_id),
-                    "document_ref": f"mkt-invoice-{order}",
-                },
-            },
-            request_id=row.request_id,
-        )
-        issued = datetime.now(UTC)
-        row.state, row.remote_id, row.number = "issued", document["id"], document["number"]
-        row.shareable_id = document["shareable_id"] or ""
-        row.date = date.fromisoformat(document["date"])
-        row.total_net, row.total_gross = document["total"], document["total_with_tax"]
-        row.total_tax = row.total_gross - row.total_net
-        row.attempts, row.last_attempt_at, row.issued_at = 1, issued, issued
-        row.payment_recorded_at = row.paid_at = issued
-        rows.append(row)
-    Invoice.objects.bulk_create(rows)
-    return len(set(seller_of.values()))
+    sellers = set()
+    for order in range(plan.documents + 1, plan.documents + count + 1):
+        seller = rng.randrange(1, plan.sellers + 1)
+        sellers.add(seller)
+        net, tax, gross = amounts(order)
+        with transaction.atomic():
+            row = Order.objects.create(
+                checkout=Checkout.objects.create(buyer_id=1), seller_id=seller, buyer_id=1,
+                buyer_name="Buyer", buyer_email="b@buyers.example", billing_address="Trg 2",
+                billing_post_code="1000", billing_city="Ljubljana", billing_country="SI",
+                currency="EUR", status="paid", total_net=net, total_tax=tax, total_gross=gross,
+                transaction_type="domestic", tax_rate_source="seller", paid_at=timezone.now(),
+            )  # fmt: skip
+            OrderLine.objects.create(
+                order=row, product_id=seller, name="Item", quantity=1, unit_price=net,
+                tax_rate=RATE, total_net=net,
+            )  # fmt: skip
+            invoice = invoice_request(order=row)
+        assert invoice is not None
+        document_issue(invoice_id=invoice.pk, client=client)
+    return len(sellers)
 
 
-def measure(url: str, plan: Plan, new: int) -> dict[str, Any]:
-    django_setup(url)
+def measure(plan: Plan, new: int) -> dict[str, Any]:
     logging.getLogger("invoicing").setLevel(logging.WARNING)
     from invoicing.models import Finding
     from invoicing.reconciliation import reconcile, sellers_due
@@ -379,7 +324,7 @@ def measure(url: str, plan: Plan, new: int) -> dict[str, Any]:
             f"{len(full_findings)} findings",
             flush=True,
         )
-        changed = timed(f"issue {new} new invoices", lambda: issue_new(url, app, plan, new))
+        changed = timed(f"issue {new} new invoices", lambda: issue_new(app, plan, new))
         due = sellers_due().count()
         incremental = Counted(app)
         started = time.perf_counter()
@@ -419,13 +364,16 @@ def main() -> None:
     production_secrets()
     if args.sellers < 1 or args.documents < args.sellers:
         parser.error("give at least one seller and one document per seller")
+    # The tasks the new invoices enqueue (issue, send) wait in memory: the benchmark issues them.
+    os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
     plan = Plan(args.documents, args.sellers)
     url = fresh_database(parser, args.database)
+    django_setup(url)
     timed(
         f"seed {args.documents} documents, {args.sellers} sellers (COPY)",
         lambda: seed_database(url, plan),
     )
-    print(json.dumps(measure(url, plan, args.new)))
+    print(json.dumps(measure(plan, args.new)))
 
 
 if __name__ == "__main__":

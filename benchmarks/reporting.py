@@ -34,7 +34,15 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from _common import ROOT, django_setup, fresh_database, manage, production_secrets, timed
+from _common import (
+    ROOT,
+    copy_model,
+    django_setup,
+    fresh_database,
+    manage,
+    production_secrets,
+    timed,
+)
 
 YEAR_FROM, YEAR_TO = date(2024, 1, 1), date(2024, 12, 31)
 CREDIT_NOTE_EVERY = 20
@@ -43,14 +51,14 @@ RATES = (Decimal("22.00"), Decimal("19.00"), Decimal("20.00"), Decimal("9.50"), 
 TRANSACTION_TYPES = ("domestic", "intra_eu_b2b", "intra_eu_b2c", "3w_b2b", "3w_b2c")
 
 
-def copy_rows(conn: psycopg.Connection, table: str, columns: str, rows: Iterator[tuple]) -> None:
-    with conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
 def seed(url: str, documents: int, sellers: int) -> None:
     """Consistent rows by construction, so FK triggers are off while copying (replica role)."""
+    from django.contrib.auth.models import User
+
+    from invoicing.models import DocumentTax, Invoice
+    from marketplace.models import Checkout, Order
+    from sellers.models import Seller
+
     credit_notes = documents // CREDIT_NOTE_EVERY
     invoices = documents - credit_notes
     buyers = sellers
@@ -80,67 +88,53 @@ def seed(url: str, documents: int, sellers: int) -> None:
 
     with psycopg.connect(url) as conn:
         conn.execute("SET session_replication_role = replica")
-        copy_rows(
-            conn,
-            "sellers_seller",
-            "id, business_name, address, post_code, city, country, tax_number, is_tax_subject,"
-            " email, primary_colour, logo, invoice_footer, status, entity_id, entity_request_id,"
-            " entity_error, created_at, updated_at, invoice_trigger, oss_registered,"
-            " vies_unavailable_policy",
-            (
-                (s, f"Seller {s} d.o.o.", "Trg 1", "1000", "Ljubljana",
-                 COUNTRIES[s % 9], "", True, f"s{s}@sellers.example", "#1A73E8", "", "",
-                 "active", f"ent_{s:012d}", f"mkt-entity-{s}", "", now, now, "", s % 3 == 0,
-                 "hold")
-                for s in range(1, sellers + 1)
-            ),
-        )  # fmt: skip
-        copy_rows(
-            conn,
-            "auth_user",
-            "id, password, is_superuser, username, first_name, last_name, email, is_staff,"
-            " is_active, date_joined",
-            (
-                (b, "!", False, f"buyer{b}", "", "", f"b{b}@buyers.example", False, True, now)
-                for b in range(1, buyers + 1)
-            ),
-        )
-        copy_rows(
-            conn,
-            "marketplace_checkout",
-            "id, public_id, created_at, buyer_id",
-            ((o, uuid.UUID(int=o), paid_at(o), o % buyers + 1) for o in range(1, invoices + 1)),
-        )
-        copy_rows(
-            conn,
-            "marketplace_order",
-            "id, buyer_name, buyer_email, billing_address, billing_post_code, billing_city,"
-            " billing_country, currency, status, total_net, total_tax, total_gross, placed_at,"
-            " paid_at, buyer_id, checkout_id, seller_id, buyer_company, buyer_vat_number,"
-            " reverse_charge, tax_note, transaction_type, tax_rate_source, buyer_is_end_consumer",
-            (
-                (o, f"Buyer {o % buyers + 1}", "b@buyers.example", "Hauptstr. 1", "10115",
-                 "Berlin", COUNTRIES[o % 10], "USD" if o % 10 == 9 else "EUR", "paid",
-                 *amounts(o)[1:], paid_at(o), paid_at(o), o % buyers + 1, o, seller_of(o),
-                 "", "", False, "", TRANSACTION_TYPES[o % 5], "seller", True)
-                for o in range(1, invoices + 1)
-            ),
-        )  # fmt: skip
+        copy_model(conn, Seller, (
+            {"id": s, "business_name": f"Seller {s} d.o.o.", "address": "Trg 1",
+             "post_code": "1000", "city": "Ljubljana", "country": COUNTRIES[s % 9],
+             "email": f"s{s}@sellers.example", "status": "active", "entity_id": f"ent_{s:012d}",
+             "entity_request_id": f"mkt-entity-{s}", "created_at": now, "updated_at": now,
+             "oss_registered": s % 3 == 0}
+            for s in range(1, sellers + 1)
+        ))  # fmt: skip
+        copy_model(conn, User, (
+            {"id": b, "password": "!", "username": f"buyer{b}",
+             "email": f"b{b}@buyers.example", "date_joined": now}
+            for b in range(1, buyers + 1)
+        ))  # fmt: skip
+        copy_model(conn, Checkout, (
+            {"id": o, "public_id": uuid.UUID(int=o), "created_at": paid_at(o),
+             "buyer_id": o % buyers + 1}
+            for o in range(1, invoices + 1)
+        ))  # fmt: skip
+        copy_model(conn, Order, (
+            {"id": o, "buyer_name": f"Buyer {o % buyers + 1}", "buyer_email": "b@buyers.example",
+             "billing_address": "Hauptstr. 1", "billing_post_code": "10115",
+             "billing_city": "Berlin", "billing_country": COUNTRIES[o % 10],
+             "currency": "USD" if o % 10 == 9 else "EUR", "status": "paid",
+             **dict(zip(("total_net", "total_tax", "total_gross"), amounts(o)[1:], strict=True)),
+             "placed_at": paid_at(o), "paid_at": paid_at(o), "buyer_id": o % buyers + 1,
+             "checkout_id": o, "seller_id": seller_of(o),
+             "transaction_type": TRANSACTION_TYPES[o % 5], "tax_rate_source": "seller"}
+            for o in range(1, invoices + 1)
+        ))  # fmt: skip
 
-        def document(doc: int, order: int, on: date, credited: int | None) -> tuple:
+        def document(doc: int, order: int, on: date, credited: int | None) -> dict[str, Any]:
             _, net, tax, gross = amounts(order)
             issued = paid_at(order) + timedelta(seconds=doc % 600)
             seller = seller_of(order)
             kind, number = ("credit_note", f"CN-{doc}") if credited else ("invoice", f"INV-{doc}")
-            return (
-                doc, f"ent_{seller:012d}", kind, "issued", f"mkt-doc-{doc}", f"doc_{doc}", number,
-                "", on, "USD" if order % 10 == 9 else "EUR", net, tax, gross, 1, "", issued,
-                issued, order, seller, COUNTRIES[order % 10], credited, False,
-                COUNTRIES[seller % 9], TRANSACTION_TYPES[order % 5], "", "seller", "", True, "",
-                "",
-            )  # fmt: skip
+            return {
+                "id": doc, "entity_id": f"ent_{seller:012d}", "kind": kind, "state": "issued",
+                "remote_id": f"doc_{doc}", "number": number, "date": on,
+                "currency": "USD" if order % 10 == 9 else "EUR", "total_net": net,
+                "total_tax": tax, "total_gross": gross, "attempts": 1, "created_at": issued,
+                "first_sent_at": issued, "issued_at": issued, "order_id": order,
+                "seller_id": seller, "buyer_country": COUNTRIES[order % 10],
+                "credited_invoice_id": credited, "seller_country": COUNTRIES[seller % 9],
+                "transaction_type": TRANSACTION_TYPES[order % 5], "rate_source": "seller",
+            }  # fmt: skip
 
-        def documents_rows() -> Iterator[tuple]:
+        def documents_rows() -> Iterator[dict[str, Any]]:
             for order in range(1, invoices + 1):
                 yield document(order, order, invoice_date(order), None)
             for doc in range(invoices + 1, documents + 1):
@@ -148,30 +142,14 @@ def seed(url: str, documents: int, sellers: int) -> None:
                 on = min(invoice_date(order) + timedelta(days=7), YEAR_TO)
                 yield document(doc, order, on, order)
 
-        copy_rows(
-            conn,
-            "invoicing_invoice",
-            "id, entity_id, kind, state, request_id, remote_id, number, shareable_id, date,"
-            " currency, total_net, total_tax, total_gross, attempts, last_error, created_at,"
-            " issued_at, order_id, seller_id, buyer_country, credited_invoice_id, reverse_charge,"
-            " seller_country, transaction_type, vies_request_id, rate_source, tax_note,"
-            " customer_is_end_consumer, customer_tax_number, held_reason",
-            documents_rows(),
-        )
-        copy_rows(
-            conn,
-            "invoicing_documenttax",
-            "id, rate, base, amount, document_id",
-            ((doc, *amounts(order_of(doc))[:3], doc) for doc in range(1, documents + 1)),
-        )
-        for table in (
-            "sellers_seller",
-            "auth_user",
-            "marketplace_checkout",
-            "marketplace_order",
-            "invoicing_invoice",
-            "invoicing_documenttax",
-        ):
+        copy_model(conn, Invoice, documents_rows())
+        copy_model(conn, DocumentTax, (
+            {"id": doc, **dict(zip(("rate", "base", "amount"), amounts(order_of(doc))[:3],
+                                   strict=True)), "document_id": doc}
+            for doc in range(1, documents + 1)
+        ))  # fmt: skip
+        for model in (Seller, User, Checkout, Order, Invoice, DocumentTax):
+            table = model._meta.db_table
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
@@ -220,7 +198,6 @@ def peak_rss_kb() -> int:
 
 
 def measure(url: str, documents: int, sellers: int) -> dict[str, Any]:
-    django_setup(url)
     from django.db import connection
 
     from reporting.selectors import (
@@ -287,6 +264,7 @@ def main() -> None:
     if args.sellers < 1 or args.documents < 2 * args.sellers:
         parser.error("give at least one seller and two documents per seller")
     url = fresh_database(parser, args.database)
+    django_setup(url)
     timed(
         f"seed {args.documents} documents, {args.sellers} sellers (COPY)",
         lambda: seed(url, args.documents, args.sellers),
