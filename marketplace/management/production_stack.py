@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -222,7 +223,8 @@ class Stack:
                 ticks[name] += int(fields[11]) + int(fields[12])
         return {name: count / os.sysconf("SC_CLK_TCK") for name, count in ticks.items()}
 
-    def close(self) -> None:
+    def close(self, *, keep_state: bool = False) -> None:
+        """Stop what still runs; remove the state folder (logs, sandbox data) unless kept."""
         for conn in self._connections:
             conn.close()
         self._connections = []
@@ -231,6 +233,8 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.processes = {}
+        if not keep_state:
+            shutil.rmtree(self.state, ignore_errors=True)
 
     def log(self, name: str, lines: int = 40) -> str:
         path = self.state / f"{name}.log"

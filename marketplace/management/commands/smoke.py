@@ -73,16 +73,22 @@ class Command(BaseCommand):
             smoke.report["smoke"] = "failed"
             smoke.report["failed_step"] = smoke.step
             smoke.report["error"] = str(error)
+            smoke.report["logs"] = str(stack.state)
             for name in ("web", "worker", "beat", "sandbox"):
-                self.stderr.write(f"--- {name} log (last lines) ---\n{smoke.stack.log(name)}")
+                self.stderr.write(f"--- {name} log (last lines) ---\n{stack.log(name)}")
+            stack.close(keep_state=True)
             raise CommandError(json.dumps(smoke.report)) from error
-        finally:
-            smoke.stack.close()
+        except BaseException:
+            stack.close(keep_state=True)  # no process outlives the smoke, whatever stopped it
+            raise
         smoke.report["seconds"] = round(time.monotonic() - started, 1)
         if smoke.failures:
             smoke.report["smoke"] = "failed"
             smoke.report["failures"] = smoke.failures
+            smoke.report["logs"] = str(stack.state)
+            stack.close(keep_state=True)
             raise CommandError(json.dumps(smoke.report))
+        stack.close()
         smoke.report["smoke"] = "passed"
         self.stdout.write(json.dumps(smoke.report))
 
