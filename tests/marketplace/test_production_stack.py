@@ -14,6 +14,7 @@ def test_the_stacks_provider_callback_is_signed_as_the_test_provider_signs():
     callback = stack.provider_callback(
         checkout_ref="0b9d5c1e-8f55-4a8e-9f65-2f3c1a7e5d10", amount="27.30", currency="EUR"
     )
+    stack.close()
 
     with override_settings(PAYMENT_PROVIDER_SECRET=stack.provider_secret):
         expected = payments.payment_signature(callback)
