@@ -40,6 +40,7 @@ ANONYMOUS_ALLOWED = {
     "catalog-detail",
     "schema",
     "docs",
+    "redoc",
     "webhook-space-invoices",  # Space Invoices calls it; the signature authenticates it
 }
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -90,6 +91,8 @@ def test_allow_listed_endpoints_answer_anonymous_requests():
     ProductFactory()
     assert client.get("/api/catalog/products/").status_code == 200
     assert client.get("/api/schema/").status_code == 200
+    assert client.get("/api/docs/").status_code == 200
+    assert client.get("/api/redoc/").status_code == 200
     assert client.post("/api/auth/token/", {"username": "x", "password": "y"}).status_code == 400
 
 
