@@ -142,7 +142,7 @@ def _broker() -> None:
 
 def _space_invoices() -> None:
     with gateway.health_client() as client:
-        client.health()
+        client.health(path=settings.SPACE_INVOICES_HEALTH_PATH)
 
 
 class HeartbeatScheduler(PersistentScheduler):

@@ -331,6 +331,8 @@ SEND_DOCUMENTS_TO_BUYERS = env.bool("SEND_DOCUMENTS_TO_BUYERS", default=True)
 
 # Seconds each /readyz check (database, cache, broker, Space Invoices) may take.
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
+# The Space Invoices route /readyz reads: the sandbox's; the real service's is not documented.
+SPACE_INVOICES_HEALTH_PATH = env.str("SPACE_INVOICES_HEALTH_PATH", default="/health")
 # Celery beat touches this file on every tick (marketplace.health.HeartbeatScheduler); its
 # healthcheck reads the file's age.
 BEAT_HEARTBEAT_FILE = env.path("BEAT_HEARTBEAT_FILE", default=LOCAL_DIR / "beat-heartbeat")

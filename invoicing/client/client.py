@@ -277,9 +277,10 @@ class SpaceInvoicesClient:
 
     # Service
 
-    def health(self) -> dict[str, object]:
-        """The service's liveness answer (``GET /health``): a cheap read for readiness probes."""
-        return self._call("GET", "/health")
+    def health(self, *, path: str = "/health") -> dict[str, object]:
+        """The service's liveness answer (``GET /health``, the sandbox's route; the real
+        service's is inferred, hence ``path``): a cheap read for readiness probes."""
+        return self._call("GET", path)
 
     # Transport
 

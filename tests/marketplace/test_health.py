@@ -122,6 +122,17 @@ def test_readyz_gives_up_on_a_silent_space_invoices_within_the_timeout(
     assert response.json() == failing("space_invoices", {"status": "timeout"})
 
 
+@pytest.mark.django_db
+def test_readyz_reads_the_configured_space_invoices_route(
+    client: Client, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    monkeypatch.setattr(gateway, "health_client", sandbox.client)
+    settings.SPACE_INVOICES_HEALTH_PATH = "/no-such-route"
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == failing("space_invoices", {"status": "error", "error": "NotFound"})
+
+
 def test_a_check_that_never_answers_is_reported_as_timeout() -> None:
     release = threading.Event()
     try:
