@@ -61,6 +61,7 @@ from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from marketplace.models import Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, Totals, line_net, order_totals, quantize
+from marketplace.request_id import request_id_current
 from reporting.services import rollup_document_issued
 from sellers.models import Seller, ViesUnavailablePolicy
 
@@ -732,6 +733,7 @@ def _document_create(order: Order, kind: str, *, credited_invoice: Invoice | Non
         currency=order.currency,
         seller_country=str(order.seller.country),
         buyer_country=str(order.billing_country),
+        correlation_id=request_id_current(),
         **treatment,
     )
 

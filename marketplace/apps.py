@@ -3,6 +3,7 @@ from django.contrib.admin import apps as admin_apps
 from django.core import checks
 
 from marketplace.checks import production_secrets_check
+from marketplace.request_id import task_signals_connect
 
 
 class MarketplaceConfig(AppConfig):
@@ -11,6 +12,7 @@ class MarketplaceConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(production_secrets_check, checks.Tags.security)
+        task_signals_connect()
 
 
 class OperatorAdminConfig(admin_apps.AdminConfig):

@@ -4,14 +4,22 @@ settings.LOGGING puts `RedactingFilter` on every handler, so it sees each record
 formatted: the message with its arguments, and the traceback of a logged exception. The access
 log (runserver's `django.server` logger) reaches the same handler. Mail printed to the console
 (the default EMAIL_BACKEND) goes through `RedactingConsoleEmailBackend`, which redacts alike.
+
+Records are written as JSON lines (`JsonFormatter`, LOG_FORMAT=json, the default with DEBUG off)
+or as text; either way each carries the current request id (`RequestIdFilter`). The JSON
+formatter redacts its whole line once more, so that fields passed as `extra` are covered too.
 """
 
 import logging
 import re
 from email.message import Message
+from typing import Any
 
 from django.core.mail import EmailMessage
 from django.core.mail.backends.console import EmailBackend as ConsoleEmailBackend
+from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
+
+from marketplace.request_id import request_id_current
 
 # The EU's VAT prefixes (EL for Greece, XI for Northern Ireland) and GB, CH(E) and NO besides.
 _VAT_PREFIXES = (
@@ -70,6 +78,39 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+class RequestIdFilter(logging.Filter):
+    """Gives each record the current request id (`-` outside of a request or its tasks)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_current() or "-"
+        return True
+
+
+class JsonFormatter(BaseJsonFormatter):
+    """One JSON object per line: time, level, logger, message, request_id (when there is one),
+    a logged exception's traceback, and any `extra` fields, the whole line redacted."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            "{levelname}{name}{message}",
+            style="{",
+            timestamp="time",  # ISO 8601, UTC
+            rename_fields={"levelname": "level", "name": "logger"},
+            json_ensure_ascii=False,
+            **kwargs,
+        )
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        if log_data.get("request_id") == "-":
+            del log_data["request_id"]
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 class RedactingConsoleEmailBackend(ConsoleEmailBackend):

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request's id is current (and logged, and echoed) through everything below.
+    "marketplace.request_id.RequestIdMiddleware",
     # Answers /healthz and /readyz before host validation and the HTTPS redirect (probes).
     "marketplace.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -337,14 +339,30 @@ SPACE_INVOICES_HEALTH_PATH = env.str("SPACE_INVOICES_HEALTH_PATH", default="/hea
 # healthcheck reads the file's age.
 BEAT_HEARTBEAT_FILE = env.path("BEAT_HEARTBEAT_FILE", default=LOCAL_DIR / "beat-heartbeat")
 
+# Log lines: JSON objects (LOG_FORMAT=json, the default with DEBUG off) or text (the default with
+# DEBUG on), each with the request id of the web request it belongs to (marketplace/request_id.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise environ.ImproperlyConfigured("LOG_FORMAT must be json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Every handler redacts keys, tokens, email addresses and VAT numbers (marketplace/logging.py).
-    "filters": {"redact": {"()": "marketplace.logging.RedactingFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s [%(request_id)s]"},
+        "json": {"()": "marketplace.logging.JsonFormatter"},
+    },
+    # Every handler redacts keys, tokens, email addresses and VAT numbers (marketplace/logging.py)
+    # and gives each record the current request id.
+    "filters": {
+        "redact": {"()": "marketplace.logging.RedactingFilter"},
+        "request_id": {"()": "marketplace.logging.RequestIdFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact"],
+        }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
@@ -358,5 +376,15 @@ LOGGING = {
         # redacting console handler through the root logger instead.
         "django": {"level": "INFO", "propagate": True},
         "django.server": {"level": "INFO", "propagate": True},
+        # sentry-sdk gives its logger a (non-redacting) stderr handler of its own unless it has one.
+        "sentry_sdk.errors": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+
+# Errors and their traces go to Sentry when this is set (off by default); events are redacted
+# like the logs and carry no personal data (marketplace/sentry.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from marketplace.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))

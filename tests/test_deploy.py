@@ -170,7 +170,7 @@ def test_lock_file_agrees_with_pyproject() -> None:
             "does not satisfy >=99",
         ),
         (
-            lambda p: p["optional-dependencies"]["production"].remove("whitenoise>=6.8,<7"),
+            lambda p: p["dependencies"].remove("whitenoise>=6.8,<7"),
             "whitenoise is locked for pyproject.toml, which no longer asks for it",
         ),
     ],

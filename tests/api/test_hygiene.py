@@ -266,8 +266,13 @@ def console() -> Iterator[io.StringIO]:
     handler.setStream(previous)
 
 
+def _records(stream: io.StringIO) -> list[dict[str, str]]:
+    """The JSON lines written (LOG_FORMAT=json, the default with DEBUG off)."""
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
 def _lines(stream: io.StringIO) -> list[str]:
-    return [line.split(" ", 2)[2] for line in stream.getvalue().splitlines() if line[:1].isdigit()]
+    return [f"{r['level']} {r['logger']} {r['message']}" for r in _records(stream)]
 
 
 def test_logged_keys_tokens_emails_and_vat_numbers_are_redacted(console):
@@ -295,7 +300,7 @@ def test_logged_keys_tokens_emails_and_vat_numbers_are_redacted(console):
         "WARNING tests.api.hygiene a message that does not take %s ('[secret]', '[email]')",
     ]
     assert lines[6] == "ERROR tests.api.hygiene call failed for [email]"
-    traceback = console.getvalue().split(lines[6], 1)[1]
+    traceback = _records(console)[6]["exc_info"]
     assert traceback.strip().endswith("ValueError: refused key [secret]")
     assert "sk_live" not in console.getvalue()
 
@@ -351,7 +356,12 @@ def test_celery_workers_log_through_the_redacting_handler():
         check=True,
     )
     [line] = done.stderr.splitlines()
-    assert line.split(" ", 2)[2] == "WARNING invoicing.tasks key [secret] for [email]"
+    record = json.loads(line)
+    assert (record["level"], record["logger"], record["message"]) == (
+        "WARNING",
+        "invoicing.tasks",
+        "key [secret] for [email]",
+    )
 
 
 # Production checks

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, TypeVar
 
 import httpx
 import pytest
@@ -72,8 +72,11 @@ def broker_url() -> str:
     return broker
 
 
-def start_worker(env: dict[str, str], concurrency: int = 2) -> subprocess.Popen[bytes]:
-    """A worker on this run's own queue, reading the test database, in its own process group."""
+def start_worker(
+    env: dict[str, str], concurrency: int = 2, log: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
+    """A worker on this run's own queue, reading the test database, in its own process group;
+    its log lines (stderr) go to `log` when given."""
     database = connection.settings_dict
     database_url = (
         f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
@@ -90,7 +93,7 @@ def start_worker(env: dict[str, str], concurrency: int = 2) -> subprocess.Popen[
         "CELERY_BROKER_URL": broker_url(),
         **env,
     }
-    return subprocess.Popen(command, cwd=ROOT, env=full_env, start_new_session=True)
+    return subprocess.Popen(command, cwd=ROOT, env=full_env, stderr=log, start_new_session=True)
 
 
 def kill_hard(process: subprocess.Popen[bytes]) -> None:
