@@ -3,7 +3,8 @@
 Boots gunicorn (2 workers), a Celery worker and beat and the sandbox with DEBUG off and fresh
 secrets (marketplace/management/production_stack.py), then over HTTP: a static asset (200 and
 long cache headers), /readyz, a buyer's checkout paid through the provider's signed callback
-(the buyer's own word, and a callback with a bad signature, are refused first), its invoices, a
+(the buyer's own word, and a callback with a bad signature, are refused first), its invoices and
+the worker's JSON log lines of their Space Invoices calls carrying the paying request's id, a
 refund by an operator holding the permission and its credit note, and the invoice CSV. Then it
 pays a batch of checkouts, sends SIGTERM to every process while their invoices are being issued,
 restarts them and proves every paid order has exactly one invoice, here and in the sandbox (by
@@ -120,7 +121,7 @@ class Smoke:
         self.step = name
         try:
             action()
-        except (StackError, httpx.HTTPError) as error:
+        except (StackError, httpx.HTTPError, ValueError) as error:
             self.failures[name] = str(error) or type(error).__name__
 
     # Steps
@@ -194,8 +195,10 @@ class Smoke:
             all(self._order(order["id"])["paid_at"] is None for order in orders),
             "an order was paid by a refused payment",
         )
-        self._pay(checkout)
+        request_id = f"smoke-pay-{secrets.token_hex(8)}"
+        self._pay(checkout, request_id=request_id)
         invoices = [self._document(order["id"], "invoice") for order in orders]
+        self._check("logs", lambda: self._issuance_logged(request_id, invoices))
         refunded = orders[0]
         line = refunded["lines"][0]
         refund = self.web.post(
@@ -214,6 +217,25 @@ class Smoke:
         expect(
             Decimal(credit_note["total_net"]) == Decimal(line["unit_price"]),
             f"the credit note for 1 x {line['unit_price']} is {credit_note['total_net']} net",
+        )
+
+    def _issuance_logged(self, request_id: str, invoices: list[dict[str, Any]]) -> None:
+        """The worker's JSON log lines of each invoice's Space Invoices call carry the id of the
+        web request that paid it."""
+        lines = self.stack.log("worker", lines=100_000).splitlines()
+        records = [json.loads(line) for line in lines if line.startswith("{")]
+        calls = [
+            record
+            for record in records
+            if record.get("request_id") == request_id
+            and record.get("logger") == "invoicing.client"
+            and record.get("message", "").startswith("space_invoices POST /invoices")
+        ]
+        self.report["logs"] = {"request_id": request_id, "invoice_calls": len(calls)}
+        expect(
+            len(calls) == len(invoices),
+            f"{len(calls)} JSON log lines of the invoice calls carry request id {request_id}, "
+            f"not {len(invoices)}",
         )
 
     def _csv(self) -> None:
@@ -288,8 +310,9 @@ class Smoke:
             currency=orders[0]["currency"],
         )
 
-    def _pay(self, checkout: dict[str, Any], wait: bool = True) -> None:
-        paid = self.web.post("/payments/callback/", data=self._callback(checkout))
+    def _pay(self, checkout: dict[str, Any], wait: bool = True, request_id: str = "") -> None:
+        headers = {"X-Request-Id": request_id} if request_id else {}
+        paid = self.web.post("/payments/callback/", data=self._callback(checkout), headers=headers)
         expect(paid.status_code == 302, f"signed callback: {paid.status_code} {paid.text[:300]}")
         if wait:
             for order in checkout["orders"]:
