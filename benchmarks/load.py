@@ -103,6 +103,7 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     deadline = time.monotonic() + args.seconds
     started = time.monotonic()
     machine_before, stack_before, client_before = _machine_cpu(), stack.cpu_seconds(), _own_cpu()
+    postgres_before = _postgres_cpu()
 
     def buyer(index: int) -> None:
         client = httpx.Client(
@@ -148,12 +149,13 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     by_process = {name: stack_after[name] - stack_before[name] for name in stack_after}
     ours = sum(by_process.values())
     client = _own_cpu() - client_before
-    others = max(0.0, machine - ours - client)
+    postgres = _postgres_cpu() - postgres_before
+    others = max(0.0, machine - ours - client - postgres)
     print(
         f"CPU during the run: {machine:.0f} s busy of {elapsed * (os.cpu_count() or 1):.0f} s; "
         + ", ".join(f"{name} {used:.1f} s" for name, used in by_process.items())
-        + f", client {client:.1f} s, everything else (PostgreSQL, Redis, other work on the "
-        f"machine) {others:.0f} s"
+        + f", client {client:.1f} s, PostgreSQL (every database on the server) {postgres:.1f} s, "
+        f"everything else on the machine {others:.0f} s"
     )
     every = sorted(t for kind in timings.values() for t in kind)
     requests = sum(statuses.values())
@@ -200,6 +202,7 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "cpu_s_stack": {name: round(used, 1) for name, used in by_process.items()},
         "cpu_s_client": round(client, 1),
+        "cpu_s_postgres_all_databases": round(postgres, 1),
         "cpu_s_others": round(others, 1),
     }
 
@@ -231,6 +234,21 @@ def _machine_cpu() -> float:
     """Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait)."""
     ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds used so far by the PostgreSQL server processes still running on this machine
+    (serving every database on it, not only this run's)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
+            continue
+        if name == "postgres":
+            fields = rest.split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _own_cpu() -> float:
