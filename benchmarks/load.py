@@ -12,9 +12,10 @@ the test provider's signed callback, for `--seconds`. The per-buyer checkout thr
 (the throttle stays in the path) and the Space Invoices rate limit lifted, as the sandbox's is.
 
 Prints checkouts per second, p50/p95 latency per request kind and over all requests, the share
-of 5xx answers, then waits for the worker to issue every invoice and checks that every paid
-order has exactly one, here and in the sandbox (by its metadata order id). The last line is one
-JSON object.
+of 5xx answers, the CPU used meanwhile by each process of the stack, the client, PostgreSQL and
+the rest of the machine (Linux /proc: the machine may be shared), then waits for the worker to
+issue every invoice and checks that every paid order has exactly one, here and in the sandbox (by
+its metadata order id). The last line is one JSON object.
 """
 
 import argparse
