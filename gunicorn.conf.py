@@ -38,9 +38,10 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 control_socket_disable = True
 
 accesslog = "-"
-# Client address, method, path, status, bytes, milliseconds. No query string (search terms and
-# percent-encoded email addresses), referrer or user agent.
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+# Client address, method, path, status, bytes, milliseconds, and the request id the response
+# answers with (marketplace/request_id.py: the line is written after the request, outside of it).
+# No query string (search terms and percent-encoded email addresses), referrer or user agent.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
 
 
 class DjangoLogging(glogging.Logger):

@@ -42,7 +42,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # percent-encoded) or alone as Django signs it (payload:timestamp:signature).
     (re.compile(r"(/orders/guest/)[^/\s\"'?#]+"), r"\1[redacted]"),
     (re.compile(r"\b[\w-]{20,}:[0-9A-Za-z]{4,}:[\w-]{20,}"), "[signed token]"),
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
+    # An address, also percent-encoded as a query string holds it.
+    (re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+"), "[email]"),
     # A country prefix, then 2-13 capitals and digits (two digits at least) that may be grouped
     # by spaces, dots or dashes before digits: SI50223054, DE 136 695 976, CHE-123.456.789.
     (
@@ -108,6 +109,9 @@ class JsonFormatter(BaseJsonFormatter):
         super().add_fields(log_data, record, message_dict)
         if log_data.get("request_id") == "-":
             del log_data["request_id"]
+        # Django passes the request object along (its repr holds the query string); the message
+        # names the path already.
+        log_data.pop("request", None)
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))

@@ -1,6 +1,7 @@
 """The production processes (Procfile) as real processes: each refuses to start on a start-up check
 error, `check --deploy` passes with production settings, gunicorn's access log is redacted."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -86,14 +87,22 @@ def test_gunicorn_access_log_goes_through_the_redacting_handlers(tmp_path: Path)
     process, url = start_gunicorn(env, log)
     try:
         guest = httpx.get(f"{url}/orders/guest/{token}/?email=ann%40example.com", timeout=10)
-        docs = httpx.get(f"{url}/api/docs/", headers={"Referer": f"{url}/?q=ann@example.com"})
+        docs = httpx.get(
+            f"{url}/api/docs/",
+            headers={"Referer": f"{url}/?q=ann@example.com", "X-Request-Id": "docs-3c1f"},
+        )
     finally:
         stop(process)
 
     output = log.read_text()
     assert (guest.status_code, docs.status_code) == (404, 200)
     assert "Booting worker with pid" in output  # gunicorn's own log, through Django's handler
-    assert ' INFO gunicorn.access 127.0.0.1 "GET /orders/guest/[redacted]/" 404 ' in output
-    assert ' INFO gunicorn.access 127.0.0.1 "GET /api/docs/" 200 ' in output
+    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access = [r["message"] for r in records if r["logger"] == "gunicorn.access"]
+    [guest_line] = [line for line in access if "/orders/guest/" in line]
+    [docs_line] = [line for line in access if "/api/docs/" in line]
+    assert guest_line.startswith('127.0.0.1 "GET /orders/guest/[redacted]/" 404 ')
+    assert docs_line.startswith('127.0.0.1 "GET /api/docs/" 200 ')
+    assert docs_line.endswith("ms docs-3c1f")  # the id the response answered with
     assert token not in output
     assert "ann" not in output
