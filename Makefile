@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # Tests run on PostgreSQL and Redis (this machine runs both on localhost).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
+# `make smoke` recreates this database and flushes this Redis database on every run.
+SMOKE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smoke
+SMOKE_REDIS_URL ?= redis://127.0.0.1:6379/1
 
 # The browser tests (tests/browser) drive Debian's Chromium, installed when missing: as root,
 # or through sudo. Fonts are a recommendation of the package, needed for readable screenshots.
@@ -14,7 +17,7 @@ CHROMIUM := /usr/bin/chromium
 CHROMIUM_PACKAGES := chromium fonts-liberation
 APT := $(if $(filter 0,$(shell id -u)),,$(shell command -v sudo)) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: install browser run test lint format demo migrate clean lock image-check
+.PHONY: install browser run test smoke lint format demo migrate clean lock image-check
 
 # Local targets run with DEBUG on unless it is set: with it off (production), the system checks
 # of marketplace/checks.py refuse the embedded SECRET_KEY and sandbox keys.
@@ -57,6 +60,11 @@ lint: install
 test: lint browser
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(BIN)/pytest --create-db -p no:cacheprovider
+
+# The production profile (gunicorn, worker, beat, sandbox; DEBUG off) end to end over HTTP, then
+# SIGTERM mid-issuance and a restart (marketplace/management/commands/smoke.py). One JSON line.
+smoke: install
+	$(BIN)/python manage.py smoke --database-url $(SMOKE_DATABASE_URL) --redis-url $(SMOKE_REDIS_URL)
 
 # The production image installs exactly these versions, each checked against its hashes
 # (Dockerfile: pip install --require-hashes). Run after changing pyproject's dependencies or the

@@ -1,5 +1,6 @@
 """System checks that refuse to start a production process (DEBUG off) with local-only secrets
-or the local test payment provider.
+or the local test payment provider (allowed with DEBUG off only in the smoke profile, against the
+project's sandbox).
 
 Registered in MarketplaceConfig.ready(); every management command (migrate, runserver, ...) runs
 them first, and `refuse_to_start_on_errors` runs them when gunicorn (gunicorn.conf.py), the Celery
@@ -55,7 +56,19 @@ def production_secrets_check(
                 id="marketplace.E002",
             )
         )
-    if settings.PAYMENT_PROVIDER == "test":
+    smoke_sandbox = settings.SPACE_INVOICES_API_KEY.startswith("sk_sandbox_") and _is_local_sandbox(
+        settings.SPACE_INVOICES_URL
+    )
+    if settings.SMOKE_PROFILE and not smoke_sandbox:
+        errors.append(
+            Error(
+                "SMOKE_PROFILE is on outside the smoke profile: it lets the local test payment "
+                "provider run with DEBUG off, so it needs the project's sandbox and a sandbox key.",
+                hint="Unset SMOKE_PROFILE in production.",
+                id="marketplace.E005",
+            )
+        )
+    if settings.PAYMENT_PROVIDER == "test" and not (settings.SMOKE_PROFILE and smoke_sandbox):
         errors.append(
             Error(
                 "PAYMENT_PROVIDER is the local test provider while DEBUG is off: its page signs "

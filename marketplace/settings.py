@@ -143,10 +143,17 @@ GUEST_LINK_MAX_AGE_DAYS = env.int("GUEST_LINK_MAX_AGE_DAYS", default=90)
 # `marketplace.record_order_payment` records a payment received (POST /api/orders/{id}/pay/,
 # audited). "test": the local test payment provider (marketplace.payments), whose page signs a
 # "paid" callback for anyone: only with DEBUG on (`make run` sets it) or in the test suite
-# (tests/conftest.py); the start-up checks refuse it with DEBUG off.
+# (tests/conftest.py) or the smoke profile (SMOKE_PROFILE below); the start-up checks refuse it
+# with DEBUG off otherwise.
 PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="offline")
 if PAYMENT_PROVIDER not in {"offline", "test"}:
     raise environ.ImproperlyConfigured("PAYMENT_PROVIDER must be offline or test")
+# The smoke profile (`make smoke`, benchmarks/load.py): production settings with DEBUG off that
+# may take payments through the test provider, whose callbacks the smoke signs as the provider
+# would. Only against the project's own Space Invoices sandbox with a sandbox key: the start-up
+# checks refuse it anywhere else (marketplace/checks.py E005), and the test provider stays
+# refused with DEBUG off without it (E004).
+SMOKE_PROFILE = env.bool("SMOKE_PROFILE", default=False)
 # Signs the local test payment provider's callbacks.
 PAYMENT_PROVIDER_SECRET = env.str(
     "PAYMENT_PROVIDER_SECRET", default="insecure-local-payment-provider-secret"

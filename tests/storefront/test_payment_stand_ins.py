@@ -172,7 +172,11 @@ def test_the_checks_refuse_the_test_provider_with_debug_off():
 
 
 def _manage_check(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "PAYMENT_PROVIDER"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "PAYMENT_PROVIDER", "SMOKE_PROFILE"}
+    }
     production = {"SECRET_KEY": "k3y-" + "".join(f"{chr(97 + i % 26)}{i}" for i in range(30))}
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
@@ -190,6 +194,23 @@ def test_a_production_process_with_the_test_provider_does_not_start():
     assert refused.returncode == 1
     assert "(marketplace.E004) PAYMENT_PROVIDER is the local test provider" in refused.stderr
     assert (production.returncode, production.stderr) == (0, "")
+
+
+def test_the_smoke_profile_runs_the_test_provider_with_debug_off_only_on_the_sandbox():
+    smoke = {"DEBUG": "false", "PAYMENT_PROVIDER": "test", "SMOKE_PROFILE": "true"}
+    sandbox = {
+        "SPACE_INVOICES_URL": "http://127.0.0.1:8765",
+        "SPACE_INVOICES_API_KEY": "sk_sandbox_x",
+    }
+    allowed = _manage_check(**smoke, **sandbox)
+    live_key = _manage_check(**smoke, **sandbox | {"SPACE_INVOICES_API_KEY": "sk_live_x"})
+    remote = _manage_check(**smoke, **sandbox | {"SPACE_INVOICES_URL": "https://eu.example.com"})
+
+    assert (allowed.returncode, allowed.stderr) == (0, "")
+    for refused in (live_key, remote):
+        assert refused.returncode == 1
+        assert "(marketplace.E005) SMOKE_PROFILE is on outside the smoke profile" in refused.stderr
+        assert "(marketplace.E004) PAYMENT_PROVIDER is the local test provider" in refused.stderr
 
 
 def test_an_unknown_payment_provider_is_refused_at_start():

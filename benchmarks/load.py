@@ -1,0 +1,267 @@
+"""Concurrent buyers against the production profile: catalog -> checkout -> pay.
+
+    .venv/bin/python benchmarks/load.py [--seconds 60] [--buyers 8] [--web-workers 2]
+        [--database-url postgres://postgres@127.0.0.1:5432/load_bench]
+        [--redis-url redis://127.0.0.1:6379/2]
+
+Boots the production profile as `make smoke` does (marketplace/management/production_stack.py:
+gunicorn with gunicorn.conf.py, a Celery worker and beat, the sandbox; DEBUG off, fresh secrets,
+the database recreated and the Redis database flushed). Each buyer thread, with its own
+keep-alive connection, lists the catalog, checks out one product and pays the checkout through
+the test provider's signed callback, for `--seconds`. The per-buyer checkout throttle is raised
+(the throttle stays in the path) and the Space Invoices rate limit lifted, as the sandbox's is.
+
+Prints checkouts per second, p50/p95 latency per request kind and over all requests, the share
+of 5xx answers, the CPU used meanwhile by each process of the stack, the client, PostgreSQL and
+the rest of the machine (Linux /proc: the machine may be shared), then waits for the worker to
+issue every invoice and checks that every paid order has exactly one, here and in the sandbox (by
+its metadata order id). The last line is one JSON object.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from marketplace.management.production_stack import Stack, StackError, wait_for
+
+BILLING = {
+    "name": "Load Buyer",
+    "email": "buyer@example.com",
+    "address": "Rue de la Paix 1",
+    "post_code": "75002",
+    "city": "Paris",
+    "country": "FR",
+}
+PASSWORD = "Qz7-wmv!tr4x-Hk2p"  # noqa: S105 - throwaway buyers on a throwaway database
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--buyers", type=int, default=8)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/load_bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/2")
+    parser.add_argument(
+        "--drain-timeout", type=float, default=900, help="seconds to wait for every invoice"
+    )
+    args = parser.parse_args()
+    stack = Stack(
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        web_workers=args.web_workers,
+        env={
+            "THROTTLE_CHECKOUT": "1000000/min",
+            "THROTTLE_SIGNUP": "1000000/hour",
+            "THROTTLE_LOGIN": "1000000/min",
+            "SPACE_INVOICES_RATE_LIMIT_PER_MIN": "0",
+            "LOG_LEVEL": "WARNING",
+        },
+    )
+    try:
+        print(json.dumps(_run(stack, args)))
+    except StackError as error:
+        for name in ("web", "worker", "sandbox"):
+            print(f"--- {name} log ---\n{stack.log(name)}", file=sys.stderr)
+        sys.exit(f"load: {error}")
+    finally:
+        stack.close()
+
+
+def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    stack.prepare()
+    stack.start()
+    seeded = int(stack.manage("seed_catalog").split()[1])  # "Seeded 3 sellers; ..."
+    web = httpx.Client(base_url=stack.web_url, timeout=30)
+
+    def catalog() -> list[dict[str, Any]] | None:
+        rows = web.get("/api/catalog/products/", params={"limit": 100}).json()["results"]
+        return rows if len({row["seller_id"] for row in rows}) == seeded else None
+
+    products = wait_for(catalog, "every seeded seller's products in the catalog", 60)
+    tokens = [_buyer_token(web, n) for n in range(args.buyers)]
+    print(
+        f"{args.buyers} buyers, {len(products)} products, gunicorn {args.web_workers} workers; "
+        f"running {args.seconds:.0f} s",
+        flush=True,
+    )
+    timings: dict[str, list[float]] = defaultdict(list)
+    statuses: dict[int, int] = defaultdict(int)
+    checkouts = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + args.seconds
+    started = time.monotonic()
+    machine_before, stack_before, client_before = _machine_cpu(), stack.cpu_seconds(), _own_cpu()
+    postgres_before = _postgres_cpu()
+
+    def buyer(index: int) -> None:
+        client = httpx.Client(
+            base_url=stack.web_url, timeout=30, headers={"Authorization": f"Token {tokens[index]}"}
+        )
+        n = index
+        while time.monotonic() < deadline:
+            product = products[n % len(products)]
+            n += 1
+            catalog = _timed(client, "catalog", "GET", "/api/catalog/products/")
+            placed = _timed(
+                client,
+                "checkout",
+                "POST",
+                "/api/checkout/",
+                json={"lines": [{"product_id": product["id"], "quantity": 1}], "billing": BILLING},
+            )
+            paid = None
+            if placed[1].status_code == 201:
+                body = placed[1].json()
+                order = body["orders"][0]
+                callback = stack.provider_callback(
+                    checkout_ref=stack.checkout_ref(body["checkout_id"]),
+                    amount=str(Decimal(order["total_gross"])),
+                    currency=order["currency"],
+                )
+                paid = _timed(client, "pay", "POST", "/payments/callback/", data=callback)
+            with lock:
+                for kind, response, elapsed in filter(None, (catalog, placed, paid)):
+                    timings[kind].append(elapsed)
+                    statuses[response.status_code] += 1
+                if paid is not None and paid[1].status_code == 302:
+                    checkouts[0] += 1
+
+    threads = [threading.Thread(target=buyer, args=(i,)) for i in range(args.buyers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    machine = _machine_cpu() - machine_before
+    stack_after = stack.cpu_seconds()
+    by_process = {name: stack_after[name] - stack_before[name] for name in stack_after}
+    ours = sum(by_process.values())
+    client = _own_cpu() - client_before
+    postgres = _postgres_cpu() - postgres_before
+    others = max(0.0, machine - ours - client - postgres)
+    print(
+        f"CPU during the run: {machine:.0f} s busy of {elapsed * (os.cpu_count() or 1):.0f} s; "
+        + ", ".join(f"{name} {used:.1f} s" for name, used in by_process.items())
+        + f", client {client:.1f} s, PostgreSQL (every database on the server) {postgres:.1f} s, "
+        f"everything else on the machine {others:.0f} s"
+    )
+    every = sorted(t for kind in timings.values() for t in kind)
+    requests = sum(statuses.values())
+    server_errors = sum(count for status, count in statuses.items() if status >= 500)
+    for kind, values in sorted(timings.items()):
+        print(f"{kind:9s} {len(values):6d} requests  p50 {_p(values, 50):7.1f} ms  "
+              f"p95 {_p(values, 95):7.1f} ms")  # fmt: skip
+    print(f"statuses: {dict(sorted(statuses.items()))}")
+    rate = checkouts[0] / elapsed
+    print(f"{checkouts[0]} paid checkouts in {elapsed:.1f} s: {rate:.1f} checkouts/s", flush=True)
+    drain_started = time.monotonic()
+    settled = wait_for(
+        lambda: counts if not (counts := stack.invoice_counts())["missing"] else None,
+        "every paid order's invoice",
+        args.drain_timeout,
+        interval=2,
+    )
+    drained = time.monotonic() - drain_started
+    exactly_once = (
+        not settled["duplicated"]
+        and not settled["unpaid_invoiced"]
+        and settled["issued_here"] == settled["in_sandbox"] == settled["paid_orders"]
+    )
+    print(
+        f"{settled['paid_orders']} paid orders, {settled['in_sandbox']} invoices in the sandbox, "
+        f"{settled['issued_here']} issued here, {len(settled['duplicated'])} duplicated; "
+        f"all issued {drained:.0f} s after the load ended"
+    )
+    return {
+        "seconds": round(elapsed, 1),
+        "buyers": args.buyers,
+        "web_workers": args.web_workers,
+        "checkouts": checkouts[0],
+        "checkouts_per_s": round(rate, 1),
+        "p50_ms": round(_p(every, 50), 1),
+        "p95_ms": round(_p(every, 95), 1),
+        "p95_ms_by_kind": {kind: round(_p(v, 95), 1) for kind, v in sorted(timings.items())},
+        "requests": requests,
+        "share_5xx": round(server_errors / requests, 4) if requests else None,
+        "paid_orders": settled["paid_orders"],
+        "invoices_in_sandbox": settled["in_sandbox"],
+        "exactly_one_invoice_per_paid_order": exactly_once,
+        "invoices_drained_s": round(drained, 1),
+        "cpus": os.cpu_count(),
+        "cpu_s_stack": {name: round(used, 1) for name, used in by_process.items()},
+        "cpu_s_client": round(client, 1),
+        "cpu_s_postgres_all_databases": round(postgres, 1),
+        "cpu_s_others": round(others, 1),
+    }
+
+
+def _buyer_token(web: httpx.Client, n: int) -> str:
+    username = f"load-buyer-{n}"
+    registered = web.post(
+        "/api/buyers/",
+        json={"username": username, "email": f"{username}@example.com", "password": PASSWORD},
+    )
+    if registered.status_code != 201:
+        raise StackError(f"buyer sign-up: {registered.status_code} {registered.text}")
+    token = web.post("/api/auth/token/", json={"username": username, "password": PASSWORD})
+    if token.status_code != 200:
+        raise StackError(f"buyer token: {token.status_code} {token.text}")
+    key: str = token.json()["token"]
+    return key
+
+
+def _timed(
+    client: httpx.Client, kind: str, method: str, url: str, **kwargs: Any
+) -> tuple[str, httpx.Response, float]:
+    started = time.perf_counter()
+    response = client.request(method, url, **kwargs)
+    return kind, response, (time.perf_counter() - started) * 1000
+
+
+def _machine_cpu() -> float:
+    """Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds used so far by the PostgreSQL server processes still running on this machine
+    (serving every database on it, not only this run's)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
+            continue
+        if name == "postgres":
+            fields = rest.split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _p(values: list[float], percentile: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100)[percentile - 1]
+
+
+if __name__ == "__main__":
+    main()
