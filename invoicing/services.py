@@ -166,6 +166,12 @@ def invoice_request(*, order: Order) -> Invoice | None:
     existing = Invoice.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
     if existing is not None:
         return existing
+    return invoice_write(order=order)
+
+
+def invoice_write(*, order: Order) -> Invoice | None:
+    """invoice_request for an order its caller found without an invoice, under the order's row
+    lock (the check is not repeated)."""
     lines = [
         (line, line.quantity - line.refunded_quantity)
         for line in order.lines.order_by("pk")
@@ -192,10 +198,10 @@ def invoice_request(*, order: Order) -> Invoice | None:
         logger.warning("order %s: no invoice written (deemed supply)", order.pk)
         return None
     invoice = _document_create(order, DocumentKind.INVOICE, credited_invoice=None)
-    DocumentLine.objects.bulk_create(
-        _document_line(invoice, line, quantity, line.tax_rate) for line, quantity in lines
+    document_lines = DocumentLine.objects.bulk_create(
+        [_document_line(invoice, line, quantity, line.tax_rate) for line, quantity in lines]
     )
-    document_payload_freeze(invoice=invoice)
+    document_payload_freeze(invoice=invoice, lines=document_lines)
     _enqueue("issue_document", invoice.pk)
     return invoice
 
@@ -330,10 +336,9 @@ def documents_release_for_seller(*, seller: Seller) -> list[int]:
     return waiting
 
 
-def payment_record_request(*, order: Order) -> None:
-    """The order was paid after its invoice was written: record the payment on it."""
-    invoice = Invoice.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
-    if invoice is not None and invoice.payment_recorded_at is None:
+def payment_record_request(*, invoice: Invoice) -> None:
+    """The invoice's order was paid after the invoice was written: record the payment on it."""
+    if invoice.payment_recorded_at is None:
         _enqueue("record_payment", invoice.pk)
 
 
@@ -637,13 +642,16 @@ def document_sweep_pending() -> list[int]:
     return ids + unrecorded
 
 
-def document_payload_freeze(*, invoice: Invoice) -> DocumentCreate:
+def document_payload_freeze(
+    *, invoice: Invoice, lines: Sequence[DocumentLine] | None = None
+) -> DocumentCreate:
     """Build the row's create request from the row and store it; every attempt sends it.
 
-    Called when the row is written, and again when its tax treatment changes before any create
-    was sent. Once a create was sent the request is final: rebuilding it raises ValueError.
+    Called when the row is written (with the `lines` just written, in id order, so they are
+    not read back), and again when its tax treatment changes before any create was sent. Once
+    a create was sent the request is final: rebuilding it raises ValueError.
     """
-    payload = document_payload(invoice)
+    payload = document_payload(invoice, lines=lines)
     invoice.payload = json_dumps(payload)
     frozen = (
         Invoice.objects.filter(pk=invoice.pk)
@@ -655,11 +663,14 @@ def document_payload_freeze(*, invoice: Invoice) -> DocumentCreate:
     return payload
 
 
-def document_payload(invoice: Invoice) -> DocumentCreate:
-    """The create request for the row as it is now, from the row alone: its lines and its
-    recorded tax treatment, dated the day the row was written."""
+def document_payload(
+    invoice: Invoice, *, lines: Sequence[DocumentLine] | None = None
+) -> DocumentCreate:
+    """The create request for the row as it is now, from the row alone: its lines (read in id
+    order unless given) and its recorded tax treatment, dated the day the row was written."""
     order = invoice.order
-    lines = list(invoice.lines.order_by("pk"))
+    if lines is None:
+        lines = list(invoice.lines.select_related("order_line").order_by("pk"))
     payload: DocumentCreate = {
         "date": timezone.localdate(invoice.created_at).isoformat(),
         "currency_code": order.currency,
@@ -694,7 +705,7 @@ def document_payload(invoice: Invoice) -> DocumentCreate:
         # Paid with the order; nothing is due on a zero total (the API refuses amount 0).
         payload["payments"] = [
             {
-                "amount": invoice_amount_paid(invoice=invoice),
+                "amount": invoice_amount_paid(invoice=invoice, lines=lines),
                 "type": "card",
                 "date": timezone.localdate(order.paid_at).isoformat(),
                 "reference": f"order-{order.pk}",
@@ -768,12 +779,16 @@ def _totals(lines: Iterable[DocumentLine], currency: str) -> Totals:
     return order_totals(_priced(lines), currency)
 
 
-def invoice_amount_paid(*, invoice: Invoice) -> Decimal:
+def invoice_amount_paid(
+    *, invoice: Invoice, lines: Sequence[DocumentLine] | None = None
+) -> Decimal:
     """What the buyer paid for the invoice's lines: their checkout price (at the order lines'
     rates), never more than the document's total. Equal to it unless the treatment changed at
     issue time; then VAT that became due stays due. The payment recorded on the invoice, and
-    what reconciliation expects its entity to show paid."""
-    lines = list(invoice.lines.select_related("order_line").order_by("pk"))
+    what reconciliation expects its entity to show paid. `lines`: the invoice's lines with
+    their order lines, when the caller has them."""
+    if lines is None:
+        lines = list(invoice.lines.select_related("order_line").order_by("pk"))
     checkout_price = order_totals(
         [PricedLine(line.quantity, line.unit_price, line.sold_line.tax_rate) for line in lines],
         invoice.currency,

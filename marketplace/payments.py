@@ -20,10 +20,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from rest_framework import status
 
 from marketplace import services, tasks
@@ -91,6 +92,18 @@ def checkout_amount(checkout: Checkout) -> tuple[Decimal, str]:
         .annotate(total=Sum("total_gross"))
         .order_by("currency")
     )
+    return _amount(totals)
+
+
+def _orders_amount(orders: list[Order]) -> tuple[Decimal, str]:
+    """checkout_amount of these payable orders, already read."""
+    sums: dict[str, Decimal] = {}
+    for order in orders:
+        sums[order.currency] = sums.get(order.currency, Decimal(0)) + order.total_gross
+    return _amount([{"currency": currency, "total": sums[currency]} for currency in sorted(sums)])
+
+
+def _amount(totals: list[dict[str, Any]]) -> tuple[Decimal, str]:
     if not totals:
         raise ApplicationError(
             "Nothing in this checkout is left to pay: its orders are paid or cancelled.",
@@ -143,11 +156,23 @@ def payment_callback_process(*, data: Mapping[str, str], site_url: str) -> Callb
         )
         if checkout is None:
             raise ApplicationError("The payment names an unknown checkout.", field="checkout_ref")
-        if Payment.objects.filter(provider_payment_id=fields["payment_id"]).exists():
+        # One query: this payment id anywhere, and the checkout's paid payments.
+        earlier = set(
+            Payment.objects.filter(
+                Q(provider_payment_id=fields["payment_id"])
+                | Q(checkout=checkout, outcome=PaymentOutcome.PAID)
+            ).values_list("provider_payment_id", flat=True)
+        )
+        if fields["payment_id"] in earlier:
             return CallbackResult(checkout, "replayed")
-        if checkout.payments.filter(outcome=PaymentOutcome.PAID).exists():
+        if earlier:
             return CallbackResult(checkout, "already_paid")
-        amount = _amount_matching(checkout, fields)
+        # Locked in id order with their sellers, as order_mark_paid locks one: what is still
+        # to pay cannot change under us.
+        orders = list(
+            payable_orders(checkout).select_for_update().select_related("seller").order_by("pk")
+        )
+        amount = _amount_matching(orders, fields)
         Payment.objects.create(
             checkout=checkout,
             provider_payment_id=fields["payment_id"],
@@ -155,7 +180,7 @@ def payment_callback_process(*, data: Mapping[str, str], site_url: str) -> Callb
             amount=amount,
             currency=fields["currency"],
         )
-        _apply(checkout, fields, site_url)
+        _apply(checkout, orders, fields, site_url)
     effect = "confirmed" if fields["outcome"] == PaymentOutcome.PAID else "declined"
     return CallbackResult(checkout, effect)
 
@@ -185,8 +210,8 @@ def _verified(data: Mapping[str, str]) -> dict[str, str]:
     return fields
 
 
-def _amount_matching(checkout: Checkout, fields: Mapping[str, str]) -> Decimal:
-    amount, currency = checkout_amount(checkout)
+def _amount_matching(orders: list[Order], fields: Mapping[str, str]) -> Decimal:
+    amount, currency = _orders_amount(orders)
     if Decimal(fields["amount"]) != amount or fields["currency"] != currency:
         raise ApplicationError(
             f"The payment of {fields['amount']} {fields['currency']} does not match the "
@@ -196,11 +221,13 @@ def _amount_matching(checkout: Checkout, fields: Mapping[str, str]) -> Decimal:
     return amount
 
 
-def _apply(checkout: Checkout, fields: Mapping[str, str], site_url: str) -> None:
+def _apply(
+    checkout: Checkout, orders: list[Order], fields: Mapping[str, str], site_url: str
+) -> None:
     paid = fields["outcome"] == PaymentOutcome.PAID
-    for order in payable_orders(checkout).order_by("pk"):
+    for order in orders:
         if paid:
-            services.order_mark_paid(order_id=order.pk)
+            services.order_mark_paid_locked(order=order)
         audit_record(
             action="payment.confirmed" if paid else "payment.declined",
             seller_id=order.seller_id,

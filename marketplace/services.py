@@ -25,6 +25,7 @@ from invoicing.services import (
     credit_note_request,
     invoice_point_reached,
     invoice_request,
+    invoice_write,
     payment_record_request,
     product_rate,
     seller_tax_profile,
@@ -193,22 +194,22 @@ def _checkout_write(
     submission_token: str | None,
     submission_fingerprint: str,
 ) -> Checkout:
-    # One insert for the orders and one for all their lines, whatever the cart's size.
-    with transaction.atomic():
-        buyer = buyer or guest_buyer_create(email=billing.email)
-        checkout = Checkout.objects.create(
-            buyer=buyer,
-            submission_token=submission_token,
-            submission_fingerprint=submission_fingerprint,
-        )
-        for order, _ in drafts:
-            order.checkout = checkout
-            order.buyer = buyer
-        Order.objects.bulk_create([order for order, _ in drafts])
-        OrderLine.objects.bulk_create([line for order, lines in drafts for line in lines])
-        for order, _ in drafts:
-            _audit_transition(order, "order.placed", buyer)
-            _after_transition(order)
+    # In checkout_create's transaction. One insert for the orders and one for all their lines,
+    # whatever the cart's size.
+    buyer = buyer or guest_buyer_create(email=billing.email)
+    checkout = Checkout.objects.create(
+        buyer=buyer,
+        submission_token=submission_token,
+        submission_fingerprint=submission_fingerprint,
+    )
+    for order, _ in drafts:
+        order.checkout = checkout
+        order.buyer = buyer
+    Order.objects.bulk_create([order for order, _ in drafts])
+    OrderLine.objects.bulk_create([line for order, lines in drafts for line in lines])
+    for order, _ in drafts:
+        _audit_transition(order, "order.placed", buyer)
+        _after_transition(order)
     return checkout
 
 
@@ -229,21 +230,27 @@ def checkout_vat_check(*, seller: Seller, country: str, vat_number: str) -> VatC
 
 def order_mark_paid(*, order_id: int, actor: User | None = None) -> Order:
     with transaction.atomic():
-        order = _locked(order_id)
-        if order.paid_at is not None or order.status not in (
-            OrderStatus.PLACED,
-            OrderStatus.FULFILLED,
-        ):
-            raise _transition_error(order, "paid")
-        order.paid_at = timezone.now()
-        if order.status == OrderStatus.PLACED:
-            order.status = OrderStatus.PAID
-        order.save(update_fields=["status", "paid_at"])
-        _audit_transition(order, "order.paid", actor)
-        if _invoice_of(order) is not None:  # invoiced earlier: record the payment on it
-            payment_record_request(order=order)
-        else:  # invoiced now, with the payment inline
-            _after_transition(order)
+        return order_mark_paid_locked(order=_locked(order_id), actor=actor)
+
+
+def order_mark_paid_locked(*, order: Order, actor: User | None = None) -> Order:
+    """order_mark_paid for an order the caller's transaction read with its row lock (and its
+    seller), as `_locked` does: a checkout's payment locks all its orders in one query."""
+    if order.paid_at is not None or order.status not in (
+        OrderStatus.PLACED,
+        OrderStatus.FULFILLED,
+    ):
+        raise _transition_error(order, "paid")
+    order.paid_at = timezone.now()
+    if order.status == OrderStatus.PLACED:
+        order.status = OrderStatus.PAID
+    order.save(update_fields=["status", "paid_at"])
+    _audit_transition(order, "order.paid", actor)
+    invoice = _invoice_of(order)
+    if invoice is not None:  # invoiced earlier: record the payment on it
+        payment_record_request(invoice=invoice)
+    elif invoice_point_reached(order):  # invoiced now, with the payment inline
+        invoice_write(order=order)
     return order
 
 
