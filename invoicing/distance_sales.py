@@ -88,30 +88,41 @@ def is_distance_sale(treatment: TaxTreatment) -> bool:
 
 def distance_sales_lock(*, sellers: Iterable[Seller], on: date) -> None:
     """Lock, in id order, the rows of the sellers whose next sale must be counted (not known to
-    be over the threshold), so concurrent sales count each other in turn and never deadlock."""
-    ids = sorted(seller.pk for seller in sellers if not _over_by_record(seller, on))
-    list(Seller.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+    be over the threshold), so concurrent sales count each other in turn and never deadlock.
+    Each locked seller's recorded crossing is refreshed from its locked row, so
+    `distance_sales_over_threshold(..., locked=True)` need not read it again."""
+    unknown = {seller.pk: seller for seller in sellers if not _over_by_record(seller, on)}
+    rows = (
+        Seller.objects.select_for_update()
+        .filter(pk__in=sorted(unknown))
+        .order_by("pk")
+        .values_list("pk", "distance_sales_threshold_crossed_on")
+    )
+    for pk, crossed_on in rows:
+        unknown[pk].distance_sales_threshold_crossed_on = crossed_on
 
 
 def distance_sales_over_threshold(
-    *, seller: Seller, sale_net: Decimal, currency: str, on: date
+    *, seller: Seller, sale_net: Decimal, currency: str, on: date, locked: bool = False
 ) -> bool:
     """Whether this intra-EU B2C sale of goods (net `sale_net` in `currency`, made on `on`) is
     taxed in the buyer's country because of the threshold.
 
     A seller recorded over it (this year or last) answers at once. Otherwise its row is locked
-    for the caller's transaction and its documents counted; a crossing found and not recorded
-    yet is recorded on the seller.
+    for the caller's transaction (`locked`: the caller's distance_sales_lock did, and refreshed
+    `seller`) and its documents counted; a crossing found and not recorded yet is recorded on
+    the seller.
     """
     if _over_by_record(seller, on):
         return True
-    locked = (
-        Seller.objects.select_for_update()
-        .only("distance_sales_threshold_crossed_on")
-        .get(pk=seller.pk)
-    )
-    if _over_by_record(locked, on):
-        return True
+    if not locked:
+        fresh = (
+            Seller.objects.select_for_update()
+            .only("distance_sales_threshold_crossed_on")
+            .get(pk=seller.pk)
+        )
+        if _over_by_record(fresh, on):
+            return True
     sale_eur = amount_in_eur(sale_net, currency)
     daily = _daily_totals_eur(seller.pk, on)
     if sale_eur is None or daily is None:

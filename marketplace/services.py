@@ -534,7 +534,10 @@ def _order_draft(
             ),
             Decimal(0),
         )
-        if distance_sales_over_threshold(seller=seller, sale_net=net, currency=currency, on=on):
+        # _order_drafts locked the seller with distance_sales_lock, which refreshed its record.
+        if distance_sales_over_threshold(
+            seller=seller, sale_net=net, currency=currency, on=on, locked=True
+        ):
             treatment = _treatment(seller, buyer_profile, vies, over_threshold=True)
     priced = [
         PricedLine(
