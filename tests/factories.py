@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 
 from invoicing.models import DocumentLine, Invoice, InvoiceState
 from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product, TaxCategory
+from marketplace.pricing import PricedLine, order_totals
 from marketplace.services import BillingDetails
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
 from sellers.services import seller_entity_create
@@ -160,3 +161,22 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
                 )
                 for line in self.order.lines.all()
             )
+
+
+def invoice_with_lines(lines: list[tuple[int, Decimal, Decimal]]) -> Invoice:
+    """An issued invoice of a new order with these `(quantity, unit price, rate)` lines, its
+    totals computed as Space Invoices computes them."""
+    order = OrderFactory(line=None)
+    for quantity, price, rate in lines:
+        order.lines.create(
+            product=ProductFactory(seller=order.seller),
+            name=f"{quantity} at {price}",
+            quantity=quantity,
+            unit_price=price,
+            tax_rate=rate,
+            total_net=price * quantity,
+        )
+    totals = order_totals([PricedLine(q, p, r) for q, p, r in lines], "EUR")
+    return InvoiceFactory(
+        order=order, total_net=totals.net, total_tax=totals.tax, total_gross=totals.gross
+    )

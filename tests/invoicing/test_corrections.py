@@ -17,13 +17,12 @@ from invoicing.reconciliation import reconcile
 from marketplace import services as orders
 from marketplace.errors import ApplicationError
 from marketplace.models import AuditEvent, OrderStatus, TaxCategory
-from marketplace.pricing import PricedLine, order_totals
 from tests.factories import (
     BILLING,
     InvoiceFactory,
-    OrderFactory,
     ProductFactory,
     UserFactory,
+    invoice_with_lines,
     operator_user,
     seller_with_entity,
 )
@@ -282,7 +281,7 @@ RATES = st.sampled_from([Decimal("0.00"), Decimal("9.50"), Decimal("22.00")])
 def test_credit_notes_never_exceed_the_invoice_per_line_rate_and_gross(lines, refunds):
     refusals: list[str] = []
     with transaction.atomic():
-        invoice = _invoice_with_lines(lines)
+        invoice = invoice_with_lines(lines)
         for refund in refunds:
             invoiced = list(invoice.lines.order_by("pk"))
             credit = [
@@ -296,25 +295,6 @@ def test_credit_notes_never_exceed_the_invoice_per_line_rate_and_gross(lines, re
         _assert_within_invoice(invoice)
         assert set(refusals) <= {"over_credit"}
         transaction.set_rollback(True)
-
-
-def _invoice_with_lines(lines):
-    order = OrderFactory(line=None)
-    for quantity, price, rate in lines:
-        order.lines.create(
-            product=ProductFactory(seller=order.seller),
-            name=f"{quantity} at {price}",
-            quantity=quantity,
-            unit_price=price,
-            tax_rate=rate,
-            total_net=price * quantity,
-        )
-    totals = order_totals(
-        [PricedLine(quantity, price, rate) for quantity, price, rate in lines], "EUR"
-    )
-    return InvoiceFactory(
-        order=order, total_net=totals.net, total_tax=totals.tax, total_gross=totals.gross
-    )
 
 
 def _assert_within_invoice(invoice):

@@ -23,9 +23,9 @@ from marketplace.pricing import PricedLine, order_totals
 from tests.factories import (
     BILLING,
     InvoiceFactory,
-    OrderFactory,
     ProductFactory,
     UserFactory,
+    invoice_with_lines,
     seller_with_entity,
 )
 from tests.invoicing.test_corrections import _refund_giving_up
@@ -447,7 +447,7 @@ RATES = st.sampled_from([Decimal("0.00"), Decimal("9.50"), Decimal("22.00")])
 )
 def test_after_dashboard_credit_ours_never_take_more_than_remains(lines, dashboard, refunds):
     with transaction.atomic():
-        invoice = _issued_invoice(lines)
+        invoice = invoice_with_lines(lines)
         for net, rate in dashboard:
             _mirrored_dashboard_credit_note(invoice, net, rate)
         before = invoice_credit_balance(invoice=invoice)
@@ -482,26 +482,6 @@ def test_after_dashboard_credit_ours_never_take_more_than_remains(lines, dashboa
         after = invoice_credit_balance(invoice=invoice)
         assert after.remaining_gross <= Decimal("0.01")
         transaction.set_rollback(True)
-
-
-def _issued_invoice(lines):
-    order = OrderFactory(line=None)
-    for quantity, price, rate in lines:
-        order.lines.create(
-            product=ProductFactory(seller=order.seller),
-            name=f"{quantity} at {price}",
-            quantity=quantity,
-            unit_price=price,
-            tax_rate=rate,
-            total_net=price * quantity,
-        )
-    invoiced = order_totals([PricedLine(q, p, r) for q, p, r in lines], "EUR")
-    return InvoiceFactory(
-        order=order,
-        total_net=invoiced.net,
-        total_tax=invoiced.tax,
-        total_gross=invoiced.gross,
-    )
 
 
 def _mirrored_dashboard_credit_note(invoice, net, rate):
