@@ -4,9 +4,11 @@ Starts ``python -m invoicing.sandbox --port 0 --rate-limit 0 --workers W`` on a 
 (faults off; two worker processes unless told otherwise, as a load test would run the sandbox so
 that one process's GIL does not cap it), creates one entity, then runs ``--threads`` client threads
 in all, spread over ``--processes`` client processes, each thread with its own keep-alive
-``httpx.Client`` posting invoices of two taxed lines. After a one-second warm-up, the answers
-arriving in the next ``--seconds`` are counted. Prints the figures, and as its last line one JSON
-object: ``{"creates_per_s": ..., "threads": ..., "client_processes": ..., "server_workers": ...}``.
+``httpx.Client`` posting invoices of two taxed lines, each with its own ``X-Request-Id`` as the
+project's client sends them (so the sandbox looks up and keeps every reply for idempotency).
+After a one-second warm-up, the answers arriving in the next ``--seconds`` are counted. Prints
+the figures, and as its last line one JSON object: ``{"creates_per_s": ..., "threads": ...,
+"client_processes": ..., "server_workers": ...}``.
 
     .venv/bin/python benchmarks/sandbox_throughput.py [--threads 8] [--seconds 10]
         [--processes 1] [--workers 2]
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -76,9 +79,12 @@ def load(
     def client(index: int) -> None:
         with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
             while (sent := time.monotonic()) < end:
-                response = http.post(
-                    "/invoices", content=body, headers={"Content-Type": "application/json"}
-                )
+                # A new idempotency key per create, shaped like the ones invoicing/ sends.
+                request_headers = {
+                    "Content-Type": "application/json",
+                    "X-Request-Id": f"mkt-doc-{uuid.uuid4().hex}",
+                }
+                response = http.post("/invoices", content=body, headers=request_headers)
                 answered = time.monotonic()
                 if begin <= answered <= end:
                     if response.status_code == 201:

@@ -12,11 +12,13 @@ several accounts), SANDBOX_DATA and SANDBOX_RATE_LIMIT. Rate limits are requests
 key, as the service has them (60 for sandbox keys, 600 for live keys); ``0`` disables a limit.
 The fault flags set the starting configuration of :mod:`invoicing.sandbox.faults` (changed at
 run time with ``POST /sandbox/faults``). ``--port 0`` picks a free port; the listening line printed
-on stdout shows it. Requests are logged to stderr (method, path, status). SIGTERM or SIGINT stop
-the server cleanly. The HTTP/1.1 keep-alive server is :mod:`invoicing.sandbox.server`.
+on stdout shows it (printed once the server listens). Requests are logged to stderr (method, path,
+status). SIGTERM or SIGINT stop the server cleanly (exit status 0). The server is gunicorn's
+threaded worker (:mod:`invoicing.sandbox.server`).
 
-``--workers N`` runs N server processes on the one port and data file, for load tests. The data
-(entities, documents, gapless numbering, idempotent replies) is shared through the SQLite file;
+``--workers N`` runs N worker processes on the one port and data file (under gunicorn's master
+process), for load tests. The data (entities, documents, gapless numbering, idempotent replies) is
+shared through the SQLite file;
 what the sandbox keeps in memory is per process: each worker has its own rate-limit buckets (so
 a key may make up to N times its limit), its own fault configuration and seeded fault sequence
 (the flags configure every worker alike, but ``POST /sandbox/faults`` and ``POST
@@ -36,7 +38,7 @@ from collections.abc import Sequence
 from invoicing.sandbox.app import create_app
 from invoicing.sandbox.faults import FaultConfig
 from invoicing.sandbox.ratelimit import LIVE_PER_MINUTE, SANDBOX_PER_MINUTE, RateLimits
-from invoicing.sandbox.server import SandboxServer, serve
+from invoicing.sandbox.server import SandboxServer, listen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=1,
         metavar="N",
-        help="server processes sharing the port and the data file (default 1)",
+        help="worker processes sharing the port and the data file (default 1)",
     )
     args = parser.parse_args(argv)
     keys = args.account_keys or [
@@ -125,16 +127,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        server = SandboxServer(args.host, args.port, app, workers=args.workers)
+        listener = listen(args.host, args.port)
     except OSError as error:
         sys.stderr.write(f"cannot listen on {args.host}:{args.port}: {error}\n")
         return 1
+    port = listener.getsockname()[1]
 
     def announce() -> None:
-        sys.stdout.write(f"Space Invoices sandbox listening on http://{args.host}:{server.port}\n")
+        sys.stdout.write(f"Space Invoices sandbox listening on http://{args.host}:{port}\n")
         sys.stdout.flush()
 
-    return serve(server, announce)
+    # gunicorn's master exits the process when it stops (status 0), and so does each worker.
+    SandboxServer(app, listener, workers=args.workers, ready=announce).run()
+    return 0
 
 
 if __name__ == "__main__":

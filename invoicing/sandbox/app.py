@@ -33,6 +33,7 @@ configuration).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import socket
@@ -161,11 +162,10 @@ class SandboxApp:
         elif fault == "timeout":
             time.sleep(self.faults.config.timeout_ms / 1000)
         elif fault == "lost_response":
-            connection = environ.get("werkzeug.socket")
-            if isinstance(connection, socket.socket):
-                connection.shutdown(socket.SHUT_RDWR)
-            # Servers treat a ConnectionError as a dropped client and send nothing more.
-            raise ConnectionAbortedError("sandbox fault: the answer is lost")
+            # The work is committed: hang up on the client through the worker's own socket, then
+            # tell gunicorn the socket is gone (ENOTCONN), so that it sends nothing more.
+            environ["gunicorn.socket"].shutdown(socket.SHUT_RDWR)
+            raise OSError(errno.ENOTCONN, "sandbox fault: the answer is lost")
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:

@@ -1,17 +1,17 @@
-"""The sandbox as real servers: state on disk, a threaded server, a second process and a server
-of several worker processes."""
+"""The sandbox as real servers: state on disk, two servers on one data file and a server of
+several worker processes."""
 
 from __future__ import annotations
 
-import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
-import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,15 @@ import httpx
 import pytest
 
 from invoicing.sandbox import create_app
-from invoicing.sandbox.server import SandboxServer
+from tests.sandbox.servers import (
+    KEY,
+    REPO_ROOT,
+    connection_owner,
+    read_answer,
+    running_server,
+    start,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-KEY = "sk_sandbox_servers"
 INVOICE = {"date": "2026-06-01", "items": [{"name": "Mug", "quantity": 1, "price": "10.00"}]}
 
 
@@ -65,70 +70,29 @@ def test_replies_kept_by_an_older_sandbox_file_replay_until_a_ttl_is_set(
 
 
 @pytest.fixture
-def thread_server(tmp_path: Path) -> Iterator[str]:
-    """The sandbox's threaded server in this process; yields its base URL."""
-    server = SandboxServer("127.0.0.1", 0, create_app(tmp_path / "shared.sqlite3", [KEY]))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
-
-
-@contextmanager
-def running_server(tmp_path: Path, *options: str) -> Iterator[tuple[str, int]]:
-    """``python -m invoicing.sandbox`` on a free port with the shared data file and ``options``;
-    yields its base URL and process id, then stops it and checks it exited cleanly."""
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "invoicing.sandbox", "--port", "0", "--account-key", KEY),
-            *("--data", str(tmp_path / "shared.sqlite3"), "--rate-limit", "0", *options),
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline().strip()
-        assert banner.startswith("Space Invoices sandbox listening on http://127.0.0.1:"), banner
-        yield banner.rsplit(" ", 1)[1], process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        returncode = process.wait(timeout=10)
-        log.close()
-    assert returncode == 0
-    assert "Authorization" not in (tmp_path / "server.log").read_text()
-
-
-@pytest.fixture
-def process_server(tmp_path: Path) -> Iterator[str]:
-    """``python -m invoicing.sandbox`` on a free port, same data file; yields its base URL."""
-    with running_server(tmp_path) as (base_url, _):
-        yield base_url
-
-
-def children(pid: int) -> set[int]:
-    return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+def two_servers(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Two ``python -m invoicing.sandbox`` servers on the same data file; their base URLs."""
+    data = tmp_path / "shared.sqlite3"
+    with (
+        running_server(data, name="first") as first,
+        running_server(data, name="second") as second,
+    ):
+        yield first.base_url, second.base_url
 
 
 @pytest.mark.integration
 def test_concurrent_creates_across_servers_never_skip_or_repeat(
-    thread_server: str, process_server: str
+    two_servers: tuple[str, str],
 ) -> None:
     headers = {"Authorization": f"Bearer {KEY}"}
     with (
-        httpx.Client(base_url=thread_server, headers=headers, timeout=30) as in_process,
-        httpx.Client(base_url=process_server, headers=headers, timeout=30) as other_process,
+        httpx.Client(base_url=two_servers[0], headers=headers, timeout=30) as first,
+        httpx.Client(base_url=two_servers[1], headers=headers, timeout=30) as second,
     ):
-        entity = in_process.post("/entities", json={"name": "Seller", "country_code": "SI"}).json()
+        entity = first.post("/entities", json={"name": "Seller", "country_code": "SI"}).json()
 
         def create(n: int) -> dict[str, Any]:
-            client = in_process if n % 2 else other_process
+            client = first if n % 2 else second
             response = client.post("/invoices", json=INVOICE, headers={"x-entity-id": entity["id"]})
             assert response.status_code == 201, response.text
             invoice: dict[str, Any] = response.json()
@@ -137,7 +101,7 @@ def test_concurrent_creates_across_servers_never_skip_or_repeat(
         with ThreadPoolExecutor(max_workers=12) as pool:
             invoices = list(pool.map(create, range(60)))
 
-        listed = other_process.get(
+        listed = second.get(
             "/invoices", params={"limit": 100}, headers={"x-entity-id": entity["id"]}
         ).json()
 
@@ -150,23 +114,23 @@ def test_concurrent_creates_across_servers_never_skip_or_repeat(
 
 @pytest.mark.integration
 def test_concurrent_duplicates_of_one_request_id_create_one_document(
-    thread_server: str, process_server: str
+    two_servers: tuple[str, str],
 ) -> None:
     headers = {"Authorization": f"Bearer {KEY}"}
     with (
-        httpx.Client(base_url=thread_server, headers=headers, timeout=30) as in_process,
-        httpx.Client(base_url=process_server, headers=headers, timeout=30) as other_process,
+        httpx.Client(base_url=two_servers[0], headers=headers, timeout=30) as first,
+        httpx.Client(base_url=two_servers[1], headers=headers, timeout=30) as second,
     ):
-        in_process.post("/entities", json={"name": "Seller", "country_code": "SI"})
+        first.post("/entities", json={"name": "Seller", "country_code": "SI"})
 
         def deliver(n: int) -> httpx.Response:
-            client = in_process if n % 2 else other_process
+            client = first if n % 2 else second
             return client.post("/invoices", json=INVOICE, headers={"X-Request-Id": "order-42"})
 
         with ThreadPoolExecutor(max_workers=10) as pool:
             responses = list(pool.map(deliver, range(20)))
 
-        listed = in_process.get("/invoices").json()
+        listed = first.get("/invoices").json()
 
     assert {(r.status_code, r.content) for r in responses} == {(201, responses[0].content)}
     assert sum(1 for r in responses if "Idempotent-Replayed" not in r.headers) == 1
@@ -177,8 +141,8 @@ def test_concurrent_duplicates_of_one_request_id_create_one_document(
 def test_the_server_forgets_request_ids_with_idempotency_ttl(tmp_path: Path) -> None:
     headers = {"Authorization": f"Bearer {KEY}"}
     with (
-        running_server(tmp_path, "--idempotency-ttl", "0") as (base_url, _),
-        httpx.Client(base_url=base_url, headers=headers, timeout=30) as client,
+        running_server(tmp_path / "shared.sqlite3", "--idempotency-ttl", "0") as server,
+        httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client,
     ):
         faults = client.get("/sandbox/faults").json()
         client.post("/entities", json={"name": "Seller", "country_code": "SI"})
@@ -197,8 +161,9 @@ def test_the_server_forgets_request_ids_with_idempotency_ttl(tmp_path: Path) -> 
 @pytest.mark.integration
 def test_concurrent_creates_across_workers_never_skip_or_repeat(tmp_path: Path) -> None:
     headers = {"Authorization": f"Bearer {KEY}"}
-    with running_server(tmp_path, "--workers", "2") as (base_url, pid):
-        (worker,) = children(pid)
+    with running_server(tmp_path / "shared.sqlite3", "--workers", "2") as server:
+        workers = server.workers(2)
+        base_url = server.base_url
         with httpx.Client(base_url=base_url, headers=headers, timeout=30) as setup:
             entity = setup.post("/entities", json={"name": "Seller", "country_code": "SI"}).json()
         headers["x-entity-id"] = entity["id"]
@@ -220,4 +185,97 @@ def test_concurrent_creates_across_workers_never_skip_or_repeat(tmp_path: Path) 
 
     assert sorted(numbers) == [f"2026-{n:05d}" for n in range(1, 81)]
     assert [d["number"] for d in listed["data"]] == [f"2026-{n:05d}" for n in range(1, 81)]
-    assert not Path(f"/proc/{worker}").exists()  # the worker stopped with the server
+    assert not any(Path(f"/proc/{worker}").exists() for worker in workers)  # stopped with it
+
+
+@pytest.mark.integration
+def test_several_worker_processes_answer_on_the_one_port(tmp_path: Path) -> None:
+    with running_server(tmp_path / "shared.sqlite3", "--workers", "2") as server:
+        workers = server.workers(2)
+        owners: set[int] = set()
+        with ExitStack() as connections:
+            # The kernel hands each new connection to one worker: open them until both hold one.
+            for _ in range(200):
+                sock = connections.enter_context(
+                    socket.create_connection(("127.0.0.1", server.port), timeout=5)
+                )
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: sandbox\r\n\r\n")
+                assert read_answer(sock.makefile("rb"))[0] == 200
+                owners.add(connection_owner(server.port, sock.getsockname()[1], workers))
+                if owners == workers:
+                    break
+
+    assert owners == workers
+    assert server.process.pid not in owners  # the master only watches its workers
+
+
+@pytest.mark.integration
+def test_port_0_reports_the_port_bound(tmp_path: Path) -> None:
+    with (
+        running_server(tmp_path / "shared.sqlite3") as server,
+        httpx.Client(base_url=server.base_url, timeout=10) as client,
+    ):
+        health = client.get("/health")
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        sock.close()
+
+    assert server.port != 0
+    assert health.json() == {"status": "ok"}
+    assert f"Listening at: http://127.0.0.1:{server.port} " in server.log.read_text()
+
+
+@pytest.mark.integration
+def test_a_taken_port_is_refused_at_once(tmp_path: Path) -> None:
+    with running_server(tmp_path / "shared.sqlite3") as server:
+        command = [sys.executable, "-m", "invoicing.sandbox", "--port", str(server.port),
+                   "--account-key", KEY, "--data", str(tmp_path / "other.sqlite3")]  # fmt: skip
+        refused = subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert f"cannot listen on 127.0.0.1:{server.port}: " in refused.stderr
+
+
+@pytest.mark.integration
+def test_sigterm_finishes_the_request_in_flight_then_stops_every_process(
+    tmp_path: Path,
+) -> None:
+    server = start(
+        tmp_path / "shared.sqlite3", "--workers", "2", "--latency-ms", "1000", log=tmp_path / "log"
+    )
+    workers = server.workers(2)
+    with httpx.Client(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {KEY}"}, timeout=10
+    ) as client:
+        assert client.get("/health").status_code == 200  # the connection is open on a worker
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(
+                client.post, "/entities", json={"name": "Seller", "country_code": "SI"}
+            )
+            time.sleep(0.3)  # the create waits out its 1 s of latency in the worker
+            server.process.send_signal(signal.SIGTERM)
+            created = pending.result()
+    returncode = server.process.wait(timeout=15)
+
+    assert (created.status_code, created.json()["name"]) == (201, "Seller")
+    assert returncode == 0
+    assert not any(Path(f"/proc/{worker}").exists() for worker in workers)
+    assert "Handling signal: term" in server.log.read_text()
+
+
+@pytest.mark.integration
+def test_sigint_stops_every_process_at_once(tmp_path: Path) -> None:
+    server = start(tmp_path / "shared.sqlite3", "--workers", "2", log=tmp_path / "log")
+    workers = server.workers(2)
+
+    server.process.send_signal(signal.SIGINT)
+    returncode = server.process.wait(timeout=15)
+
+    assert returncode == 0
+    assert not any(Path(f"/proc/{worker}").exists() for worker in workers)
