@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="client threads in all")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--processes", type=int, default=1, help="client processes")
-    parser.add_argument("--workers", type=int, default=2, help="sandbox server processes")
+    parser.add_argument("--workers", type=int, default=2, help="sandbox worker processes")
     args = parser.parse_args()
     if not 1 <= args.processes <= args.threads:
         parser.error("--processes must be from 1 to --threads")

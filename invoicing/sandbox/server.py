@@ -5,9 +5,14 @@ application API.
 ``--port 0`` knows its port before anything starts. :class:`SandboxServer` then runs gunicorn's
 master on that socket: it forks ``workers`` worker processes, which accept on the one socket
 (the kernel hands each new connection to one of them) and answer from a pool of
-:data:`THREADS` threads each. Connections stay open between requests (HTTP/1.1 keep-alive, or
-HTTP/1.0 with ``Connection: keep-alive``) until idle for :data:`KEEPALIVE_S` seconds. The
-workers share nothing in memory: the sandbox's state is its SQLite file (see :mod:`.store`).
+:data:`THREADS` threads each: a request holds its thread throughout, injected latency and
+timeouts included, so that many slow answers may be under way at once. Connections stay open
+between requests (HTTP/1.1 keep-alive, or HTTP/1.0 with ``Connection: keep-alive``) until idle
+for :data:`KEEPALIVE_S` seconds; after an answer gunicorn reads and drops up to 64 KiB of a body
+the application left unread (a 413), and closes the connection when more is left. The workers
+share nothing in memory: the sandbox's state is its SQLite file (see :mod:`.store`). The
+lost-response fault hangs up through the worker's own socket (``environ["gunicorn.socket"]``,
+see :mod:`.app`).
 
 The master stops on SIGTERM (workers finish the requests in flight, for at most
 :data:`GRACEFUL_TIMEOUT_S` seconds) or SIGINT (at once), stops its workers and exits 0; a worker
