@@ -23,6 +23,7 @@ the key) nor the query string (filters may hold personal data).
 
 from __future__ import annotations
 
+import io
 import logging
 import socket
 from collections.abc import Callable
@@ -33,12 +34,15 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
+    from collections.abc import Iterable
+
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 THREADS = 32
 KEEPALIVE_S = 60
 GRACEFUL_TIMEOUT_S = 5
 BACKLOG = 1024
+MAX_CHUNKED_BODY = 16 * 1024 * 1024
 
 requests_logger = logging.getLogger("invoicing.sandbox.requests")
 
@@ -60,6 +64,23 @@ class _RequestLog(Logger):  # type: ignore[misc]
         requests_logger.info("%s %s %s", req.method, req.path, status)
 
 
+def _chunked_bodies_read_first(app: WSGIApplication) -> WSGIApplication:
+    """``app``, given a chunked request body already read (up to :data:`MAX_CHUNKED_BODY`, with
+    its ``CONTENT_LENGTH``): a malformed chunk is then gunicorn's 400 before the application runs,
+    not an error inside it. A body beyond the limit reaches the application at that length, which
+    it refuses as too large."""
+
+    def read_first(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # Popped: the application reads the body by its length, as any other.
+        if "chunked" in environ.pop("HTTP_TRANSFER_ENCODING", "").lower():
+            body = environ["wsgi.input"].read(MAX_CHUNKED_BODY + 1)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return app(environ, start_response)
+
+    return read_first
+
+
 class SandboxServer(BaseApplication):  # type: ignore[misc]
     """gunicorn serving ``app`` on ``listener``; ``ready`` runs in the master once it listens.
 
@@ -76,7 +97,7 @@ class SandboxServer(BaseApplication):  # type: ignore[misc]
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
-        self._app = app
+        self._app = _chunked_bodies_read_first(app)
         self._settings: dict[str, Any] = {
             # gunicorn takes over the socket bound by listen() (it duplicates the descriptor).
             "bind": [f"fd://{listener.fileno()}"],

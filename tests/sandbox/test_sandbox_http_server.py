@@ -96,6 +96,25 @@ def test_a_chunked_body_is_read(connection: socket.socket) -> None:
     assert (status, json.loads(answer)["name"]) == (201, "Chunked")
 
 
+def test_a_chunked_body_over_the_limit_is_refused_and_the_connection_kept(
+    connection: socket.socket,
+) -> None:
+    stream = connection.makefile("rb")
+    chunk = b"x" * (512 * 1024)
+    connection.sendall(
+        f"POST /entities HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer {KEY}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n".encode()
+        + b"".join(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n" for _ in range(3))
+        + b"0\r\n\r\n"
+        + post_entity("After")
+    )
+
+    too_large, after = read_answer(stream), read_answer(stream)
+
+    assert (too_large[0], json.loads(too_large[2])["code"]) == (413, "payload_too_large")
+    assert (after[0], json.loads(after[2])["name"]) == (201, "After")
+
+
 def test_an_unread_body_is_skipped_and_the_connection_kept(connection: socket.socket) -> None:
     stream = connection.makefile("rb")
     ignored = b"x" * (32 * 1024)  # gunicorn reads up to 64 KiB the application left unread
@@ -141,6 +160,12 @@ def test_head_answers_without_a_body(connection: socket.socket) -> None:
         (b"GET /health HTTP/1.1\r\nBad Header\r\n\r\n", 400),
         (b"POST /entities HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
         (b"POST /entities HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+        (b"POST /entities HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+        (
+            f"POST /entities HTTP/1.1\r\nAuthorization: Bearer {KEY}\r\n"
+            "Transfer-Encoding: chunked\r\n\r\nzz\r\n".encode(),
+            400,
+        ),
         (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
     ],
 )

@@ -279,3 +279,26 @@ def test_sigint_stops_every_process_at_once(tmp_path: Path) -> None:
 
     assert returncode == 0
     assert not any(Path(f"/proc/{worker}").exists() for worker in workers)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie left to an init that does not reap it counts as stopped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.integration
+def test_workers_stop_when_their_master_disappears(tmp_path: Path) -> None:
+    server = start(tmp_path / "shared.sqlite3", "--workers", "2", log=tmp_path / "log")
+    workers = server.workers(2)
+
+    server.process.kill()  # as the OOM killer would: the master cannot stop its workers
+    server.process.wait(timeout=15)
+    deadline = time.monotonic() + 15
+    while any(alive(worker) for worker in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert not any(alive(worker) for worker in workers)
