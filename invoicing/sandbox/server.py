@@ -82,7 +82,8 @@ def _chunked_bodies_read_first(app: WSGIApplication) -> WSGIApplication:
 
 
 class SandboxServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn serving ``app`` on ``listener``; ``ready`` runs in the master once it listens.
+    """gunicorn serving ``app`` on ``listener`` (taken over: the socket object is left empty);
+    ``ready`` runs in the master once it listens.
 
     :meth:`run` serves until SIGTERM or SIGINT, then exits the process with status 0.
     """
@@ -95,12 +96,10 @@ class SandboxServer(BaseApplication):  # type: ignore[misc]
         workers: int = 1,
         ready: Callable[[], None] = lambda: None,
     ) -> None:
-        if workers < 1:
-            raise ValueError("workers must be at least 1")
         self._app = _chunked_bodies_read_first(app)
         self._settings: dict[str, Any] = {
-            # gunicorn takes over the socket bound by listen() (it duplicates the descriptor).
-            "bind": [f"fd://{listener.fileno()}"],
+            # gunicorn takes the socket's descriptor over (it closes it once it has its own copy).
+            "bind": [f"fd://{listener.detach()}"],
             "backlog": BACKLOG,
             "worker_class": "gthread",
             "workers": workers,
