@@ -9,18 +9,18 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from invoicing import reconciliation, selectors, services
-from invoicing.client import SpaceInvoicesError
-from invoicing.models import Finding, FindingKind, Invoice, InvoiceState, WebhookDelivery
-from marketplace import admin_site
-from marketplace.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR, WAITING_FOR_ENTITY
-from marketplace.admin_site import (
+from core import admin_site
+from core.admin_site import (
     AutocompleteFilterAdmin,
     IndexedValuesFilter,
     RelatedAutocompleteFilter,
-    SellerRowsAdmin,
 )
-from marketplace.errors import ApplicationError
+from core.errors import ApplicationError
+from invoicing import reconciliation, selectors, services
+from invoicing.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR, WAITING_FOR_ENTITY
+from invoicing.client import SpaceInvoicesError
+from invoicing.models import Finding, FindingKind, Invoice, InvoiceState, WebhookDelivery
+from sellers.admin_rows import SellerRowsAdmin
 
 
 class HeldFilter(admin.SimpleListFilter):

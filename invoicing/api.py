@@ -11,9 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import ApplicationError
 from invoicing import selectors, services
 from invoicing.models import Invoice, InvoiceState
-from marketplace.errors import ApplicationError
 from sellers.selectors import seller_for_user
 
 

@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class InvoicingConfig(AppConfig):
     name = "invoicing"
     verbose_name = "Invoicing"
+
+    def ready(self) -> None:
+        from core.admin_site import operator_dashboard_register
+        from core.health import readiness_check_register
+        from invoicing.admin_dashboard import operator_dashboard_context
+        from invoicing.health import space_invoices_check
+
+        operator_dashboard_register(
+            template="admin/operator_index.html", context=operator_dashboard_context
+        )
+        readiness_check_register("space_invoices", space_invoices_check)

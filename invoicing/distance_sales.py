@@ -32,9 +32,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Sum, When
 from django.db.models.functions import Coalesce, TruncDate
 
+from core.audit import audit_record
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.tax import RateSource, TaxTreatment, TransactionType
-from marketplace.audit import audit_record
 from marketplace.models import Order, OrderStatus
 from sellers.models import Seller
 

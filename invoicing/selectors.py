@@ -5,8 +5,8 @@ from decimal import Decimal
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import F, Q, QuerySet, Sum
 
+from core.permissions import is_operator
 from invoicing.models import DocumentKind, Invoice, InvoiceState
-from marketplace.permissions import is_operator
 from marketplace.pricing import PricedLine, order_totals, quantize
 from sellers.models import Seller
 from sellers.selectors import seller_ids_of

@@ -22,6 +22,9 @@ from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.audit import audit_record
+from core.errors import ApplicationError
+from core.request_id import request_id_current
 from invoicing import gateway
 from invoicing.client import (
     Document,
@@ -57,11 +60,8 @@ from invoicing.tax import (
     tax_treatment,
 )
 from invoicing.vies import vies_check
-from marketplace.audit import audit_record
-from marketplace.errors import ApplicationError
 from marketplace.models import Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, Totals, line_net, order_totals, quantize
-from marketplace.request_id import request_id_current
 from reporting.services import rollup_document_issued
 from sellers.models import Seller, ViesUnavailablePolicy
 

@@ -29,6 +29,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.audit import audit_record
+from core.errors import ApplicationError
 from invoicing import gateway
 from invoicing.client import SpaceInvoicesClient, Webhook
 from invoicing.client.types import WebhookEvent
@@ -42,8 +44,6 @@ from invoicing.models import (
     document_ref_parse,
 )
 from invoicing.services import document_treatment
-from marketplace.audit import audit_record
-from marketplace.errors import ApplicationError
 from marketplace.models import MONEY_MAX, TAX_RATE_MAX
 from reporting.services import rollup_document_issued, rollup_document_voided
 

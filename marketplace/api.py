@@ -17,22 +17,23 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import NotAuthenticated, Throttled
+from rest_framework.exceptions import Throttled
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.accounts import password_validate, user_create
+from core.api import authenticated_user
+from core.errors import ApplicationError
+from core.openapi import BAD_REQUEST
+from core.parsers import JSONParser
+from core.permissions import operator_permission
+from core.throttles import LoginThrottle, login_lockout_seconds
 from invoicing.api import InvoiceOutputSerializer
 from marketplace import selectors, services
-from marketplace.accounts import password_validate, user_create
-from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, Product
-from marketplace.openapi import BAD_REQUEST
-from marketplace.parsers import JSONParser
-from marketplace.permissions import operator_permission
-from marketplace.throttles import LoginThrottle, login_lockout_seconds
 
 
 class ProductOutputSerializer(serializers.ModelSerializer[Product]):
@@ -407,13 +408,6 @@ class VatCheckApi(APIView):
 def _order_response(request: Request, order_id: int) -> Response:
     order = selectors.orders_visible_to(request.user).get(pk=order_id)
     return Response(OrderOutputSerializer(order).data)
-
-
-def authenticated_user(request: Request) -> User:
-    """The request's user, for views that IsAuthenticated already guards."""
-    if not isinstance(request.user, User):
-        raise NotAuthenticated()
-    return request.user
 
 
 def _validated(

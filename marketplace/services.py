@@ -12,6 +12,9 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.accounts import GUEST_USERNAME_PREFIX
+from core.audit import audit_record
+from core.errors import ApplicationError
 from invoicing.distance_sales import (
     distance_sales_lock,
     distance_sales_over_threshold,
@@ -38,9 +41,6 @@ from invoicing.tax import (
     tax_treatment,
 )
 from invoicing.vies import ViesResult, vies_check
-from marketplace.accounts import GUEST_USERNAME_PREFIX
-from marketplace.audit import audit_record
-from marketplace.errors import ApplicationError
 from marketplace.models import MONEY_MAX, Checkout, Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, line_net, order_totals
 from marketplace.selectors import checkout_by_submission_token

@@ -6,10 +6,10 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from core.throttles import throttled_post
 from invoicing import api as invoicing_api
 from invoicing import webhook_api
 from marketplace import api as marketplace_api
-from marketplace.throttles import throttled_post
 from reporting.api import InvoiceExportApi
 from reporting.views import admin_invoice_export
 from sellers import api as sellers_api
@@ -65,7 +65,7 @@ api = [
     ),
 ]
 
-handler404 = "marketplace.errors.page_not_found"
+handler404 = "core.errors.page_not_found"
 
 urlpatterns = [
     # Before admin's catch-all, so the invoice changelist's export link reaches it.

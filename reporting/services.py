@@ -11,8 +11,8 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
+from core.audit import audit_record
 from invoicing.models import DocumentKind, Invoice, InvoiceState
-from marketplace.audit import audit_record
 from reporting import tasks
 from reporting.exports import EXPORTS, export_write
 from reporting.filters import filters_from_json, filters_to_json

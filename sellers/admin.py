@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django_countries.filters import CountryFilter
 
-from marketplace import admin_site
-from marketplace.errors import ApplicationError
+from core import admin_site
+from core.errors import ApplicationError
 from sellers import services
 from sellers.models import (
     REMOVAL_FAILED,

@@ -14,10 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import authenticated_user
+from core.errors import ApplicationError
+from core.permissions import operator_permission
 from invoicing.client import SpaceInvoicesError, Transient
-from marketplace.api import authenticated_user
-from marketplace.errors import ApplicationError
-from marketplace.permissions import operator_permission
 from sellers import services
 from sellers.models import Seller, SellerRole, SellerUser
 from sellers.permissions import IsSellerAdmin, IsSellerMember
@@ -203,7 +203,7 @@ class SellerUserDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-# marketplace.errors.ApplicationError's body.
+# core.errors.ApplicationError's body.
 APPLICATION_ERROR = inline_serializer(
     "ApplicationErrorOutput",
     fields={

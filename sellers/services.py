@@ -16,6 +16,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.accounts import password_validate, user_create
+from core.audit import audit_record
+from core.errors import ApplicationError
 from invoicing import gateway
 from invoicing.client import (
     EntityCreate,
@@ -26,9 +29,6 @@ from invoicing.client import (
 )
 from invoicing.client.types import EntityRole
 from invoicing.services import documents_release_for_seller
-from marketplace.accounts import password_validate, user_create
-from marketplace.audit import audit_record
-from marketplace.errors import ApplicationError
 from sellers.models import (
     REMOVAL_FAILED,
     MirrorState,

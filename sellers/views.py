@@ -16,10 +16,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.errors import ApplicationError
 from invoicing.client import SpaceInvoicesError
 from invoicing.models import DocumentKind, InvoiceState
 from invoicing.services import document_pdf
-from marketplace.errors import ApplicationError
 from marketplace.models import OrderStatus
 from marketplace.storefront.branding import readable_text_colour
 from sellers import selectors, services

@@ -1,8 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from core.throttles import throttled_post
 from marketplace.storefront import views
-from marketplace.throttles import throttled_post
 
 app_name = "storefront"
 

@@ -19,11 +19,12 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import ApplicationError
+from core.throttles import page_throttle_wait, throttled_post
 from invoicing.client import SpaceInvoicesError
 from invoicing.models import Invoice, InvoiceState
 from invoicing.services import document_pdf
 from marketplace import payments, services
-from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, PaymentOutcome, Product
 from marketplace.selectors import catalog_products, checkout_by_submission_token
 from marketplace.storefront import selectors
@@ -39,7 +40,6 @@ from marketplace.storefront.forms import (
     posted_lines,
 )
 from marketplace.storefront.guest import GuestLinkExpired, guest_orders_ref
-from marketplace.throttles import page_throttle_wait, throttled_post
 from sellers.models import Seller
 from sellers.validation import tax_number_country
 

@@ -3,11 +3,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core.models import AuditEvent
 from invoicing import reconciliation
 from invoicing.models import Invoice, InvoiceState
 from invoicing.tax import EXPORT_NOTE
 from marketplace import services
-from marketplace.models import AuditEvent, Order, OrderStatus
+from marketplace.models import Order, OrderStatus
 from sellers.services import seller_entity_create
 from tests.factories import (
     OrderFactory,

@@ -9,8 +9,8 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from invoicing.vies import ViesResult
-from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, OrderLine, Product, TaxCategory
 from marketplace.services import product_tax_rate_validate
 from sellers.models import Seller, SellerStatus

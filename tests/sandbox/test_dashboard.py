@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from core.models import AuditEvent
 from invoicing.sandbox import SandboxApp, sandbox_transport
-from marketplace.models import AuditEvent
 from sellers.models import SellerRole, SellerStatus
 from sellers.services import seller_entity_create
 from tests.factories import SellerFactory, SellerUserFactory

@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.models import AuditEvent
 from invoicing.sandbox.faults import FaultConfig
-from marketplace.models import AuditEvent
 from sellers import services
 from sellers.models import Seller
 from tests.factories import UserFactory, seller_with_entity

@@ -8,8 +8,8 @@ from django.contrib.auth.models import UserManager
 from django.db import connection
 from rest_framework.test import APIClient
 
+from core.models import AuditEvent
 from invoicing.client import SpaceInvoicesClient, Transient
-from marketplace.models import AuditEvent
 from sellers import services
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
 from tests.factories import SellerFactory, UserFactory, operator_user

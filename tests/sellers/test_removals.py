@@ -5,11 +5,11 @@ import httpx
 import pytest
 from django.contrib.messages import get_messages
 
+from core.models import AuditEvent
 from invoicing import gateway
 from invoicing.client import SpaceInvoicesClient
 from invoicing.sandbox import sandbox_transport
 from marketplace.celery import app as celery_app
-from marketplace.models import AuditEvent
 from sellers import services
 from sellers.models import RemovedEntityUser, SellerRole, SellerStatus, SellerUser
 from tests.factories import SellerFactory, SellerUserFactory, UserFactory, seller_with_entity

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from marketplace.models import AuditEvent
+from core.models import AuditEvent
 from sellers import services
 from sellers.models import MirrorState, RemovedEntityUser, SellerRole, SellerStatus, SellerUser
 from tests.factories import SellerFactory, SellerUserFactory, UserFactory

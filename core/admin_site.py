@@ -1,15 +1,15 @@
 """The operators' admin site, and what the apps' admins share.
 
-- The index is the operators' dashboard (marketplace.admin_dashboard).
+- The index is the operators' dashboard, which the app that owns its data registers
+  (`operator_dashboard_register`; invoicing.admin_dashboard).
 - Actions that change state show the affected objects on a page of their own and act only
   when that page is confirmed (`post=yes`, like Django's delete action).
 - A related-object filter that picks one object with admin's autocomplete, where the usual
   filter would list every seller of the marketplace.
 - Value filters that find a large table's distinct values through the column's index.
-- Text searches by a seller's business name that keep to the searched table's own indexes.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from django import forms
@@ -20,14 +20,11 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import connection
-from django.db.models import Field, ForeignKey, Model, Q, QuerySet
+from django.db.models import Field, ForeignKey, Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.text import smart_split, unescape_string_literal
 from django_countries.filters import CountryFilter
-
-from marketplace.admin_dashboard import operator_dashboard
-from sellers.models import Seller
 
 CONFIRMATION_SHOWN = 100
 
@@ -35,7 +32,7 @@ _M = TypeVar("_M", bound=Model)
 
 
 class OperatorAdminSite(admin.AdminSite):
-    index_template = "admin/operator_index.html"
+    index_template = "admin/index.html"  # the dashboard's, once registered
     site_header = "Marketplace operations"
     site_title = "Marketplace operations"
     # The lists are wide (documents with their last error); the index page lists the models.
@@ -44,10 +41,21 @@ class OperatorAdminSite(admin.AdminSite):
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> TemplateResponse:
-        user = request.user
-        if user.has_perm("sellers.view_seller") and user.has_perm("invoicing.view_invoice"):
-            extra_context = {"dashboard": operator_dashboard(), **(extra_context or {})}
+        if _dashboard is not None:
+            extra_context = {**_dashboard(request), **(extra_context or {})}
         return super().index(request, extra_context)
+
+
+# The operators' dashboard: the context its template shows for a request (empty for a user who
+# may not see it). Core knows nothing of its data; the app owning it registers it at ready().
+DashboardContext = Callable[[HttpRequest], dict[str, Any]]
+_dashboard: DashboardContext | None = None
+
+
+def operator_dashboard_register(*, template: str, context: DashboardContext) -> None:
+    global _dashboard  # one registration, at app ready()
+    _dashboard = context
+    OperatorAdminSite.index_template = template
 
 
 def operator(request: HttpRequest) -> User:
@@ -71,27 +79,6 @@ def search_words(term: str) -> list[str]:
         unescape_string_literal(bit) if bit.startswith(('"', "'")) and bit[0] == bit[-1] else bit
         for bit in smart_split(term)
     ]
-
-
-def search_with_seller_name(
-    queryset: QuerySet[_M], term: str, fields: Sequence[str]
-) -> QuerySet[_M]:
-    """Admin's search (each word of `term` in one of `fields`, case-insensitive), where a word
-    also finds the rows of the sellers whose business name has it.
-
-    The sellers are found first, in their own small table (one query a word), and then the rows
-    by `seller_id`: the rows' table is searched on its own columns only, so PostgreSQL ORs their
-    trigram indexes with the seller index. The name matched through the join (admin's
-    `seller__business_name`) filtered every row (~85 ms per 100,000 orders, twice a page).
-    """
-    matches = []
-    for word in search_words(term):
-        sellers = Seller.objects.filter(business_name__icontains=word).values_list("pk", flat=True)
-        match = Q(seller_id__in=list(sellers))
-        for field in fields:
-            match |= Q(**{f"{field}__icontains": word})
-        matches.append(match)
-    return queryset.filter(*matches)
 
 
 # Confirmed actions
@@ -266,33 +253,6 @@ class AutocompleteFilterAdmin(admin.ModelAdmin[_M]):
                 field = self.model._meta.get_field(str(spec[0]))
                 media += AutocompleteSelect(field, self.admin_site).media
         return media
-
-
-class SellerRowsAdmin(AutocompleteFilterAdmin[_M]):
-    """The admin of a large table of sellers' rows (orders, documents).
-
-    A search that is a number alone finds the rows whose `id_search_fields` equal it (keys, not
-    text); any other search is `search_with_seller_name` over `search_fields`.
-    """
-
-    id_search_fields: Sequence[str] = ("pk",)
-    list_select_related = ["seller"]
-    # The unfiltered count of a large table is a second full count on every page.
-    show_full_result_count = False
-    # Rendering a row costs ~0.5 ms (links, dates, amounts, the checkbox): 100 rows were most of
-    # the page's time.
-    list_per_page = 50
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[_M], search_term: str
-    ) -> tuple[QuerySet[_M], bool]:
-        found_id = search_id(search_term)
-        if found_id is not None:
-            by_id = Q()
-            for name in self.id_search_fields:
-                by_id |= Q(**{name: found_id})
-            return queryset.filter(by_id), False
-        return search_with_seller_name(queryset, search_term, self.search_fields), False
 
 
 # Filters on the values of an indexed column

@@ -1,7 +1,7 @@
 """The OpenAPI schema class: drf-spectacular's, plus the error answers every view can give.
 
 drf-spectacular documents only a view's success; clients (and the schemathesis run in
-tests/api) also need the 400/401/403/404/429 bodies that marketplace.errors and DRF produce.
+tests/api) also need the 400/401/403/404/429 bodies that core.errors and DRF produce.
 A view's own `extend_schema(responses=...)` for a code wins over these.
 """
 
@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 
 # DRF's error body: authentication, permission, not found, throttling.
 _ERROR = inline_serializer("ErrorOutput", fields={"detail": serializers.CharField()})
-# marketplace.errors: `field` names the bad input (`body` for a body that is not JSON), `errors`
+# core.errors: `field` names the bad input (`body` for a body that is not JSON), `errors`
 # holds every validation error.
 BAD_REQUEST = inline_serializer(
     "BadRequestOutput",

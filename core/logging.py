@@ -19,7 +19,7 @@ from django.core.mail import EmailMessage
 from django.core.mail.backends.console import EmailBackend as ConsoleEmailBackend
 from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
 
-from marketplace.request_id import request_id_current
+from core.request_id import request_id_current
 
 # The EU's VAT prefixes (EL for Greece, XI for Northern Ireland) and GB, CH(E) and NO besides.
 _VAT_PREFIXES = (

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
-from marketplace.models import AuditEvent
+from core.models import AuditEvent
 
 
 def audit_record(

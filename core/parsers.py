@@ -1,7 +1,7 @@
 """The API's JSON parser: DRF's, refusing a body nested too deeply for Python's JSON decoder.
 
 DRF turns a decoder's ValueError into a 400 but lets the RecursionError of a body such as 5,000
-`[` through as a 500; here both are a ParseError, which marketplace.errors shapes like every
+`[` through as a 500; here both are a ParseError, which core.errors shapes like every
 other bad input.
 """
 

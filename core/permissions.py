@@ -19,7 +19,7 @@ from rest_framework import status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from marketplace.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 def is_operator(user: AbstractBaseUser | AnonymousUser, *perms: str) -> bool:

@@ -62,7 +62,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             {"detail": detail, "field": field, "code": "invalid", "errors": exc.detail},
             status=status.HTTP_400_BAD_REQUEST,
         )
-    if isinstance(exc, exceptions.ParseError):  # a body that is not JSON (marketplace.parsers)
+    if isinstance(exc, exceptions.ParseError):  # a body that is not JSON (core.parsers)
         body = {"detail": str(exc.detail), "field": "body", "code": "malformed_body"}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return exception_handler(exc, context)

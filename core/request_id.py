@@ -3,7 +3,7 @@
 `RequestIdMiddleware` takes the id from the request's `X-Request-Id` header when it is well
 formed (1-128 letters, digits, dots, underscores and dashes), else makes one, and echoes it on
 the response. While the request runs it is the current id: every log record carries it
-(`marketplace.logging.RequestIdFilter`), the outbox rows written in the request keep it
+(`core.logging.RequestIdFilter`), the outbox rows written in the request keep it
 (`Invoice.correlation_id`), and the tasks enqueued by the request take it along in a message
 header and make it current again while they run (see `task_signals_connect`).
 
@@ -104,6 +104,6 @@ def _postrun(task_id: str, **kwargs: Any) -> None:
 def task_signals_connect() -> None:
     """Carries the current id in the header of each task sent, and makes it current while the
     task runs (web processes send, workers run; both call this when Django starts)."""
-    before_task_publish.connect(_publish, weak=False, dispatch_uid="marketplace.request_id")
-    task_prerun.connect(_prerun, weak=False, dispatch_uid="marketplace.request_id")
-    task_postrun.connect(_postrun, weak=False, dispatch_uid="marketplace.request_id")
+    before_task_publish.connect(_publish, weak=False, dispatch_uid="core.request_id")
+    task_prerun.connect(_prerun, weak=False, dispatch_uid="core.request_id")
+    task_postrun.connect(_postrun, weak=False, dispatch_uid="core.request_id")

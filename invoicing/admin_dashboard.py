@@ -5,8 +5,10 @@ Five queries whatever the numbers of sellers and documents.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, F, Q
+from django.http import HttpRequest
 
 from invoicing.models import Invoice, InvoiceState
 from invoicing.services import VIES_HOLD_REASON
@@ -85,3 +87,11 @@ def document_counts() -> DocumentCounts:
         failed=Count("pk", filter=Q(state=InvoiceState.FAILED)),
     )
     return DocumentCounts(**counts)
+
+
+def operator_dashboard_context(request: HttpRequest) -> dict[str, Any]:
+    """The admin index's dashboard, for operators who may see both sellers and documents."""
+    user = request.user
+    if user.has_perm("sellers.view_seller") and user.has_perm("invoicing.view_invoice"):
+        return {"dashboard": operator_dashboard()}
+    return {}

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from marketplace.errors import ApplicationError
+from core.errors import ApplicationError
 
 # A guest buyer is a user row of its own (one per guest checkout) that can never log in; no
 # account made otherwise may take a name that looks like one.

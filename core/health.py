@@ -1,9 +1,10 @@
 """Health endpoints for load balancers, compose and orchestrators, and beat's heartbeat.
 
 ``/healthz``: the process is alive and serves requests (no database, no network).
-``/readyz``: the database, the cache, the Celery broker and Space Invoices each answered within
+``/readyz``: the database, the cache, the Celery broker and the services the apps register
+(`readiness_check_register`: Space Invoices, by invoicing) each answered within
 HEALTH_CHECK_TIMEOUT seconds; 200 when all did, 503 otherwise, each component's status in the
-body.
+body. A check raises `CheckTimedOut` for an answer that came too late.
 
 Both answer from ``HealthCheckMiddleware``, the first middleware: before host validation (a
 probe's Host is the pod's or container's address, not one of ALLOWED_HOSTS), before the HTTPS
@@ -17,15 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from celery import current_app
 from celery.beat import PersistentScheduler
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-
-from invoicing import gateway
-from invoicing.client import SpaceInvoicesError
-from marketplace.celery import app as celery_app
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -38,7 +36,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
             "database": _database,
             "cache": _cache,
             "broker": _broker,
-            "space_invoices": _space_invoices,
+            **_registered,
         },
         timeout=settings.HEALTH_CHECK_TIMEOUT,
     )
@@ -47,6 +45,19 @@ def readyz(request: HttpRequest) -> JsonResponse:
         {"status": "ok" if ready else "unavailable", "checks": checks},
         status=200 if ready else 503,
     )
+
+
+# Checks of further components, by name: each returns when the component answered and raises
+# otherwise (CheckTimedOut when it answered too late).
+class CheckTimedOut(Exception):
+    """The component answered, but later than its client waits."""
+
+
+_registered: dict[str, Callable[[], None]] = {}
+
+
+def readiness_check_register(name: str, check: Callable[[], None]) -> None:
+    _registered[name] = check
 
 
 _ROUTES: dict[str, Callable[[HttpRequest], JsonResponse]] = {
@@ -100,9 +111,8 @@ def _run_checks(
 def _record(check: Callable[[], None], results: dict[str, dict[str, str]], name: str) -> None:
     try:
         check()
-    except SpaceInvoicesError as exc:
-        timed_out = exc.code == "timeout"
-        results[name] = {"status": "timeout"} if timed_out else _error(exc)
+    except CheckTimedOut:
+        results[name] = {"status": "timeout"}
     except Exception as exc:
         results[name] = _error(exc)
     else:
@@ -136,13 +146,9 @@ def _cache() -> None:
 
 
 def _broker() -> None:
-    with celery_app.connection_for_write(connect_timeout=settings.HEALTH_CHECK_TIMEOUT) as conn:
+    # The project's Celery app (the project package makes it the current one on import).
+    with current_app.connection_for_write(connect_timeout=settings.HEALTH_CHECK_TIMEOUT) as conn:
         conn.ensure_connection(max_retries=0)
-
-
-def _space_invoices() -> None:
-    with gateway.health_client() as client:
-        client.health(path=settings.SPACE_INVOICES_HEALTH_PATH)
 
 
 class HeartbeatScheduler(PersistentScheduler):
