@@ -25,7 +25,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.errors import ApplicationError
 from core.request_id import request_id_current
-from invoicing import gateway
+from invoicing import gateway, hooks
 from invoicing.client import (
     Document,
     DocumentCreate,
@@ -62,7 +62,6 @@ from invoicing.tax import (
 from invoicing.vies import vies_check
 from marketplace.models import Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, Totals, line_net, order_totals, quantize
-from reporting.services import rollup_document_issued
 from sellers.models import Seller, ViesUnavailablePolicy
 
 logger = logging.getLogger(__name__)
@@ -1074,7 +1073,7 @@ def _mirror(invoice: Invoice, document: Document) -> None:
         if not updated:
             return
         _audit(invoice, "document.issued", detail={"number": document["number"] or ""})
-        rollup_document_issued(document=invoice)
+        hooks.document_issued(document=invoice)
         DocumentTax.objects.bulk_create(
             DocumentTax(document=invoice, rate=tax["rate"], base=tax["base"], amount=tax["amount"])
             for tax in document.get("taxes", [])

@@ -41,7 +41,7 @@ api = [
         sellers_api.SellerUserDetailApi.as_view(),
         name="seller-user-detail",
     ),
-    path("seller/dashboard/", sellers_api.SellerDashboardApi.as_view(), name="seller-dashboard"),
+    path("seller/dashboard/", invoicing_api.SellerDashboardApi.as_view(), name="seller-dashboard"),
     path(
         "seller/invoices/",
         invoicing_api.SellerInvoiceListApi.as_view(),
@@ -79,6 +79,6 @@ urlpatterns = [
     path("admin/login/", throttled_post("login", per_username=True)(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/", include(api)),
-    path("seller/", include("sellers.urls")),
+    path("seller/", include("invoicing.seller_urls")),
     path("", include("marketplace.storefront.urls")),
 ]

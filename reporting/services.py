@@ -154,3 +154,13 @@ def rollup_rebuild() -> int:
         cursor.execute(insert, params)
         rows: int = cursor.rowcount
     return rows
+
+
+class RollupListener:
+    """Keeps the rollup as invoicing issues and voids documents (invoicing.hooks)."""
+
+    def document_issued(self, *, document: Invoice) -> None:
+        rollup_document_issued(document=document)
+
+    def document_voided(self, *, document: Invoice) -> None:
+        rollup_document_voided(document=document)

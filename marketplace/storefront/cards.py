@@ -8,7 +8,7 @@ from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.services import invoice_trigger
 from marketplace.models import Order, OrderStatus
 from marketplace.payments import local_provider_enabled
-from marketplace.storefront.branding import readable_text_colour
+from sellers.branding import readable_text_colour
 
 HELD = "held"
 

@@ -9,7 +9,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from core.errors import ApplicationError
 from marketplace.models import Product
 from marketplace.pricing import quantize
-from marketplace.storefront.branding import readable_text_colour
+from sellers.branding import readable_text_colour
 from sellers.models import Seller
 
 SESSION_KEY = "storefront_cart"

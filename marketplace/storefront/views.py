@@ -28,7 +28,6 @@ from marketplace import payments, services
 from marketplace.models import Checkout, Order, PaymentOutcome, Product
 from marketplace.selectors import catalog_products, checkout_by_submission_token
 from marketplace.storefront import selectors
-from marketplace.storefront.branding import readable_text_colour
 from marketplace.storefront.cards import OrderCard, cards_json, cards_settled, order_cards
 from marketplace.storefront.cart import Cart, cart_by_seller
 from marketplace.storefront.forms import (
@@ -40,6 +39,7 @@ from marketplace.storefront.forms import (
     posted_lines,
 )
 from marketplace.storefront.guest import GuestLinkExpired, guest_orders_ref
+from sellers.branding import readable_text_colour
 from sellers.models import Seller
 from sellers.validation import tax_number_country
 

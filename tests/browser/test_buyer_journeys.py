@@ -13,6 +13,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from invoicing import tasks
 from invoicing.models import Invoice, InvoiceState
+from invoicing.seller_entities import seller_entity_create
 from invoicing.tax import REVERSE_CHARGE_NOTE
 from marketplace.models import (
     Checkout,
@@ -24,7 +25,6 @@ from marketplace.models import (
     TaxCategory,
 )
 from sellers.models import Seller, SellerStatus
-from sellers.services import seller_entity_create
 from tests.conftest import Sandbox
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 

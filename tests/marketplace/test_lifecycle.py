@@ -6,10 +6,10 @@ from django.utils import timezone
 from core.models import AuditEvent
 from invoicing import reconciliation
 from invoicing.models import Invoice, InvoiceState
+from invoicing.seller_entities import seller_entity_create
 from invoicing.tax import EXPORT_NOTE
 from marketplace import services
 from marketplace.models import Order, OrderStatus
-from sellers.services import seller_entity_create
 from tests.factories import (
     OrderFactory,
     ProductFactory,

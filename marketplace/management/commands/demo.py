@@ -27,7 +27,7 @@ from marketplace.models import Product
 from reporting.exports import invoice_export_write
 from reporting.selectors import InvoiceExportFilters
 from sellers.models import Seller, SellerStatus
-from sellers.services import seller_onboard
+from sellers.onboarding import seller_onboard
 
 WAIT_S = 120.0
 T = TypeVar("T")

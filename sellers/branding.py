@@ -1,4 +1,5 @@
-"""Seller branding on storefront pages: text that stays readable on the seller's colour."""
+"""Seller branding on the storefront and seller pages: text that stays readable on the seller's
+colour."""
 
 BLACK = "#000000"
 WHITE = "#FFFFFF"

@@ -17,13 +17,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError
+from invoicing import selectors, seller_entities
 from invoicing.client import SpaceInvoicesError
 from invoicing.models import DocumentKind, InvoiceState
+from invoicing.seller_forms import DocumentFilterForm, OrderFilterForm
 from invoicing.services import document_pdf
 from marketplace.models import OrderStatus
-from marketplace.storefront.branding import readable_text_colour
-from sellers import selectors, services
-from sellers.forms import DocumentFilterForm, OrderFilterForm
+from sellers import selectors as seller_selectors
+from sellers.branding import readable_text_colour
 from sellers.models import SellerRole, SellerUser
 
 PAGE_SIZE = 50
@@ -53,7 +54,7 @@ def seller_member_required(
 
     @wraps(view)
     def wrapped(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
-        membership = selectors.seller_membership_for_user(request.user)
+        membership = seller_selectors.seller_membership_for_user(request.user)
         if membership is None:
             return _refuse(request, NOT_A_SELLER, status=403, title="Not a seller account")
         return view(request, membership, *args, **kwargs)
@@ -186,7 +187,9 @@ def dashboard(request: HttpRequest, membership: SellerUser) -> HttpResponse:
         return _dashboard_page(request, membership, {})
     assert isinstance(request.user, User)  # login_required let the request in
     try:
-        access = services.seller_dashboard_access(seller=membership.seller, actor=request.user)
+        access = seller_entities.seller_dashboard_access(
+            seller=membership.seller, actor=request.user
+        )
     except ApplicationError as error:
         return _dashboard_page(request, membership, {"error": error.message}, error.http_status)
     except SpaceInvoicesError:

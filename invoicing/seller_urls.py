@@ -1,8 +1,9 @@
-"""The seller pages, mounted at ``seller/`` by marketplace/urls.py."""
+"""The seller pages, mounted at ``seller/`` by marketplace/urls.py. They are invoicing's: they
+show the seller's orders with their documents."""
 
 from django.urls import path
 
-from sellers import views
+from invoicing import seller_views as views
 
 app_name = "seller"
 
