@@ -20,6 +20,8 @@ from invoicing import reconciliation, selectors, services
 from invoicing.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR, WAITING_FOR_ENTITY
 from invoicing.client import SpaceInvoicesError
 from invoicing.models import Finding, FindingKind, Invoice, InvoiceState, WebhookDelivery
+from marketplace.admin import OrderAdmin
+from marketplace.models import Order
 from sellers.admin_rows import SellerRowsAdmin
 
 
@@ -292,3 +294,33 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
         self, request: HttpRequest, obj: WebhookDelivery | None = None
     ) -> bool:
         return False
+
+
+# An order's documents are invoicing's: the order's admin shows them below its lines.
+
+
+class DocumentInline(admin.TabularInline[Invoice, Order]):
+    model = Invoice
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = readonly_fields = (
+        "kind",
+        "state",
+        "number",
+        "date",
+        "total_gross",
+        "remote_id",
+        "last_error",
+    )
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+admin.site.unregister(Order)
+
+
+@admin.register(Order)
+class OrderWithDocumentsAdmin(OrderAdmin):
+    inlines = [*OrderAdmin.inlines, DocumentInline]

@@ -10,7 +10,9 @@ class InvoicingConfig(AppConfig):
         from core.health import readiness_check_register
         from invoicing.admin_dashboard import operator_dashboard_context
         from invoicing.health import space_invoices_check
+        from invoicing.order_documents import OrderDocuments
         from invoicing.seller_entities import SellerEntityTasks
+        from marketplace.hooks import order_invoicing_register
         from sellers.hooks import seller_entity_hook_register
 
         operator_dashboard_register(
@@ -18,3 +20,4 @@ class InvoicingConfig(AppConfig):
         )
         readiness_check_register("space_invoices", space_invoices_check)
         seller_entity_hook_register(SellerEntityTasks())
+        order_invoicing_register(OrderDocuments())

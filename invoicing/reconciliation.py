@@ -58,8 +58,8 @@ from invoicing.models import (
 )
 from invoicing.selectors import over_credits
 from invoicing.services import document_find_remote, invoice_amount_paid, invoice_point_reached
-from invoicing.tax import marketplace_is_deemed_supplier
 from marketplace.models import Order, OrderLine, OrderStatus
+from marketplace.tax import marketplace_is_deemed_supplier
 from sellers.models import Seller, SellerStatus
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ from core.admin_site import (
     counted,
 )
 from core.errors import ApplicationError
-from invoicing.models import Invoice
 from marketplace import services
 from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product
 from marketplace.services import product_tax_rate_validate
@@ -66,25 +65,6 @@ class OrderLineInline(admin.TabularInline[OrderLine, Order]):
         return False
 
 
-class DocumentInline(admin.TabularInline[Invoice, Order]):
-    model = Invoice
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    fields = readonly_fields = (
-        "kind",
-        "state",
-        "number",
-        "date",
-        "total_gross",
-        "remote_id",
-        "last_error",
-    )
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-
 @admin.register(Order)
 class OrderAdmin(SellerRowsAdmin[Order]):
     list_display = [
@@ -110,7 +90,8 @@ class OrderAdmin(SellerRowsAdmin[Order]):
     # searched as well (SellerRowsAdmin), and a number alone is an order id.
     search_fields = ["buyer_email", "buyer_name", "buyer_vat_number"]
     search_help_text = "An order id, or a buyer's email, name or VAT number, or a seller's name."
-    inlines = [OrderLineInline, DocumentInline]
+    # invoicing.admin adds the order's documents (OrderWithDocumentsAdmin).
+    inlines = [OrderLineInline]
     readonly_fields = [field.name for field in Order._meta.fields]
     actions = ["record_payment"]
 

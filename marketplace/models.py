@@ -40,7 +40,7 @@ def tax_rate_field(**options: Any) -> models.DecimalField[Decimal | None, Decima
 
 
 class TaxCategory(models.TextChoices):
-    """A product's rate band; its rate is the country's for the band (invoicing.eu_vat)."""
+    """A product's rate band; its rate is the country's for the band (marketplace.eu_vat)."""
 
     STANDARD = "standard", "Standard rate"
     REDUCED = "reduced", "Reduced rate"
@@ -134,7 +134,7 @@ class Order(models.Model):
     buyer_company = models.CharField(max_length=200, blank=True)
     buyer_vat_number = models.CharField(max_length=30, blank=True)
     currency = models.CharField(max_length=3)
-    # The tax treatment decided at checkout (see invoicing.tax); the invoice copies it.
+    # The tax treatment decided at checkout (see marketplace.tax); the invoice copies it.
     transaction_type = models.CharField(max_length=16, blank=True)
     reverse_charge = models.BooleanField(default=False)
     tax_note = models.CharField(max_length=300, blank=True)

@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from core.permissions import is_operator
-from invoicing.eu_vat import has_rate_table, vat_rate
+from marketplace.eu_vat import has_rate_table, vat_rate
 from marketplace.models import Checkout, Order, Product
 from sellers.models import Seller, SellerRole, SellerStatus
 from sellers.selectors import seller_ids_of

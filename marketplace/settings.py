@@ -160,7 +160,7 @@ PAYMENT_PROVIDER_SECRET = env.str(
     "PAYMENT_PROVIDER_SECRET", default="insecure-local-payment-provider-secret"
 )
 
-# Northern Ireland's VAT code: its goods are taxed under the EU's rules (invoicing.eu_vat), so
+# Northern Ireland's VAT code: its goods are taxed under the EU's rules (marketplace.eu_vat), so
 # sellers and buyers there are told apart from Great Britain.
 COUNTRIES_OVERRIDE = {"XI": "Northern Ireland"}
 

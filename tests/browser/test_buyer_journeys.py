@@ -14,7 +14,6 @@ from playwright.sync_api import Locator, Page, expect
 from invoicing import tasks
 from invoicing.models import Invoice, InvoiceState
 from invoicing.seller_entities import seller_entity_create
-from invoicing.tax import REVERSE_CHARGE_NOTE
 from marketplace.models import (
     Checkout,
     Order,
@@ -24,6 +23,7 @@ from marketplace.models import (
     Product,
     TaxCategory,
 )
+from marketplace.tax import REVERSE_CHARGE_NOTE
 from sellers.models import Seller, SellerStatus
 from tests.conftest import Sandbox
 from tests.factories import ProductFactory, SellerFactory, UserFactory

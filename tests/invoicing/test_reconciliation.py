@@ -19,8 +19,8 @@ from invoicing import gateway, reconciliation, services, webhooks
 from invoicing.client import SpaceInvoicesClient
 from invoicing.models import Finding, Invoice, InvoiceState, ReconciliationCursor
 from invoicing.sandbox import sandbox_transport
-from invoicing.vies import ViesResult
 from marketplace import services as orders
+from marketplace.tax import ViesResult
 from tests.conftest import SANDBOX_KEY
 from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
 

@@ -7,9 +7,9 @@ from core.models import AuditEvent
 from invoicing import reconciliation
 from invoicing.models import Invoice, InvoiceState
 from invoicing.seller_entities import seller_entity_create
-from invoicing.tax import EXPORT_NOTE
 from marketplace import services
 from marketplace.models import Order, OrderStatus
+from marketplace.tax import EXPORT_NOTE
 from tests.factories import (
     OrderFactory,
     ProductFactory,

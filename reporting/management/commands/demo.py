@@ -2,6 +2,7 @@
 
 Starts its own sandbox server and Celery worker beside this process, drives the marketplace
 through its services as the API would, waits for the worker, and prints one JSON line.
+Reporting's command because it drives every layer below and ends with reporting's CSV.
 """
 
 import json

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from invoicing.tax import (
+from marketplace.pricing import PricedLine, order_totals
+from marketplace.tax import (
     EXPORT_NOTE,
     NO_VAT_NOTE,
     REVERSE_CHARGE_NOTE,
@@ -17,7 +18,6 @@ from invoicing.tax import (
     seller_rate,
     tax_treatment,
 )
-from marketplace.pricing import PricedLine, order_totals
 
 ON = date(2026, 1, 2)
 # The rate a seller outside the rate tables (here the US one) set on its product.

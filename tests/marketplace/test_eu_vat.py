@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from invoicing.eu_vat import EU_COUNTRIES, VAT_RATES, NoRateTable, vat_rate
+from marketplace.eu_vat import EU_COUNTRIES, VAT_RATES, NoRateTable, vat_rate
 
 
 @pytest.mark.parametrize(

@@ -22,15 +22,15 @@ and the document names no tax number, so Space Invoices records the same transac
 The catalogue sells goods, so "the EU" here is the EU VAT area for goods: the member states and
 Northern Ireland (`XI`, under the Windsor Framework). A sale between Great Britain and Northern
 Ireland is a UK domestic sale at the UK's rate; a sale between a member state and Northern
-Ireland is intra-EU. Rates come from invoicing.eu_vat on the sale's date.
+Ireland is intra-EU. Rates come from marketplace.eu_vat on the sale's date.
 """
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from invoicing.eu_vat import EU_GOODS_VAT_AREA, has_rate_table, same_vat_jurisdiction, vat_rate
+from marketplace.eu_vat import EU_GOODS_VAT_AREA, has_rate_table, same_vat_jurisdiction, vat_rate
 
 REVERSE_CHARGE_NOTE = (
     "Reverse charge: VAT to be accounted for by the customer "
@@ -192,3 +192,21 @@ def _consumer_type(same_country: bool, both_eu: bool) -> TransactionType:
     if same_country:
         return TransactionType.DOMESTIC
     return TransactionType.INTRA_EU_B2C if both_eu else TransactionType.THIRD_COUNTRY_B2C
+
+
+def is_distance_sale(treatment: TaxTreatment) -> bool:
+    """A B2C sale to another member state taxed at the seller's rate: it counts towards the
+    distance-sales threshold, which may move it to the buyer country's rate."""
+    return (
+        treatment.transaction_type == TransactionType.INTRA_EU_B2C
+        and treatment.rate_source == RateSource.SELLER
+    )
+
+
+@dataclass(frozen=True)
+class ViesResult:
+    """VIES's answer about a buyer's VAT number (asked by invoicing, through Space Invoices)."""
+
+    valid: bool | None  # None: VIES could not be asked
+    checked_at: datetime
+    request_id: str = ""
