@@ -187,7 +187,8 @@ def _admin_keep(membership: SellerUser, *, field: str) -> None:
 
 
 def entity_user_removal_record(*, seller_id: int, user_id: int, entity_user_id: str) -> None:
-    """Keep the remote user to delete until Space Invoices has deleted it; delete after commit."""
+    """Keep the remote user to delete until Space Invoices has deleted it; its deletion is asked
+    for through sellers.hooks (after commit)."""
     removal, created = RemovedEntityUser.objects.get_or_create(
         entity_user_id=entity_user_id, defaults={"seller_id": seller_id, "user_id": user_id}
     )
