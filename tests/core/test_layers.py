@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from core import admin_site, health
+from core.models import AuditEvent
 from invoicing import hooks as document_hooks
 from invoicing.admin_dashboard import operator_dashboard_context
 from invoicing.health import space_invoices_check
@@ -52,8 +53,6 @@ def test_the_audit_trail_moves_to_core_with_its_rows_and_permissions():
 
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
-
-    from core.models import AuditEvent
 
     moved = AuditEvent.objects.get(pk=old_event.pk)
     assert (moved.action, moved.seller_id, moved.detail) == (

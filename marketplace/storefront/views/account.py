@@ -7,9 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from core.throttles import throttled_post
-from marketplace.storefront.forms import (
-    RegisterForm,
-)
+from marketplace.storefront.forms import RegisterForm
 
 
 @require_http_methods(["GET", "POST"])

@@ -9,10 +9,7 @@ from core.errors import ApplicationError
 from marketplace.selectors import catalog_products
 from marketplace.storefront import selectors
 from marketplace.storefront.cart import Cart, cart_by_seller
-from marketplace.storefront.forms import (
-    ProductForm,
-    QuantityForm,
-)
+from marketplace.storefront.forms import ProductForm, QuantityForm
 
 
 @require_GET

@@ -10,12 +10,8 @@ from django.views.decorators.http import require_GET
 
 from marketplace.models import Product
 from marketplace.selectors import catalog_products
-from marketplace.storefront.forms import (
-    QuantityForm,
-)
-from marketplace.storefront.views.common import (
-    not_found,
-)
+from marketplace.storefront.forms import QuantityForm
+from marketplace.storefront.views.common import not_found
 from sellers.branding import readable_text_colour
 from sellers.models import Seller
 

@@ -18,11 +18,7 @@ from marketplace.models import Checkout, PaymentOutcome, Product
 from marketplace.selectors import checkout_by_submission_token
 from marketplace.storefront import selectors
 from marketplace.storefront.cart import Cart, cart_by_seller
-from marketplace.storefront.forms import (
-    CheckoutForm,
-    checkout_lines,
-    posted_lines,
-)
+from marketplace.storefront.forms import CheckoutForm, checkout_lines, posted_lines
 from marketplace.storefront.views.common import (
     CHECKOUT_NOT_FOUND,
     CHECKOUTS_SESSION_KEY,
