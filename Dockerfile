@@ -16,6 +16,7 @@ RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app \
 COPY --from=builder /venv /venv
 WORKDIR /app
 COPY manage.py gunicorn.conf.py ./
+COPY core core
 COPY marketplace marketplace
 COPY sellers sellers
 COPY invoicing invoicing

@@ -39,7 +39,7 @@ control_socket_disable = True
 
 accesslog = "-"
 # Client address, method, path, status, bytes, milliseconds, and the request id the response
-# answers with (marketplace/request_id.py: the line is written after the request, outside of it).
+# answers with (core/request_id.py: the line is written after the request, outside of it).
 # No query string (search terms and percent-encoded email addresses), referrer or user agent.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
 

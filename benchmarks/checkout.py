@@ -62,8 +62,8 @@ def _measure(runs: int) -> dict[str, float | int]:
     from django.utils import timezone
     from rest_framework.test import APIClient
 
-    from invoicing.vies import ViesResult
     from marketplace.models import Product
+    from marketplace.tax import ViesResult
     from sellers.models import Seller, SellerStatus
 
     call_command("migrate", verbosity=0)

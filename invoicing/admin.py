@@ -9,18 +9,20 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from invoicing import reconciliation, selectors, services
-from invoicing.client import SpaceInvoicesError
-from invoicing.models import Finding, FindingKind, Invoice, InvoiceState, WebhookDelivery
-from marketplace import admin_site
-from marketplace.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR, WAITING_FOR_ENTITY
-from marketplace.admin_site import (
+from core import admin_site
+from core.admin_site import (
     AutocompleteFilterAdmin,
     IndexedValuesFilter,
     RelatedAutocompleteFilter,
-    SellerRowsAdmin,
 )
-from marketplace.errors import ApplicationError
+from core.errors import ApplicationError
+from invoicing import reconciliation, selectors, services
+from invoicing.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR, WAITING_FOR_ENTITY
+from invoicing.client import SpaceInvoicesError
+from invoicing.models import Finding, FindingKind, Invoice, InvoiceState, WebhookDelivery
+from marketplace.admin import OrderAdmin
+from marketplace.models import Order
+from sellers.admin_rows import SellerRowsAdmin
 
 
 class HeldFilter(admin.SimpleListFilter):
@@ -292,3 +294,33 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
         self, request: HttpRequest, obj: WebhookDelivery | None = None
     ) -> bool:
         return False
+
+
+# An order's documents are invoicing's: the order's admin shows them below its lines.
+
+
+class DocumentInline(admin.TabularInline[Invoice, Order]):
+    model = Invoice
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = readonly_fields = (
+        "kind",
+        "state",
+        "number",
+        "date",
+        "total_gross",
+        "remote_id",
+        "last_error",
+    )
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+admin.site.unregister(Order)
+
+
+@admin.register(Order)
+class OrderWithDocumentsAdmin(OrderAdmin):
+    inlines = [*OrderAdmin.inlines, DocumentInline]

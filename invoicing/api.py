@@ -1,20 +1,29 @@
-"""Documents as their seller, their buyer and operators see them."""
+"""Documents as their seller, their buyer and operators see them, and the seller's embedded
+Space Invoices dashboard."""
+
+import logging
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from invoicing import selectors, services
+from core.api import authenticated_user
+from core.errors import ApplicationError
+from invoicing import selectors, seller_entities, services
+from invoicing.client import SpaceInvoicesError, Transient
 from invoicing.models import Invoice, InvoiceState
-from marketplace.errors import ApplicationError
+from sellers.models import Seller
+from sellers.permissions import IsSellerAdmin
 from sellers.selectors import seller_for_user
+
+logger = logging.getLogger(__name__)
 
 
 class InvoiceOutputSerializer(serializers.ModelSerializer[Invoice]):
@@ -93,3 +102,65 @@ class SellerInvoiceListApi(generics.ListAPIView[Invoice]):
         if seller is None:
             raise PermissionDenied("Only seller users have seller documents.")
         return selectors.invoice_list_for_seller(seller)
+
+
+# core.errors.ApplicationError's body.
+APPLICATION_ERROR = inline_serializer(
+    "ApplicationErrorOutput",
+    fields={
+        "detail": serializers.CharField(),
+        "field": serializers.CharField(allow_null=True),
+        "code": serializers.CharField(),
+    },
+)
+
+
+class SellerDashboardApi(APIView):
+    """A seller admin opens the seller's embedded Space Invoices dashboard with a fresh key."""
+
+    permission_classes = [IsSellerAdmin]
+
+    class OutputSerializer(serializers.Serializer[seller_entities.DashboardAccess]):
+        entity_id = serializers.CharField()
+        key = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+        dashboard_url = serializers.URLField()
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: OutputSerializer,
+            409: OpenApiResponse(APPLICATION_ERROR, description="The entity does not exist yet."),
+            502: OpenApiResponse(
+                APPLICATION_ERROR, description="Space Invoices did not answer, or refused."
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        seller = _member_seller(request)
+        try:
+            access = seller_entities.seller_dashboard_access(
+                seller=seller, actor=authenticated_user(request)
+            )
+        except Transient:
+            raise ApplicationError(
+                "Space Invoices did not answer; try again in a minute.",
+                code="space_invoices_unavailable",
+                http_status=status.HTTP_502_BAD_GATEWAY,
+            ) from None
+        except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
+            logger.warning("seller %s: dashboard key refused: %s", seller.pk, error)
+            raise ApplicationError(
+                "Space Invoices refused to open the dashboard; ask the marketplace's operators.",
+                code="space_invoices_refused",
+                http_status=status.HTTP_502_BAD_GATEWAY,
+            ) from None
+        response = Response(self.OutputSerializer(access).data, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _member_seller(request: Request) -> Seller:
+    seller = seller_for_user(request.user)
+    assert seller is not None  # a seller permission let the request in
+    return seller

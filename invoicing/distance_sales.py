@@ -32,10 +32,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Sum, When
 from django.db.models.functions import Coalesce, TruncDate
 
+from core.audit import audit_record
 from invoicing.models import DocumentKind, Invoice, InvoiceState
-from invoicing.tax import RateSource, TaxTreatment, TransactionType
-from marketplace.audit import audit_record
 from marketplace.models import Order, OrderStatus
+from marketplace.tax import TransactionType
 from sellers.models import Seller
 
 THRESHOLD_EUR = Decimal("10000")
@@ -75,15 +75,6 @@ def amount_in_eur(amount: Decimal, currency: str) -> Decimal | None:
     if rate is None:
         return None
     return (amount / rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def is_distance_sale(treatment: TaxTreatment) -> bool:
-    """A B2C sale to another member state taxed at the seller's rate: it counts towards the
-    threshold, which may move it to the buyer country's rate."""
-    return (
-        treatment.transaction_type == TransactionType.INTRA_EU_B2C
-        and treatment.rate_source == RateSource.SELLER
-    )
 
 
 def distance_sales_lock(*, sellers: Iterable[Seller], on: date) -> None:

@@ -59,7 +59,7 @@ class Invoice(models.Model):
     )
     # The X-Request-Id of the create call: fixed with the row, reused on every retry.
     request_id = models.CharField(max_length=64, unique=True, default=new_request_id)
-    # The id of the web request that wrote the row (marketplace/request_id.py), which its log
+    # The id of the web request that wrote the row (core/request_id.py), which its log
     # lines and those of its tasks carry too; blank when written outside of a request.
     correlation_id = models.CharField(max_length=128, blank=True, default="")
 

@@ -43,6 +43,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from invoicing import gateway, services
 from invoicing.client import Document, SpaceInvoicesClient, SpaceInvoicesError
 from invoicing.models import (
@@ -57,9 +58,8 @@ from invoicing.models import (
 )
 from invoicing.selectors import over_credits
 from invoicing.services import document_find_remote, invoice_amount_paid, invoice_point_reached
-from invoicing.tax import marketplace_is_deemed_supplier
-from marketplace.errors import ApplicationError
 from marketplace.models import Order, OrderLine, OrderStatus
+from marketplace.tax import marketplace_is_deemed_supplier
 from sellers.models import Seller, SellerStatus
 
 logger = logging.getLogger(__name__)

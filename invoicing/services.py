@@ -22,7 +22,10 @@ from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from invoicing import gateway
+from core.audit import audit_record
+from core.errors import ApplicationError
+from core.request_id import request_id_current
+from invoicing import gateway, hooks
 from invoicing.client import (
     Document,
     DocumentCreate,
@@ -35,7 +38,7 @@ from invoicing.client import (
     json_dumps,
     json_loads,
 )
-from invoicing.distance_sales import distance_sales_over_threshold, is_distance_sale
+from invoicing.distance_sales import distance_sales_over_threshold
 from invoicing.models import (
     DocumentKind,
     DocumentLine,
@@ -46,23 +49,18 @@ from invoicing.models import (
     new_request_id,
 )
 from invoicing.selectors import CreditBalance, invoice_credit_balance
-from invoicing.tax import (
+from invoicing.vies import vies_check
+from marketplace.models import Order, OrderLine, OrderStatus
+from marketplace.pricing import PricedLine, Totals, line_net, order_totals, quantize
+from marketplace.services import product_rate, seller_tax_profile
+from marketplace.tax import (
     BuyerTaxProfile,
-    RateSource,
-    SellerTaxProfile,
     TaxTreatment,
     TransactionType,
+    is_distance_sale,
     marketplace_is_deemed_supplier,
-    seller_rate,
     tax_treatment,
 )
-from invoicing.vies import vies_check
-from marketplace.audit import audit_record
-from marketplace.errors import ApplicationError
-from marketplace.models import Order, OrderLine, OrderStatus, Product
-from marketplace.pricing import PricedLine, Totals, line_net, order_totals, quantize
-from marketplace.request_id import request_id_current
-from reporting.services import rollup_document_issued
 from sellers.models import Seller, ViesUnavailablePolicy
 
 logger = logging.getLogger(__name__)
@@ -111,34 +109,6 @@ def invoice_point_reached(order: Order) -> bool:
         "fulfilled": order.fulfilled_at is not None,
     }
     return reached[invoice_trigger(order.seller)]
-
-
-def seller_tax_profile(seller: Seller) -> SellerTaxProfile:
-    return SellerTaxProfile(
-        country=str(seller.country),
-        is_tax_subject=seller.is_tax_subject,
-        oss_registered=seller.oss_registered,
-    )
-
-
-def product_rate(*, treatment: TaxTreatment, product: Product, on: date) -> Decimal:
-    """The product's rate under the treatment, on the sale's date."""
-    if treatment.rate_source != RateSource.SELLER:
-        return treatment.rate_for(seller_rate=Decimal(0), category=product.tax_category, on=on)
-    try:
-        return seller_rate(
-            country=str(product.seller.country),
-            category=product.tax_category,
-            on=on,
-            own_rate=product.tax_rate,
-        )
-    except ValueError:
-        raise ApplicationError(
-            f"Product {product.pk} has no tax rate for its seller's country; the seller must "
-            "set one.",
-            field="lines",
-            code="product_tax_rate_missing",
-        ) from None
 
 
 def buyer_tax_profile(order: Order) -> BuyerTaxProfile:
@@ -1074,7 +1044,7 @@ def _mirror(invoice: Invoice, document: Document) -> None:
         if not updated:
             return
         _audit(invoice, "document.issued", detail={"number": document["number"] or ""})
-        rollup_document_issued(document=invoice)
+        hooks.document_issued(document=invoice)
         DocumentTax.objects.bulk_create(
             DocumentTax(document=invoice, rate=tax["rate"], base=tax["base"], amount=tax["amount"])
             for tax in document.get("taxes", [])

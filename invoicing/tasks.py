@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from invoicing import reconciliation, services
+from invoicing import reconciliation, seller_entities, services
 from invoicing.client import Transient
 from invoicing.retry import retry_delay
 
@@ -45,3 +45,77 @@ def sweep_pending() -> int:
 def reconcile() -> int:
     """Visit the sellers due until 25 minutes have passed; the rest wait for the next run."""
     return len(reconciliation.reconcile(deadline=time.monotonic() + 1500))
+
+
+# A seller's entity, its users and the removed members' users (invoicing.seller_entities). The
+# tasks keep the names they had when sellers ran them, so messages already queued still run.
+
+SELLER_MAX_ATTEMPTS = 8
+
+
+def _run_seller_work(
+    task: Task[Any, Any],
+    service: Callable[..., object],
+    give_up: Callable[..., object],
+    **ids: int,
+) -> None:
+    """Run the service; retry a transient failure with backoff, and after the last attempt
+    record it with `give_up`."""
+    try:
+        service(**ids)
+    except Transient as error:
+        if task.request.retries >= SELLER_MAX_ATTEMPTS:
+            give_up(**ids, reason=str(error))
+            return
+        raise task.retry(exc=error, countdown=retry_delay(task.request.retries, error)) from error
+
+
+@shared_task(
+    name="sellers.create_seller_entity", bind=True, acks_late=True, max_retries=SELLER_MAX_ATTEMPTS
+)
+def create_seller_entity(self: Task[Any, Any], seller_id: int) -> None:
+    _run_seller_work(
+        self,
+        seller_entities.seller_entity_create,
+        seller_entities.seller_entity_mark_failed,
+        seller_id=seller_id,
+    )
+
+
+@shared_task(
+    name="sellers.update_seller_entity", bind=True, acks_late=True, max_retries=SELLER_MAX_ATTEMPTS
+)
+def update_seller_entity(self: Task[Any, Any], seller_id: int) -> None:
+    _run_seller_work(
+        self,
+        seller_entities.seller_entity_update,
+        seller_entities.seller_entity_update_mark_failed,
+        seller_id=seller_id,
+    )
+
+
+@shared_task(
+    name="sellers.mirror_seller_user", bind=True, acks_late=True, max_retries=SELLER_MAX_ATTEMPTS
+)
+def mirror_seller_user(self: Task[Any, Any], seller_user_id: int) -> None:
+    _run_seller_work(
+        self,
+        seller_entities.seller_user_mirror,
+        seller_entities.seller_user_mirror_mark_failed,
+        seller_user_id=seller_user_id,
+    )
+
+
+@shared_task(
+    name="sellers.delete_removed_entity_user",
+    bind=True,
+    acks_late=True,
+    max_retries=SELLER_MAX_ATTEMPTS,
+)
+def delete_removed_entity_user(self: Task[Any, Any], removal_id: int) -> None:
+    _run_seller_work(
+        self,
+        seller_entities.entity_user_removal_run,
+        seller_entities.entity_user_removal_mark_failed,
+        removal_id=removal_id,
+    )

@@ -1,26 +1,20 @@
 """VIES checks of a buyer's VAT number, through Space Invoices' transaction-type check."""
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 
 from django.core.cache import cache
 from django.utils import timezone
 
 from invoicing import gateway
 from invoicing.client import Transient
-from invoicing.tax import BuyerTaxProfile, SellerTaxProfile
+
+# ViesResult is the order domain's; imported here by this name too, so answers cached (pickled)
+# before it moved there still load.
+from marketplace.tax import BuyerTaxProfile, SellerTaxProfile, ViesResult
 
 logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 24 * 60 * 60
-
-
-@dataclass(frozen=True)
-class ViesResult:
-    valid: bool | None  # None: VIES could not be asked
-    checked_at: datetime
-    request_id: str = ""
 
 
 def vies_check(*, seller: SellerTaxProfile, buyer: BuyerTaxProfile, use_cache: bool) -> ViesResult:

@@ -29,7 +29,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from invoicing import gateway
+from core.audit import audit_record
+from core.errors import ApplicationError
+from invoicing import gateway, hooks
 from invoicing.client import SpaceInvoicesClient, Webhook
 from invoicing.client.types import WebhookEvent
 from invoicing.models import (
@@ -42,10 +44,7 @@ from invoicing.models import (
     document_ref_parse,
 )
 from invoicing.services import document_treatment
-from marketplace.audit import audit_record
-from marketplace.errors import ApplicationError
 from marketplace.models import MONEY_MAX, TAX_RATE_MAX
-from reporting.services import rollup_document_issued, rollup_document_voided
 
 logger = logging.getLogger(__name__)
 
@@ -220,7 +219,7 @@ def _document_voided(delivery: Delivery) -> Outcome:
         else _time(delivery.data, "voided_at")
     )
     document.save(update_fields=["voided_at"])
-    rollup_document_voided(document=document)
+    hooks.document_voided(document=document)
     _audit(document, "document.voided_by_webhook", delivery)
     return WebhookOutcome.APPLIED, document
 
@@ -263,7 +262,7 @@ def _credit_note_created(delivery: Delivery) -> Outcome:
             raise
         return WebhookOutcome.UNCHANGED, None  # mirrored meanwhile by a concurrent delivery
     DocumentTax.objects.bulk_create(_taxes(credit_note, data))
-    rollup_document_issued(document=credit_note)
+    hooks.document_issued(document=credit_note)
     _audit(credit_note, "credit_note.mirrored_from_webhook", delivery)
     return WebhookOutcome.APPLIED, credit_note
 

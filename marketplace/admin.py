@@ -6,20 +6,19 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from invoicing.models import Invoice
-from marketplace import services
-from marketplace.admin_site import (
+from core.admin_site import (
     AutocompleteFilterAdmin,
     IndexedCountryFilter,
     IndexedValuesFilter,
     RelatedAutocompleteFilter,
-    SellerRowsAdmin,
     confirmed_action,
     counted,
 )
-from marketplace.errors import ApplicationError
-from marketplace.models import AuditEvent, Checkout, Order, OrderLine, OrderStatus, Product
+from core.errors import ApplicationError
+from marketplace import services
+from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product
 from marketplace.services import product_tax_rate_validate
+from sellers.admin_rows import SellerRowsAdmin
 
 
 class ProductForm(forms.ModelForm[Product]):
@@ -66,25 +65,6 @@ class OrderLineInline(admin.TabularInline[OrderLine, Order]):
         return False
 
 
-class DocumentInline(admin.TabularInline[Invoice, Order]):
-    model = Invoice
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    fields = readonly_fields = (
-        "kind",
-        "state",
-        "number",
-        "date",
-        "total_gross",
-        "remote_id",
-        "last_error",
-    )
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-
 @admin.register(Order)
 class OrderAdmin(SellerRowsAdmin[Order]):
     list_display = [
@@ -110,7 +90,8 @@ class OrderAdmin(SellerRowsAdmin[Order]):
     # searched as well (SellerRowsAdmin), and a number alone is an order id.
     search_fields = ["buyer_email", "buyer_name", "buyer_vat_number"]
     search_help_text = "An order id, or a buyer's email, name or VAT number, or a seller's name."
-    inlines = [OrderLineInline, DocumentInline]
+    # invoicing.admin adds the order's documents (OrderWithDocumentsAdmin).
+    inlines = [OrderLineInline]
     readonly_fields = [field.name for field in Order._meta.fields]
     actions = ["record_payment"]
 
@@ -161,24 +142,3 @@ class CheckoutAdmin(admin.ModelAdmin[Checkout]):
     list_select_related = ["buyer"]
     search_fields = ["public_id", "buyer__username", "buyer__email"]
     readonly_fields = ["public_id", "buyer", "created_at", "guest_link_sent_at"]
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
-    """Read-only: the trail is written by the code that acts, never edited by hand."""
-
-    list_display = ["created_at", "action", "actor", "seller_id", "order_id", "document_id"]
-    list_filter = ["action", ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["action", "actor__username", "=seller_id", "=order_id", "=document_id"]
-    list_select_related = ["actor"]
-    date_hierarchy = "created_at"
-    readonly_fields = [field.name for field in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -17,22 +16,21 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import NotAuthenticated, Throttled
+from rest_framework.exceptions import Throttled
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from invoicing.api import InvoiceOutputSerializer
+from core.accounts import password_validate, user_create
+from core.api import authenticated_user
+from core.errors import ApplicationError
+from core.openapi import BAD_REQUEST
+from core.parsers import JSONParser
+from core.throttles import LoginThrottle, login_lockout_seconds
 from marketplace import selectors, services
-from marketplace.accounts import password_validate, user_create
-from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, Product
-from marketplace.openapi import BAD_REQUEST
-from marketplace.parsers import JSONParser
-from marketplace.permissions import operator_permission
-from marketplace.throttles import LoginThrottle, login_lockout_seconds
 
 
 class ProductOutputSerializer(serializers.ModelSerializer[Product]):
@@ -120,7 +118,7 @@ class BuyerRegisterApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: None})
     def post(self, request: Request) -> Response:
-        data = _validated(self.InputSerializer, request)
+        data = validated_input(self.InputSerializer, request)
         password_validate(**data)
         user = user_create(**data)
         return Response({"id": user.pk, "username": user.get_username()}, status=201)
@@ -134,46 +132,6 @@ class OrderLineOutputSerializer(serializers.Serializer[None]):
     unit_price = serializers.DecimalField(max_digits=14, decimal_places=2)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
     total_net = serializers.DecimalField(max_digits=14, decimal_places=2)
-
-
-class OrderOutputSerializer(serializers.ModelSerializer[Order]):
-    checkout_id = serializers.IntegerField()
-    seller_id = serializers.IntegerField()
-    seller_name = serializers.CharField(source="seller.business_name")
-    billing_country = serializers.CharField()
-    lines = OrderLineOutputSerializer(many=True)
-    documents = InvoiceOutputSerializer(many=True)
-
-    class Meta:
-        model = Order
-        fields = [
-            "id",
-            "checkout_id",
-            "seller_id",
-            "seller_name",
-            "status",
-            "currency",
-            "buyer_name",
-            "buyer_email",
-            "buyer_company",
-            "buyer_vat_number",
-            "transaction_type",
-            "reverse_charge",
-            "tax_note",
-            "billing_address",
-            "billing_post_code",
-            "billing_city",
-            "billing_country",
-            "total_net",
-            "total_tax",
-            "total_gross",
-            "placed_at",
-            "paid_at",
-            "fulfilled_at",
-            "cancelled_at",
-            "lines",
-            "documents",
-        ]
 
 
 class CartLineInputSerializer(serializers.Serializer[None]):
@@ -190,15 +148,6 @@ class BillingInputSerializer(serializers.Serializer[None]):
     country = serializers.CharField(max_length=2, min_length=2)
     company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     vat_number = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
-
-
-class RefundLineInputSerializer(serializers.Serializer[None]):
-    line_id = serializers.IntegerField()
-    quantity = serializers.IntegerField()
-
-
-class RefundInputSerializer(serializers.Serializer[None]):
-    lines = RefundLineInputSerializer(many=True, allow_empty=False)
 
 
 class CheckoutInputSerializer(serializers.Serializer[None]):
@@ -271,7 +220,7 @@ class CheckoutApi(APIView):
     def post(self, request: Request) -> Response:
         buyer = authenticated_user(request)
         token = _submission_token(request, buyer)
-        data = _validated(CheckoutInputSerializer, request)
+        data = validated_input(CheckoutInputSerializer, request)
         fingerprint = _request_fingerprint(data) if token else ""
         placed = (
             services.checkout_for_submission(
@@ -315,63 +264,6 @@ def _checkout_response(checkout: Checkout, http_status: int) -> Response:
     return Response(CheckoutOutputSerializer(body).data, status=http_status)
 
 
-class OrderListApi(generics.ListAPIView[Order]):
-    serializer_class = OrderOutputSerializer
-
-    def get_queryset(self) -> QuerySet[Order]:
-        return selectors.orders_visible_to(self.request.user)
-
-
-class OrderDetailApi(generics.RetrieveAPIView[Order]):
-    serializer_class = OrderOutputSerializer
-
-    def get_queryset(self) -> QuerySet[Order]:
-        return selectors.orders_visible_to(self.request.user)
-
-
-class OrderPayApi(APIView):
-    """An operator records a payment received outside any provider (a bank transfer); audited
-    as `order.paid` by that operator. Buyers pay through the payment provider, never here."""
-
-    permission_classes = [
-        operator_permission("marketplace.view_order", "marketplace.record_order_payment")
-    ]
-
-    @extend_schema(request=None, responses=OrderOutputSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        order = get_object_or_404(selectors.orders_visible_to(request.user), pk=pk)
-        services.order_mark_paid(order_id=order.pk, actor=authenticated_user(request))
-        return _order_response(request, order.pk)
-
-
-class OrderFulfilApi(APIView):
-    @extend_schema(request=None, responses=OrderOutputSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        order = get_object_or_404(selectors.orders_managed_by(request.user), pk=pk)
-        services.order_fulfil(order_id=order.pk, actor=authenticated_user(request))
-        return _order_response(request, order.pk)
-
-
-class OrderCancelApi(APIView):
-    @extend_schema(request=None, responses=OrderOutputSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        order = get_object_or_404(selectors.orders_cancellable_by(request.user), pk=pk)
-        services.order_cancel(order_id=order.pk, actor=authenticated_user(request))
-        return _order_response(request, order.pk)
-
-
-class OrderRefundApi(APIView):
-    """Refund quantities of order lines: a credit note once invoiced, else less to invoice."""
-
-    @extend_schema(request=RefundInputSerializer, responses=OrderOutputSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        order = get_object_or_404(selectors.orders_managed_by(request.user), pk=pk)
-        data = _validated(RefundInputSerializer, request)
-        lines = [services.RefundLine(**line) for line in data["lines"]]
-        services.order_refund(order_id=order.pk, lines=lines, actor=authenticated_user(request))
-        return _order_response(request, order.pk)
-
-
 class VatCheckApi(APIView):
     """Immediate feedback on a buyer's VAT number at checkout (format, then VIES)."""
 
@@ -389,7 +281,7 @@ class VatCheckApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
-        data = _validated(self.InputSerializer, request)
+        data = validated_input(self.InputSerializer, request)
         seller = selectors.catalog_sellers().filter(pk=data["seller_id"]).first()
         if seller is None:
             raise serializers.ValidationError({"seller_id": ["Unknown seller."]})
@@ -404,19 +296,7 @@ class VatCheckApi(APIView):
         return Response(body)
 
 
-def _order_response(request: Request, order_id: int) -> Response:
-    order = selectors.orders_visible_to(request.user).get(pk=order_id)
-    return Response(OrderOutputSerializer(order).data)
-
-
-def authenticated_user(request: Request) -> User:
-    """The request's user, for views that IsAuthenticated already guards."""
-    if not isinstance(request.user, User):
-        raise NotAuthenticated()
-    return request.user
-
-
-def _validated(
+def validated_input(
     serializer_class: type[serializers.Serializer[None]], request: Request
 ) -> dict[str, Any]:
     serializer = serializer_class(data=request.data)

@@ -40,7 +40,7 @@ def tax_rate_field(**options: Any) -> models.DecimalField[Decimal | None, Decima
 
 
 class TaxCategory(models.TextChoices):
-    """A product's rate band; its rate is the country's for the band (invoicing.eu_vat)."""
+    """A product's rate band; its rate is the country's for the band (marketplace.eu_vat)."""
 
     STANDARD = "standard", "Standard rate"
     REDUCED = "reduced", "Reduced rate"
@@ -134,7 +134,7 @@ class Order(models.Model):
     buyer_company = models.CharField(max_length=200, blank=True)
     buyer_vat_number = models.CharField(max_length=30, blank=True)
     currency = models.CharField(max_length=3)
-    # The tax treatment decided at checkout (see invoicing.tax); the invoice copies it.
+    # The tax treatment decided at checkout (see marketplace.tax); the invoice copies it.
     transaction_type = models.CharField(max_length=16, blank=True)
     reverse_charge = models.BooleanField(default=False)
     tax_note = models.CharField(max_length=300, blank=True)
@@ -244,29 +244,3 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"Payment {self.provider_payment_id} ({self.outcome})"
-
-
-class AuditEvent(models.Model):
-    """Who did what to which seller, order and document; written by `marketplace.audit`."""
-
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # Null for the system itself (tasks, the beat schedule, webhooks).
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="audit_events",
-    )
-    action = models.CharField(max_length=60, db_index=True)
-    # Plain ids, not foreign keys: the trail outlives what it describes and never blocks a delete.
-    seller_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    order_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    document_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    detail = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.action} by {self.actor or 'system'} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -27,9 +27,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from rest_framework import status
 
+from core.audit import audit_record
+from core.errors import ApplicationError
 from marketplace import services, tasks
-from marketplace.audit import audit_record
-from marketplace.errors import ApplicationError
 from marketplace.models import Checkout, Order, OrderStatus, Payment, PaymentOutcome
 from marketplace.pricing import quantize
 

@@ -4,9 +4,9 @@ from decimal import Decimal
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
-from invoicing.eu_vat import has_rate_table, vat_rate
+from core.permissions import is_operator
+from marketplace.eu_vat import has_rate_table, vat_rate
 from marketplace.models import Checkout, Order, Product
-from marketplace.permissions import is_operator
 from sellers.models import Seller, SellerRole, SellerStatus
 from sellers.selectors import seller_ids_of
 

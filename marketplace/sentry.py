@@ -10,8 +10,8 @@ from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
 from sentry_sdk.types import Event, Hint
 
-from marketplace.logging import redact
-from marketplace.request_id import request_id_current
+from core.logging import redact
+from core.request_id import request_id_current
 
 
 def sentry_init(*, dsn: str, environment: str) -> None:

@@ -1,4 +1,5 @@
-"""Checkout and the order lifecycle. Reaching the invoice point writes the invoice outbox row;
+"""Checkout and the order lifecycle. Each move of an order is told to invoicing through the order
+domain's hook (marketplace.hooks): reaching the invoice point writes the invoice outbox row,
 cancelling or refunding an invoiced order writes a credit note."""
 
 import uuid
@@ -10,40 +11,29 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
-from invoicing.distance_sales import (
-    distance_sales_lock,
-    distance_sales_over_threshold,
-    is_distance_sale,
-)
-from invoicing.eu_vat import has_rate_table
-from invoicing.models import DocumentKind, Invoice
-from invoicing.services import (
-    CreditLine,
-    credit_note_for_remaining,
-    credit_note_request,
-    invoice_point_reached,
-    invoice_request,
-    invoice_write,
-    payment_record_request,
-    product_rate,
-    seller_tax_profile,
-)
-from invoicing.tax import (
-    BuyerTaxProfile,
-    DeemedSupplyError,
-    TaxTreatment,
-    needs_vies,
-    tax_treatment,
-)
-from invoicing.vies import ViesResult, vies_check
-from marketplace.accounts import GUEST_USERNAME_PREFIX
-from marketplace.audit import audit_record
-from marketplace.errors import ApplicationError
+from core.accounts import GUEST_USERNAME_PREFIX
+from core.audit import audit_record
+from core.errors import ApplicationError
+from marketplace.eu_vat import has_rate_table
+from marketplace.hooks import order_invoicing
 from marketplace.models import MONEY_MAX, Checkout, Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, line_net, order_totals
 from marketplace.selectors import checkout_by_submission_token
+from marketplace.tax import (
+    BuyerTaxProfile,
+    DeemedSupplyError,
+    RateSource,
+    SellerTaxProfile,
+    TaxTreatment,
+    ViesResult,
+    is_distance_sale,
+    needs_vies,
+    seller_rate,
+    tax_treatment,
+)
 from sellers.models import Seller, SellerStatus
 from sellers.validation import (
     country_code_validate,
@@ -106,6 +96,34 @@ def product_tax_rate_validate(*, seller_country: str, tax_rate: Decimal | None) 
             f"Rates in {seller_country} are not kept by the marketplace: set the product's rate.",
             field="tax_rate",
         )
+
+
+def seller_tax_profile(seller: Seller) -> SellerTaxProfile:
+    return SellerTaxProfile(
+        country=str(seller.country),
+        is_tax_subject=seller.is_tax_subject,
+        oss_registered=seller.oss_registered,
+    )
+
+
+def product_rate(*, treatment: TaxTreatment, product: Product, on: date) -> Decimal:
+    """The product's rate under the treatment, on the sale's date."""
+    if treatment.rate_source != RateSource.SELLER:
+        return treatment.rate_for(seller_rate=Decimal(0), category=product.tax_category, on=on)
+    try:
+        return seller_rate(
+            country=str(product.seller.country),
+            category=product.tax_category,
+            on=on,
+            own_rate=product.tax_rate,
+        )
+    except ValueError:
+        raise ApplicationError(
+            f"Product {product.pk} has no tax rate for its seller's country; the seller must "
+            "set one.",
+            field="lines",
+            code="product_tax_rate_missing",
+        ) from None
 
 
 def guest_buyer_create(*, email: str) -> User:
@@ -224,7 +242,7 @@ def checkout_vat_check(*, seller: Seller, country: str, vat_number: str) -> VatC
     country = country_code_validate(country, field="country")
     number = tax_number_normalize(vat_number, country=country, field="vat_number")
     buyer = BuyerTaxProfile(country=country, vat_number=number, is_business=True)
-    vies = vies_check(seller=seller_tax_profile(seller), buyer=buyer, use_cache=True)
+    vies = order_invoicing().vies_check(seller=seller_tax_profile(seller), buyer=buyer)
     return VatCheck(vat_number=number, vies=vies)
 
 
@@ -246,11 +264,7 @@ def order_mark_paid_locked(*, order: Order, actor: User | None = None) -> Order:
         order.status = OrderStatus.PAID
     order.save(update_fields=["status", "paid_at"])
     _audit_transition(order, "order.paid", actor)
-    invoice = _invoice_of(order)
-    if invoice is not None:  # invoiced earlier: record the payment on it
-        payment_record_request(invoice=invoice)
-    elif invoice_point_reached(order):  # invoiced now, with the payment inline
-        invoice_write(order=order)
+    order_invoicing().order_paid(order=order)
     return order
 
 
@@ -277,16 +291,15 @@ def order_cancel(*, order_id: int, actor: User | None = None) -> Order:
         order.cancelled_at = timezone.now()
         order.save(update_fields=["status", "cancelled_at"])
         _audit_transition(order, "order.cancelled", actor)
-        invoice = _invoice_of(order)
-        if invoice is not None:
-            credit_note_for_remaining(invoice=invoice)
+        order_invoicing().order_cancelled(order=order)
     return order
 
 
 def order_refund(
     *, order_id: int, lines: Sequence[RefundLine], actor: User | None = None
-) -> Invoice | None:
-    """Refund quantities of a paid order: a credit note once invoiced, else less to invoice."""
+) -> Model | None:
+    """Refund quantities of a paid order: a credit note once invoiced (returned), else less to
+    invoice."""
     if not lines:
         raise ApplicationError("Name at least one line to refund.", field="lines")
     with transaction.atomic():
@@ -306,10 +319,9 @@ def order_refund(
                 )
         refunded = {str(line.line_id): line.quantity for line in lines}
         _audit_transition(order, "order.refunded", actor, detail={"lines": refunded})
-        invoice = _invoice_of(order)
-        if invoice is not None:
-            credit_lines = [CreditLine(line.line_id, line.quantity) for line in lines]
-            return credit_note_request(invoice=invoice, lines=credit_lines)
+        credit_note = order_invoicing().order_refunded(order=order, lines=lines)
+        if credit_note is not None:
+            return credit_note
         _reduce_before_invoice(order_lines, lines)
     return None
 
@@ -347,13 +359,8 @@ def _locked(order_id: int) -> Order:
     return Order.objects.select_for_update().select_related("seller").get(pk=order_id)
 
 
-def _invoice_of(order: Order) -> Invoice | None:
-    return Invoice.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
-
-
 def _after_transition(order: Order) -> None:
-    if invoice_point_reached(order):
-        invoice_request(order=order)
+    order_invoicing().order_moved(order=order)
 
 
 def _transition_error(order: Order, target: str) -> ApplicationError:
@@ -370,7 +377,7 @@ def _vies_for(
     for seller_lines in grouped.values():
         seller = seller_tax_profile(seller_lines[0][0].seller)
         if needs_vies(seller=seller, buyer=buyer):
-            return vies_check(seller=seller, buyer=buyer, use_cache=True)
+            return order_invoicing().vies_check(seller=seller, buyer=buyer)
     return None
 
 
@@ -477,10 +484,10 @@ def _order_drafts(
     """The orders of the checkout (unsaved), taxed on today's rates.
 
     Sellers whose sale counts towards the distance-sales threshold are locked first (see
-    invoicing.distance_sales).
+    invoicing.distance_sales, through the order domain's hook).
     """
     on = timezone.localdate()
-    distance_sales_lock(
+    order_invoicing().distance_sales_lock(
         sellers=[
             grouped[seller_id][0][0].seller
             for seller_id, treatment in treatments.items()
@@ -535,8 +542,8 @@ def _order_draft(
             Decimal(0),
         )
         # _order_drafts locked the seller with distance_sales_lock, which refreshed its record.
-        if distance_sales_over_threshold(
-            seller=seller, sale_net=net, currency=currency, on=on, locked=True
+        if order_invoicing().distance_sales_over_threshold(
+            seller=seller, sale_net=net, currency=currency, on=on
         ):
             treatment = _treatment(seller, buyer_profile, vies, over_threshold=True)
     priced = [

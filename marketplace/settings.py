@@ -30,7 +30,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-local-only-set-SECRE
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
-    "marketplace.apps.OperatorAdminConfig",  # django.contrib.admin with the operators' site
+    "core.apps.OperatorAdminConfig",  # django.contrib.admin with the operators' site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files (SPECTACULAR_SETTINGS)
     "django_countries",
     "axes",
+    "core",
     "marketplace",
     "sellers",
     "invoicing",
@@ -51,9 +52,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: the request's id is current (and logged, and echoed) through everything below.
-    "marketplace.request_id.RequestIdMiddleware",
+    "core.request_id.RequestIdMiddleware",
     # Answers /healthz and /readyz before host validation and the HTTPS redirect (probes).
-    "marketplace.health.HealthCheckMiddleware",
+    "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from the web process itself (gunicorn): compressed, hashed names cached a year.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -110,7 +111,7 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# django-axes locks a username (as authentication reads it: marketplace.throttles.login_username)
+# django-axes locks a username (as authentication reads it: core.throttles.login_username)
 # from one client address out after LOGIN_FAILURE_LIMIT failed logins, for LOGIN_LOCKOUT_MINUTES,
 # on the API's token login, the storefront's login and admin's; the login throttle
 # (THROTTLE_LOGIN) still counts every attempt besides. Attempts are rows (admin: Axes); a
@@ -120,9 +121,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
 AXES_RESET_ON_SUCCESS = True
-AXES_USERNAME_CALLABLE = "marketplace.throttles.axes_username"
-AXES_CLIENT_IP_CALLABLE = "marketplace.throttles.client_address"
-AXES_LOCKOUT_CALLABLE = "marketplace.throttles.login_locked_out_page"
+AXES_USERNAME_CALLABLE = "core.throttles.axes_username"
+AXES_CLIENT_IP_CALLABLE = "core.throttles.client_address"
+AXES_LOCKOUT_CALLABLE = "core.throttles.login_locked_out_page"
 # No row per successful login: a login history is personal data nothing here reads.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
@@ -133,8 +134,8 @@ LOGIN_REDIRECT_URL = "storefront:my-orders"
 LOGOUT_REDIRECT_URL = "storefront:catalog"
 
 # Guest buyers get their order link by email; printed to the console unless configured, with the
-# link and addresses redacted (marketplace/logging.py): the console is a log too.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="marketplace.logging.RedactingConsoleEmailBackend")
+# link and addresses redacted (core/logging.py): the console is a log too.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="core.logging.RedactingConsoleEmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Marketplace <orders@localhost>")
 # Days a guest buyer's emailed order link keeps working.
 GUEST_LINK_MAX_AGE_DAYS = env.int("GUEST_LINK_MAX_AGE_DAYS", default=90)
@@ -159,7 +160,7 @@ PAYMENT_PROVIDER_SECRET = env.str(
     "PAYMENT_PROVIDER_SECRET", default="insecure-local-payment-provider-secret"
 )
 
-# Northern Ireland's VAT code: its goods are taxed under the EU's rules (invoicing.eu_vat), so
+# Northern Ireland's VAT code: its goods are taxed under the EU's rules (marketplace.eu_vat), so
 # sellers and buyers there are told apart from Great Britain.
 COUNTRIES_OVERRIDE = {"XI": "Northern Ireland"}
 
@@ -201,17 +202,17 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "marketplace.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "marketplace.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "marketplace.parsers.JSONParser",
+        "core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "marketplace.pagination.BoundedLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     # Views opt in with `throttle_scope`; counters live in the default cache (see CACHES).
-    "DEFAULT_THROTTLE_CLASSES": ["marketplace.throttles.ScopedThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.ScopedThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "signup": env.str("THROTTLE_SIGNUP", default="10/hour"),
@@ -335,12 +336,12 @@ SEND_DOCUMENTS_TO_BUYERS = env.bool("SEND_DOCUMENTS_TO_BUYERS", default=True)
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
 # The Space Invoices route /readyz reads: the sandbox's; the real service's is not documented.
 SPACE_INVOICES_HEALTH_PATH = env.str("SPACE_INVOICES_HEALTH_PATH", default="/health")
-# Celery beat touches this file on every tick (marketplace.health.HeartbeatScheduler); its
+# Celery beat touches this file on every tick (core.health.HeartbeatScheduler); its
 # healthcheck reads the file's age.
 BEAT_HEARTBEAT_FILE = env.path("BEAT_HEARTBEAT_FILE", default=LOCAL_DIR / "beat-heartbeat")
 
 # Log lines: JSON objects (LOG_FORMAT=json, the default with DEBUG off) or text (the default with
-# DEBUG on), each with the request id of the web request it belongs to (marketplace/request_id.py).
+# DEBUG on), each with the request id of the web request it belongs to (core/request_id.py).
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
     raise environ.ImproperlyConfigured("LOG_FORMAT must be json or text")
@@ -349,13 +350,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s [%(request_id)s]"},
-        "json": {"()": "marketplace.logging.JsonFormatter"},
+        "json": {"()": "core.logging.JsonFormatter"},
     },
-    # Every handler redacts keys, tokens, email addresses and VAT numbers (marketplace/logging.py)
+    # Every handler redacts keys, tokens, email addresses and VAT numbers (core/logging.py)
     # and gives each record the current request id.
     "filters": {
-        "redact": {"()": "marketplace.logging.RedactingFilter"},
-        "request_id": {"()": "marketplace.logging.RequestIdFilter"},
+        "redact": {"()": "core.logging.RedactingFilter"},
+        "request_id": {"()": "core.logging.RequestIdFilter"},
     },
     "handlers": {
         "console": {

@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from invoicing.retry import retry_delay
+from core.retry import backoff_delay
 from marketplace.storefront.guest import guest_orders_email_send
 
 logger = logging.getLogger(__name__)
@@ -39,4 +39,4 @@ def send_guest_orders_email(self: Task[Any, Any], checkout_id: int, site_url: st
         if self.request.retries >= MAX_ATTEMPTS:
             logger.error("checkout %s: guest order email not sent (%s)", checkout_id, reason)
             return
-        raise self.retry(exc=error, countdown=retry_delay(self.request.retries, error)) from error
+        raise self.retry(exc=error, countdown=backoff_delay(self.request.retries)) from error

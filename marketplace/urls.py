@@ -6,10 +6,12 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from core.throttles import throttled_post
 from invoicing import api as invoicing_api
-from invoicing import webhook_api
+from invoicing import order_api, webhook_api
+from invoicing.storefront import urls as order_page_urls
 from marketplace import api as marketplace_api
-from marketplace.throttles import throttled_post
+from marketplace.storefront import urls as storefront_urls
 from reporting.api import InvoiceExportApi
 from reporting.views import admin_invoice_export
 from sellers import api as sellers_api
@@ -25,12 +27,12 @@ api = [
     ),
     path("checkout/", marketplace_api.CheckoutApi.as_view(), name="checkout"),
     path("checkout/vat-check/", marketplace_api.VatCheckApi.as_view(), name="checkout-vat-check"),
-    path("orders/", marketplace_api.OrderListApi.as_view(), name="order-list"),
-    path("orders/<int:pk>/", marketplace_api.OrderDetailApi.as_view(), name="order-detail"),
-    path("orders/<int:pk>/pay/", marketplace_api.OrderPayApi.as_view(), name="order-pay"),
-    path("orders/<int:pk>/fulfil/", marketplace_api.OrderFulfilApi.as_view(), name="order-fulfil"),
-    path("orders/<int:pk>/cancel/", marketplace_api.OrderCancelApi.as_view(), name="order-cancel"),
-    path("orders/<int:pk>/refund/", marketplace_api.OrderRefundApi.as_view(), name="order-refund"),
+    path("orders/", order_api.OrderListApi.as_view(), name="order-list"),
+    path("orders/<int:pk>/", order_api.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<int:pk>/pay/", order_api.OrderPayApi.as_view(), name="order-pay"),
+    path("orders/<int:pk>/fulfil/", order_api.OrderFulfilApi.as_view(), name="order-fulfil"),
+    path("orders/<int:pk>/cancel/", order_api.OrderCancelApi.as_view(), name="order-cancel"),
+    path("orders/<int:pk>/refund/", order_api.OrderRefundApi.as_view(), name="order-refund"),
     path("sellers/", sellers_api.SellerListCreateApi.as_view(), name="seller-list"),
     path("sellers/signup/", sellers_api.SellerSignupApi.as_view(), name="seller-signup"),
     path("sellers/<int:pk>/", sellers_api.SellerDetailApi.as_view(), name="seller-detail"),
@@ -41,7 +43,7 @@ api = [
         sellers_api.SellerUserDetailApi.as_view(),
         name="seller-user-detail",
     ),
-    path("seller/dashboard/", sellers_api.SellerDashboardApi.as_view(), name="seller-dashboard"),
+    path("seller/dashboard/", invoicing_api.SellerDashboardApi.as_view(), name="seller-dashboard"),
     path(
         "seller/invoices/",
         invoicing_api.SellerInvoiceListApi.as_view(),
@@ -65,7 +67,7 @@ api = [
     ),
 ]
 
-handler404 = "marketplace.errors.page_not_found"
+handler404 = "core.errors.page_not_found"
 
 urlpatterns = [
     # Before admin's catch-all, so the invoice changelist's export link reaches it.
@@ -79,6 +81,13 @@ urlpatterns = [
     path("admin/login/", throttled_post("login", per_username=True)(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/", include(api)),
-    path("seller/", include("sellers.urls")),
-    path("", include("marketplace.storefront.urls")),
+    path("seller/", include("invoicing.seller_urls")),
+    # The storefront's namespace: its own pages and the order pages, which show documents and so
+    # are invoicing's (the same paths and names as when both were the storefront's).
+    path(
+        "",
+        include(
+            (storefront_urls.urlpatterns + order_page_urls.urlpatterns, storefront_urls.app_name)
+        ),
+    ),
 ]

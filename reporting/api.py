@@ -29,10 +29,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.audit import audit_record
-from marketplace.errors import ApplicationError
-from marketplace.parsers import JSONParser
-from marketplace.permissions import operator_permission
+from core.audit import audit_record
+from core.errors import ApplicationError
+from core.parsers import JSONParser
+from core.permissions import operator_permission
 from reporting import services
 from reporting.exports import DOCUMENTS, EXPORTS, INVOICES, LINES, STATEMENT, VAT, CsvExport
 from reporting.filters import PARAMETERS, SELLER_PARAMETERS, export_filters_parse

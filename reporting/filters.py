@@ -11,8 +11,8 @@ from typing import Any
 
 from django_countries import countries
 
+from core.errors import ApplicationError
 from invoicing.models import DocumentKind
-from marketplace.errors import ApplicationError
 from reporting.exports import CsvExport
 from reporting.selectors import ReportFilters
 from sellers.models import Seller

@@ -37,7 +37,7 @@ class ExportJob(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        # Operators' access to finance data across sellers (marketplace/permissions.py).
+        # Operators' access to finance data across sellers (core/permissions.py).
         permissions = [
             ("view_reports", "Can view the finance report pages"),
             ("export_reports", "Can export documents of every seller"),

@@ -11,8 +11,8 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
+from core.audit import audit_record
 from invoicing.models import DocumentKind, Invoice, InvoiceState
-from marketplace.audit import audit_record
 from reporting import tasks
 from reporting.exports import EXPORTS, export_write
 from reporting.filters import filters_from_json, filters_to_json
@@ -154,3 +154,13 @@ def rollup_rebuild() -> int:
         cursor.execute(insert, params)
         rows: int = cursor.rowcount
     return rows
+
+
+class RollupListener:
+    """Keeps the rollup as invoicing issues and voids documents (invoicing.hooks)."""
+
+    def document_issued(self, *, document: Invoice) -> None:
+        rollup_document_issued(document=document)
+
+    def document_voided(self, *, document: Invoice) -> None:
+        rollup_document_voided(document=document)

@@ -25,8 +25,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
-from marketplace.audit import audit_record
-from marketplace.errors import ApplicationError
+from core.audit import audit_record
+from core.errors import ApplicationError
 from reporting.charts import bar_chart
 from reporting.exports import EXPORTS, INVOICES, CsvExport, csv_chunks
 from reporting.filters import (
@@ -49,7 +49,7 @@ from reporting.selectors import (
 from sellers.models import Seller
 
 STATEMENT_DOCUMENTS_SHOWN = 200
-# Staff without the permission get a 403 page (marketplace/permissions.py lists them).
+# Staff without the permission get a 403 page (core/permissions.py lists them).
 _can_view_reports = permission_required("reporting.view_reports", raise_exception=True)
 _can_export = permission_required("reporting.export_reports", raise_exception=True)
 HEALTH_SELLERS_CHARTED = 20

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django_countries.filters import CountryFilter
 
-from marketplace import admin_site
-from marketplace.errors import ApplicationError
-from sellers import services
+from core import admin_site
+from core.errors import ApplicationError
+from sellers import onboarding, staff
 from sellers.models import (
     REMOVAL_FAILED,
     REMOVAL_PENDING,
@@ -152,11 +152,11 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
         """A new seller is onboarded (its entity is created after commit); an edit is saved and
         what the entity holds of it follows after commit."""
         if change:
-            services.seller_details_save(
+            onboarding.seller_details_save(
                 seller=obj, changed=form.changed_data, actor=admin_site.operator(request)
             )
             return
-        seller = services.seller_onboard(
+        seller = onboarding.seller_onboard(
             details=_details(form.cleaned_data), actor=admin_site.operator(request)
         )
         # Admin goes on with the form's object: its log entry, inlines and redirect need the pk.
@@ -213,7 +213,7 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
             eligible_count=count,
             skipped=skipped,
             button="Yes, create the entities",
-            act=lambda seller, actor: services.seller_entity_request(seller=seller, actor=actor),
+            act=lambda seller, actor: onboarding.seller_entity_request(seller=seller, actor=actor),
             noun="seller",
             outcome="queued for entity creation",
         )
@@ -234,8 +234,8 @@ def _entity_request_counts(queryset: QuerySet[Seller]) -> tuple[int, dict[str, i
     }
 
 
-def _details(data: dict[str, Any]) -> services.SellerDetails:
-    return services.SellerDetails(
+def _details(data: dict[str, Any]) -> onboarding.SellerDetails:
+    return onboarding.SellerDetails(
         business_name=data["business_name"],
         address=data["address"],
         post_code=data["post_code"],
@@ -270,7 +270,7 @@ class SellerUserAddForm(forms.ModelForm[SellerUser]):
         # Admin shows errors only from validation, so the service runs here, inside admin's
         # transaction: a refusal lands on its field and writes nothing.
         try:
-            self.instance = services.seller_user_add(
+            self.instance = staff.seller_user_add(
                 seller=cleaned["seller"],
                 actor=self.actor,
                 username=cleaned["username"],
@@ -328,7 +328,7 @@ class SellerUserAdmin(admin.ModelAdmin[SellerUser]):
         description="Mirror to Space Invoices (pending or failed members)", permissions=["change"]
     )
     def mirror(self, request: HttpRequest, queryset: QuerySet[SellerUser]) -> None:
-        requested = [m for m in queryset if services.seller_user_mirror_request(seller_user=m)]
+        requested = [m for m in queryset if staff.seller_user_mirror_request(seller_user=m)]
         self.message_user(
             request,
             f"Mirroring requested for {len(requested)} member(s); "
@@ -429,7 +429,7 @@ class RemovedEntityUserAdmin(admin.ModelAdmin[RemovedEntityUser]):
                 "still being deleted": counts["pending"],
             },
             button="Yes, delete them",
-            act=lambda removal, actor: services.entity_user_removal_retry(
+            act=lambda removal, actor: staff.entity_user_removal_retry(
                 removal=removal, actor=actor
             ),
             noun="removed user",

@@ -1,5 +1,5 @@
-"""Seller onboarding (by an operator, or by the seller signing up itself), the seller's staff and
-its embedded dashboard."""
+"""Seller onboarding (by an operator, or by the seller signing up itself) and the seller's staff.
+(The seller's embedded dashboard, a Space Invoices key, is invoicing.api.SellerDashboardApi.)"""
 
 import logging
 from typing import Any
@@ -7,18 +7,16 @@ from typing import Any
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from invoicing.client import SpaceInvoicesError, Transient
-from marketplace.api import authenticated_user
-from marketplace.errors import ApplicationError
-from marketplace.permissions import operator_permission
-from sellers import services
+from core.api import authenticated_user
+from core.permissions import operator_permission
+from sellers import onboarding, staff
 from sellers.models import Seller, SellerRole, SellerUser
 from sellers.permissions import IsSellerAdmin, IsSellerMember
 from sellers.selectors import seller_for_user, seller_user_list
@@ -84,8 +82,8 @@ class SellerListCreateApi(generics.ListAPIView[Seller]):
     def post(self, request: Request) -> Response:
         serializer = SellerDetailsInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        seller = services.seller_onboard(
-            details=services.SellerDetails(**serializer.validated_data),
+        seller = onboarding.seller_onboard(
+            details=onboarding.SellerDetails(**serializer.validated_data),
             actor=authenticated_user(request),
         )
         return Response(SellerOutputSerializer(seller).data, status=status.HTTP_201_CREATED)
@@ -109,8 +107,8 @@ class SellerSignupApi(APIView):
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(serializer.validated_data)
         username, password = data.pop("username"), data.pop("password")
-        seller = services.seller_signup(
-            username=username, password=password, details=services.SellerDetails(**data)
+        seller = onboarding.seller_signup(
+            username=username, password=password, details=onboarding.SellerDetails(**data)
         )
         return Response(SellerOutputSerializer(seller).data, status=status.HTTP_201_CREATED)
 
@@ -171,7 +169,7 @@ class SellerUserListCreateApi(generics.ListAPIView[SellerUser]):
     def post(self, request: Request) -> Response:
         serializer = SellerUserCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = services.seller_user_add(
+        membership = staff.seller_user_add(
             seller=_member_seller(request),
             actor=authenticated_user(request),
             **serializer.validated_data,
@@ -188,7 +186,7 @@ class SellerUserDetailApi(APIView):
     def patch(self, request: Request, pk: int) -> Response:
         serializer = SellerUserRoleInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = services.seller_user_role_change(
+        membership = staff.seller_user_role_change(
             seller_user=_member(request, pk),
             role=serializer.validated_data["role"],
             actor=authenticated_user(request),
@@ -197,66 +195,10 @@ class SellerUserDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        services.seller_user_remove(
+        staff.seller_user_remove(
             seller_user=_member(request, pk), actor=authenticated_user(request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-# marketplace.errors.ApplicationError's body.
-APPLICATION_ERROR = inline_serializer(
-    "ApplicationErrorOutput",
-    fields={
-        "detail": serializers.CharField(),
-        "field": serializers.CharField(allow_null=True),
-        "code": serializers.CharField(),
-    },
-)
-
-
-class SellerDashboardApi(APIView):
-    """A seller admin opens the seller's embedded Space Invoices dashboard with a fresh key."""
-
-    permission_classes = [IsSellerAdmin]
-
-    class OutputSerializer(serializers.Serializer[services.DashboardAccess]):
-        entity_id = serializers.CharField()
-        key = serializers.CharField()
-        expires_at = serializers.DateTimeField()
-        dashboard_url = serializers.URLField()
-
-    @extend_schema(
-        request=None,
-        responses={
-            201: OutputSerializer,
-            409: OpenApiResponse(APPLICATION_ERROR, description="The entity does not exist yet."),
-            502: OpenApiResponse(
-                APPLICATION_ERROR, description="Space Invoices did not answer, or refused."
-            ),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        seller = _member_seller(request)
-        try:
-            access = services.seller_dashboard_access(
-                seller=seller, actor=authenticated_user(request)
-            )
-        except Transient:
-            raise ApplicationError(
-                "Space Invoices did not answer; try again in a minute.",
-                code="space_invoices_unavailable",
-                http_status=status.HTTP_502_BAD_GATEWAY,
-            ) from None
-        except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
-            logger.warning("seller %s: dashboard key refused: %s", seller.pk, error)
-            raise ApplicationError(
-                "Space Invoices refused to open the dashboard; ask the marketplace's operators.",
-                code="space_invoices_refused",
-                http_status=status.HTTP_502_BAD_GATEWAY,
-            ) from None
-        response = Response(self.OutputSerializer(access).data, status=status.HTTP_201_CREATED)
-        response["Cache-Control"] = "no-store"
-        return response
 
 
 def _member_seller(request: Request) -> Seller:

@@ -6,7 +6,7 @@ from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
-from marketplace.errors import ApplicationError
+from core.errors import ApplicationError
 
 _CURRENCIES = frozenset(Locale("en").currencies)
 

@@ -6,11 +6,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from invoicing.models import DocumentLine, Invoice, InvoiceState
+from invoicing.seller_entities import seller_entity_create
 from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product, TaxCategory
 from marketplace.pricing import PricedLine, order_totals
 from marketplace.services import BillingDetails
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
-from sellers.services import seller_entity_create
 
 # The buyer's billing details of the tests' checkouts (`dataclasses.asdict` for a form or payload).
 BILLING = BillingDetails(

@@ -58,7 +58,7 @@ def test_failed_invoice_shows_the_apis_reason(operator):
 def test_retry_action_issues_a_failed_invoice(
     operator, sandbox, django_capture_on_commit_callbacks
 ):
-    from sellers.services import seller_entity_create
+    from invoicing.seller_entities import seller_entity_create
 
     seller = seller_entity_create(
         seller_id=SellerFactory(status=SellerStatus.PENDING, entity_id=None).pk

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 
+from core.models import AuditEvent
 from invoicing import services
 from invoicing.models import Invoice, InvoiceState
-from marketplace.models import AuditEvent
 from sellers.models import MirrorState, RemovedEntityUser, Seller, SellerStatus, SellerUser
 from tests.factories import (
     InvoiceFactory,

@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from invoicing.admin_dashboard import DocumentCounts, StatusCount, operator_dashboard
 from invoicing.models import Invoice, InvoiceState
 from invoicing.services import VIES_HOLD_REASON
-from marketplace.admin_dashboard import DocumentCounts, StatusCount, operator_dashboard
 from marketplace.models import Order
 from sellers.models import RemovedEntityUser, SellerStatus
 from tests.factories import InvoiceFactory, OrderFactory, SellerFactory, UserFactory

@@ -62,7 +62,7 @@ def test_every_long_running_service_has_a_healthcheck_and_restarts() -> None:
         "CMD-SHELL",
         "celery -A marketplace inspect ping --destination celery@$$HOSTNAME --timeout 10",
     ]
-    assert "marketplace.health.HeartbeatScheduler" in services["beat"]["command"]
+    assert "core.health.HeartbeatScheduler" in services["beat"]["command"]
     assert "/var/lib/marketplace/beat-heartbeat" in services["beat"]["healthcheck"]["test"][-1]
     assert services["sandbox"]["healthcheck"]["test"][-1].endswith(
         "urlopen('http://127.0.0.1:8765/health', timeout=3)"

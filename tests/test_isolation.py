@@ -232,7 +232,7 @@ class SellerIsolationTests(TestCase):
         """The seller web pages list their own seller's rows and 404 on another's."""
         own = member.seller_id
         self.client.force_login(member.user)
-        with mock.patch("sellers.views.document_pdf", return_value=b"%PDF-1.4") as pdf:
+        with mock.patch("invoicing.seller_views.document_pdf", return_value=b"%PDF-1.4") as pdf:
             for document in documents:
                 response = self.client.get(f"/seller/documents/{document.pk}/pdf/")
                 assert response.status_code == 404

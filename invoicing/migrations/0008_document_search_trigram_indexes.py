@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from marketplace.migration_operations import AddTrigramIndex
+from core.migration_operations import AddTrigramIndex
 
 
 class Migration(migrations.Migration):

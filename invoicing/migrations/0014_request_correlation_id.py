@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from marketplace.migration_operations import AddTrigramIndex
+from core.migration_operations import AddTrigramIndex
 
 
 class Migration(migrations.Migration):

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from marketplace.models import Product, TaxCategory
 from sellers.models import Seller
-from sellers.services import SellerDetails
+from sellers.onboarding import SellerDetails
 
 
 class DemoProduct(NamedTuple):

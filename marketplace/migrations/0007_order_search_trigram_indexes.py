@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from marketplace.migration_operations import AddTrigramIndex, PostgreSQLTrigramExtension
+from core.migration_operations import AddTrigramIndex, PostgreSQLTrigramExtension
 
 
 class Migration(migrations.Migration):

@@ -1,7 +1,7 @@
 from django.db import migrations, models
 from django.db.models import Case, Exists, OuterRef, Q, Value, When
 
-# invoicing.tax.NO_VAT_NOTE when this migration was written: the note of a seller without VAT.
+# marketplace.tax.NO_VAT_NOTE when this migration was written: the note of a seller without VAT.
 NO_VAT_NOTE = "The seller is not registered for VAT; no VAT is charged."
 BUSINESS_TYPES = ("intra_eu_b2b", "3w_b2b")
 

@@ -1,6 +1,6 @@
 """Product tax categories: the rate follows the category, the seller's country and the date.
 
-Existing products of sellers in a country with a rate table (invoicing.eu_vat) get the
+Existing products of sellers in a country with a rate table (marketplace.eu_vat) get the
 category whose rate equals the rate typed on them (in any of the country's dated entries);
 a rate that matches none keeps the product's category. Their typed rate is then cleared:
 from now on it is only for sellers in countries without a table. Reversed, a cleared rate is
@@ -14,7 +14,7 @@ from decimal import Decimal
 import django.core.validators
 from django.db import migrations, models
 
-from invoicing.eu_vat import CATEGORIES, VAT_RATES, has_rate_table, vat_rate
+from marketplace.eu_vat import CATEGORIES, VAT_RATES, has_rate_table, vat_rate
 
 
 def _category_of(country: str, rate: Decimal) -> str | None:

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 from django.contrib.sessions.backends.base import SessionBase
 
-from marketplace.errors import ApplicationError
+from core.errors import ApplicationError
 from marketplace.models import Product
 from marketplace.pricing import quantize
-from marketplace.storefront.branding import readable_text_colour
+from sellers.branding import readable_text_colour
 from sellers.models import Seller
 
 SESSION_KEY = "storefront_cart"

@@ -12,9 +12,9 @@ from django.contrib.auth.models import User
 from django.http import QueryDict
 from django_countries import countries
 
+from core.accounts import username_validate
+from core.errors import ApplicationError
 from marketplace import services
-from marketplace.accounts import username_validate
-from marketplace.errors import ApplicationError
 from marketplace.models import Product
 from marketplace.storefront.cart import MAX_QUANTITY, quantity_check
 
@@ -151,7 +151,7 @@ class RegisterForm(UserCreationForm[User]):
         field_classes = {"username": UsernameField}
 
     def clean_username(self) -> str:
-        """One rule with the API: marketplace.accounts.username_validate."""
+        """One rule with the API: core.accounts.username_validate."""
         try:
             return username_validate(self.cleaned_data["username"])
         except ApplicationError as error:

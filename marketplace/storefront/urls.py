@@ -1,46 +1,24 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from marketplace.storefront import views
-from marketplace.throttles import throttled_post
+from core.throttles import throttled_post
+from marketplace.storefront.views import account, cart, catalog, checkout
 
+# The "storefront" namespace; marketplace/urls.py adds the order pages to it
+# (invoicing/storefront/urls.py).
 app_name = "storefront"
 
 urlpatterns = [
-    path("", views.catalog, name="catalog"),
-    path("products/<int:pk>/", views.product_detail, name="product"),
-    path("cart/", views.cart_detail, name="cart"),
-    path("cart/add/", views.cart_add, name="cart-add"),
-    path("cart/update/", views.cart_update, name="cart-update"),
-    path("cart/remove/", views.cart_remove, name="cart-remove"),
-    path("checkout/", views.checkout, name="checkout"),
-    path("checkout/vat-check/", views.vat_check, name="vat-check"),
-    path("payment-provider/<uuid:ref>/", views.payment_provider, name="payment-provider"),
-    path("payments/callback/", views.payment_callback, name="payment-callback"),
-    path("orders/checkout/<uuid:ref>/", views.checkout_orders, name="checkout-orders"),
-    path(
-        "orders/checkout/<uuid:ref>/status/",
-        views.checkout_orders_status,
-        name="checkout-orders-status",
-    ),
-    path(
-        "orders/checkout/<uuid:ref>/documents/<int:pk>/pdf/",
-        views.checkout_document_pdf,
-        name="checkout-document-pdf",
-    ),
-    path("orders/guest/<str:token>/", views.guest_orders, name="guest-orders"),
-    path(
-        "orders/guest/<str:token>/status/",
-        views.guest_orders_status,
-        name="guest-orders-status",
-    ),
-    path(
-        "orders/guest/<str:token>/documents/<int:pk>/pdf/",
-        views.guest_document_pdf,
-        name="guest-document-pdf",
-    ),
-    path("my/orders/", views.my_orders, name="my-orders"),
-    path("my/orders/status/", views.my_orders_status, name="my-orders-status"),
+    path("", catalog.catalog, name="catalog"),
+    path("products/<int:pk>/", catalog.product_detail, name="product"),
+    path("cart/", cart.cart_detail, name="cart"),
+    path("cart/add/", cart.cart_add, name="cart-add"),
+    path("cart/update/", cart.cart_update, name="cart-update"),
+    path("cart/remove/", cart.cart_remove, name="cart-remove"),
+    path("checkout/", checkout.checkout, name="checkout"),
+    path("checkout/vat-check/", checkout.vat_check, name="vat-check"),
+    path("payment-provider/<uuid:ref>/", checkout.payment_provider, name="payment-provider"),
+    path("payments/callback/", checkout.payment_callback, name="payment-callback"),
     path(
         "accounts/login/",
         throttled_post("login", per_username=True)(
@@ -49,5 +27,5 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/register/", views.register, name="register"),
+    path("accounts/register/", account.register, name="register"),
 ]

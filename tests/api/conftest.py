@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from marketplace.throttles import ScopedThrottle
+from core.throttles import ScopedThrottle
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from core.logging import RedactingFilter
 from marketplace.checks import production_secrets_check
-from marketplace.logging import RedactingFilter
 from marketplace.models import Checkout
 from reporting.models import ExportJob
 from tests.factories import ProductFactory, SellerFactory, UserFactory, operator_user

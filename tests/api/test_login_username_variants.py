@@ -7,7 +7,7 @@ from axes.models import AccessAttempt
 from django.test import Client
 from rest_framework.test import APIClient
 
-from marketplace.throttles import login_username
+from core.throttles import login_username
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

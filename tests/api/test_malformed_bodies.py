@@ -9,8 +9,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework import parsers
 from rest_framework.test import APIClient
 
-from marketplace.models import AuditEvent, Checkout, Order
-from marketplace.parsers import JSONParser
+from core.models import AuditEvent
+from core.parsers import JSONParser
+from marketplace.models import Checkout, Order
 from reporting.models import ExportJob
 from sellers.models import Seller, SellerUser
 from tests.factories import OrderFactory, SellerUserFactory, UserFactory

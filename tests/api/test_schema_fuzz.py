@@ -31,9 +31,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from invoicing.models import Invoice, InvoiceState
+from invoicing.seller_entities import seller_entity_create
 from marketplace.wsgi import application
 from sellers.models import SellerRole, SellerStatus
-from sellers.services import seller_entity_create
 from tests.factories import ProductFactory, SellerFactory, SellerUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from invoicing import tasks
 from invoicing.models import Invoice, InvoiceState
-from invoicing.tax import REVERSE_CHARGE_NOTE
+from invoicing.seller_entities import seller_entity_create
 from marketplace.models import (
     Checkout,
     Order,
@@ -23,8 +23,8 @@ from marketplace.models import (
     Product,
     TaxCategory,
 )
+from marketplace.tax import REVERSE_CHARGE_NOTE
 from sellers.models import Seller, SellerStatus
-from sellers.services import seller_entity_create
 from tests.conftest import Sandbox
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 

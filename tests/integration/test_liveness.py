@@ -72,7 +72,7 @@ def test_beat_healthcheck_reads_the_heartbeat_its_scheduler_keeps(tmp_path: Path
     )
     beat = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "marketplace", "beat", "--loglevel", "WARNING",
-         "--scheduler", "marketplace.health.HeartbeatScheduler", "--max-interval", "1"],
+         "--scheduler", "core.health.HeartbeatScheduler", "--max-interval", "1"],
         cwd=ROOT,
         env=env,
     )  # fmt: skip

@@ -16,7 +16,7 @@ from marketplace import services as orders
 from marketplace.celery import app as celery_app
 from marketplace.models import Product
 from sellers.models import Seller, SellerStatus
-from sellers.services import SellerDetails, seller_onboard
+from sellers.onboarding import SellerDetails, seller_onboard
 from tests.factories import UserFactory
 from tests.integration.processes import broker_url, start_sandbox, start_worker, stop, wait_for
 

@@ -10,13 +10,14 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.errors import ApplicationError
+from core.models import AuditEvent
 from invoicing import selectors, services
 from invoicing.client import SpaceInvoicesClient
 from invoicing.models import DocumentKind, DocumentLine, Invoice, InvoiceState
 from invoicing.reconciliation import reconcile
 from marketplace import services as orders
-from marketplace.errors import ApplicationError
-from marketplace.models import AuditEvent, OrderStatus, TaxCategory
+from marketplace.models import OrderStatus, TaxCategory
 from tests.factories import (
     BILLING,
     InvoiceFactory,

@@ -12,12 +12,12 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.errors import ApplicationError
 from invoicing import reconciliation, services
 from invoicing.client import json_dumps
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.selectors import invoice_credit_balance
 from marketplace import services as orders
-from marketplace.errors import ApplicationError
 from marketplace.models import TaxCategory
 from marketplace.pricing import PricedLine, order_totals
 from tests.factories import (

@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core.models import AuditEvent
 from invoicing import services as issuing
 from invoicing.distance_sales import amount_in_eur
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from marketplace import services as orders
-from marketplace.models import AuditEvent, Order
+from marketplace.models import Order
 from sellers.models import Seller
 from tests.factories import (
     InvoiceFactory,

@@ -14,9 +14,9 @@ from invoicing.client import SpaceInvoicesClient, Transient, json_dumps
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.reconciliation import reconcile
 from invoicing.sandbox import sandbox_transport
+from invoicing.seller_entities import seller_entity_create
 from marketplace import services as orders
 from marketplace.models import Order, OrderStatus
-from sellers.services import seller_entity_create
 from tests.conftest import SANDBOX_KEY
 from tests.factories import BILLING, ProductFactory, SellerFactory, UserFactory, seller_with_entity
 

@@ -13,14 +13,14 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
+from core.errors import ApplicationError
+from core.models import AuditEvent
 from invoicing import gateway, reconciliation, services, webhooks
 from invoicing.client import SpaceInvoicesClient
 from invoicing.models import Finding, Invoice, InvoiceState, ReconciliationCursor
 from invoicing.sandbox import sandbox_transport
-from invoicing.vies import ViesResult
 from marketplace import services as orders
-from marketplace.errors import ApplicationError
-from marketplace.models import AuditEvent
+from marketplace.tax import ViesResult
 from tests.conftest import SANDBOX_KEY
 from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
 

@@ -12,13 +12,12 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from core.models import AuditEvent
 from invoicing import services
+from invoicing.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR
 from invoicing.models import DocumentKind, Invoice, InvoiceState
-from invoicing.tax import EXPORT_NOTE, NO_VAT_NOTE, REVERSE_CHARGE_NOTE
-from invoicing.vies import ViesResult
 from marketplace import services as orders
-from marketplace.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR
-from marketplace.models import AuditEvent
+from marketplace.tax import EXPORT_NOTE, NO_VAT_NOTE, REVERSE_CHARGE_NOTE, ViesResult
 from tests.factories import (
     OrderFactory,
     ProductFactory,

@@ -10,11 +10,11 @@ from invoicing import services
 from invoicing.client import SpaceInvoicesClient, Transient
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.sandbox import sandbox_transport
-from invoicing.tax import REVERSE_CHARGE_NOTE
+from invoicing.seller_entities import seller_entity_create
 from marketplace import services as orders
 from marketplace.models import Checkout, Order
+from marketplace.tax import REVERSE_CHARGE_NOTE
 from sellers.models import Seller
-from sellers.services import seller_entity_create
 from tests.conftest import SANDBOX_KEY
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 

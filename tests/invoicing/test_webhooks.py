@@ -11,6 +11,7 @@ from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 
+from core.models import AuditEvent
 from invoicing.models import (
     DocumentKind,
     DocumentTax,
@@ -25,7 +26,6 @@ from invoicing.sandbox.webhooks import signature
 from invoicing.services import document_treatment
 from invoicing.webhooks import HANDLED_EVENTS
 from marketplace import services as orders
-from marketplace.models import AuditEvent
 from reporting.models import SellerMonthRollup
 from reporting.selectors import ReportFilters, seller_statement
 from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity

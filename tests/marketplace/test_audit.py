@@ -4,10 +4,10 @@ from decimal import Decimal
 
 import pytest
 
+from core.models import AuditEvent
 from invoicing import services as invoicing_services
 from invoicing.models import Invoice, InvoiceState
 from marketplace import services
-from marketplace.models import AuditEvent
 from sellers.models import Seller
 from tests.factories import BILLING, ProductFactory, UserFactory, operator_user, seller_with_entity
 
@@ -168,15 +168,15 @@ def test_admin_lists_and_filters_the_trail_but_never_edits_it(client):
     AuditEvent.objects.create(action="seller.onboarded", actor=operator, seller_id=8)
     client.force_login(operator)
 
-    paid_only = client.get("/admin/marketplace/auditevent/", {"action": "order.paid"})
-    by_seller = client.get("/admin/marketplace/auditevent/", {"q": "8"})
+    paid_only = client.get("/admin/core/auditevent/", {"action": "order.paid"})
+    by_seller = client.get("/admin/core/auditevent/", {"q": "8"})
 
     assert paid_only.status_code == 200
     assert [event.action for event in paid_only.context["cl"].result_list] == ["order.paid"]
     assert [event.seller_id for event in by_seller.context["cl"].result_list] == [8]
-    assert client.get("/admin/marketplace/auditevent/add/").status_code == 403
+    assert client.get("/admin/core/auditevent/add/").status_code == 403
     event = AuditEvent.objects.get(action="order.paid")
-    change = client.post(f"/admin/marketplace/auditevent/{event.pk}/change/", {"action": "x"})
+    change = client.post(f"/admin/core/auditevent/{event.pk}/change/", {"action": "x"})
     assert change.status_code == 403
     assert AuditEvent.objects.get(pk=event.pk).action == "order.paid"
 
@@ -186,7 +186,7 @@ def test_admin_search_by_words_skips_the_id_columns(client):
     AuditEvent.objects.create(action="order.paid", actor=operator, seller_id=7, order_id=70)
     client.force_login(operator)
 
-    response = client.get("/admin/marketplace/auditevent/", {"q": "olga paid"})
+    response = client.get("/admin/core/auditevent/", {"q": "olga paid"})
 
     assert response.status_code == 200
     assert [event.order_id for event in response.context["cl"].result_list] == [70]

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 
+from core.models import AuditEvent
 from invoicing.models import Invoice
-from marketplace.models import AuditEvent, Checkout, Order, OrderLine, Product
+from marketplace.models import Checkout, Order, OrderLine, Product
 from tests.factories import BILLING, ProductFactory, SellerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,9 @@ from django.db import connections
 from django.test import Client
 from pytest_django.fixtures import Settings
 
+from core.health import _run_checks
 from invoicing import gateway
 from marketplace.celery import app as celery_app
-from marketplace.health import _run_checks
 from tests.conftest import Sandbox
 from tests.integration.processes import free_port
 

@@ -3,12 +3,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core.models import AuditEvent
 from invoicing import reconciliation
 from invoicing.models import Invoice, InvoiceState
-from invoicing.tax import EXPORT_NOTE
+from invoicing.seller_entities import seller_entity_create
 from marketplace import services
-from marketplace.models import AuditEvent, Order, OrderStatus
-from sellers.services import seller_entity_create
+from marketplace.models import Order, OrderStatus
+from marketplace.tax import EXPORT_NOTE
 from tests.factories import (
     OrderFactory,
     ProductFactory,

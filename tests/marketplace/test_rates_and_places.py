@@ -9,10 +9,10 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
-from invoicing.vies import ViesResult
-from marketplace.errors import ApplicationError
+from core.errors import ApplicationError
 from marketplace.models import Checkout, Order, OrderLine, Product, TaxCategory
 from marketplace.services import product_tax_rate_validate
+from marketplace.tax import ViesResult
 from sellers.models import Seller, SellerStatus
 from tests.factories import ProductFactory, SellerFactory, UserFactory, operator_user
 
@@ -137,7 +137,7 @@ def test_a_seller_in_northern_ireland_sells_to_an_eu_business_under_reverse_char
     belfast = SellerFactory(country="XI", tax_number="XI980780684")
     kettle = ProductFactory(seller=belfast, name="Kettle", unit_price=Decimal("50.00"))
     monkeypatch.setattr(
-        "marketplace.services.vies_check",
+        "invoicing.order_documents.vies_check",
         lambda **kwargs: ViesResult(valid=True, checked_at=timezone.now()),
     )
 

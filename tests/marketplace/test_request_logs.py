@@ -18,9 +18,10 @@ import pytest
 from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.test import RequestFactory
 
+from core import request_id
+from core.logging import JsonFormatter
 from invoicing.models import Invoice
-from marketplace import request_id, sentry
-from marketplace.logging import JsonFormatter
+from marketplace import sentry
 from marketplace.models import Order
 from tests.factories import ProductFactory, UserFactory, operator_user, seller_with_entity
 from tests.integration.processes import ROOT

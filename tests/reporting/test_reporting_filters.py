@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from marketplace.errors import ApplicationError
+from core.errors import ApplicationError
 from reporting.exports import DOCUMENTS, STATEMENT
 from reporting.filters import (
     export_filters_parse,

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from invoicing import services as invoicing
 from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.seller_entities import seller_entity_create
 from marketplace import services as orders
 from marketplace.models import Order
 from reporting.models import SellerMonthRollup
@@ -30,7 +31,6 @@ from reporting.selectors import (
 )
 from reporting.services import rollup_document_issued, rollup_rebuild
 from sellers.models import Seller, SellerStatus
-from sellers.services import seller_entity_create
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 
 ZERO = D("0.00")

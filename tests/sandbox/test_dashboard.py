@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from core.models import AuditEvent
 from invoicing.sandbox import SandboxApp, sandbox_transport
-from marketplace.models import AuditEvent
+from invoicing.seller_entities import seller_entity_create
 from sellers.models import SellerRole, SellerStatus
-from sellers.services import seller_entity_create
 from tests.factories import SellerFactory, SellerUserFactory
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)

@@ -4,12 +4,12 @@ import httpx
 import pytest
 from django.contrib.auth import get_user_model
 
+from core.models import AuditEvent
 from invoicing import gateway
 from invoicing.client import SpaceInvoicesClient
 from invoicing.sandbox import sandbox_transport
-from marketplace.models import AuditEvent
+from invoicing.seller_entities import seller_entity_create
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
-from sellers.services import seller_entity_create
 from tests.factories import SellerFactory, SellerUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,9 +2,10 @@
 
 import pytest
 
+from core.models import AuditEvent
+from invoicing import seller_entities
+from invoicing.client import Transient
 from invoicing.sandbox.faults import FaultConfig
-from marketplace.models import AuditEvent
-from sellers import services
 from sellers.models import Seller
 from tests.factories import UserFactory, seller_with_entity
 
@@ -114,7 +115,7 @@ def test_a_refused_update_is_kept_on_the_seller_and_audited(sandbox):
     seller = seller_with_entity()
     Seller.objects.filter(pk=seller.pk).update(entity_id="ent_" + "0" * 24)
 
-    updated = services.seller_entity_update(seller_id=seller.pk)
+    updated = seller_entities.seller_entity_update(seller_id=seller.pk)
 
     assert updated.entity_error.startswith("update refused: 404")
     assert AuditEvent.objects.filter(
@@ -127,11 +128,11 @@ def test_an_outage_is_retried_and_the_same_update_twice_changes_nothing(sandbox)
     Seller.objects.filter(pk=seller.pk).update(city="Koper")
     sandbox.app.faults.configure(FaultConfig(error_rate=1.0))
 
-    with pytest.raises(services.Transient):
-        services.seller_entity_update(seller_id=seller.pk)
+    with pytest.raises(Transient):
+        seller_entities.seller_entity_update(seller_id=seller.pk)
 
     sandbox.app.faults.configure(FaultConfig(error_rate=0.0))
-    services.seller_entity_update(seller_id=seller.pk)
-    services.seller_entity_update(seller_id=seller.pk)
+    seller_entities.seller_entity_update(seller_id=seller.pk)
+    seller_entities.seller_entity_update(seller_id=seller.pk)
     entity = sandbox.client().entity_get(entity_id=str(seller.entity_id))
     assert entity["city"] == "Koper"

@@ -8,9 +8,10 @@ from django.contrib.auth.models import UserManager
 from django.db import connection
 from rest_framework.test import APIClient
 
+from core.models import AuditEvent
+from invoicing import seller_entities
 from invoicing.client import SpaceInvoicesClient, Transient
-from marketplace.models import AuditEvent
-from sellers import services
+from sellers import onboarding
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
 from tests.factories import SellerFactory, UserFactory, operator_user
 
@@ -245,14 +246,16 @@ def test_rejected_entity_marks_seller_failed_with_reason_and_can_be_requested_ag
         "cause": {"issues": [{"path": ["tax_number"], "message": "not valid"}]},
     }
 
-    services.seller_entity_create(seller_id=seller.pk, client=_client_answering(422, rejection))
+    seller_entities.seller_entity_create(
+        seller_id=seller.pk, client=_client_answering(422, rejection)
+    )
 
     seller.refresh_from_db()
     assert seller.status == SellerStatus.FAILED
     assert seller.entity_error == "422 validation_error: tax_number: not valid"
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.seller_entity_request(seller=seller)
+        onboarding.seller_entity_request(seller=seller)
     seller.refresh_from_db()
     assert seller.status == SellerStatus.ACTIVE
     assert seller.entity_request_id != "r1"
@@ -262,7 +265,7 @@ def test_rejected_entity_marks_seller_failed_with_reason_and_can_be_requested_ag
 def test_transient_entity_failure_keeps_seller_pending_for_retry():
     seller = SellerFactory(status=SellerStatus.PENDING, entity_id=None, entity_request_id="r1")
     with pytest.raises(Transient):
-        services.seller_entity_create(
+        seller_entities.seller_entity_create(
             seller_id=seller.pk, client=_client_answering(503, {"code": "unavailable"})
         )
     seller.refresh_from_db()
@@ -272,9 +275,9 @@ def test_transient_entity_failure_keeps_seller_pending_for_retry():
 
 def test_entity_creation_is_idempotent_by_request_id(sandbox):
     seller = SellerFactory(status=SellerStatus.PENDING, entity_id=None, entity_request_id="r-same")
-    first = services.seller_entity_create(seller_id=seller.pk)
+    first = seller_entities.seller_entity_create(seller_id=seller.pk)
     Seller.objects.filter(pk=seller.pk).update(entity_id=None, status=SellerStatus.PENDING)
-    second = services.seller_entity_create(seller_id=seller.pk)
+    second = seller_entities.seller_entity_create(seller_id=seller.pk)
     assert first.entity_id == second.entity_id
     listed = sandbox.http().get("/entities").json()
     assert [entity["id"] for entity in listed["data"]] == [first.entity_id]

@@ -9,9 +9,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from core.models import AuditEvent
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from marketplace import services as orders
-from marketplace.models import AuditEvent
 from sellers.models import SellerRole, SellerStatus
 from tests.factories import (
     BILLING,

@@ -5,12 +5,12 @@ import httpx
 import pytest
 from django.contrib.messages import get_messages
 
-from invoicing import gateway
+from core.models import AuditEvent
+from invoicing import gateway, seller_entities
 from invoicing.client import SpaceInvoicesClient
 from invoicing.sandbox import sandbox_transport
 from marketplace.celery import app as celery_app
-from marketplace.models import AuditEvent
-from sellers import services
+from sellers import staff
 from sellers.models import RemovedEntityUser, SellerRole, SellerStatus, SellerUser
 from tests.factories import SellerFactory, SellerUserFactory, UserFactory, seller_with_entity
 
@@ -29,14 +29,14 @@ def seller(sandbox, django_capture_on_commit_callbacks):
         user=UserFactory(username="ana", email="ana@alpine.example"),
     )
     with django_capture_on_commit_callbacks(execute=True):
-        return services.seller_entity_create(seller_id=pending.pk)
+        return seller_entities.seller_entity_create(seller_id=pending.pk)
 
 
 @pytest.fixture
 def maja(seller, django_capture_on_commit_callbacks):
     """A viewer of the seller, a user of its entity too."""
     with django_capture_on_commit_callbacks(execute=True):
-        membership = services.seller_user_add(
+        membership = staff.seller_user_add(
             seller=seller,
             actor=SellerUser.objects.get(user__username="ana").user,
             username="maja",
@@ -72,7 +72,7 @@ def faults(sandbox, **config):
 def remove(membership, capture):
     ana = SellerUser.objects.get(user__username="ana").user
     with capture(execute=True):
-        services.seller_user_remove(seller_user=membership, actor=ana)
+        staff.seller_user_remove(seller_user=membership, actor=ana)
 
 
 def removal_audit():
@@ -158,7 +158,7 @@ def test_a_rejected_deletion_fails_at_once_and_is_asked_anew_with_a_new_key(
     first_request_id = removal.request_id
 
     with django_capture_on_commit_callbacks(execute=True):
-        retried = services.entity_user_removal_retry(removal=removal, actor=operator_user)
+        retried = staff.entity_user_removal_retry(removal=removal, actor=operator_user)
 
     removal.refresh_from_db()
     assert failed[0] == 1

@@ -3,8 +3,9 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from marketplace.models import AuditEvent
-from sellers import services
+from core.models import AuditEvent
+from invoicing import seller_entities
+from sellers import staff
 from sellers.models import MirrorState, RemovedEntityUser, SellerRole, SellerStatus, SellerUser
 from tests.factories import SellerFactory, SellerUserFactory, UserFactory
 
@@ -26,7 +27,7 @@ def remote_users(sandbox, seller):
 
 def activate(seller, capture):
     with capture(execute=True):
-        return services.seller_entity_create(seller_id=seller.pk)
+        return seller_entities.seller_entity_create(seller_id=seller.pk)
 
 
 def staff_audit():
@@ -314,12 +315,12 @@ def test_a_rejected_mirror_is_marked_failed_and_can_be_asked_again(
         seller=seller, role=SellerRole.EDITOR, user=UserFactory(username="nomail", email="")
     )
 
-    services.seller_user_mirror(seller_user_id=member.pk)
+    seller_entities.seller_user_mirror(seller_user_id=member.pk)
     member.refresh_from_db()
     failed = (member.entity_user_state, member.entity_user_error)
     get_user_model().objects.filter(pk=member.user_id).update(email="nomail@alpine.example")
     with django_capture_on_commit_callbacks(execute=True):
-        asked = services.seller_user_mirror_request(seller_user=member)
+        asked = staff.seller_user_mirror_request(seller_user=member)
 
     member.refresh_from_db()
     assert failed[0] == MirrorState.FAILED
@@ -339,7 +340,7 @@ def test_a_lost_answer_is_replayed_into_one_remote_user(sandbox, seller):
         entity_user_id=None, entity_user_state=MirrorState.PENDING
     )
 
-    services.seller_user_mirror(seller_user_id=ana.pk)
+    seller_entities.seller_user_mirror(seller_user_id=ana.pk)
 
     ana.refresh_from_db()
     assert (ana.entity_user_state, ana.entity_user_id) == (MirrorState.SYNCED, remote_id)
@@ -368,7 +369,7 @@ def test_a_user_created_for_a_member_that_changed_meanwhile_is_deleted(
 
     monkeypatch.setattr(client, "entity_user_create", create_while_the_member_changes)
 
-    services.seller_user_mirror(seller_user_id=member.pk, client=client)
+    seller_entities.seller_user_mirror(seller_user_id=member.pk, client=client)
 
     emails = [email for email, _, _ in remote_users(sandbox, seller)]
     assert emails == ["ana@alpine.example"]
@@ -396,7 +397,7 @@ def test_a_stray_user_that_cannot_be_deleted_at_once_is_kept_for_the_removal_tas
     monkeypatch.setattr(client, "entity_user_create", create_then_fail_everything)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        services.seller_user_mirror(seller_user_id=member.pk, client=client)
+        seller_entities.seller_user_mirror(seller_user_id=member.pk, client=client)
     kept = RemovedEntityUser.objects.values_list("seller_id", "user_id", "resolved_at").get()
     assert sandbox.http().post("/sandbox/faults", json={}).status_code == 200
     stray = sorted(email for email, _, _ in remote_users(sandbox, seller))

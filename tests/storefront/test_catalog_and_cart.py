@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from marketplace.storefront.branding import readable_text_colour
 from marketplace.storefront.cart import SESSION_KEY
+from sellers.branding import readable_text_colour
 from sellers.models import SellerStatus
 from tests.factories import ProductFactory, SellerFactory
 from tests.storefront.conftest import add

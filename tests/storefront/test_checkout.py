@@ -8,8 +8,9 @@ from django.db import connection
 from django.test import Client
 from django.utils.html import escape
 
+from core.models import AuditEvent
 from marketplace import services
-from marketplace.models import AuditEvent, Checkout, Order
+from marketplace.models import Checkout, Order
 from marketplace.storefront.cart import SESSION_KEY
 from sellers.models import Seller, SellerStatus
 from tests.factories import ProductFactory, SellerFactory, UserFactory

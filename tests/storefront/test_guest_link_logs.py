@@ -46,7 +46,7 @@ def _messages(stream: io.StringIO) -> list[str]:
 def test_a_guest_checkout_logs_and_prints_neither_its_link_nor_the_email(
     client, products, settings, console, capsys, django_capture_on_commit_callbacks
 ):
-    settings.EMAIL_BACKEND = "marketplace.logging.RedactingConsoleEmailBackend"
+    settings.EMAIL_BACKEND = "core.logging.RedactingConsoleEmailBackend"
     add(client, products["spoon"], 1)
     checkout_post(client, [(products["spoon"], 1, Decimal("14.90"))], email=EMAIL)
     checkout = Checkout.objects.get()

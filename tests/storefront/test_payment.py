@@ -8,10 +8,11 @@ from django.core.mail.backends import locmem
 from django.test import Client
 from django.utils import timezone
 
+from core.models import AuditEvent
 from invoicing.models import Invoice, InvoiceState
 from marketplace import tasks
 from marketplace.celery import app as celery_app
-from marketplace.models import AuditEvent, Checkout, OrderStatus, Payment
+from marketplace.models import Checkout, OrderStatus, Payment
 from marketplace.payments import payment_signature
 from marketplace.services import order_cancel
 from marketplace.storefront.guest import guest_orders_token

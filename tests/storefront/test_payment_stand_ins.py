@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from django.test import Client, override_settings
 
+from core.models import AuditEvent
 from invoicing.models import Invoice
 from marketplace.checks import production_secrets_check
-from marketplace.models import AuditEvent, Checkout, OrderStatus, Payment
+from marketplace.models import Checkout, OrderStatus, Payment
 from marketplace.payments import payment_signature
 from tests.factories import UserFactory, operator_user
 from tests.storefront.conftest import add, checkout_post, counts

@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import URLValidator
 
+from core.errors import ApplicationError
 from invoicing.client import SpaceInvoicesError
 from invoicing.webhooks import webhook_register
-from marketplace.errors import ApplicationError
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from marketplace.management.demo_sellers import DEMO_SELLERS
 from marketplace.models import Product
-from sellers.services import seller_onboard
+from sellers.onboarding import seller_onboard
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from marketplace.errors import ApplicationError
+from core.errors import ApplicationError
 from reporting.exports import EXPORTS, CsvExport, export_write
 from reporting.filters import export_filters_parse
 from reporting.selectors import ReportFilters

@@ -1,0 +1,36 @@
+"""The one hook invoicing declares: a document entered or left the books.
+
+Reporting keeps its rollup of documents by seller and month through it, in the transaction that
+issues or voids the document, without invoicing knowing of reporting: a listener registers at its
+app's ready() (reporting.apps).
+"""
+
+from typing import Protocol
+
+from invoicing.models import Invoice
+
+
+class DocumentListener(Protocol):
+    def document_issued(self, *, document: Invoice) -> None:
+        """An invoice or credit note was issued (or mirrored issued); in that transaction."""
+
+    def document_voided(self, *, document: Invoice) -> None:
+        """An issued document was voided; in that transaction."""
+
+
+_listeners: list[DocumentListener] = []
+
+
+def document_listener_register(listener: DocumentListener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def document_issued(*, document: Invoice) -> None:
+    for listener in _listeners:
+        listener.document_issued(document=document)
+
+
+def document_voided(*, document: Invoice) -> None:
+    for listener in _listeners:
+        listener.document_voided(document=document)

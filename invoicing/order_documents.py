@@ -1,0 +1,66 @@
+"""Invoicing's side of the order domain's hook (marketplace.hooks.OrderInvoicing): the documents
+an order's moves call for, and the answers checkout's tax treatment needs."""
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+
+from invoicing.distance_sales import distance_sales_lock, distance_sales_over_threshold
+from invoicing.models import DocumentKind, Invoice
+from invoicing.services import (
+    CreditLine,
+    credit_note_for_remaining,
+    credit_note_request,
+    invoice_point_reached,
+    invoice_request,
+    invoice_write,
+    payment_record_request,
+)
+from invoicing.vies import vies_check
+from marketplace.models import Order
+from marketplace.services import RefundLine
+from marketplace.tax import BuyerTaxProfile, SellerTaxProfile, ViesResult
+from sellers.models import Seller
+
+
+class OrderDocuments:
+    def vies_check(self, *, seller: SellerTaxProfile, buyer: BuyerTaxProfile) -> ViesResult:
+        return vies_check(seller=seller, buyer=buyer, use_cache=True)
+
+    def distance_sales_lock(self, *, sellers: Iterable[Seller], on: date) -> None:
+        distance_sales_lock(sellers=sellers, on=on)
+
+    def distance_sales_over_threshold(
+        self, *, seller: Seller, sale_net: Decimal, currency: str, on: date
+    ) -> bool:
+        # distance_sales_lock refreshed the seller's record from its locked row.
+        return distance_sales_over_threshold(
+            seller=seller, sale_net=sale_net, currency=currency, on=on, locked=True
+        )
+
+    def order_moved(self, *, order: Order) -> None:
+        if invoice_point_reached(order):
+            invoice_request(order=order)
+
+    def order_paid(self, *, order: Order) -> None:
+        invoice = _invoice_of(order)
+        if invoice is not None:  # invoiced earlier: record the payment on it
+            payment_record_request(invoice=invoice)
+        elif invoice_point_reached(order):  # invoiced now, with the payment inline
+            invoice_write(order=order)
+
+    def order_cancelled(self, *, order: Order) -> None:
+        invoice = _invoice_of(order)
+        if invoice is not None:
+            credit_note_for_remaining(invoice=invoice)
+
+    def order_refunded(self, *, order: Order, lines: Sequence[RefundLine]) -> Invoice | None:
+        invoice = _invoice_of(order)
+        if invoice is None:
+            return None
+        credit_lines = [CreditLine(line.line_id, line.quantity) for line in lines]
+        return credit_note_request(invoice=invoice, lines=credit_lines)
+
+
+def _invoice_of(order: Order) -> Invoice | None:
+    return Invoice.objects.filter(order=order, kind=DocumentKind.INVOICE).first()

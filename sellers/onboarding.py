@@ -1,0 +1,135 @@
+"""Seller onboarding (by an operator, or by the seller signing up itself) and the seller's
+details; its Space Invoices entity follows through sellers.hooks."""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from core.accounts import password_validate, user_create
+from core.audit import audit_record
+from core.errors import ApplicationError
+from sellers.hooks import seller_entity_hook
+from sellers.models import Seller, SellerRole, SellerStatus, SellerUser, new_entity_request_id
+from sellers.validation import seller_tax_identity_validate
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SellerDetails:
+    business_name: str
+    address: str
+    post_code: str
+    city: str
+    country: str
+    email: str
+    tax_number: str = ""
+    is_tax_subject: bool = True
+    primary_colour: str = "#1A73E8"
+    invoice_footer: str = ""
+    logo: UploadedFile | None = None
+
+
+def seller_onboard(
+    *, details: SellerDetails, admin_user: User | None = None, actor: User | None = None
+) -> Seller:
+    """Write the seller (pending) and, after commit, request its entity."""
+    country, tax_number = seller_tax_identity_validate(
+        country=details.country,
+        tax_number=details.tax_number,
+        is_tax_subject=details.is_tax_subject,
+    )
+    seller = Seller(
+        business_name=details.business_name.strip(),
+        address=details.address.strip(),
+        post_code=details.post_code.strip(),
+        city=details.city.strip(),
+        country=country,
+        tax_number=tax_number,
+        is_tax_subject=details.is_tax_subject,
+        email=details.email,
+        primary_colour=details.primary_colour,
+        invoice_footer=details.invoice_footer,
+        status=SellerStatus.PENDING,
+    )
+    if details.logo is not None:
+        seller.logo = details.logo
+    _full_clean(seller)
+    with transaction.atomic():
+        seller.save()
+        if admin_user is not None:
+            SellerUser.objects.create(user=admin_user, seller=seller, role=SellerRole.ADMIN)
+        audit_record(action="seller.onboarded", actor=actor or admin_user, seller_id=seller.pk)
+        seller_entity_hook().entity_create_requested(seller_id=seller.pk)
+    logger.info("seller %s onboarded, entity requested", seller.pk)
+    return seller
+
+
+def seller_signup(*, username: str, password: str, details: SellerDetails) -> Seller:
+    """A seller signs up: its admin user and the seller, written together or not at all."""
+    password_validate(password=password, username=username, email=details.email)
+    with transaction.atomic():
+        user = user_create(username=username, email=details.email, password=password)
+        return seller_onboard(details=details, admin_user=user)
+
+
+def seller_entity_request(*, seller: Seller, actor: User | None = None) -> Seller:
+    """Ask again for the entity of a draft or failed seller (admin action)."""
+    with transaction.atomic():
+        locked = Seller.objects.select_for_update().get(pk=seller.pk)
+        if locked.entity_id:
+            return locked
+        if locked.status not in (SellerStatus.DRAFT, SellerStatus.FAILED):
+            return locked
+        # A rejected request would be replayed as the same rejection; a new key asks anew.
+        locked.entity_request_id = new_entity_request_id()
+        locked.status = SellerStatus.PENDING
+        locked.entity_error = ""
+        locked.save(update_fields=["entity_request_id", "status", "entity_error", "updated_at"])
+        audit_record(action="seller.entity_requested", actor=actor, seller_id=locked.pk)
+        seller_entity_hook().entity_create_requested(seller_id=locked.pk)
+    return locked
+
+
+# What the entity holds of a seller: a change to one of these is sent to Space Invoices.
+ENTITY_FIELDS = frozenset(
+    {
+        "business_name", "address", "post_code", "city", "tax_number", "is_tax_subject",
+        "email", "primary_colour", "invoice_footer", "logo",
+    }
+)  # fmt: skip
+
+
+def seller_details_save(*, seller: Seller, changed: Iterable[str], actor: User | None) -> Seller:
+    """Save an operator's edit of a seller; what its entity holds follows after commit.
+
+    The country is not among the editable details once the entity exists: it fixes the
+    entity's currency and tax rules.
+    """
+    _, seller.tax_number = seller_tax_identity_validate(
+        country=str(seller.country),
+        tax_number=seller.tax_number,
+        is_tax_subject=seller.is_tax_subject,
+    )
+    changed = sorted(changed)
+    with transaction.atomic():
+        seller.save()
+        audit_record(
+            action="seller.updated", actor=actor, seller_id=seller.pk, detail={"fields": changed}
+        )
+        if seller.entity_id and ENTITY_FIELDS.intersection(changed):
+            seller_entity_hook().entity_update_requested(seller_id=seller.pk)
+    return seller
+
+
+def _full_clean(seller: Seller) -> None:
+    try:
+        seller.full_clean(exclude=["entity_id", "status"])
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise ApplicationError(f"{field}: {' '.join(messages)}", field=field) from None
