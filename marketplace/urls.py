@@ -10,7 +10,6 @@ from invoicing import api as invoicing_api
 from invoicing import webhook_api
 from marketplace import api as marketplace_api
 from marketplace.throttles import throttled_post
-from reporting.api import InvoiceExportApi
 from reporting.views import admin_invoice_export
 from sellers import api as sellers_api
 
@@ -50,7 +49,6 @@ api = [
     path("invoices/<int:pk>/", invoicing_api.InvoiceDetailApi.as_view(), name="invoice-detail"),
     path("invoices/<int:pk>/link/", invoicing_api.InvoiceLinkApi.as_view(), name="invoice-link"),
     path("invoices/<int:pk>/pdf/", invoicing_api.InvoicePdfApi.as_view(), name="invoice-pdf"),
-    path("reports/invoices.csv", InvoiceExportApi.as_view(), name="report-invoices-csv"),
     path(
         "webhooks/space-invoices/",
         webhook_api.space_invoices_webhook,

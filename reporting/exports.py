@@ -172,6 +172,8 @@ STATEMENT = CsvExport(
     requires_seller=True,
 )
 EXPORTS = {export.name: export for export in (INVOICES, DOCUMENTS, LINES, VAT, STATEMENT)}
+# What a seller user may export of its own seller: all but the issue-2 invoice layout.
+SELLER_EXPORTS = (DOCUMENTS, LINES, VAT, STATEMENT)
 
 
 def csv_batches(
@@ -226,8 +228,3 @@ def export_write(
             if progress is not None:
                 progress(written)
     return written
-
-
-def invoice_export_write(filters: ReportFilters, stream: TextSink) -> int:
-    """The issue-2 invoice export to a stream (used by `manage.py demo`)."""
-    return export_write(INVOICES, filters, stream)

@@ -29,12 +29,7 @@ from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from reporting.charts import bar_chart
 from reporting.exports import EXPORTS, INVOICES, CsvExport, csv_chunks
-from reporting.filters import (
-    export_filters_parse,
-    filters_to_json,
-    invoice_export_filters_parse,
-    report_filters_parse,
-)
+from reporting.filters import export_filters_parse, filters_to_json, report_filters_parse
 from reporting.selectors import (
     ReportFilters,
     SellerMonth,
@@ -89,17 +84,18 @@ def _back_url(request: HttpRequest) -> str:
         return reverse("admin:index")
 
 
+_INVOICE_FORM_FIELDS = ("seller", "date_from", "date_to")
+
+
 @require_GET
 @staff_member_required
 @_can_export
 def admin_invoice_export(request: HttpRequest) -> HttpResponseBase:
-    """Stream the invoice CSV for the changelist's `seller`, `date_from` and `date_to`."""
+    """Stream the invoice CSV for the changelist's `seller`, `date_from` and `date_to` (its
+    export form's fields; the other parameters a changelist URL carries are not filters)."""
+    params = {name: request.GET.get(name) for name in _INVOICE_FORM_FIELDS}
     try:
-        filters = invoice_export_filters_parse(
-            seller=request.GET.get("seller"),
-            date_from=request.GET.get("date_from"),
-            date_to=request.GET.get("date_to"),
-        )
+        filters = export_filters_parse(params, INVOICES)
     except ApplicationError as error:
         messages.error(request, f"Invoice export: {error.field}: {error.message}")
         return HttpResponseRedirect(_back_url(request))

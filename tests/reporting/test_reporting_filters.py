@@ -5,15 +5,14 @@ from typing import Any
 import pytest
 
 from marketplace.errors import ApplicationError
-from reporting.exports import DOCUMENTS, STATEMENT
+from reporting.exports import DOCUMENTS, INVOICES, STATEMENT
 from reporting.filters import (
     export_filters_parse,
     filters_from_json,
     filters_to_json,
-    invoice_export_filters_parse,
     report_filters_parse,
 )
-from reporting.selectors import InvoiceExportFilters, ReportFilters
+from reporting.selectors import ReportFilters
 from sellers.models import Seller
 
 
@@ -21,19 +20,19 @@ from sellers.models import Seller
 def test_parses_all_filters(make_seller: Callable[..., Seller]) -> None:
     seller = make_seller("Acme", "ent_acme")
 
-    filters = invoice_export_filters_parse(
-        seller=f" {seller.pk} ", date_from="2024-01-01", date_to="2024-01-01"
+    filters = export_filters_parse(
+        {"seller": f" {seller.pk} ", "date_from": "2024-01-01", "date_to": "2024-01-01"}, INVOICES
     )
 
-    assert filters == InvoiceExportFilters(
+    assert filters == ReportFilters(
         seller_id=seller.pk, date_from=date(2024, 1, 1), date_to=date(2024, 1, 1)
     )
 
 
 def test_missing_or_blank_values_mean_no_filter() -> None:
-    assert invoice_export_filters_parse() == InvoiceExportFilters(None, None, None)
-    assert invoice_export_filters_parse(seller="", date_from=" ", date_to="") == (
-        InvoiceExportFilters(None, None, None)
+    assert export_filters_parse({}, INVOICES) == ReportFilters(None, None, None)
+    assert export_filters_parse({"seller": "", "date_from": " ", "date_to": ""}, INVOICES) == (
+        ReportFilters(None, None, None)
     )
 
 
@@ -77,7 +76,7 @@ def test_missing_or_blank_values_mean_no_filter() -> None:
 )
 def test_bad_input_names_the_field(kwargs: dict[str, str], field: str, message: str) -> None:
     with pytest.raises(ApplicationError) as caught:
-        invoice_export_filters_parse(**kwargs)
+        export_filters_parse(kwargs, INVOICES)
 
     assert (caught.value.field, caught.value.message) == (field, message)
 
