@@ -10,7 +10,6 @@ from invoicing import api as invoicing_api
 from invoicing import webhook_api
 from marketplace import api as marketplace_api
 from marketplace.throttles import throttled_post
-from reporting.views import admin_invoice_export
 from sellers import api as sellers_api
 
 api = [
@@ -66,12 +65,7 @@ api = [
 handler404 = "marketplace.errors.page_not_found"
 
 urlpatterns = [
-    # Before admin's catch-all, so the invoice changelist's export link reaches it.
-    path(
-        "admin/invoicing/invoice/export.csv",
-        admin.site.admin_view(admin_invoice_export),
-        name="report-invoices-csv-admin",
-    ),
+    # Before admin's catch-all, which would take the report pages and downloads under admin/.
     path("", include("reporting.urls")),
     # Operators' session login counts against the same budget as the API's token login.
     path("admin/login/", throttled_post("login", per_username=True)(admin.site.login)),

@@ -1,4 +1,4 @@
-"""Report pages in admin and report exports in the API.
+"""Report pages and CSV downloads in admin, report exports in the API.
 
 Mounted at the site root, before `admin/`, so that admin's catch-all does not take the pages:
     path("", include("reporting.urls")),
@@ -46,6 +46,12 @@ urlpatterns = [
         "admin/reports/<str:name>.csv",
         admin.site.admin_view(views.admin_report_export),
         name="reports-export-admin",
+    ),
+    # The invoice changelist's export form.
+    path(
+        "admin/invoicing/invoice/export.csv",
+        admin.site.admin_view(views.admin_invoice_export),
+        name="report-invoices-csv-admin",
     ),
     *csv_export_routes,
     path("api/reports/exports/", api.ExportJobCreateApi.as_view(), name="report-export-jobs"),
