@@ -104,11 +104,39 @@ class _KindFilter(_Filter):
         return kind
 
 
+class _PeriodInput(serializers.Serializer[None]):
+    """The document dates. With `period_required` (the context's) both must be given and span
+    at most MAX_PERIOD_DAYS."""
+
+    date_from = _DateFilter()
+    date_to = _DateFilter()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("date_from"), attrs.get("date_to")
+        if start is not None and end is not None and start > end:
+            raise _error("date_from", "date_from must not be after date_to.")
+        if self.context["period_required"]:
+            for value, field in ((start, "date_from"), (end, "date_to")):
+                if value is None:
+                    raise _error(
+                        field, f"{field} is required: a report covers a bounded period.", "required"
+                    )
+            assert start is not None
+            assert end is not None
+            if (end - start).days + 1 > MAX_PERIOD_DAYS:
+                raise _error("date_to", f"The period may span at most {MAX_PERIOD_DAYS} days.")
+        return attrs
+
+
 class ReportFiltersInput(serializers.Serializer[ReportFilters]):
-    """The filters of every report and export. With `period_required` (the context's, default
-    on) both dates must be given and span at most MAX_PERIOD_DAYS."""
+    """The filters of every report and export (the context says whether the period is required).
+
+    Checked in this order, the first problem named: the parameters' names and types, the period
+    (_PeriodInput), then each other filter.
+    """
 
     seller = _SellerFilter(help_text="Only this seller's id.")
+    # Read by _PeriodInput, before the others; declared here too for the names and the schema.
     date_from = _DateFilter(help_text="Document date from (inclusive).")
     date_to = _DateFilter(help_text="Document date to (inclusive).")
     seller_country = _CountryFilter(help_text="ISO 3166-1 alpha-2.")
@@ -133,24 +161,11 @@ class ReportFiltersInput(serializers.Serializer[ReportFilters]):
             if value is not None and not isinstance(value, str):
                 raise _error(name, f"{name} must be text.")
         present = {name: value for name, value in params.items() if value is not None}
-        parsed: dict[str, Any] = super().to_internal_value(present)
-        return parsed
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        start, end = attrs.get("date_from"), attrs.get("date_to")
-        if start is not None and end is not None and start > end:
-            raise _error("date_from", "date_from must not be after date_to.")
-        if self.context.get("period_required", True):
-            for value, field in ((start, "date_from"), (end, "date_to")):
-                if value is None:
-                    raise _error(
-                        field, f"{field} is required: a report covers a bounded period.", "required"
-                    )
-            assert start is not None
-            assert end is not None
-            if (end - start).days + 1 > MAX_PERIOD_DAYS:
-                raise _error("date_to", f"The period may span at most {MAX_PERIOD_DAYS} days.")
-        return attrs
+        period = _PeriodInput(data=present, context=self.context)
+        period.is_valid(raise_exception=True)
+        others = {name: value for name, value in present.items() if name not in period.fields}
+        parsed: dict[str, Any] = super().to_internal_value(others)
+        return {**parsed, **period.validated_data}
 
 
 class SellerReportFiltersInput(ReportFiltersInput):
@@ -165,12 +180,6 @@ def _error(field: str, message: str, code: str = "invalid") -> serializers.Valid
 
 PARAMETERS = tuple(ReportFiltersInput().fields)
 SELLER_PARAMETERS = tuple(SellerReportFiltersInput().fields)
-# With several bad values, the one named is the first of these (the period comes first).
-_ERROR_ORDER = (
-    "date_from",
-    "date_to",
-    *(name for name in PARAMETERS if not name.startswith("date")),
-)
 
 
 def _parse(
@@ -181,9 +190,7 @@ def _parse(
 ) -> ReportFilters:
     serializer = serializer_class(data=params, context={"period_required": period_required})
     if not serializer.is_valid():
-        errors = serializer.errors
-        field = next((name for name in _ERROR_ORDER if name in errors), next(iter(errors)))
-        error = errors[field][0]
+        field, [error, *_] = next(iter(serializer.errors.items()))
         raise ApplicationError(str(error), field=field, code=error.code)
     values = serializer.validated_data
     return ReportFilters(seller_id=values.pop("seller", None), **values)

@@ -181,6 +181,54 @@ def test_report_filters_bad_input_names_the_parameter(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        (
+            {"seller": "abc", "kind": "receipt"},
+            "date_from",
+            "date_from is required: a report covers a bounded period.",
+        ),
+        (
+            {"date_to": "31.12.2024", "currency": "EURO"},
+            "date_to",
+            "Enter a valid date as YYYY-MM-DD, not '31.12.2024'.",
+        ),
+        (
+            {"date_from": "2024-03-01", "date_to": "2024-02-01", "seller": "abc"},
+            "date_from",
+            "date_from must not be after date_to.",
+        ),
+        (
+            {"date_from": "2024-01-01", "date_to": "2025-06-30", "buyer_country": "XX"},
+            "date_to",
+            "The period may span at most 366 days.",
+        ),
+        (
+            {**PERIOD, "currency": "EURO", "seller": "abc"},
+            "seller",
+            "Enter a seller id (a positive integer), not 'abc'.",
+        ),
+        (
+            {**PERIOD, "kind": "receipt", "sellr": "1"},
+            "sellr",
+            "Unknown parameter 'sellr'; use seller, date_from, date_to, seller_country, "
+            "buyer_country, currency, kind.",
+        ),
+    ],
+)
+def test_of_several_problems_the_period_is_named_first(
+    params: dict[str, Any], field: str, message: str
+) -> None:
+    """Names and types, then the period (its dates, their order, both given, its span), then
+    the other filters in turn."""
+    with pytest.raises(ApplicationError) as caught:
+        report_filters_parse(params)
+
+    assert (caught.value.field, caught.value.message) == (field, message)
+
+
+@pytest.mark.django_db
 def test_a_seller_scoped_export_refuses_the_seller_parameter_and_fixes_its_own(
     make_seller: Callable[..., Seller],
 ) -> None:
