@@ -172,8 +172,9 @@ STATEMENT = CsvExport(
     requires_seller=True,
 )
 EXPORTS = {export.name: export for export in (INVOICES, DOCUMENTS, LINES, VAT, STATEMENT)}
-# What a seller user may export of its own seller: all but the issue-2 invoice layout.
-SELLER_EXPORTS = (DOCUMENTS, LINES, VAT, STATEMENT)
+# The report exports: the report pages' downloads, and what a seller user may export of its own
+# seller. The issue-2 invoice layout is for operators only, with its own admin form.
+REPORT_EXPORTS = (DOCUMENTS, LINES, VAT, STATEMENT)
 
 
 def csv_batches(

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.urls import path
 
 from reporting import api, views
-from reporting.exports import EXPORTS, SELLER_EXPORTS
+from reporting.exports import EXPORTS, REPORT_EXPORTS
 
 # One route per export, each named for the templates and the API schema.
 csv_export_routes = [
@@ -26,7 +26,7 @@ csv_export_routes = [
             api.SellerExportApi.as_view(export=export),
             name=f"report-seller-{export.name}-csv",
         )
-        for export in SELLER_EXPORTS
+        for export in REPORT_EXPORTS
     ),
 ]
 

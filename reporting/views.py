@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET
 from marketplace.audit import audit_record
 from marketplace.errors import ApplicationError
 from reporting.charts import bar_chart
-from reporting.exports import EXPORTS, INVOICES, CsvExport, csv_chunks
+from reporting.exports import EXPORTS, INVOICES, REPORT_EXPORTS, CsvExport, csv_chunks
 from reporting.filters import export_filters_parse, filters_to_json, report_filters_parse
 from reporting.selectors import (
     ReportFilters,
@@ -102,7 +102,7 @@ def admin_invoice_export(request: HttpRequest) -> HttpResponseBase:
     return csv_response(INVOICES, filters, actor=request.user)
 
 
-REPORT_EXPORTS = ("documents", "lines", "vat", "statement")
+REPORT_EXPORT_NAMES = tuple(export.name for export in REPORT_EXPORTS)
 SELLERS_PER_PAGE = 50
 # Not a filter: the summary's page of sellers.
 _PAGE = "page"
@@ -124,7 +124,7 @@ def _report(
         **admin.site.each_context(request),
         "title": title,
         "params": params,
-        "exports": REPORT_EXPORTS,
+        "exports": REPORT_EXPORT_NAMES,
     }
     try:
         filters = report_filters_parse(params)
@@ -234,7 +234,7 @@ def health_page(request: HttpRequest) -> HttpResponse:
 @_can_export
 def admin_report_export(request: HttpRequest, name: str) -> HttpResponseBase:
     """Stream one of the report exports for the report page's filters."""
-    if name not in REPORT_EXPORTS:
+    if name not in REPORT_EXPORT_NAMES:
         raise Http404(f"No export {name!r}.")
     export = EXPORTS[name]
     try:
