@@ -1,6 +1,7 @@
 # The production image: web (gunicorn), worker and beat (Celery), migrate and the sandbox all run
 # from it (docker-compose.yml). Third-party code comes only from requirements/production.lock,
-# every file checked against its hash; `make lock` regenerates the lock from pyproject.toml.
+# every file checked against its hash; `make lock` regenerates the lock from pyproject.toml (its
+# dependencies and its production and sandbox extras).
 
 FROM python:3.11-slim AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1

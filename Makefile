@@ -30,7 +30,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,production]'
+	$(BIN)/pip install --quiet -e '.[dev,production,sandbox]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -68,10 +68,11 @@ smoke: install
 	$(BIN)/python manage.py smoke --database-url $(SMOKE_DATABASE_URL) --redis-url $(SMOKE_REDIS_URL)
 
 # The production image installs exactly these versions, each checked against its hashes
-# (Dockerfile: pip install --require-hashes). Run after changing pyproject's dependencies or the
-# production extra; tests/test_deploy.py fails while the two disagree.
+# (Dockerfile: pip install --require-hashes), the sandbox's extra included (compose runs the
+# sandbox from the image). Run after changing pyproject's dependencies or these extras;
+# tests/test_deploy.py fails while the two disagree.
 lock: install
-	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --extra production \
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --extra production --extra sandbox \
 		--no-emit-index-url --no-emit-find-links \
 		--output-file requirements/production.lock pyproject.toml
 

@@ -68,13 +68,22 @@ class CatalogListApi(generics.ListAPIView[Product]):
     authentication_classes: list[type] = []
     serializer_class = ProductOutputSerializer
 
+    class FilterSerializer(serializers.Serializer[None]):
+        # Digits only, as given: no sign, no spaces, not blank.
+        seller = serializers.RegexField(
+            r"^\d+\Z",
+            required=False,
+            trim_whitespace=False,
+            error_messages={"invalid": "Must be a seller id.", "blank": "Must be a seller id."},
+        )
+
     def get_queryset(self) -> QuerySet[Product]:
+        # A plain dict: given a QueryDict, DRF would read a blank value as "not given".
+        query = self.FilterSerializer(data=self.request.query_params.dict())
+        query.is_valid(raise_exception=True)
         products = selectors.catalog_products()
-        seller = self.request.query_params.get("seller")
-        if seller is not None:
-            if not seller.isdigit():
-                raise serializers.ValidationError({"seller": ["Must be a seller id."]})
-            products = products.filter(seller_id=int(seller))
+        if "seller" in query.validated_data:
+            products = products.filter(seller_id=int(query.validated_data["seller"]))
         return products
 
 

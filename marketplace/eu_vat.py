@@ -139,12 +139,6 @@ VAT_RATES: dict[str, tuple[RateEntry, ...]] = {
     "XI": _UK,
 }
 
-EU_COUNTRIES = frozenset(VAT_RATES) - {"GB", "XI"}
-# Where goods move and are taxed under the EU's rules: the member states and Northern Ireland.
-EU_GOODS_VAT_AREA = EU_COUNTRIES | {"XI"}
-# Codes of one VAT jurisdiction: a sale between them is domestic.
-_VAT_JURISDICTION = {"XI": "GB"}
-
 
 class NoRateTable(LookupError):
     """The country is outside the EU and the UK: its rates are not kept here."""
@@ -161,8 +155,3 @@ def vat_rate(country: str, category: str, on: date) -> Decimal:
         raise NoRateTable(country)
     in_force = [entry for entry in entries if entry.effective_from <= on]
     return in_force[-1].rate(category)
-
-
-def same_vat_jurisdiction(first: str, second: str) -> bool:
-    """Both countries charge one VAT: the same code, or Great Britain and Northern Ireland."""
-    return _VAT_JURISDICTION.get(first, first) == _VAT_JURISDICTION.get(second, second)

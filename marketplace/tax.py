@@ -30,7 +30,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from marketplace.eu_vat import EU_GOODS_VAT_AREA, has_rate_table, same_vat_jurisdiction, vat_rate
+from core.eu import EU_GOODS_VAT_AREA, same_vat_jurisdiction
+from marketplace.eu_vat import has_rate_table, vat_rate
 
 REVERSE_CHARGE_NOTE = (
     "Reverse charge: VAT to be accounted for by the customer "

@@ -12,8 +12,6 @@ from invoicing import order_api, webhook_api
 from invoicing.storefront import urls as order_page_urls
 from marketplace import api as marketplace_api
 from marketplace.storefront import urls as storefront_urls
-from reporting.api import InvoiceExportApi
-from reporting.views import admin_invoice_export
 from sellers import api as sellers_api
 
 api = [
@@ -52,7 +50,6 @@ api = [
     path("invoices/<int:pk>/", invoicing_api.InvoiceDetailApi.as_view(), name="invoice-detail"),
     path("invoices/<int:pk>/link/", invoicing_api.InvoiceLinkApi.as_view(), name="invoice-link"),
     path("invoices/<int:pk>/pdf/", invoicing_api.InvoicePdfApi.as_view(), name="invoice-pdf"),
-    path("reports/invoices.csv", InvoiceExportApi.as_view(), name="report-invoices-csv"),
     path(
         "webhooks/space-invoices/",
         webhook_api.space_invoices_webhook,
@@ -70,12 +67,7 @@ api = [
 handler404 = "core.errors.page_not_found"
 
 urlpatterns = [
-    # Before admin's catch-all, so the invoice changelist's export link reaches it.
-    path(
-        "admin/invoicing/invoice/export.csv",
-        admin.site.admin_view(admin_invoice_export),
-        name="report-invoices-csv-admin",
-    ),
+    # Before admin's catch-all, which would take the report pages and downloads under admin/.
     path("", include("reporting.urls")),
     # Operators' session login counts against the same budget as the API's token login.
     path("admin/login/", throttled_post("login", per_username=True)(admin.site.login)),

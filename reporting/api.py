@@ -15,7 +15,6 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -31,11 +30,12 @@ from rest_framework.views import APIView
 
 from core.audit import audit_record
 from core.errors import ApplicationError
+from core.openapi import AutoSchema
 from core.parsers import JSONParser
 from core.permissions import operator_permission
 from reporting import services
-from reporting.exports import DOCUMENTS, EXPORTS, INVOICES, LINES, STATEMENT, VAT, CsvExport
-from reporting.filters import PARAMETERS, SELLER_PARAMETERS, export_filters_parse
+from reporting.exports import EXPORTS, CsvExport
+from reporting.filters import ReportFiltersInput, SellerReportFiltersInput, export_filters_parse
 from reporting.models import ExportJob, ExportStatus
 from reporting.selectors import export_jobs_for_operator, export_jobs_for_seller
 from reporting.views import csv_response
@@ -67,14 +67,6 @@ def _member_seller(request: Request) -> Seller:
     return seller
 
 
-def _single_params(request: Request) -> dict[str, str]:
-    """The query parameters, each given at most once (a repeated filter is ambiguous)."""
-    for name, values in request.query_params.lists():
-        if len(values) > 1:
-            raise ApplicationError(f"Give {name[:40]} once.", field=name[:40])
-    return request.query_params.dict()
-
-
 _ErrorSerializer = inline_serializer(
     name="ReportError",
     fields={
@@ -83,147 +75,81 @@ _ErrorSerializer = inline_serializer(
         "code": serializers.CharField(),
     },
 )
-_FILTER_PARAMETERS = {
-    "seller": OpenApiParameter("seller", OpenApiTypes.INT, description="Only this seller's id."),
-    "date_from": OpenApiParameter(
-        "date_from", OpenApiTypes.DATE, description="Document date from (inclusive)."
-    ),
-    "date_to": OpenApiParameter(
-        "date_to", OpenApiTypes.DATE, description="Document date to (inclusive)."
-    ),
-    "seller_country": OpenApiParameter(
-        "seller_country", OpenApiTypes.STR, description="ISO 3166-1 alpha-2."
-    ),
-    "buyer_country": OpenApiParameter(
-        "buyer_country", OpenApiTypes.STR, description="ISO 3166-1 alpha-2."
-    ),
-    "currency": OpenApiParameter("currency", OpenApiTypes.STR, description="ISO 4217."),
-    "kind": OpenApiParameter("kind", OpenApiTypes.STR, enum=["invoice", "credit_note"]),
-}
 
 
-def _csv_schema(export: CsvExport, *, seller_scoped: bool) -> Callable[[_View], _View]:
-    names = SELLER_PARAMETERS if seller_scoped else PARAMETERS
-    who = "The requesting seller user's own documents." if seller_scoped else "Operators only."
-    period = (
-        " date_from and date_to are required and span at most 366 days."
-        if export.requires_period
-        else ""
-    )
-    return extend_schema(
-        operation_id=f"reports_{'seller_' if seller_scoped else ''}{export.name}_csv",
-        summary=f"Export {export.name} as CSV",
-        description=(
+class _CsvExportSchema(AutoSchema):
+    """Each route's own operation: its export's id, columns, filters and CSV answer."""
+
+    def _export(self) -> tuple[CsvExport, bool]:
+        view = self.view
+        assert isinstance(view, _CsvExportApi)
+        assert view.export is not None  # every route names its export
+        return view.export, view.seller_scoped
+
+    def get_operation_id(self) -> str:
+        export, seller_scoped = self._export()
+        return f"reports_{'seller_' if seller_scoped else ''}{export.name}_csv"
+
+    def get_summary(self) -> str:
+        export, _ = self._export()
+        return f"Export {export.name} as CSV"
+
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's signature
+        export, seller_scoped = self._export()
+        who = "The requesting seller user's own documents." if seller_scoped else "Operators only."
+        period = (
+            " date_from and date_to are required and span at most 366 days."
+            if export.requires_period
+            else ""
+        )
+        return (
             f"Columns (version {export.version}, also in the `X-Export-Version` header): "
             f"{', '.join(export.columns)}. {who}{period} See reporting/README.md."
-        ),
-        parameters=[_FILTER_PARAMETERS[name] for name in names],
-        responses={
+        )
+
+    def get_override_parameters(self) -> list[Any]:
+        _, seller_scoped = self._export()
+        return [SellerReportFiltersInput if seller_scoped else ReportFiltersInput]
+
+    def get_response_serializers(self) -> Any:
+        return {
             (200, "text/csv"): OpenApiResponse(
                 response=OpenApiTypes.STR, description="The CSV file, UTF-8, CRLF lines."
             ),
             400: OpenApiResponse(
                 response=_ErrorSerializer, description="A bad filter; `field` names it."
             ),
-        },
-    )
+        }
 
 
-class _OperatorCsvApi(APIView):
+class _CsvExportApi(APIView):
+    """One CSV export, named by its route: `as_view(export=DOCUMENTS)`."""
+
+    throttle_scope = "export"
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _JsonErrorsNegotiation
+    schema = _CsvExportSchema()
+    export: CsvExport | None = None
+    seller_scoped = False
+
+    def get(self, request: Request) -> StreamingHttpResponse:
+        assert self.export is not None  # every route names its export
+        seller_id = _member_seller(request).pk if self.seller_scoped else None
+        filters = export_filters_parse(request.query_params, self.export, seller_id=seller_id)
+        return csv_response(self.export, filters, actor=request.user)
+
+
+class OperatorExportApi(_CsvExportApi):
+    """An export across sellers (or of the one the `seller` filter names), for operators."""
+
     permission_classes = [_CAN_EXPORT]
-    throttle_scope = "export"
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = _JsonErrorsNegotiation
-    export: CsvExport
-
-    def get(self, request: Request) -> StreamingHttpResponse:
-        filters = export_filters_parse(_single_params(request), self.export)
-        return csv_response(self.export, filters, actor=request.user)
 
 
-class _SellerCsvApi(APIView):
+class SellerExportApi(_CsvExportApi):
+    """An export of the requesting seller user's own seller, which its membership fixes."""
+
     permission_classes = [IsSellerMember]
-    throttle_scope = "export"
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = _JsonErrorsNegotiation
-    export: CsvExport
-
-    def get(self, request: Request) -> StreamingHttpResponse:
-        seller = _member_seller(request)
-        filters = export_filters_parse(_single_params(request), self.export, seller_id=seller.pk)
-        return csv_response(self.export, filters, actor=request.user)
-
-
-class InvoiceExportApi(_OperatorCsvApi):
-    export = INVOICES
-
-    @_csv_schema(INVOICES, seller_scoped=False)
-    def get(self, request: Request) -> StreamingHttpResponse:
-        return super().get(request)
-
-
-class DocumentExportApi(_OperatorCsvApi):
-    export = DOCUMENTS
-
-    @_csv_schema(DOCUMENTS, seller_scoped=False)
-    def get(self, request: Request) -> StreamingHttpResponse:
-        return super().get(request)
-
-
-class LineExportApi(_OperatorCsvApi):
-    export = LINES
-
-    @_csv_schema(LINES, seller_scoped=False)
-    def get(self, request: Request) -> StreamingHttpResponse:
-        return super().get(request)
-
-
-class VatExportApi(_OperatorCsvApi):
-    export = VAT
-
-    @_csv_schema(VAT, seller_scoped=False)
-    def get(self, request: Request) -> StreamingHttpResponse:
-        return super().get(request)
-
-
-class StatementExportApi(_OperatorCsvApi):
-    export = STATEMENT
-
-    @_csv_schema(STATEMENT, seller_scoped=False)
-    def get(self, request: Request) -> StreamingHttpResponse:
-        return super().get(request)
-
-
-class SellerDocumentExportApi(_SellerCsvApi):
-    export = DOCUMENTS
-
-    @_csv_schema(DOCUMENTS, seller_scoped=True)
-    def get(self, request: Request) -> StreamingHttpResponse:
-        return super().get(request)
-
-
-class SellerLineExportApi(_SellerCsvApi):
-    export = LINES
-
-    @_csv_schema(LINES, seller_scoped=True)
-    def get(self, request: Request) -> StreamingHttpResponse:
-        return super().get(request)
-
-
-class SellerVatExportApi(_SellerCsvApi):
-    export = VAT
-
-    @_csv_schema(VAT, seller_scoped=True)
-    def get(self, request: Request) -> StreamingHttpResponse:
-        return super().get(request)
-
-
-class SellerStatementExportApi(_SellerCsvApi):
-    export = STATEMENT
-
-    @_csv_schema(STATEMENT, seller_scoped=True)
-    def get(self, request: Request) -> StreamingHttpResponse:
-        return super().get(request)
+    seller_scoped = True
 
 
 # Background export jobs.
@@ -340,16 +266,12 @@ class _ExportJobDownload(APIView):
 
 
 def _job_create_schema(*, seller_scoped: bool) -> Callable[[_View], _View]:
-    names = SELLER_PARAMETERS if seller_scoped else PARAMETERS
+    filters = (SellerReportFiltersInput if seller_scoped else ReportFiltersInput)().fields
     fields: dict[str, serializers.Field[Any, Any, Any, Any]] = {
         "report": serializers.ChoiceField(choices=list(EXPORTS)),
         **{
-            name: serializers.CharField(
-                required=False,
-                allow_blank=True,
-                help_text=str(_FILTER_PARAMETERS[name].description),
-            )
-            for name in names
+            name: serializers.CharField(required=False, allow_blank=True, help_text=field.help_text)
+            for name, field in filters.items()
         },
     }
     request = inline_serializer(

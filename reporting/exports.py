@@ -172,6 +172,9 @@ STATEMENT = CsvExport(
     requires_seller=True,
 )
 EXPORTS = {export.name: export for export in (INVOICES, DOCUMENTS, LINES, VAT, STATEMENT)}
+# The report exports: the report pages' downloads, and what a seller user may export of its own
+# seller. The issue-2 invoice layout is for operators only, with its own admin form.
+REPORT_EXPORTS = (DOCUMENTS, LINES, VAT, STATEMENT)
 
 
 def csv_batches(
@@ -226,8 +229,3 @@ def export_write(
             if progress is not None:
                 progress(written)
     return written
-
-
-def invoice_export_write(filters: ReportFilters, stream: TextSink) -> int:
-    """The issue-2 invoice export to a stream (used by `manage.py demo`)."""
-    return export_write(INVOICES, filters, stream)

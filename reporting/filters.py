@@ -1,15 +1,20 @@
-"""Report filters, parsed from untrusted text (query parameters, JSON bodies, command options).
+"""Report filters, parsed from untrusted text (query parameters, JSON bodies, command options)
+by one DRF serializer, which also describes them in the API schema.
 
 Every error is an ApplicationError naming the parameter, which the API answers with a 400.
 """
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, replace
 from datetime import date
 from typing import Any
 
+from django.http import QueryDict
 from django_countries import countries
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 
 from core.errors import ApplicationError
 from invoicing.models import DocumentKind
@@ -17,16 +22,6 @@ from reporting.exports import CsvExport
 from reporting.selectors import ReportFilters
 from sellers.models import Seller
 
-PARAMETERS = (
-    "seller",
-    "date_from",
-    "date_to",
-    "seller_country",
-    "buyer_country",
-    "currency",
-    "kind",
-)
-SELLER_PARAMETERS = tuple(name for name in PARAMETERS if name != "seller")
 # A report covers a bounded period: at most a year and a day (a leap year's 366 days).
 MAX_PERIOD_DAYS = 366
 
@@ -34,115 +29,178 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
-def _parse_date(value: str | None, *, field: str) -> date | None:
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        if not _ISO_DATE.match(value):
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ApplicationError(
-            f"Enter a valid date as YYYY-MM-DD, not {value[:40]!r}.", field=field
-        ) from None
+class _Filter(serializers.Field[Any, str, Any, Any]):
+    """One optional text filter; a blank value means "no filter"."""
+
+    def __init__(self, *, help_text: str | None = None) -> None:
+        super().__init__(required=False, help_text=help_text)
+
+    def to_internal_value(self, data: str) -> Any:
+        return self.parse(data) if data.strip() else None
+
+    def parse(self, value: str) -> Any:
+        raise NotImplementedError
 
 
-def _parse_seller(value: str | None) -> int | None:
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    # At most 18 digits: always within a bigint, and never a huge string for int().
-    if not (value.isascii() and value.isdigit() and len(value) <= 18) or int(value) == 0:
-        raise ApplicationError(
-            f"Enter a seller id (a positive integer), not {value[:40]!r}.", field="seller"
-        )
-    seller_id = int(value)
-    if not Seller.objects.filter(pk=seller_id).exists():
-        raise ApplicationError(f"There is no seller {seller_id}.", field="seller", code="not_found")
-    return seller_id
+@extend_schema_field(OpenApiTypes.DATE)
+class _DateFilter(_Filter):
+    def parse(self, value: str) -> date:
+        value = value.strip()
+        try:
+            if not _ISO_DATE.match(value):
+                raise ValueError(value)
+            return date.fromisoformat(value)
+        except ValueError:
+            raise serializers.ValidationError(
+                f"Enter a valid date as YYYY-MM-DD, not {value[:40]!r}."
+            ) from None
 
 
-def _parse_country(value: str | None, *, field: str) -> str | None:
-    if value is None or not value.strip():
-        return None
-    code = value.strip().upper()
-    if len(code) != 2 or code not in countries:
-        raise ApplicationError(
-            f"Enter an ISO 3166-1 alpha-2 country code such as SI, not {value[:40]!r}.",
-            field=field,
-        )
-    return code
+@extend_schema_field(OpenApiTypes.INT)
+class _SellerFilter(_Filter):
+    def parse(self, value: str) -> int:
+        value = value.strip()
+        # At most 18 digits: always within a bigint, and never a huge string for int().
+        if not (value.isascii() and value.isdigit() and len(value) <= 18) or int(value) == 0:
+            raise serializers.ValidationError(
+                f"Enter a seller id (a positive integer), not {value[:40]!r}."
+            )
+        seller_id = int(value)
+        if not Seller.objects.filter(pk=seller_id).exists():
+            raise serializers.ValidationError(f"There is no seller {seller_id}.", code="not_found")
+        return seller_id
 
 
-def _parse_currency(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    code = value.strip().upper()
-    if not _CURRENCY.match(code):
-        raise ApplicationError(
-            f"Enter an ISO 4217 currency code such as EUR, not {value[:40]!r}.", field="currency"
-        )
-    return code
+@extend_schema_field(OpenApiTypes.STR)
+class _CountryFilter(_Filter):
+    def parse(self, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 2 or code not in countries:
+            raise serializers.ValidationError(
+                f"Enter an ISO 3166-1 alpha-2 country code such as SI, not {value[:40]!r}."
+            )
+        return code
 
 
-def _parse_kind(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    kind = value.strip()
-    if kind not in DocumentKind.values:
-        raise ApplicationError(
-            f"Enter one of {', '.join(DocumentKind.values)}, not {value[:40]!r}.", field="kind"
-        )
-    return kind
+@extend_schema_field(OpenApiTypes.STR)
+class _CurrencyFilter(_Filter):
+    def parse(self, value: str) -> str:
+        code = value.strip().upper()
+        if not _CURRENCY.match(code):
+            raise serializers.ValidationError(
+                f"Enter an ISO 4217 currency code such as EUR, not {value[:40]!r}."
+            )
+        return code
+
+
+@extend_schema_field({"type": "string", "enum": sorted(DocumentKind.values)})
+class _KindFilter(_Filter):
+    def parse(self, value: str) -> str:
+        kind = value.strip()
+        if kind not in DocumentKind.values:
+            raise serializers.ValidationError(
+                f"Enter one of {', '.join(DocumentKind.values)}, not {value[:40]!r}."
+            )
+        return kind
+
+
+class _PeriodInput(serializers.Serializer[None]):
+    """The document dates. With `period_required` (the context's) both must be given and span
+    at most MAX_PERIOD_DAYS."""
+
+    date_from = _DateFilter()
+    date_to = _DateFilter()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("date_from"), attrs.get("date_to")
+        if start is not None and end is not None and start > end:
+            raise _error("date_from", "date_from must not be after date_to.")
+        if self.context["period_required"]:
+            for value, field in ((start, "date_from"), (end, "date_to")):
+                if value is None:
+                    raise _error(
+                        field, f"{field} is required: a report covers a bounded period.", "required"
+                    )
+            assert start is not None
+            assert end is not None
+            if (end - start).days + 1 > MAX_PERIOD_DAYS:
+                raise _error("date_to", f"The period may span at most {MAX_PERIOD_DAYS} days.")
+        return attrs
+
+
+class ReportFiltersInput(serializers.Serializer[ReportFilters]):
+    """The filters of every report and export (the context says whether the period is required).
+
+    Checked in this order, the first problem named: the parameters' names and types, the period
+    (_PeriodInput), then each other filter.
+    """
+
+    seller = _SellerFilter(help_text="Only this seller's id.")
+    # Read by _PeriodInput, before the others; declared here too for the names and the schema.
+    date_from = _DateFilter(help_text="Document date from (inclusive).")
+    date_to = _DateFilter(help_text="Document date to (inclusive).")
+    seller_country = _CountryFilter(help_text="ISO 3166-1 alpha-2.")
+    buyer_country = _CountryFilter(help_text="ISO 3166-1 alpha-2.")
+    currency = _CurrencyFilter(help_text="ISO 4217.")
+    kind = _KindFilter()
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """Refuse, before any value is read, what a typo or a form could make ambiguous: a
+        parameter outside the fields (it must never widen an export), one given twice, one
+        that is not text."""
+        if isinstance(data, QueryDict):
+            for name, given in data.lists():
+                if len(given) > 1:
+                    raise _error(name[:40], f"Give {name[:40]} once.")
+        params: Mapping[str, Any] = data.dict() if isinstance(data, QueryDict) else data
+        for name, value in params.items():
+            if name not in self.fields:
+                raise _error(
+                    name[:40], f"Unknown parameter {name[:40]!r}; use {', '.join(self.fields)}."
+                )
+            if value is not None and not isinstance(value, str):
+                raise _error(name, f"{name} must be text.")
+        present = {name: value for name, value in params.items() if value is not None}
+        period = _PeriodInput(data=present, context=self.context)
+        period.is_valid(raise_exception=True)
+        others = {name: value for name, value in present.items() if name not in period.fields}
+        parsed: dict[str, Any] = super().to_internal_value(others)
+        return {**parsed, **period.validated_data}
+
+
+class SellerReportFiltersInput(ReportFiltersInput):
+    """A seller user's filters: its seller comes from its membership, never from the request."""
+
+    seller = None  # type: ignore[assignment]
+
+
+def _error(field: str, message: str, code: str = "invalid") -> serializers.ValidationError:
+    return serializers.ValidationError({field: [message]}, code=code)
+
+
+PARAMETERS = tuple(ReportFiltersInput().fields)
+SELLER_PARAMETERS = tuple(SellerReportFiltersInput().fields)
+
+
+def _parse(
+    serializer_class: type[ReportFiltersInput],
+    params: Mapping[str, Any],
+    *,
+    period_required: bool,
+) -> ReportFilters:
+    serializer = serializer_class(data=params, context={"period_required": period_required})
+    if not serializer.is_valid():
+        field, [error, *_] = next(iter(serializer.errors.items()))
+        raise ApplicationError(str(error), field=field, code=error.code)
+    values = serializer.validated_data
+    return ReportFilters(seller_id=values.pop("seller", None), **values)
 
 
 def report_filters_parse(
-    params: Mapping[str, Any],
-    *,
-    allowed: Collection[str] = PARAMETERS,
-    period_required: bool = True,
+    params: Mapping[str, Any], *, period_required: bool = True
 ) -> ReportFilters:
-    """Validate raw filter values; a blank value means "no filter".
-
-    A parameter outside `allowed` is refused (a typo must never widen an export). With
-    `period_required`, both dates must be given and span at most MAX_PERIOD_DAYS.
-    """
-    for name, value in params.items():
-        if name not in allowed:
-            raise ApplicationError(
-                f"Unknown parameter {name[:40]!r}; use {', '.join(allowed)}.", field=name[:40]
-            )
-        if value is not None and not isinstance(value, str):
-            raise ApplicationError(f"{name} must be text.", field=name)
-
-    start = _parse_date(params.get("date_from"), field="date_from")
-    end = _parse_date(params.get("date_to"), field="date_to")
-    if start is not None and end is not None and start > end:
-        raise ApplicationError("date_from must not be after date_to.", field="date_from")
-    if period_required:
-        for value, field in ((start, "date_from"), (end, "date_to")):
-            if value is None:
-                raise ApplicationError(
-                    f"{field} is required: a report covers a bounded period.",
-                    field=field,
-                    code="required",
-                )
-        assert start is not None
-        assert end is not None
-        if (end - start).days + 1 > MAX_PERIOD_DAYS:
-            raise ApplicationError(
-                f"The period may span at most {MAX_PERIOD_DAYS} days.", field="date_to"
-            )
-    return ReportFilters(
-        seller_id=_parse_seller(params.get("seller")),
-        date_from=start,
-        date_to=end,
-        seller_country=_parse_country(params.get("seller_country"), field="seller_country"),
-        buyer_country=_parse_country(params.get("buyer_country"), field="buyer_country"),
-        currency=_parse_currency(params.get("currency")),
-        kind=_parse_kind(params.get("kind")),
-    )
+    """Validate raw filter values (ReportFiltersInput); a blank value means "no filter"."""
+    return _parse(ReportFiltersInput, params, period_required=period_required)
 
 
 def export_filters_parse(
@@ -151,9 +209,7 @@ def export_filters_parse(
     """The filters of one export. With `seller_id` (a seller user's own seller, from its
     membership) the `seller` parameter is refused as unknown and the seller is fixed."""
     if seller_id is not None:
-        filters = report_filters_parse(
-            params, allowed=SELLER_PARAMETERS, period_required=export.requires_period
-        )
+        filters = _parse(SellerReportFiltersInput, params, period_required=export.requires_period)
         return replace(filters, seller_id=seller_id)
     filters = report_filters_parse(params, period_required=export.requires_period)
     if export.requires_seller and filters.seller_id is None:
@@ -161,15 +217,6 @@ def export_filters_parse(
             f"seller is required for the {export.name} export.", field="seller", code="required"
         )
     return filters
-
-
-def invoice_export_filters_parse(
-    *, seller: str | None = None, date_from: str | None = None, date_to: str | None = None
-) -> ReportFilters:
-    """The issue-2 invoice export's filters: seller and an optional, open-ended period."""
-    return report_filters_parse(
-        {"seller": seller, "date_from": date_from, "date_to": date_to}, period_required=False
-    )
 
 
 def filters_to_json(filters: ReportFilters) -> dict[str, Any]:

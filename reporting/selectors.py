@@ -71,10 +71,6 @@ class ReportFilters:
     kind: str | None = None  # a DocumentKind value
 
 
-# The issue-2 name, still used by `manage.py demo`.
-InvoiceExportFilters = ReportFilters
-
-
 def issued_documents(filters: ReportFilters, *, prefix: str = "") -> Q:
     """The condition selecting issued, not voided documents under `filters` (`prefix` for a
     related model)."""

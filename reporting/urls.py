@@ -1,4 +1,4 @@
-"""Report pages in admin and report exports in the API.
+"""Report pages and CSV downloads in admin, report exports in the API.
 
 Mounted at the site root, before `admin/`, so that admin's catch-all does not take the pages:
     path("", include("reporting.urls")),
@@ -8,6 +8,27 @@ from django.contrib import admin
 from django.urls import path
 
 from reporting import api, views
+from reporting.exports import EXPORTS, REPORT_EXPORTS
+
+# One route per export, each named for the templates and the API schema.
+csv_export_routes = [
+    *(
+        path(
+            f"api/reports/{export.name}.csv",
+            api.OperatorExportApi.as_view(export=export),
+            name=f"report-{export.name}-csv",
+        )
+        for export in EXPORTS.values()
+    ),
+    *(
+        path(
+            f"api/reports/seller/{export.name}.csv",
+            api.SellerExportApi.as_view(export=export),
+            name=f"report-seller-{export.name}-csv",
+        )
+        for export in REPORT_EXPORTS
+    ),
+]
 
 urlpatterns = [
     path("admin/reports/", admin.site.admin_view(views.reports_index), name="reports-index"),
@@ -26,30 +47,13 @@ urlpatterns = [
         admin.site.admin_view(views.admin_report_export),
         name="reports-export-admin",
     ),
-    path("api/reports/documents.csv", api.DocumentExportApi.as_view(), name="report-documents-csv"),
-    path("api/reports/lines.csv", api.LineExportApi.as_view(), name="report-lines-csv"),
-    path("api/reports/vat.csv", api.VatExportApi.as_view(), name="report-vat-csv"),
+    # The invoice changelist's export form.
     path(
-        "api/reports/statement.csv", api.StatementExportApi.as_view(), name="report-statement-csv"
+        "admin/invoicing/invoice/export.csv",
+        admin.site.admin_view(views.admin_invoice_export),
+        name="report-invoices-csv-admin",
     ),
-    path(
-        "api/reports/seller/documents.csv",
-        api.SellerDocumentExportApi.as_view(),
-        name="report-seller-documents-csv",
-    ),
-    path(
-        "api/reports/seller/lines.csv",
-        api.SellerLineExportApi.as_view(),
-        name="report-seller-lines-csv",
-    ),
-    path(
-        "api/reports/seller/vat.csv", api.SellerVatExportApi.as_view(), name="report-seller-vat-csv"
-    ),
-    path(
-        "api/reports/seller/statement.csv",
-        api.SellerStatementExportApi.as_view(),
-        name="report-seller-statement-csv",
-    ),
+    *csv_export_routes,
     path("api/reports/exports/", api.ExportJobCreateApi.as_view(), name="report-export-jobs"),
     path(
         "api/reports/exports/<int:pk>/",

@@ -28,13 +28,8 @@ from django.views.decorators.http import require_GET
 from core.audit import audit_record
 from core.errors import ApplicationError
 from reporting.charts import bar_chart
-from reporting.exports import EXPORTS, INVOICES, CsvExport, csv_chunks
-from reporting.filters import (
-    export_filters_parse,
-    filters_to_json,
-    invoice_export_filters_parse,
-    report_filters_parse,
-)
+from reporting.exports import EXPORTS, INVOICES, REPORT_EXPORTS, CsvExport, csv_chunks
+from reporting.filters import export_filters_parse, filters_to_json, report_filters_parse
 from reporting.selectors import (
     ReportFilters,
     SellerMonth,
@@ -89,24 +84,25 @@ def _back_url(request: HttpRequest) -> str:
         return reverse("admin:index")
 
 
+_INVOICE_FORM_FIELDS = ("seller", "date_from", "date_to")
+
+
 @require_GET
 @staff_member_required
 @_can_export
 def admin_invoice_export(request: HttpRequest) -> HttpResponseBase:
-    """Stream the invoice CSV for the changelist's `seller`, `date_from` and `date_to`."""
+    """Stream the invoice CSV for the changelist's `seller`, `date_from` and `date_to` (its
+    export form's fields; the other parameters a changelist URL carries are not filters)."""
+    params = {name: request.GET.get(name) for name in _INVOICE_FORM_FIELDS}
     try:
-        filters = invoice_export_filters_parse(
-            seller=request.GET.get("seller"),
-            date_from=request.GET.get("date_from"),
-            date_to=request.GET.get("date_to"),
-        )
+        filters = export_filters_parse(params, INVOICES)
     except ApplicationError as error:
         messages.error(request, f"Invoice export: {error.field}: {error.message}")
         return HttpResponseRedirect(_back_url(request))
     return csv_response(INVOICES, filters, actor=request.user)
 
 
-REPORT_EXPORTS = ("documents", "lines", "vat", "statement")
+REPORT_EXPORT_NAMES = tuple(export.name for export in REPORT_EXPORTS)
 SELLERS_PER_PAGE = 50
 # Not a filter: the summary's page of sellers.
 _PAGE = "page"
@@ -128,7 +124,7 @@ def _report(
         **admin.site.each_context(request),
         "title": title,
         "params": params,
-        "exports": REPORT_EXPORTS,
+        "exports": REPORT_EXPORT_NAMES,
     }
     try:
         filters = report_filters_parse(params)
@@ -238,7 +234,7 @@ def health_page(request: HttpRequest) -> HttpResponse:
 @_can_export
 def admin_report_export(request: HttpRequest, name: str) -> HttpResponseBase:
     """Stream one of the report exports for the report page's filters."""
-    if name not in REPORT_EXPORTS:
+    if name not in REPORT_EXPORT_NAMES:
         raise Http404(f"No export {name!r}.")
     export = EXPORTS[name]
     try:

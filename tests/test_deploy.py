@@ -20,6 +20,8 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "production.lock"
 APP_SERVICES = ("web", "worker", "beat")
+# The image runs the production processes and the sandbox (compose's `sandbox` service).
+IMAGE_EXTRAS = ("production", "sandbox")
 ONE_SHOT = "migrate"
 
 
@@ -139,7 +141,8 @@ def locked() -> tuple[dict[str, str], set[str], dict[str, int]]:
 def lock_disagreements(pyproject: dict[str, Any]) -> list[str]:
     project = pyproject["project"]
     wanted = [Requirement(r) for r in project["dependencies"]]
-    wanted += [Requirement(r) for r in project["optional-dependencies"]["production"]]
+    for extra in IMAGE_EXTRAS:
+        wanted += [Requirement(r) for r in project["optional-dependencies"][extra]]
     pins, direct, _ = locked()
     problems = []
     for requirement in wanted:
@@ -158,6 +161,7 @@ def test_lock_file_agrees_with_pyproject() -> None:
     assert lock_disagreements(pyproject) == [], "run `make lock`"
     _, direct, hashes = locked()
     assert {"django", "gunicorn", "whitenoise", "python-json-logger", "sentry-sdk"} <= direct
+    assert {"werkzeug", "fpdf2"} <= direct  # the sandbox extra, for compose's sandbox service
     assert [name for name, count in hashes.items() if count == 0] == []
 
 
@@ -169,6 +173,10 @@ def test_lock_file_agrees_with_pyproject() -> None:
             lambda p: p["dependencies"].__setitem__(
                 p["dependencies"].index("gunicorn>=25.1,<28"), "gunicorn>=99"
             ),
+            "does not satisfy >=99",
+        ),
+        (
+            lambda p: p["optional-dependencies"]["sandbox"].__setitem__(0, "werkzeug>=99"),
             "does not satisfy >=99",
         ),
         (

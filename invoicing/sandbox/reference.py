@@ -1,4 +1,7 @@
-"""Reference data from babel (CLDR): countries, currencies, locales, EU membership."""
+"""Reference data from babel (CLDR): countries, currencies, locales.
+
+EU membership is core.eu's, the one list the project's tax rules read too.
+"""
 
 from __future__ import annotations
 
@@ -9,30 +12,14 @@ from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.numbers import get_currency_precision, get_territory_currencies, list_currencies
 
+from core.eu import NORTHERN_IRELAND
+
 # CLDR territory codes that are not ISO 3166-1 alpha-2 country codes.
 _NOT_ISO_3166 = frozenset(
     {"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "XK", "ZZ"}
 )
-
-EU_COUNTRY_CODES = frozenset(
-    {
-        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-        "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-    }
-)  # fmt: skip
-
-
-# Northern Ireland's VAT code (not in ISO 3166-1 nor CLDR): it sells goods under the EU's VAT
-# rules (Windsor Framework) and with the UK's currency. Goods between it and Great Britain are a
-# UK domestic supply; between it and a member state, an intra-EU supply.
-NORTHERN_IRELAND = "XI"
-EU_GOODS_VAT_AREA = EU_COUNTRY_CODES | {NORTHERN_IRELAND}
-_VAT_JURISDICTION = {NORTHERN_IRELAND: "GB"}
-
-
-def same_vat_jurisdiction(first: str, second: str) -> bool:
-    """One VAT applies to both: the same code, or Great Britain and Northern Ireland."""
-    return _VAT_JURISDICTION.get(first, first) == _VAT_JURISDICTION.get(second, second)
+# Northern Ireland is no CLDR territory: its currency and locale are Great Britain's.
+_CLDR_TERRITORY = {NORTHERN_IRELAND: "GB"}
 
 
 @functools.cache
@@ -63,7 +50,7 @@ def country_code_for_name(name: str) -> str | None:
 
 def currency_for_country(country_code: str) -> str | None:
     """The country's current tender currency (e.g. SI -> EUR), or None if it has none."""
-    currencies = get_territory_currencies(_VAT_JURISDICTION.get(country_code, country_code))
+    currencies = get_territory_currencies(_CLDR_TERRITORY.get(country_code, country_code))
     return str(currencies[0]) if currencies else None
 
 
@@ -79,7 +66,7 @@ def minor_unit(currency_code: str) -> Decimal:
 def locale_for_country(country_code: str) -> str:
     """Most likely locale of a country as a BCP 47 tag, e.g. "sl-SI" (CLDR likely subtags)."""
     likely = get_global("likely_subtags")
-    territory = _VAT_JURISDICTION.get(country_code, country_code)
+    territory = _CLDR_TERRITORY.get(country_code, country_code)
     tag = likely.get(f"und_{territory}") or likely["und"]
     return f"{tag.split('_')[0]}-{territory}"
 

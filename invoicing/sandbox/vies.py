@@ -31,10 +31,11 @@ from typing import Any
 from stdnum.eu import vat
 from stdnum.exceptions import ValidationError
 
+from core.eu import EU_GOODS_VAT_AREA, same_vat_jurisdiction
 from invoicing.sandbox import validation
 from invoicing.sandbox.errors import Issues, Path
 from invoicing.sandbox.ids import new_id
-from invoicing.sandbox.reference import EU_GOODS_VAT_AREA, country_name, same_vat_jurisdiction
+from invoicing.sandbox.reference import country_name
 
 # VAT numbers the sandbox's VIES knows as registered (all pass python-stdnum's checks).
 VIES_REGISTERED = frozenset(

@@ -62,6 +62,26 @@ def test_catalog_is_public_and_lists_only_active_sellers_products(api_client, pr
     assert mug["unit_price"] == "12.99"
 
 
+def test_catalog_filters_by_seller(api_client, products):
+    response = api_client.get("/api/catalog/products/", {"seller": products["book"].seller_id})
+
+    assert response.status_code == 200
+    assert [product["name"] for product in response.json()["results"]] == ["Book"]
+
+
+@pytest.mark.parametrize("seller", ["abc", "-1", " 1", "1.0", ""])
+def test_catalog_refuses_a_seller_that_is_not_an_id(api_client, products, seller):
+    response = api_client.get("/api/catalog/products/", {"seller": seller})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "seller: Must be a seller id.",
+        "field": "seller",
+        "code": "invalid",
+        "errors": {"seller": ["Must be a seller id."]},
+    }
+
+
 def test_cart_of_two_sellers_becomes_one_order_per_seller(buyer_client, products):
     lines = [
         {"product_id": products["mug"].pk, "quantity": 3},

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from marketplace.eu_vat import EU_COUNTRIES, VAT_RATES, NoRateTable, vat_rate
+from core.eu import EU_MEMBER_STATES
+from marketplace.eu_vat import VAT_RATES, NoRateTable, vat_rate
 
 
 @pytest.mark.parametrize(
@@ -44,8 +45,8 @@ def test_finland_reduced_rate_on_the_last_and_first_days_of_2025_and_2026():
 
 
 def test_every_member_state_has_a_table_and_northern_ireland_applies_the_uk_rates():
-    assert len(EU_COUNTRIES) == 27
-    assert set(VAT_RATES) == EU_COUNTRIES | {"GB", "XI"}
+    assert len(EU_MEMBER_STATES) == 27
+    assert set(VAT_RATES) == EU_MEMBER_STATES | {"GB", "XI"}
     day = date(2026, 1, 2)
     assert [vat_rate("XI", category, day) for category in ("standard", "reduced", "zero")] == [
         Decimal("20"),

@@ -5,10 +5,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.http import StreamingHttpResponse
 from django.test import Client
-from django.urls import path
+from django.urls import path, reverse
 from drf_spectacular.generators import SchemaGenerator
 
-from reporting.api import InvoiceExportApi
+from reporting.api import OperatorExportApi
+from reporting.exports import INVOICES, STATEMENT
 from tests.factories import operator_user
 
 URL = "/api/reports/invoices.csv"
@@ -117,7 +118,7 @@ def test_anonymous_is_refused(client: Client) -> None:
 
 def test_schema_documents_params_and_the_csv_response() -> None:
     generator = SchemaGenerator(  # type: ignore[no-untyped-call]
-        patterns=[path("api/reports/invoices.csv", InvoiceExportApi.as_view())]
+        patterns=[path("api/reports/invoices.csv", OperatorExportApi.as_view(export=INVOICES))]
     )
 
     schema = generator.get_schema(request=None, public=True)  # type: ignore[no-untyped-call]
@@ -144,3 +145,56 @@ def test_streams_in_autocommit_after_the_view_has_returned(
     response = operator_client.get(URL)
 
     assert body(response) == expected_csv([1, 2, 3, 4]).encode("utf-8")
+
+
+EXPORT_ROUTES = {
+    "report-invoices-csv": ("/api/reports/invoices.csv", "reports_invoices_csv"),
+    "report-documents-csv": ("/api/reports/documents.csv", "reports_documents_csv"),
+    "report-lines-csv": ("/api/reports/lines.csv", "reports_lines_csv"),
+    "report-vat-csv": ("/api/reports/vat.csv", "reports_vat_csv"),
+    "report-statement-csv": ("/api/reports/statement.csv", "reports_statement_csv"),
+    "report-seller-documents-csv": (
+        "/api/reports/seller/documents.csv",
+        "reports_seller_documents_csv",
+    ),
+    "report-seller-lines-csv": ("/api/reports/seller/lines.csv", "reports_seller_lines_csv"),
+    "report-seller-vat-csv": ("/api/reports/seller/vat.csv", "reports_seller_vat_csv"),
+    "report-seller-statement-csv": (
+        "/api/reports/seller/statement.csv",
+        "reports_seller_statement_csv",
+    ),
+}
+
+
+def test_every_export_route_keeps_its_name_path_and_operation() -> None:
+    schema = SchemaGenerator().get_schema(request=None, public=True)  # type: ignore[no-untyped-call]
+    exports = {url for url in schema["paths"] if url.endswith(".csv")}
+
+    assert exports == {url for url, _ in EXPORT_ROUTES.values()}
+    for name, (url, operation_id) in EXPORT_ROUTES.items():
+        assert reverse(name) == url
+        operation = schema["paths"][url]["get"]
+        assert operation["operationId"] == operation_id
+        params = [p["name"] for p in operation["parameters"]]
+        scoped = "/seller/" in url
+        assert params == [
+            "buyer_country", "currency", "date_from", "date_to", "kind",
+            *([] if scoped else ["seller"]), "seller_country",
+        ]  # fmt: skip
+    statement = schema["paths"]["/api/reports/seller/statement.csv"]["get"]
+    assert statement["summary"] == "Export statement as CSV"
+    assert statement["description"] == (
+        "Columns (version 1, also in the `X-Export-Version` header): "
+        f"{', '.join(STATEMENT.columns)}. The requesting seller user's own documents. "
+        "date_from and date_to are required and span at most 366 days. See reporting/README.md."
+    )
+    invoices = schema["paths"]["/api/reports/invoices.csv"]["get"]
+    assert invoices["description"] == (
+        "Columns (version 1, also in the `X-Export-Version` header): "
+        f"{', '.join(INVOICES.columns)}. Operators only. See reporting/README.md."
+    )
+
+
+@pytest.mark.django_db
+def test_sellers_have_no_invoice_export(client: Client) -> None:
+    assert client.get("/api/reports/seller/invoices.csv").status_code == 404

@@ -10,9 +10,9 @@ from django.core.management import CommandError, call_command
 from reporting.management.commands.export_report import progress_bar
 
 
-def run(*args: str, command: str = "export_invoices") -> tuple[str, str]:
+def run(*args: str) -> tuple[str, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
-    call_command(command, *args, stdout=stdout, stderr=stderr)
+    call_command("export_report", *args, stdout=stdout, stderr=stderr)
     return stdout.getvalue(), stderr.getvalue()
 
 
@@ -20,8 +20,11 @@ def run(*args: str, command: str = "export_invoices") -> tuple[str, str]:
 def test_writes_to_stdout_by_default(
     ledger: dict[str, Any], expected_csv: Callable[[list[int]], str]
 ) -> None:
-    assert run() == (expected_csv([1, 2, 3, 4]), "wrote 4 rows to stdout\n")
-    assert run("--output", "-") == (expected_csv([1, 2, 3, 4]), "wrote 4 rows to stdout\n")
+    assert run("invoices") == (expected_csv([1, 2, 3, 4]), "wrote 4 rows to stdout\n")
+    assert run("invoices", "--output", "-") == (
+        expected_csv([1, 2, 3, 4]),
+        "wrote 4 rows to stdout\n",
+    )
 
 
 @pytest.mark.django_db
@@ -29,7 +32,7 @@ def test_filters_by_seller_and_dates(
     ledger: dict[str, Any], expected_csv: Callable[[list[int]], str]
 ) -> None:
     stdout, stderr = run(
-        "--seller", str(ledger["acme"].pk), "--from", "2024-02-01", "--to", "2024-12-31"
+        "invoices", "--seller", str(ledger["acme"].pk), "--from", "2024-02-01", "--to", "2024-12-31"
     )
 
     assert stdout == expected_csv([3, 4])
@@ -42,7 +45,7 @@ def test_writes_a_file_with_progress_and_summary(
 ) -> None:
     target = tmp_path / "invoices.csv"
 
-    stdout, stderr = run("--output", str(target))
+    stdout, stderr = run("invoices", "--output", str(target))
 
     assert target.read_bytes() == expected_csv([1, 2, 3, 4]).encode("utf-8")
     assert stdout == ""
@@ -57,7 +60,7 @@ def test_replaces_an_existing_file_whole(
     target = tmp_path / "invoices.csv"
     target.write_text("old export that is longer than the new one\n" * 100)
 
-    run("--output", str(target), "--seller", str(ledger["bolt"].pk))
+    run("invoices", "--output", str(target), "--seller", str(ledger["bolt"].pk))
 
     assert target.read_bytes() == expected_csv([2]).encode("utf-8")
 
@@ -82,7 +85,7 @@ def test_bad_options_are_a_command_error_naming_the_option(
     target = tmp_path / "out.csv"
 
     with pytest.raises(CommandError) as caught:
-        run(*args, "--output", str(target))
+        run("invoices", *args, "--output", str(target))
 
     assert str(caught.value) == message
     assert list(tmp_path.iterdir()) == []
@@ -91,11 +94,11 @@ def test_bad_options_are_a_command_error_naming_the_option(
 @pytest.mark.django_db
 def test_output_into_a_missing_folder_or_onto_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CommandError) as caught:
-        run("--output", str(tmp_path / "nope" / "out.csv"))
+        run("invoices", "--output", str(tmp_path / "nope" / "out.csv"))
     assert str(caught.value) == f"--output: the folder {str(tmp_path / 'nope')!r} does not exist."
 
     with pytest.raises(CommandError) as caught:
-        run("--output", str(tmp_path))
+        run("invoices", "--output", str(tmp_path))
     assert str(caught.value) == f"--output: {str(tmp_path)!r} is a folder; give a file path."
 
 
@@ -111,7 +114,7 @@ def test_a_failure_midway_leaves_no_file_behind(tmp_path: Path) -> None:
         mock.patch("reporting.management.commands.export_report.export_write", explode),
         pytest.raises(ConnectionError),
     ):
-        run("--output", str(target))
+        run("invoices", "--output", str(target))
 
     assert list(tmp_path.iterdir()) == []
 
@@ -127,7 +130,6 @@ def test_export_report_writes_any_export_with_every_filter(ledger: dict[str, Any
     stdout, stderr = run(
         "documents", "--from", "2024-01-01", "--to", "2024-12-31", "--kind", "credit_note",
         "--seller-country", "SI", "--buyer-country", "SI", "--currency", "EUR",
-        command="export_report",
     )  # fmt: skip
 
     assert [line.split(",")[2] for line in stdout.splitlines()] == ["document_number", "CN-1"]
@@ -148,6 +150,6 @@ def test_export_report_writes_any_export_with_every_filter(ledger: dict[str, Any
 )  # fmt: skip
 def test_export_report_bad_options_name_the_option(args: list[str], message: str) -> None:
     with pytest.raises(CommandError) as caught:
-        run(*args, command="export_report")
+        run(*args)
 
     assert str(caught.value) == message

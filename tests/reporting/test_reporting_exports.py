@@ -20,7 +20,6 @@ from reporting.exports import (
     VAT,
     csv_chunks,
     export_write,
-    invoice_export_write,
 )
 from reporting.selectors import (
     ReportFilters,
@@ -253,16 +252,6 @@ def test_write_counts_rows_and_reports_progress_per_batch(
 
     assert rows == 4
     assert progress == [3, 4]
-    assert stream.getvalue() == expected_csv([1, 2, 3, 4])
-
-
-@pytest.mark.django_db
-def test_invoice_export_write_is_the_invoice_export(
-    ledger: dict[str, Any], expected_csv: Callable[[list[int]], str]
-) -> None:
-    stream = io.StringIO(newline="")
-
-    assert invoice_export_write(ALL, stream) == 4
     assert stream.getvalue() == expected_csv([1, 2, 3, 4])
 
 

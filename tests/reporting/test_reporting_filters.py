@@ -5,15 +5,14 @@ from typing import Any
 import pytest
 
 from core.errors import ApplicationError
-from reporting.exports import DOCUMENTS, STATEMENT
+from reporting.exports import DOCUMENTS, INVOICES, STATEMENT
 from reporting.filters import (
     export_filters_parse,
     filters_from_json,
     filters_to_json,
-    invoice_export_filters_parse,
     report_filters_parse,
 )
-from reporting.selectors import InvoiceExportFilters, ReportFilters
+from reporting.selectors import ReportFilters
 from sellers.models import Seller
 
 
@@ -21,19 +20,19 @@ from sellers.models import Seller
 def test_parses_all_filters(make_seller: Callable[..., Seller]) -> None:
     seller = make_seller("Acme", "ent_acme")
 
-    filters = invoice_export_filters_parse(
-        seller=f" {seller.pk} ", date_from="2024-01-01", date_to="2024-01-01"
+    filters = export_filters_parse(
+        {"seller": f" {seller.pk} ", "date_from": "2024-01-01", "date_to": "2024-01-01"}, INVOICES
     )
 
-    assert filters == InvoiceExportFilters(
+    assert filters == ReportFilters(
         seller_id=seller.pk, date_from=date(2024, 1, 1), date_to=date(2024, 1, 1)
     )
 
 
 def test_missing_or_blank_values_mean_no_filter() -> None:
-    assert invoice_export_filters_parse() == InvoiceExportFilters(None, None, None)
-    assert invoice_export_filters_parse(seller="", date_from=" ", date_to="") == (
-        InvoiceExportFilters(None, None, None)
+    assert export_filters_parse({}, INVOICES) == ReportFilters(None, None, None)
+    assert export_filters_parse({"seller": "", "date_from": " ", "date_to": ""}, INVOICES) == (
+        ReportFilters(None, None, None)
     )
 
 
@@ -77,7 +76,7 @@ def test_missing_or_blank_values_mean_no_filter() -> None:
 )
 def test_bad_input_names_the_field(kwargs: dict[str, str], field: str, message: str) -> None:
     with pytest.raises(ApplicationError) as caught:
-        invoice_export_filters_parse(**kwargs)
+        export_filters_parse(kwargs, INVOICES)
 
     assert (caught.value.field, caught.value.message) == (field, message)
 
@@ -175,6 +174,54 @@ def test_a_leap_year_is_the_longest_period() -> None:
 def test_report_filters_bad_input_names_the_parameter(
     params: dict[str, Any], field: str, message: str
 ) -> None:
+    with pytest.raises(ApplicationError) as caught:
+        report_filters_parse(params)
+
+    assert (caught.value.field, caught.value.message) == (field, message)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        (
+            {"seller": "abc", "kind": "receipt"},
+            "date_from",
+            "date_from is required: a report covers a bounded period.",
+        ),
+        (
+            {"date_to": "31.12.2024", "currency": "EURO"},
+            "date_to",
+            "Enter a valid date as YYYY-MM-DD, not '31.12.2024'.",
+        ),
+        (
+            {"date_from": "2024-03-01", "date_to": "2024-02-01", "seller": "abc"},
+            "date_from",
+            "date_from must not be after date_to.",
+        ),
+        (
+            {"date_from": "2024-01-01", "date_to": "2025-06-30", "buyer_country": "XX"},
+            "date_to",
+            "The period may span at most 366 days.",
+        ),
+        (
+            {**PERIOD, "currency": "EURO", "seller": "abc"},
+            "seller",
+            "Enter a seller id (a positive integer), not 'abc'.",
+        ),
+        (
+            {**PERIOD, "kind": "receipt", "sellr": "1"},
+            "sellr",
+            "Unknown parameter 'sellr'; use seller, date_from, date_to, seller_country, "
+            "buyer_country, currency, kind.",
+        ),
+    ],
+)
+def test_of_several_problems_the_period_is_named_first(
+    params: dict[str, Any], field: str, message: str
+) -> None:
+    """Names and types, then the period (its dates, their order, both given, its span), then
+    the other filters in turn."""
     with pytest.raises(ApplicationError) as caught:
         report_filters_parse(params)
 

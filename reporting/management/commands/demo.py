@@ -25,8 +25,8 @@ from invoicing.models import Invoice, InvoiceState
 from marketplace import services as orders
 from marketplace.management.demo_sellers import DEMO_SELLERS
 from marketplace.models import Product
-from reporting.exports import invoice_export_write
-from reporting.selectors import InvoiceExportFilters
+from reporting.exports import INVOICES, export_write
+from reporting.selectors import ReportFilters
 from sellers.models import Seller, SellerStatus
 from sellers.onboarding import seller_onboard
 
@@ -77,9 +77,7 @@ class Command(BaseCommand):
         invoices = _wait_for(lambda: _all_issued(checkout.pk), "the invoices to be issued")
         export_path = settings.LOCAL_DIR / "invoices.csv"
         with export_path.open("w", newline="", encoding="utf-8") as stream:
-            invoice_export_write(
-                InvoiceExportFilters(seller_id=None, date_from=None, date_to=None), stream
-            )
+            export_write(INVOICES, ReportFilters(), stream)
         return {
             "sellers": [{"id": s.pk, "entity_id": s.entity_id} for s in sellers],
             "invoices": [_invoice_summary(invoice) for invoice in invoices],

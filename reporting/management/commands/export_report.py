@@ -35,12 +35,9 @@ def progress_bar(done: int, total: int) -> str:
 
 class Command(BaseCommand):
     help = "Export a report as CSV: " + ", ".join(EXPORTS) + "."
-    # Set by a command that always runs one export (export_invoices).
-    fixed_report: str | None = None
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        if self.fixed_report is None:
-            parser.add_argument("report", choices=sorted(EXPORTS))
+        parser.add_argument("report", choices=sorted(EXPORTS))
         parser.add_argument("--seller", metavar="ID", help="Only this seller's documents.")
         parser.add_argument(
             "--from", dest="date_from", metavar="YYYY-MM-DD", help="Document date from (inclusive)."
@@ -48,11 +45,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--to", dest="date_to", metavar="YYYY-MM-DD", help="Document date to (inclusive)."
         )
-        if self.fixed_report is None:
-            parser.add_argument("--seller-country", metavar="CC")
-            parser.add_argument("--buyer-country", metavar="CC")
-            parser.add_argument("--currency", metavar="CUR")
-            parser.add_argument("--kind", choices=["invoice", "credit_note"])
+        parser.add_argument("--seller-country", metavar="CC")
+        parser.add_argument("--buyer-country", metavar="CC")
+        parser.add_argument("--currency", metavar="CUR")
+        parser.add_argument("--kind", choices=["invoice", "credit_note"])
         parser.add_argument(
             "--output",
             default="-",
@@ -61,7 +57,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        export = EXPORTS[self.fixed_report or options["report"]]
+        export = EXPORTS[options["report"]]
         params = {name: options[name] for name in OPTIONS if options.get(name) is not None}
         try:
             filters = export_filters_parse(params, export)
