@@ -66,6 +66,7 @@ api = [
 ]
 
 handler404 = "marketplace.errors.page_not_found"
+handler500 = "marketplace.unavailable.server_error"
 
 urlpatterns = [
     # Before admin's catch-all, so the invoice changelist's export link reaches it.

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from marketplace.audit import audit_record
+from marketplace.enqueue import enqueue_on_commit
 from reporting import tasks
 from reporting.exports import EXPORTS, export_write
 from reporting.filters import filters_from_json, filters_to_json
@@ -43,7 +44,7 @@ def export_job_request(
             seller_id=filters.seller_id,
             detail={"report": report, "job_id": job.pk, "filters": job.filters},
         )
-    transaction.on_commit(lambda: tasks.run_export.delay(job.pk))
+    enqueue_on_commit(tasks.run_export, job.pk)
     return job
 
 

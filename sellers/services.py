@@ -259,13 +259,13 @@ def seller_entity_payload(seller: Seller) -> EntityCreate:
 def _enqueue_entity_update(seller_id: int) -> None:
     from sellers.tasks import update_seller_entity
 
-    transaction.on_commit(lambda: update_seller_entity.delay(seller_id))
+    transaction.on_commit(lambda: update_seller_entity.delay(seller_id), robust=True)
 
 
 def _enqueue_entity_creation(seller_id: int) -> None:
     from sellers.tasks import create_seller_entity
 
-    transaction.on_commit(lambda: create_seller_entity.delay(seller_id))
+    transaction.on_commit(lambda: create_seller_entity.delay(seller_id), robust=True)
 
 
 def _full_clean(seller: Seller) -> None:
@@ -561,7 +561,7 @@ def _remote_user_delete(
 def _enqueue_mirror(seller_user_id: int) -> None:
     from sellers.tasks import mirror_seller_user
 
-    transaction.on_commit(lambda: mirror_seller_user.delay(seller_user_id))
+    transaction.on_commit(lambda: mirror_seller_user.delay(seller_user_id), robust=True)
 
 
 def _enqueue_members_mirror(seller_id: int) -> None:
@@ -605,7 +605,7 @@ def _removal_record(*, seller_id: int, user_id: int, entity_user_id: str) -> Non
 def _enqueue_removal(removal_id: int) -> None:
     from sellers.tasks import delete_removed_entity_user
 
-    transaction.on_commit(lambda: delete_removed_entity_user.delay(removal_id))
+    transaction.on_commit(lambda: delete_removed_entity_user.delay(removal_id), robust=True)
 
 
 # The embedded dashboard
