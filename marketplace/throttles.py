@@ -48,7 +48,7 @@ class ScopedThrottle(ScopedRateThrottle):
             return super().allow_request(request, view)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
             logger.warning(
-                "throttle %s not applied, its cache is unreachable: %s", self.scope, error
+                "throttle %s not applied: its cache is unreachable (%s)", self.scope, error
             )
             return True
 
