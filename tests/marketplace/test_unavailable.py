@@ -182,3 +182,27 @@ def test_the_login_page_works_with_the_throttles_cache_down(cache_down, caplog):
     assert throttle_warnings(caplog) == [
         f"throttle login not applied: its cache is unreachable ({cache_down})"
     ]
+
+
+def test_a_checkout_checking_a_vat_number_works_with_the_cache_down(
+    api_client, sandbox, cache_down, caplog
+):
+    product = ProductFactory(seller=seller_with_entity(), unit_price=Decimal("80.00"))
+    api_client.force_authenticate(UserFactory())
+    billing = {**API_BILLING, "country": "DE", "company": "Muster GmbH",
+               "vat_number": "DE136695976"}  # fmt: skip
+
+    with caplog.at_level(logging.WARNING, logger="invoicing.vies"):
+        response = api_client.post(
+            "/api/checkout/",
+            {"lines": [{"product_id": product.pk, "quantity": 1}], "billing": billing},
+            format="json",
+        )
+
+    assert response.status_code == 201, response.json()
+    [order] = response.json()["orders"]
+    assert (order["transaction_type"], order["reverse_charge"]) == ("intra_eu_b2b", True)
+    assert [r.getMessage() for r in caplog.records if r.name == "invoicing.vies"] == [
+        f"VIES cache not read: the cache is unreachable ({cache_down})",
+        f"VIES answer not cached: the cache is unreachable ({cache_down})",
+    ]
