@@ -10,11 +10,13 @@ username, client address and lockout page are the ones below, so both count alik
 
 import functools
 import hashlib
+import logging
 import math
 import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
+import redis.exceptions
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
@@ -24,6 +26,8 @@ from rest_framework.throttling import ScopedRateThrottle
 
 if TYPE_CHECKING:  # DRF imports this module while it defines APIView
     from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
 
 
 class ScopedThrottle(ScopedRateThrottle):
@@ -36,6 +40,17 @@ class ScopedThrottle(ScopedRateThrottle):
     def get_rate(self) -> str | None:
         self.THROTTLE_RATES = cast(dict[str, str | None], api_settings.DEFAULT_THROTTLE_RATES)
         return super().get_rate()
+
+    def allow_request(self, request: Request, view: "APIView") -> bool:
+        """Fails open: with its cache unreachable a request is let through (and logged), so
+        losing Redis does not take checkout and login down with it."""
+        try:
+            return super().allow_request(request, view)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+            logger.warning(
+                "throttle %s not applied: its cache is unreachable (%s)", self.scope, error
+            )
+            return True
 
 
 def login_username(raw: object) -> str:

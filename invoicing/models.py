@@ -116,6 +116,13 @@ class Invoice(models.Model):
     # attempts look the payment up first), and the API's reason if it refused it.
     payment_sent_at = models.DateTimeField(null=True, blank=True)
     payment_error = models.TextField(blank=True)
+    # Emailing the issued document to its buyer (POST /documents/{id}/send), an outbox entry
+    # written with the issued state: when it became due (null: not to be sent), when it was
+    # first posted (never reset; later attempts look the message up first), and the API's
+    # reason if it refused it. sent_at says it was done.
+    send_due_at = models.DateTimeField(null=True, blank=True)
+    send_posted_at = models.DateTimeField(null=True, blank=True)
+    send_error = models.TextField(blank=True)
     # Why a pending row waits for an operator (blank: it does not); released in admin.
     held_reason = models.CharField(max_length=300, blank=True)
 
@@ -142,6 +149,12 @@ class Invoice(models.Model):
                     kind="invoice", state="issued", payment_recorded_at__isnull=True
                 ),
                 name="invoice_payment_unrecorded",
+            ),
+            # The sweeper's issued documents still to be emailed.
+            models.Index(
+                fields=["send_due_at"],
+                condition=models.Q(send_due_at__isnull=False, sent_at__isnull=True),
+                name="document_send_unsent",
             ),
             # A seller's intra-EU distance sales, counted at checkout (invoicing.distance_sales).
             models.Index(
@@ -280,6 +293,8 @@ class FindingKind(models.TextChoices):
     OVER_CREDITED = "over_credited", "Credit notes credit more than the invoice's total"
     NOT_MIRRORED = "not_mirrored", "In Space Invoices, failed or missing here (adoptable)"
     UNPAID_REMOTELY = "unpaid_remotely", "Paid here, unpaid in Space Invoices"
+    NOT_SENT = "not_sent", "Issued but never sent to the buyer"
+    PAYMENT_NOT_RECORDED = "payment_not_recorded", "Paid but the payment not recorded there"
 
 
 class Finding(models.Model):

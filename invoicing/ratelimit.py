@@ -8,12 +8,15 @@ the process, which is right for the single worker `make run` starts.
 """
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 import redis
+
+logger = logging.getLogger(__name__)
 
 # KEYS[1]: the bucket. ARGV: rate per second, burst, now (s). Returns seconds to wait (0: go).
 _TAKE = """
@@ -71,7 +74,12 @@ def throttle(
     """A function that waits for the bucket's next token; the client calls it per request."""
 
     def wait_for_token() -> None:
-        delay = bucket.take(clock())
+        try:
+            delay = bucket.take(clock())
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            # Fails open: the API's own 429 (retried) still holds the line meanwhile.
+            logger.warning("rate limit not applied: its Redis is unreachable (%s)", error)
+            return
         if delay > 0:
             sleep(delay)
 

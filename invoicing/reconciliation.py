@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -129,6 +130,8 @@ def sellers_due() -> QuerySet[Seller]:
         | Q(last_attempt_at__gt=visited_at)
         | Q(issued_at__gt=visited_at)
         | Q(payment_recorded_at__gt=visited_at)
+        | Q(sent_at__gt=visited_at)
+        | _outbox_due()
     )
     announced = WebhookDelivery.objects.filter(
         entity_id=OuterRef("entity_id"), received_at__gt=visited_at
@@ -149,6 +152,20 @@ def sellers_due() -> QuerySet[Seller]:
             has_uninvoiced=Exists(_uninvoiced(Order.objects.filter(seller=OuterRef("pk")))),
         )
         .order_by(F("reconciliation__visited_at").asc(nulls_first=True), "pk")
+    )
+
+
+def _outbox_due() -> Q:
+    """Issued documents whose email or (invoices of paid orders) payment record is still due:
+    counted on every visit until done."""
+    return Q(state=InvoiceState.ISSUED) & (
+        Q(send_due_at__isnull=False, sent_at__isnull=True)
+        | Q(
+            kind=DocumentKind.INVOICE,
+            order__paid_at__isnull=False,
+            payment_recorded_at__isnull=True,
+            voided_at__isnull=True,
+        )
     )
 
 
@@ -424,6 +441,52 @@ class _Visit:
             yield self.finding(
                 FindingKind.OVER_CREDITED, detail, invoice.order_id, invoice.remote_id or ""
             )
+        yield from self._outbox_overdue()
+
+    def _outbox_overdue(self) -> Iterator[Finding]:
+        """Issued documents never sent, and paid invoices whose payment was never recorded
+        there, once the sweeper has had its time to drive them (a refusal is shown at once)."""
+        stale = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER
+        overdue = (
+            Invoice.objects.filter(seller=self.seller)
+            .filter(_outbox_due())
+            .filter(
+                Q(send_due_at__lt=stale)
+                | Q(order__paid_at__lt=stale)
+                | ~Q(send_error="")
+                | ~Q(payment_error="")
+            )
+            .select_related("order")
+            .order_by("pk")
+        )
+        for row in overdue:
+            remote_id = str(row.remote_id)
+            if (
+                row.send_due_at is not None
+                and row.sent_at is None
+                and (row.send_due_at < stale or row.send_error)
+            ):
+                reason = f": {row.send_error}" if row.send_error else ""
+                yield self.finding(
+                    FindingKind.NOT_SENT,
+                    f"{row.number} was issued and never sent to the buyer{reason}",
+                    row.order_id,
+                    remote_id,
+                )
+            if (
+                row.kind == DocumentKind.INVOICE
+                and row.order.paid_at is not None
+                and row.payment_recorded_at is None
+                and row.voided_at is None
+                and (row.order.paid_at < stale or row.payment_error)
+            ):
+                reason = f": {row.payment_error}" if row.payment_error else ""
+                yield self.finding(
+                    FindingKind.PAYMENT_NOT_RECORDED,
+                    f"{row.number} is paid here and its payment is not recorded there{reason}",
+                    row.order_id,
+                    remote_id,
+                )
 
     def _not_mirrored(
         self,

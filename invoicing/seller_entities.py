@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.audit import audit_record
+from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError
 from invoicing import gateway
 from invoicing.client import (
@@ -47,27 +48,28 @@ CREDIT_NOTE_NUMBER_FORMAT = "CN-{yyyy}-{nnnnn}"
 
 
 class SellerEntityTasks:
-    """sellers.hooks.SellerEntityHook: each request becomes its task once the change commits."""
+    """sellers.hooks.SellerEntityHook: each request becomes its task once the change commits
+    (a broker that cannot take it is logged; the operator retries it from admin)."""
 
     def entity_create_requested(self, *, seller_id: int) -> None:
         from invoicing.tasks import create_seller_entity
 
-        transaction.on_commit(lambda: create_seller_entity.delay(seller_id))
+        enqueue_on_commit(create_seller_entity, seller_id)
 
     def entity_update_requested(self, *, seller_id: int) -> None:
         from invoicing.tasks import update_seller_entity
 
-        transaction.on_commit(lambda: update_seller_entity.delay(seller_id))
+        enqueue_on_commit(update_seller_entity, seller_id)
 
     def member_mirror_requested(self, *, seller_user_id: int) -> None:
         from invoicing.tasks import mirror_seller_user
 
-        transaction.on_commit(lambda: mirror_seller_user.delay(seller_user_id))
+        enqueue_on_commit(mirror_seller_user, seller_user_id)
 
     def entity_user_removal_requested(self, *, removal_id: int) -> None:
         from invoicing.tasks import delete_removed_entity_user
 
-        transaction.on_commit(lambda: delete_removed_entity_user.delay(removal_id))
+        enqueue_on_commit(delete_removed_entity_user, removal_id)
 
 
 def seller_entity_create(*, seller_id: int, client: SpaceInvoicesClient | None = None) -> Seller:

@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.audit import audit_record
+from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError
 from core.request_id import request_id_current
 from invoicing import gateway, hooks
@@ -31,6 +32,7 @@ from invoicing.client import (
     DocumentCreate,
     DocumentItemCreate,
     ItemTax,
+    NotFound,
     Payment,
     SpaceInvoicesClient,
     SpaceInvoicesError,
@@ -403,22 +405,46 @@ def document_find_remote(*, invoice_id: int, client: SpaceInvoicesClient | None 
 
 
 def document_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
-    """Email the issued document to the buyer through Space Invoices, once."""
+    """Email the issued document to the buyer through Space Invoices, once.
+
+    Due when its row says so (``send_due_at``, written with the issued state), until
+    ``sent_at``: the task, then the sweeper, drive it. The post is noted (and committed) before
+    it goes out; from then on every attempt first looks the message up in Space Invoices and
+    posts only if it is not there, always with the same request id, so a replayed post sends
+    nothing twice either. A refusal is kept on the row for admin; the sweeper then leaves it.
+    """
     invoice = Invoice.objects.select_related("order", "seller").get(pk=invoice_id)
-    if invoice.sent_at is not None or invoice.state != InvoiceState.ISSUED:
+    if (
+        invoice.sent_at is not None
+        or invoice.send_due_at is None
+        or invoice.send_error
+        or invoice.state != InvoiceState.ISSUED
+    ):
         return invoice
+    Invoice.objects.filter(pk=invoice.pk).update(last_attempt_at=timezone.now())
     client = client or gateway.space_invoices_client()
-    client.document_send(
-        entity_id=invoice.entity_id,
-        document_id=str(invoice.remote_id),
-        payload={
-            "to": invoice.order.buyer_email,
-            "subject": f"{invoice.get_kind_display()} {invoice.number} from "
-            f"{invoice.seller.business_name}",
-            "attach_pdf": True,
-        },
-        request_id=f"{invoice.request_id}-send",
-    )
+    try:
+        if invoice.send_posted_at is None or not _sent_earlier(client, invoice):
+            Invoice.objects.filter(pk=invoice.pk).update(
+                send_posted_at=Coalesce(F("send_posted_at"), Value(timezone.now()))
+            )
+            client.document_send(
+                entity_id=invoice.entity_id,
+                document_id=str(invoice.remote_id),
+                payload={
+                    "to": invoice.order.buyer_email,
+                    "subject": f"{invoice.get_kind_display()} {invoice.number} from "
+                    f"{invoice.seller.business_name}",
+                    "attach_pdf": True,
+                },
+                request_id=f"{invoice.request_id}-send",
+            )
+    except Transient:
+        raise
+    except SpaceInvoicesError as error:  # refused: no retry helps
+        Invoice.objects.filter(pk=invoice.pk).update(send_error=str(error))
+        logger.warning("document %s not sent: %s", invoice.pk, error)
+        return Invoice.objects.get(pk=invoice.pk)
     Invoice.objects.filter(pk=invoice.pk, sent_at__isnull=True).update(sent_at=timezone.now())
     return Invoice.objects.get(pk=invoice.pk)
 
@@ -575,9 +601,9 @@ def document_adopt(*, invoice_id: int, document: Document, actor: User | None = 
 
 
 def document_sweep_pending() -> list[int]:
-    """Re-drive pending rows whose task was lost (a crashed worker, a lost message), and the
-    payment records of paid orders' issued invoices whose task was lost or ran out of retries.
-    """
+    """Re-drive pending rows whose task was lost (a crashed worker, a lost message, a broker
+    that was down when it was enqueued), the payment records of paid orders' issued invoices
+    and the emails of issued documents whose task was lost or ran out of retries."""
     stale = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER
     with transaction.atomic():
         ids = list(
@@ -606,10 +632,25 @@ def document_sweep_pending() -> list[int]:
             .order_by("pk")
             .values_list("pk", flat=True)[:500]
         )
-        Invoice.objects.filter(pk__in=unrecorded).update(last_attempt_at=timezone.now())
+        unsent = list(
+            Invoice.objects.select_for_update(skip_locked=True)
+            .filter(
+                state=InvoiceState.ISSUED,
+                send_due_at__lt=stale,
+                sent_at__isnull=True,
+                send_error="",
+            )
+            .filter(Q(last_attempt_at__lt=stale) | Q(last_attempt_at__isnull=True))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:500]
+        )
+        # Both lists first: an invoice may be in both, and this marks it driven.
+        Invoice.objects.filter(pk__in=unrecorded + unsent).update(last_attempt_at=timezone.now())
         for invoice_id in unrecorded:
             _enqueue("record_payment", invoice_id)
-    return ids + unrecorded
+        for invoice_id in unsent:
+            _enqueue("send_document", invoice_id)
+    return ids + unrecorded + unsent
 
 
 def document_payload_freeze(
@@ -1040,6 +1081,8 @@ def _mirror(invoice: Invoice, document: Document) -> None:
             issued_at=now,
             payment_recorded_at=now if paid_inline else None,
             paid_at=now if paid else None,
+            # The email to the buyer is due from now (an outbox entry with the issued state).
+            send_due_at=now if settings.SEND_DOCUMENTS_TO_BUYERS else None,
         )
         if not updated:
             return
@@ -1105,6 +1148,23 @@ def _payment_sent_earlier(client: SpaceInvoicesClient, invoice: Invoice) -> Paym
     return page.data[0] if page.data else None
 
 
+def _sent_earlier(client: SpaceInvoicesClient, invoice: Invoice) -> bool:
+    """Whether Space Invoices holds a message of an earlier post of this document. Where its
+    list of messages is not found (the route is the sandbox's), the post is repeated with its
+    request id, which the API answers without sending again."""
+    query = {"document_id": {"equals": str(invoice.remote_id)}}
+    try:
+        page = client.message_list(
+            entity_id=invoice.entity_id,
+            query=query,
+            limit=1,
+            path=settings.SPACE_INVOICES_MESSAGES_PATH,
+        )
+    except NotFound:
+        return False
+    return bool(page.data)
+
+
 def _created_earlier(client: SpaceInvoicesClient, invoice: Invoice) -> Document | None:
     """The document an earlier attempt may have created though its answer never came back.
 
@@ -1129,5 +1189,4 @@ def _parse_date(value: str | None) -> date | None:
 def _enqueue(task_name: str, invoice_id: int) -> None:
     from invoicing import tasks
 
-    task = getattr(tasks, task_name)
-    transaction.on_commit(lambda: task.delay(invoice_id))
+    enqueue_on_commit(getattr(tasks, task_name), invoice_id)

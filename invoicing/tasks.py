@@ -1,5 +1,6 @@
-"""Thin tasks: load by id, call one service. Transient failures and not-yet-ready documents are
-retried with backoff; the services decide when a row has used its attempts."""
+"""Thin tasks: load by id, call one service. Transient failures, not-yet-ready documents and
+an unavailable database or broker are retried with backoff; the services decide when a row has
+used its attempts."""
 
 import time
 from collections.abc import Callable
@@ -7,17 +8,19 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from core.unavailable import INFRASTRUCTURE_ERRORS
 from invoicing import reconciliation, seller_entities, services
 from invoicing.client import Transient
 from invoicing.retry import retry_delay
 
 MAX_RETRIES = 20  # beyond this a pending row waits for the sweeper
+RETRIED: tuple[type[Exception], ...] = (Transient, services.NotReady, *INFRASTRUCTURE_ERRORS)
 
 
 def _run(task: Task[Any, Any], service: Callable[..., object], invoice_id: int) -> None:
     try:
         service(invoice_id=invoice_id)
-    except (Transient, services.NotReady) as error:
+    except RETRIED as error:
         raise task.retry(exc=error, countdown=retry_delay(task.request.retries, error)) from error
 
 

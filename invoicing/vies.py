@@ -5,11 +5,11 @@ import logging
 from django.core.cache import cache
 from django.utils import timezone
 
-from invoicing import gateway
-from invoicing.client import Transient
-
 # ViesResult is the order domain's; imported here by this name too, so answers cached (pickled)
 # before it moved there still load.
+from core.unavailable import CACHE_ERRORS
+from invoicing import gateway
+from invoicing.client import Transient
 from marketplace.tax import BuyerTaxProfile, SellerTaxProfile, ViesResult
 
 logger = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ def vies_check(*, seller: SellerTaxProfile, buyer: BuyerTaxProfile, use_cache: b
     """Ask VIES about the buyer's number; a definite answer is cached for a day for checkouts."""
     key = f"vies:{buyer.vat_number}"
     if use_cache:
-        cached = cache.get(key)
+        cached = _cached(key)
         if isinstance(cached, ViesResult):
             return cached
     try:
@@ -48,5 +48,17 @@ def vies_check(*, seller: SellerTaxProfile, buyer: BuyerTaxProfile, use_cache: b
         request_id=answer.get("vies_request_id") or "",
     )
     if result.valid is not None:
-        cache.set(key, result, CACHE_SECONDS)
+        try:
+            cache.set(key, result, CACHE_SECONDS)
+        except CACHE_ERRORS as error:
+            logger.warning("VIES answer not cached: the cache is unreachable (%s)", error)
     return result
+
+
+def _cached(key: str) -> object:
+    """The cached answer; none while the cache is unreachable (VIES is asked instead)."""
+    try:
+        return cache.get(key)
+    except CACHE_ERRORS as error:
+        logger.warning("VIES cache not read: the cache is unreachable (%s)", error)
+        return None

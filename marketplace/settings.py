@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the request's id is current (and logged, and echoed) through everything below.
     "core.request_id.RequestIdMiddleware",
+    # A database or cache error answers 503 (JSON under /api/), never a traceback.
+    "core.unavailable.ServiceUnavailableMiddleware",
     # Answers /healthz and /readyz before host validation and the HTTPS redirect (probes).
     "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -270,7 +272,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "invoicing.sweep_pending": {
         "task": "invoicing.sweep_pending",
-        "schedule": schedule(timedelta(minutes=1)),
+        "schedule": schedule(timedelta(seconds=env.int("INVOICE_SWEEP_INTERVAL", default=15))),
     },
     "invoicing.reconcile": {
         "task": "invoicing.reconcile",
@@ -322,14 +324,21 @@ RATE_LIMIT_REDIS_URL = env.str(
 INVOICE_TRIGGER = env.str("INVOICE_TRIGGER", default="paid")
 if INVOICE_TRIGGER not in {"placed", "paid", "fulfilled"}:
     raise environ.ImproperlyConfigured("INVOICE_TRIGGER must be placed, paid or fulfilled")
-# A row still pending this long after its last attempt is driven again by the sweeper.
-INVOICE_PENDING_SWEEP_AFTER = timedelta(seconds=env.int("INVOICE_PENDING_SWEEP_AFTER", default=300))
+# A row still pending (or an issued document's email or payment record still due) this long
+# after its last attempt is driven again by the sweeper, which beat runs every
+# INVOICE_SWEEP_INTERVAL seconds: work whose message was lost (the broker was down, a worker
+# died) is picked up within about the sum of the two, 45 s with the defaults.
+INVOICE_PENDING_SWEEP_AFTER = timedelta(seconds=env.int("INVOICE_PENDING_SWEEP_AFTER", default=30))
 INVOICE_MAX_ATTEMPTS = env.int("INVOICE_MAX_ATTEMPTS", default=8)
 # Backoff between attempts: full jitter up to base * 2**attempt seconds, capped.
 INVOICE_RETRY_BASE_DELAY = env.float("INVOICE_RETRY_BASE_DELAY", default=2.0)
 INVOICE_RETRY_MAX_DELAY = env.float("INVOICE_RETRY_MAX_DELAY", default=300.0)
 # Email each issued invoice and credit note to the buyer (POST /documents/{id}/send).
 SEND_DOCUMENTS_TO_BUYERS = env.bool("SEND_DOCUMENTS_TO_BUYERS", default=True)
+# Where a send that may have gone out is looked up before it is repeated: the sandbox's list of
+# sent messages; the real service's is not documented (a 404 there repeats the send with its
+# request id, which the API answers without sending again).
+SPACE_INVOICES_MESSAGES_PATH = env.str("SPACE_INVOICES_MESSAGES_PATH", default="/sandbox/outbox")
 
 # Seconds each /readyz check (database, cache, broker, Space Invoices) may take.
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)

@@ -65,6 +65,7 @@ api = [
 ]
 
 handler404 = "core.errors.page_not_found"
+handler500 = "core.unavailable.server_error"
 
 urlpatterns = [
     # Before admin's catch-all, which would take the report pages and downloads under admin/.

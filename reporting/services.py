@@ -12,6 +12,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from core.audit import audit_record
+from core.enqueue import enqueue_on_commit
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from reporting import tasks
 from reporting.exports import EXPORTS, export_write
@@ -43,7 +44,7 @@ def export_job_request(
             seller_id=filters.seller_id,
             detail={"report": report, "job_id": job.pk, "filters": job.filters},
         )
-    transaction.on_commit(lambda: tasks.run_export.delay(job.pk))
+    enqueue_on_commit(tasks.run_export, job.pk)
     return job
 
 

@@ -32,6 +32,7 @@ from invoicing.client.types import (
     EntityCreate,
     EntityRole,
     EntityUser,
+    Message,
     Page,
     Payment,
     PaymentRecord,
@@ -230,6 +231,18 @@ class SpaceInvoicesClient:
         path = f"/documents/{quote(document_id, safe='')}/send"
         body = self._call("POST", path, entity_id=entity_id, body=payload, request_id=request_id)
         return cast(SendResult, body)
+
+    def message_list(
+        self,
+        *,
+        entity_id: str,
+        query: Mapping[str, object] | None = None,
+        limit: int = 10,
+        path: str = "/sandbox/outbox",
+    ) -> Page[Message]:
+        """Messages ``document_send`` sent (``GET /sandbox/outbox``, the sandbox's route; the
+        real service's is not documented, hence ``path``)."""
+        return self._list(path, entity_id, query, limit, None, None)
 
     # Tax rules
 

@@ -236,6 +236,15 @@ class SendResult(TypedDict, total=False):
     id: str
 
 
+class Message(TypedDict, total=False):
+    """A message ``document_send`` sent (the sandbox's outbox)."""
+
+    id: Required[str]
+    document_id: str
+    to: str
+    sent_at: str
+
+
 class TransactionParty(TypedDict, total=False):
     country_code: Required[str]
     is_tax_subject: bool

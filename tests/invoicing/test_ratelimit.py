@@ -7,6 +7,7 @@ import pytest
 import redis
 
 from invoicing.ratelimit import LocalBucket, RedisBucket, throttle
+from tests.integration.processes import free_port
 
 
 @pytest.fixture
@@ -65,3 +66,19 @@ def test_a_scoped_bucket_is_a_second_bucket_of_the_same_key(redis_client):
 
     assert [shared.take(10.0), share.take(10.0), share.take(10.0)] == [0.0, 0.0, 1.0]
     assert shared.take(10.0) == 1.0  # the scoped bucket's tokens did not come from this one
+
+
+def test_with_its_redis_unreachable_the_throttle_lets_calls_through_and_says_so(caplog):
+    port = free_port()
+    bucket = RedisBucket(redis.Redis(port=port), api_key="sk_sandbox_x", per_minute=60, burst=1)
+    slept: list[float] = []
+    wait = throttle(bucket, clock=lambda: 7.0, sleep=slept.append)
+
+    wait()
+    wait()
+
+    assert slept == []
+    assert [r.getMessage() for r in caplog.records if r.name == "invoicing.ratelimit"] == [
+        f"rate limit not applied: its Redis is unreachable (Error 111 connecting to "
+        f"localhost:{port}. Connection refused.)"
+    ] * 2

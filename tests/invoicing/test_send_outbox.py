@@ -1,0 +1,174 @@
+"""Emailing an issued document to its buyer: due with the issued state, sent exactly once
+(looked up before a repeat), re-driven by the sweeper, counted by reconciliation."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+from django.utils import timezone
+
+from invoicing import reconciliation, services
+from invoicing.client import SpaceInvoicesClient, Transient
+from invoicing.models import Invoice, InvoiceState
+from marketplace import services as orders
+from marketplace.models import Order
+from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
+
+pytestmark = pytest.mark.django_db
+
+YEAR = timezone.localdate().year
+
+
+def issued_invoice(callbacks) -> Invoice:
+    """A paid order's invoice, issued; the tasks it enqueues are not run (lost)."""
+    product = ProductFactory(seller=seller_with_entity(), unit_price=Decimal("10.00"))
+    checkout = orders.checkout_create(
+        buyer=UserFactory(),
+        lines=[orders.CartLine(product.pk, 1)],
+        billing=BILLING,
+    )
+    order = checkout.orders.get()
+    with callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Invoice.objects.get(order=order)
+    with callbacks(execute=False):
+        services.document_issue(invoice_id=invoice.pk)
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+def messages(sandbox) -> list[tuple[str, str]]:
+    outbox = sandbox.http().get("/sandbox/outbox", params={"limit": 100}).json()["data"]
+    return [(message["document_number"], message["to"]) for message in outbox]
+
+
+def make_stale(settings, invoice: Invoice) -> None:
+    long_ago = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER * 2
+    Invoice.objects.filter(pk=invoice.pk).update(send_due_at=long_ago, last_attempt_at=long_ago)
+    Order.objects.filter(pk=invoice.order_id).update(paid_at=long_ago)
+
+
+def test_the_send_is_due_from_the_moment_the_document_is_issued(
+    sandbox, django_capture_on_commit_callbacks
+):
+    invoice = issued_invoice(django_capture_on_commit_callbacks)
+
+    assert invoice.state == InvoiceState.ISSUED
+    assert (invoice.send_due_at, invoice.send_posted_at, invoice.sent_at) == (
+        invoice.issued_at,
+        None,
+        None,
+    )
+    assert messages(sandbox) == []
+
+
+def test_nothing_is_due_when_documents_are_not_sent_to_buyers(
+    sandbox, settings, django_capture_on_commit_callbacks
+):
+    settings.SEND_DOCUMENTS_TO_BUYERS = False
+    product = ProductFactory(seller=seller_with_entity())
+    checkout = orders.checkout_create(
+        buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_mark_paid(order_id=checkout.orders.get().pk)
+    invoice = Invoice.objects.get(order__checkout=checkout)
+    make_stale(settings, invoice)
+    Invoice.objects.filter(pk=invoice.pk).update(send_due_at=None)
+
+    assert invoice.state == InvoiceState.ISSUED
+    assert services.document_sweep_pending() == []
+
+
+def test_the_sweeper_sends_a_document_whose_task_was_lost_once(
+    sandbox, settings, django_capture_on_commit_callbacks
+):
+    invoice = issued_invoice(django_capture_on_commit_callbacks)
+    make_stale(settings, invoice)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        swept = services.document_sweep_pending()
+    again = services.document_sweep_pending()
+
+    assert (swept, again) == ([invoice.pk], [])
+    assert Invoice.objects.get(pk=invoice.pk).sent_at is not None
+    assert messages(sandbox) == [(f"{YEAR}-00001", "ana@example.com")]
+
+
+def test_a_send_whose_answer_was_lost_is_found_not_sent_again(
+    sandbox, django_capture_on_commit_callbacks
+):
+    invoice = issued_invoice(django_capture_on_commit_callbacks)
+    sandbox.faults(lost_response_rate=1)
+    with pytest.raises(Transient):
+        services.document_send(invoice_id=invoice.pk)
+    sandbox.faults()
+    sandbox.forget_request_ids()  # the API no longer replays the first post
+
+    sent = services.document_send(invoice_id=invoice.pk)
+
+    assert sent.send_posted_at is not None
+    assert sent.sent_at is not None
+    assert messages(sandbox) == [(f"{YEAR}-00001", "ana@example.com")]
+
+
+def test_without_a_route_to_look_it_up_the_send_is_replayed_by_its_request_id(
+    sandbox, settings, django_capture_on_commit_callbacks
+):
+    settings.SPACE_INVOICES_MESSAGES_PATH = "/no-such-route"
+    invoice = issued_invoice(django_capture_on_commit_callbacks)
+    sandbox.faults(lost_response_rate=1)
+    with pytest.raises(Transient):
+        services.document_send(invoice_id=invoice.pk)
+    sandbox.faults()
+
+    sent = services.document_send(invoice_id=invoice.pk)
+
+    assert sent.sent_at is not None
+    assert messages(sandbox) == [(f"{YEAR}-00001", "ana@example.com")]
+
+
+def test_a_refused_send_is_kept_for_admin_and_left_alone_by_the_sweeper(
+    sandbox, settings, django_capture_on_commit_callbacks
+):
+    invoice = issued_invoice(django_capture_on_commit_callbacks)
+    refusal = {"code": "validation_error", "message": "to is not a deliverable address"}
+    http = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(422, json=refusal)))
+    client = SpaceInvoicesClient(base_url="http://si", api_key="sk_sandbox_x", http=http)
+
+    refused = services.document_send(invoice_id=invoice.pk, client=client)
+    make_stale(settings, Invoice.objects.get(pk=invoice.pk))
+
+    assert (refused.send_error, refused.sent_at) == (
+        "422 validation_error: to is not a deliverable address",
+        None,
+    )
+    assert services.document_sweep_pending() == []
+    assert messages(sandbox) == []
+
+
+def test_reconciliation_counts_documents_never_sent_and_payments_never_recorded(
+    sandbox, settings, django_capture_on_commit_callbacks
+):
+    settings.INVOICE_TRIGGER = "placed"  # the payment is recorded after the invoice is issued
+    invoice = issued_invoice(django_capture_on_commit_callbacks)
+    recent = reconciliation.reconcile(client=sandbox.client())
+    make_stale(settings, invoice)
+
+    found = reconciliation.reconcile(client=sandbox.client())
+
+    assert recent == []  # the sweeper still has its time to drive both
+    assert sorted((f.kind, f.order_id, f.remote_id, f.detail) for f in found) == [
+        ("not_sent", invoice.order_id, invoice.remote_id,
+         f"{YEAR}-00001 was issued and never sent to the buyer"),
+        ("payment_not_recorded", invoice.order_id, invoice.remote_id,
+         f"{YEAR}-00001 is paid here and its payment is not recorded there"),
+    ]  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.document_sweep_pending()
+    Invoice.objects.filter(pk=invoice.pk).update(last_attempt_at=timezone.now() - timedelta(1))
+
+    assert reconciliation.reconcile(client=sandbox.client()) == []
+    done = Invoice.objects.get(pk=invoice.pk)
+    assert (done.sent_at is not None, done.payment_recorded_at is not None) == (True, True)
