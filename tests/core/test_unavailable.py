@@ -14,7 +14,7 @@ from core.unavailable import UNAVAILABLE_PAGE
 from invoicing import tasks
 from invoicing.models import Invoice, InvoiceState
 from marketplace import selectors, services
-from marketplace.storefront import views as storefront_views
+from marketplace.storefront.views import catalog as catalog_views
 from tests.factories import BILLING, ProductFactory, UserFactory, operator_user, seller_with_entity
 from tests.integration.processes import free_port
 
@@ -106,7 +106,7 @@ def test_the_storefront_answers_a_plain_503_page_while_the_database_is_unavailab
 ):
     settings.DEBUG = debug
     monkeypatch.setattr(
-        storefront_views, "catalog_products", refuse(OperationalError("server closed"))
+        catalog_views, "catalog_products", refuse(OperationalError("server closed"))
     )
 
     response = Client(raise_request_exception=False).get("/")

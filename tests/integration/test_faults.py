@@ -139,7 +139,7 @@ def settled(order_ids: list[int]) -> bool | None:
 
 
 def recovery_seconds(order_ids: list[int], since: float) -> float:
-    wait_for(lambda: settled(order_ids), "every invoice issued and sent", timeout=60)
+    wait_for(lambda: settled(order_ids), "every invoice issued and sent", timeout=120)
     return round(time.monotonic() - since, 1)
 
 
