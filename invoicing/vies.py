@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from invoicing import gateway
-from invoicing.client import Transient
+from invoicing.client import TransactionParty, TransactionTypeRequest, Transient
 from invoicing.tax import BuyerTaxProfile, SellerTaxProfile
 
 logger = logging.getLogger(__name__)
@@ -33,17 +33,16 @@ def vies_check(*, seller: SellerTaxProfile, buyer: BuyerTaxProfile, use_cache: b
     try:
         with gateway.space_invoices_client() as client:
             answer = client.transaction_type_check(
-                payload={
-                    "issuer": {
-                        "country_code": seller.country,
-                        "is_tax_subject": seller.is_tax_subject,
-                    },
-                    "customer": {
-                        "country_code": buyer.country,
-                        "tax_number": buyer.vat_number,
-                        "is_end_consumer": False,
-                    },
-                }
+                payload=TransactionTypeRequest(
+                    issuer=TransactionParty(
+                        country_code=seller.country, is_tax_subject=seller.is_tax_subject
+                    ),
+                    customer=TransactionParty(
+                        country_code=buyer.country,
+                        tax_number=buyer.vat_number,
+                        is_end_consumer=False,
+                    ),
+                )
             )
     except Transient as error:
         logger.warning("VIES unavailable: %s", error.code)
