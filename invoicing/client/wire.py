@@ -69,11 +69,10 @@ def _date(value: str) -> str:
 
 def _date_or_datetime(value: str) -> str:
     """``YYYY-MM-DD`` or an ISO date-time in UTC, ``YYYY-MM-DDTHH:MM:SS(.sss)Z``."""
-    if len(value) == 10:
-        return _date(value)
-    if value.endswith("Z") and len(value) >= 20 and value[10] == "T":
+    is_date = len(value) == 10
+    if is_date or (value.endswith("Z") and len(value) >= 20 and value[10] == "T"):
         try:
-            dt.datetime.fromisoformat(value)
+            (dt.date if is_date else dt.datetime).fromisoformat(value)
         except ValueError:
             pass
         else:
@@ -789,8 +788,12 @@ _MESSAGES = {
     "missing": "is required",
     "string_type": "must be a string",
     "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
     "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
     "decimal_type": "must be a number",
+    "decimal_parsing": "must be a number",
     "list_type": "must be a list",
     "dict_type": "must be an object",
     "model_type": "must be an object",

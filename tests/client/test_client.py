@@ -12,6 +12,7 @@ from invoicing.client import (
     DEFAULT_TIMEOUT,
     Document,
     DocumentItem,
+    EmailSend,
     EntityCreate,
     Forbidden,
     InvoiceCreate,
@@ -521,6 +522,72 @@ def test_success_with_unparseable_body_is_transient() -> None:
         )
 
     assert str(caught.value) == "201 invalid_response: response body is not a JSON object"
+
+
+@pytest.mark.parametrize(
+    ("answer", "problems"),
+    [
+        (
+            {k: v for k, v in document().items() if k != "total"},
+            "total: is required",
+        ),
+        (document(paid_in_full="maybe", metadata=[]),
+         "paid_in_full: must be true or false; metadata: must be an object"),
+    ],
+)  # fmt: skip
+def test_a_malformed_answer_is_transient_naming_what_is_wrong(
+    answer: dict[str, object], problems: str
+) -> None:
+    _, handler = recording(json_response(200, json.dumps(answer), **{"x-request-id": "r1"}))
+
+    with pytest.raises(Transient) as caught:
+        make_client(handler).invoice_get(entity_id=ENT, invoice_id=INV)
+
+    assert (caught.value.code, caught.value.request_id) == ("invalid_response", None)
+    assert str(caught.value) == f"invalid_response: answer is not a valid Document: {problems}"
+
+
+def test_a_malformed_list_item_is_transient() -> None:
+    body = {
+        "data": [{"id": "pmt_a", "amount": "lots", "type": "card"}],
+        "pagination": {"total": 1, "next_cursor": None, "prev_cursor": None, "has_more": False},
+    }
+    _, handler = recording(json_response(200, json.dumps(body)))
+
+    with pytest.raises(Transient) as caught:
+        make_client(handler).payment_list(entity_id=ENT)
+
+    assert str(caught.value) == (
+        "invalid_response: answer is not a valid Payment: amount: must be a number"
+    )
+
+
+def test_email_send_posts_the_message_in_the_entity_context() -> None:
+    answer = {
+        "message_id": "msg_1",
+        "status": "sent",
+        "to": "ana@example.com",
+        "subject": "Invoice",
+        "shareable_link": None,
+    }
+    sent, handler = recording(json_response(200, json.dumps(answer)))
+
+    result = make_client(handler).email_send(
+        entity_id=ENT,
+        payload=EmailSend(to="ana@example.com", document_id=INV, attach_pdf=True),
+        request_id="email-1",
+    )
+
+    [request] = sent
+    assert (request.method, request.url.path, request.headers["x-entity-id"]) == (
+        "POST",
+        "/email/send",
+        ENT,
+    )
+    assert request.content == b'{"to":"ana@example.com","attach_pdf":true,"document_id":"%s"}' % (
+        INV.encode()
+    )
+    assert result == answer
 
 
 def test_errors_never_carry_the_api_key() -> None:
