@@ -744,34 +744,29 @@ LIST_ANSWER: TypeAdapter[_ListAnswer] = TypeAdapter(_ListAnswer)
 
 def issues(error: ValidationError) -> list[tuple[tuple[str | int, ...], str]]:
     """The error's problems as the API words them: ``(path, message)``, outermost first."""
-    found = []
-    for problem in error.errors(include_url=False):
-        path = tuple(part for part in problem["loc"] if not _is_union_branch(part))
-        found.append((path, _message(problem["type"], problem.get("ctx") or {}, problem["msg"])))
+    found = [
+        (tuple(problem["loc"]), _message(problem["type"], problem.get("ctx") or {}, problem["msg"]))
+        for problem in error.errors(include_url=False)
+    ]
     return sorted(found, key=lambda issue: len(issue[0]))
 
 
-def _is_union_branch(part: str | int) -> bool:
-    # pydantic names the branch of a union or of a validator chain in the path
-    return isinstance(part, str) and (
-        part.startswith(("function-", "constrained-")) or part in ("[key]",)
-    )
+_BOUNDS = {
+    "greater_than": ("gt", "must be greater than"),
+    "greater_than_equal": ("ge", "must be at least"),
+    "less_than": ("lt", "must be less than"),
+    "less_than_equal": ("le", "must be at most"),
+}
 
 
 def _message(kind: str, ctx: Mapping[str, Any], default: str) -> str:
     if kind == "value_error":
         return str(ctx.get("error", default))
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        words = {
-            "greater_than": ("gt", "must be greater than"),
-            "greater_than_equal": ("ge", "must be at least"),
-            "less_than": ("lt", "must be less than"),
-            "less_than_equal": ("le", "must be at most"),
-        }[kind]
-        bound = ctx[words[0]]
-        if kind == "greater_than_equal" and bound == 0:
+    if kind in _BOUNDS:
+        name, words = _BOUNDS[kind]
+        if kind == "greater_than_equal" and ctx[name] == 0:
             return "must not be negative"
-        return f"{words[1]} {bound}"
+        return f"{words} {ctx[name]}"
     if kind == "too_long":
         return f"must have at most {ctx.get('max_length')} entries"
     if kind == "too_short":

@@ -1,17 +1,23 @@
 """Invoices and credit notes: validating a body, computing it, numbering it, and what happens to
 a document afterwards (payments, void, finalization).
 
-Only ``items`` (at least one) is required; unknown fields anywhere in the body are a 422 naming
-their path. Defaults: ``date`` today (UTC), ``date_due`` = date + the entity's
+The body is validated by the wire models (``wire.InvoiceCreate``, ``wire.DocumentCreate``): every
+field of the reference is accepted, unknown fields anywhere are a 422 naming their path. Only
+``items`` (at least one) is required. ``date`` is a date or an ISO date-time (the document keeps
+its UTC day). Defaults: ``date`` today (UTC), ``date_due`` = date + the entity's
 ``settings.default_invoice_due_days``, ``date_service`` = date, ``currency_code`` the entity's,
 ``calculation_mode`` ``b2b_standard`` (see :mod:`.calculation` for ``b2c_gross_discount``, where
 a line may carry at most one charged tax). Each line needs ``name``, ``quantity`` (> 0) and either
-``price`` (net unit) or ``gross_price``. A line tax gives ``rate``, ``tax_id`` (a ``/taxes``
+``price`` (net unit) or ``gross_price``; a ``type: "separator"`` line is a heading with a name and
+nothing else, outside every total. ``save_item`` stores a line as an ``/items`` record (its
+``item_id``). A line tax gives ``rate``, ``tax_id`` (a ``/taxes``
 record of the entity: its rate valid on the document date, the latest ``valid_from`` not after
 it) or ``classification`` (the entity's default tax with that classification, else its first),
 and may set ``reverse_charge``. ``customer`` is inline (``save_customer: true`` also stores it
 as a ``/customers`` record) or ``customer_id``; either way the document keeps a snapshot, as it
-does of ``issuer`` (the entity).
+does of ``issuer``: the entity's details, with the fields of an ``issuer`` sent on the document
+instead. Fields the sandbox gives no behaviour (``payment_terms``, ``footer``, ``signature``,
+e-invoicing and fiscal blocks, a line's ``classification``, ...) are stored and echoed as sent.
 
 ``transaction_type``: ``domestic`` without a customer country; otherwise what
 ``/transaction-type/check`` answers for the entity and the customer (:func:`.vies.classify`): the
@@ -25,7 +31,9 @@ Numbers come from the entity's ``settings.number_formats`` (see :mod:`.numbering
 the same transaction as the insert; drafts (``is_draft: true``) get ``number: null`` and use no
 number until ``POST /invoices/{id}/finalize``, which numbers them by their date.
 
-Payments, inline or ``POST /payments``, get a ``pmt_`` id, are kept on the document and as
+Payments, inline (one without ``amount`` pays what the others leave) or ``POST /payments``
+(``invoice_id``, ``credit_note_id`` or ``document_id``; a ``credit_note`` payment names the
+invoice and the credit note), get a ``pmt_`` id, are kept on the document and as
 ``/payments`` records, and update ``total_paid``, ``total_due`` and ``paid_in_full``; paying more
 than is due is a 422, paying a draft or a voided document a 409. ``POST .../void {reason}`` sets
 ``voided_at`` and ``void_reason`` once (a second void is a 409); a voided document keeps its

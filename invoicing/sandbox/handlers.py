@@ -11,8 +11,10 @@ entity is 403 ``forbidden``, and so are account-level calls (creating, listing o
 entities, webhooks), except reading its own entity. Documents and records of another entity are
 404.
 
-Lists for every resource take the parameters of :mod:`.query`: ``/entities``, ``/invoices``,
-``/credit-notes``, ``/payments``, ``/customers``, ``/taxes``, ``/entities/users``,
+Request bodies are validated by the wire models the client builds them from
+(:mod:`invoicing.client.wire`). Lists for every resource take the parameters of :mod:`.query`:
+``/entities``, ``/invoices``, ``/credit-notes``, ``/payments``, ``/customers``, ``/taxes``,
+``/items``, ``/entities/users``,
 ``/entities/api-keys``, ``/webhooks`` and ``/sandbox/outbox``.
 """
 
