@@ -6,7 +6,7 @@ every request body with the same models (``model_validate`` on the parsed JSON) 
 ``ValidationError`` into the API's 422 issues (``issues()``). Every field of the reference is
 here, so whatever a real client may send, the sandbox accepts.
 
-Answers are ``TypedDict`` shapes validated by pydantic (``read()``, adapters built once): the
+Answers are ``TypedDict`` shapes validated by pydantic (``ANSWERS``, adapters built once): the
 client checks every answer it reads, so a malformed one is an error of the client's own type,
 never a ``KeyError`` deep in a caller. ``Required`` marks the fields the project reads; other
 fields are optional, and fields not listed pass through unchanged (the API may add some).

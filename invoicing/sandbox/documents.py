@@ -91,15 +91,13 @@ _ISSUER_FIELDS = (
     "email",
 )
 # Stored and echoed as sent (null when absent): the sandbox gives them no behaviour.
-_STORED_FIELDS = set(
-    {
-        "payment_terms", "footer", "signature", "translations", "category_assignments",
-        "e_invoicing", "xrechnung", "zugferd", "eslog", "furs", "fina", "pt",
-    }
-)  # fmt: skip
-_STORED_ITEM_FIELDS = set(
-    {"classification", "revenue_recognition", "translations", "financial_category_id"}
-)
+_STORED_FIELDS: set[str] = {
+    "payment_terms", "footer", "signature", "translations", "category_assignments",
+    "e_invoicing", "xrechnung", "zugferd", "eslog", "furs", "fina", "pt",
+}  # fmt: skip
+_STORED_ITEM_FIELDS: set[str] = {
+    "classification", "revenue_recognition", "translations", "financial_category_id"
+}  # fmt: skip
 
 # Resolves a line tax that names ``tax_id`` or ``classification`` to its rate.
 TaxResolver = Callable[[wire.ItemTax, Path, Issues], Decimal | None]
@@ -119,27 +117,37 @@ class _Item:
             "type": sent.type,
             "name": sent.name,
             "description": sent.description,
-            "quantity": self.line.quantity if self.line else sent.quantity,
             "unit": sent.unit,
-            "price": totals.price if totals else None,
-            "gross_price": self.line.gross_price if self.line else None,
-            "discounts": [{"value": d.value, "type": d.type} for d in self.line.discounts]
-            if self.line
-            else [],
-            "taxes": [
-                {"rate": t.rate, **ref, "reverse_charge": t.reverse_charge}
-                for t, ref in zip(self.line.taxes, self.tax_refs, strict=True)
-            ]
-            if self.line
-            else [],
-            "total_discount": totals.total_discount if totals else ZERO,
-            "total": totals.total if totals else ZERO,
-            "total_with_tax": totals.total_with_tax if totals else ZERO,
             "item_id": item_id,
             "save_item": sent.save_item,
             "metadata": sent.metadata or {},
+            **sent.model_dump(include=_STORED_ITEM_FIELDS),
         }
-        return answer | sent.model_dump(include=_STORED_ITEM_FIELDS)
+        if self.line is None or totals is None:  # a separator
+            return (
+                answer
+                | dict.fromkeys(("quantity", "price", "gross_price"))
+                | {
+                    "discounts": [],
+                    "taxes": [],
+                    "total_discount": ZERO,
+                    "total": ZERO,
+                    "total_with_tax": ZERO,
+                }
+            )
+        return answer | {
+            "quantity": self.line.quantity,
+            "price": totals.price,
+            "gross_price": self.line.gross_price,
+            "discounts": [{"value": d.value, "type": d.type} for d in self.line.discounts],
+            "taxes": [
+                {"rate": t.rate, **ref, "reverse_charge": t.reverse_charge}
+                for t, ref in zip(self.line.taxes, self.tax_refs, strict=True)
+            ],
+            "total_discount": totals.total_discount,
+            "total": totals.total,
+            "total_with_tax": totals.total_with_tax,
+        }
 
 
 def document_create(

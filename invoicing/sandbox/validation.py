@@ -30,11 +30,7 @@ def parsed(model: type[M], data: Mapping[str, Any], issues: Issues | None = None
 
 def fail(path: Path, message: str) -> NoReturn:
     """A 422 about one field."""
-    fail_all([(path, message)])
-
-
-def fail_all(problems: list[tuple[Path, str]]) -> NoReturn:
-    raise ValidationFailed([Issue(path, message) for path, message in problems])
+    raise ValidationFailed([Issue(path, message)])
 
 
 def check_metadata(value: Mapping[str, Any], path: Path, issues: Issues) -> None:
