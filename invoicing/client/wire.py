@@ -716,7 +716,7 @@ class Page(Generic[T]):
     next_cursor: str | None
     prev_cursor: str | None
     has_more: bool
-    total: int | None
+    total: int  # -1 when the list was asked without include_total_count
 
 
 @with_config(_LENIENT)

@@ -187,6 +187,23 @@ def test_a_separator_is_a_heading_without_price_that_changes_no_total(
     ]
 
 
+def test_a_separator_is_a_heading_on_the_pdf_and_the_share_page(
+    sandbox_http: httpx.Client, entity: dict[str, Any]
+) -> None:
+    invoice = created(
+        sandbox_http.post(
+            "/invoices", json={"items": [{"type": "separator", "name": "Shipping"}, line()]}
+        )
+    )
+
+    pdf = sandbox_http.get(f"/invoices/{invoice['id']}/pdf")
+    page = sandbox_http.get(f"/share/{invoice['shareable_id']}")
+
+    assert (pdf.status_code, pdf.content[:5]) == (200, b"%PDF-")
+    assert page.status_code == 200
+    assert "<tr><th colspan=6>Shipping</th></tr>" in page.text
+
+
 @pytest.mark.parametrize(
     ("date", "expected"),
     [
