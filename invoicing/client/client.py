@@ -56,7 +56,7 @@ logger = logging.getLogger("invoicing.client")
 # POSTs that only read (no idempotency key needed).
 _READS_BY_POST = frozenset({"/transaction-type/check"})
 
-A = TypeVar("A")
+A = TypeVar("A")  # the shape of an answer (a wire TypedDict)
 
 
 class _ErrorFields(TypedDict):
