@@ -331,3 +331,30 @@ def test_email_send_takes_up_to_four_addresses_and_a_document(
     assert five.json()["cause"]["issues"] == [
         {"path": ["to"], "message": "must be 1 to 4 comma-separated addresses"}
     ]
+
+
+def test_entity_patch_takes_the_create_fields_and_refuses_null_timezone(
+    sandbox_http: httpx.Client, entity: dict[str, Any]
+) -> None:
+    patch = {
+        "fiscal_region_code": "SI-061",
+        "starting_capital": 7500,
+        "company_number": "1234567000",
+        "settings": {"tax_clause_defaults": {"3w_b2c": "Export."}, "epc_qr": {"enabled": True}},
+    }
+    patched = sandbox_http.patch(f"/entities/{entity['id']}", json=patch)
+    null_timezone = sandbox_http.patch(f"/entities/{entity['id']}", json={"timezone": None})
+
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert {key: body[key] for key in patch if key != "settings"} == {
+        key: value for key, value in patch.items() if key != "settings"
+    }
+    assert (body["settings"]["tax_clause_defaults"], body["settings"]["epc_qr"]) == (
+        {"3w_b2c": "Export."},
+        {"enabled": True},
+    )
+    assert body["settings"]["number_formats"] == entity["settings"]["number_formats"]
+    assert null_timezone.json()["cause"]["issues"] == [
+        {"path": ["timezone"], "message": "must not be null"}
+    ]
