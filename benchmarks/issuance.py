@@ -170,7 +170,7 @@ def _seed(url: str, invoices: int, sellers: int) -> tuple[list[int], list[str]]:
     from django.db import transaction
     from django.utils import timezone
 
-    from invoicing.client import SpaceInvoicesClient
+    from invoicing.client import EntityCreate, SpaceInvoicesClient
     from invoicing.services import invoice_request
     from marketplace.models import Checkout, Order, OrderLine, Product
     from sellers.models import Seller, SellerStatus
@@ -180,7 +180,7 @@ def _seed(url: str, invoices: int, sellers: int) -> tuple[list[int], list[str]]:
     seller_rows = []
     for n in range(sellers):
         entity = client.entity_create(
-            payload={"name": f"Bench seller {n}", "country_code": "SI"},
+            payload=EntityCreate(name=f"Bench seller {n}", country_code="SI"),
             request_id=f"bench-entity-{uuid.uuid4().hex}",
         )
         seller_rows.append(

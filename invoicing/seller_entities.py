@@ -24,12 +24,14 @@ from core.errors import ApplicationError
 from invoicing import gateway
 from invoicing.client import (
     EntityCreate,
+    EntityRole,
+    EntitySettings,
     NotFound,
     SpaceInvoicesClient,
     SpaceInvoicesError,
     Transient,
 )
-from invoicing.client.types import EntityRole
+from invoicing.client.wire import NumberFormats
 from invoicing.services import documents_release_for_seller
 from sellers.models import (
     MirrorState,
@@ -148,27 +150,26 @@ def seller_entity_update_mark_failed(*, seller_id: int, reason: str) -> None:
 
 
 def seller_entity_payload(seller: Seller) -> EntityCreate:
-    payload: EntityCreate = {
-        "name": seller.business_name,
-        "address": seller.address,
-        "post_code": seller.post_code,
-        "city": seller.city,
-        "country_code": str(seller.country),
-        "is_tax_subject": seller.is_tax_subject,
-        "email": seller.email,
-        "settings": {
-            "primary_color": seller.primary_colour,
-            "document_footer": seller.invoice_footer,
-            "has_logo": bool(seller.logo),
-            "number_formats": {
-                "invoice": INVOICE_NUMBER_FORMAT,
-                "credit_note": CREDIT_NOTE_NUMBER_FORMAT,
-            },
-        },
-        "metadata": {"seller_id": str(seller.pk)},
-    }
+    payload = EntityCreate(
+        name=seller.business_name,
+        address=seller.address,
+        post_code=seller.post_code,
+        city=seller.city,
+        country_code=str(seller.country),
+        is_tax_subject=seller.is_tax_subject,
+        email=seller.email,
+        settings=EntitySettings(
+            primary_color=seller.primary_colour,
+            document_footer=seller.invoice_footer,
+            has_logo=bool(seller.logo),
+            number_formats=NumberFormats(
+                invoice=INVOICE_NUMBER_FORMAT, credit_note=CREDIT_NOTE_NUMBER_FORMAT
+            ),
+        ),
+        metadata={"seller_id": str(seller.pk)},
+    )
     if seller.tax_number:
-        payload["tax_number"] = seller.tax_number
+        payload.tax_number = seller.tax_number
     return payload
 
 

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -30,10 +29,14 @@ from invoicing import gateway, hooks
 from invoicing.client import (
     Document,
     DocumentCreate,
-    DocumentItemCreate,
+    DocumentCustomer,
+    DocumentItem,
+    DocumentPayment,
+    DocumentSend,
     ItemTax,
     NotFound,
     Payment,
+    PaymentCreate,
     SpaceInvoicesClient,
     SpaceInvoicesError,
     Transient,
@@ -431,12 +434,12 @@ def document_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None)
             client.document_send(
                 entity_id=invoice.entity_id,
                 document_id=str(invoice.remote_id),
-                payload={
-                    "to": invoice.order.buyer_email,
-                    "subject": f"{invoice.get_kind_display()} {invoice.number} from "
+                payload=DocumentSend(
+                    to=invoice.order.buyer_email,
+                    subject=f"{invoice.get_kind_display()} {invoice.number} from "
                     f"{invoice.seller.business_name}",
-                    "attach_pdf": True,
-                },
+                    attach_pdf=True,
+                ),
                 request_id=f"{invoice.request_id}-send",
             )
     except Transient:
@@ -475,17 +478,17 @@ def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None
                 )
                 client.payment_create(
                     entity_id=invoice.entity_id,
-                    payload={
-                        "amount": amount,
-                        "type": "card",
-                        "invoice_id": str(invoice.remote_id),
-                        "date": timezone.localdate(invoice.order.paid_at).isoformat(),
-                        "reference": f"order-{invoice.order_id}",
-                        "metadata": {
+                    payload=PaymentCreate(
+                        amount=amount,
+                        type="card",
+                        invoice_id=str(invoice.remote_id),
+                        date=timezone.localdate(invoice.order.paid_at).isoformat(),
+                        reference=f"order-{invoice.order_id}",
+                        metadata={
                             "order_id": str(invoice.order_id),
                             "payment_ref": _payment_ref(invoice),
                         },
-                    },
+                    ),
                     request_id=f"{invoice.request_id}-payment",
                 )
         except Transient:
@@ -682,45 +685,48 @@ def document_payload(
     order = invoice.order
     if lines is None:
         lines = list(invoice.lines.select_related("order_line").order_by("pk"))
-    payload: DocumentCreate = {
-        "date": timezone.localdate(invoice.created_at).isoformat(),
-        "currency_code": order.currency,
-        "customer": {
-            "name": order.buyer_company or order.buyer_name,
-            "email": order.buyer_email,
-            "address": order.billing_address,
-            "post_code": order.billing_post_code,
-            "city": order.billing_city,
-            "country_code": str(order.billing_country),
-            "is_end_consumer": invoice.customer_is_end_consumer,
-        },
-        "items": [_item(line, invoice.reverse_charge) for line in lines],
-        "expected_total_with_tax": _totals(lines, order.currency).gross,
-        "metadata": {
-            "order_id": str(order.pk),
-            "seller_id": str(order.seller_id),
-            "checkout_id": str(order.checkout_id),
-            "document_ref": document_ref(kind=invoice.kind, pk=invoice.pk),
-        },
-    }
+    customer = DocumentCustomer(
+        name=order.buyer_company or order.buyer_name,
+        email=order.buyer_email,
+        address=order.billing_address,
+        post_code=order.billing_post_code,
+        city=order.billing_city,
+        country_code=str(order.billing_country),
+        is_end_consumer=invoice.customer_is_end_consumer,
+    )
     if invoice.customer_tax_number:
-        payload["customer"]["tax_number"] = invoice.customer_tax_number
+        customer.tax_number = invoice.customer_tax_number
+    total = _totals(lines, order.currency).gross
+    metadata = {
+        "order_id": str(order.pk),
+        "seller_id": str(order.seller_id),
+        "checkout_id": str(order.checkout_id),
+        "document_ref": document_ref(kind=invoice.kind, pk=invoice.pk),
+    }
+    payload = DocumentCreate(
+        date=timezone.localdate(invoice.created_at).isoformat(),
+        currency_code=order.currency,
+        customer=customer,
+        items=[_item(line, invoice.reverse_charge) for line in lines],
+        expected_total_with_tax=total,
+        metadata=metadata,
+    )
     if invoice.tax_note:
-        payload["note"] = invoice.tax_note
+        payload.note = invoice.tax_note
     if order.fulfilled_at is not None:
-        payload["date_service"] = timezone.localdate(order.fulfilled_at).isoformat()
+        payload.date_service = timezone.localdate(order.fulfilled_at).isoformat()
     if invoice.credited_invoice is not None:
-        payload["linked_documents"] = [str(invoice.credited_invoice.remote_id)]
-        payload["metadata"]["credited_invoice_id"] = str(invoice.credited_invoice.remote_id)
-    elif order.paid_at is not None and payload["expected_total_with_tax"] > 0:
+        payload.linked_documents = [str(invoice.credited_invoice.remote_id)]
+        metadata["credited_invoice_id"] = str(invoice.credited_invoice.remote_id)
+    elif order.paid_at is not None and total > 0:
         # Paid with the order; nothing is due on a zero total (the API refuses amount 0).
-        payload["payments"] = [
-            {
-                "amount": invoice_amount_paid(invoice=invoice, lines=lines),
-                "type": "card",
-                "date": timezone.localdate(order.paid_at).isoformat(),
-                "reference": f"order-{order.pk}",
-            }
+        payload.payments = [
+            DocumentPayment(
+                amount=invoice_amount_paid(invoice=invoice, lines=lines),
+                type="card",
+                date=timezone.localdate(order.paid_at).isoformat(),
+                reference=f"order-{order.pk}",
+            )
         ]
     return payload
 
@@ -775,11 +781,13 @@ def _document_line(
     )
 
 
-def _item(line: DocumentLine, reverse_charge: bool) -> DocumentItemCreate:
-    tax: ItemTax = {"rate": line.tax_rate}
+def _item(line: DocumentLine, reverse_charge: bool) -> DocumentItem:
+    tax = ItemTax(rate=line.tax_rate)
     if reverse_charge:
-        tax["reverse_charge"] = True
-    return {"name": line.name, "quantity": line.quantity, "price": line.unit_price, "taxes": [tax]}
+        tax.reverse_charge = True
+    return DocumentItem(
+        name=line.name, quantity=Decimal(line.quantity), price=line.unit_price, taxes=[tax]
+    )
 
 
 def _priced(lines: Iterable[DocumentLine]) -> list[PricedLine]:
@@ -1119,13 +1127,13 @@ def _audit(
 def _payload_to_send(invoice: Invoice) -> DocumentCreate:
     """The frozen request; a credit note names its invoice, whose id is fixed once issued."""
     if invoice.payload:
-        payload = cast(DocumentCreate, json_loads(invoice.payload.encode()))
+        payload = DocumentCreate.model_validate(json_loads(invoice.payload.encode()))
     else:  # a row written before requests were frozen
         payload = document_payload_freeze(invoice=invoice)
     if invoice.credited_invoice is not None:
         credited = str(invoice.credited_invoice.remote_id)
-        payload["linked_documents"] = [credited]
-        payload["metadata"]["credited_invoice_id"] = credited
+        payload.linked_documents = [credited]
+        payload.metadata = {**(payload.metadata or {}), "credited_invoice_id": credited}
     return payload
 
 

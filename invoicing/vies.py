@@ -5,11 +5,12 @@ import logging
 from django.core.cache import cache
 from django.utils import timezone
 
-# ViesResult is the order domain's; imported here by this name too, so answers cached (pickled)
-# before it moved there still load.
 from core.unavailable import CACHE_ERRORS
 from invoicing import gateway
-from invoicing.client import Transient
+from invoicing.client import TransactionParty, TransactionTypeRequest, Transient
+
+# ViesResult is the order domain's; imported here by this name too, so answers cached (pickled)
+# before it moved there still load.
 from marketplace.tax import BuyerTaxProfile, SellerTaxProfile, ViesResult
 
 logger = logging.getLogger(__name__)
@@ -27,17 +28,16 @@ def vies_check(*, seller: SellerTaxProfile, buyer: BuyerTaxProfile, use_cache: b
     try:
         with gateway.space_invoices_client() as client:
             answer = client.transaction_type_check(
-                payload={
-                    "issuer": {
-                        "country_code": seller.country,
-                        "is_tax_subject": seller.is_tax_subject,
-                    },
-                    "customer": {
-                        "country_code": buyer.country,
-                        "tax_number": buyer.vat_number,
-                        "is_end_consumer": False,
-                    },
-                }
+                payload=TransactionTypeRequest(
+                    issuer=TransactionParty(
+                        country_code=seller.country, is_tax_subject=seller.is_tax_subject
+                    ),
+                    customer=TransactionParty(
+                        country_code=buyer.country,
+                        tax_number=buyer.vat_number,
+                        is_end_consumer=False,
+                    ),
+                )
             )
     except Transient as error:
         logger.warning("VIES unavailable: %s", error.code)

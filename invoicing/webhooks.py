@@ -32,8 +32,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.errors import ApplicationError
 from invoicing import gateway, hooks
-from invoicing.client import SpaceInvoicesClient, Webhook
-from invoicing.client.types import WebhookEvent
+from invoicing.client import SpaceInvoicesClient, Webhook, WebhookCreate, WebhookEvent
 from invoicing.models import (
     DocumentKind,
     DocumentTax,
@@ -377,7 +376,7 @@ def webhook_register(*, url: str, client: SpaceInvoicesClient | None = None) -> 
         )
     client = client or gateway.space_invoices_client()
     webhook = client.webhook_create(
-        payload={"url": url, "events": list(HANDLED_EVENTS), "secret": secret},
+        payload=WebhookCreate(url=url, events=list(HANDLED_EVENTS), secret=secret),
         request_id=f"mkt-webhook-{uuid.uuid4().hex}",
     )
     audit_record(action="webhook.registered", detail={"webhook_id": webhook["id"]})

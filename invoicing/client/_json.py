@@ -4,9 +4,14 @@ import json
 from collections.abc import Mapping
 from decimal import Decimal
 
+from invoicing.client.wire import Request
+
 
 def dumps(value: object) -> str:
-    """Compact JSON; a ``Decimal`` is written as its own digits, a float is refused."""
+    """Compact JSON; a ``Decimal`` is written as its own digits, a float is refused; a wire
+    request is written as its body."""
+    if isinstance(value, Request):
+        return dumps(value.body())
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"cannot send {value} as a JSON number")

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Self, TypedDict, cast
+from typing import Any, Self, TypedDict, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
+from pydantic import ValidationError
 
-from invoicing.client import _json
+from invoicing.client import _json, wire
 from invoicing.client.errors import (
     Forbidden,
     Issue,
@@ -23,19 +24,24 @@ from invoicing.client.errors import (
     Transient,
     Unauthorized,
 )
-from invoicing.client.types import (
+from invoicing.client.wire import (
     Document,
     DocumentCreate,
     DocumentSend,
+    EmailResult,
+    EmailSend,
     Entity,
     EntityApiKey,
+    EntityApiKeyCreate,
     EntityCreate,
     EntityRole,
+    EntityUpdate,
     EntityUser,
+    EntityUserCreate,
     Message,
     Page,
     Payment,
-    PaymentRecord,
+    PaymentCreate,
     SendResult,
     TransactionTypeCheck,
     TransactionTypeRequest,
@@ -51,6 +57,8 @@ logger = logging.getLogger("invoicing.client")
 # POSTs that only read (no idempotency key needed).
 _READS_BY_POST = frozenset({"/transaction-type/check"})
 
+A = TypeVar("A")  # the shape of an answer (a wire TypedDict)
+
 
 class _ErrorFields(TypedDict):
     message: str
@@ -61,6 +69,10 @@ class _ErrorFields(TypedDict):
 
 class SpaceInvoicesClient:
     """Typed calls to Space Invoices; failures raise ``invoicing.client.errors`` types.
+
+    Request bodies are the wire models of ``invoicing.client.wire``; every answer is checked
+    against its wire shape, and one that does not match is a ``Transient`` with code
+    ``invalid_response`` (as is an answer that is not JSON).
 
     ``http`` lets callers (tests, the in-process sandbox) supply the transport; requests still go
     to ``base_url`` with this client's ``timeout``. An injected ``http`` client is not closed by
@@ -107,15 +119,18 @@ class SpaceInvoicesClient:
     # Entities (account key)
 
     def entity_create(self, *, payload: EntityCreate, request_id: str) -> Entity:
-        return cast(Entity, self._call("POST", "/entities", body=payload, request_id=request_id))
+        body = self._call("POST", "/entities", body=payload, request_id=request_id)
+        return self._read(Entity, body, request_id)
 
     def entity_get(self, *, entity_id: str) -> Entity:
-        return cast(Entity, self._call("GET", f"/entities/{quote(entity_id, safe='')}"))
+        body = self._call("GET", f"/entities/{quote(entity_id, safe='')}")
+        return self._read(Entity, body, None)
 
-    def entity_update(self, *, entity_id: str, payload: EntityCreate, request_id: str) -> Entity:
+    def entity_update(self, *, entity_id: str, payload: EntityUpdate, request_id: str) -> Entity:
         """Send the entity's details again (PATCH merges them into the entity)."""
         path = f"/entities/{quote(entity_id, safe='')}"
-        return cast(Entity, self._call("PATCH", path, body=payload, request_id=request_id))
+        body = self._call("PATCH", path, body=payload, request_id=request_id)
+        return self._read(Entity, body, request_id)
 
     # Invoices (always in one entity's context)
 
@@ -125,11 +140,11 @@ class SpaceInvoicesClient:
         body = self._call(
             "POST", "/invoices", entity_id=entity_id, body=payload, request_id=request_id
         )
-        return cast(Document, body)
+        return self._read(Document, body, request_id)
 
     def invoice_get(self, *, entity_id: str, invoice_id: str) -> Document:
         path = f"/invoices/{quote(invoice_id, safe='')}"
-        return cast(Document, self._call("GET", path, entity_id=entity_id))
+        return self._read(Document, self._call("GET", path, entity_id=entity_id), None)
 
     def invoice_list(
         self,
@@ -140,7 +155,7 @@ class SpaceInvoicesClient:
         next_cursor: str | None = None,
         order_by: str | None = None,
     ) -> Page[Document]:
-        return self._list("/invoices", entity_id, query, limit, next_cursor, order_by)
+        return self._list(Document, "/invoices", entity_id, query, limit, next_cursor, order_by)
 
     def invoice_iter(
         self,
@@ -162,7 +177,7 @@ class SpaceInvoicesClient:
         body = self._call(
             "POST", "/credit-notes", entity_id=entity_id, body=payload, request_id=request_id
         )
-        return cast(Document, body)
+        return self._read(Document, body, request_id)
 
     def credit_note_list(
         self,
@@ -172,7 +187,7 @@ class SpaceInvoicesClient:
         limit: int = 10,
         next_cursor: str | None = None,
     ) -> Page[Document]:
-        return self._list("/credit-notes", entity_id, query, limit, next_cursor, None)
+        return self._list(Document, "/credit-notes", entity_id, query, limit, next_cursor, None)
 
     def credit_note_iter(
         self,
@@ -188,16 +203,15 @@ class SpaceInvoicesClient:
 
     def credit_note_get(self, *, entity_id: str, credit_note_id: str) -> Document:
         path = f"/credit-notes/{quote(credit_note_id, safe='')}"
-        return cast(Document, self._call("GET", path, entity_id=entity_id))
+        return self._read(Document, self._call("GET", path, entity_id=entity_id), None)
 
     def invoice_void(
         self, *, entity_id: str, invoice_id: str, reason: str, request_id: str
     ) -> Document:
         path = f"/invoices/{quote(invoice_id, safe='')}/void"
-        body = self._call(
-            "POST", path, entity_id=entity_id, body={"reason": reason}, request_id=request_id
-        )
-        return cast(Document, body)
+        payload = wire.DocumentVoid(reason=reason)
+        body = self._call("POST", path, entity_id=entity_id, body=payload, request_id=request_id)
+        return self._read(Document, body, request_id)
 
     def document_pdf(self, *, entity_id: str, document_id: str) -> bytes:
         """The PDF of an invoice (``inv_``) or a credit note (``cre_``)."""
@@ -208,11 +222,11 @@ class SpaceInvoicesClient:
 
     # Payments and sending
 
-    def payment_create(self, *, entity_id: str, payload: PaymentRecord, request_id: str) -> Payment:
+    def payment_create(self, *, entity_id: str, payload: PaymentCreate, request_id: str) -> Payment:
         body = self._call(
             "POST", "/payments", entity_id=entity_id, body=payload, request_id=request_id
         )
-        return cast(Payment, body)
+        return self._read(Payment, body, request_id)
 
     def payment_list(
         self,
@@ -223,14 +237,21 @@ class SpaceInvoicesClient:
         next_cursor: str | None = None,
     ) -> Page[Payment]:
         """The entity's payments (recorded inline with a document or by ``payment_create``)."""
-        return self._list("/payments", entity_id, query, limit, next_cursor, None)
+        return self._list(Payment, "/payments", entity_id, query, limit, next_cursor, None)
 
     def document_send(
         self, *, entity_id: str, document_id: str, payload: DocumentSend, request_id: str
     ) -> SendResult:
         path = f"/documents/{quote(document_id, safe='')}/send"
         body = self._call("POST", path, entity_id=entity_id, body=payload, request_id=request_id)
-        return cast(SendResult, body)
+        return self._read(SendResult, body, request_id)
+
+    def email_send(self, *, entity_id: str, payload: EmailSend, request_id: str) -> EmailResult:
+        """An e-mail to one to four addresses, with a document's PDF when it names one."""
+        body = self._call(
+            "POST", "/email/send", entity_id=entity_id, body=payload, request_id=request_id
+        )
+        return self._read(EmailResult, body, request_id)
 
     def message_list(
         self,
@@ -242,14 +263,14 @@ class SpaceInvoicesClient:
     ) -> Page[Message]:
         """Messages ``document_send`` sent (``GET /sandbox/outbox``, the sandbox's route; the
         real service's is not documented, hence ``path``)."""
-        return self._list(path, entity_id, query, limit, None, None)
+        return self._list(Message, path, entity_id, query, limit, None, None)
 
     # Tax rules
 
     def transaction_type_check(self, *, payload: TransactionTypeRequest) -> TransactionTypeCheck:
         """Classify a sale and check the customer's VAT number in VIES (a read: no request id)."""
         body = self._call("POST", "/transaction-type/check", body=payload, request_id=None)
-        return cast(TransactionTypeCheck, body)
+        return self._read(TransactionTypeCheck, body, None)
 
     # Seller access (entity context)
 
@@ -260,23 +281,23 @@ class SpaceInvoicesClient:
             "POST",
             "/entities/api-keys",
             entity_id=entity_id,
-            body={"name": name, "ttl": ttl_seconds},
+            body=EntityApiKeyCreate(name=name, ttl=ttl_seconds),
             request_id=request_id,
         )
-        return cast(EntityApiKey, body)
+        return self._read(EntityApiKey, body, request_id)
 
     def entity_user_create(
         self, *, entity_id: str, email: str, role: EntityRole, request_id: str
     ) -> EntityUser:
-        payload = {"email": email, "role": role, "send_invite": False}
+        payload = EntityUserCreate(email=email, role=role, send_invite=False)
         body = self._call(
             "POST", "/entities/users", entity_id=entity_id, body=payload, request_id=request_id
         )
-        return cast(EntityUser, body)
+        return self._read(EntityUser, body, request_id)
 
     def entity_user_list(self, *, entity_id: str) -> list[EntityUser]:
-        body = self._call("GET", "/entities/users", entity_id=entity_id)
-        return cast(list[EntityUser], body.get("data", []))
+        page = self._list(EntityUser, "/entities/users", entity_id, None, 100, None, None)
+        return page.data
 
     def entity_user_delete(self, *, entity_id: str, user_id: str, request_id: str) -> None:
         path = f"/entities/users/{quote(user_id, safe='')}"
@@ -286,7 +307,8 @@ class SpaceInvoicesClient:
 
     def webhook_create(self, *, payload: WebhookCreate, request_id: str) -> Webhook:
         """Register an endpoint for the account's events; the answer repeats the secret."""
-        return cast(Webhook, self._call("POST", "/webhooks", body=payload, request_id=request_id))
+        body = self._call("POST", "/webhooks", body=payload, request_id=request_id)
+        return self._read(Webhook, body, request_id)
 
     # Service
 
@@ -299,13 +321,14 @@ class SpaceInvoicesClient:
 
     def _list(
         self,
+        shape: type[A],
         path: str,
         entity_id: str,
         query: Mapping[str, object] | None,
         limit: int,
         next_cursor: str | None,
         order_by: str | None,
-    ) -> Page[Any]:
+    ) -> Page[A]:
         params = {"limit": str(limit)}
         if query is not None:
             params["query"] = _json.dumps(query)
@@ -313,14 +336,14 @@ class SpaceInvoicesClient:
             params["next_cursor"] = next_cursor
         if order_by is not None:
             params["order_by"] = order_by
-        return _page(self._call("GET", path, entity_id=entity_id, params=params))
+        return _page(shape, self._call("GET", path, entity_id=entity_id, params=params))
 
     def _iter(
         self, path: str, entity_id: str, query: Mapping[str, object] | None, page_size: int
     ) -> Iterator[Document]:
         cursor: str | None = None
         while True:
-            page = self._list(path, entity_id, query, page_size, cursor, None)
+            page = self._list(Document, path, entity_id, query, page_size, cursor, None)
             yield from page.data
             if not page.has_more:
                 return
@@ -335,7 +358,7 @@ class SpaceInvoicesClient:
         *,
         entity_id: str | None = None,
         request_id: str | None = None,
-        body: Mapping[str, object] | None = None,
+        body: wire.Request | None = None,
         params: Mapping[str, str] | None = None,
     ) -> dict[str, object]:
         if method != "GET" and not request_id and path not in _READS_BY_POST:
@@ -352,7 +375,7 @@ class SpaceInvoicesClient:
         *,
         entity_id: str | None = None,
         request_id: str | None = None,
-        body: Mapping[str, object] | None = None,
+        body: wire.Request | None = None,
         params: Mapping[str, str] | None = None,
         accept: str = "application/json",
     ) -> httpx.Response:
@@ -368,7 +391,7 @@ class SpaceInvoicesClient:
         content = None
         if body is not None:
             headers["Content-Type"] = "application/json"
-            content = _json.dumps(body).encode()
+            content = _json.dumps(body.body()).encode()
         request = self._http.build_request(
             method,
             self._base_url + path,
@@ -395,6 +418,13 @@ class SpaceInvoicesClient:
         # Raised outside the except block: the httpx error's request carries the API key and
         # must not travel along as __context__.
         raise failure
+
+    def _read(self, shape: type[A], body: Mapping[str, object], request_id: str | None) -> A:
+        """``body`` checked against the answer's wire shape."""
+        try:
+            return cast(A, wire.ANSWERS[shape].validate_python(body))
+        except ValidationError as error:
+            raise _invalid(_mismatch(shape, error), request_id) from None
 
     def _result(self, response: httpx.Response, request_id: str | None) -> dict[str, object]:
         fields = _json_object(response)
@@ -504,19 +534,32 @@ def _since(
     return {**(query or {}), "updated_at": {"gte": updated_since}}
 
 
-def _page(body: Mapping[str, object]) -> Page[Any]:
-    data = body.get("data")
-    pagination = body.get("pagination")
-    if not isinstance(data, list) or not isinstance(pagination, dict):
-        raise Transient("list response without data and pagination", code="invalid_response")
-    total = pagination.get("total")
+def _page(shape: type[A], body: Mapping[str, object]) -> Page[A]:
+    try:
+        answer = wire.LIST_ANSWER.validate_python(body)
+        data = [wire.ANSWERS[shape].validate_python(item) for item in answer["data"]]
+    except ValidationError as error:
+        raise _invalid(_mismatch(shape, error), None) from None
+    pagination = answer["pagination"]
     return Page(
         data=data,
-        next_cursor=pagination.get("next_cursor"),
+        next_cursor=pagination["next_cursor"],
         prev_cursor=pagination.get("prev_cursor"),
-        has_more=bool(pagination.get("has_more")),
-        total=None if total is None else int(total),
+        has_more=pagination["has_more"],
+        total=pagination["total"],
     )
+
+
+def _mismatch(shape: type[Any], error: ValidationError) -> str:
+    """What is wrong with an answer, by path (never its values: they may be personal data)."""
+    problems = "; ".join(
+        f"{'.'.join(map(str, path)) or 'body'}: {message}" for path, message in wire.issues(error)
+    )
+    return f"answer is not a valid {shape.__name__}: {problems}"
+
+
+def _invalid(message: str, request_id: str | None) -> Transient:
+    return Transient(message, code="invalid_response", request_id=request_id)
 
 
 def _json_object(response: httpx.Response) -> dict[str, object] | None:

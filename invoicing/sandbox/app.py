@@ -87,6 +87,10 @@ def _rules() -> list[Rule]:
         Rule("/transaction-type/check", endpoint="transaction_type_check", methods=["POST"]),
         Rule("/vies/check", endpoint="transaction_type_check", methods=["POST"]),
         Rule("/documents/<document_id>/send", endpoint="document_send", methods=["POST"]),
+        Rule("/email/send", endpoint="email_send", methods=["POST"]),
+        # Catalogue items are written by document lines with ``save_item``.
+        Rule("/items", endpoint="item_list", methods=["GET"]),
+        Rule("/items/<item_id>", endpoint="item_get", methods=["GET"]),
     ]
     collections = {
         "/entities/users": ("user", "user_id", ("POST", "GET", None, "DELETE")),

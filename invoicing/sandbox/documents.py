@@ -1,17 +1,23 @@
 """Invoices and credit notes: validating a body, computing it, numbering it, and what happens to
 a document afterwards (payments, void, finalization).
 
-Only ``items`` (at least one) is required; unknown fields anywhere in the body are a 422 naming
-their path. Defaults: ``date`` today (UTC), ``date_due`` = date + the entity's
+The body is validated by the wire models (``wire.InvoiceCreate``, ``wire.DocumentCreate``): every
+field of the reference is accepted, unknown fields anywhere are a 422 naming their path. Only
+``items`` (at least one) is required. ``date`` is a date or an ISO date-time (the document keeps
+its UTC day). Defaults: ``date`` today (UTC), ``date_due`` = date + the entity's
 ``settings.default_invoice_due_days``, ``date_service`` = date, ``currency_code`` the entity's,
 ``calculation_mode`` ``b2b_standard`` (see :mod:`.calculation` for ``b2c_gross_discount``, where
 a line may carry at most one charged tax). Each line needs ``name``, ``quantity`` (> 0) and either
-``price`` (net unit) or ``gross_price``. A line tax gives ``rate``, ``tax_id`` (a ``/taxes``
+``price`` (net unit) or ``gross_price``; a ``type: "separator"`` line is a heading with a name and
+nothing else, outside every total. ``save_item`` stores a line as an ``/items`` record (its
+``item_id``). A line tax gives ``rate``, ``tax_id`` (a ``/taxes``
 record of the entity: its rate valid on the document date, the latest ``valid_from`` not after
 it) or ``classification`` (the entity's default tax with that classification, else its first),
 and may set ``reverse_charge``. ``customer`` is inline (``save_customer: true`` also stores it
 as a ``/customers`` record) or ``customer_id``; either way the document keeps a snapshot, as it
-does of ``issuer`` (the entity).
+does of ``issuer``: the entity's details, with the fields of an ``issuer`` sent on the document
+instead. Fields the sandbox gives no behaviour (``payment_terms``, ``footer``, ``signature``,
+e-invoicing and fiscal blocks, a line's ``classification``, ...) are stored and echoed as sent.
 
 ``transaction_type``: ``domestic`` without a customer country; otherwise what
 ``/transaction-type/check`` answers for the entity and the customer (:func:`.vies.classify`): the
@@ -25,7 +31,9 @@ Numbers come from the entity's ``settings.number_formats`` (see :mod:`.numbering
 the same transaction as the insert; drafts (``is_draft: true``) get ``number: null`` and use no
 number until ``POST /invoices/{id}/finalize``, which numbers them by their date.
 
-Payments, inline or ``POST /payments``, get a ``pmt_`` id, are kept on the document and as
+Payments, inline (one without ``amount`` pays what the others leave) or ``POST /payments``
+(``invoice_id``, ``credit_note_id`` or ``document_id``; a ``credit_note`` payment names the
+invoice and the credit note), get a ``pmt_`` id, are kept on the document and as
 ``/payments`` records, and update ``total_paid``, ``total_due`` and ``paid_in_full``; paying more
 than is due is a 422, paying a draft or a voided document a 409. ``POST .../void {reason}`` sets
 ``voided_at`` and ``void_reason`` once (a second void is a 409); a voided document keeps its
@@ -40,6 +48,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from invoicing.client import wire
 from invoicing.sandbox import validation
 from invoicing.sandbox.calculation import (
     HUNDRED,
@@ -63,41 +72,13 @@ DocumentType = Literal["invoice", "credit_note"]
 
 ID_PREFIXES: dict[DocumentType, str] = {"invoice": "inv", "credit_note": "cre"}
 DOCUMENT_NAMES: dict[DocumentType, str] = {"invoice": "invoice", "credit_note": "credit note"}
-CALCULATION_MODES = frozenset({"b2b_standard", "b2c_gross_discount"})
+BODIES: dict[DocumentType, type[wire.DocumentCreate]] = {
+    "invoice": wire.InvoiceCreate,
+    "credit_note": wire.DocumentCreate,
+}
 
-PAYMENT_TYPES = frozenset(
-    {
-        "cash",
-        "bank_transfer",
-        "card",
-        "check",
-        "paypal",
-        "coupon",
-        "other",
-        "credit_note",
-        "advance",
-    }
-)
+ZERO = Decimal(0)
 
-_DOCUMENT_FIELDS = frozenset(
-    {
-        "is_draft", "date", "date_due", "date_service", "date_service_to", "customer",
-        "customer_id", "items", "currency_code", "calculation_mode", "expected_total_with_tax",
-        "note", "reference", "tax_clause", "payments", "linked_documents", "metadata",
-    }
-)  # fmt: skip
-_ITEM_FIELDS = frozenset(
-    {"name", "description", "quantity", "price", "gross_price", "unit", "discounts", "taxes",
-     "metadata"}
-)  # fmt: skip
-_TAX_FIELDS = frozenset({"rate", "tax_id", "classification", "reverse_charge"})
-_DISCOUNT_FIELDS = frozenset({"value", "type"})
-PAYMENT_FIELDS = frozenset({"amount", "type", "date", "reference", "metadata"})
-CUSTOMER_FIELDS = frozenset(
-    {"name", "email", "address", "address_2", "post_code", "city", "state", "country",
-     "country_code", "tax_number", "is_end_consumer", "save_customer"}
-)  # fmt: skip
-_CUSTOMER_TEXT_FIELDS = ("email", "address", "address_2", "post_code", "city", "state")
 _ISSUER_FIELDS = (
     "name",
     "address",
@@ -109,26 +90,53 @@ _ISSUER_FIELDS = (
     "tax_number",
     "email",
 )
+# Stored and echoed as sent (null when absent): the sandbox gives them no behaviour.
+_STORED_FIELDS: set[str] = {
+    "payment_terms", "footer", "signature", "translations", "category_assignments",
+    "e_invoicing", "xrechnung", "zugferd", "eslog", "furs", "fina", "pt",
+}  # fmt: skip
+_STORED_ITEM_FIELDS: set[str] = {
+    "classification", "revenue_recognition", "translations", "financial_category_id"
+}  # fmt: skip
 
 # Resolves a line tax that names ``tax_id`` or ``classification`` to its rate.
-TaxResolver = Callable[[Mapping[str, Any], Path, Issues], Decimal | None]
+TaxResolver = Callable[[wire.ItemTax, Path, Issues], Decimal | None]
 
 
 @dataclass(frozen=True)
 class _Item:
-    name: str | None
-    description: str | None
-    unit: str | None
-    metadata: dict[str, str]
-    line: Line
-    tax_refs: tuple[dict[str, str], ...]
+    """A line as sent; ``line`` is None for a separator (a heading: no price, no totals)."""
 
-    def answer(self, totals: LineTotals) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
+    sent: wire.DocumentItem
+    line: Line | None
+    tax_refs: tuple[dict[str, Any], ...]
+
+    def answer(self, totals: LineTotals | None, item_id: str | None) -> dict[str, Any]:
+        sent = self.sent
+        answer = {
+            "type": sent.type,
+            "name": sent.name,
+            "description": sent.description,
+            "unit": sent.unit,
+            "item_id": item_id,
+            "save_item": sent.save_item,
+            "metadata": sent.metadata or {},
+            **sent.model_dump(include=_STORED_ITEM_FIELDS),
+        }
+        if self.line is None or totals is None:  # a separator
+            return (
+                answer
+                | dict.fromkeys(("quantity", "price", "gross_price"))
+                | {
+                    "discounts": [],
+                    "taxes": [],
+                    "total_discount": ZERO,
+                    "total": ZERO,
+                    "total_with_tax": ZERO,
+                }
+            )
+        return answer | {
             "quantity": self.line.quantity,
-            "unit": self.unit,
             "price": totals.price,
             "gross_price": self.line.gross_price,
             "discounts": [{"value": d.value, "type": d.type} for d in self.line.discounts],
@@ -139,7 +147,6 @@ class _Item:
             "total_discount": totals.total_discount,
             "total": totals.total,
             "total_with_tax": totals.total_with_tax,
-            "metadata": self.metadata,
         }
 
 
@@ -159,49 +166,43 @@ def document_create(
 
     Must run inside ``Store.write()`` so the number and the insert commit together.
     """
+    body = validation.parsed(BODIES[document_type], data)
     issues = Issues()
-    validation.unknown_fields(data, _DOCUMENT_FIELDS, (), issues)
-    date = validation.optional_date(data, "date", (), issues) or today
+    date = wire.date_of(body.date) if body.date else today
     due_days = entity["settings"]["default_invoice_due_days"]
-    date_due = validation.optional_date(data, "date_due", (), issues)
+    date_due = dt.date.fromisoformat(body.date_due) if body.date_due else None
     date_due = date_due or date + dt.timedelta(days=due_days)
     if date_due < date:
         issues.add(("date_due",), "must not be before date")
-    date_service = validation.optional_date(data, "date_service", (), issues) or date
-    date_service_to = validation.optional_date(data, "date_service_to", (), issues)
+    date_service = dt.date.fromisoformat(body.date_service) if body.date_service else date
+    date_service_to = dt.date.fromisoformat(body.date_service_to) if body.date_service_to else None
     if date_service_to is not None and date_service_to < date_service:
         issues.add(("date_service_to",), "must not be before date_service")
-    currency_code = _currency(data, entity, issues)
-    is_draft = validation.optional_bool(data, "is_draft", (), issues) or False
-    mode = _calculation_mode(data, issues)
-    customer, save_customer = _document_customer(session, data, entity, issues)
-    items = _items(data, issues, _tax_resolver(session, entity, date), mode)
-    payments = _payments(data, date, issues)
-    linked = _linked_documents(session, data, entity["id"], document_type, issues)
-    metadata = validation.metadata(data, "metadata", (), issues)
-    note = validation.optional_string(data, "note", (), issues, max_length=5000)
-    reference = validation.optional_string(data, "reference", (), issues)
-    tax_clause = validation.optional_string(data, "tax_clause", (), issues, max_length=5000)
-    expected_total = _decimal(data, "expected_total_with_tax", (), issues)
+    currency_code = _currency(body, entity, issues)
+    mode: CalculationMode = body.calculation_mode or "b2b_standard"
+    customer = _document_customer(session, body, entity, issues)
+    issuer = _issuer(body.issuer, entity, issues)
+    items = _items(body.items, issues, _tax_resolver(session, entity, date), mode)
+    linked = _linked_documents(session, body, entity["id"], document_type, issues)
     issues.raise_if_any()
     assert currency_code is not None
 
     unit = minor_unit(currency_code)
-    payments = [{**payment, "amount": round_money(payment["amount"], unit)} for payment in payments]
-    totals = calculate(
-        [item.line for item in items],
-        [payment["amount"] for payment in payments],
-        currency_code,
-        mode,
-    )
-    _check_totals(totals, expected_total, unit, issues)
-    if payments and is_draft:
+    lines = [item.line for item in items if item.line is not None]
+    totals = calculate(lines, [], currency_code, mode)
+    payments = _payments(body.payments or [], date, totals.total_with_tax, unit)
+    if payments:
+        totals = calculate(lines, [p["amount"] for p in payments], currency_code, mode)
+    _check_totals(totals, body.expected_total_with_tax, unit, issues)
+    if payments and body.is_draft:
         issues.add(("payments",), "a draft cannot be paid; finalize it first")
     issues.raise_if_any()
 
-    if customer is not None and save_customer:
+    if customer is not None and body.customer is not None and body.customer.save_customer:
         customer = customer_insert(session, entity, customer, now)
+    is_draft = bool(body.is_draft)
     number = None if is_draft else _allocate_number(session, entity, document_type, date)
+    line_totals = iter(totals.lines)
     document: dict[str, Any] = {
         "id": document_id,
         "entity_id": entity["id"],
@@ -212,11 +213,14 @@ def document_create(
         "date_service_to": date_service_to.isoformat() if date_service_to else None,
         "currency_code": currency_code,
         "calculation_mode": mode,
-        "issuer": {key: entity.get(key) for key in _ISSUER_FIELDS},
+        "issuer": issuer,
         "customer_id": customer.get("id") if customer else None,
         "customer": customer,
         "items": [
-            item.answer(line_totals) for item, line_totals in zip(items, totals.lines, strict=True)
+            item.answer(
+                next(line_totals) if item.line else None, _item_id(session, entity, item, now)
+            )
+            for item in items
         ],
         "total": totals.total,
         "total_with_tax": totals.total_with_tax,
@@ -234,13 +238,16 @@ def document_create(
         "void_reason": None,
         "transaction_type": transaction_type(entity, customer, vies_available=vies_available),
         "shareable_id": shareable_id,
-        "note": note,
-        "reference": reference,
-        "tax_clause": tax_clause,
-        "metadata": metadata,
+        "note": body.note,
+        "reference": body.reference,
+        "tax_clause": body.tax_clause,
+        "metadata": body.metadata or {},
+        **body.model_dump(include=_STORED_FIELDS),
     }
-    if document_type == "credit_note":
+    if linked is not None:
         document["linked_documents"] = linked
+    if isinstance(body, wire.InvoiceCreate):
+        document["force_linked_documents"] = bool(body.force_linked_documents)
     document["created_at"] = document["updated_at"] = now
     for payment in payments:
         document["payments"].append(_payment_record(session, entity, document, payment, now))
@@ -256,46 +263,43 @@ def customer_insert(
     return record
 
 
-def customer_parse(customer: Any, path: Path, issues: Issues) -> dict[str, Any] | None:
-    """A customer object (inline on a document or ``POST /customers``) as its snapshot."""
-    if not isinstance(customer, dict):
-        issues.add(path, "must be an object")
-        return None
-    validation.unknown_fields(customer, CUSTOMER_FIELDS, path, issues)
-    snapshot: dict[str, Any] = {"name": validation.required_string(customer, "name", path, issues)}
-    for key in _CUSTOMER_TEXT_FIELDS:
-        snapshot[key] = validation.optional_string(customer, key, path, issues)
-    country = validation.country(customer, path, issues)
+def party_snapshot(party: wire.Party, path: Path, issues: Issues) -> dict[str, Any]:
+    """A party (a document's customer or issuer, a ``/customers`` record) as stored: every
+    field, the country resolved from ``country`` and/or ``country_code``."""
+    snapshot = party.model_dump(exclude={"save_customer", "metadata"})
+    country = validation.country(party, path, issues)
     snapshot["country_code"], snapshot["country"] = country or (None, None)
-    snapshot["tax_number"] = validation.optional_string(customer, "tax_number", path, issues)
-    is_end_consumer = validation.optional_bool(customer, "is_end_consumer", path, issues)
-    snapshot["is_end_consumer"] = bool(is_end_consumer)
+    snapshot["is_end_consumer"] = bool(party.is_end_consumer)
     return snapshot
+
+
+def customer_snapshot(customer: wire.Party, path: Path, issues: Issues) -> dict[str, Any]:
+    if not (customer.name or "").strip():
+        issues.add((*path, "name"), "is required")
+    return party_snapshot(customer, path, issues)
 
 
 def payment_add(
     session: Session,
     *,
     entity: Mapping[str, Any],
-    document_type: DocumentType,
     document: dict[str, Any],
-    data: Mapping[str, Any],
+    sent: wire.PaymentCreate,
+    references: Mapping[str, str],
     today: dt.date,
     now: str,
 ) -> dict[str, Any]:
     """Record a ``POST /payments`` on ``document``; return the payment."""
-    issues = Issues()
-    payment = _payment(data, (), today, issues)
-    issues.raise_if_any()
     if document["voided_at"]:
         raise ApiError(409, "document_voided", f"{document['id']} is void and cannot be paid")
     if document["is_draft"]:
         raise ApiError(409, "document_is_draft", f"{document['id']} is a draft; finalize it first")
-    payment["amount"] = round_money(payment["amount"], minor_unit(document["currency_code"]))
+    payment = _payment(sent, today, round_money(sent.amount, minor_unit(document["currency_code"])))
     if payment["amount"] > document["total_due"]:
+        issues = Issues()
         issues.add(("amount",), f"is more than the {document['total_due']} due")
         issues.raise_if_any()
-    record = _payment_record(session, entity, document, payment, now)
+    record = _payment_record(session, entity, document, payment | dict(references), now)
     document["payments"].append(record)
     document["total_paid"] += payment["amount"]
     document["total_due"] -= payment["amount"]
@@ -306,10 +310,9 @@ def payment_add(
 
 
 def document_void(document: dict[str, Any], data: Mapping[str, Any], now: str) -> None:
-    issues = Issues()
-    validation.unknown_fields(data, frozenset({"reason"}), (), issues)
-    reason = validation.required_string(data, "reason", (), issues)
-    issues.raise_if_any()
+    reason = validation.parsed(wire.DocumentVoid, data).reason
+    if not reason.strip():
+        validation.fail(("reason",), "must not be empty")
     if document["voided_at"]:
         raise ApiError(
             409, "already_voided", f"{document['id']} was voided at {document['voided_at']}"
@@ -347,7 +350,10 @@ def _payment_record(
         "entity_id": entity["id"],
         "document_id": document["id"],
         **payment,
+        "currency_code": document["currency_code"],
         "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
     }
     session.record_insert("payment", entity["account_id"], record)
     return record
@@ -397,18 +403,8 @@ def _check_totals(
             )
 
 
-def _calculation_mode(data: Mapping[str, Any], issues: Issues) -> CalculationMode:
-    mode = data.get("calculation_mode")
-    if mode is None or mode == "b2b_standard":
-        return "b2b_standard"
-    if mode == "b2c_gross_discount":
-        return "b2c_gross_discount"
-    issues.add(("calculation_mode",), f"must be one of {', '.join(sorted(CALCULATION_MODES))}")
-    return "b2b_standard"
-
-
-def _currency(data: Mapping[str, Any], entity: Mapping[str, Any], issues: Issues) -> str | None:
-    value = validation.optional_string(data, "currency_code", (), issues)
+def _currency(body: wire.DocumentCreate, entity: Mapping[str, Any], issues: Issues) -> str | None:
+    value = body.currency_code
     if value is None:
         if entity.get("currency_code") is None:
             issues.add(("currency_code",), "is required: the entity has no default currency")
@@ -419,60 +415,59 @@ def _currency(data: Mapping[str, Any], entity: Mapping[str, Any], issues: Issues
     return value.upper()
 
 
+def _issuer(sent: wire.Party | None, entity: Mapping[str, Any], issues: Issues) -> dict[str, Any]:
+    """The entity's details, with the fields of an ``issuer`` sent on the document instead."""
+    issuer = {key: entity.get(key) for key in _ISSUER_FIELDS}
+    if sent is None:
+        return issuer
+    override = party_snapshot(sent, ("issuer",), issues)
+    given = sent.model_fields_set | ({"country"} if sent.country_code else set())
+    given |= {"country_code"} if sent.country else set()
+    return issuer | {key: value for key, value in override.items() if key in given}
+
+
 def _document_customer(
-    session: Session, data: Mapping[str, Any], entity: Mapping[str, Any], issues: Issues
-) -> tuple[dict[str, Any] | None, bool]:
-    """The customer snapshot and whether to store it as a ``/customers`` record."""
-    customer_id = data.get("customer_id")
-    customer = data.get("customer")
-    if customer_id is not None:
-        if customer is not None:
+    session: Session, body: wire.DocumentCreate, entity: Mapping[str, Any], issues: Issues
+) -> dict[str, Any] | None:
+    """The customer snapshot: the one sent, or the ``/customers`` record ``customer_id`` names."""
+    if body.customer_id is not None:
+        if body.customer is not None:
             issues.add(("customer_id",), "send either customer_id or customer, not both")
-            return None, False
-        found = (
-            session.record_get(
-                "customer", entity["account_id"], customer_id, entity_id=entity["id"]
-            )
-            if isinstance(customer_id, str)
-            else None
+            return None
+        found = session.record_get(
+            "customer", entity["account_id"], body.customer_id, entity_id=entity["id"]
         )
         if found is None:
-            issues.add(("customer_id",), f"no customer {customer_id!r} in this entity")
-            return None, False
+            issues.add(("customer_id",), f"no customer {body.customer_id!r} in this entity")
+            return None
         return {
             key: value for key, value in found.items() if key not in ("entity_id", "created_at")
-        }, False
-    if customer is None:
-        return None, False
-    snapshot = customer_parse(customer, ("customer",), issues)
-    save = (
-        validation.optional_bool(customer, "save_customer", ("customer",), issues)
-        if isinstance(customer, dict)
-        else None
-    )
-    return snapshot, bool(save)
+        }
+    if body.customer is None:
+        return None
+    return customer_snapshot(body.customer, ("customer",), issues)
 
 
 def _tax_resolver(session: Session, entity: Mapping[str, Any], date: dt.date) -> TaxResolver:
-    def resolve(tax: Mapping[str, Any], path: Path, issues: Issues) -> Decimal | None:
+    def resolve(tax: wire.ItemTax, path: Path, issues: Issues) -> Decimal | None:
         taxes = [
             row.body
             for row in session.record_list("tax", entity["account_id"], entity_id=entity["id"])
         ]
-        if tax.get("tax_id") is not None:
-            found = [t for t in taxes if t["id"] == tax["tax_id"]]
+        if tax.tax_id is not None:
+            found = [t for t in taxes if t["id"] == tax.tax_id]
             if not found:
-                issues.add((*path, "tax_id"), f"no tax {tax['tax_id']!r} in this entity")
+                issues.add((*path, "tax_id"), f"no tax {tax.tax_id!r} in this entity")
                 return None
         else:
             found = sorted(
-                (t for t in taxes if t["classification"] == tax["classification"]),
+                (t for t in taxes if t["classification"] == tax.classification),
                 key=lambda t: not t["is_default"],
             )
             if not found:
                 issues.add(
                     (*path, "classification"),
-                    f"no tax with classification {tax['classification']!r} in this entity",
+                    f"no tax with classification {tax.classification!r} in this entity",
                 )
                 return None
         valid = [r for r in found[0]["tax_rates"] if (r["valid_from"] or "") <= date.isoformat()]
@@ -485,190 +480,154 @@ def _tax_resolver(session: Session, entity: Mapping[str, Any], date: dt.date) ->
 
 
 def _items(
-    data: Mapping[str, Any], issues: Issues, resolve: TaxResolver, mode: CalculationMode
+    items: list[wire.DocumentItem], issues: Issues, resolve: TaxResolver, mode: CalculationMode
 ) -> list[_Item]:
-    items = data.get("items")
-    if not isinstance(items, list) or not items:
-        issues.add(("items",), "must be a list of at least one item")
-        return []
     parsed = []
     for index, item in enumerate(items):
         path: Path = ("items", index)
-        if not isinstance(item, dict):
-            issues.add(path, "must be an object")
+        if not (item.name or "").strip():
+            issues.add((*path, "name"), "is required")
+        if item.type == "separator":
+            _check_separator(item, path, issues)
+            parsed.append(_Item(item, None, ()))
             continue
-        validation.unknown_fields(item, _ITEM_FIELDS, path, issues)
-        name = validation.required_string(item, "name", path, issues)
-        description = validation.optional_string(item, "description", path, issues)
-        unit = validation.optional_string(item, "unit", path, issues, max_length=50)
-        metadata = validation.metadata(item, "metadata", path, issues)
         taxes = _taxes(item, path, issues, resolve)
         charged = sum(1 for tax, _ in taxes or () if not tax.reverse_charge)
         if mode == "b2c_gross_discount" and charged > 1:
             issues.add((*path, "taxes"), "b2c_gross_discount allows one charged tax per line")
         line = _line(item, path, issues, taxes)
         if line is not None and taxes is not None:
-            parsed.append(
-                _Item(name, description, unit, metadata, line, tuple(ref for _, ref in taxes))
-            )
+            parsed.append(_Item(item, line, tuple(ref for _, ref in taxes)))
     return parsed
+
+
+def _check_separator(item: wire.DocumentItem, path: Path, issues: Issues) -> None:
+    """A separator is a heading: it carries no amount."""
+    for key in ("price", "gross_price", "quantity", "taxes", "discounts"):
+        if getattr(item, key):
+            issues.add((*path, key), "a separator has no price, quantity, taxes or discounts")
 
 
 def _line(
-    item: Mapping[str, Any],
+    item: wire.DocumentItem,
     path: Path,
     issues: Issues,
-    taxes: list[tuple[Tax, dict[str, str]]] | None,
+    taxes: list[tuple[Tax, dict[str, Any]]] | None,
 ) -> Line | None:
-    quantity = _decimal(item, "quantity", path, issues, required=True)
-    if quantity is not None and quantity <= 0:
+    quantity = item.quantity
+    if quantity is None:
+        issues.add((*path, "quantity"), "is required")
+    elif quantity <= 0:
         issues.add((*path, "quantity"), "must be greater than 0")
-    price = _decimal(item, "price", path, issues)
-    gross_price = _decimal(item, "gross_price", path, issues)
-    if (item.get("price") is None) == (item.get("gross_price") is None):
+    if (item.price is None) == (item.gross_price is None):
         issues.add((*path, "price"), "send either price (net) or gross_price")
-    for key, value in (("price", price), ("gross_price", gross_price)):
+    for key, value in (("price", item.price), ("gross_price", item.gross_price)):
         if value is not None and value < 0:
             issues.add((*path, key), "must not be negative")
     discounts = _discounts(item, path, issues)
-    if quantity is None or taxes is None or discounts is None:
+    if quantity is None or quantity <= 0 or taxes is None or discounts is None:
         return None
-    if price is None and gross_price is None:
+    if (item.price is None) == (item.gross_price is None):
         return None
-    return Line(quantity, price, gross_price, tuple(tax for tax, _ in taxes), discounts)
+    return Line(quantity, item.price, item.gross_price, tuple(tax for tax, _ in taxes), discounts)
 
 
 def _taxes(
-    item: Mapping[str, Any], path: Path, issues: Issues, resolve: TaxResolver
-) -> list[tuple[Tax, dict[str, str]]] | None:
-    """The line's taxes, each with the ``tax_id`` or ``classification`` it was chosen by."""
-    taxes = item.get("taxes")
-    if taxes is None:
-        return []
-    if not isinstance(taxes, list):
-        issues.add((*path, "taxes"), "must be a list")
-        return None
-    parsed: list[tuple[Tax, dict[str, str]]] = []
-    for index, tax in enumerate(taxes):
+    item: wire.DocumentItem, path: Path, issues: Issues, resolve: TaxResolver
+) -> list[tuple[Tax, dict[str, Any]]] | None:
+    """The line's taxes, each with the fields it was sent with besides its rate."""
+    parsed: list[tuple[Tax, dict[str, Any]]] = []
+    for index, tax in enumerate(item.taxes or ()):
         where: Path = (*path, "taxes", index)
-        if not isinstance(tax, dict):
-            issues.add(where, "must be an object")
-            continue
-        validation.unknown_fields(tax, _TAX_FIELDS, where, issues)
-        chosen = [key for key in ("rate", "tax_id", "classification") if tax.get(key) is not None]
+        chosen = [
+            key for key in ("rate", "tax_id", "classification") if getattr(tax, key) is not None
+        ]
         if len(chosen) != 1:
             issues.add(where, "send exactly one of rate, tax_id and classification")
             continue
-        reverse_charge = validation.optional_bool(tax, "reverse_charge", where, issues)
-        ref: dict[str, str] = {}
-        if chosen[0] == "rate":
-            rate = validation.decimal_value(tax["rate"], (*where, "rate"), issues)
-        elif validation.optional_string(tax, chosen[0], where, issues) is None:
-            continue
-        else:
-            ref = {chosen[0]: tax[chosen[0]]}
-            rate = resolve(tax, where, issues)
+        ref = tax.model_dump(exclude_unset=True, exclude={"rate", "reverse_charge"})
+        rate = tax.rate if chosen[0] == "rate" else resolve(tax, where, issues)
         if rate is not None and not 0 <= rate <= HUNDRED:
             issues.add((*where, "rate"), "must be from 0 to 100")
         elif rate is not None:
-            parsed.append((Tax(rate, reverse_charge or False), ref))
-    return parsed if len(parsed) == len(taxes) else None
+            parsed.append((Tax(rate, bool(tax.reverse_charge)), ref))
+    return parsed if len(parsed) == len(item.taxes or ()) else None
 
 
-def _discounts(item: Mapping[str, Any], path: Path, issues: Issues) -> tuple[Discount, ...] | None:
-    discounts = item.get("discounts")
-    if discounts is None:
-        return ()
-    if not isinstance(discounts, list):
-        issues.add((*path, "discounts"), "must be a list")
-        return None
+def _discounts(item: wire.DocumentItem, path: Path, issues: Issues) -> tuple[Discount, ...] | None:
     parsed: list[Discount] = []
-    for index, discount in enumerate(discounts):
-        where: Path = (*path, "discounts", index)
-        if not isinstance(discount, dict):
-            issues.add(where, "must be an object")
-            continue
-        validation.unknown_fields(discount, _DISCOUNT_FIELDS, where, issues)
-        value = _decimal(discount, "value", where, issues, required=True)
-        kind = discount.get("type", "percent")
-        if kind not in ("percent", "amount"):
-            issues.add((*where, "type"), "must be 'percent' or 'amount'")
-        elif value is not None and value < 0:
-            issues.add((*where, "value"), "must not be negative")
-        elif value is not None and kind == "percent" and value > HUNDRED:
-            issues.add((*where, "value"), "a percent discount must be at most 100")
-        elif value is not None:
-            parsed.append(Discount(value, kind))
-    return tuple(parsed) if len(parsed) == len(discounts) else None
+    for index, discount in enumerate(item.discounts or ()):
+        kind = discount.type or "percent"
+        if kind == "percent" and discount.value > HUNDRED:
+            where: Path = (*path, "discounts", index, "value")
+            issues.add(where, "a percent discount must be at most 100")
+        else:
+            parsed.append(Discount(discount.value, kind))
+    return tuple(parsed) if len(parsed) == len(item.discounts or ()) else None
 
 
-def _payments(data: Mapping[str, Any], date: dt.date, issues: Issues) -> list[dict[str, Any]]:
-    payments = data.get("payments")
-    if payments is None:
-        return []
-    if not isinstance(payments, list):
-        issues.add(("payments",), "must be a list")
-        return []
-    parsed = []
-    for index, payment in enumerate(payments):
-        path: Path = ("payments", index)
-        if not isinstance(payment, dict):
-            issues.add(path, "must be an object")
-            continue
-        validation.unknown_fields(payment, PAYMENT_FIELDS, path, issues)
-        parsed.append(_payment(payment, path, date, issues))
-    return parsed
+def _payments(
+    payments: list[wire.DocumentPayment], date: dt.date, total: Decimal, unit: Decimal
+) -> list[dict[str, Any]]:
+    """The payments sent with the document; one without ``amount`` pays what the others leave."""
+    given = sum((round_money(p.amount, unit) for p in payments if p.amount is not None), ZERO)
+    return [
+        _payment(p, date, round_money(p.amount, unit) if p.amount is not None else total - given)
+        for p in payments
+    ]
 
 
 def _payment(
-    payment: Mapping[str, Any], path: Path, date: dt.date, issues: Issues
+    payment: wire.DocumentPayment | wire.PaymentCreate, date: dt.date, amount: Decimal
 ) -> dict[str, Any]:
-    amount = _decimal(payment, "amount", path, issues, required=True)
-    if amount is not None and amount <= 0:
-        issues.add((*path, "amount"), "must be greater than 0")
-    if payment.get("type") not in PAYMENT_TYPES:
-        issues.add((*path, "type"), f"must be one of {', '.join(sorted(PAYMENT_TYPES))}")
-    paid_on = validation.optional_date(payment, "date", path, issues) or date
     return {
         "amount": amount,
-        "type": payment.get("type"),
-        "date": paid_on.isoformat(),
-        "reference": validation.optional_string(payment, "reference", path, issues),
-        "metadata": validation.metadata(payment, "metadata", path, issues),
+        "type": payment.type,
+        "date": (wire.date_of(payment.date) if payment.date else date).isoformat(),
+        "tag": payment.tag,
+        "reference": payment.reference,
+        "note": payment.note,
+        "metadata": payment.metadata or {},
     }
 
 
 def _linked_documents(
     session: Session,
-    data: Mapping[str, Any],
+    body: wire.DocumentCreate,
     entity_id: str,
     document_type: DocumentType,
     issues: Issues,
-) -> list[str]:
-    linked = data.get("linked_documents")
+) -> list[str] | None:
+    """A credit note's invoices (always a list); the documents an invoice names, if any."""
+    linked = body.linked_documents
     if linked is None:
-        return []
-    if document_type != "credit_note":
-        issues.add(("linked_documents",), "only credit notes link documents")
-        return []
-    if not isinstance(linked, list):
-        issues.add(("linked_documents",), "must be a list of invoice ids")
-        return []
-    for index, invoice_id in enumerate(linked):
-        if (
-            not isinstance(invoice_id, str)
-            or session.document_get(entity_id, "invoice", invoice_id) is None
-        ):
-            issues.add(("linked_documents", index), f"no invoice {invoice_id!r} in this entity")
+        return [] if document_type == "credit_note" else None
+    forced = isinstance(body, wire.InvoiceCreate) and body.force_linked_documents
+    for index, linked_id in enumerate(linked):
+        kinds: tuple[DocumentType, ...] = (
+            ("invoice",) if document_type == "credit_note" else ("invoice", "credit_note")
+        )
+        if forced or any(session.document_get(entity_id, k, linked_id) for k in kinds):
+            continue
+        what = "invoice" if document_type == "credit_note" else "document"
+        issues.add(("linked_documents", index), f"no {what} {linked_id!r} in this entity")
     return linked
 
 
-def _decimal(
-    data: Mapping[str, Any], key: str, path: Path, issues: Issues, *, required: bool = False
-) -> Decimal | None:
-    value = data.get(key)
-    if value is None:
-        if required:
-            issues.add((*path, key), "is required")
-        return None
-    return validation.decimal_value(value, (*path, key), issues)
+def _item_id(session: Session, entity: Mapping[str, Any], item: _Item, now: str) -> str | None:
+    """The line's catalogue item: the one it names, or a new one when ``save_item`` is set."""
+    sent = item.sent
+    if sent.item_id is not None or not sent.save_item:
+        return sent.item_id
+    record = {
+        "id": new_id("item"),
+        "entity_id": entity["id"],
+        "name": sent.name,
+        "description": sent.description,
+        "price": item.line.price if item.line else None,
+        "gross_price": item.line.gross_price if item.line else None,
+        "unit": sent.unit,
+        "created_at": now,
+    }
+    session.record_insert("item", entity["account_id"], record)
+    return str(record["id"])

@@ -8,7 +8,7 @@ sent is rejected), ``created_at``/``updated_at``.
 
 One public guide writes ``zip``, ``taxNumber`` and ``taxSubject``; the API names are
 ``post_code``, ``tax_number`` and ``is_tax_subject``, so the legacy names are rejected with a 422
-naming the field to use instead. Other unknown fields are ignored.
+naming the field to use instead. Other unknown fields are a 422 too (:class:`wire.EntityCreate`).
 
 ``PATCH /entities/{id}`` changes only the fields sent. ``settings`` are merged key by key at every
 depth (sending ``{"number_formats": {"invoice": "..."}}`` keeps the credit note format);
@@ -23,6 +23,8 @@ import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
+from core.eu import EU_GOODS_VAT_AREA
+from invoicing.client import wire
 from invoicing.sandbox import validation
 from invoicing.sandbox.accounts import Account
 from invoicing.sandbox.errors import Issues, Path
@@ -59,6 +61,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "default_invoice_due_days": 30,
 }
 
+_COUNTRY_REQUIRED = "is required (an English country name, or send country_code)"
 _HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
 
@@ -66,10 +69,13 @@ def entity_create(
     data: Mapping[str, Any], *, account: Account, entity_id: str, now: str
 ) -> dict[str, Any]:
     """The new entity's answer, or ``ValidationFailed``."""
+    missing = Issues()  # named with the body's other problems, if any
+    if data.get("country") is None and data.get("country_code") is None:
+        missing.add(("country",), _COUNTRY_REQUIRED)
+    sent = _parsed(wire.EntityCreate, data, missing)
     issues = Issues()
-    fields = _clean_fields(data, account, issues, creating=True)
-    settings = _settings(data, issues)
-    metadata = validation.metadata(data, "metadata", (), issues)
+    fields = _clean_fields(sent, account, issues, creating=True)
+    settings = _settings(sent, issues)
     issues.raise_if_any()
 
     country_code = fields["country_code"]
@@ -84,12 +90,15 @@ def entity_create(
         "currency_code": currency_for_country(country_code),
         "locale": locale_for_country(country_code),
         "timezone": None,
+        "fiscal_region_code": None,
+        "starting_capital": None,
         "is_tax_subject": True,
         "is_enabled": True,
+        "country_rules": country_rules(country_code),
     }
     entity.update((key, value) for key, value in fields.items() if value is not None)
     entity["settings"] = _deep_merge(DEFAULT_SETTINGS, settings)
-    entity["metadata"] = metadata
+    entity["metadata"] = sent.metadata or {}
     entity["created_at"] = entity["updated_at"] = now
     return entity
 
@@ -99,15 +108,17 @@ def entity_patch(
 ) -> dict[str, Any]:
     """The entity with ``data`` merged in, or ``ValidationFailed``."""
     issues = Issues()
-    fields = _clean_fields(data, account, issues, creating=False)
-    settings = _settings(data, issues)
-    metadata = _metadata_patch(entity["metadata"], data, issues)
+    sent = _parsed(wire.EntityUpdate, data, issues)
+    fields = _clean_fields(sent, account, issues, creating=False)
+    settings = _settings(sent, issues)
+    metadata = _metadata_patch(entity["metadata"], sent, issues)
     issues.raise_if_any()
 
     patched = dict(entity)
     if fields.get("country_code") not in (None, entity["country_code"]):
         patched["currency_code"] = currency_for_country(fields["country_code"])
         patched["locale"] = locale_for_country(fields["country_code"])
+        patched["country_rules"] = country_rules(fields["country_code"])
     patched.update(fields)
     patched["settings"] = _deep_merge(entity["settings"], settings)
     patched["metadata"] = metadata
@@ -115,61 +126,71 @@ def entity_patch(
     return patched
 
 
-def _clean_fields(
-    data: Mapping[str, Any], account: Account, issues: Issues, *, creating: bool
-) -> dict[str, Any]:
-    """The plain fields present in ``data`` (all required ones when creating), validated."""
-    for legacy, api_name in LEGACY_FIELDS.items():
-        if legacy in data:
-            issues.add((legacy,), f"unknown field; the API name is {api_name!r}")
+def country_rules(country_code: str) -> dict[str, Any]:
+    """What the country means for the entity's documents (the object's ``country_rules``)."""
+    return {"in_eu_vat_area": country_code in EU_GOODS_VAT_AREA}
 
-    fields: dict[str, Any] = {}
-    if creating or "name" in data:
-        fields["name"] = validation.required_string(data, "name", (), issues)
-    for key in TEXT_FIELDS:
-        if key in data:
-            fields[key] = validation.optional_string(data, key, (), issues)
-    if creating or "country" in data or "country_code" in data:
-        if data.get("country") is None and data.get("country_code") is None:
-            issues.add(("country",), "is required (an English country name, or send country_code)")
-        elif resolved := validation.country(data, (), issues):
+
+def _parsed(
+    model: type[wire.EntityUpdate], data: Mapping[str, Any], issues: Issues
+) -> wire.EntityUpdate:
+    """``data`` as ``model`` (or a 422 with ``issues`` too); a legacy field name gets a 422
+    naming the API's name for it."""
+    legacy = Issues()
+    for name in LEGACY_FIELDS:
+        if name in data:
+            legacy.add((name,), f"unknown field; the API name is {LEGACY_FIELDS[name]!r}")
+    legacy.raise_if_any()
+    return validation.parsed(model, data, issues)
+
+
+def _clean_fields(
+    sent: wire.EntityUpdate, account: Account, issues: Issues, *, creating: bool
+) -> dict[str, Any]:
+    """The plain fields sent (all required ones when creating), checked against reference data."""
+    given = sent.model_fields_set
+    fields: dict[str, Any] = sent.model_dump(
+        include=given & {"name", *TEXT_FIELDS, "fiscal_region_code", "starting_capital"}
+    )
+    if "name" in fields and not (sent.name or "").strip():
+        issues.add(("name",), "is required" if sent.name is None else "must not be empty")
+    if creating or given & {"country", "country_code"}:
+        if sent.country is None and sent.country_code is None:
+            issues.add(("country",), _COUNTRY_REQUIRED)
+        elif resolved := validation.country(sent, (), issues):
             fields["country_code"], fields["country"] = resolved
     for key in ("is_tax_subject", "is_enabled"):
-        if key in data:
-            if not isinstance(data[key], bool):
+        if key in given:
+            if getattr(sent, key) is None:
                 issues.add((key,), "must be true or false")
-            fields[key] = data[key]
+            fields[key] = getattr(sent, key)
     # Sent as null, the derived currency and locale stay.
-    if currency := _currency(data, issues):
+    if currency := _currency(sent.currency_code, issues):
         fields["currency_code"] = currency
-    if locale := _locale(data, issues):
+    if locale := _locale(sent.locale, issues):
         fields["locale"] = locale
-    if "timezone" in data:
-        fields["timezone"] = _timezone(data, issues)
-    environment = validation.optional_string(data, "environment", (), issues)
-    if environment is not None and environment != account.environment:
+    if "timezone" in given:
+        fields["timezone"] = _timezone(sent.timezone, issues)
+    if sent.environment is not None and sent.environment != account.environment:
         issues.add(("environment",), f"must be {account.environment!r} for this key")
     return fields
 
 
-def _currency(data: Mapping[str, Any], issues: Issues) -> str | None:
-    value = validation.optional_string(data, "currency_code", (), issues)
+def _currency(value: str | None, issues: Issues) -> str | None:
     if value is not None and not is_known_currency(value.upper()):
         issues.add(("currency_code",), f"unknown ISO 4217 currency {value!r}")
         return None
     return value.upper() if value else None
 
 
-def _locale(data: Mapping[str, Any], issues: Issues) -> str | None:
-    value = validation.optional_string(data, "locale", (), issues)
+def _locale(value: str | None, issues: Issues) -> str | None:
     locale = normalize_locale(value) if value else None
     if value and locale is None:
         issues.add(("locale",), f"unknown locale {value!r}")
     return locale
 
 
-def _timezone(data: Mapping[str, Any], issues: Issues) -> str | None:
-    value = validation.optional_string(data, "timezone", (), issues)
+def _timezone(value: str | None, issues: Issues) -> str | None:
     if value is None:
         return None
     try:
@@ -180,57 +201,33 @@ def _timezone(data: Mapping[str, Any], issues: Issues) -> str | None:
     return value
 
 
-def _settings(data: Mapping[str, Any], issues: Issues) -> dict[str, Any]:
-    """The ``settings`` sent, with the keys the sandbox uses checked; others pass through."""
-    settings = data.get("settings")
+def _settings(sent: wire.EntityUpdate, issues: Issues) -> dict[str, Any]:
+    """The ``settings`` sent, as sent; number formats and the colour checked."""
+    settings = sent.settings
     if settings is None:
         return {}
     path: Path = ("settings",)
-    if not isinstance(settings, dict):
-        issues.add(path, "must be an object")
-        return {}
-    formats = settings.get("number_formats", {})
-    if not isinstance(formats, dict):
-        issues.add((*path, "number_formats"), "must be an object")
-    else:
-        for document_type, number_format in formats.items():
-            where = (*path, "number_formats", document_type)
-            if not isinstance(number_format, str):
-                issues.add(where, "must be a string")
-            elif problem := format_problem(number_format):
-                issues.add(where, problem)
-    starts = settings.get("number_sequence_starts", {})
-    if not isinstance(starts, dict):
-        issues.add((*path, "number_sequence_starts"), "must be an object")
-    else:
-        for document_type in starts:
-            where = (*path, "number_sequence_starts")
-            validation.optional_int(starts, document_type, where, issues, minimum=1, maximum=10**9)
-    color = settings.get("primary_color")
-    if color is not None and not (isinstance(color, str) and _HEX_COLOR.fullmatch(color)):
+    for key in ("number_formats", "number_sequence_starts", "default_invoice_due_days"):
+        if key in settings.model_fields_set and getattr(settings, key) is None:
+            issues.add((*path, key), "must not be null")
+    formats = settings.number_formats.body() if settings.number_formats else {}
+    for document_type, number_format in formats.items():
+        if number_format is not None and (problem := format_problem(number_format)):
+            issues.add((*path, "number_formats", document_type), problem)
+    color = settings.primary_color
+    if color is not None and not _HEX_COLOR.fullmatch(color):
         issues.add((*path, "primary_color"), "must be a hex colour such as #0a7d4f")
-    if "has_logo" in settings and not isinstance(settings["has_logo"], bool):
-        issues.add((*path, "has_logo"), "must be true or false")
-    validation.optional_string(settings, "document_footer", path, issues)
-    if "default_invoice_due_days" in settings and settings["default_invoice_due_days"] is None:
-        issues.add((*path, "default_invoice_due_days"), "must not be null")
-    validation.optional_int(
-        settings, "default_invoice_due_days", path, issues, minimum=0, maximum=3650
-    )
-    return settings
+    return settings.body()
 
 
 def _metadata_patch(
-    current: Mapping[str, str], data: Mapping[str, Any], issues: Issues
+    current: Mapping[str, str], sent: wire.EntityUpdate, issues: Issues
 ) -> dict[str, str]:
-    patch = data.get("metadata")
-    if patch is None:
+    """The metadata merged key by key; a key sent as null is removed."""
+    if sent.metadata is None:
         return dict(current)
-    if not isinstance(patch, dict):
-        issues.add(("metadata",), "must be an object")
-        return dict(current)
-    merged = {**current, **patch}
-    merged = {key: value for key, value in merged.items() if value is not None}
+    patched: dict[str, str | None] = {**current, **sent.metadata}
+    merged = {key: value for key, value in patched.items() if value is not None}
     validation.check_metadata(merged, ("metadata",), issues)
     return merged
 

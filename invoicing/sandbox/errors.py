@@ -67,6 +67,10 @@ class Issues:
     def add(self, path: Path, message: str) -> None:
         self._items.append(Issue(path, message))
 
+    @property
+    def items(self) -> tuple[Issue, ...]:
+        return tuple(self._items)
+
     def __bool__(self) -> bool:
         return bool(self._items)
 

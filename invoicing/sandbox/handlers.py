@@ -11,8 +11,10 @@ entity is 403 ``forbidden``, and so are account-level calls (creating, listing o
 entities, webhooks), except reading its own entity. Documents and records of another entity are
 404.
 
-Lists for every resource take the parameters of :mod:`.query`: ``/entities``, ``/invoices``,
-``/credit-notes``, ``/payments``, ``/customers``, ``/taxes``, ``/entities/users``,
+Request bodies are validated by the wire models the client builds them from
+(:mod:`invoicing.client.wire`). Lists for every resource take the parameters of :mod:`.query`:
+``/entities``, ``/invoices``, ``/credit-notes``, ``/payments``, ``/customers``, ``/taxes``,
+``/items``, ``/entities/users``,
 ``/entities/api-keys``, ``/webhooks`` and ``/sandbox/outbox``.
 """
 
@@ -26,16 +28,15 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from invoicing.client import wire
 from invoicing.sandbox import validation
 from invoicing.sandbox.accounts import Account, entity_key_new, key_digest
 from invoicing.sandbox.documents import (
-    CUSTOMER_FIELDS,
     DOCUMENT_NAMES,
     ID_PREFIXES,
-    PAYMENT_FIELDS,
     DocumentType,
     customer_insert,
-    customer_parse,
+    customer_snapshot,
     document_create,
     document_finalize,
     document_void,
@@ -47,14 +48,11 @@ from invoicing.sandbox.ids import new_id, random_hex, timestamp
 from invoicing.sandbox.query import list_page, parse_list_params
 from invoicing.sandbox.store import Row, Session
 from invoicing.sandbox.vies import transaction_type_check
-from invoicing.sandbox.webhooks import EVENTS
 
 Reply = tuple[int, Any]
 
-ROLES = frozenset({"viewer", "editor", "admin"})
-MAX_KEY_TTL = 365 * 24 * 3600
+MAX_EMAIL_RECIPIENTS = 4
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
 _TITLES: dict[DocumentType, str] = {"invoice": "Invoice", "credit_note": "Credit note"}
 
 
@@ -172,9 +170,7 @@ def documents_void(document_type: DocumentType, call: Call) -> Reply:
 def documents_finalize(document_type: DocumentType, call: Call) -> Reply:
     entity = _context_entity(call)
     document = _document(call, entity, document_type)
-    validation_issues = Issues()
-    validation.unknown_fields(call.body, frozenset(), (), validation_issues)
-    validation_issues.raise_if_any()
+    validation.parsed(wire.DocumentFinalize, call.body)
     document_finalize(call.session, entity, document_type, document, call.stamp)
     call.session.document_update(document)
     return 200, document
@@ -193,67 +189,87 @@ def documents_pdf(document_type: DocumentType, call: Call) -> Reply:
 def document_send(call: Call) -> Reply:
     entity = _context_entity(call)
     document_type, document = _any_document(call, entity, call.args["document_id"])
-    issues = Issues()
-    validation.unknown_fields(
-        call.body,
-        frozenset({"to", "subject", "body_text", "attach_pdf", "sandbox_skip_delivery"}),
-        (),
-        issues,
-    )
-    to = _email(call.body, "to", issues)
-    subject = validation.optional_string(call.body, "subject", (), issues, max_length=500)
-    body_text = validation.optional_string(call.body, "body_text", (), issues, max_length=20000)
-    attach_pdf = validation.optional_bool(call.body, "attach_pdf", (), issues)
-    skip = validation.optional_bool(call.body, "sandbox_skip_delivery", (), issues)
-    issues.raise_if_any()
-    if document["is_draft"]:
+    sent = validation.parsed(wire.DocumentSend, call.body)
+    _emails(sent.to, "to", maximum=1)
+    message = _message_send(call, entity, sent, document_type, document)
+    return 200, {"status": "sent", "message_id": message["id"], **message}
+
+
+def email_send(call: Call) -> Reply:
+    """``POST /email/send``: to one to four addresses, with a document's PDF if it names one."""
+    entity = _context_entity(call)
+    sent = validation.parsed(wire.EmailSend, call.body)
+    _emails(sent.to, "to", maximum=MAX_EMAIL_RECIPIENTS)
+    document_type, document = (None, None)
+    if sent.document_id is not None:
+        document_type, document = _any_document(call, entity, sent.document_id)
+    message = _message_send(call, entity, sent, document_type, document)
+    share = f"/share/{document['shareable_id']}" if document else None
+    return 200, {
+        "message_id": message["id"],
+        "status": "sent",
+        "to": message["to"],
+        "subject": message["subject"],
+        "shareable_link": share,
+    }
+
+
+def _message_send(
+    call: Call,
+    entity: Mapping[str, Any],
+    sent: wire.DocumentSend,
+    document_type: DocumentType | None,
+    document: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Put the message in the outbox (``/sandbox/outbox``); a sent invoice's webhook fires."""
+    if document is not None and document["is_draft"]:
         raise ApiError(409, "document_is_draft", f"{document['id']} is a draft; finalize it first")
-    title = f"{_TITLES[document_type]} {document['number']}"
+    if document_type is not None and document is not None:
+        subject = f"{_TITLES[document_type]} {document['number']} from {entity['name']}"
+    else:
+        subject = f"Message from {entity['name']}"
     message = {
         "id": new_id("msg"),
         "entity_id": entity["id"],
-        "type": "document",
-        "document_id": document["id"],
-        "document_number": document["number"],
-        "to": to,
-        "subject": subject or f"{title} from {entity['name']}",
-        "body_text": body_text,
-        "attach_pdf": True if attach_pdf is None else attach_pdf,
-        "delivered": not skip,
+        "type": "document" if document else "email",
+        "document_id": document["id"] if document else None,
+        "document_number": document["number"] if document else None,
+        "to": sent.to,
+        "subject": sent.subject or subject,
+        "body_text": sent.body_text,
+        "attach_pdf": bool(document) and sent.attach_pdf is not False,
+        "attach_eslog": bool(sent.attach_eslog),
+        "delivered": not sent.sandbox_skip_delivery,
         "sent_at": call.stamp,
     }
+    if isinstance(sent, wire.EmailSend):
+        message |= {"locale": sent.locale, "language": sent.language}
     call.session.record_insert("message", call.account.id, message)
     if document_type == "invoice":
         call.events.append(("invoice.sent", document))
-    return 200, {"status": "sent", **message}
+    return message
 
 
 # Payments
 
 
 def payments_create(call: Call) -> Reply:
+    """A payment on the document its reference names; ``invoice_id`` with ``credit_note_id``
+    (type ``credit_note``) pays the invoice with the credit note."""
     entity = _context_entity(call)
-    issues = Issues()
-    validation.unknown_fields(call.body, PAYMENT_FIELDS | {"invoice_id", "document_id"}, (), issues)
-    targets = [key for key in ("invoice_id", "document_id") if call.body.get(key) is not None]
-    if len(targets) != 1:
-        issues.add(("invoice_id",), "send exactly one of invoice_id and document_id")
-    elif not isinstance(call.body[targets[0]], str):
-        issues.add((targets[0],), "must be a string")
-    issues.raise_if_any()
-    document_id = call.body[targets[0]]
-    if targets[0] == "invoice_id":
-        document_type: DocumentType = "invoice"
-        document = _document(call, entity, "invoice", document_id)
-    else:
-        document_type, document = _any_document(call, entity, document_id)
+    sent = validation.parsed(wire.PaymentCreate, call.body)
+    references = sent.model_dump(
+        include={"invoice_id", "credit_note_id", "advance_invoice_id", "document_id"},
+        exclude_none=True,
+    )
+    document_type, document = _payment_target(call, entity, sent, references)
     was_paid = document["paid_in_full"]
     payment = payment_add(
         call.session,
         entity=entity,
-        document_type=document_type,
         document=document,
-        data={key: value for key, value in call.body.items() if key in PAYMENT_FIELDS},
+        sent=sent,
+        references={f"{document_type}_id": document["id"], **references},
         today=call.now.date(),
         now=call.stamp,
     )
@@ -261,6 +277,29 @@ def payments_create(call: Call) -> Reply:
     if document_type == "invoice" and document["paid_in_full"] and not was_paid:
         call.events.append(("invoice.paid", document))
     return 201, payment
+
+
+def _payment_target(
+    call: Call, entity: Mapping[str, Any], sent: wire.PaymentCreate, references: dict[str, str]
+) -> tuple[DocumentType, dict[str, Any]]:
+    """The document a payment is for, from its reference fields."""
+    if sent.type == "credit_note" and references.keys() == {"invoice_id", "credit_note_id"}:
+        _document(call, entity, "credit_note", references["credit_note_id"])
+        return "invoice", _document(call, entity, "invoice", references["invoice_id"])
+    if len(references) != 1:
+        validation.fail(
+            ("invoice_id",),
+            "send exactly one of invoice_id, credit_note_id, advance_invoice_id and document_id"
+            " (a credit_note payment: invoice_id and credit_note_id)",
+        )
+    [(field_name, document_id)] = references.items()
+    if field_name == "invoice_id":
+        return "invoice", _document(call, entity, "invoice", document_id)
+    if field_name == "credit_note_id":
+        return "credit_note", _document(call, entity, "credit_note", document_id)
+    if field_name == "advance_invoice_id":
+        raise not_found("advance invoice", document_id)
+    return _any_document(call, entity, document_id)
 
 
 # Records of an entity: payments, customers, taxes, users, API keys
@@ -294,59 +333,28 @@ def records_delete(kind: str, id_arg: str, call: Call) -> Reply:
 
 def customers_create(call: Call) -> Reply:
     entity = _context_entity(call)
+    sent = validation.parsed(wire.CustomerCreate, call.body)
     issues = Issues()
-    allowed = (CUSTOMER_FIELDS - {"save_customer"}) | {"metadata"}
-    validation.unknown_fields(call.body, allowed, (), issues)
-    customer = customer_parse(dict(call.body), (), issues)
-    metadata = validation.metadata(call.body, "metadata", (), issues)
+    customer = customer_snapshot(sent, (), issues)
     issues.raise_if_any()
-    assert customer is not None
     return 201, customer_insert(
-        call.session, entity, {**customer, "metadata": metadata}, call.stamp
+        call.session, entity, {**customer, "metadata": sent.metadata or {}}, call.stamp
     )
 
 
 def taxes_create(call: Call) -> Reply:
     entity = _context_entity(call)
-    body = call.body
-    issues = Issues()
-    validation.unknown_fields(
-        body, frozenset({"name", "tax_rates", "is_default", "classification"}), (), issues
-    )
-    name = validation.optional_string(body, "name", (), issues, max_length=200)
-    classification = validation.optional_string(body, "classification", (), issues)
-    is_default = validation.optional_bool(body, "is_default", (), issues) or False
-    rates = body.get("tax_rates")
-    tax_rates = []
-    if not isinstance(rates, list) or not rates:
-        issues.add(("tax_rates",), "must be a list of at least one {rate, valid_from?}")
-    else:
-        for index, entry in enumerate(rates):
-            path = ("tax_rates", index)
-            if not isinstance(entry, dict):
-                issues.add(path, "must be an object")
-                continue
-            validation.unknown_fields(entry, frozenset({"rate", "valid_from"}), path, issues)
-            rate = None
-            if entry.get("rate") is None:
-                issues.add((*path, "rate"), "is required")
-            else:
-                rate = validation.decimal_value(entry["rate"], (*path, "rate"), issues)
-            valid_from = validation.optional_date(entry, "valid_from", path, issues)
-            if rate is not None and not 0 <= rate <= 100:
-                issues.add((*path, "rate"), "must be from 0 to 100")
-            elif rate is not None:
-                tax_rates.append(
-                    {"rate": rate, "valid_from": valid_from.isoformat() if valid_from else None}
-                )
-    issues.raise_if_any()
+    sent = validation.parsed(wire.TaxCreate, call.body)
+    for index, entry in enumerate(sent.tax_rates):
+        if not 0 <= entry.rate <= 100:
+            validation.fail(("tax_rates", index, "rate"), "must be from 0 to 100")
     tax = {
         "id": new_id("tax"),
         "entity_id": entity["id"],
-        "name": name,
-        "tax_rates": tax_rates,
-        "is_default": is_default,
-        "classification": classification,
+        "name": sent.name,
+        "tax_rates": [entry.model_dump() for entry in sent.tax_rates],
+        "is_default": bool(sent.is_default),
+        "classification": sent.classification,
         "created_at": call.stamp,
     }
     call.session.record_insert("tax", call.account.id, tax)
@@ -354,22 +362,21 @@ def taxes_create(call: Call) -> Reply:
 
 
 def users_create(call: Call) -> Reply:
+    """A user of the entity: ``role`` defaults to editor; an invitation is sent unless
+    ``send_invite`` is false."""
     entity = _context_entity(call)
-    issues = Issues()
-    validation.unknown_fields(call.body, frozenset({"email", "role", "send_invite"}), (), issues)
-    email = _email(call.body, "email", issues)
-    role = call.body.get("role")
-    if role not in ROLES:
-        issues.add(("role",), f"must be one of {', '.join(sorted(ROLES))}")
-    send_invite = validation.optional_bool(call.body, "send_invite", (), issues) or False
-    issues.raise_if_any()
-    assert email is not None
+    sent = validation.parsed(wire.EntityUserCreate, call.body)
+    [email] = _emails(sent.email, "email", maximum=1)
+    user_id = new_id("usr")
     user = {
-        "id": new_id("usr"),
+        "id": user_id,
+        "user_id": user_id,
         "entity_id": entity["id"],
         "email": email,
-        "role": role,
-        "invited": send_invite,
+        "name": None,
+        "role": sent.role,
+        "invited": sent.send_invite,
+        "invited_by_user_id": None,
         "created_at": call.stamp,
     }
     try:
@@ -378,7 +385,7 @@ def users_create(call: Call) -> Reply:
         )
     except sqlite3.IntegrityError:
         raise ApiError(409, "conflict", f"{email} is already a user of this entity") from None
-    if send_invite:
+    if sent.send_invite:
         message = {
             "id": new_id("msg"),
             "entity_id": entity["id"],
@@ -386,7 +393,7 @@ def users_create(call: Call) -> Reply:
             "document_id": None,
             "document_number": None,
             "to": email,
-            "subject": f"You are invited to {entity['name']} as {role}",
+            "subject": f"You are invited to {entity['name']} as {sent.role}",
             "body_text": None,
             "attach_pdf": False,
             "delivered": True,
@@ -397,23 +404,21 @@ def users_create(call: Call) -> Reply:
 
 
 def api_keys_create(call: Call) -> Reply:
+    """An entity key, shown once; without ``ttl`` it does not expire (``expires_at`` null)."""
     entity = _context_entity(call)
-    issues = Issues()
-    validation.unknown_fields(call.body, frozenset({"name", "ttl"}), (), issues)
-    name = validation.required_string(call.body, "name", (), issues)
-    ttl = validation.optional_int(call.body, "ttl", (), issues, minimum=1, maximum=MAX_KEY_TTL)
-    if call.body.get("ttl") is None:
-        issues.add(("ttl",), "is required (seconds the key lives)")
-    issues.raise_if_any()
-    assert ttl is not None
+    sent = validation.parsed(wire.EntityApiKeyCreate, call.body)
     key = entity_key_new(call.account.environment)
+    expires = call.now + dt.timedelta(seconds=sent.ttl) if sent.ttl is not None else None
     record = {
         "id": new_id("key"),
         "entity_id": entity["id"],
-        "name": name,
+        "name": sent.name,
+        "environment": call.account.environment,
         "key_prefix": key[: len("ek_sandbox_") + 4],
-        "expires_at": timestamp(call.now + dt.timedelta(seconds=ttl)),
+        "prefix_hint": f"{key[: len('ek_sandbox_') + 4]}...{key[-4:]}",
+        "expires_at": timestamp(expires) if expires else None,
         "created_at": call.stamp,
+        "updated_at": call.stamp,
     }
     call.session.record_insert("api_key", call.account.id, record, lookup=key_digest(key))
     return 201, {**record, "key": key}
@@ -424,25 +429,12 @@ def api_keys_create(call: Call) -> Reply:
 
 def webhooks_create(call: Call) -> Reply:
     _account_level(call)
-    issues = Issues()
-    validation.unknown_fields(call.body, frozenset({"url", "events", "secret"}), (), issues)
-    url = validation.required_string(call.body, "url", (), issues)
-    if url is not None and not _URL.fullmatch(url):
-        issues.add(("url",), "must be an http or https URL")
-    events = call.body.get("events")
-    if not isinstance(events, list) or not events:
-        issues.add(("events",), f"must be a list of events from {', '.join(sorted(EVENTS))}")
-    else:
-        for index, event in enumerate(events):
-            if event not in EVENTS:
-                issues.add(("events", index), f"unknown event; known: {', '.join(sorted(EVENTS))}")
-    secret = validation.optional_string(call.body, "secret", (), issues, max_length=200)
-    issues.raise_if_any()
+    sent = validation.parsed(wire.WebhookCreate, call.body)
     webhook = {
         "id": new_id("wh"),
-        "url": url,
-        "events": events,
-        "secret": secret or f"whsec_{random_hex()}{random_hex()[:8]}",
+        "url": sent.url,
+        "events": sent.events,
+        "secret": sent.secret or f"whsec_{random_hex()}{random_hex()[:8]}",
         "created_at": call.stamp,
     }
     call.session.record_insert("webhook", call.account.id, webhook)
@@ -484,6 +476,9 @@ HANDLERS: dict[str, Handler] = {
     "entity_get": entities_get,
     "entity_update": entities_update,
     "document_send": document_send,
+    "email_send": email_send,
+    "item_list": partial(records_list, "item"),
+    "item_get": partial(records_get, "item", "item_id"),
     "payment_create": payments_create,
     "payment_list": partial(records_list, "payment"),
     "payment_get": partial(records_get, "payment", "payment_id"),
@@ -578,9 +573,10 @@ def _any_document(
     raise not_found("document", document_id)
 
 
-def _email(data: Mapping[str, Any], key: str, issues: Issues) -> str | None:
-    value = validation.required_string(data, key, (), issues)
-    if value is not None and not _EMAIL.fullmatch(value):
-        issues.add((key,), "must be an e-mail address")
-        return None
-    return value
+def _emails(value: str, key: str, *, maximum: int) -> list[str]:
+    """The comma-separated addresses of ``value`` (at least one, at most ``maximum``)."""
+    addresses = [address.strip() for address in value.split(",")]
+    if not 1 <= len(addresses) <= maximum or not all(map(_EMAIL.fullmatch, addresses)):
+        many = "an e-mail address" if maximum == 1 else f"1 to {maximum} comma-separated addresses"
+        validation.fail((key,), f"must be {many}")
+    return addresses

@@ -175,6 +175,11 @@ def document_pdf(
     font(9)
     for item in document["items"]:
         name = item["name"] + (f" - {item['description']}" if item.get("description") else "")
+        if item.get("type") == "separator":  # a heading across the table
+            font(9, bold=True)
+            pdf.cell(0, 7, pdf.text_of(name)[:100], border="B", new_x="LMARGIN", new_y="NEXT")
+            font(9)
+            continue
         quantity = f"{number(item['quantity'])} {item.get('unit') or ''}".strip()
         rates = ", ".join(f"{number(t['rate'])} %" for t in item["taxes"]) or "-"
         values = (

@@ -12,8 +12,9 @@ since then); a missing field is ``null``.
 ``order_by`` is a field path, ``-`` in front for descending; the default ``id`` is creation order.
 Cursors are opaque: base64 of the boundary item's sort key, tied to the ``order_by`` they came
 from. ``next_cursor`` continues after the page, ``prev_cursor`` goes back before it;
-``has_more`` tells whether items follow the page; ``total`` is only counted with
-``include_total_count=true``. Filtering and sorting happen in Python: this is a sandbox.
+``has_more`` tells whether items follow the page; ``total`` counts the matching items unless
+``include_total_count=false`` (then it is -1). Filtering and sorting happen in Python: this is a
+sandbox.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def parse_list_params(args: Mapping[str, str]) -> ListParams:
     order_by = args.get("order_by") or "id"
     if not _ORDER_BY.fullmatch(order_by):
         issues.add(("order_by",), "must be a field path, with - in front for descending")
-    include = args.get("include_total_count", "false").lower()
+    include = args.get("include_total_count", "true").lower()
     if include not in _TRUE | _FALSE:
         issues.add(("include_total_count",), "must be true or false")
     after = _cursor(args, "next_cursor", order_by, issues)
@@ -176,7 +177,7 @@ def list_page(rows: Sequence[Row], params: ListParams) -> dict[str, Any]:
     return {
         "data": [row.body for _, row in page],
         "pagination": {
-            "total": len(matching) if params.include_total_count else None,
+            "total": len(matching) if params.include_total_count else -1,
             "next_cursor": _encode_cursor(params.order_by, page[-1][0]) if has_more else None,
             "prev_cursor": _encode_cursor(params.order_by, page[0][0]) if page and start else None,
             "has_more": has_more,

@@ -58,7 +58,10 @@ def share_page(document: Mapping[str, Any], document_type: str, entity: Mapping[
     heading = f"{title} {document['number']}" if document["number"] else f"Draft {title.lower()}"
 
     lines = "".join(
-        "<tr>"
+        # A separator line is a heading across the table.
+        f"<tr><th colspan=6>{escape(item['name'])}{_small(item.get('description'))}</th></tr>"
+        if item.get("type") == "separator"
+        else "<tr>"
         f"<td>{escape(item['name'])}{_small(item.get('description'))}</td>"
         f"<td class=num>{number(item['quantity'])} {escape(item.get('unit') or '')}</td>"
         f"<td class=num>{money(item['price'])}</td>"

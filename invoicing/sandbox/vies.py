@@ -32,6 +32,7 @@ from stdnum.eu import vat
 from stdnum.exceptions import ValidationError
 
 from core.eu import EU_GOODS_VAT_AREA, same_vat_jurisdiction
+from invoicing.client import wire
 from invoicing.sandbox import validation
 from invoicing.sandbox.errors import Issues, Path
 from invoicing.sandbox.ids import new_id
@@ -70,26 +71,20 @@ def vies_lookup(country_code: str, tax_number: str) -> tuple[bool, str | None]:
 
 def transaction_type_check(data: Mapping[str, Any], *, vies_available: bool) -> dict[str, Any]:
     """The check's answer, or ``ValidationFailed`` naming the bad field."""
+    sent = validation.parsed(wire.TransactionTypeRequest, data)
     issues = Issues()
-    issuer = _party(data, "issuer", issues)
-    customer = _party(data, "customer", issues)
-    is_tax_subject = validation.optional_bool(issuer or {}, "is_tax_subject", ("issuer",), issues)
-    tax_number = validation.optional_string(customer or {}, "tax_number", ("customer",), issues)
-    is_end_consumer = validation.optional_bool(
-        customer or {}, "is_end_consumer", ("customer",), issues
-    )
-    issuer_country = _country(issuer, ("issuer",), issues)
-    customer_country = _country(customer, ("customer",), issues)
+    issuer_country = _country(sent.issuer, ("issuer",), issues)
+    customer_country = _country(sent.customer, ("customer",), issues)
     issues.raise_if_any()
     assert issuer_country is not None
     assert customer_country is not None
-    is_tax_subject = True if is_tax_subject is None else is_tax_subject
+    is_tax_subject = sent.issuer.is_tax_subject is not False
     sale = classify(
         issuer_country=issuer_country,
         is_tax_subject=is_tax_subject,
         customer_country=customer_country,
-        tax_number=tax_number,
-        is_end_consumer=bool(is_end_consumer),
+        tax_number=sent.customer.tax_number,
+        is_end_consumer=bool(sent.customer.is_end_consumer),
         vies_available=vies_available,
     )
     return {
@@ -147,22 +142,12 @@ def classify(
     return Sale(transaction_type, reverse_charge, vies_valid, warning, vies_request_id)
 
 
-def _party(data: Mapping[str, Any], key: str, issues: Issues) -> Mapping[str, Any] | None:
-    party = data.get(key)
-    if not isinstance(party, dict):
-        issues.add((key,), "is required and must be an object")
-        return None
-    return party
-
-
-def _country(party: Mapping[str, Any] | None, path: Path, issues: Issues) -> str | None:
-    if party is None:
-        return None
-    code = party.get("country_code")
+def _country(party: wire.TransactionParty, path: Path, issues: Issues) -> str | None:
+    code = party.country_code
     if code is None:
         issues.add((*path, "country_code"), "is required")
         return None
-    if not isinstance(code, str) or country_name(code.upper()) is None:
+    if country_name(code.upper()) is None:
         issues.add((*path, "country_code"), f"unknown ISO 3166-1 alpha-2 code {code!r}")
         return None
     return code.upper()

@@ -36,17 +36,6 @@ import httpx
 from invoicing.sandbox import jsoncodec
 from invoicing.sandbox.ids import new_id, timestamp, utc_now
 
-EVENTS = frozenset(
-    {
-        "invoice.created",
-        "invoice.sent",
-        "invoice.paid",
-        "invoice.voided",
-        "credit_note.created",
-        "credit_note.voided",
-        "payment.received",
-    }
-)
 RETRY_DELAYS: tuple[float, ...] = (0, 60, 300, 1800, 7200)
 DELIVERY_TIMEOUT = 5.0
 _LOG_SIZE = 1000

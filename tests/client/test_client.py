@@ -3,6 +3,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -10,8 +11,11 @@ import pytest
 from invoicing.client import (
     DEFAULT_TIMEOUT,
     Document,
-    DocumentCreate,
+    DocumentItem,
+    EmailSend,
+    EntityCreate,
     Forbidden,
+    InvoiceCreate,
     Issue,
     NotFound,
     RateLimited,
@@ -55,7 +59,18 @@ def json_response(status: int, body: str, **headers: str) -> httpx.Response:
 
 
 def document(**fields: object) -> dict[str, object]:
-    return {"id": INV, "entity_id": ENT, "number": "2026-00001", **fields}
+    """An answer with the fields the client requires of a document."""
+    return {
+        "id": INV,
+        "entity_id": ENT,
+        "number": "2026-00001",
+        "total": 10,
+        "total_with_tax": 12,
+        "total_paid": 0,
+        "paid_in_full": False,
+        "metadata": {},
+        **fields,
+    }
 
 
 def page(ids: list[str], next_cursor: str | None, has_more: bool) -> httpx.Response:
@@ -95,7 +110,9 @@ def test_entity_create_sends_account_level_write() -> None:
     )
 
     entity = make_client(handler).entity_create(
-        payload={"name": "Shop", "country_code": "SI", "metadata": {"seller_id": "s1"}},
+        payload=EntityCreate.model_validate(
+            {"name": "Shop", "country_code": "SI", "metadata": {"seller_id": "s1"}}
+        ),
         request_id="seller-1-entity",
     )
 
@@ -126,11 +143,11 @@ def test_invoice_create_sends_entity_context_and_exact_decimals() -> None:
     sent, handler = recording(
         json_response(
             201,
-            '{"id": "inv_1", "total": 19.99, "total_paid": 0, "taxes": '
+            json.dumps(document(id="inv_1", total=19.99, total_paid=0))[:-1] + ', "taxes": '
             '[{"rate": 22, "base": 19.99, "amount": 4.40, "reverse_charge": false}]}',
         )
     )
-    payload: DocumentCreate = {
+    payload: dict[str, Any] = {
         "items": [
             {
                 "name": "Pin",
@@ -143,7 +160,9 @@ def test_invoice_create_sends_entity_context_and_exact_decimals() -> None:
         "metadata": {"order_id": "o1"},
     }
 
-    doc = make_client(handler).invoice_create(entity_id=ENT, payload=payload, request_id="order-o1")
+    doc = make_client(handler).invoice_create(
+        entity_id=ENT, payload=InvoiceCreate.model_validate(payload), request_id="order-o1"
+    )
 
     [request] = sent
     assert (request.method, str(request.url)) == ("POST", "https://si.test/invoices")
@@ -160,16 +179,15 @@ def test_invoice_create_sends_entity_context_and_exact_decimals() -> None:
     assert repr(doc["taxes"][0]["rate"]) == "Decimal('22')"
 
 
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 def test_float_in_payload_is_refused_before_sending() -> None:
     sent, handler = recording(json_response(201, "{}"))
-    payload: dict[str, object] = {"items": [{"name": "Pin", "quantity": 1, "price": 0.1}]}
+    # Built without validation (the model refuses floats): the encoder refuses them too.
+    item = DocumentItem.model_construct(name="Pin", quantity=Decimal(1), price=0.1)
+    payload = InvoiceCreate.model_construct(items=[item])
 
     with pytest.raises(TypeError, match="use Decimal"):
-        make_client(handler).invoice_create(
-            entity_id=ENT,
-            payload=payload,  # type: ignore[arg-type]
-            request_id="r1",
-        )
+        make_client(handler).invoice_create(entity_id=ENT, payload=payload, request_id="r1")
 
     assert sent == []
 
@@ -179,7 +197,9 @@ def test_write_without_request_id_is_refused_before_sending() -> None:
 
     with pytest.raises(ValueError, match="request_id"):
         make_client(handler).invoice_create(
-            entity_id=ENT, payload={"items": [{"name": "Pin", "quantity": 1}]}, request_id=""
+            entity_id=ENT,
+            payload=InvoiceCreate.model_validate({"items": [{"name": "Pin", "quantity": 1}]}),
+            request_id="",
         )
 
     assert sent == []
@@ -237,7 +257,9 @@ def test_invoice_list_sends_query_as_compact_json() -> None:
 
 def test_payment_list_sends_the_entity_and_the_query() -> None:
     body = {
-        "data": [{"id": "pmt_a", "amount": 12.5, "metadata": {"payment_ref": "p1"}}],
+        "data": [
+            {"id": "pmt_a", "amount": 12.5, "type": "card", "metadata": {"payment_ref": "p1"}}
+        ],
         "pagination": {"total": 1, "next_cursor": None, "prev_cursor": None, "has_more": False},
     }
     sent, handler = recording(json_response(200, json.dumps(body)))
@@ -300,7 +322,7 @@ def test_invoice_iter_stops_on_has_more_without_cursor() -> None:
 
 
 def test_timeout_is_sent_with_each_request() -> None:
-    sent, handler = recording(json_response(200, "{}"))
+    sent, handler = recording(json_response(200, '{"id": "ent_1"}'))
 
     make_client(handler).entity_get(entity_id="ent_1")
 
@@ -379,7 +401,9 @@ def test_422_is_rejected_with_issues() -> None:
 
     with pytest.raises(Rejected) as caught:
         make_client(handler).invoice_create(
-            entity_id=ENT, payload={"items": [{"name": "Pin", "quantity": 0}]}, request_id="r1"
+            entity_id=ENT,
+            payload=InvoiceCreate.model_validate({"items": [{"name": "Pin", "quantity": 0}]}),
+            request_id="r1",
         )
 
     error = caught.value
@@ -474,7 +498,9 @@ def test_transport_failures_are_transient(
 
     with pytest.raises(Transient) as caught:
         make_client(handler).invoice_create(
-            entity_id=ENT, payload={"items": [{"name": "Pin", "quantity": 1}]}, request_id="r1"
+            entity_id=ENT,
+            payload=InvoiceCreate.model_validate({"items": [{"name": "Pin", "quantity": 1}]}),
+            request_id="r1",
         )
 
     error = caught.value
@@ -490,10 +516,78 @@ def test_success_with_unparseable_body_is_transient() -> None:
 
     with pytest.raises(Transient) as caught:
         make_client(handler).invoice_create(
-            entity_id=ENT, payload={"items": [{"name": "Pin", "quantity": 1}]}, request_id="r1"
+            entity_id=ENT,
+            payload=InvoiceCreate.model_validate({"items": [{"name": "Pin", "quantity": 1}]}),
+            request_id="r1",
         )
 
     assert str(caught.value) == "201 invalid_response: response body is not a JSON object"
+
+
+@pytest.mark.parametrize(
+    ("answer", "problems"),
+    [
+        (
+            {k: v for k, v in document().items() if k != "total"},
+            "total: is required",
+        ),
+        (document(paid_in_full="maybe", metadata=[]),
+         "paid_in_full: must be true or false; metadata: must be an object"),
+    ],
+)  # fmt: skip
+def test_a_malformed_answer_is_transient_naming_what_is_wrong(
+    answer: dict[str, object], problems: str
+) -> None:
+    _, handler = recording(json_response(200, json.dumps(answer), **{"x-request-id": "r1"}))
+
+    with pytest.raises(Transient) as caught:
+        make_client(handler).invoice_get(entity_id=ENT, invoice_id=INV)
+
+    assert (caught.value.code, caught.value.request_id) == ("invalid_response", None)
+    assert str(caught.value) == f"invalid_response: answer is not a valid Document: {problems}"
+
+
+def test_a_malformed_list_item_is_transient() -> None:
+    body = {
+        "data": [{"id": "pmt_a", "amount": "lots", "type": "card"}],
+        "pagination": {"total": 1, "next_cursor": None, "prev_cursor": None, "has_more": False},
+    }
+    _, handler = recording(json_response(200, json.dumps(body)))
+
+    with pytest.raises(Transient) as caught:
+        make_client(handler).payment_list(entity_id=ENT)
+
+    assert str(caught.value) == (
+        "invalid_response: answer is not a valid Payment: amount: must be a number"
+    )
+
+
+def test_email_send_posts_the_message_in_the_entity_context() -> None:
+    answer = {
+        "message_id": "msg_1",
+        "status": "sent",
+        "to": "ana@example.com",
+        "subject": "Invoice",
+        "shareable_link": None,
+    }
+    sent, handler = recording(json_response(200, json.dumps(answer)))
+
+    result = make_client(handler).email_send(
+        entity_id=ENT,
+        payload=EmailSend(to="ana@example.com", document_id=INV, attach_pdf=True),
+        request_id="email-1",
+    )
+
+    [request] = sent
+    assert (request.method, request.url.path, request.headers["x-entity-id"]) == (
+        "POST",
+        "/email/send",
+        ENT,
+    )
+    assert request.content == b'{"to":"ana@example.com","attach_pdf":true,"document_id":"%s"}' % (
+        INV.encode()
+    )
+    assert result == answer
 
 
 def test_errors_never_carry_the_api_key() -> None:
@@ -525,7 +619,7 @@ def test_one_info_line_per_call_without_key_or_body(caplog: pytest.LogCaptureFix
     _, handler = recording(
         json_response(
             201,
-            '{"id": "inv_1", "customer": {"name": "Ana Novak"}}',
+            json.dumps(document(id="inv_1", customer={"name": "Ana Novak"})),
             **{"x-request-id": "order-o1"},
         )
     )
@@ -533,7 +627,9 @@ def test_one_info_line_per_call_without_key_or_body(caplog: pytest.LogCaptureFix
 
     make_client(handler).invoice_create(
         entity_id=ENT,
-        payload={"items": [{"name": "Pin", "quantity": 1}], "customer": {"name": "Ana Novak"}},
+        payload=InvoiceCreate.model_validate(
+            {"items": [{"name": "Pin", "quantity": 1}], "customer": {"name": "Ana Novak"}}
+        ),
         request_id="order-o1",
     )
 

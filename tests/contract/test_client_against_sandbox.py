@@ -2,6 +2,7 @@ import re
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -9,13 +10,19 @@ import pytest
 from invoicing.client import (
     Document,
     DocumentCreate,
+    DocumentPayment,
+    DocumentSend,
     Entity,
+    EntityCreate,
     Forbidden,
+    InvoiceCreate,
     Issue,
     NotFound,
+    PaymentCreate,
     RateLimited,
     Rejected,
     SpaceInvoicesClient,
+    TransactionTypeRequest,
     Transient,
     Unauthorized,
 )
@@ -24,20 +31,22 @@ from tests.contract.conftest import ACCOUNT_KEY
 
 def create_entity(si: SpaceInvoicesClient, name: str = "Trgovina Novak d.o.o.") -> Entity:
     return si.entity_create(
-        payload={
-            "name": name,
-            "country_code": "SI",
-            "address": "Slovenska cesta 1",
-            "post_code": "1000",
-            "city": "Ljubljana",
-            "is_tax_subject": True,
-            "metadata": {"seller_id": name},
-        },
+        payload=EntityCreate.model_validate(
+            {
+                "name": name,
+                "country_code": "SI",
+                "address": "Slovenska cesta 1",
+                "post_code": "1000",
+                "city": "Ljubljana",
+                "is_tax_subject": True,
+                "metadata": {"seller_id": name},
+            }
+        ),
         request_id=f"entity-{name}",
     )
 
 
-def order_invoice(order_id: str) -> DocumentCreate:
+def order_invoice(order_id: str) -> dict[str, Any]:
     return {
         "date": "2026-03-15",
         "items": [{"name": "Mug", "quantity": 1, "price": Decimal("10.00")}],
@@ -47,7 +56,9 @@ def order_invoice(order_id: str) -> DocumentCreate:
 
 def issue(si: SpaceInvoicesClient, entity_id: str, order_id: str) -> Document:
     return si.invoice_create(
-        entity_id=entity_id, payload=order_invoice(order_id), request_id=f"order-{order_id}"
+        entity_id=entity_id,
+        payload=InvoiceCreate.model_validate(order_invoice(order_id)),
+        request_id=f"order-{order_id}",
     )
 
 
@@ -75,43 +86,47 @@ def test_invoices_are_numbered_in_sequence_with_exact_totals(
 
     first = space_invoices.invoice_create(
         entity_id=entity_id,
-        payload={
-            "date": "2026-03-15",
-            "customer": {"name": "Ana Novak", "country_code": "SI"},
-            "items": [
-                {
-                    "name": "Mug",
-                    "quantity": 2,
-                    "price": Decimal("19.99"),
-                    "taxes": [{"rate": Decimal("22")}],
-                },
-                {
-                    "name": "Sticker",
-                    "quantity": 3,
-                    "price": Decimal("0.10"),
-                    "taxes": [{"rate": Decimal("9.5")}],
-                },
-            ],
-            "expected_total_with_tax": Decimal("49.11"),
-            "metadata": {"order_id": "o1"},
-        },
+        payload=InvoiceCreate.model_validate(
+            {
+                "date": "2026-03-15",
+                "customer": {"name": "Ana Novak", "country_code": "SI"},
+                "items": [
+                    {
+                        "name": "Mug",
+                        "quantity": 2,
+                        "price": Decimal("19.99"),
+                        "taxes": [{"rate": Decimal("22")}],
+                    },
+                    {
+                        "name": "Sticker",
+                        "quantity": 3,
+                        "price": Decimal("0.10"),
+                        "taxes": [{"rate": Decimal("9.5")}],
+                    },
+                ],
+                "expected_total_with_tax": Decimal("49.11"),
+                "metadata": {"order_id": "o1"},
+            }
+        ),
         request_id="order-o1",
     )
     second = space_invoices.invoice_create(
         entity_id=entity_id,
-        payload={
-            "date": "2026-03-16",
-            "items": [
-                {
-                    "name": "Lamp",
-                    "quantity": 1,
-                    "price": Decimal("100.00"),
-                    "discounts": [{"value": Decimal("10"), "type": "percent"}],
-                    "taxes": [{"rate": Decimal("22")}],
-                }
-            ],
-            "payments": [{"amount": Decimal("50.00"), "type": "bank_transfer"}],
-        },
+        payload=InvoiceCreate.model_validate(
+            {
+                "date": "2026-03-16",
+                "items": [
+                    {
+                        "name": "Lamp",
+                        "quantity": 1,
+                        "price": Decimal("100.00"),
+                        "discounts": [{"value": Decimal("10"), "type": "percent"}],
+                        "taxes": [{"rate": Decimal("22")}],
+                    }
+                ],
+                "payments": [{"amount": Decimal("50.00"), "type": "bank_transfer"}],
+            }
+        ),
         request_id="order-o2",
     )
 
@@ -222,12 +237,16 @@ def test_iter_updated_since_lists_documents_created_or_changed_since(
     time.sleep(0.002)
     space_invoices.payment_create(
         entity_id=entity_id,
-        payload={"amount": Decimal("4.00"), "type": "card", "invoice_id": first["id"]},
+        payload=PaymentCreate.model_validate(
+            {"amount": Decimal("4.00"), "type": "card", "invoice_id": first["id"]}
+        ),
         request_id="pay-o1",
     )
     credit = space_invoices.credit_note_create(
         entity_id=entity_id,
-        payload={**order_invoice("o3"), "linked_documents": [third["id"]]},
+        payload=DocumentCreate.model_validate(
+            {**order_invoice("o3"), "linked_documents": [third["id"]]}
+        ),
         request_id="credit-o3",
     )
 
@@ -279,12 +298,14 @@ def test_invalid_invoice_is_rejected_with_issue_paths_and_creates_nothing(
     with pytest.raises(Rejected) as caught:
         space_invoices.invoice_create(
             entity_id=entity_id,
-            payload={
-                "items": [
-                    {"name": "Mug", "quantity": 1, "price": Decimal("1.00")},
-                    {"name": "Pin", "quantity": 0, "price": Decimal("1.00")},
-                ]
-            },
+            payload=InvoiceCreate.model_validate(
+                {
+                    "items": [
+                        {"name": "Mug", "quantity": 1, "price": Decimal("1.00")},
+                        {"name": "Pin", "quantity": 0, "price": Decimal("1.00")},
+                    ]
+                }
+            ),
             request_id="order-bad",
         )
 
@@ -324,18 +345,22 @@ def test_credit_note_void_payment_send_and_pdf(
 
     payment = space_invoices.payment_create(
         entity_id=entity_id,
-        payload={"amount": Decimal("4.00"), "type": "card", "invoice_id": invoice["id"]},
+        payload=PaymentCreate.model_validate(
+            {"amount": Decimal("4.00"), "type": "card", "invoice_id": invoice["id"]}
+        ),
         request_id="pay-o1",
     )
     sent = space_invoices.document_send(
         entity_id=entity_id,
         document_id=invoice["id"],
-        payload={"to": "ana@example.com"},
+        payload=DocumentSend.model_validate({"to": "ana@example.com"}),
         request_id="send-o1",
     )
     credit = space_invoices.credit_note_create(
         entity_id=entity_id,
-        payload={**order_invoice("o1"), "linked_documents": [invoice["id"]]},
+        payload=DocumentCreate.model_validate(
+            {**order_invoice("o1"), "linked_documents": [invoice["id"]]}
+        ),
         request_id="credit-o1",
     )
     voided = space_invoices.invoice_void(
@@ -366,12 +391,14 @@ def test_payment_list_finds_a_payment_by_its_metadata(space_invoices: SpaceInvoi
     ids = [
         space_invoices.payment_create(
             entity_id=entity_id,
-            payload={
-                "amount": Decimal("4.00"),
-                "type": "card",
-                "invoice_id": invoice["id"],
-                "metadata": {"payment_ref": ref},
-            },
+            payload=PaymentCreate.model_validate(
+                {
+                    "amount": Decimal("4.00"),
+                    "type": "card",
+                    "invoice_id": invoice["id"],
+                    "metadata": {"payment_ref": ref},
+                }
+            ),
             request_id=f"pay-{ref}",
         )["id"]
         for ref in ("p1", "p2")
@@ -398,24 +425,35 @@ def test_a_zero_total_invoice_is_issued_paid_and_a_zero_payment_is_refused(
     """Nothing is due on a 0.00 document; a payment's amount must be greater than 0, inline
     (the document is then not created) as on its own."""
     entity_id = create_entity(space_invoices)["id"]
-    free: DocumentCreate = {
+    free: dict[str, Any] = {
         "date": "2026-03-15",
         "items": [{"name": "Sample", "quantity": 2, "price": Decimal("0.00")}],
         "expected_total_with_tax": Decimal("0.00"),
         "metadata": {"order_id": "o1"},
     }
 
-    invoice = space_invoices.invoice_create(entity_id=entity_id, payload=free, request_id="free")
+    invoice = space_invoices.invoice_create(
+        entity_id=entity_id, payload=InvoiceCreate.model_validate(free), request_id="free"
+    )
     with pytest.raises(Rejected) as inline:
         space_invoices.invoice_create(
             entity_id=entity_id,
-            payload={**free, "payments": [{"amount": Decimal("0.00"), "type": "card"}]},
+            # Built without validation: the model refuses an amount of 0 as the API does.
+            payload=InvoiceCreate.model_validate(free).model_copy(
+                update={
+                    "payments": [
+                        DocumentPayment.model_construct(amount=Decimal("0.00"), type="card")
+                    ]
+                }
+            ),
             request_id="free-paid-inline",
         )
     with pytest.raises(Rejected) as separate:
         space_invoices.payment_create(
             entity_id=entity_id,
-            payload={"amount": Decimal("0.00"), "type": "card", "invoice_id": invoice["id"]},
+            payload=PaymentCreate.model_construct(
+                amount=Decimal("0.00"), type="card", invoice_id=invoice["id"]
+            ),
             request_id="free-payment",
         )
 
@@ -445,10 +483,12 @@ def test_a_zero_total_invoice_is_issued_paid_and_a_zero_payment_is_refused(
 
 def test_transaction_type_check(space_invoices: SpaceInvoicesClient) -> None:
     check = space_invoices.transaction_type_check(
-        payload={
-            "issuer": {"country_code": "SI", "is_tax_subject": True},
-            "customer": {"country_code": "DE", "tax_number": "DE136695976"},
-        }
+        payload=TransactionTypeRequest.model_validate(
+            {
+                "issuer": {"country_code": "SI", "is_tax_subject": True},
+                "customer": {"country_code": "DE", "tax_number": "DE136695976"},
+            }
+        )
     )
 
     assert (check["transaction_type"], check["reverse_charge_applies"], check["vies_valid"]) == (

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from core.errors import ApplicationError
 from invoicing import reconciliation, services
-from invoicing.client import json_dumps
+from invoicing.client import DocumentCreate, json_dumps
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from invoicing.selectors import invoice_credit_balance
 from marketplace import services as orders
@@ -91,18 +91,20 @@ def dashboard_credit_note(sandbox, invoice, *items, delivery_id="dlv_dashboard")
     ``credit_note.created`` webhook mirrors it (without lines)."""
     document = sandbox.client().credit_note_create(
         entity_id=invoice.entity_id,
-        payload={
-            "items": [
-                {
-                    "name": name,
-                    "quantity": 1,
-                    "price": price,
-                    "taxes": [{"rate": rate} for rate in rates],
-                }
-                for name, price, rates in items
-            ],
-            "linked_documents": [invoice.remote_id],
-        },
+        payload=DocumentCreate.model_validate(
+            {
+                "items": [
+                    {
+                        "name": name,
+                        "quantity": 1,
+                        "price": price,
+                        "taxes": [{"rate": rate} for rate in rates],
+                    }
+                    for name, price, rates in items
+                ],
+                "linked_documents": [invoice.remote_id],
+            }
+        ),
         request_id=f"dashboard-{delivery_id}",
     )
     response = deliver(body_of("credit_note.created", document), delivery_id=delivery_id)
@@ -513,7 +515,7 @@ def test_a_balance_credit_note_is_frozen_when_written(
     ours = last_credit_note(order)
     assert (ours.state, ours.first_sent_at) == (InvoiceState.PENDING, None)
     assert ours.payload == json_dumps(services.document_payload(ours))
-    payload = services.document_payload(ours)
+    payload = services.document_payload(ours).body()
     assert (payload["items"], payload["expected_total_with_tax"]) == (
         [
             {

@@ -16,7 +16,7 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from invoicing import gateway, reconciliation, services, webhooks
-from invoicing.client import SpaceInvoicesClient
+from invoicing.client import InvoiceCreate, SpaceInvoicesClient
 from invoicing.models import Finding, Invoice, InvoiceState, ReconciliationCursor
 from invoicing.sandbox import sandbox_transport
 from marketplace import services as orders
@@ -58,8 +58,10 @@ def test_findings_name_missing_unknown_and_duplicate_documents(
     )
     stray = client.invoice_create(
         entity_id=seller.entity_id,
-        payload={"items": [{"name": "Gift card", "quantity": 1, "price": Decimal("5.00")}],
-                 "metadata": {"order_id": "not-ours"}},
+        payload=InvoiceCreate.model_validate(
+            {"items": [{"name": "Gift card", "quantity": 1, "price": Decimal("5.00")}],
+             "metadata": {"order_id": "not-ours"}}
+        ),
         request_id="stray-document",
     )  # fmt: skip
 
@@ -556,9 +558,11 @@ def test_an_invoice_there_for_an_order_without_a_row_here_is_adopted(
     order = checkout.orders.get()  # placed, not paid: no invoice row yet
     remote = sandbox.client().invoice_create(
         entity_id=seller.entity_id,
-        payload={"items": [{"name": "Mug", "quantity": 1, "price": Decimal("10.00"),
-                            "taxes": [{"rate": Decimal("22")}]}],
-                 "metadata": {"order_id": str(order.pk), "document_ref": "mkt-invoice-999999"}},
+        payload=InvoiceCreate.model_validate(
+            {"items": [{"name": "Mug", "quantity": 1, "price": Decimal("10.00"),
+                        "taxes": [{"rate": Decimal("22")}]}],
+             "metadata": {"order_id": str(order.pk), "document_ref": "mkt-invoice-999999"}}
+        ),
         request_id="issued-from-a-restored-backup",
     )  # fmt: skip
 

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from core.models import AuditEvent
+from invoicing.client import DocumentCreate, InvoiceCreate, PaymentCreate
 from invoicing.models import (
     DocumentKind,
     DocumentTax,
@@ -78,11 +79,13 @@ def remote_paid(sandbox, invoice):
     space_invoices = sandbox.client()
     space_invoices.payment_create(
         entity_id=invoice.entity_id,
-        payload={
-            "amount": invoice.total_gross,
-            "type": "bank_transfer",
-            "invoice_id": invoice.remote_id,
-        },
+        payload=PaymentCreate.model_validate(
+            {
+                "amount": invoice.total_gross,
+                "type": "bank_transfer",
+                "invoice_id": invoice.remote_id,
+            }
+        ),
         request_id=f"test-pay-{invoice.pk}",
     )
     return space_invoices.invoice_get(entity_id=invoice.entity_id, invoice_id=invoice.remote_id)
@@ -101,18 +104,20 @@ def remote_credit_note(sandbox, invoice, **fields):
     """A credit note the seller made in its dashboard: 1 mug of the invoice."""
     return sandbox.client().credit_note_create(
         entity_id=invoice.entity_id,
-        payload={
-            "items": [
-                {
-                    "name": "Mug",
-                    "quantity": 1,
-                    "price": Decimal("12.99"),
-                    "taxes": [{"rate": Decimal("22")}],
-                }
-            ],
-            "linked_documents": [invoice.remote_id],
-            **fields,
-        },
+        payload=DocumentCreate.model_validate(
+            {
+                "items": [
+                    {
+                        "name": "Mug",
+                        "quantity": 1,
+                        "price": Decimal("12.99"),
+                        "taxes": [{"rate": Decimal("22")}],
+                    }
+                ],
+                "linked_documents": [invoice.remote_id],
+                **fields,
+            }
+        ),
         request_id=f"test-credit-{invoice.pk}",
     )
 
@@ -431,7 +436,9 @@ def test_a_document_of_an_entity_that_is_not_its_sellers_is_ignored(sandbox, inv
 def test_a_document_we_do_not_mirror_is_ignored(sandbox, seller):
     document = sandbox.client().invoice_create(
         entity_id=seller.entity_id,
-        payload={"items": [{"name": "Tea", "quantity": 1, "price": Decimal("5.00")}]},
+        payload=InvoiceCreate.model_validate(
+            {"items": [{"name": "Tea", "quantity": 1, "price": Decimal("5.00")}]}
+        ),
         request_id="test-made-in-dashboard",
     )
 

@@ -64,7 +64,12 @@ def test_entity_keys_reach_their_entity_only_until_they_expire(
 
 @pytest.mark.parametrize(
     ("body", "path"),
-    [({"name": "x"}, ["ttl"]), ({"name": "x", "ttl": 0}, ["ttl"]), ({"ttl": 60}, ["name"])],
+    [
+        ({"name": "x", "ttl": 0}, ["ttl"]),
+        ({"name": "x", "ttl": 59}, ["ttl"]),
+        ({"name": "x" * 256}, ["name"]),
+        ({"ttl": 60, "role": "admin"}, ["role"]),
+    ],
 )
 def test_bad_api_key_requests_are_422(
     sandbox_http: httpx.Client, entity: dict[str, Any], body: dict[str, Any], path: list[str]
@@ -74,6 +79,20 @@ def test_bad_api_key_requests_are_422(
     )
 
     assert [i["path"] for i in response.json()["cause"]["issues"]] == [path]
+
+
+def test_api_key_name_and_ttl_are_optional_and_without_ttl_it_does_not_expire(
+    sandbox_http: httpx.Client, entity: dict[str, Any]
+) -> None:
+    response = sandbox_http.post(
+        "/entities/api-keys", json={}, headers={"x-entity-id": entity["id"]}
+    )
+
+    assert response.status_code == 201
+    key = response.json()
+    assert (key["name"], key["expires_at"], key["environment"]) == (None, None, "sandbox")
+    assert key["prefix_hint"] == f"{key['key'][:15]}...{key['key'][-4:]}"
+    assert key["updated_at"] == key["created_at"]
 
 
 def test_entity_users_are_added_listed_and_removed(
@@ -104,6 +123,26 @@ def test_entity_users_are_added_listed_and_removed(
     assert gone.status_code == 404
     invitations = sandbox_http.get("/sandbox/outbox").json()["data"]
     assert [(m["type"], m["to"]) for m in invitations] == [("invitation", "ana@shop.si")]
+
+
+def test_entity_user_role_defaults_to_editor_and_the_invitation_is_sent_by_default(
+    sandbox_http: httpx.Client, entity: dict[str, Any]
+) -> None:
+    headers = {"x-entity-id": entity["id"]}
+    response = sandbox_http.post("/entities/users", json={"email": "ana@shop.si"}, headers=headers)
+
+    user = response.json()
+    assert response.status_code == 201
+    assert (user["user_id"], user["role"], user["name"], user["invited_by_user_id"]) == (
+        user["id"],
+        "editor",
+        None,
+        None,
+    )
+    invitations = sandbox_http.get("/sandbox/outbox").json()["data"]
+    assert [(m["type"], m["to"], m["subject"]) for m in invitations] == [
+        ("invitation", "ana@shop.si", "You are invited to Trgovina d.o.o. as editor")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -106,9 +106,14 @@ def test_multi_rate_invoice_has_exact_totals(
         "amount": 10,
         "type": "card",
         "date": "2026-03-02",
+        "tag": None,
         "reference": None,
+        "note": None,
         "metadata": {},
+        "currency_code": "EUR",
         "created_at": invoice["created_at"],
+        "updated_at": invoice["created_at"],
+        "deleted_at": None,
     }
     assert invoice["currency_code"] == "EUR"
     assert invoice["issuer"] == {
@@ -269,7 +274,7 @@ def test_expected_total_mismatch_is_rejected_and_creates_nothing(
         ),
         ({"items": [line()], "payments": [{"amount": 50, "type": "cash"}]}, [["payments"]]),
         ({"items": [line()], "metadata": {"order_id": 7}}, [["metadata", "order_id"]]),
-        ({"items": [line()], "linked_documents": ["inv_1"]}, [["linked_documents"]]),
+        ({"items": [line()], "linked_documents": ["inv_1"]}, [["linked_documents", 0]]),
         (
             {"items": [{"name": "", "quantity": 0, "price": -1}]},
             [["items", 0, "name"], ["items", 0, "quantity"], ["items", 0, "price"]],

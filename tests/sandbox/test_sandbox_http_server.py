@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -213,6 +214,10 @@ def test_a_lost_response_is_written_then_the_connection_dropped_without_an_answe
     assert [document["number"] for document in listed["data"]] == ["2026-00001"]
     assert (retry.status_code, retry.headers["Idempotent-Replayed"]) == (201, "true")
     assert retry.json() == listed["data"][0]
+    # The access line is written after the answer: wait for the retry's.
+    deadline = time.monotonic() + 5
+    while "POST /invoices 201" not in server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
     log = server.log.read_text()
     assert "Traceback" not in log
     assert log.count("POST /invoices 201") == 1  # the retry's: the lost one was never answered

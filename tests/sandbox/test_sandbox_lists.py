@@ -66,11 +66,23 @@ def test_metadata_filters_dotted_and_nested(
 
     assert [d["id"] for d in page["data"]] == [invoices[1]["id"]]
     assert page["pagination"] == {
-        "total": None,
+        "total": 1,
         "next_cursor": None,
         "prev_cursor": None,
         "has_more": False,
     }
+
+
+def test_total_is_minus_one_without_include_total_count(
+    sandbox_http: httpx.Client, invoices: list[dict[str, Any]]
+) -> None:
+    page = listed(sandbox_http, limit=2, include_total_count="false")
+
+    assert (len(page["data"]), page["pagination"]["total"], page["pagination"]["has_more"]) == (
+        2,
+        -1,
+        True,
+    )
 
 
 @pytest.mark.parametrize(
@@ -132,7 +144,12 @@ def test_pages_follow_cursors_both_ways(
     sandbox_http: httpx.Client, invoices: list[dict[str, Any]]
 ) -> None:
     first = listed(sandbox_http, limit=2, include_total_count="true")
-    second = listed(sandbox_http, limit=2, next_cursor=first["pagination"]["next_cursor"])
+    second = listed(
+        sandbox_http,
+        limit=2,
+        next_cursor=first["pagination"]["next_cursor"],
+        include_total_count="false",
+    )
     third = listed(sandbox_http, limit=2, next_cursor=second["pagination"]["next_cursor"])
     back = listed(sandbox_http, limit=2, prev_cursor=third["pagination"]["prev_cursor"])
     start = listed(sandbox_http, limit=2, prev_cursor=back["pagination"]["prev_cursor"])
@@ -143,7 +160,7 @@ def test_pages_follow_cursors_both_ways(
         ["o5"],
     )
     assert first["pagination"]["total"] == 5
-    assert second["pagination"]["total"] is None
+    assert second["pagination"]["total"] == -1
     assert (first["pagination"]["has_more"], first["pagination"]["prev_cursor"]) == (True, None)
     assert second["pagination"]["has_more"] is True
     assert second["pagination"]["prev_cursor"] is not None

@@ -168,6 +168,7 @@ def test_send_puts_a_message_in_the_outbox(
         "subject": "Invoice 2026-00001 from Trgovina d.o.o.",
         "body_text": None,
         "attach_pdf": True,
+        "attach_eslog": False,
         "delivered": True,
         "sent_at": message["sent_at"],
     }
