@@ -270,6 +270,21 @@ def test_another_sellers_list_has_only_its_documents(
     assert listing.rows == [EcslRow("DE", "DE136695976", GOODS, D("777.00"), 1, 0)]
 
 
+def test_a_credit_note_without_lines_takes_its_invoices_kind(
+    sellers: dict[str, Seller], books: dict[str, Invoice]
+) -> None:
+    # As one made in the seller's dashboard arrives by webhook: A2 sold goods only.
+    a2 = books["a2"]
+    _issued(
+        a2.seller, a2.order, "CN4", date(2026, 6, 30), D("0.40"), "intra_eu_b2b",
+        a2.customer_tax_number, credits=a2,
+    )  # fmt: skip
+
+    listing = ec_sales_list(seller=sellers["acme"], quarter=Quarter(2026, 2))
+
+    assert listing.rows == [EcslRow("DE", "DE136695976", GOODS, D("-200.40"), 0, 2)]
+
+
 def test_mixed_kinds_whose_lines_do_not_add_up_are_left_out(
     sellers: dict[str, Seller], books: dict[str, Invoice]
 ) -> None:
