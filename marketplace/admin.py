@@ -47,6 +47,7 @@ class ProductAdmin(AutocompleteFilterAdmin[Product]):
         "currency",
         "tax_category",
         "tax_rate",
+        "supply_kind",
         "is_active",
     ]
     list_filter = ["is_active", "currency", ("seller", RelatedAutocompleteFilter)]
@@ -59,7 +60,14 @@ class OrderLineInline(admin.TabularInline[OrderLine, Order]):
     model = OrderLine
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("name", "quantity", "unit_price", "tax_rate", "total_net")
+    fields = readonly_fields = (
+        "name",
+        "quantity",
+        "unit_price",
+        "tax_rate",
+        "total_net",
+        "supply_kind",
+    )
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

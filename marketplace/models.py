@@ -48,6 +48,14 @@ class TaxCategory(models.TextChoices):
     ZERO = "zero", "Zero rate"
 
 
+class SupplyKind(models.TextChoices):
+    """What a product supplies, as the EC Sales List reports it (reporting.filings.ecsl): goods,
+    or services (Northern Ireland is in the EU's VAT area for goods only)."""
+
+    GOODS = "goods", "Goods"
+    SERVICES = "services", "Services"
+
+
 class Product(models.Model):
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="products")
     name = models.CharField(max_length=200)
@@ -61,6 +69,9 @@ class Product(models.Model):
         max_length=13, choices=TaxCategory.choices, default=TaxCategory.STANDARD
     )
     tax_rate = tax_rate_field(null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
+    supply_kind = models.CharField(
+        max_length=8, choices=SupplyKind.choices, default=SupplyKind.GOODS
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -191,6 +202,10 @@ class OrderLine(models.Model):
     unit_price = money_field()
     tax_rate = tax_rate_field()
     total_net = money_field()
+    # The product's supply kind when it was sold (a later edit of the product changes no sale).
+    supply_kind = models.CharField(
+        max_length=8, choices=SupplyKind.choices, default=SupplyKind.GOODS
+    )
     # Refunded before the invoice point: left out of the invoice instead of credited.
     refunded_quantity = models.PositiveIntegerField(default=0)
 

@@ -582,6 +582,7 @@ def _order_draft(
             unit_price=line.unit_price,
             tax_rate=line.tax_rate,
             total_net=line_net(line, currency),
+            supply_kind=product.supply_kind,
         )
         for (product, _), line in zip(seller_lines, priced, strict=True)
     ]

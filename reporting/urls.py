@@ -9,6 +9,7 @@ from django.urls import path
 
 from reporting import api, views
 from reporting.exports import EXPORTS, REPORT_EXPORTS
+from reporting.filings import ecsl_views
 
 # One route per export, each named for the templates and the API schema.
 csv_export_routes = [
@@ -79,5 +80,22 @@ urlpatterns = [
         "api/reports/seller/exports/<int:pk>/download",
         api.SellerExportJobDownloadApi.as_view(),
         name="report-seller-export-job-download",
+    ),
+    # The EC Sales List (issue 18, item 4): operators in admin, seller users their own.
+    path(
+        "admin/reports/ec-sales-list/",
+        admin.site.admin_view(ecsl_views.ecsl_page),
+        name="reports-ecsl",
+    ),
+    path(
+        "admin/reports/ec-sales-list/export.csv",
+        admin.site.admin_view(ecsl_views.ecsl_csv),
+        name="reports-ecsl-csv",
+    ),
+    path("seller/reports/ec-sales-list/", ecsl_views.seller_ecsl_page, name="seller-ecsl"),
+    path(
+        "seller/reports/ec-sales-list/export.csv",
+        ecsl_views.seller_ecsl_csv,
+        name="seller-ecsl-csv",
     ),
 ]

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from invoicing.models import Invoice
-from marketplace.models import Checkout, Order, OrderLine, TaxCategory
+from marketplace.models import Checkout, Order, OrderLine, SupplyKind, TaxCategory
 from sellers.models import SellerStatus
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 
@@ -277,3 +277,23 @@ def test_a_non_eu_sellers_sale_to_an_eu_business_is_its_own(buyer_client):
     assert response.status_code == 201, response.json()
     [order] = response.json()["orders"]
     assert (order["transaction_type"], order["total_gross"]) == ("3w_b2b", "100.00")
+
+
+def test_each_order_line_keeps_its_products_supply_kind(buyer_client, products):
+    products["honey"].supply_kind = SupplyKind.SERVICES
+    products["honey"].save()
+    lines = [
+        {"product_id": products["mug"].pk, "quantity": 1},
+        {"product_id": products["honey"].pk, "quantity": 1},
+    ]
+    response = buyer_client.post(
+        "/api/checkout/", {"lines": lines, "billing": BILLING}, format="json"
+    )
+    assert response.status_code == 201
+    # Recorded at the sale: a later change of the product changes no order line.
+    products["honey"].supply_kind = SupplyKind.GOODS
+    products["honey"].save()
+    assert list(OrderLine.objects.order_by("name").values_list("name", "supply_kind")) == [
+        ("Honey", "services"),
+        ("Mug", "goods"),
+    ]

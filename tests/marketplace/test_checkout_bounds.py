@@ -169,6 +169,7 @@ def test_admin_refuses_a_product_price_beyond_the_money_column(client):
             "unit_price": "1000000000000.00",
             "currency": "EUR",
             "tax_category": "standard",
+            "supply_kind": "goods",
             "is_active": "on",
         },
     )

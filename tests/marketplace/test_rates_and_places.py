@@ -266,7 +266,13 @@ def test_admin_shows_the_crossing_day_and_checks_a_products_own_rate(client):
 
     assert "Distance sales threshold crossed on" in page
     assert "June 15, 2026" in page
-    product = {"name": "Mug", "unit_price": "10.00", "currency": "EUR", "is_active": "on"}
+    product = {
+        "name": "Mug",
+        "unit_price": "10.00",
+        "currency": "EUR",
+        "supply_kind": "goods",
+        "is_active": "on",
+    }
     typed = client.post(
         "/admin/marketplace/product/add/",
         {**product, "seller": slovenian.pk, "tax_category": "reduced", "tax_rate": "9.50"},
