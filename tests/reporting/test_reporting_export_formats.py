@@ -352,3 +352,19 @@ def test_blank_format_parameters_mean_the_default() -> None:
         "delimiter",
         "Enter , (a comma) or ; (a semicolon), not ';;'.",
     )
+
+
+def test_admin_pages_offer_the_excel_variant(
+    client: Client, make_user: Callable[..., User]
+) -> None:
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+
+    report = client.get("/admin/reports/", YEAR_PARAMS).content.decode()
+    changelist = client.get("/admin/invoicing/invoice/").content.decode()
+
+    assert (
+        '<a href="/admin/reports/documents.csv?date_from=2024-01-01&amp;date_to=2024-12-31'
+        '&amp;format=excel&amp;delimiter=%3B">documents</a>'
+    ) in report
+    assert '<option value="excel">Excel (UTF-8 BOM)</option>' in changelist
+    assert '<option value=";">;</option>' in changelist
