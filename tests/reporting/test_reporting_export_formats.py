@@ -20,7 +20,15 @@ from django.test import Client
 from core.errors import ApplicationError
 from invoicing.models import Invoice
 from marketplace.models import Order
-from reporting.exports import DOCUMENTS, INVOICES, CsvExport, CsvFormat, csv_chunks, export_write
+from reporting.exports import (
+    DOCUMENTS,
+    INVOICES,
+    CsvExport,
+    CsvFormat,
+    csv_batches,
+    csv_chunks,
+    export_write,
+)
 from reporting.filters import (
     ExportParameters,
     export_parameters_from_json,
@@ -180,6 +188,18 @@ def test_on_postgresql_the_documents_are_written_by_copy_in_batches(
 
     assert (rows, progress) == (6, [4, 6])
     assert stream.getvalue() == text(DOCUMENTS_ORM, YEAR)
+
+
+def test_a_download_abandoned_midway_cancels_the_copy_and_frees_the_connection(
+    company: dict[str, Any],
+) -> None:
+    batches = csv_batches(DOCUMENTS, YEAR, batch_size=2)
+    assert [rows for rows, _ in (next(batches), next(batches))] == [0, 2]
+
+    batches.close()  # as the server does when the client goes away
+
+    assert Invoice.objects.filter(number="2024-00004").count() == 1
+    assert text(DOCUMENTS, YEAR) == text(DOCUMENTS_ORM, YEAR)
 
 
 @pytest.mark.parametrize("export", [DOCUMENTS, DOCUMENTS_ORM], ids=["copy", "orm"])
