@@ -35,7 +35,11 @@ from core.parsers import JSONParser
 from core.permissions import operator_permission
 from reporting import services
 from reporting.exports import EXPORTS, CsvExport
-from reporting.filters import ReportFiltersInput, SellerReportFiltersInput, export_filters_parse
+from reporting.filters import (
+    ExportParametersInput,
+    SellerExportParametersInput,
+    export_parameters_parse,
+)
 from reporting.models import ExportJob, ExportStatus
 from reporting.selectors import export_jobs_for_operator, export_jobs_for_seller
 from reporting.views import csv_response
@@ -109,7 +113,7 @@ class _CsvExportSchema(AutoSchema):
 
     def get_override_parameters(self) -> list[Any]:
         _, seller_scoped = self._export()
-        return [SellerReportFiltersInput if seller_scoped else ReportFiltersInput]
+        return [SellerExportParametersInput if seller_scoped else ExportParametersInput]
 
     def get_response_serializers(self) -> Any:
         return {
@@ -135,8 +139,8 @@ class _CsvExportApi(APIView):
     def get(self, request: Request) -> StreamingHttpResponse:
         assert self.export is not None  # every route names its export
         seller_id = _member_seller(request).pk if self.seller_scoped else None
-        filters = export_filters_parse(request.query_params, self.export, seller_id=seller_id)
-        return csv_response(self.export, filters, actor=request.user)
+        parameters = export_parameters_parse(request.query_params, self.export, seller_id=seller_id)
+        return csv_response(self.export, parameters, actor=request.user)
 
 
 class OperatorExportApi(_CsvExportApi):
@@ -218,11 +222,11 @@ class _ExportJobCreate(APIView):
         export, params = _job_request_params(request)
         _, seller = _job_scope(request, seller_scoped=self.seller_scoped)
         assert isinstance(request.user, User)
-        filters = export_filters_parse(
+        parameters = export_parameters_parse(
             params, export, seller_id=seller.pk if seller is not None else None
         )
         job = services.export_job_request(
-            report=export.name, filters=filters, requested_by=request.user, seller=seller
+            report=export.name, parameters=parameters, requested_by=request.user, seller=seller
         )
         job.refresh_from_db()
         return Response(
@@ -266,7 +270,7 @@ class _ExportJobDownload(APIView):
 
 
 def _job_create_schema(*, seller_scoped: bool) -> Callable[[_View], _View]:
-    filters = (SellerReportFiltersInput if seller_scoped else ReportFiltersInput)().fields
+    filters = (SellerExportParametersInput if seller_scoped else ExportParametersInput)().fields
     fields: dict[str, serializers.Field[Any, Any, Any, Any]] = {
         "report": serializers.ChoiceField(choices=list(EXPORTS)),
         **{

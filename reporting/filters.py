@@ -6,7 +6,7 @@ Every error is an ApplicationError naming the parameter, which the API answers w
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from core.errors import ApplicationError
 from invoicing.models import DocumentKind
-from reporting.exports import CsvExport
+from reporting.exports import DELIMITERS, CsvExport, CsvFormat
 from reporting.selectors import ReportFilters
 from sellers.models import Seller
 
@@ -104,6 +104,29 @@ class _KindFilter(_Filter):
         return kind
 
 
+_FORMATS = ("csv", "excel")
+
+
+@extend_schema_field({"type": "string", "enum": list(_FORMATS), "default": "csv"})
+class _FormatParameter(_Filter):
+    def parse(self, value: str) -> str:
+        if value not in _FORMATS:
+            raise serializers.ValidationError(
+                f"Enter csv or excel (UTF-8 with a BOM), not {value[:40]!r}."
+            )
+        return value
+
+
+@extend_schema_field({"type": "string", "enum": list(DELIMITERS), "default": ","})
+class _DelimiterParameter(_Filter):
+    def parse(self, value: str) -> str:
+        if value not in DELIMITERS:
+            raise serializers.ValidationError(
+                f"Enter , (a comma) or ; (a semicolon), not {value[:40]!r}."
+            )
+        return value
+
+
 class _PeriodInput(serializers.Serializer[None]):
     """The document dates. With `period_required` (the context's) both must be given and span
     at most MAX_PERIOD_DAYS."""
@@ -178,6 +201,19 @@ def _error(field: str, message: str, code: str = "invalid") -> serializers.Valid
     return serializers.ValidationError({field: [message]}, code=code)
 
 
+class ExportParametersInput(ReportFiltersInput):
+    """An export's filters and its CSV format (blank: the default)."""
+
+    format = _FormatParameter(help_text="csv (the default) or excel: UTF-8 with a BOM.")
+    delimiter = _DelimiterParameter(help_text=", (the default) or ;")
+
+
+class SellerExportParametersInput(ExportParametersInput):
+    """A seller user's export: its seller comes from its membership, never from the request."""
+
+    seller = None  # type: ignore[assignment]
+
+
 PARAMETERS = tuple(ReportFiltersInput().fields)
 SELLER_PARAMETERS = tuple(SellerReportFiltersInput().fields)
 
@@ -187,12 +223,15 @@ def _parse(
     params: Mapping[str, Any],
     *,
     period_required: bool,
-) -> ReportFilters:
+) -> dict[str, Any]:
     serializer = serializer_class(data=params, context={"period_required": period_required})
     if not serializer.is_valid():
         field, [error, *_] = next(iter(serializer.errors.items()))
         raise ApplicationError(str(error), field=field, code=error.code)
-    values = serializer.validated_data
+    return dict(serializer.validated_data)
+
+
+def _filters(values: dict[str, Any]) -> ReportFilters:
     return ReportFilters(seller_id=values.pop("seller", None), **values)
 
 
@@ -200,23 +239,33 @@ def report_filters_parse(
     params: Mapping[str, Any], *, period_required: bool = True
 ) -> ReportFilters:
     """Validate raw filter values (ReportFiltersInput); a blank value means "no filter"."""
-    return _parse(ReportFiltersInput, params, period_required=period_required)
+    return _filters(_parse(ReportFiltersInput, params, period_required=period_required))
 
 
-def export_filters_parse(
+@dataclass(frozen=True)
+class ExportParameters:
+    filters: ReportFilters
+    csv_format: CsvFormat
+
+
+def export_parameters_parse(
     params: Mapping[str, Any], export: CsvExport, *, seller_id: int | None = None
-) -> ReportFilters:
-    """The filters of one export. With `seller_id` (a seller user's own seller, from its
-    membership) the `seller` parameter is refused as unknown and the seller is fixed."""
+) -> ExportParameters:
+    """The filters and CSV format of one export. With `seller_id` (a seller user's own seller,
+    from its membership) the `seller` parameter is refused as unknown and the seller is fixed."""
+    serializer_class = ExportParametersInput if seller_id is None else SellerExportParametersInput
+    values = _parse(serializer_class, params, period_required=export.requires_period)
+    csv_format = CsvFormat(
+        excel=values.pop("format", None) == "excel", delimiter=values.pop("delimiter", None) or ","
+    )
+    filters = _filters(values)
     if seller_id is not None:
-        filters = _parse(SellerReportFiltersInput, params, period_required=export.requires_period)
-        return replace(filters, seller_id=seller_id)
-    filters = report_filters_parse(params, period_required=export.requires_period)
-    if export.requires_seller and filters.seller_id is None:
+        filters = replace(filters, seller_id=seller_id)
+    elif export.requires_seller and filters.seller_id is None:
         raise ApplicationError(
             f"seller is required for the {export.name} export.", field="seller", code="required"
         )
-    return filters
+    return ExportParameters(filters, csv_format)
 
 
 def filters_to_json(filters: ReportFilters) -> dict[str, Any]:
@@ -228,6 +277,25 @@ def filters_to_json(filters: ReportFilters) -> dict[str, Any]:
         for name, value in params.items()
         if value is not None
     }
+
+
+def export_parameters_to_json(parameters: ExportParameters) -> dict[str, Any]:
+    """The filters and the CSV format as the parameters that parse back to them (an export
+    job's); the default format adds none."""
+    csv_format = parameters.csv_format
+    return {
+        **filters_to_json(parameters.filters),
+        **({"format": "excel"} if csv_format.excel else {}),
+        **({"delimiter": csv_format.delimiter} if csv_format.delimiter != "," else {}),
+    }
+
+
+def export_parameters_from_json(params: Mapping[str, Any]) -> ExportParameters:
+    """The inverse of export_parameters_to_json, for parameters validated when stored."""
+    return ExportParameters(
+        filters_from_json(params),
+        CsvFormat(excel=params.get("format") == "excel", delimiter=params.get("delimiter", ",")),
+    )
 
 
 def filters_from_json(params: Mapping[str, Any]) -> ReportFilters:

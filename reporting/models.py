@@ -16,7 +16,8 @@ class ExportStatus(models.TextChoices):
 
 class ExportJob(models.Model):
     report = models.CharField(max_length=20)  # a name in reporting.exports.EXPORTS
-    # The validated filters, as the parameters that parse back to them (filters_to_json).
+    # The validated filters and CSV format, as the parameters that parse back to them
+    # (export_parameters_to_json).
     filters = models.JSONField(default=dict)
     # Set for a seller user's export: the seller it is confined to (from the membership).
     seller = models.ForeignKey(

@@ -42,7 +42,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import Combinable, Func
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Replace
+from django.db.models.lookups import Regex
 from django.db.models.sql.compiler import SQLCompiler
 
 from invoicing.models import DocumentKind, DocumentLine, DocumentTax, Invoice, InvoiceState
@@ -200,6 +201,24 @@ def _free_text(field: str) -> Case:
     )
 
 
+def _one_line_text(expression: Combinable) -> NullIf:
+    """Free text for the documents layout: line breaks become spaces, then formula-neutralised,
+    blank as no value. So no cell holds a line break (the COPY stream's LFs are its row ends)
+    nor an empty string (which COPY would quote as `""`, csv.writer not)."""
+    flat = Replace(Replace(expression, Value("\r"), Value(" ")), Value("\n"), Value(" "))
+    neutral = Case(
+        When(Regex(flat, _FORMULA_REGEX), then=Concat(Value("'"), flat)),
+        default=flat,
+        output_field=TextField(),
+    )
+    return NullIf(neutral, Value(""), output_field=TextField())
+
+
+def _code(field: str) -> NullIf:
+    """A code or id kept by the system (never a line break); blank as no value."""
+    return NullIf(F(field), Value(""))
+
+
 def _formatted(queryset: QuerySet[Any], columns: dict[str, Any]) -> QuerySet[Any]:
     """The queryset's rows as tuples of the formatted columns, in the columns' order."""
     aliases = {f"c{index}": expression for index, expression in enumerate(columns.values())}
@@ -234,28 +253,37 @@ INVOICE_EXPORT_COLUMNS: dict[str, Any] = {
     "remote_id": F("remote_id"),
 }
 
+# Layout "documents" v2: every text cell is a code (_code) or one-line free text
+# (_one_line_text), so PostgreSQL's COPY writes the same bytes as csv.writer (exports.py).
 DOCUMENT_EXPORT_COLUMNS: dict[str, Any] = {
     "document_id": _text("id"),
-    "kind": F("kind"),
-    "document_number": F("number"),
+    "kind": _code("kind"),
+    "document_number": _code("number"),
     "document_date": _iso_date("date"),
-    "credited_document_number": F("credited_invoice__number"),
+    "credited_document_number": _code("credited_invoice__number"),
     "seller_id": _text("seller_id"),
-    "seller_name": _free_text("seller__business_name"),
-    "seller_country": F("seller_country"),
-    "entity_id": F("entity_id"),
+    "seller_name": _one_line_text(F("seller__business_name")),
+    "seller_country": _code("seller_country"),
+    "entity_id": _code("entity_id"),
     "order_id": _text("order_id"),
     "checkout_id": _text("order__checkout_id"),
-    "buyer_name": _free_text("order__buyer_name"),
-    "buyer_country": F("buyer_country"),
-    "transaction_type": F("transaction_type"),
+    # Whom the document bills: the buyer's company when the order names one, as sent to
+    # Space Invoices (invoicing.services.document_payload).
+    "buyer_name": _one_line_text(
+        Coalesce(NullIf(F("order__buyer_company"), Value("")), F("order__buyer_name"))
+    ),
+    "buyer_company": _one_line_text(F("order__buyer_company")),
+    # The VAT number the document states (its tax treatment's; blank for an end consumer).
+    "buyer_vat_number": _one_line_text(F("customer_tax_number")),
+    "buyer_country": _code("buyer_country"),
+    "transaction_type": _code("transaction_type"),
     "reverse_charge": _Flag(F("reverse_charge")),
-    "currency": F("currency"),
+    "currency": _code("currency"),
     "total_net": _amount(_signed("total_net")),
     "total_tax": _amount(_signed("total_tax")),
     "total_gross": _amount(_signed("total_gross")),
-    "remote_id": F("remote_id"),
-    "credited_remote_id": F("credited_invoice__remote_id"),
+    "remote_id": _code("remote_id"),
+    "credited_remote_id": _code("credited_invoice__remote_id"),
 }
 
 LINE_EXPORT_COLUMNS: dict[str, Any] = {

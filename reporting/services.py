@@ -16,32 +16,36 @@ from core.enqueue import enqueue_on_commit
 from invoicing.models import DocumentKind, Invoice, InvoiceState
 from reporting import tasks
 from reporting.exports import EXPORTS, export_write
-from reporting.filters import filters_from_json, filters_to_json
+from reporting.filters import (
+    ExportParameters,
+    export_parameters_from_json,
+    export_parameters_to_json,
+)
 from reporting.models import ExportJob, ExportStatus, SellerMonthRollup
-from reporting.selectors import FirstOfMonth, ReportFilters, money_total
+from reporting.selectors import FirstOfMonth, money_total
 from sellers.models import Seller
 
 EXPORTS_FOLDER = "exports"
 
 
 def export_job_request(
-    *, report: str, filters: ReportFilters, requested_by: User, seller: Seller | None
+    *, report: str, parameters: ExportParameters, requested_by: User, seller: Seller | None
 ) -> ExportJob:
-    """Queue an export of validated filters; the task starts once the row is committed.
+    """Queue an export of validated parameters; the task starts once the row is committed.
 
     `seller` confines a seller user's job (and its download) to that seller.
     """
     with transaction.atomic():
         job = ExportJob.objects.create(
             report=report,
-            filters=filters_to_json(filters),
+            filters=export_parameters_to_json(parameters),
             requested_by=requested_by,
             seller=seller,
         )
         audit_record(
             action="export.requested",
             actor=requested_by,
-            seller_id=filters.seller_id,
+            seller_id=parameters.filters.seller_id,
             detail={"report": report, "job_id": job.pk, "filters": job.filters},
         )
     enqueue_on_commit(tasks.run_export, job.pk)
@@ -62,7 +66,10 @@ def export_job_run(*, job_id: int) -> None:
     fd, partial = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=folder)
     try:
         with open(fd, "w", encoding="utf-8", newline="") as stream:
-            rows = export_write(EXPORTS[job.report], filters_from_json(job.filters), stream)
+            parameters = export_parameters_from_json(job.filters)
+            rows = export_write(
+                EXPORTS[job.report], parameters.filters, stream, csv_format=parameters.csv_format
+            )
         os.replace(partial, folder / name)
     except Exception as error:
         Path(partial).unlink(missing_ok=True)

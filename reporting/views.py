@@ -29,7 +29,12 @@ from core.audit import audit_record
 from core.errors import ApplicationError
 from reporting.charts import bar_chart
 from reporting.exports import EXPORTS, INVOICES, REPORT_EXPORTS, CsvExport, csv_chunks
-from reporting.filters import export_filters_parse, filters_to_json, report_filters_parse
+from reporting.filters import (
+    ExportParameters,
+    export_parameters_parse,
+    export_parameters_to_json,
+    report_filters_parse,
+)
 from reporting.selectors import (
     ReportFilters,
     SellerMonth,
@@ -51,19 +56,20 @@ HEALTH_SELLERS_CHARTED = 20
 
 
 def csv_response(
-    export: CsvExport, filters: ReportFilters, *, actor: AbstractBaseUser | AnonymousUser
+    export: CsvExport, parameters: ExportParameters, *, actor: AbstractBaseUser | AnonymousUser
 ) -> StreamingHttpResponse:
-    """The streamed CSV download, audited; validate the filters before calling this."""
+    """The streamed CSV download, audited; validate the parameters before calling this."""
+    filters = parameters.filters
     audit_record(
         action="export.downloaded",
         actor=actor,
         seller_id=filters.seller_id,
-        detail={"report": export.name, "filters": filters_to_json(filters)},
+        detail={"report": export.name, "filters": export_parameters_to_json(parameters)},
     )
     start = filters.date_from.isoformat() if filters.date_from else "all"
     end = filters.date_to.isoformat() if filters.date_to else "all"
     response = StreamingHttpResponse(
-        csv_chunks(export, filters), content_type="text/csv; charset=utf-8"
+        csv_chunks(export, filters, parameters.csv_format), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{export.name}-{start}-{end}.csv"'
     response["X-Export-Version"] = str(export.version)
@@ -84,22 +90,23 @@ def _back_url(request: HttpRequest) -> str:
         return reverse("admin:index")
 
 
-_INVOICE_FORM_FIELDS = ("seller", "date_from", "date_to")
+_INVOICE_FORM_FIELDS = ("seller", "date_from", "date_to", "format", "delimiter")
 
 
 @require_GET
 @staff_member_required
 @_can_export
 def admin_invoice_export(request: HttpRequest) -> HttpResponseBase:
-    """Stream the invoice CSV for the changelist's `seller`, `date_from` and `date_to` (its
-    export form's fields; the other parameters a changelist URL carries are not filters)."""
+    """Stream the invoice CSV for the changelist's `seller`, `date_from` and `date_to` in the
+    `format` and with the `delimiter` asked (its export form's fields; the other parameters a
+    changelist URL carries are not filters)."""
     params = {name: request.GET.get(name) for name in _INVOICE_FORM_FIELDS}
     try:
-        filters = export_filters_parse(params, INVOICES)
+        parameters = export_parameters_parse(params, INVOICES)
     except ApplicationError as error:
         messages.error(request, f"Invoice export: {error.field}: {error.message}")
         return HttpResponseRedirect(_back_url(request))
-    return csv_response(INVOICES, filters, actor=request.user)
+    return csv_response(INVOICES, parameters, actor=request.user)
 
 
 REPORT_EXPORT_NAMES = tuple(export.name for export in REPORT_EXPORTS)
@@ -238,8 +245,8 @@ def admin_report_export(request: HttpRequest, name: str) -> HttpResponseBase:
         raise Http404(f"No export {name!r}.")
     export = EXPORTS[name]
     try:
-        filters = export_filters_parse(request.GET.dict(), export)
+        parameters = export_parameters_parse(request.GET.dict(), export)
     except ApplicationError as error:
         messages.error(request, f"{name} export: {error.field}: {error.message}")
         return HttpResponseRedirect(f"{reverse('reports-index')}?{request.GET.urlencode()}")
-    return csv_response(export, filters, actor=request.user)
+    return csv_response(export, parameters, actor=request.user)

@@ -129,6 +129,8 @@ def test_schema_documents_params_and_the_csv_response() -> None:
         ("currency", {"type": "string"}),
         ("date_from", {"type": "string", "format": "date"}),
         ("date_to", {"type": "string", "format": "date"}),
+        ("delimiter", {"type": "string", "enum": [",", ";"], "default": ","}),
+        ("format", {"type": "string", "enum": ["csv", "excel"], "default": "csv"}),
         ("kind", {"type": "string", "enum": ["credit_note", "invoice"]}),
         ("seller", {"type": "integer"}),
         ("seller_country", {"type": "string"}),
@@ -178,7 +180,7 @@ def test_every_export_route_keeps_its_name_path_and_operation() -> None:
         params = [p["name"] for p in operation["parameters"]]
         scoped = "/seller/" in url
         assert params == [
-            "buyer_country", "currency", "date_from", "date_to", "kind",
+            "buyer_country", "currency", "date_from", "date_to", "delimiter", "format", "kind",
             *([] if scoped else ["seller"]), "seller_country",
         ]  # fmt: skip
     statement = schema["paths"]["/api/reports/seller/statement.csv"]["get"]

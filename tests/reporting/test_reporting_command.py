@@ -106,7 +106,7 @@ def test_output_into_a_missing_folder_or_onto_a_folder_is_refused(tmp_path: Path
 def test_a_failure_midway_leaves_no_file_behind(tmp_path: Path) -> None:
     target = tmp_path / "invoices.csv"
 
-    def explode(export: Any, filters: Any, stream: Any, progress: Any = None) -> int:
+    def explode(export: Any, filters: Any, stream: Any, progress: Any = None, **kwargs: Any) -> int:
         stream.write("seller_id,partial...\r\n")
         raise ConnectionError("database went away")
 

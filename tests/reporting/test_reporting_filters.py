@@ -7,7 +7,7 @@ import pytest
 from core.errors import ApplicationError
 from reporting.exports import DOCUMENTS, INVOICES, STATEMENT
 from reporting.filters import (
-    export_filters_parse,
+    export_parameters_parse,
     filters_from_json,
     filters_to_json,
     report_filters_parse,
@@ -20,9 +20,9 @@ from sellers.models import Seller
 def test_parses_all_filters(make_seller: Callable[..., Seller]) -> None:
     seller = make_seller("Acme", "ent_acme")
 
-    filters = export_filters_parse(
+    filters = export_parameters_parse(
         {"seller": f" {seller.pk} ", "date_from": "2024-01-01", "date_to": "2024-01-01"}, INVOICES
-    )
+    ).filters
 
     assert filters == ReportFilters(
         seller_id=seller.pk, date_from=date(2024, 1, 1), date_to=date(2024, 1, 1)
@@ -30,10 +30,9 @@ def test_parses_all_filters(make_seller: Callable[..., Seller]) -> None:
 
 
 def test_missing_or_blank_values_mean_no_filter() -> None:
-    assert export_filters_parse({}, INVOICES) == ReportFilters(None, None, None)
-    assert export_filters_parse({"seller": "", "date_from": " ", "date_to": ""}, INVOICES) == (
-        ReportFilters(None, None, None)
-    )
+    assert export_parameters_parse({}, INVOICES).filters == ReportFilters(None, None, None)
+    blank = {"seller": "", "date_from": " ", "date_to": ""}
+    assert export_parameters_parse(blank, INVOICES).filters == ReportFilters(None, None, None)
 
 
 @pytest.mark.django_db
@@ -76,7 +75,7 @@ def test_missing_or_blank_values_mean_no_filter() -> None:
 )
 def test_bad_input_names_the_field(kwargs: dict[str, str], field: str, message: str) -> None:
     with pytest.raises(ApplicationError) as caught:
-        export_filters_parse(kwargs, INVOICES)
+        export_parameters_parse(kwargs, INVOICES)
 
     assert (caught.value.field, caught.value.message) == (field, message)
 
@@ -235,16 +234,16 @@ def test_a_seller_scoped_export_refuses_the_seller_parameter_and_fixes_its_own(
     own, other = make_seller("Own", "ent_own"), make_seller("Other", "ent_other")
 
     with pytest.raises(ApplicationError) as caught:
-        export_filters_parse({**PERIOD, "seller": str(other.pk)}, DOCUMENTS, seller_id=own.pk)
+        export_parameters_parse({**PERIOD, "seller": str(other.pk)}, DOCUMENTS, seller_id=own.pk)
     assert caught.value.field == "seller"
 
-    filters = export_filters_parse(PERIOD, DOCUMENTS, seller_id=own.pk)
+    filters = export_parameters_parse(PERIOD, DOCUMENTS, seller_id=own.pk).filters
     assert filters.seller_id == own.pk
 
 
 def test_the_statement_needs_a_seller() -> None:
     with pytest.raises(ApplicationError) as caught:
-        export_filters_parse(PERIOD, STATEMENT)
+        export_parameters_parse(PERIOD, STATEMENT)
 
     assert (caught.value.field, caught.value.code, caught.value.message) == (
         "seller",

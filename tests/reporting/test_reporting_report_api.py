@@ -34,7 +34,7 @@ def test_documents_export_over_the_api(operator_client: Client, ledger: dict[str
     assert response["Content-Disposition"] == (
         'attachment; filename="documents-2024-01-01-2024-12-31.csv"'
     )
-    assert response["X-Export-Version"] == "1"
+    assert response["X-Export-Version"] == "2"
     lines = body(response).splitlines()
     assert len(lines) == 2
     assert lines[1].split(",")[1:4] == ["credit_note", "CN-1", "2024-02-01"]
@@ -91,7 +91,7 @@ def test_statement_export_for_a_seller(operator_client: Client, ledger: dict[str
          "Enter one of invoice, credit_note, not 'invoices'."),
         ("documents", {**YEAR, "from": "2024-01-01"}, "from", "invalid",
          "Unknown parameter 'from'; use seller, date_from, date_to, seller_country, "
-         "buyer_country, currency, kind."),
+         "buyer_country, currency, kind, format, delimiter."),
         ("statement", YEAR, "seller", "required", "seller is required for the statement export."),
     ],
 )  # fmt: skip

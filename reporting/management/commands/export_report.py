@@ -11,8 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import ApplicationError
 from reporting.exports import EXPORTS, CsvExport, export_write
-from reporting.filters import export_filters_parse
-from reporting.selectors import ReportFilters
+from reporting.filters import ExportParameters, export_parameters_parse
 
 # Each filter parameter and the option that sets it.
 OPTIONS = {
@@ -23,6 +22,8 @@ OPTIONS = {
     "buyer_country": "--buyer-country",
     "currency": "--currency",
     "kind": "--kind",
+    "format": "--format",
+    "delimiter": "--delimiter",
 }
 BAR_WIDTH = 30
 
@@ -50,6 +51,10 @@ class Command(BaseCommand):
         parser.add_argument("--currency", metavar="CUR")
         parser.add_argument("--kind", choices=["invoice", "credit_note"])
         parser.add_argument(
+            "--format", metavar="csv|excel", help="excel: UTF-8 with a BOM (default csv)."
+        )
+        parser.add_argument("--delimiter", metavar="','|';'", help="Default ','.")
+        parser.add_argument(
             "--output",
             default="-",
             metavar="PATH|-",
@@ -60,24 +65,26 @@ class Command(BaseCommand):
         export = EXPORTS[options["report"]]
         params = {name: options[name] for name in OPTIONS if options.get(name) is not None}
         try:
-            filters = export_filters_parse(params, export)
+            parameters = export_parameters_parse(params, export)
         except ApplicationError as error:
             option = OPTIONS.get(error.field or "", error.field)
             raise CommandError(f"{option}: {error.message}") from None
 
         output: str = options["output"]
         if output == "-":
-            rows = export_write(export, filters, self.stdout)
+            rows = export_write(
+                export, parameters.filters, self.stdout, csv_format=parameters.csv_format
+            )
             self.stderr.write(f"wrote {rows} rows to stdout")
             return
-        self._write_file(export, filters, Path(output))
+        self._write_file(export, parameters, Path(output))
 
-    def _write_file(self, export: CsvExport, filters: ReportFilters, path: Path) -> None:
+    def _write_file(self, export: CsvExport, parameters: ExportParameters, path: Path) -> None:
         if path.is_dir():
             raise CommandError(f"--output: {str(path)!r} is a folder; give a file path.")
         if not path.parent.is_dir():
             raise CommandError(f"--output: the folder {str(path.parent)!r} does not exist.")
-        total = export.count(filters)
+        total = export.count(parameters.filters)
         # On a terminal the bar redraws in place; in a log it is one line per batch.
         ending = "\r" if self.stderr.isatty() else "\n"
 
@@ -95,7 +102,13 @@ class Command(BaseCommand):
             ) from None
         try:
             with open(fd, "w", encoding="utf-8", newline="") as stream:
-                rows = export_write(export, filters, stream, progress)
+                rows = export_write(
+                    export,
+                    parameters.filters,
+                    stream,
+                    progress,
+                    csv_format=parameters.csv_format,
+                )
             os.replace(partial, path)
         except BaseException:
             Path(partial).unlink(missing_ok=True)
