@@ -703,6 +703,8 @@ def document_payload(
         "checkout_id": str(order.checkout_id),
         "document_ref": document_ref(kind=invoice.kind, pk=invoice.pk),
     }
+    if invoice.credited_invoice is not None:
+        metadata["credited_invoice_id"] = str(invoice.credited_invoice.remote_id)
     payload = DocumentCreate(
         date=timezone.localdate(invoice.created_at).isoformat(),
         currency_code=order.currency,
@@ -717,7 +719,6 @@ def document_payload(
         payload.date_service = timezone.localdate(order.fulfilled_at).isoformat()
     if invoice.credited_invoice is not None:
         payload.linked_documents = [str(invoice.credited_invoice.remote_id)]
-        metadata["credited_invoice_id"] = str(invoice.credited_invoice.remote_id)
     elif order.paid_at is not None and total > 0:
         # Paid with the order; nothing is due on a zero total (the API refuses amount 0).
         payload.payments = [

@@ -54,6 +54,7 @@ def reconcile() -> int:
 # tasks keep the names they had when sellers ran them, so messages already queued still run.
 
 SELLER_MAX_ATTEMPTS = 8
+SELLER_RETRIED: tuple[type[Exception], ...] = (Transient, *INFRASTRUCTURE_ERRORS)
 
 
 def _run_seller_work(
@@ -62,11 +63,11 @@ def _run_seller_work(
     give_up: Callable[..., object],
     **ids: int,
 ) -> None:
-    """Run the service; retry a transient failure with backoff, and after the last attempt
-    record it with `give_up`."""
+    """Run the service; retry a transient failure or an unavailable database or broker with
+    backoff, and after the last attempt record it with `give_up`."""
     try:
         service(**ids)
-    except Transient as error:
+    except SELLER_RETRIED as error:
         if task.request.retries >= SELLER_MAX_ATTEMPTS:
             give_up(**ids, reason=str(error))
             return

@@ -15,6 +15,8 @@ from invoicing import tasks
 from invoicing.models import Invoice, InvoiceState
 from marketplace import selectors, services
 from marketplace.storefront.views import catalog as catalog_views
+from sellers.models import Seller, SellerStatus
+from sellers.onboarding import SellerDetails, seller_onboard
 from tests.factories import BILLING, ProductFactory, UserFactory, operator_user, seller_with_entity
 from tests.integration.processes import free_port
 
@@ -71,6 +73,31 @@ def test_a_payment_committed_while_the_broker_is_down_answers_200_and_leaves_the
         f"task invoicing.issue_document({invoice.pk},) not enqueued "
         f"(OperationalError: {BROKER_DOWN}); left for the sweeper"
     ]
+
+
+def test_a_seller_onboarded_while_the_broker_is_down_is_saved_pending(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(
+        tasks.create_seller_entity,
+        "delay",
+        refuse(kombu.exceptions.OperationalError(BROKER_DOWN)),
+    )
+    details = SellerDetails(
+        business_name="Alpine Crafts d.o.o.",
+        address="Main street 1",
+        post_code="1000",
+        city="Ljubljana",
+        country="SI",
+        email="billing@si.example",
+        tax_number="SI50223054",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        seller = seller_onboard(details=details)
+
+    assert len(callbacks) == 1
+    assert Seller.objects.get(pk=seller.pk).status == SellerStatus.PENDING
 
 
 @pytest.mark.parametrize("debug", [True, False])

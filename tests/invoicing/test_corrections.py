@@ -93,6 +93,26 @@ def test_cancelling_an_invoiced_order_issues_a_full_linked_credit_note(
     assert order.__class__.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
 
 
+def test_a_credit_notes_payload_names_its_invoice_in_the_metadata(
+    sandbox, order, django_capture_on_commit_callbacks
+):
+    invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_cancel(order_id=order.pk)
+
+    credit_note = Invoice.objects.get(order=order, kind=DocumentKind.CREDIT_NOTE)
+    payload = services.document_payload(credit_note)
+    assert payload.linked_documents == [invoice.remote_id]
+    assert payload.metadata == {
+        "order_id": str(order.pk),
+        "seller_id": str(order.seller_id),
+        "checkout_id": str(order.checkout_id),
+        "document_ref": f"mkt-{credit_note.kind}-{credit_note.pk}",
+        "credited_invoice_id": invoice.remote_id,
+    }
+
+
 def test_partial_refund_credits_those_quantities_and_refuses_a_second_time(
     sandbox, order, api_client, django_capture_on_commit_callbacks
 ):
