@@ -51,7 +51,8 @@ CREDIT_NOTE_NUMBER_FORMAT = "CN-{yyyy}-{nnnnn}"
 
 class SellerEntityTasks:
     """sellers.hooks.SellerEntityHook: each request becomes its task once the change commits
-    (a broker that cannot take it is logged; the operator retries it from admin)."""
+    (a broker that cannot take it is logged; seller_entity_sweep_pending re-drives the
+    entity's creation)."""
 
     def entity_create_requested(self, *, seller_id: int) -> None:
         from invoicing.tasks import create_seller_entity
@@ -72,6 +73,25 @@ class SellerEntityTasks:
         from invoicing.tasks import delete_removed_entity_user
 
         enqueue_on_commit(delete_removed_entity_user, removal_id)
+
+
+def seller_entity_sweep_pending() -> list[int]:
+    """Re-drive sellers still waiting for their entity whose task was lost (a broker that was
+    down when onboarding committed, a worker killed, a give-up that could not be recorded).
+    Creation is idempotent by the seller's request id, so a task still retrying does no harm."""
+    stale = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER
+    with transaction.atomic():
+        ids = list(
+            Seller.objects.select_for_update(skip_locked=True)
+            .filter(status=SellerStatus.PENDING, entity_id__isnull=True, updated_at__lt=stale)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:500]
+        )
+        # updated_at marks the attempt: the next sweep waits as long again.
+        Seller.objects.filter(pk__in=ids).update(updated_at=timezone.now())
+        for seller_id in ids:
+            SellerEntityTasks().entity_create_requested(seller_id=seller_id)
+    return ids
 
 
 def seller_entity_create(*, seller_id: int, client: SpaceInvoicesClient | None = None) -> Seller:

@@ -41,7 +41,9 @@ def record_payment(self: Task[Any, Any], invoice_id: int) -> None:
 
 @shared_task(name="invoicing.sweep_pending")
 def sweep_pending() -> int:
-    return len(services.document_sweep_pending())
+    return len(services.document_sweep_pending()) + len(
+        seller_entities.seller_entity_sweep_pending()
+    )
 
 
 @shared_task(name="invoicing.reconcile", time_limit=1800, soft_time_limit=1700)

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import UserManager
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.models import AuditEvent
@@ -281,3 +282,28 @@ def test_entity_creation_is_idempotent_by_request_id(sandbox):
     assert first.entity_id == second.entity_id
     listed = sandbox.http().get("/entities").json()
     assert [entity["id"] for entity in listed["data"]] == [first.entity_id]
+
+
+def test_the_sweeper_requests_the_entity_of_a_seller_left_pending_only_once_per_period(
+    sandbox, settings, django_capture_on_commit_callbacks
+):
+    """A seller whose entity task was lost (the broker was away at onboarding) gets its entity
+    from the sweeper; a seller onboarded a moment ago, or active, or failed, is left alone."""
+    lost = SellerFactory(status=SellerStatus.PENDING, entity_id=None)
+    fresh = SellerFactory(status=SellerStatus.PENDING, entity_id=None)
+    failed = SellerFactory(status=SellerStatus.FAILED, entity_id=None)
+    long_ago = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER * 2
+    Seller.objects.filter(pk__in=[lost.pk, failed.pk]).update(updated_at=long_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        swept = seller_entities.seller_entity_sweep_pending()
+    again = seller_entities.seller_entity_sweep_pending()
+
+    assert (swept, again) == ([lost.pk], [])
+    statuses = dict(Seller.objects.values_list("pk", "status"))
+    assert (statuses[lost.pk], statuses[fresh.pk], statuses[failed.pk]) == (
+        SellerStatus.ACTIVE,
+        SellerStatus.PENDING,
+        SellerStatus.FAILED,
+    )
+    assert Seller.objects.get(pk=lost.pk).entity_id.startswith("ent_")
