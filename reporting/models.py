@@ -1,7 +1,8 @@
-"""Background CSV exports (one row per requested export, its status and its file) and the
-sellers x months rollup of issued documents."""
+"""Background CSV exports (one row per requested export, its status and its file), the
+sellers x months rollup of issued documents, and the operators' table of euro exchange rates."""
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 
 from sellers.models import Seller
@@ -90,3 +91,34 @@ class SellerMonthRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seller_id} {self.month:%Y-%m} {self.currency}"
+
+
+class ExchangeRate(models.Model):
+    """The ECB's euro reference rate of one currency on one day, as operators enter it in admin:
+    how many units of the currency one euro buys (the ECB quotes GBP 0.84183 for EUR 1).
+
+    The OSS return converts a quarter's amounts at the rate of its last day (reporting.filings.oss).
+    """
+
+    currency = models.CharField(
+        max_length=3,
+        validators=[RegexValidator(r"^[A-Z]{3}\Z", "Enter an ISO 4217 currency code such as GBP.")],
+    )
+    date = models.DateField()
+    units_per_eur = models.DecimalField(max_digits=16, decimal_places=6)
+
+    class Meta:
+        ordering = ["-date", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "date"], name="exchange_rate_one_per_day"),
+            models.CheckConstraint(
+                condition=models.Q(units_per_eur__gt=0), name="exchange_rate_positive"
+            ),
+            # The euro needs no rate: amounts in euro are taken as they are.
+            models.CheckConstraint(
+                condition=~models.Q(currency="EUR"), name="exchange_rate_not_euro"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"EUR 1 = {self.currency} {self.units_per_eur} on {self.date}"

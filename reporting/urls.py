@@ -9,7 +9,7 @@ from django.urls import path
 
 from reporting import api, views
 from reporting.exports import EXPORTS, REPORT_EXPORTS
-from reporting.filings import ecsl_views
+from reporting.filings import ecsl_views, oss_views
 
 # One route per export, each named for the templates and the API schema.
 csv_export_routes = [
@@ -98,4 +98,13 @@ urlpatterns = [
         ecsl_views.seller_ecsl_csv,
         name="seller-ecsl-csv",
     ),
+    # The OSS return draft (reporting/filings/oss.py): operators in admin, seller users their own.
+    path("admin/reports/oss/", admin.site.admin_view(oss_views.oss_page), name="reports-oss"),
+    path(
+        "admin/reports/oss/return.csv",
+        admin.site.admin_view(oss_views.oss_csv),
+        name="reports-oss-csv",
+    ),
+    path("seller/reports/oss/", oss_views.seller_oss_page, name="seller-oss"),
+    path("seller/reports/oss/return.csv", oss_views.seller_oss_csv, name="seller-oss-csv"),
 ]
