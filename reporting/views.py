@@ -17,6 +17,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBase,
     HttpResponseRedirect,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.shortcuts import render
@@ -30,14 +31,17 @@ from core.errors import ApplicationError
 from reporting.charts import bar_chart
 from reporting.exports import EXPORTS, INVOICES, REPORT_EXPORTS, CsvExport, csv_chunks
 from reporting.filters import export_filters_parse, filters_to_json, report_filters_parse
+from reporting.forms import SellerPickerForm, seller_label
 from reporting.selectors import (
     ReportFilters,
     SellerMonth,
+    document_count,
     issuance_health,
     month_totals,
     seller_month_summary,
     seller_statement,
     sellers_for_summary,
+    sellers_matching,
     statement_documents,
     vat_summary,
 )
@@ -124,7 +128,7 @@ def _report(
         **admin.site.each_context(request),
         "title": title,
         "params": params,
-        "exports": REPORT_EXPORT_NAMES,
+        "seller_form": SellerPickerForm(initial={"seller": params.get("seller")}),
     }
     try:
         filters = report_filters_parse(params)
@@ -133,6 +137,12 @@ def _report(
         context["error"] = f"{error.field}: {error.message}"
         return render(request, template, context, status=400)
     context["query"] = urlencode({name: value for name, value in params.items() if value})
+    # Only downloads that answer a CSV: the statement's once a seller is chosen.
+    context["exports"] = [
+        export.name
+        for export in REPORT_EXPORTS
+        if filters.seller_id is not None or not export.requires_seller
+    ]
     return render(request, template, context)
 
 
@@ -148,14 +158,13 @@ def reports_index(request: HttpRequest) -> HttpResponse:
 @_can_view_reports
 def statement_page(request: HttpRequest) -> HttpResponse:
     def build(filters: ReportFilters) -> dict[str, Any]:
-        if filters.seller_id is None:
-            raise ApplicationError("Choose a seller for its statement.", field="seller")
-        documents = statement_documents(filters=filters)
+        if filters.seller_id is None:  # the form, with the seller picker
+            return {"seller": None}
         return {
             "seller": Seller.objects.get(pk=filters.seller_id),
             "lines": seller_statement(filters=filters),
-            "documents": documents[:STATEMENT_DOCUMENTS_SHOWN],
-            "document_count": documents.count(),
+            "documents": statement_documents(filters=filters, limit=STATEMENT_DOCUMENTS_SHOWN),
+            "document_count": document_count(filters=filters),
         }
 
     return _report(request, "reporting/admin/statement.html", "Seller statement", build)
@@ -240,6 +249,30 @@ def admin_report_export(request: HttpRequest, name: str) -> HttpResponseBase:
     try:
         filters = export_filters_parse(request.GET.dict(), export)
     except ApplicationError as error:
-        messages.error(request, f"{name} export: {error.field}: {error.message}")
-        return HttpResponseRedirect(f"{reverse('reports-index')}?{request.GET.urlencode()}")
+        # A download link answers text, never a page: the browser shows it as it is.
+        return HttpResponse(
+            f"{name} export: {error.field}: {error.message}\n",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     return csv_response(export, filters, actor=request.user)
+
+
+SELLERS_PER_SEARCH = 20
+
+
+@require_GET
+@staff_member_required
+@_can_view_reports
+def seller_search(request: HttpRequest) -> JsonResponse:
+    """The seller picker's search, in the form admin's autocomplete widget reads: `term` and
+    `page` in, `{"results": [{"id", "text"}], "pagination": {"more"}}` out."""
+    page = Paginator(
+        sellers_matching(term=request.GET.get("term", "")), SELLERS_PER_SEARCH
+    ).get_page(request.GET.get("page"))
+    return JsonResponse(
+        {
+            "results": [{"id": str(seller.pk), "text": seller_label(seller)} for seller in page],
+            "pagination": {"more": page.has_next()},
+        }
+    )
