@@ -118,12 +118,12 @@ def _report(
     title: str,
     build: Callable[[ReportFilters], dict[str, Any]],
 ) -> HttpResponse:
-    """Parse the filters (this calendar year by default), build the page, or show the error
-    naming the parameter with a 400."""
+    """Parse the filters (the period this calendar year unless a date is given), build the
+    page, or show the error naming the parameter with a 400."""
     params = {name: value for name, value in request.GET.items() if name != _PAGE}
-    if not params:
+    if not params.get("date_from") and not params.get("date_to"):
         year = timezone.localdate().year
-        params = {"date_from": f"{year}-01-01", "date_to": f"{year}-12-31"}
+        params = {**params, "date_from": f"{year}-01-01", "date_to": f"{year}-12-31"}
     context: dict[str, Any] = {
         **admin.site.each_context(request),
         "title": title,
@@ -189,7 +189,11 @@ def summary_page(request: HttpRequest) -> HttpResponse:
             "totals": {month: [t for t in totals if t.month == month] for month in months},
             "rows": [(seller, [cells[seller.pk, month] for month in months]) for seller in page],
             "page": page,
-            "page_query": urlencode({k: v for k, v in request.GET.items() if k != _PAGE and v}),
+            "page_query": urlencode(filters_to_json(filters)),
+            # A seller's statement of the same period and filters.
+            "statement_query": urlencode(
+                {k: v for k, v in filters_to_json(filters).items() if k != "seller"}
+            ),
             "charts": [
                 bar_chart(
                     f"Gross by month, {currency} (invoices minus credit notes)",

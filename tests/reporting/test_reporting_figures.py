@@ -11,6 +11,7 @@ import pytest
 from babel import Locale
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from invoicing.models import Invoice
 from marketplace.models import Order
@@ -298,3 +299,34 @@ def test_seller_search_is_for_report_viewers_only(
     client.force_login(make_user("clerk", is_staff=True))
 
     assert client.get("/admin/reports/sellers/", {"term": "a"}).status_code == 403
+
+
+def test_a_report_without_dates_covers_this_year_whatever_else_is_given(
+    operator_client: Client, ledger: dict[str, Any]
+) -> None:
+    year = timezone.localdate().year
+
+    response = operator_client.get("/admin/reports/statement/", {"seller": ledger["acme"].pk})
+
+    assert response.status_code == 200
+    assert response.context["params"] == {
+        "seller": str(ledger["acme"].pk),
+        "date_from": f"{year}-01-01",
+        "date_to": f"{year}-12-31",
+    }
+
+
+def test_summary_links_each_seller_to_its_statement_of_the_same_period(
+    operator_client: Client, ledger: dict[str, Any]
+) -> None:
+    acme = ledger["acme"]
+
+    response = operator_client.get("/admin/reports/summary/", {**YEAR, "currency": "EUR"})
+
+    assert (
+        f'href="/admin/reports/statement/?seller={acme.pk}&amp;date_from=2024-01-01'
+        '&amp;date_to=2024-12-31&amp;currency=EUR">Acme, d.o.o.</a>'
+    ) in response.content.decode()
+    assert response.context["page_query"] == (
+        "date_from=2024-01-01&date_to=2024-12-31&currency=EUR"
+    )
