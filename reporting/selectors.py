@@ -571,7 +571,9 @@ def _summary_rows(
         )
     first_part, *other_parts = parts
     if other_parts:
-        return first_part.union(*other_parts, all=True).order_by(*group_by)
+        # Without the models' default ordering: SQLite refuses an ORDER BY inside a UNION.
+        unordered = [part.order_by() for part in other_parts]
+        return first_part.order_by().union(*unordered, all=True).order_by(*group_by)
     return first_part.order_by(*group_by)
 
 
