@@ -745,8 +745,8 @@ def export_jobs_for_seller(*, seller: Seller) -> QuerySet[ExportJob]:
 
 
 def sellers_matching(*, term: str) -> QuerySet[Seller]:
-    """The seller picker's search: by name, tax number or entity id (contains), or by id, by
-    name; every seller, whatever its state (a closed seller's documents are still reported)."""
+    """The seller picker's search, ordered by name: a part of the name, tax number or entity
+    id, or the id; every seller whatever its state (a closed seller's documents still count)."""
     term = term.strip()[:100]
     found = Q(business_name__icontains=term) | Q(tax_number__icontains=term)
     found |= Q(entity_id__icontains=term)
