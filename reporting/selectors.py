@@ -8,6 +8,9 @@ the period of their own issue date.
 The export selectors format every cell in SQL (ISO dates, plain decimals, signed amounts, text)
 and return plain tuples of `str | None`: the Python side then does no per-value work, which is
 what keeps a million-row export within reach of PostgreSQL's own COPY.
+
+The report selectors return amounts quantised to their currency's minor unit (`quantize`): SQLite
+adds decimals up as floats (263.100000000000), and a yen total has no cents on either database.
 """
 
 import operator
@@ -47,6 +50,7 @@ from django.db.models.lookups import Regex
 from django.db.models.sql.compiler import SQLCompiler
 
 from invoicing.models import DocumentKind, DocumentLine, DocumentTax, Invoice, InvoiceState
+from marketplace.pricing import quantize
 from reporting.models import ExportJob, SellerMonthRollup
 from sellers.models import Seller
 
@@ -384,35 +388,94 @@ def seller_statement(*, filters: ReportFilters) -> list[StatementLine]:
         )
         .order_by("currency")
     )
-    return [
-        StatementLine(
-            currency=row["currency"],
-            invoices=Totals(
-                row["invoice_count"], row["invoice_net"], row["invoice_tax"], row["invoice_gross"]
-            ),
-            credit_notes=Totals(
-                row["credit_count"], row["credit_net"], row["credit_tax"], row["credit_gross"]
-            ),
-            net=row["invoice_net"] - row["credit_net"],
-            tax=row["invoice_tax"] - row["credit_tax"],
-            gross=row["invoice_gross"] - row["credit_gross"],
-        )
-        for row in rows
-    ]
+    return [_statement_line({**row, **_quantised(row)}) for row in rows]
 
 
-def statement_documents(*, filters: ReportFilters) -> QuerySet[Invoice]:
-    """The documents behind a statement, in export order, with signed amounts annotated."""
-    return (
+def _quantised(row: dict[str, Any]) -> dict[str, Decimal]:
+    """The row's Decimal values rounded to the minor unit of its `currency`."""
+    currency = row["currency"]
+    return {
+        name: quantize(value, currency) for name, value in row.items() if isinstance(value, Decimal)
+    }
+
+
+def _statement_line(row: dict[str, Any]) -> StatementLine:
+    return StatementLine(
+        currency=row["currency"],
+        invoices=Totals(
+            row["invoice_count"], row["invoice_net"], row["invoice_tax"], row["invoice_gross"]
+        ),
+        credit_notes=Totals(
+            row["credit_count"], row["credit_net"], row["credit_tax"], row["credit_gross"]
+        ),
+        net=row["invoice_net"] - row["credit_net"],
+        tax=row["invoice_tax"] - row["credit_tax"],
+        gross=row["invoice_gross"] - row["credit_gross"],
+    )
+
+
+class StatementDocument(NamedTuple):
+    """One document of a statement, its amounts signed (a credit note's are negative)."""
+
+    date: date
+    kind: str
+    kind_label: str
+    number: str
+    credited_number: str | None
+    order_id: int
+    checkout_id: int
+    currency: str
+    signed_net: Decimal
+    signed_tax: Decimal
+    signed_gross: Decimal
+    remote_id: str | None
+
+
+def statement_documents(
+    *, filters: ReportFilters, limit: int | None = None
+) -> list[StatementDocument]:
+    """The documents behind a statement (the first `limit`), in export order."""
+    rows = (
         Invoice.objects.filter(issued_documents(filters))
-        .select_related("order", "credited_invoice")
         .annotate(
             signed_net=_signed("total_net"),
             signed_tax=_signed("total_tax"),
             signed_gross=_signed("total_gross"),
         )
         .order_by("date", "seller_id", "number", "id")
+        .values(
+            "date",
+            "kind",
+            "number",
+            "credited_invoice__number",
+            "order_id",
+            "order__checkout_id",
+            "currency",
+            "signed_net",
+            "signed_tax",
+            "signed_gross",
+            "remote_id",
+        )
     )
+    return [
+        StatementDocument(
+            date=row["date"],
+            kind=row["kind"],
+            kind_label=str(DocumentKind(row["kind"]).label),
+            number=row["number"],
+            credited_number=row["credited_invoice__number"],
+            order_id=row["order_id"],
+            checkout_id=row["order__checkout_id"],
+            currency=row["currency"],
+            remote_id=row["remote_id"],
+            **_quantised(row),
+        )
+        for row in (rows[:limit] if limit is not None else rows)
+    ]
+
+
+def _rounded(currency: str, *amounts: Decimal) -> list[Decimal]:
+    return [quantize(amount, currency) for amount in amounts]
 
 
 class SellerMonth(NamedTuple):
@@ -536,7 +599,9 @@ def _summary_rows(
         )
     first_part, *other_parts = parts
     if other_parts:
-        return first_part.union(*other_parts, all=True).order_by(*group_by)
+        # Without the models' default ordering: SQLite refuses an ORDER BY inside a UNION.
+        unordered = [part.order_by() for part in other_parts]
+        return first_part.order_by().union(*unordered, all=True).order_by(*group_by)
     return first_part.order_by(*group_by)
 
 
@@ -545,7 +610,10 @@ def seller_month_summary(
 ) -> list[SellerMonth]:
     """Signed totals per seller, month and currency (whole months from the rollup)."""
     rows = _summary_rows(filters, ("seller_id", "month", "currency"), seller_ids)
-    return [SellerMonth(*row) for row in rows]
+    return [
+        SellerMonth(seller_id, month, currency, documents, *_rounded(currency, net, tax, gross))
+        for seller_id, month, currency, documents, net, tax, gross in rows
+    ]
 
 
 class MonthTotal(NamedTuple):
@@ -559,7 +627,12 @@ class MonthTotal(NamedTuple):
 
 def month_totals(*, filters: ReportFilters) -> list[MonthTotal]:
     """Signed totals per month and currency across all sellers (the summary's totals row)."""
-    return [MonthTotal(*row) for row in _summary_rows(filters, ("month", "currency"))]
+    return [
+        MonthTotal(month, currency, documents, *_rounded(currency, net, tax, gross))
+        for month, currency, documents, net, tax, gross in _summary_rows(
+            filters, ("month", "currency")
+        )
+    ]
 
 
 def sellers_for_summary(*, filters: ReportFilters) -> QuerySet[Seller]:
@@ -616,7 +689,10 @@ def vat_summary(*, filters: ReportFilters) -> list[VatRow]:
             "document__currency",
         )
     )
-    return [VatRow(*row) for row in rows]
+    return [
+        VatRow(seller, buyer, kind, rate, currency, documents, *_rounded(currency, base, tax))
+        for seller, buyer, kind, rate, currency, documents, base, tax in rows
+    ]
 
 
 class SellerHealth(NamedTuple):
@@ -694,3 +770,14 @@ def export_jobs_for_operator(*, user: User) -> QuerySet[ExportJob]:
 def export_jobs_for_seller(*, seller: Seller) -> QuerySet[ExportJob]:
     """A seller's export jobs, whichever of its users asked for them."""
     return ExportJob.objects.filter(seller=seller)
+
+
+def sellers_matching(*, term: str) -> QuerySet[Seller]:
+    """The seller picker's search, ordered by name: a part of the name, tax number or entity
+    id, or the id; every seller whatever its state (a closed seller's documents still count)."""
+    term = term.strip()[:100]
+    found = Q(business_name__icontains=term) | Q(tax_number__icontains=term)
+    found |= Q(entity_id__icontains=term)
+    if term.isascii() and term.isdigit() and len(term) <= 18:
+        found |= Q(pk=int(term))
+    return Seller.objects.filter(found).order_by("business_name", "id")

@@ -43,6 +43,12 @@ urlpatterns = [
     ),
     path("admin/reports/vat/", admin.site.admin_view(views.vat_page), name="reports-vat"),
     path("admin/reports/health/", admin.site.admin_view(views.health_page), name="reports-health"),
+    # The seller picker's search (reporting.forms.SellerPickerWidget).
+    path(
+        "admin/reports/sellers/",
+        admin.site.admin_view(views.seller_search),
+        name="reports-sellers",
+    ),
     path(
         "admin/reports/<str:name>.csv",
         admin.site.admin_view(views.admin_report_export),

@@ -17,6 +17,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBase,
     HttpResponseRedirect,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.shortcuts import render
@@ -33,16 +34,20 @@ from reporting.filters import (
     ExportParameters,
     export_parameters_parse,
     export_parameters_to_json,
+    filters_to_json,
     report_filters_parse,
 )
+from reporting.forms import SellerPickerForm, seller_label
 from reporting.selectors import (
     ReportFilters,
     SellerMonth,
+    document_count,
     issuance_health,
     month_totals,
     seller_month_summary,
     seller_statement,
     sellers_for_summary,
+    sellers_matching,
     statement_documents,
     vat_summary,
 )
@@ -121,17 +126,17 @@ def _report(
     title: str,
     build: Callable[[ReportFilters], dict[str, Any]],
 ) -> HttpResponse:
-    """Parse the filters (this calendar year by default), build the page, or show the error
-    naming the parameter with a 400."""
+    """Parse the filters (the period this calendar year unless a date is given), build the
+    page, or show the error naming the parameter with a 400."""
     params = {name: value for name, value in request.GET.items() if name != _PAGE}
-    if not params:
+    if not params.get("date_from") and not params.get("date_to"):
         year = timezone.localdate().year
-        params = {"date_from": f"{year}-01-01", "date_to": f"{year}-12-31"}
+        params = {**params, "date_from": f"{year}-01-01", "date_to": f"{year}-12-31"}
     context: dict[str, Any] = {
         **admin.site.each_context(request),
         "title": title,
         "params": params,
-        "exports": REPORT_EXPORT_NAMES,
+        "seller_form": SellerPickerForm(initial={"seller": params.get("seller")}),
     }
     try:
         filters = report_filters_parse(params)
@@ -140,6 +145,12 @@ def _report(
         context["error"] = f"{error.field}: {error.message}"
         return render(request, template, context, status=400)
     context["query"] = urlencode({name: value for name, value in params.items() if value})
+    # Only downloads that answer a CSV: the statement's once a seller is chosen.
+    context["exports"] = [
+        export.name
+        for export in REPORT_EXPORTS
+        if filters.seller_id is not None or not export.requires_seller
+    ]
     return render(request, template, context)
 
 
@@ -155,14 +166,13 @@ def reports_index(request: HttpRequest) -> HttpResponse:
 @_can_view_reports
 def statement_page(request: HttpRequest) -> HttpResponse:
     def build(filters: ReportFilters) -> dict[str, Any]:
-        if filters.seller_id is None:
-            raise ApplicationError("Choose a seller for its statement.", field="seller")
-        documents = statement_documents(filters=filters)
+        if filters.seller_id is None:  # the form, with the seller picker
+            return {"seller": None}
         return {
             "seller": Seller.objects.get(pk=filters.seller_id),
             "lines": seller_statement(filters=filters),
-            "documents": documents[:STATEMENT_DOCUMENTS_SHOWN],
-            "document_count": documents.count(),
+            "documents": statement_documents(filters=filters, limit=STATEMENT_DOCUMENTS_SHOWN),
+            "document_count": document_count(filters=filters),
         }
 
     return _report(request, "reporting/admin/statement.html", "Seller statement", build)
@@ -187,7 +197,11 @@ def summary_page(request: HttpRequest) -> HttpResponse:
             "totals": {month: [t for t in totals if t.month == month] for month in months},
             "rows": [(seller, [cells[seller.pk, month] for month in months]) for seller in page],
             "page": page,
-            "page_query": urlencode({k: v for k, v in request.GET.items() if k != _PAGE and v}),
+            "page_query": urlencode(filters_to_json(filters)),
+            # A seller's statement of the same period and filters.
+            "statement_query": urlencode(
+                {k: v for k, v in filters_to_json(filters).items() if k != "seller"}
+            ),
             "charts": [
                 bar_chart(
                     f"Gross by month, {currency} (invoices minus credit notes)",
@@ -247,6 +261,30 @@ def admin_report_export(request: HttpRequest, name: str) -> HttpResponseBase:
     try:
         parameters = export_parameters_parse(request.GET.dict(), export)
     except ApplicationError as error:
-        messages.error(request, f"{name} export: {error.field}: {error.message}")
-        return HttpResponseRedirect(f"{reverse('reports-index')}?{request.GET.urlencode()}")
+        # A download link answers text, never a page: the browser shows it as it is.
+        return HttpResponse(
+            f"{name} export: {error.field}: {error.message}\n",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     return csv_response(export, parameters, actor=request.user)
+
+
+SELLERS_PER_SEARCH = 20
+
+
+@require_GET
+@staff_member_required
+@_can_view_reports
+def seller_search(request: HttpRequest) -> JsonResponse:
+    """The seller picker's search, in the form admin's autocomplete widget reads: `term` and
+    `page` in, `{"results": [{"id", "text"}], "pagination": {"more"}}` out."""
+    page = Paginator(
+        sellers_matching(term=request.GET.get("term", "")), SELLERS_PER_SEARCH
+    ).get_page(request.GET.get("page"))
+    return JsonResponse(
+        {
+            "results": [{"id": str(seller.pk), "text": seller_label(seller)} for seller in page],
+            "pagination": {"more": page.has_next()},
+        }
+    )

@@ -20,6 +20,7 @@ REPORT_PAGES = [
     "/admin/reports/summary/",
     "/admin/reports/vat/",
     "/admin/reports/health/",
+    "/admin/reports/sellers/",
 ]
 ADMIN_DOWNLOADS = ["/admin/reports/documents.csv", "/admin/invoicing/invoice/export.csv"]
 EXPORT_APIS = [

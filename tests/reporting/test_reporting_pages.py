@@ -107,7 +107,7 @@ def test_health_page_lists_worst_sellers_first(
          "date_from: date_from must not be after date_to."),
         ("vat", {"date_from": "2024-01-01"},
          "date_to: date_to is required: a report covers a bounded period."),
-        ("statement", YEAR, "seller: Choose a seller for its statement."),
+        ("statement", {**YEAR, "seller": "88888"}, "seller: There is no seller 88888."),
         ("health", {**YEAR, "seller": "77777"}, "seller: There is no seller 77777."),
     ],
 )  # fmt: skip
@@ -121,14 +121,24 @@ def test_bad_input_is_a_400_page_naming_the_parameter(
     assert error.encode() in response.content
 
 
-def test_admin_export_with_bad_input_goes_back_with_a_message(operator_client: Client) -> None:
-    response = operator_client.get("/admin/reports/documents.csv", {"date_from": "2024-01-01"})
+@pytest.mark.parametrize(
+    ("name", "params", "error"),
+    [
+        ("documents", {"date_from": "2024-01-01"},
+         "documents export: date_to: date_to is required: a report covers a bounded period.\n"),
+        ("statement", YEAR,
+         "statement export: seller: seller is required for the statement export.\n"),
+    ],
+)  # fmt: skip
+def test_admin_export_with_bad_input_is_a_400_in_plain_text_naming_the_field(
+    operator_client: Client, name: str, params: dict[str, str], error: str
+) -> None:
+    response = operator_client.get(f"/admin/reports/{name}.csv", params)
 
-    assert response.status_code == 302
-    assert response["Location"] == "/admin/reports/?date_from=2024-01-01"
-    assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "documents export: date_to: date_to is required: a report covers a bounded period."
-    ]
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == error
+    assert list(get_messages(response.wsgi_request)) == []
 
 
 def test_admin_export_of_an_unknown_report_is_a_404(operator_client: Client) -> None:
