@@ -21,6 +21,7 @@ from core.audit import audit_record
 from core.errors import ApplicationError
 from invoicing.seller_views import seller_member_required
 from reporting.filings.ecsl import EcSalesList, ec_sales_list, quarter_parse
+from reporting.forms import SellerPickerForm
 from sellers.branding import readable_text_colour
 from sellers.models import Seller, SellerRole, SellerUser
 
@@ -119,6 +120,7 @@ def ecsl_page(request: HttpRequest) -> HttpResponse:
         **admin.site.each_context(request),
         "title": "EC Sales List",
         "params": params,
+        "seller_form": SellerPickerForm(initial={"seller": params.get("seller")}),
     }
     status = 200
     if params:

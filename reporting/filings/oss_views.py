@@ -31,6 +31,7 @@ from reporting.filings.oss import (
     oss_request_parse,
     oss_return,
 )
+from reporting.forms import SellerPickerForm
 from sellers.branding import readable_text_colour
 from sellers.models import Seller, SellerRole, SellerUser
 
@@ -96,7 +97,11 @@ def _json_error(error: ApplicationError) -> JsonResponse:
 def oss_page(request: HttpRequest) -> HttpResponse:
     """The form alone until a seller is chosen, then the draft of the chosen quarter."""
     params = request.GET.dict()
-    context: dict[str, Any] = {**admin.site.each_context(request), "title": "OSS return draft"}
+    context: dict[str, Any] = {
+        **admin.site.each_context(request),
+        "title": "OSS return draft",
+        "seller_form": SellerPickerForm(initial={"seller": params.get("seller")}),
+    }
     if not params:
         context["params"] = _default_params(params)
         return render(request, "reporting/admin/oss.html", context)
