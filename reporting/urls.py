@@ -9,6 +9,7 @@ from django.urls import path
 
 from reporting import api, views
 from reporting.exports import EXPORTS, REPORT_EXPORTS
+from reporting.filings import dac7_views
 
 # One route per export, each named for the templates and the API schema.
 csv_export_routes = [
@@ -79,5 +80,11 @@ urlpatterns = [
         "api/reports/seller/exports/<int:pk>/download",
         api.SellerExportJobDownloadApi.as_view(),
         name="report-seller-export-job-download",
+    ),
+    path("admin/reports/dac7/", admin.site.admin_view(dac7_views.dac7_page), name="reports-dac7"),
+    path(
+        "admin/reports/dac7.xml",
+        admin.site.admin_view(dac7_views.dac7_download),
+        name="reports-dac7-xml",
     ),
 ]
