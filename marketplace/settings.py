@@ -340,6 +340,16 @@ SEND_DOCUMENTS_TO_BUYERS = env.bool("SEND_DOCUMENTS_TO_BUYERS", default=True)
 # request id, which the API answers without sending again).
 SPACE_INVOICES_MESSAGES_PATH = env.str("SPACE_INVOICES_MESSAGES_PATH", default="/sandbox/outbox")
 
+# The platform operator as the DAC7 report names it (reporting/filings/dac7.py): its legal name,
+# TIN (for the French file the dac7 package writes, its 9-digit SIREN), VAT number and address.
+DAC7_OPERATOR_NAME = env.str("DAC7_OPERATOR_NAME", default="")
+DAC7_OPERATOR_TIN = env.str("DAC7_OPERATOR_TIN", default="")
+DAC7_OPERATOR_VAT = env.str("DAC7_OPERATOR_VAT", default="")
+DAC7_OPERATOR_ADDRESS = env.str("DAC7_OPERATOR_ADDRESS", default="")
+DAC7_OPERATOR_POST_CODE = env.str("DAC7_OPERATOR_POST_CODE", default="")
+DAC7_OPERATOR_CITY = env.str("DAC7_OPERATOR_CITY", default="")
+DAC7_OPERATOR_COUNTRY = env.str("DAC7_OPERATOR_COUNTRY", default="")
+
 # Seconds each /readyz check (database, cache, broker, Space Invoices) may take.
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
 # The Space Invoices route /readyz reads: the sandbox's; the real service's is not documented.

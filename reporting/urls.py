@@ -9,7 +9,7 @@ from django.urls import path
 
 from reporting import api, views
 from reporting.exports import EXPORTS, REPORT_EXPORTS
-from reporting.filings import ecsl_views, oss_views
+from reporting.filings import dac7_views, ecsl_views, oss_views
 
 # One route per export, each named for the templates and the API schema.
 csv_export_routes = [
@@ -113,4 +113,10 @@ urlpatterns = [
     ),
     path("seller/reports/oss/", oss_views.seller_oss_page, name="seller-oss"),
     path("seller/reports/oss/return.csv", oss_views.seller_oss_csv, name="seller-oss-csv"),
+    path("admin/reports/dac7/", admin.site.admin_view(dac7_views.dac7_page), name="reports-dac7"),
+    path(
+        "admin/reports/dac7.xml",
+        admin.site.admin_view(dac7_views.dac7_download),
+        name="reports-dac7-xml",
+    ),
 ]

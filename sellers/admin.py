@@ -1,3 +1,4 @@
+from dataclasses import asdict
 from typing import Any
 
 from django import forms
@@ -9,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django_countries.filters import CountryFilter
 
@@ -23,7 +25,11 @@ from sellers.models import (
     SellerStatus,
     SellerUser,
 )
-from sellers.validation import seller_tax_identity_validate
+from sellers.validation import (
+    Dac7Details,
+    seller_dac7_details_validate,
+    seller_tax_identity_validate,
+)
 
 MIRROR_FIELDS = ["entity_user_id", "entity_user_state", "entity_user_error"]
 
@@ -63,7 +69,19 @@ class SellerForm(forms.ModelForm[Seller]):
                 )
             except ApplicationError as error:
                 self.add_error(error.field if error.field in self.fields else None, error.message)
+        if set(onboarding.DAC7_FIELDS) <= cleaned.keys():
+            self._clean_dac7(cleaned)
         return cleaned
+
+    def _clean_dac7(self, cleaned: dict[str, Any]) -> None:
+        """The DAC7 details in the form the API stores them (compact TIN and IBAN)."""
+        details = Dac7Details(**{name: cleaned[name] for name in onboarding.DAC7_FIELDS})
+        try:
+            valid = seller_dac7_details_validate(details, today=timezone.localdate())
+        except ApplicationError as error:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
+            return
+        cleaned.update(asdict(valid))
 
 
 @admin.register(Seller)
@@ -99,6 +117,24 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
         ("Address", {"fields": ["address", "post_code", "city", "country"]}),
         ("Tax", {"fields": ["tax_number", "is_tax_subject"]}),
         ("Branding", {"fields": ["primary_colour", "logo", "invoice_footer"]}),
+        # Last three: a new seller starts with no DAC7 details (collected once it sells), the
+        # marketplace's invoicing defaults and no entity yet, so its add form leaves them out.
+        (
+            "DAC7 platform reporting",
+            {
+                "description": "Individuals: name, date of birth and TIN. Entities: TIN and "
+                "business registration number (the VAT number is the tax number above). Both: "
+                "the IBAN paid out to.",
+                "fields": [
+                    "seller_kind",
+                    ("first_name", "last_name"),
+                    "date_of_birth",
+                    ("tin", "tin_country"),
+                    "business_registration_number",
+                    "iban",
+                ],
+            },
+        ),
         (
             "Invoicing",
             {
@@ -110,8 +146,6 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
                 ]
             },
         ),
-        # Last two: a new seller starts with the marketplace's invoicing defaults and has no
-        # entity yet, so its add form leaves them out.
         (
             "Space Invoices",
             {
@@ -134,7 +168,7 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
 
     def get_fieldsets(self, request: HttpRequest, obj: Seller | None = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
-        return fieldsets if obj is not None else fieldsets[:-2]
+        return fieldsets if obj is not None else fieldsets[:-3]
 
     def get_inlines(self, request: HttpRequest, obj: Seller | None = None) -> list[Any]:
         # Members join a seller that exists; onboarding is about the seller alone.

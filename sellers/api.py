@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from core.api import authenticated_user
 from core.permissions import operator_permission
 from sellers import onboarding, staff
-from sellers.models import Seller, SellerRole, SellerUser
+from sellers.models import Seller, SellerKind, SellerRole, SellerUser
 from sellers.permissions import IsSellerAdmin, IsSellerMember
 from sellers.selectors import seller_for_user, seller_user_list
 
@@ -45,8 +45,22 @@ class SellerSignupInputSerializer(SellerDetailsInputSerializer):
     password = serializers.CharField(write_only=True)
 
 
+class SellerDac7InputSerializer(serializers.Serializer[None]):
+    """What DAC7 reporting collects; only the fields sent change (blank clears one)."""
+
+    seller_kind = serializers.ChoiceField(choices=SellerKind.choices, allow_blank=True)
+    first_name = serializers.CharField(max_length=100, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, allow_blank=True)
+    date_of_birth = serializers.DateField(allow_null=True)
+    tin = serializers.CharField(max_length=40, allow_blank=True)
+    tin_country = serializers.CharField(max_length=2, allow_blank=True)
+    business_registration_number = serializers.CharField(max_length=50, allow_blank=True)
+    iban = serializers.CharField(max_length=50, allow_blank=True)
+
+
 class SellerOutputSerializer(serializers.ModelSerializer[Seller]):
     country = serializers.CharField()
+    tin_country = serializers.CharField()
 
     class Meta:
         model = Seller
@@ -62,6 +76,7 @@ class SellerOutputSerializer(serializers.ModelSerializer[Seller]):
             "email",
             "primary_colour",
             "invoice_footer",
+            *onboarding.DAC7_FIELDS,
             "status",
             "entity_id",
             "entity_error",
@@ -90,9 +105,20 @@ class SellerListCreateApi(generics.ListAPIView[Seller]):
 
 
 class SellerDetailApi(generics.RetrieveAPIView[Seller]):
-    permission_classes = [operator_permission("sellers.view_seller")]
+    """Operators read a seller and change what DAC7 reporting collects of it."""
+
+    permission_classes = [
+        operator_permission(
+            "sellers.view_seller", PATCH=("sellers.view_seller", "sellers.change_seller")
+        )
+    ]
     serializer_class = SellerOutputSerializer
     queryset = Seller.objects.all()
+
+    @extend_schema(request=SellerDac7InputSerializer, responses=SellerOutputSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        seller = _dac7_update(request, self.get_object())
+        return Response(SellerOutputSerializer(seller).data)
 
 
 class SellerSignupApi(APIView):
@@ -116,11 +142,18 @@ class SellerSignupApi(APIView):
 class SellerMeApi(APIView):
     """The requesting user's own seller."""
 
-    permission_classes = [IsSellerMember]
+    def get_permissions(self) -> list[BasePermission]:
+        # Every member reads it; its admins change what DAC7 reporting collects.
+        return [IsSellerAdmin() if self.request.method == "PATCH" else IsSellerMember()]
 
     @extend_schema(responses=SellerOutputSerializer)
     def get(self, request: Request) -> Response:
         return Response(SellerOutputSerializer(_member_seller(request)).data)
+
+    @extend_schema(request=SellerDac7InputSerializer, responses=SellerOutputSerializer)
+    def patch(self, request: Request) -> Response:
+        seller = _dac7_update(request, _member_seller(request))
+        return Response(SellerOutputSerializer(seller).data)
 
 
 class SellerUserOutputSerializer(serializers.ModelSerializer[SellerUser]):
@@ -199,6 +232,14 @@ class SellerUserDetailApi(APIView):
             seller_user=_member(request, pk), actor=authenticated_user(request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _dac7_update(request: Request, seller: Seller) -> Seller:
+    serializer = SellerDac7InputSerializer(data=request.data, partial=True)
+    serializer.is_valid(raise_exception=True)
+    return onboarding.seller_dac7_details_update(
+        seller=seller, changes=dict(serializer.validated_data), actor=authenticated_user(request)
+    )
 
 
 def _member_seller(request: Request) -> Seller:

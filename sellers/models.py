@@ -46,6 +46,13 @@ class ViesUnavailablePolicy(models.TextChoices):
     )
 
 
+class SellerKind(models.TextChoices):
+    """What DAC7 reports a seller as (a natural person, or a company or other entity)."""
+
+    INDIVIDUAL = "individual", "Individual"
+    ENTITY = "entity", "Entity"
+
+
 hex_colour = RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Use a hex colour such as #1A73E8.")
 
 
@@ -77,6 +84,18 @@ class Seller(models.Model):
         max_length=12, choices=ViesUnavailablePolicy.choices, default=ViesUnavailablePolicy.HOLD
     )
 
+    # What the DAC7 platform report needs (reporting.filings.dac7), blank until collected:
+    # individuals give their name, date of birth and TIN; entities their TIN and business
+    # registration number (their VAT number is `tax_number`); both the IBAN paid out to.
+    seller_kind = models.CharField(max_length=10, choices=SellerKind.choices, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    tin = models.CharField("TIN", max_length=30, blank=True)
+    tin_country = CountryField("TIN issued by", blank=True)
+    business_registration_number = models.CharField(max_length=50, blank=True)
+    iban = models.CharField("IBAN", max_length=34, blank=True)
+
     status = models.CharField(
         max_length=10, choices=SellerStatus.choices, default=SellerStatus.DRAFT
     )
@@ -97,6 +116,10 @@ class Seller(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status=SellerStatus.ACTIVE) | models.Q(entity_id__isnull=False),
                 name="seller_active_has_entity",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(seller_kind__in=["", *SellerKind.values]),
+                name="seller_kind_valid",
             ),
             models.CheckConstraint(
                 condition=models.Q(primary_colour__regex=r"^#[0-9A-Fa-f]{6}$"),

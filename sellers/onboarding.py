@@ -3,19 +3,25 @@ details; its Space Invoices entity follows through sellers.hooks."""
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 
 from core.accounts import password_validate, user_create
 from core.audit import audit_record
 from core.errors import ApplicationError
 from sellers.hooks import seller_entity_hook
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser, new_entity_request_id
-from sellers.validation import seller_tax_identity_validate
+from sellers.validation import (
+    Dac7Details,
+    seller_dac7_details_validate,
+    seller_tax_identity_validate,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +130,43 @@ def seller_details_save(*, seller: Seller, changed: Iterable[str], actor: User |
         )
         if seller.entity_id and ENTITY_FIELDS.intersection(changed):
             seller_entity_hook().entity_update_requested(seller_id=seller.pk)
+    return seller
+
+
+DAC7_FIELDS = tuple(field.name for field in fields(Dac7Details))
+
+
+def seller_dac7_details(seller: Seller) -> Dac7Details:
+    return Dac7Details(
+        seller_kind=seller.seller_kind,
+        first_name=seller.first_name,
+        last_name=seller.last_name,
+        date_of_birth=seller.date_of_birth,
+        tin=seller.tin,
+        tin_country=str(seller.tin_country),
+        business_registration_number=seller.business_registration_number,
+        iban=seller.iban,
+    )
+
+
+def seller_dac7_details_update(
+    *, seller: Seller, changes: dict[str, Any], actor: User | None
+) -> Seller:
+    """Change what DAC7 reporting collects of a seller (the fields given), checked as a whole;
+    nothing is written when one field is wrong. Space Invoices holds none of it."""
+    details = seller_dac7_details_validate(
+        replace(seller_dac7_details(seller), **changes), today=timezone.localdate()
+    )
+    for name, value in asdict(details).items():
+        setattr(seller, name, value)
+    with transaction.atomic():
+        seller.save(update_fields=[*DAC7_FIELDS, "updated_at"])
+        audit_record(
+            action="seller.dac7_updated",
+            actor=actor,
+            seller_id=seller.pk,
+            detail={"fields": sorted(changes)},
+        )
     return seller
 
 

@@ -1,12 +1,19 @@
-"""Checks on a seller's identity: ISO country codes and tax numbers per country (python-stdnum)."""
+"""Checks on a seller's identity: ISO country codes and tax numbers per country (python-stdnum),
+and what DAC7 platform reporting collects (TIN, IBAN, date of birth)."""
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date
 
 from babel import Locale
+from dac7.models.dpi import INDIVIDUAL_TIN_PATTERNS
 from django_countries import countries
-from stdnum import get_cc_module
+from stdnum import get_cc_module, iban
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
 from core.errors import ApplicationError
+from sellers.models import SellerKind
 
 _CURRENCIES = frozenset(Locale("en").currencies)
 
@@ -69,3 +76,84 @@ def currency_code_validate(value: str, *, field: str = "currency") -> str:
     if len(code) != 3 or code not in _CURRENCIES:
         raise ApplicationError(f"'{value}' is not an ISO 4217 currency code.", field=field)
     return code
+
+
+@dataclass(frozen=True)
+class Dac7Details:
+    """What DAC7 platform reporting needs of a seller besides its name, address and VAT
+    number; every field may stay blank (the report lists the seller as incomplete)."""
+
+    seller_kind: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    date_of_birth: date | None = None
+    tin: str = ""
+    tin_country: str = ""
+    business_registration_number: str = ""
+    iban: str = ""
+
+
+_TIN_CHARACTERS = re.compile(r"[A-Z0-9+\-./]{1,30}")
+_EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+def seller_dac7_details_validate(details: Dac7Details, *, today: date) -> Dac7Details:
+    """The details trimmed and in compact form; raises naming the first field that is wrong."""
+    if details.seller_kind not in ("", *SellerKind.values):
+        raise ApplicationError(
+            f"'{details.seller_kind}' is not one of: {', '.join(SellerKind.values)}.",
+            field="seller_kind",
+        )
+    tin_country = details.tin_country.strip()
+    if tin_country:
+        tin_country = country_code_validate(tin_country, field="tin_country")
+    return replace(
+        details,
+        first_name=details.first_name.strip(),
+        last_name=details.last_name.strip(),
+        date_of_birth=_birth_date_validate(details.date_of_birth, today=today),
+        tin=_tin_validate(details.tin, country=tin_country, kind=details.seller_kind),
+        tin_country=tin_country,
+        business_registration_number=details.business_registration_number.strip(),
+        iban=_iban_validate(details.iban),
+    )
+
+
+def _birth_date_validate(value: date | None, *, today: date) -> date | None:
+    if value is not None and not _EARLIEST_BIRTH <= value < today:
+        raise ApplicationError(
+            f"{value.isoformat()} is not a date of birth: give a date from "
+            f"{_EARLIEST_BIRTH.isoformat()} to yesterday.",
+            field="date_of_birth",
+        )
+    return value
+
+
+def _tin_validate(value: str, *, country: str, kind: str) -> str:
+    """The TIN without spaces, upper case; an individual's must have the form the DAC7 file
+    accepts for its issuing country (the patterns of the `dac7` package)."""
+    tin = "".join(value.split()).upper()
+    if not tin:
+        return ""
+    if not _TIN_CHARACTERS.fullmatch(tin):
+        raise ApplicationError(
+            f"'{value}' is not a TIN: up to 30 letters, digits and + - . /.", field="tin"
+        )
+    if not country:
+        raise ApplicationError("Give the country that issued the TIN.", field="tin_country")
+    pattern = INDIVIDUAL_TIN_PATTERNS.get(country)
+    # re.match as the dac7 package checks it, so that what is accepted here files there.
+    if kind == SellerKind.INDIVIDUAL and pattern and not re.match(pattern, tin):
+        raise ApplicationError(
+            f"'{value}' is not an individual's TIN as {country} issues it.", field="tin"
+        )
+    return tin
+
+
+def _iban_validate(value: str) -> str:
+    if not value.strip():
+        return ""
+    try:
+        return str(iban.validate(value))
+    except StdnumError:
+        raise ApplicationError(f"'{value}' is not a valid IBAN.", field="iban") from None
