@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Round
 from django_countries.fields import CountryField
 
 from sellers.models import Seller
@@ -182,7 +183,13 @@ class Order(models.Model):
                 condition=models.Q(status__in=OrderStatus.values), name="order_status_valid"
             ),
             models.CheckConstraint(
-                condition=models.Q(total_gross=models.F("total_net") + models.F("total_tax")),
+                # Rounded to the stored places: SQLite (the embedded default) adds decimals as
+                # floats, where 0.10 + 0.20 is not 0.30; on PostgreSQL the sum is exact anyway.
+                condition=models.Q(
+                    total_gross=Round(
+                        models.F("total_net") + models.F("total_tax"), MONEY_DECIMAL_PLACES
+                    )
+                ),
                 name="order_gross_is_net_plus_tax",
             ),
             models.UniqueConstraint(fields=["checkout", "seller"], name="one_order_per_seller"),
