@@ -244,7 +244,8 @@ def _bars(chart: Chart, layout: _Layout) -> Iterator[str]:
     slot = layout.axis.slot
     bar_width = slot * 0.75 / len(chart.series)
     zero = layout.y_of(0)
-    for index, category in enumerate(chart.categories):
+    names = [escape(s.name) for s in chart.series]
+    for index, category in enumerate(map(escape, chart.categories)):
         for number, s in enumerate(chart.series):
             value = s.values[index]
             y = layout.y_of(value)
@@ -252,8 +253,7 @@ def _bars(chart: Chart, layout: _Layout) -> Iterator[str]:
             yield (
                 f'<rect x="{_n(x)}" y="{_n(min(y, zero))}" width="{_n(bar_width)}" '
                 f'height="{_n(abs(y - zero))}" fill="{_colour(number)}">'
-                f"<title>{escape(category)}, {escape(s.name)}: {format_number(value)}</title>"
-                "</rect>"
+                f"<title>{category}, {names[number]}: {format_number(value)}</title></rect>"
             )
     yield "</g>"
 
