@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET
 
 from core.audit import audit_record
 from core.errors import ApplicationError
-from reporting.charts import bar_chart
+from reporting.charts import health_chart, summary_charts, vat_charts
 from reporting.exports import EXPORTS, INVOICES, REPORT_EXPORTS, CsvExport, csv_chunks
 from reporting.filters import (
     ExportParameters,
@@ -191,7 +191,6 @@ def summary_page(request: HttpRequest) -> HttpResponse:
         cells: dict[tuple[int, date], list[SellerMonth]] = defaultdict(list)
         for cell in seller_month_summary(filters=filters, seller_ids=[s.pk for s in page]):
             cells[cell.seller_id, cell.month].append(cell)
-        currencies = sorted({total.currency for total in totals})
         return {
             "months": months,
             "totals": {month: [t for t in totals if t.month == month] for month in months},
@@ -202,13 +201,7 @@ def summary_page(request: HttpRequest) -> HttpResponse:
             "statement_query": urlencode(
                 {k: v for k, v in filters_to_json(filters).items() if k != "seller"}
             ),
-            "charts": [
-                bar_chart(
-                    f"Gross by month, {currency} (invoices minus credit notes)",
-                    [(f"{t.month:%Y-%m}", t.gross) for t in totals if t.currency == currency],
-                )
-                for currency in currencies
-            ],
+            "charts": summary_charts(totals),
         }
 
     return _report(request, "reporting/admin/summary.html", "Sellers by month", build)
@@ -222,11 +215,7 @@ def vat_page(request: HttpRequest) -> HttpResponse:
         rows = vat_summary(filters=filters)
         return {
             "rows": rows,
-            "chart": bar_chart(
-                "Tax by buyer country and rate",
-                [(f"{r.buyer_country} {r.rate:g}% {r.currency}", r.tax) for r in rows],
-                slot=72,
-            ),
+            "charts": vat_charts(rows),
         }
 
     return _report(request, "reporting/admin/vat.html", "VAT summary", build)
@@ -241,10 +230,7 @@ def health_page(request: HttpRequest) -> HttpResponse:
         stuck = [row for row in rows if row.pending or row.failed][:HEALTH_SELLERS_CHARTED]
         return {
             "rows": rows,
-            "chart": bar_chart(
-                "Pending and failed documents, worst sellers",
-                [(f"#{row.seller_id}", row.pending + row.failed) for row in stuck],
-            ),
+            "chart": health_chart(stuck),
         }
 
     return _report(request, "reporting/admin/health.html", "Issuance health", build)

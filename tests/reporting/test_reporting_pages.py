@@ -14,8 +14,6 @@ from django.http import StreamingHttpResponse
 from django.test import Client
 from django.utils import timezone
 
-from reporting.charts import bar_chart
-
 pytestmark = pytest.mark.django_db
 
 YEAR = {"date_from": "2024-01-01", "date_to": "2024-12-31"}
@@ -55,6 +53,13 @@ def test_summary_page_totals_equal_the_documents_export(
         "Bolt GmbH",
     ]
     assert page.content.count(b'role="img"') == 2  # one chart per currency
+    assert [
+        (chart.key, chart.categories, chart.series[0].values) for chart in page.context["charts"]
+    ] == [
+        ("gross-eur", ("2024-01", "2024-02"), (D("1493.60"), D("-12.10"))),
+        ("gross-usd", ("2024-03",), (D("6.10"),)),
+    ]
+    assert page.content.count(b'<th scope="row">2024-02</th>') == 1
 
 
 def test_statement_page_totals_equal_the_statement_export(
@@ -81,7 +86,40 @@ def test_vat_page_totals_equal_the_vat_export(
     assert [(r.buyer_country, r.tax) for r in page.context["rows"]] == [
         (row["buyer_country"], D(row["tax_amount"])) for row in export
     ]
-    assert page.content.count(b'role="img" aria-label="Tax by buyer country and rate"') == 1
+    assert page.content.count(b'role="img" aria-labelledby="vat-eur-title vat-eur-desc"') == 1
+    assert page.content.count(b'role="img" aria-labelledby="vat-usd-title vat-usd-desc"') == 1
+
+
+def test_vat_chart_names_each_row_once_when_two_routes_share_a_buyer_country_and_rate(
+    operator_client: Client,
+    ledger: dict[str, Any],
+    make_order: Callable[..., Any],
+    make_invoice: Callable[..., Any],
+) -> None:
+    # Bolt (AT) sells to Slovenia at 22 % as Acme (SI) does: "SI 22.00% EUR" twice before.
+    order = make_order(ledger["bolt"], country="SI", net="50.00", tax="11.00")
+    make_invoice(order, number="B-8", on=date(2024, 3, 5))
+
+    page = operator_client.get("/admin/reports/vat/", YEAR)
+
+    eur, usd = page.context["charts"]
+    assert eur.categories == (
+        "AT→AT 22% domestic",
+        "AT→SI 22% intra_eu_b2c",
+        "SI→DE 0% intra_eu_b2c",
+        "SI→SI 22% domestic",
+    )
+    assert [(s.name, s.values) for s in eur.series] == [
+        ("Taxable base", (D("1234.50"), D("50.00"), D("0.10"), D("0.00"))),
+        ("Tax", (D("246.90"), D("11.00"), D("0.00"), D("0.00"))),
+    ]
+    assert (usd.categories, [s.values for s in usd.series]) == (
+        ("SI→FR 22% intra_eu_b2c",),
+        [(D("5.00"),), (D("1.10"),)],
+    )
+    for label in eur.categories:
+        # Once as the x label, once as the table's row heading.
+        assert page.content.decode().count(f">{label}<") == 2
 
 
 def test_health_page_lists_worst_sellers_first(
@@ -94,9 +132,14 @@ def test_health_page_lists_worst_sellers_first(
         ("Bolt GmbH", 0, 1),
         ("Acme, d.o.o.", 1, 0),
     ]
-    assert [bar.label for bar in page.context["chart"].bars] == [
-        f"#{ledger['bolt'].pk}",
-        f"#{ledger['acme'].pk}",
+    chart = page.context["chart"]
+    assert chart.categories == (
+        f"#{ledger['bolt'].pk} Bolt GmbH",
+        f"#{ledger['acme'].pk} Acme, d.o.o.",
+    )
+    assert [(s.name, s.values) for s in chart.series] == [
+        ("Pending", (0, 1)),
+        ("Failed", (1, 0)),
     ]
 
 
@@ -154,15 +197,3 @@ def test_index_defaults_to_this_year(operator_client: Client) -> None:
         "date_from": f"{year}-01-01",
         "date_to": f"{year}-12-31",
     }
-
-
-def test_bar_chart_hangs_negative_values_below_the_baseline() -> None:
-    chart = bar_chart("t", [("Jan", D("30")), ("Feb", D("-10"))], slot=50)
-
-    assert chart is not None
-    assert chart.zero_y == 120.0
-    assert [(b.x, b.y, b.width, b.height) for b in chart.bars] == [
-        (5.0, 0.0, 40.0, 120.0),
-        (55.0, 120.0, 40.0, 40.0),
-    ]
-    assert bar_chart("empty", []) is None
