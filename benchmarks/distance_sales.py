@@ -33,7 +33,7 @@ def seed(url: str, documents: int) -> int:
     """The seller's rows; the number of its intra-EU B2C documents."""
     from django.contrib.auth.models import User
 
-    from invoicing.models import DocumentLine, Invoice
+    from invoicing.models import Document, DocumentLine
     from marketplace.models import Checkout, Order, OrderLine, Product
     from sellers.models import Seller
 
@@ -78,7 +78,7 @@ def seed(url: str, documents: int) -> int:
              "transaction_type": kind(n), "tax_rate_source": "seller"}
             for n in range(1, documents + 1)
         ))  # fmt: skip
-        copy_model(conn, Invoice, (
+        copy_model(conn, Document, (
             {"id": n, "order_id": n, "seller_id": 1, "kind": "invoice",
              "entity_id": "ent_000000000001", "currency": "EUR", "created_at": placed(n),
              "seller_country": "SI", "buyer_country": "DE" if distance(n) else "SI",
@@ -99,7 +99,7 @@ def seed(url: str, documents: int) -> int:
              "unit_price": net, "tax_rate": Decimal("22.00"), "total_net": net}
             for n in range(1, documents + 1)
         ))  # fmt: skip
-        for model in (User, Product, Checkout, Order, OrderLine, Invoice, DocumentLine):
+        for model in (User, Product, Checkout, Order, OrderLine, Document, DocumentLine):
             table = model._meta.db_table
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -83,7 +83,7 @@ def _run(
     from django.db import connection
     from django.db.models import Max, Min
 
-    from invoicing.models import DocumentKind, Invoice, InvoiceState
+    from invoicing.models import Document, DocumentKind, DocumentState
 
     with tempfile.TemporaryDirectory() as scratch:
         log_path = Path(scratch) / "sandbox.log"
@@ -101,8 +101,8 @@ def _run(
             }
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             pool = [_worker(env) for _ in range(workers)]
-            rows = Invoice.objects.filter(order_id__in=order_ids, kind=DocumentKind.INVOICE)
-            done = rows.filter(state=InvoiceState.ISSUED)
+            rows = Document.objects.filter(order_id__in=order_ids, kind=DocumentKind.INVOICE)
+            done = rows.filter(state=DocumentState.ISSUED)
             if email:
                 done = done.filter(sent_at__isnull=False)
             while done.count() < len(order_ids):

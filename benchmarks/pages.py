@@ -68,7 +68,7 @@ def seed(url: str, sellers: int, orders: int) -> None:
     """Consistent rows by construction, so FK triggers are off while copying (replica role)."""
     from django.contrib.auth.models import User
 
-    from invoicing.models import Invoice
+    from invoicing.models import Document
     from marketplace.models import Checkout, Order, OrderLine, Product
     from sellers.models import Seller
 
@@ -147,8 +147,8 @@ def seed(url: str, sellers: int, orders: int) -> None:
              "tax_rate": Decimal("22.00"), "total_net": Decimal("10.00")}
             for o in range(1, orders + 1)
         ))  # fmt: skip
-        copy_model(conn, Invoice, (document(o) for o in range(1, orders + 1)))
-        for model in (Seller, User, Product, Checkout, Order, OrderLine, Invoice):
+        copy_model(conn, Document, (document(o) for o in range(1, orders + 1)))
+        for model in (Seller, User, Product, Checkout, Order, OrderLine, Document):
             table = model._meta.db_table
             last = f"(SELECT max(id) FROM {table})"
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})")
@@ -159,7 +159,7 @@ def seed(url: str, sellers: int, orders: int) -> None:
 def pages(sellers: int, orders: int) -> Iterator[tuple[str, str, str]]:
     """(key, who, path) of each page measured."""
     middle = active_seller(sellers // 2)
-    invoices = "/admin/invoicing/invoice/"
+    invoices = "/admin/invoicing/document/"
     yield "admin_index", "operator", "/admin/"
     yield "admin_seller_list", "operator", "/admin/sellers/seller/"
     yield "admin_seller_search_name", "operator", f"/admin/sellers/seller/?q=Seller+{middle}+d"

@@ -97,7 +97,7 @@ def seed_database(url: str, plan: Plan) -> None:
     reconciliation never reads them."""
     from django.contrib.auth.models import User
 
-    from invoicing.models import Invoice
+    from invoicing.models import Document
     from marketplace.models import Checkout, Order, Product
     from sellers.models import Seller
 
@@ -138,7 +138,7 @@ def seed_database(url: str, plan: Plan) -> None:
              "buyer_is_end_consumer": True}
             for o in range(1, documents + 1)
         ))  # fmt: skip
-        copy_model(conn, Invoice, (
+        copy_model(conn, Document, (
             {"id": o, "entity_id": entity_id(plan.seller(o)), "kind": "invoice",
              "state": "issued", "remote_id": remote_id(o), "number": plan.number(o),
              "shareable_id": f"{o:024x}", "date": plan.moment(o).date(),
@@ -152,7 +152,7 @@ def seed_database(url: str, plan: Plan) -> None:
              "customer_is_end_consumer": True}
             for o in range(1, documents + 1)
         ))  # fmt: skip
-        for model in (Seller, User, Product, Checkout, Order, Invoice):
+        for model in (Seller, User, Product, Checkout, Order, Document):
             table = model._meta.db_table
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -56,7 +56,7 @@ def seed(url: str, documents: int, sellers: int) -> None:
     """Consistent rows by construction, so FK triggers are off while copying (replica role)."""
     from django.contrib.auth.models import User
 
-    from invoicing.models import DocumentTax, Invoice
+    from invoicing.models import Document, DocumentTax
     from marketplace.models import Checkout, Order
     from sellers.models import Seller
 
@@ -143,13 +143,13 @@ def seed(url: str, documents: int, sellers: int) -> None:
                 on = min(invoice_date(order) + timedelta(days=7), YEAR_TO)
                 yield document(doc, order, on, order)
 
-        copy_model(conn, Invoice, documents_rows())
+        copy_model(conn, Document, documents_rows())
         copy_model(conn, DocumentTax, (
             {"id": doc, **dict(zip(("rate", "base", "amount"), amounts(order_of(doc))[:3],
                                    strict=True)), "document_id": doc}
             for doc in range(1, documents + 1)
         ))  # fmt: skip
-        for model in (Seller, User, Checkout, Order, Invoice, DocumentTax):
+        for model in (Seller, User, Checkout, Order, Document, DocumentTax):
             table = model._meta.db_table
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -5,7 +5,7 @@ members). `is_staff` alone reaches nothing beyond what any user reaches.
 Permissions used outside admin:
 - `marketplace.view_order`: every order in the API; `marketplace.change_order`: fulfil, cancel
   and refund any order; `marketplace.record_order_payment`: record a payment received offline.
-- `invoicing.view_invoice`: every invoice and credit note in the API.
+- `invoicing.view_document`: every invoice and credit note in the API.
 - `sellers.view_seller`, `sellers.add_seller`: list and onboard sellers in the API.
 - `reporting.view_reports`: the report pages; `reporting.export_reports`: the cross-seller CSV
   exports and export jobs (API and admin downloads).

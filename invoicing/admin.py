@@ -19,7 +19,7 @@ from core.errors import ApplicationError
 from invoicing import reconciliation, selectors, services
 from invoicing.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR, WAITING_FOR_ENTITY
 from invoicing.client import SpaceInvoicesError
-from invoicing.models import Finding, FindingKind, Invoice, InvoiceState, WebhookDelivery
+from invoicing.models import Document, DocumentState, Finding, FindingKind, WebhookDelivery
 from marketplace.admin import OrderAdmin
 from marketplace.models import Order
 from sellers.admin_rows import SellerRowsAdmin
@@ -40,7 +40,7 @@ class HeldFilter(admin.SimpleListFilter):
             ("entity", "Waiting for the seller's entity"),
         ]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> QuerySet[Document]:
         if self.value() == "operator":
             return queryset.filter(HELD_FOR_OPERATOR)
         if self.value() == "vies":
@@ -62,14 +62,14 @@ class OverCreditedFilter(admin.SimpleListFilter):
     ) -> list[tuple[str, str]]:
         return [("over", "Credited above the invoice's total")]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> QuerySet[Document]:
         if self.value() == "over":
             return queryset.filter(pk__in=selectors.invoices_over_credited().values("pk"))
         return queryset
 
 
-@admin.register(Invoice)
-class InvoiceAdmin(SellerRowsAdmin[Invoice]):
+@admin.register(Document)
+class InvoiceAdmin(SellerRowsAdmin[Document]):
     """A read-only mirror of the documents in sellers' entities, with a retry for failures and
     a release for invoices held for an operator's decision."""
 
@@ -103,15 +103,15 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
     id_search_fields = ("pk", "order_id")
     search_help_text = "A document or order id, or a number, remote id, entity id or seller name."
     actions = ["retry", "release"]
-    readonly_fields = [field.name for field in Invoice._meta.fields]
+    readonly_fields = [field.name for field in Document._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Document | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Document | None = None) -> bool:
         return False
 
     def change_view(
@@ -122,7 +122,9 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         shown = (
-            Invoice.objects.filter(pk=object_id) if object_id.isdigit() else Invoice.objects.none()
+            Document.objects.filter(pk=object_id)
+            if object_id.isdigit()
+            else Document.objects.none()
         )
         for found in selectors.over_credits(invoices=shown):
             currency = found.invoice.currency
@@ -135,39 +137,39 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="total", ordering="total_gross")
-    def total(self, invoice: Invoice) -> str:
+    def total(self, invoice: Document) -> str:
         """Gross with its currency: one column, so the last error stays on screen."""
         return (
             f"{invoice.total_gross} {invoice.currency}" if invoice.total_gross is not None else "-"
         )
 
     @admin.display(description="order", ordering="order_id")
-    def order_link(self, invoice: Invoice) -> str:
+    def order_link(self, invoice: Document) -> str:
         url = reverse("admin:marketplace_order_change", args=[invoice.order_id])
         return format_html('<a href="{}">Order {}</a>', url, invoice.order_id)
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         """The mirror is read-only here, but a retry changes documents: the model's change
         permission (has_change_permission says no to everyone, for the read-only pages)."""
-        return request.user.has_perm("invoicing.change_invoice")
+        return request.user.has_perm("invoicing.change_document")
 
     def has_release_permission(self, request: HttpRequest) -> bool:
         return self.has_retry_permission(request)
 
     @admin.action(description="Retry issuing the selected failed documents", permissions=["retry"])
-    def retry(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> TemplateResponse | None:
+    def retry(self, request: HttpRequest, queryset: QuerySet[Document]) -> TemplateResponse | None:
         by_state = dict(queryset.order_by().values_list("state").annotate(Count("pk")))
-        count = by_state.get(InvoiceState.FAILED, 0)
+        count = by_state.get(DocumentState.FAILED, 0)
         skipped = {
-            "already issued": by_state.get(InvoiceState.ISSUED, 0),
-            "still pending": by_state.get(InvoiceState.PENDING, 0),
+            "already issued": by_state.get(DocumentState.ISSUED, 0),
+            "still pending": by_state.get(DocumentState.PENDING, 0),
         }
         return admin_site.confirmed_action(
             request,
             self,
             action="retry",
             question=f"Retry {admin_site.counted(count, 'failed document')}?",
-            eligible=queryset.filter(state=InvoiceState.FAILED).order_by("pk"),
+            eligible=queryset.filter(state=DocumentState.FAILED).order_by("pk"),
             eligible_count=count,
             skipped=skipped,
             button="Yes, retry",
@@ -176,7 +178,7 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
             outcome="queued for retry",
         )
 
-    def _retry_one(self, request: HttpRequest, invoice: Invoice, actor: User) -> bool:
+    def _retry_one(self, request: HttpRequest, invoice: Document, actor: User) -> bool:
         """A credit note that no longer fits in what remains of its invoice is refused."""
         try:
             services.document_retry(invoice_id=invoice.pk, actor=actor)
@@ -189,7 +191,9 @@ class InvoiceAdmin(SellerRowsAdmin[Invoice]):
         description="Release the selected held invoices (issue them with the VAT due)",
         permissions=["release"],
     )
-    def release(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> TemplateResponse | None:
+    def release(
+        self, request: HttpRequest, queryset: QuerySet[Document]
+    ) -> TemplateResponse | None:
         held = queryset.filter(HELD_FOR_OPERATOR).order_by("pk")
         count = held.count()
         return admin_site.confirmed_action(
@@ -227,7 +231,7 @@ class FindingAdmin(AutocompleteFilterAdmin[Finding]):
 
     def has_adopt_permission(self, request: HttpRequest) -> bool:
         """Adopting writes the mirror: the documents' change permission, as for a retry."""
-        return request.user.has_perm("invoicing.change_invoice")
+        return request.user.has_perm("invoicing.change_document")
 
     @admin.action(
         description="Adopt the Space Invoices document into the mirror", permissions=["adopt"]
@@ -299,8 +303,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
 # An order's documents are invoicing's: the order's admin shows them below its lines.
 
 
-class DocumentInline(admin.TabularInline[Invoice, Order]):
-    model = Invoice
+class DocumentInline(admin.TabularInline[Document, Order]):
+    model = Document
     extra = 0
     can_delete = False
     show_change_link = True

@@ -18,7 +18,7 @@ from core.api import authenticated_user
 from core.errors import ApplicationError
 from invoicing import selectors, seller_entities, services
 from invoicing.client import SpaceInvoicesError, Transient
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from sellers.models import Seller
 from sellers.permissions import IsSellerAdmin
 from sellers.selectors import seller_for_user
@@ -26,9 +26,9 @@ from sellers.selectors import seller_for_user
 logger = logging.getLogger(__name__)
 
 
-class InvoiceOutputSerializer(serializers.ModelSerializer[Invoice]):
+class InvoiceOutputSerializer(serializers.ModelSerializer[Document]):
     class Meta:
-        model = Invoice
+        model = Document
         fields = [
             "id",
             "order_id",
@@ -59,10 +59,10 @@ class InvoiceOutputSerializer(serializers.ModelSerializer[Invoice]):
         ]
 
 
-class InvoiceDetailApi(generics.RetrieveAPIView[Invoice]):
+class InvoiceDetailApi(generics.RetrieveAPIView[Document]):
     serializer_class = InvoiceOutputSerializer
 
-    def get_queryset(self) -> QuerySet[Invoice]:
+    def get_queryset(self) -> QuerySet[Document]:
         return selectors.invoices_visible_to(self.request.user)
 
 
@@ -75,7 +75,7 @@ class InvoiceLinkApi(APIView):
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
         invoice = get_object_or_404(selectors.invoices_visible_to(request.user), pk=pk)
-        if invoice.state != InvoiceState.ISSUED or not invoice.shareable_id:
+        if invoice.state != DocumentState.ISSUED or not invoice.shareable_id:
             raise ApplicationError("The document is not issued yet.", field="state")
         return Response({"url": f"{settings.SPACE_INVOICES_SHARE_URL}{invoice.shareable_id}"})
 
@@ -92,12 +92,12 @@ class InvoicePdfApi(APIView):
         return response
 
 
-class SellerInvoiceListApi(generics.ListAPIView[Invoice]):
+class SellerInvoiceListApi(generics.ListAPIView[Document]):
     """The documents of the requesting user's seller; the seller comes from the membership."""
 
     serializer_class = InvoiceOutputSerializer
 
-    def get_queryset(self) -> QuerySet[Invoice]:
+    def get_queryset(self) -> QuerySet[Document]:
         seller = seller_for_user(self.request.user)
         if seller is None:
             raise PermissionDenied("Only seller users have seller documents.")

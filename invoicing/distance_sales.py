@@ -33,7 +33,7 @@ from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Sum, Wh
 from django.db.models.functions import Coalesce, TruncDate
 
 from core.audit import audit_record
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from marketplace.models import Order, OrderStatus
 from marketplace.tax import TransactionType
 from sellers.models import Seller
@@ -42,7 +42,7 @@ THRESHOLD_EUR = Decimal("10000")
 
 # The rows whose document exists or may exist in the entity: all but those failed with a known
 # outcome (rejected, or proved absent), the rule services._credited_quantities follows.
-_MAY_EXIST = ~Q(state=InvoiceState.FAILED, outcome_unknown=False)
+_MAY_EXIST = ~Q(state=DocumentState.FAILED, outcome_unknown=False)
 
 # Units of each currency per euro: the ECB's euro foreign exchange reference rates of
 # 14 March 2025 (as reprinted by euro2.net, read 2026-12-05). BGN is the lev's fixed rate.
@@ -151,7 +151,7 @@ def _daily_totals_eur(seller_id: int, on: date) -> list[tuple[date, Decimal]] | 
         output_field=DecimalField(max_digits=14, decimal_places=2),
     )
     documents = (
-        Invoice.objects.filter(
+        Document.objects.filter(
             _MAY_EXIST, seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C
         )
         .annotate(day=Coalesce("date", TruncDate("created_at")))
@@ -159,7 +159,7 @@ def _daily_totals_eur(seller_id: int, on: date) -> list[tuple[date, Decimal]] | 
         .values("day", "currency")
         .annotate(net=Sum(signed_net))
     )
-    invoiced = Invoice.objects.filter(_MAY_EXIST, order=OuterRef("pk"), kind=DocumentKind.INVOICE)
+    invoiced = Document.objects.filter(_MAY_EXIST, order=OuterRef("pk"), kind=DocumentKind.INVOICE)
     remaining_net = (F("lines__quantity") - F("lines__refunded_quantity")) * F("lines__unit_price")
     not_invoiced = (
         Order.objects.filter(seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C)

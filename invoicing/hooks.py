@@ -7,14 +7,14 @@ app's ready() (reporting.apps).
 
 from typing import Protocol
 
-from invoicing.models import Invoice
+from invoicing.models import Document
 
 
 class DocumentListener(Protocol):
-    def document_issued(self, *, document: Invoice) -> None:
+    def document_issued(self, *, document: Document) -> None:
         """An invoice or credit note was issued (or mirrored issued); in that transaction."""
 
-    def document_voided(self, *, document: Invoice) -> None:
+    def document_voided(self, *, document: Document) -> None:
         """An issued document was voided; in that transaction."""
 
 
@@ -26,11 +26,11 @@ def document_listener_register(listener: DocumentListener) -> None:
         _listeners.append(listener)
 
 
-def document_issued(*, document: Invoice) -> None:
+def document_issued(*, document: Document) -> None:
     for listener in _listeners:
         listener.document_issued(document=document)
 
 
-def document_voided(*, document: Invoice) -> None:
+def document_voided(*, document: Document) -> None:
     for listener in _listeners:
         listener.document_voided(document=document)

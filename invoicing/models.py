@@ -41,13 +41,13 @@ def document_ref_parse(ref: str) -> tuple[str, int] | None:
     return (match.group(1), int(match.group(2))) if match else None
 
 
-class InvoiceState(models.TextChoices):
+class DocumentState(models.TextChoices):
     PENDING = "pending", "Pending"
     ISSUED = "issued", "Issued"
     FAILED = "failed", "Failed"
 
 
-class Invoice(models.Model):
+class Document(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="documents")
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="documents")
     entity_id = models.CharField(max_length=40)
@@ -55,7 +55,7 @@ class Invoice(models.Model):
         max_length=12, choices=DocumentKind.choices, default=DocumentKind.INVOICE
     )
     state = models.CharField(
-        max_length=10, choices=InvoiceState.choices, default=InvoiceState.PENDING
+        max_length=10, choices=DocumentState.choices, default=DocumentState.PENDING
     )
     # The X-Request-Id of the create call: fixed with the row, reused on every retry.
     request_id = models.CharField(max_length=64, unique=True, default=new_request_id)
@@ -178,7 +178,7 @@ class Invoice(models.Model):
                 condition=models.Q(kind__in=DocumentKind.values), name="document_kind_valid"
             ),
             models.CheckConstraint(
-                condition=models.Q(state__in=InvoiceState.values), name="document_state_valid"
+                condition=models.Q(state__in=DocumentState.values), name="document_state_valid"
             ),
             models.CheckConstraint(
                 condition=~models.Q(state="issued")
@@ -219,7 +219,7 @@ class DocumentLine(models.Model):
     amount, without lines (see services.credit_note_for_remaining).
     """
 
-    document = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="lines")
     order_line = models.ForeignKey(
         OrderLine, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -269,7 +269,7 @@ class DocumentLine(models.Model):
 class DocumentTax(models.Model):
     """The issued document's tax summary by rate, as Space Invoices computed it."""
 
-    document = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="taxes")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="taxes")
     rate = tax_rate_field()
     base = money_field()
     amount = money_field()

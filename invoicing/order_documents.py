@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from invoicing.distance_sales import distance_sales_lock, distance_sales_over_threshold
-from invoicing.models import DocumentKind, Invoice
+from invoicing.models import Document, DocumentKind
 from invoicing.services import (
     CreditLine,
     credit_note_for_remaining,
@@ -54,7 +54,7 @@ class OrderDocuments:
         if invoice is not None:
             credit_note_for_remaining(invoice=invoice)
 
-    def order_refunded(self, *, order: Order, lines: Sequence[RefundLine]) -> Invoice | None:
+    def order_refunded(self, *, order: Order, lines: Sequence[RefundLine]) -> Document | None:
         invoice = _invoice_of(order)
         if invoice is None:
             return None
@@ -62,5 +62,5 @@ class OrderDocuments:
         return credit_note_request(invoice=invoice, lines=credit_lines)
 
 
-def _invoice_of(order: Order) -> Invoice | None:
-    return Invoice.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
+def _invoice_of(order: Order) -> Document | None:
+    return Document.objects.filter(order=order, kind=DocumentKind.INVOICE).first()

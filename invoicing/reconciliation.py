@@ -46,13 +46,14 @@ from django.utils import timezone
 
 from core.errors import ApplicationError
 from invoicing import gateway, services
-from invoicing.client import Document, SpaceInvoicesClient, SpaceInvoicesError
+from invoicing.client import Document as RemoteDocument
+from invoicing.client import SpaceInvoicesClient, SpaceInvoicesError
 from invoicing.models import (
+    Document,
     DocumentKind,
+    DocumentState,
     Finding,
     FindingKind,
-    Invoice,
-    InvoiceState,
     ReconciliationCursor,
     WebhookDelivery,
     document_ref_parse,
@@ -104,8 +105,8 @@ def _settle_unknown_outcomes(client: SpaceInvoicesClient, deadline: float | None
     Stops at the deadline. A row whose look-up fails (timeout, 5xx, 429, 404, ...) is logged
     and stays unknown for the next run; the run goes on with the next row.
     """
-    unknown = Invoice.objects.filter(
-        state=InvoiceState.FAILED, outcome_unknown=True, seller__status=SellerStatus.ACTIVE
+    unknown = Document.objects.filter(
+        state=DocumentState.FAILED, outcome_unknown=True, seller__status=SellerStatus.ACTIVE
     ).order_by("pk")
     for invoice_id, seller_id in unknown.values_list("pk", "seller_id"):
         if deadline is not None and time.monotonic() >= deadline:
@@ -125,7 +126,7 @@ def sellers_due() -> QuerySet[Seller]:
     """Active sellers with an entity that may have changed since their last visit, the least
     recently visited first; with their cursor and whether they have open findings."""
     visited_at = OuterRef("reconciliation__visited_at")
-    our_changes = Invoice.objects.filter(seller=OuterRef("pk")).filter(
+    our_changes = Document.objects.filter(seller=OuterRef("pk")).filter(
         Q(created_at__gt=visited_at)
         | Q(last_attempt_at__gt=visited_at)
         | Q(issued_at__gt=visited_at)
@@ -158,7 +159,7 @@ def sellers_due() -> QuerySet[Seller]:
 def _outbox_due() -> Q:
     """Issued documents whose email or (invoices of paid orders) payment record is still due:
     counted on every visit until done."""
-    return Q(state=InvoiceState.ISSUED) & (
+    return Q(state=DocumentState.ISSUED) & (
         Q(send_due_at__isnull=False, sent_at__isnull=True)
         | Q(
             kind=DocumentKind.INVOICE,
@@ -172,8 +173,8 @@ def _outbox_due() -> Q:
 def _uninvoiced(orders: QuerySet[Order]) -> QuerySet[Order]:
     """Those of ``orders`` that may lack their invoice: not cancelled, with lines, and without
     an issued invoice (whether each is at its invoice point is ``invoice_point_reached``'s)."""
-    issued = Invoice.objects.filter(
-        order=OuterRef("pk"), kind=DocumentKind.INVOICE, state=InvoiceState.ISSUED
+    issued = Document.objects.filter(
+        order=OuterRef("pk"), kind=DocumentKind.INVOICE, state=DocumentState.ISSUED
     )
     return (
         orders.exclude(status=OrderStatus.CANCELLED)
@@ -192,7 +193,7 @@ def _seller_visit(seller: Seller, client: SpaceInvoicesClient) -> list[Finding]:
     has_findings: bool = getattr(seller, "has_findings", True)
     full = cursor is None or cursor.full_due
     since = _since(cursor.watermark) if cursor and not full and cursor.watermark else None
-    seen: dict[str, Document] = {}
+    seen: dict[str, RemoteDocument] = {}
     for document in client.invoice_iter(entity_id=entity_id, updated_since=since):
         seen[document["id"]] = document
     for document in client.credit_note_iter(entity_id=entity_id, updated_since=since):
@@ -224,7 +225,7 @@ def _seller_visit(seller: Seller, client: SpaceInvoicesClient) -> list[Finding]:
 
 def finding_adopt(
     *, finding_id: int, actor: User | None = None, client: SpaceInvoicesClient | None = None
-) -> Invoice:
+) -> Document:
     """Mirror the document a "not mirrored" finding names onto its row here: the failed or
     pending row its ``document_ref`` names, or a new invoice row of its order (one that had
     none). Reuses the mirroring of an issued document; the finding is resolved."""
@@ -246,19 +247,19 @@ def finding_adopt(
     return invoice
 
 
-def _row_named(document: Document, seller: Seller) -> Invoice | None:
+def _row_named(document: RemoteDocument, seller: Seller) -> Document | None:
     ref = _ref(document)
     if ref is None:
         return None
-    return Invoice.objects.filter(pk=ref[1], seller=seller).first()
+    return Document.objects.filter(pk=ref[1], seller=seller).first()
 
 
-def _ref(document: Document) -> tuple[str, int] | None:
+def _ref(document: RemoteDocument) -> tuple[str, int] | None:
     """(kind, row id) of the row of ours the document's metadata names, if any."""
     return document_ref_parse(document["metadata"].get("document_ref", ""))
 
 
-def _invoice_row_for(document: Document, seller: Seller) -> Invoice:
+def _invoice_row_for(document: RemoteDocument, seller: Seller) -> Document:
     """A new invoice row (with its lines) for the order an adopted invoice names."""
     order_id = document["metadata"].get("order_id", "")
     order = (
@@ -270,7 +271,7 @@ def _invoice_row_for(document: Document, seller: Seller) -> Invoice:
         else None
     )
     row = services.invoice_request(order=order) if order is not None else None
-    if row is None or row.state == InvoiceState.ISSUED:
+    if row is None or row.state == DocumentState.ISSUED:
         raise ApplicationError(
             f"{document['id']} names no row and no uninvoiced order of this seller.",
             field="remote_id",
@@ -284,7 +285,9 @@ def _since(watermark: str) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _flagged(client: SpaceInvoicesClient, seller: Seller, entity_id: str) -> Iterator[Document]:
+def _flagged(
+    client: SpaceInvoicesClient, seller: Seller, entity_id: str
+) -> Iterator[RemoteDocument]:
     """The documents the seller's open findings name, and the invoices of orders found
     invoiced twice: listed again so those findings are recomputed, not kept blindly."""
     open_findings = Finding.objects.filter(seller=seller)
@@ -349,7 +352,7 @@ class _Visit:
     """The findings of one seller from the documents listed and our rows."""
 
     seller: Seller
-    documents: list[Document]
+    documents: list[RemoteDocument]
     run_at: datetime
 
     def finding(
@@ -373,7 +376,7 @@ class _Visit:
         # One query for the rows these documents touch: mirrored ones, their orders' invoice
         # rows, and the rows their document_ref names; only the fields the checks read.
         rows = list(
-            Invoice.objects.filter(seller=seller)
+            Document.objects.filter(seller=seller)
             .filter(
                 Q(remote_id__in=ids)
                 | Q(order_id__in=named, kind=DocumentKind.INVOICE)
@@ -399,7 +402,7 @@ class _Visit:
         }
         rows_by_pk = {row.pk: row for row in rows if row.pk in refs}
 
-        by_order: defaultdict[int, list[Document]] = defaultdict(list)
+        by_order: defaultdict[int, list[RemoteDocument]] = defaultdict(list)
         for document in invoices:
             order_id = document["metadata"].get("order_id", "")
             if not _ORDER_ID.fullmatch(order_id) or int(order_id) not in orders:
@@ -414,7 +417,7 @@ class _Visit:
             numbers = {str(d["number"]) for d in documents}
             row = invoice_rows.get(order_pk)
             ids = {d["id"] for d in documents}
-            if row is not None and row.state == InvoiceState.ISSUED:
+            if row is not None and row.state == DocumentState.ISSUED:
                 ids.add(str(row.remote_id))
                 numbers.add(row.number)
             if len(ids) > 1:
@@ -435,7 +438,7 @@ class _Visit:
             yield self.finding(FindingKind.NUMBERING_GAP, f"series '{series}' skips {gap}")
         for document in self.documents:
             row = mirrored.get(document["id"])
-            if row is not None and row.state == InvoiceState.ISSUED:
+            if row is not None and row.state == DocumentState.ISSUED:
                 yield from self._drift(row, document)
         for invoice, detail in _over_credited(self.seller):
             yield self.finding(
@@ -448,7 +451,7 @@ class _Visit:
         there, once the sweeper has had its time to drive them (a refusal is shown at once)."""
         stale = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER
         overdue = (
-            Invoice.objects.filter(seller=self.seller)
+            Document.objects.filter(seller=self.seller)
             .filter(_outbox_due())
             .filter(
                 Q(send_due_at__lt=stale)
@@ -490,10 +493,10 @@ class _Visit:
 
     def _not_mirrored(
         self,
-        document: Document,
-        rows_by_pk: dict[int, Invoice],
+        document: RemoteDocument,
+        rows_by_pk: dict[int, Document],
         orders: set[int],
-        invoice_rows: dict[int, Invoice],
+        invoice_rows: dict[int, Document],
     ) -> tuple[int, str] | None:
         """(order id, detail) when the document is ours but its row here is not issued."""
         ref = _ref(document)
@@ -502,7 +505,7 @@ class _Visit:
             ref is not None
             and row is not None
             and row.kind == ref[0]
-            and row.state != InvoiceState.ISSUED
+            and row.state != DocumentState.ISSUED
         ):
             return row.order_id, (
                 f"{document['number']} is in Space Invoices; its {row.get_kind_display().lower()} "
@@ -536,7 +539,7 @@ class _Visit:
             if invoice_point_reached(order):
                 yield self.finding(FindingKind.MISSING_INVOICE, _missing_detail(order), order.pk)
 
-    def _drift(self, row: Invoice, document: Document) -> Iterator[Finding]:
+    def _drift(self, row: Document, document: RemoteDocument) -> Iterator[Finding]:
         """A payment or a void the entity shows and the mirror missed, and the reverse: an
         invoice paid here whose payment the entity does not show."""
         if document.get("voided_at") and row.voided_at is None:
@@ -591,10 +594,10 @@ def _missing_detail(order: Order) -> str:
     return "at its invoice point, no invoice"
 
 
-def _over_credited(seller: Seller) -> Iterator[tuple[Invoice, str]]:
+def _over_credited(seller: Seller) -> Iterator[tuple[Document, str]]:
     """Invoices of the mirror whose credit notes credit more than their total (a credit note
     made in the seller's dashboard after ours, or several of them)."""
-    for found in over_credits(invoices=Invoice.objects.filter(seller=seller)):
+    for found in over_credits(invoices=Document.objects.filter(seller=seller)):
         invoice, currency = found.invoice, found.invoice.currency
         yield (
             invoice,

@@ -6,24 +6,24 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 
 from core.permissions import is_operator
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from marketplace.models import Order, OrderStatus
 from marketplace.pricing import PricedLine, order_totals, quantize
 from sellers.models import Seller
 from sellers.selectors import seller_ids_of
 
 
-def invoice_list_for_seller(seller: Seller) -> QuerySet[Invoice]:
-    return Invoice.objects.filter(seller=seller).select_related("order")
+def invoice_list_for_seller(seller: Seller) -> QuerySet[Document]:
+    return Document.objects.filter(seller=seller).select_related("order")
 
 
-def invoices_visible_to(user: User | AnonymousUser) -> QuerySet[Invoice]:
-    """Operators with `invoicing.view_invoice` see every document; a seller user its seller's;
+def invoices_visible_to(user: User | AnonymousUser) -> QuerySet[Document]:
+    """Operators with `invoicing.view_document` see every document; a seller user its seller's;
     a buyer its own orders'."""
-    invoices = Invoice.objects.select_related("order", "seller")
+    invoices = Document.objects.select_related("order", "seller")
     if not user.is_authenticated:
         return invoices.none()
-    if is_operator(user, "invoicing.view_invoice"):
+    if is_operator(user, "invoicing.view_document"):
         return invoices
     return invoices.filter(Q(order__buyer=user) | Q(seller_id__in=seller_ids_of(user)))
 
@@ -58,7 +58,7 @@ class CreditBalance:
         return max(remaining, Decimal(0))
 
 
-def invoice_credit_balance(*, invoice: Invoice) -> CreditBalance:
+def invoice_credit_balance(*, invoice: Document) -> CreditBalance:
     """The invoice's total and what its credit notes credit, derived from the mirror.
 
     Every credit note linked to the invoice counts unless it was rejected (failed with a known
@@ -81,8 +81,8 @@ def invoice_credit_balance(*, invoice: Invoice) -> CreditBalance:
     credited_gross = Decimal(0)
     by_amount = False
     credit_notes = (
-        Invoice.objects.filter(credited_invoice=invoice, voided_at__isnull=True)
-        .exclude(state=InvoiceState.FAILED, outcome_unknown=False)
+        Document.objects.filter(credited_invoice=invoice, voided_at__isnull=True)
+        .exclude(state=DocumentState.FAILED, outcome_unknown=False)
         .prefetch_related("lines", "taxes")
         .order_by("pk")
     )
@@ -114,7 +114,7 @@ def invoice_credit_balance(*, invoice: Invoice) -> CreditBalance:
 
 @dataclass(frozen=True)
 class OverCredit:
-    invoice: Invoice
+    invoice: Document
     credited_gross: Decimal
 
     @property
@@ -122,7 +122,7 @@ class OverCredit:
         return self.credited_gross - (self.invoice.total_gross or Decimal(0))
 
 
-def invoices_over_credited(*, invoices: QuerySet[Invoice] | None = None) -> QuerySet[Invoice]:
+def invoices_over_credited(*, invoices: QuerySet[Document] | None = None) -> QuerySet[Document]:
     """Invoices (of ``invoices``, else all) whose issued, unvoided credit notes total more
     than the invoice's total.
 
@@ -142,10 +142,10 @@ def invoices_over_credited(*, invoices: QuerySet[Invoice] | None = None) -> Quer
         .filter(credited__gt=F("credited_invoice__total_gross"))
         .values("credited_invoice")
     )
-    return Invoice.objects.filter(pk__in=over)
+    return Document.objects.filter(pk__in=over)
 
 
-def over_credits(*, invoices: QuerySet[Invoice]) -> list[OverCredit]:
+def over_credits(*, invoices: QuerySet[Document]) -> list[OverCredit]:
     """Those of ``invoices`` that are over-credited, with what their credit notes credit."""
     found = list(invoices_over_credited(invoices=invoices).order_by("pk"))
     credited = dict(
@@ -159,9 +159,9 @@ def over_credits(*, invoices: QuerySet[Invoice]) -> list[OverCredit]:
     return [OverCredit(invoice, credited[invoice.pk]) for invoice in found]
 
 
-def _counted_credit_notes() -> QuerySet[Invoice]:
-    return Invoice.objects.filter(
-        kind=DocumentKind.CREDIT_NOTE, state=InvoiceState.ISSUED, voided_at__isnull=True
+def _counted_credit_notes() -> QuerySet[Document]:
+    return Document.objects.filter(
+        kind=DocumentKind.CREDIT_NOTE, state=DocumentState.ISSUED, voided_at__isnull=True
     )
 
 
@@ -172,7 +172,7 @@ def _counted_credit_notes() -> QuerySet[Invoice]:
 def seller_order_list(seller: Seller, *, status: str | None = None) -> QuerySet[Order]:
     """The seller's orders, newest first, each with its documents (one query per page)."""
     orders = Order.objects.filter(seller=seller).prefetch_related(
-        Prefetch("documents", queryset=Invoice.objects.order_by("pk"))
+        Prefetch("documents", queryset=Document.objects.order_by("pk"))
     )
     if status:
         orders = orders.filter(status=status)
@@ -181,9 +181,9 @@ def seller_order_list(seller: Seller, *, status: str | None = None) -> QuerySet[
 
 def seller_document_list(
     seller: Seller, *, kind: str | None = None, state: str | None = None
-) -> QuerySet[Invoice]:
+) -> QuerySet[Document]:
     """The seller's invoices and credit notes, newest first."""
-    documents = Invoice.objects.filter(seller=seller).select_related("credited_invoice")
+    documents = Document.objects.filter(seller=seller).select_related("credited_invoice")
     if kind:
         documents = documents.filter(kind=kind)
     if state:
@@ -201,12 +201,12 @@ def seller_order_counts(seller: Seller) -> dict[str, int]:
 def seller_document_counts(seller: Seller) -> dict[str, dict[str, int]]:
     """How many of the seller's documents of each kind are in each state, all present."""
     rows = (
-        Invoice.objects.filter(seller=seller)
+        Document.objects.filter(seller=seller)
         .values_list("kind", "state")
         .annotate(count=Count("pk"))
         .order_by()
     )
-    counts = {kind: dict.fromkeys(InvoiceState.values, 0) for kind in DocumentKind.values}
+    counts = {kind: dict.fromkeys(DocumentState.values, 0) for kind in DocumentKind.values}
     for kind, state, count in rows:
         counts[kind][state] = count
     return counts

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from invoicing.models import DocumentKind, InvoiceState
+from invoicing.models import DocumentKind, DocumentState
 from marketplace.models import OrderStatus
 
 ALL = [("", "All")]
@@ -14,4 +14,4 @@ class OrderFilterForm(forms.Form):
 
 class DocumentFilterForm(forms.Form):
     kind = forms.ChoiceField(choices=ALL + DocumentKind.choices, required=False)
-    state = forms.ChoiceField(choices=ALL + InvoiceState.choices, required=False)
+    state = forms.ChoiceField(choices=ALL + DocumentState.choices, required=False)

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import ApplicationError
 from invoicing import selectors, seller_entities
 from invoicing.client import SpaceInvoicesError
-from invoicing.models import DocumentKind, InvoiceState
+from invoicing.models import DocumentKind, DocumentState
 from invoicing.seller_forms import DocumentFilterForm, OrderFilterForm
 from invoicing.services import document_pdf
 from marketplace.models import OrderStatus
@@ -102,7 +102,7 @@ def overview(request: HttpRequest, membership: SellerUser) -> HttpResponse:
         "order_counts": [
             (status, OrderStatus(status).label, count) for status, count in orders.items()
         ],
-        "states": [(state, InvoiceState(state).label) for state in InvoiceState.values],
+        "states": [(state, DocumentState(state).label) for state in DocumentState.values],
         "document_counts": [
             (kind, DocumentKind(kind).label, list(counts.items()))
             for kind, counts in documents.items()
@@ -157,7 +157,7 @@ def document_pdf_download(request: HttpRequest, membership: SellerUser, pk: int)
             title="Document not found",
             membership=membership,
         )
-    if document.state != InvoiceState.ISSUED:
+    if document.state != DocumentState.ISSUED:
         return _refuse(request, NOT_ISSUED, status=404, title="No PDF yet", membership=membership)
     try:
         pdf = document_pdf(invoice=document)

@@ -27,7 +27,9 @@ from core.errors import ApplicationError
 from core.request_id import request_id_current
 from invoicing import gateway, hooks
 from invoicing.client import (
-    Document,
+    Document as RemoteDocument,
+)
+from invoicing.client import (
     DocumentCreate,
     DocumentCustomer,
     DocumentItem,
@@ -45,11 +47,11 @@ from invoicing.client import (
 )
 from invoicing.distance_sales import distance_sales_over_threshold
 from invoicing.models import (
+    Document,
     DocumentKind,
     DocumentLine,
+    DocumentState,
     DocumentTax,
-    Invoice,
-    InvoiceState,
     document_ref,
     new_request_id,
 )
@@ -127,7 +129,7 @@ def buyer_tax_profile(order: Order) -> BuyerTaxProfile:
 # Writing the outbox rows (in the caller's transaction, which holds the order's row lock)
 
 
-def invoice_request(*, order: Order) -> Invoice | None:
+def invoice_request(*, order: Order) -> Document | None:
     """The order's invoice row with its lines; None when refunds left nothing to invoice, or
     when the order is not the seller's sale to invoice.
 
@@ -138,13 +140,13 @@ def invoice_request(*, order: Order) -> Invoice | None:
     refusal is audited (`invoice.not_written`, with the reason), and reconciliation reports
     the order as at its invoice point without an invoice (`missing_invoice`).
     """
-    existing = Invoice.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
+    existing = Document.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
     if existing is not None:
         return existing
     return invoice_write(order=order)
 
 
-def invoice_write(*, order: Order) -> Invoice | None:
+def invoice_write(*, order: Order) -> Document | None:
     """invoice_request for an order its caller found without an invoice, under the order's row
     lock (the check is not repeated)."""
     lines = [
@@ -181,7 +183,7 @@ def invoice_write(*, order: Order) -> Invoice | None:
     return invoice
 
 
-def credit_note_request(*, invoice: Invoice, lines: Sequence[CreditLine]) -> Invoice:
+def credit_note_request(*, invoice: Document, lines: Sequence[CreditLine]) -> Document:
     """A credit note for these quantities of the invoice's lines; never more than invoiced.
 
     Quantities already credited (or being credited) count, so a second refund of the same
@@ -266,7 +268,7 @@ def credit_note_request(*, invoice: Invoice, lines: Sequence[CreditLine]) -> Inv
     return credit_note
 
 
-def credit_note_for_remaining(*, invoice: Invoice) -> Invoice | None:
+def credit_note_for_remaining(*, invoice: Document) -> Document | None:
     """A credit note for everything of the invoice not credited yet (cancellation); none for
     a voided invoice, which already owes nothing.
 
@@ -300,18 +302,18 @@ def documents_release_for_seller(*, seller: Seller) -> list[int]:
     """The seller's entity now exists: give it to the rows that waited for it, and issue them."""
     with transaction.atomic():
         waiting = list(
-            Invoice.objects.select_for_update()
-            .filter(seller=seller, state=InvoiceState.PENDING, entity_id="")
+            Document.objects.select_for_update()
+            .filter(seller=seller, state=DocumentState.PENDING, entity_id="")
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        Invoice.objects.filter(pk__in=waiting).update(entity_id=str(seller.entity_id))
+        Document.objects.filter(pk__in=waiting).update(entity_id=str(seller.entity_id))
         for invoice_id in waiting:
             _enqueue("issue_document", invoice_id)
     return waiting
 
 
-def payment_record_request(*, invoice: Invoice) -> None:
+def payment_record_request(*, invoice: Document) -> None:
     """The invoice's order was paid after the invoice was written: record the payment on it."""
     if invoice.payment_recorded_at is None:
         _enqueue("record_payment", invoice.pk)
@@ -320,7 +322,7 @@ def payment_record_request(*, invoice: Invoice) -> None:
 # Talking to Space Invoices (tasks call these; each is idempotent)
 
 
-def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
+def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Document:
     """Create the document in the seller's entity and mirror it; idempotent by request id.
 
     Every attempt sends the row's frozen payload with its request id. Once a create was sent,
@@ -330,8 +332,10 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
     is recorded and propagates for the task to retry with the same request id, until the row
     has used its attempts and is marked failed.
     """
-    invoice = Invoice.objects.select_related("order__seller", "credited_invoice").get(pk=invoice_id)
-    if invoice.state != InvoiceState.PENDING or invoice.held_reason:
+    invoice = Document.objects.select_related("order__seller", "credited_invoice").get(
+        pk=invoice_id
+    )
+    if invoice.state != DocumentState.PENDING or invoice.held_reason:
         return invoice
     if not invoice.entity_id:
         raise NotReady(f"document {invoice.pk} waits for its seller's entity")
@@ -347,7 +351,7 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
         invoice = _recheck_vies(invoice)
         if invoice.held_reason:
             return invoice
-    Invoice.objects.filter(pk=invoice.pk).update(
+    Document.objects.filter(pk=invoice.pk).update(
         attempts=F("attempts") + 1, last_attempt_at=timezone.now()
     )
     invoice.refresh_from_db(fields=["attempts"])
@@ -371,19 +375,19 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
         if invoice.attempts >= settings.INVOICE_MAX_ATTEMPTS:
             reason = f"gave up after {invoice.attempts} attempts: {error}"
             document_mark_failed(invoice_id=invoice.pk, reason=reason)
-            return Invoice.objects.get(pk=invoice.pk)
-        Invoice.objects.filter(pk=invoice.pk).update(last_error=str(error))
+            return Document.objects.get(pk=invoice.pk)
+        Document.objects.filter(pk=invoice.pk).update(last_error=str(error))
         raise
     except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
         if create_sent:  # the API refused the create: it created nothing
-            Invoice.objects.filter(pk=invoice.pk).update(outcome_unknown=False)
+            Document.objects.filter(pk=invoice.pk).update(outcome_unknown=False)
         document_mark_failed(invoice_id=invoice.pk, reason=str(error))
-        return Invoice.objects.get(pk=invoice.pk)
+        return Document.objects.get(pk=invoice.pk)
     _mirror(invoice, document)
-    return Invoice.objects.get(pk=invoice.pk)
+    return Document.objects.get(pk=invoice.pk)
 
 
-def document_find_remote(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
+def document_find_remote(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Document:
     """Settle a failed row whose create may have succeeded unseen: look its document up.
 
     Found (by its metadata, in the seller's entity): the document is mirrored onto the row,
@@ -392,8 +396,10 @@ def document_find_remote(*, invoice_id: int, client: SpaceInvoicesClient | None 
     Reconciliation runs this for every such row; an operator's retry looks up the same way
     before it creates anything.
     """
-    invoice = Invoice.objects.select_related("order__seller", "credited_invoice").get(pk=invoice_id)
-    if invoice.state != InvoiceState.FAILED or not invoice.outcome_unknown:
+    invoice = Document.objects.select_related("order__seller", "credited_invoice").get(
+        pk=invoice_id
+    )
+    if invoice.state != DocumentState.FAILED or not invoice.outcome_unknown:
         return invoice
     client = client or gateway.space_invoices_client()
     document = _created_earlier(client, invoice)
@@ -401,13 +407,13 @@ def document_find_remote(*, invoice_id: int, client: SpaceInvoicesClient | None 
         _mirror(invoice, document)
     else:
         # Unless an attempt was made meanwhile (an operator's retry), which knows better.
-        Invoice.objects.filter(
-            pk=invoice.pk, state=InvoiceState.FAILED, last_attempt_at=invoice.last_attempt_at
+        Document.objects.filter(
+            pk=invoice.pk, state=DocumentState.FAILED, last_attempt_at=invoice.last_attempt_at
         ).update(outcome_unknown=False, absence_proven_at=timezone.now())
-    return Invoice.objects.get(pk=invoice.pk)
+    return Document.objects.get(pk=invoice.pk)
 
 
-def document_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
+def document_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Document:
     """Email the issued document to the buyer through Space Invoices, once.
 
     Due when its row says so (``send_due_at``, written with the issued state), until
@@ -416,19 +422,19 @@ def document_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None)
     posts only if it is not there, always with the same request id, so a replayed post sends
     nothing twice either. A refusal is kept on the row for admin; the sweeper then leaves it.
     """
-    invoice = Invoice.objects.select_related("order", "seller").get(pk=invoice_id)
+    invoice = Document.objects.select_related("order", "seller").get(pk=invoice_id)
     if (
         invoice.sent_at is not None
         or invoice.send_due_at is None
         or invoice.send_error
-        or invoice.state != InvoiceState.ISSUED
+        or invoice.state != DocumentState.ISSUED
     ):
         return invoice
-    Invoice.objects.filter(pk=invoice.pk).update(last_attempt_at=timezone.now())
+    Document.objects.filter(pk=invoice.pk).update(last_attempt_at=timezone.now())
     client = client or gateway.space_invoices_client()
     try:
         if invoice.send_posted_at is None or not _sent_earlier(client, invoice):
-            Invoice.objects.filter(pk=invoice.pk).update(
+            Document.objects.filter(pk=invoice.pk).update(
                 send_posted_at=Coalesce(F("send_posted_at"), Value(timezone.now()))
             )
             client.document_send(
@@ -445,35 +451,35 @@ def document_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None)
     except Transient:
         raise
     except SpaceInvoicesError as error:  # refused: no retry helps
-        Invoice.objects.filter(pk=invoice.pk).update(send_error=str(error))
+        Document.objects.filter(pk=invoice.pk).update(send_error=str(error))
         logger.warning("document %s not sent: %s", invoice.pk, error)
-        return Invoice.objects.get(pk=invoice.pk)
-    Invoice.objects.filter(pk=invoice.pk, sent_at__isnull=True).update(sent_at=timezone.now())
-    return Invoice.objects.get(pk=invoice.pk)
+        return Document.objects.get(pk=invoice.pk)
+    Document.objects.filter(pk=invoice.pk, sent_at__isnull=True).update(sent_at=timezone.now())
+    return Document.objects.get(pk=invoice.pk)
 
 
-def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Invoice:
+def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Document:
     """Record the order's payment on its issued invoice (POST /payments), once.
 
     Once a payment was sent, every later attempt first looks it up (by its metadata) and posts
     only if it is not there. A zero total takes no payment (the API refuses an amount of 0).
     A refusal is kept on the row for admin; the sweeper then leaves the row alone.
     """
-    invoice = Invoice.objects.select_related("order").get(pk=invoice_id)
+    invoice = Document.objects.select_related("order").get(pk=invoice_id)
     if invoice.payment_recorded_at is not None or invoice.order.paid_at is None:
         return invoice
     if invoice.voided_at is not None:  # Space Invoices takes no payment on a void document
         logger.info("invoice %s is voided: its payment is not recorded", invoice.pk)
         return invoice
-    if invoice.state != InvoiceState.ISSUED:
+    if invoice.state != DocumentState.ISSUED:
         raise NotReady(f"invoice {invoice.pk} is not issued yet")
     amount = invoice_amount_paid(invoice=invoice)
     if amount:  # nothing is posted for a zero total (the API refuses an amount of 0)
-        Invoice.objects.filter(pk=invoice.pk).update(last_attempt_at=timezone.now())
+        Document.objects.filter(pk=invoice.pk).update(last_attempt_at=timezone.now())
         client = client or gateway.space_invoices_client()
         try:
             if invoice.payment_sent_at is None or _payment_sent_earlier(client, invoice) is None:
-                Invoice.objects.filter(pk=invoice.pk).update(
+                Document.objects.filter(pk=invoice.pk).update(
                     payment_sent_at=Coalesce(F("payment_sent_at"), Value(timezone.now()))
                 )
                 client.payment_create(
@@ -494,23 +500,23 @@ def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None
         except Transient:
             raise
         except SpaceInvoicesError as error:  # refused: no retry helps
-            Invoice.objects.filter(pk=invoice.pk).update(payment_error=str(error))
+            Document.objects.filter(pk=invoice.pk).update(payment_error=str(error))
             logger.warning("payment of invoice %s not recorded: %s", invoice.pk, error)
-            return Invoice.objects.get(pk=invoice.pk)
+            return Document.objects.get(pk=invoice.pk)
     # Paid in full unless VAT became due at issue (then the rest stays due), or a webhook
     # said so first.
     now = timezone.now()
     paid_in_full = amount == invoice.total_gross
-    Invoice.objects.filter(pk=invoice.pk, payment_recorded_at__isnull=True).update(
+    Document.objects.filter(pk=invoice.pk, payment_recorded_at__isnull=True).update(
         payment_recorded_at=now,
         paid_at=Coalesce(F("paid_at"), Value(now)) if paid_in_full else F("paid_at"),
         payment_error="",
     )
-    return Invoice.objects.get(pk=invoice.pk)
+    return Document.objects.get(pk=invoice.pk)
 
 
-def document_pdf(*, invoice: Invoice, client: SpaceInvoicesClient | None = None) -> bytes:
-    if invoice.state != InvoiceState.ISSUED:
+def document_pdf(*, invoice: Document, client: SpaceInvoicesClient | None = None) -> bytes:
+    if invoice.state != DocumentState.ISSUED:
         raise ApplicationError("The document is not issued yet.", field="state")
     client = client or gateway.space_invoices_client()
     return client.document_pdf(entity_id=invoice.entity_id, document_id=str(invoice.remote_id))
@@ -518,15 +524,15 @@ def document_pdf(*, invoice: Invoice, client: SpaceInvoicesClient | None = None)
 
 def document_mark_failed(*, invoice_id: int, reason: str) -> None:
     with transaction.atomic():
-        failed = Invoice.objects.filter(pk=invoice_id, state=InvoiceState.PENDING).update(
-            state=InvoiceState.FAILED, last_error=reason
+        failed = Document.objects.filter(pk=invoice_id, state=DocumentState.PENDING).update(
+            state=DocumentState.FAILED, last_error=reason
         )
         if failed:
-            _audit(Invoice.objects.get(pk=invoice_id), "document.failed")
+            _audit(Document.objects.get(pk=invoice_id), "document.failed")
     logger.warning("document %s failed: %s", invoice_id, reason)
 
 
-def document_retry(*, invoice_id: int, actor: User | None = None) -> Invoice:
+def document_retry(*, invoice_id: int, actor: User | None = None) -> Document:
     """Send a failed row again (admin action).
 
     Failed rows were rejected or ran out of attempts. A rejection is replayed for the same
@@ -540,22 +546,22 @@ def document_retry(*, invoice_id: int, actor: User | None = None) -> Invoice:
     still fits in what remains, else refused (``code: "over_credit"``), so nothing is credited
     twice.
     """
-    order_id = Invoice.objects.values_list("order_id", flat=True).get(pk=invoice_id)
+    order_id = Document.objects.values_list("order_id", flat=True).get(pk=invoice_id)
     with transaction.atomic():
         # The order first, as refunds and cancels lock it before they write a credit note.
         Order.objects.select_for_update().only("pk").get(pk=order_id)
         invoice = (
-            Invoice.objects.select_for_update(of=("self",))
+            Document.objects.select_for_update(of=("self",))
             .select_related("credited_invoice")
             .get(pk=invoice_id)
         )
-        if invoice.state != InvoiceState.FAILED:
+        if invoice.state != DocumentState.FAILED:
             return invoice
         if invoice.credited_invoice is not None and not invoice.outcome_unknown:
             _refuse_retry_beyond_remaining(invoice, invoice.credited_invoice)
         if not invoice.outcome_unknown:
             invoice.request_id = new_request_id()
-        invoice.state = InvoiceState.PENDING
+        invoice.state = DocumentState.PENDING
         invoice.attempts = 0
         invoice.save(update_fields=["request_id", "state", "attempts"])
         _audit(invoice, "document.retried", actor=actor)
@@ -563,15 +569,15 @@ def document_retry(*, invoice_id: int, actor: User | None = None) -> Invoice:
     return invoice
 
 
-def document_release(*, invoice_id: int, actor: User | None = None) -> Invoice:
+def document_release(*, invoice_id: int, actor: User | None = None) -> Document:
     """Issue a held invoice as it stands (admin action): the operator has decided.
 
     It is issued with its recorded treatment and records what the buyer paid, so what VAT
     became due stays due on it.
     """
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
-        if invoice.state != InvoiceState.PENDING or not invoice.held_reason:
+        invoice = Document.objects.select_for_update().get(pk=invoice_id)
+        if invoice.state != DocumentState.PENDING or not invoice.held_reason:
             return invoice
         _audit(invoice, "document.released", actor=actor, detail={"held": invoice.held_reason})
         invoice.held_reason = ""
@@ -580,12 +586,14 @@ def document_release(*, invoice_id: int, actor: User | None = None) -> Invoice:
     return invoice
 
 
-def document_adopt(*, invoice_id: int, document: Document, actor: User | None = None) -> Invoice:
+def document_adopt(
+    *, invoice_id: int, document: RemoteDocument, actor: User | None = None
+) -> Document:
     """Mirror a document found in the seller's entity onto its failed or pending row
     (reconciliation's adopt): the create had succeeded though this row never learned it."""
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("order").get(pk=invoice_id)
-        if invoice.state == InvoiceState.ISSUED:
+        invoice = Document.objects.select_for_update().select_related("order").get(pk=invoice_id)
+        if invoice.state == DocumentState.ISSUED:
             raise ApplicationError(f"{invoice} is already issued.", field="state", code="conflict")
         kind = (
             DocumentKind.CREDIT_NOTE if document["id"].startswith("cre_") else DocumentKind.INVOICE
@@ -600,7 +608,7 @@ def document_adopt(*, invoice_id: int, document: Document, actor: User | None = 
             )
         _mirror(invoice, document)
         _audit(invoice, "document.adopted", actor=actor, detail={"remote_id": document["id"]})
-    return Invoice.objects.get(pk=invoice_id)
+    return Document.objects.get(pk=invoice_id)
 
 
 def document_sweep_pending() -> list[int]:
@@ -610,22 +618,22 @@ def document_sweep_pending() -> list[int]:
     stale = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER
     with transaction.atomic():
         ids = list(
-            Invoice.objects.select_for_update(skip_locked=True)
-            .filter(state=InvoiceState.PENDING, held_reason="")
+            Document.objects.select_for_update(skip_locked=True)
+            .filter(state=DocumentState.PENDING, held_reason="")
             .filter(
                 Q(last_attempt_at__lt=stale) | Q(last_attempt_at__isnull=True, created_at__lt=stale)
             )
             .order_by("pk")
             .values_list("pk", flat=True)[:500]
         )
-        Invoice.objects.filter(pk__in=ids).update(last_attempt_at=timezone.now())
+        Document.objects.filter(pk__in=ids).update(last_attempt_at=timezone.now())
         for invoice_id in ids:
             _enqueue("issue_document", invoice_id)
         unrecorded = list(
-            Invoice.objects.select_for_update(skip_locked=True, of=("self",))
+            Document.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(
                 kind=DocumentKind.INVOICE,
-                state=InvoiceState.ISSUED,
+                state=DocumentState.ISSUED,
                 payment_recorded_at__isnull=True,
                 payment_error="",
                 voided_at__isnull=True,
@@ -636,9 +644,9 @@ def document_sweep_pending() -> list[int]:
             .values_list("pk", flat=True)[:500]
         )
         unsent = list(
-            Invoice.objects.select_for_update(skip_locked=True)
+            Document.objects.select_for_update(skip_locked=True)
             .filter(
-                state=InvoiceState.ISSUED,
+                state=DocumentState.ISSUED,
                 send_due_at__lt=stale,
                 sent_at__isnull=True,
                 send_error="",
@@ -648,7 +656,7 @@ def document_sweep_pending() -> list[int]:
             .values_list("pk", flat=True)[:500]
         )
         # Both lists first: an invoice may be in both, and this marks it driven.
-        Invoice.objects.filter(pk__in=unrecorded + unsent).update(last_attempt_at=timezone.now())
+        Document.objects.filter(pk__in=unrecorded + unsent).update(last_attempt_at=timezone.now())
         for invoice_id in unrecorded:
             _enqueue("record_payment", invoice_id)
         for invoice_id in unsent:
@@ -657,7 +665,7 @@ def document_sweep_pending() -> list[int]:
 
 
 def document_payload_freeze(
-    *, invoice: Invoice, lines: Sequence[DocumentLine] | None = None
+    *, invoice: Document, lines: Sequence[DocumentLine] | None = None
 ) -> DocumentCreate:
     """Build the row's create request from the row and store it; every attempt sends it.
 
@@ -668,7 +676,7 @@ def document_payload_freeze(
     payload = document_payload(invoice, lines=lines)
     invoice.payload = json_dumps(payload)
     frozen = (
-        Invoice.objects.filter(pk=invoice.pk)
+        Document.objects.filter(pk=invoice.pk)
         .filter(Q(first_sent_at__isnull=True) | Q(payload=""))
         .update(payload=invoice.payload)
     )
@@ -678,7 +686,7 @@ def document_payload_freeze(
 
 
 def document_payload(
-    invoice: Invoice, *, lines: Sequence[DocumentLine] | None = None
+    invoice: Document, *, lines: Sequence[DocumentLine] | None = None
 ) -> DocumentCreate:
     """The create request for the row as it is now, from the row alone: its lines (read in id
     order unless given) and its recorded tax treatment, dated the day the row was written."""
@@ -732,7 +740,7 @@ def document_payload(
     return payload
 
 
-def document_treatment(invoice: Invoice) -> dict[str, object]:
+def document_treatment(invoice: Document) -> dict[str, object]:
     """The invoice's recorded treatment and VIES evidence, for a credit note to copy."""
     return {field: getattr(invoice, field) for field in TREATMENT_FIELDS}
 
@@ -740,7 +748,7 @@ def document_treatment(invoice: Invoice) -> dict[str, object]:
 # Internals
 
 
-def _document_create(order: Order, kind: str, *, credited_invoice: Invoice | None) -> Invoice:
+def _document_create(order: Order, kind: str, *, credited_invoice: Document | None) -> Document:
     """The row, with its treatment: the invoice's for a credit note, else the order's."""
     if credited_invoice is not None:
         treatment = document_treatment(credited_invoice)
@@ -753,7 +761,7 @@ def _document_create(order: Order, kind: str, *, credited_invoice: Invoice | Non
             "customer_is_end_consumer": order.buyer_is_end_consumer,
             "customer_tax_number": "" if order.buyer_is_end_consumer else order.buyer_vat_number,
         }
-    return Invoice.objects.create(
+    return Document.objects.create(
         order=order,
         seller_id=order.seller_id,
         entity_id=order.seller.entity_id or "",  # blank: waits for the seller's entity
@@ -768,7 +776,7 @@ def _document_create(order: Order, kind: str, *, credited_invoice: Invoice | Non
 
 
 def _document_line(
-    document: Invoice, line: OrderLine, quantity: int, tax_rate: Decimal
+    document: Document, line: OrderLine, quantity: int, tax_rate: Decimal
 ) -> DocumentLine:
     net = order_totals([PricedLine(quantity, line.unit_price, tax_rate)], document.currency).net
     return DocumentLine(
@@ -800,7 +808,7 @@ def _totals(lines: Iterable[DocumentLine], currency: str) -> Totals:
 
 
 def invoice_amount_paid(
-    *, invoice: Invoice, lines: Sequence[DocumentLine] | None = None
+    *, invoice: Document, lines: Sequence[DocumentLine] | None = None
 ) -> Decimal:
     """What the buyer paid for the invoice's lines: their checkout price (at the order lines'
     rates), never more than the document's total. Equal to it unless the treatment changed at
@@ -816,7 +824,7 @@ def invoice_amount_paid(
     return min(checkout_price.gross, _totals(lines, invoice.currency).gross)
 
 
-def _credited_quantities(invoice: Invoice) -> defaultdict[int, int]:
+def _credited_quantities(invoice: Document) -> defaultdict[int, int]:
     """Per order line, what credit notes of this invoice (issued or on their way) credit.
 
     A failed credit note counts until its outcome is known to be nothing: it was rejected, or a
@@ -824,7 +832,7 @@ def _credited_quantities(invoice: Invoice) -> defaultdict[int, int]:
     """
     rows = (
         DocumentLine.objects.filter(document__credited_invoice=invoice)
-        .exclude(document__state=InvoiceState.FAILED, document__outcome_unknown=False)
+        .exclude(document__state=DocumentState.FAILED, document__outcome_unknown=False)
         .values("order_line_id")
         .annotate(quantity=Sum("quantity"))
     )
@@ -841,7 +849,7 @@ def _credit_gross(lines: Iterable[tuple[DocumentLine, int]], currency: str) -> D
 
 
 def _refuse_beyond_balance(
-    invoice: Invoice, lines: list[tuple[DocumentLine, int]], balance: CreditBalance
+    invoice: Document, lines: list[tuple[DocumentLine, int]], balance: CreditBalance
 ) -> None:
     """Lines of a credit note must fit in what remains by amount: in gross, then, once some
     credit is known only by its amount (quantities alone then no longer tell what remains),
@@ -876,7 +884,7 @@ def _refuse_beyond_balance(
             )
 
 
-def _refuse_retry_beyond_remaining(credit_note: Invoice, invoice: Invoice) -> None:
+def _refuse_retry_beyond_remaining(credit_note: Document, invoice: Document) -> None:
     """A failed credit note known to have created nothing (rejected, or proven absent) no
     longer counts, so later credit may have taken its quantities or its amount: sent now, it
     would credit them twice. It is sent only if it still fits in what the others left, by
@@ -933,11 +941,11 @@ def _balance_bases(balance: CreditBalance) -> dict[Decimal, Decimal]:
 
 
 def _balance_credit_note(
-    invoice: Invoice,
+    invoice: Document,
     bases: dict[Decimal, Decimal],
     *,
     goods: Sequence[tuple[DocumentLine, int]] = (),
-) -> Invoice | None:
+) -> Document | None:
     """A credit note of balance lines (no order line, quantity 1), one per rate, each naming
     the ``goods`` it credits at its rate; none when nothing remains."""
     if not bases:
@@ -965,22 +973,22 @@ def _balance_credit_note(
     return credit_note
 
 
-def _balance_line_name(invoice: Invoice, rate: Decimal, goods: list[str]) -> str:
+def _balance_line_name(invoice: Document, rate: Decimal, goods: list[str]) -> str:
     name = f"Balance of invoice {invoice.number} at {rate} %"
     if goods:
         name = f"{name}: {', '.join(goods)}"
     return textwrap.shorten(name, width=200, placeholder=" ...")
 
 
-def _credited_invoice_issued(credit_note: Invoice) -> bool:
+def _credited_invoice_issued(credit_note: Document) -> bool:
     credited = credit_note.credited_invoice
     if credited is None:
         return False
     credited.refresh_from_db(fields=["state", "remote_id"])
-    return credited.state == InvoiceState.ISSUED
+    return credited.state == DocumentState.ISSUED
 
 
-def _recheck_vies(invoice: Invoice) -> Invoice:
+def _recheck_vies(invoice: Document) -> Document:
     """Check the VAT number again before the invoice is first sent; keep the answer as evidence.
 
     Valid: issued as recorded. Invalid, or VIES down under the standard-VAT policy: the whole
@@ -993,17 +1001,17 @@ def _recheck_vies(invoice: Invoice) -> Invoice:
     order = invoice.order
     seller_profile, buyer_profile = seller_tax_profile(order.seller), buyer_tax_profile(order)
     evidence = vies_check(seller=seller_profile, buyer=buyer_profile, use_cache=False)
-    waiting_credit_notes = Q(credited_invoice=invoice, state=InvoiceState.PENDING)
-    Invoice.objects.filter(Q(pk=invoice.pk) | waiting_credit_notes).update(
+    waiting_credit_notes = Q(credited_invoice=invoice, state=DocumentState.PENDING)
+    Document.objects.filter(Q(pk=invoice.pk) | waiting_credit_notes).update(
         vies_valid=evidence.valid,
         vies_checked_at=evidence.checked_at,
         vies_request_id=evidence.request_id,
     )
     hold = order.seller.vies_unavailable_policy == ViesUnavailablePolicy.HOLD
     if evidence.valid is None and hold:
-        Invoice.objects.filter(pk=invoice.pk).update(last_error=VIES_HOLD_REASON)
+        Document.objects.filter(pk=invoice.pk).update(last_error=VIES_HOLD_REASON)
         raise NotReady(f"VIES unavailable; invoice {invoice.pk} held by the seller's policy")
-    Invoice.objects.filter(pk=invoice.pk, last_error=VIES_HOLD_REASON).update(last_error="")
+    Document.objects.filter(pk=invoice.pk, last_error=VIES_HOLD_REASON).update(last_error="")
     if evidence.valid is True:
         invoice.refresh_from_db()
         return invoice
@@ -1037,9 +1045,9 @@ def _recheck_vies(invoice: Invoice) -> Invoice:
     return invoice
 
 
-def _apply_treatment(invoice: Invoice, treatment: TaxTreatment, on: date) -> None:
+def _apply_treatment(invoice: Document, treatment: TaxTreatment, on: date) -> None:
     """Record a new treatment on the invoice and on its credit notes still waiting for it."""
-    documents = [invoice, *invoice.credit_notes.filter(state=InvoiceState.PENDING)]
+    documents = [invoice, *invoice.credit_notes.filter(state=DocumentState.PENDING)]
     lines = list(
         DocumentLine.objects.filter(document__in=documents).select_related(
             "order_line__product__seller"
@@ -1048,7 +1056,7 @@ def _apply_treatment(invoice: Invoice, treatment: TaxTreatment, on: date) -> Non
     for line in lines:
         line.tax_rate = product_rate(treatment=treatment, product=line.sold_line.product, on=on)
     DocumentLine.objects.bulk_update(lines, ["tax_rate"])
-    Invoice.objects.filter(pk__in=[document.pk for document in documents]).update(
+    Document.objects.filter(pk__in=[document.pk for document in documents]).update(
         transaction_type=treatment.transaction_type,
         reverse_charge=treatment.reverse_charge,
         rate_source=treatment.rate_source,
@@ -1056,11 +1064,11 @@ def _apply_treatment(invoice: Invoice, treatment: TaxTreatment, on: date) -> Non
         customer_is_end_consumer=treatment.customer_is_end_consumer,
         customer_tax_number=treatment.customer_tax_number,
     )
-    for document in Invoice.objects.filter(pk__in=[document.pk for document in documents]):
+    for document in Document.objects.filter(pk__in=[document.pk for document in documents]):
         document_payload_freeze(invoice=document)
 
 
-def _mirror(invoice: Invoice, document: Document) -> None:
+def _mirror(invoice: Document, document: RemoteDocument) -> None:
     """Mirror the document onto its pending row (or a failed one whose document was found)."""
     total_net = document["total"]
     total_gross = document["total_with_tax"]
@@ -1073,10 +1081,10 @@ def _mirror(invoice: Invoice, document: Document) -> None:
     # nothing was due).
     paid_inline = invoice.order.paid_at is not None and (paid or document["total_paid"] > 0)
     with transaction.atomic():
-        updated = Invoice.objects.filter(
-            pk=invoice.pk, state__in=[InvoiceState.PENDING, InvoiceState.FAILED]
+        updated = Document.objects.filter(
+            pk=invoice.pk, state__in=[DocumentState.PENDING, DocumentState.FAILED]
         ).update(
-            state=InvoiceState.ISSUED,
+            state=DocumentState.ISSUED,
             remote_id=document["id"],
             number=document["number"] or "",
             shareable_id=document.get("shareable_id") or "",
@@ -1109,7 +1117,7 @@ def _mirror(invoice: Invoice, document: Document) -> None:
 
 
 def _audit(
-    invoice: Invoice,
+    invoice: Document,
     action: str,
     *,
     actor: User | None = None,
@@ -1125,7 +1133,7 @@ def _audit(
     )
 
 
-def _payload_to_send(invoice: Invoice) -> DocumentCreate:
+def _payload_to_send(invoice: Document) -> DocumentCreate:
     """The frozen request; a credit note names its invoice, whose id is fixed once issued."""
     if invoice.payload:
         payload = DocumentCreate.model_validate(json_loads(invoice.payload.encode()))
@@ -1138,26 +1146,26 @@ def _payload_to_send(invoice: Invoice) -> DocumentCreate:
     return payload
 
 
-def _create_sending(invoice: Invoice) -> None:
+def _create_sending(invoice: Document) -> None:
     """Noted (and committed) before the create goes out: from now on its outcome is unknown
     until an answer says otherwise, and every later attempt looks the document up first."""
-    Invoice.objects.filter(pk=invoice.pk).update(
+    Document.objects.filter(pk=invoice.pk).update(
         first_sent_at=Coalesce(F("first_sent_at"), Value(timezone.now())), outcome_unknown=True
     )
 
 
-def _payment_ref(invoice: Invoice) -> str:
+def _payment_ref(invoice: Document) -> str:
     """Names the invoice's payment record in its metadata, so a lost answer can be found."""
     return f"mkt-payment-{invoice.pk}"
 
 
-def _payment_sent_earlier(client: SpaceInvoicesClient, invoice: Invoice) -> Payment | None:
+def _payment_sent_earlier(client: SpaceInvoicesClient, invoice: Document) -> Payment | None:
     query = {"metadata.payment_ref": {"equals": _payment_ref(invoice)}}
     page = client.payment_list(entity_id=invoice.entity_id, query=query, limit=1)
     return page.data[0] if page.data else None
 
 
-def _sent_earlier(client: SpaceInvoicesClient, invoice: Invoice) -> bool:
+def _sent_earlier(client: SpaceInvoicesClient, invoice: Document) -> bool:
     """Whether Space Invoices holds a message of an earlier post of this document. Where its
     list of messages is not found (the route is the sandbox's), the post is repeated with its
     request id, which the API answers without sending again."""
@@ -1174,7 +1182,7 @@ def _sent_earlier(client: SpaceInvoicesClient, invoice: Invoice) -> bool:
     return bool(page.data)
 
 
-def _created_earlier(client: SpaceInvoicesClient, invoice: Invoice) -> Document | None:
+def _created_earlier(client: SpaceInvoicesClient, invoice: Document) -> RemoteDocument | None:
     """The document an earlier attempt may have created though its answer never came back.
 
     The request id replay covers this while the API keeps idempotency keys; looking the

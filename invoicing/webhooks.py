@@ -34,10 +34,10 @@ from core.errors import ApplicationError
 from invoicing import gateway, hooks
 from invoicing.client import SpaceInvoicesClient, Webhook, WebhookCreate, WebhookEvent
 from invoicing.models import (
+    Document,
     DocumentKind,
+    DocumentState,
     DocumentTax,
-    Invoice,
-    InvoiceState,
     WebhookDelivery,
     WebhookOutcome,
     document_ref_parse,
@@ -84,7 +84,7 @@ class Delivery:
     sent_at: datetime  # the signed timestamp: when the event happened
 
 
-Outcome = tuple[WebhookOutcome, Invoice | None]
+Outcome = tuple[WebhookOutcome, Document | None]
 
 
 # Verifying
@@ -235,19 +235,19 @@ def _credit_note_created(delivery: Delivery) -> Outcome:
     ref = document_ref_parse(str(_metadata(data).get("document_ref", "")))
     if ref is not None and ref[0] == DocumentKind.CREDIT_NOTE:
         ours |= Q(pk=ref[1])
-    if Invoice.objects.filter(ours, kind=DocumentKind.CREDIT_NOTE, entity_id=entity_id).exists():
+    if Document.objects.filter(ours, kind=DocumentKind.CREDIT_NOTE, entity_id=entity_id).exists():
         return WebhookOutcome.UNCHANGED, None
     invoice = _credited_invoice(data, entity_id)
     if invoice is None or data.get("is_draft") is True:  # a draft has no number yet
         return WebhookOutcome.IGNORED, None
     try:
         with transaction.atomic():
-            credit_note = Invoice.objects.create(
+            credit_note = Document.objects.create(
                 order_id=invoice.order_id,
                 seller_id=invoice.seller_id,
                 entity_id=entity_id,
                 kind=DocumentKind.CREDIT_NOTE,
-                state=InvoiceState.ISSUED,
+                state=DocumentState.ISSUED,
                 credited_invoice=invoice,
                 issued_at=timezone.now(),
                 # The credit note corrects the invoice's sale: same tax treatment and parties.
@@ -257,7 +257,7 @@ def _credit_note_created(delivery: Delivery) -> Outcome:
                 **_document_fields(data),
             )
     except IntegrityError:
-        if not Invoice.objects.filter(remote_id=data["id"]).exists():
+        if not Document.objects.filter(remote_id=data["id"]).exists():
             raise
         return WebhookOutcome.UNCHANGED, None  # mirrored meanwhile by a concurrent delivery
     DocumentTax.objects.bulk_create(_taxes(credit_note, data))
@@ -274,23 +274,23 @@ _HANDLERS: dict[str, Callable[[Delivery], Outcome]] = {
 }
 
 
-def _mirror_locked(delivery: Delivery, kind: str) -> Invoice | None:
+def _mirror_locked(delivery: Delivery, kind: str) -> Document | None:
     """Our issued mirror of the document, locked, if the document's entity is its seller's."""
     entity_id = _string(delivery.data, "entity_id")
     return (
-        Invoice.objects.select_for_update(of=("self",))
+        Document.objects.select_for_update(of=("self",))
         .filter(
             remote_id=delivery.data["id"],
             entity_id=entity_id,
             seller__entity_id=entity_id,
             kind=kind,
-            state=InvoiceState.ISSUED,
+            state=DocumentState.ISSUED,
         )
         .first()
     )
 
 
-def _credited_invoice(data: Mapping[str, Any], entity_id: str) -> Invoice | None:
+def _credited_invoice(data: Mapping[str, Any], entity_id: str) -> Document | None:
     """The issued invoice of this entity that the credit note names (link, metadata, reference)."""
     linked = data.get("linked_documents")
     named = [
@@ -299,9 +299,9 @@ def _credited_invoice(data: Mapping[str, Any], entity_id: str) -> Invoice | None
         data.get("reference"),
     ]
     return (
-        Invoice.objects.filter(
+        Document.objects.filter(
             kind=DocumentKind.INVOICE,
-            state=InvoiceState.ISSUED,
+            state=DocumentState.ISSUED,
             entity_id=entity_id,
             seller__entity_id=entity_id,
             remote_id__in=[name for name in named if isinstance(name, str) and name],
@@ -329,7 +329,7 @@ def _document_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _taxes(document: Invoice, data: Mapping[str, Any]) -> list[DocumentTax]:
+def _taxes(document: Document, data: Mapping[str, Any]) -> list[DocumentTax]:
     taxes = data.get("taxes", [])
     if not isinstance(taxes, list):
         raise _invalid("data.taxes", "Must be a list.")
@@ -349,7 +349,7 @@ def _taxes(document: Invoice, data: Mapping[str, Any]) -> list[DocumentTax]:
     return rows
 
 
-def _audit(document: Invoice, action: str, delivery: Delivery) -> None:
+def _audit(document: Document, action: str, delivery: Delivery) -> None:
     audit_record(
         action=action,
         actor=None,

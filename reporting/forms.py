@@ -15,7 +15,7 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.urls import reverse
 
-from invoicing.models import Invoice
+from invoicing.models import Document
 from sellers.models import Seller
 
 PICKER_PLACEHOLDER = "Search by name, id or tax number"
@@ -33,7 +33,7 @@ class SellerPickerWidget(AutocompleteSelect):
     def __init__(self) -> None:
         # Admin's widget is built for a foreign key: a document's seller is the one reported on.
         super().__init__(
-            Invoice._meta.get_field("seller"), admin.site, attrs={"style": "width:22em"}
+            Document._meta.get_field("seller"), admin.site, attrs={"style": "width:22em"}
         )
 
     def get_url(self) -> str:

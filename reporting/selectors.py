@@ -49,7 +49,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Replace
 from django.db.models.lookups import Regex
 from django.db.models.sql.compiler import SQLCompiler
 
-from invoicing.models import DocumentKind, DocumentLine, DocumentTax, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentLine, DocumentState, DocumentTax
 from marketplace.pricing import quantize
 from reporting.models import ExportJob, SellerMonthRollup
 from sellers.models import Seller
@@ -80,7 +80,7 @@ def issued_documents(filters: ReportFilters, *, prefix: str = "") -> Q:
     """The condition selecting issued, not voided documents under `filters` (`prefix` for a
     related model)."""
     conditions: dict[str, Any] = {
-        f"{prefix}state": InvoiceState.ISSUED,
+        f"{prefix}state": DocumentState.ISSUED,
         f"{prefix}voided_at__isnull": True,
     }
     if filters.seller_id is not None:
@@ -313,14 +313,14 @@ LINE_EXPORT_COLUMNS: dict[str, Any] = {
 
 def invoice_export_rows(*, filters: ReportFilters) -> Iterator[tuple[str | None, ...]]:
     """Issued invoices (not credit notes), by invoice date, seller and number; formatted cells."""
-    invoices = Invoice.objects.filter(issued_documents(filters), kind=DocumentKind.INVOICE)
+    invoices = Document.objects.filter(issued_documents(filters), kind=DocumentKind.INVOICE)
     ordered = invoices.order_by("date", "seller_id", "number", "id")
     return _stream(_formatted(ordered, INVOICE_EXPORT_COLUMNS))
 
 
 def document_export_queryset(*, filters: ReportFilters) -> QuerySet[Any]:
     """Issued invoices and credit notes (signed), by date, seller and number; formatted cells."""
-    documents = Invoice.objects.filter(issued_documents(filters))
+    documents = Document.objects.filter(issued_documents(filters))
     ordered = documents.order_by("date", "seller_id", "number", "id")
     return _formatted(ordered, DOCUMENT_EXPORT_COLUMNS)
 
@@ -339,11 +339,11 @@ def line_export_rows(*, filters: ReportFilters) -> Iterator[tuple[str | None, ..
 
 
 def document_count(*, filters: ReportFilters) -> int:
-    return Invoice.objects.filter(issued_documents(filters)).count()
+    return Document.objects.filter(issued_documents(filters)).count()
 
 
 def invoice_count(*, filters: ReportFilters) -> int:
-    return Invoice.objects.filter(issued_documents(filters), kind=DocumentKind.INVOICE).count()
+    return Document.objects.filter(issued_documents(filters), kind=DocumentKind.INVOICE).count()
 
 
 def line_count(*, filters: ReportFilters) -> int:
@@ -374,7 +374,7 @@ class StatementLine(NamedTuple):
 def seller_statement(*, filters: ReportFilters) -> list[StatementLine]:
     """A seller's period, by currency: invoices, credit notes and the balance (one query)."""
     rows = (
-        Invoice.objects.filter(issued_documents(filters))
+        Document.objects.filter(issued_documents(filters))
         .values("currency")
         .annotate(
             invoice_count=Count("id", filter=Q(kind=DocumentKind.INVOICE)),
@@ -436,7 +436,7 @@ def statement_documents(
 ) -> list[StatementDocument]:
     """The documents behind a statement (the first `limit`), in export order."""
     rows = (
-        Invoice.objects.filter(issued_documents(filters))
+        Document.objects.filter(issued_documents(filters))
         .annotate(
             signed_net=_signed("total_net"),
             signed_tax=_signed("total_tax"),
@@ -584,7 +584,7 @@ def _summary_rows(
             cells = {f"{name}_of_kind": total for name, total in totals.items()}
             parts.append(rollup.annotate(**cells).values_list(*group_by, *cells))
     for part in sources.documents:
-        documents = Invoice.objects.filter(issued_documents(part))
+        documents = Document.objects.filter(issued_documents(part))
         if seller_ids is not None:
             documents = documents.filter(seller_id__in=seller_ids)
         parts.append(
@@ -639,7 +639,7 @@ def sellers_for_summary(*, filters: ReportFilters) -> QuerySet[Seller]:
     """The sellers that issued documents under `filters`, by name (the summary's rows)."""
     sources = _summary_sources(filters)
     active = [
-        Q(pk__in=Invoice.objects.filter(issued_documents(part)).values("seller_id"))
+        Q(pk__in=Document.objects.filter(issued_documents(part)).values("seller_id"))
         for part in sources.documents
     ]
     if sources.months is not None:
@@ -727,7 +727,7 @@ def issuance_health(*, filters: ReportFilters) -> list[SellerHealth]:
 
     The worst sellers first (most failed, then most pending).
     """
-    documents = Invoice.objects.all()
+    documents = Document.objects.all()
     if filters.seller_id is not None:
         documents = documents.filter(seller_id=filters.seller_id)
     if filters.date_from is not None:
@@ -744,16 +744,16 @@ def issuance_health(*, filters: ReportFilters) -> list[SellerHealth]:
         output_field=CharField(),
     )
     to_issue = ExpressionWrapper(F("issued_at") - F("point"), output_field=DurationField())
-    timed = Q(kind=DocumentKind.INVOICE, state=InvoiceState.ISSUED, point__isnull=False)
+    timed = Q(kind=DocumentKind.INVOICE, state=DocumentState.ISSUED, point__isnull=False)
     rows = (
         documents.annotate(trigger=trigger)
         .annotate(point=_invoice_point())
         .values_list("seller_id", "seller__business_name")
         .annotate(
-            issued=Count("id", filter=Q(state=InvoiceState.ISSUED)),
-            pending=Count("id", filter=Q(state=InvoiceState.PENDING)),
-            failed=Count("id", filter=Q(state=InvoiceState.FAILED)),
-            oldest_pending_at=Min("created_at", filter=Q(state=InvoiceState.PENDING)),
+            issued=Count("id", filter=Q(state=DocumentState.ISSUED)),
+            pending=Count("id", filter=Q(state=DocumentState.PENDING)),
+            failed=Count("id", filter=Q(state=DocumentState.FAILED)),
+            oldest_pending_at=Min("created_at", filter=Q(state=DocumentState.PENDING)),
             average_to_issue=Avg(to_issue, filter=timed),
             longest_to_issue=Max(to_issue, filter=timed),
         )

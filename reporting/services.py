@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.enqueue import enqueue_on_commit
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from reporting import tasks
 from reporting.exports import EXPORTS, export_write
 from reporting.filters import (
@@ -101,7 +101,7 @@ _ROLLUP_SUMS: dict[str, Any] = {
 }
 
 
-def _rollup_insert(documents: QuerySet[Invoice]) -> tuple[str, tuple[Any, ...]]:
+def _rollup_insert(documents: QuerySet[Document]) -> tuple[str, tuple[Any, ...]]:
     """`INSERT INTO rollup SELECT` the issued, dated `documents` added up per rollup row."""
     rows = _rollup_rows(documents.filter(voided_at__isnull=True))
     select, params = rows.query.sql_with_params()
@@ -109,13 +109,13 @@ def _rollup_insert(documents: QuerySet[Invoice]) -> tuple[str, tuple[Any, ...]]:
     return f"INSERT INTO {SellerMonthRollup._meta.db_table} ({columns}) {select}", params
 
 
-def rollup_document_issued(*, document: Invoice) -> None:
+def rollup_document_issued(*, document: Document) -> None:
     """Add a document to its seller's month, in the transaction that has just issued it.
 
     One upsert that adds to the row (PostgreSQL and SQLite): documents of the same seller and
     month issued at once by several workers all count. An undated document has no month.
     """
-    insert, params = _rollup_insert(Invoice.objects.filter(pk=document.pk))
+    insert, params = _rollup_insert(Document.objects.filter(pk=document.pk))
     table = SellerMonthRollup._meta.db_table
     increments = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in _ROLLUP_SUMS)
     upsert = f"{insert} ON CONFLICT ({', '.join(_ROLLUP_KEY)}) DO UPDATE SET {increments}"
@@ -123,12 +123,12 @@ def rollup_document_issued(*, document: Invoice) -> None:
         cursor.execute(upsert, params)
 
 
-def rollup_document_voided(*, document: Invoice) -> None:
+def rollup_document_voided(*, document: Document) -> None:
     """Take a voided document out of its seller's month, in the transaction that voids it.
 
     It was added when issued. No rollup row yet (never built) has nothing to take out.
     """
-    for row in _rollup_rows(Invoice.objects.filter(pk=document.pk)):
+    for row in _rollup_rows(Document.objects.filter(pk=document.pk)):
         key = dict(zip(_ROLLUP_KEY, row, strict=False))
         sums = zip(_ROLLUP_SUMS, row[len(_ROLLUP_KEY) :], strict=True)
         SellerMonthRollup.objects.filter(**key).update(
@@ -136,10 +136,10 @@ def rollup_document_voided(*, document: Invoice) -> None:
         )
 
 
-def _rollup_rows(documents: QuerySet[Invoice]) -> QuerySet[Invoice, tuple[Any, ...]]:
+def _rollup_rows(documents: QuerySet[Document]) -> QuerySet[Document, tuple[Any, ...]]:
     """The issued, dated `documents` (voided or not) added up per rollup row."""
     return (
-        documents.filter(state=InvoiceState.ISSUED, date__isnull=False)
+        documents.filter(state=DocumentState.ISSUED, date__isnull=False)
         .annotate(month=FirstOfMonth("date"))
         .values_list(*_ROLLUP_KEY)
         .annotate(**_ROLLUP_SUMS)
@@ -154,7 +154,7 @@ def rollup_rebuild() -> int:
     meanwhile wait for this to commit (or this wait for them), so each counts exactly once;
     SQLite runs one writer at a time anyway.
     """
-    insert, params = _rollup_insert(Invoice.objects.all())
+    insert, params = _rollup_insert(Document.objects.all())
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"LOCK TABLE {SellerMonthRollup._meta.db_table} IN EXCLUSIVE MODE")
@@ -167,8 +167,8 @@ def rollup_rebuild() -> int:
 class RollupListener:
     """Keeps the rollup as invoicing issues and voids documents (invoicing.hooks)."""
 
-    def document_issued(self, *, document: Invoice) -> None:
+    def document_issued(self, *, document: Document) -> None:
         rollup_document_issued(document=document)
 
-    def document_voided(self, *, document: Invoice) -> None:
+    def document_voided(self, *, document: Document) -> None:
         rollup_document_voided(document=document)

@@ -56,7 +56,7 @@ urlpatterns = [
     ),
     # The invoice changelist's export form.
     path(
-        "admin/invoicing/invoice/export.csv",
+        "admin/invoicing/document/export.csv",
         admin.site.admin_view(views.admin_invoice_export),
         name="report-invoices-csv-admin",
     ),

@@ -90,7 +90,7 @@ def _back_url(request: HttpRequest) -> str:
     ):
         return referer
     try:
-        return reverse("admin:invoicing_invoice_changelist")
+        return reverse("admin:invoicing_document_changelist")
     except NoReverseMatch:  # Invoice is not registered in this admin site
         return reverse("admin:index")
 

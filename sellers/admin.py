@@ -226,7 +226,7 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
             '<a href="{}?seller__id__exact={}">documents</a>',
             reverse("admin:marketplace_order_changelist"),
             seller.pk,
-            reverse("admin:invoicing_invoice_changelist"),
+            reverse("admin:invoicing_document_changelist"),
             seller.pk,
         )
 

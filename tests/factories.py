@@ -5,7 +5,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from invoicing.models import DocumentLine, Invoice, InvoiceState
+from invoicing.models import Document, DocumentLine, DocumentState
 from invoicing.seller_entities import seller_entity_create
 from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product, TaxCategory
 from marketplace.pricing import PricedLine, order_totals
@@ -130,14 +130,14 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     """An issued invoice mirroring its order; pass state=failed/pending with no number."""
 
     class Meta:
-        model = Invoice
+        model = Document
         skip_postgeneration_save = True
 
     order = factory.SubFactory(OrderFactory)
     seller = factory.SelfAttribute("order.seller")
     entity_id = factory.SelfAttribute("order.seller.entity_id")
     currency = factory.SelfAttribute("order.currency")
-    state = InvoiceState.ISSUED
+    state = DocumentState.ISSUED
     remote_id = factory.Sequence(lambda n: f"inv_{n:024x}")
     number = factory.Sequence(lambda n: f"2026-{n + 1:05d}")
     shareable_id = factory.Sequence(lambda n: f"{n:024x}")
@@ -163,7 +163,7 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
             )
 
 
-def invoice_with_lines(lines: list[tuple[int, Decimal, Decimal]]) -> Invoice:
+def invoice_with_lines(lines: list[tuple[int, Decimal, Decimal]]) -> Document:
     """An issued invoice of a new order with these `(quantity, unit price, rate)` lines, its
     totals computed as Space Invoices computes them."""
     order = OrderFactory(line=None)

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.messages import get_messages
 
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from sellers.models import Seller, SellerStatus
 from tests.factories import InvoiceFactory, OrderFactory, SellerFactory, UserFactory
 
@@ -20,7 +20,7 @@ def operator(client):
 def failed_invoice(seller, reason):
     return InvoiceFactory(
         order=OrderFactory(seller=seller),
-        state=InvoiceState.FAILED,
+        state=DocumentState.FAILED,
         remote_id=None,
         number="",
         shareable_id="",
@@ -37,7 +37,7 @@ def failed_invoice(seller, reason):
         "/admin/sellers/selleruser/",
         "/admin/marketplace/order/",
         "/admin/marketplace/product/",
-        "/admin/invoicing/invoice/",
+        "/admin/invoicing/document/",
     ],
 )
 def test_admin_pages_open(operator, path):
@@ -47,9 +47,9 @@ def test_admin_pages_open(operator, path):
 
 def test_failed_invoice_shows_the_apis_reason(operator):
     invoice = failed_invoice(SellerFactory(), "422 validation_error: items.0.price: required")
-    listing = operator.get("/admin/invoicing/invoice/?state__exact=failed").content.decode()
+    listing = operator.get("/admin/invoicing/document/?state__exact=failed").content.decode()
     assert "422 validation_error: items.0.price: required" in listing
-    detail = operator.get(f"/admin/invoicing/invoice/{invoice.pk}/change/")
+    detail = operator.get(f"/admin/invoicing/document/{invoice.pk}/change/")
     assert detail.status_code == 200
     assert "422 validation_error: items.0.price: required" in detail.content.decode()
     assert "Export issued invoices (CSV)" in listing
@@ -65,13 +65,13 @@ def test_retry_action_issues_a_failed_invoice(
     )
     invoice = failed_invoice(seller, "422 validation_error: something was wrong")
     issued_elsewhere = failed_invoice(SellerFactory(), "401 unauthorized")
-    Invoice.objects.filter(pk=issued_elsewhere.pk).update(
-        state=InvoiceState.ISSUED, remote_id="inv_x", number="2026-00009"
+    Document.objects.filter(pk=issued_elsewhere.pk).update(
+        state=DocumentState.ISSUED, remote_id="inv_x", number="2026-00009"
     )
 
     with django_capture_on_commit_callbacks(execute=True):
         response = operator.post(
-            "/admin/invoicing/invoice/",
+            "/admin/invoicing/document/",
             {
                 "action": "retry",
                 "_selected_action": [invoice.pk, issued_elsewhere.pk],
@@ -84,16 +84,18 @@ def test_retry_action_issues_a_failed_invoice(
         "1 document queued for retry; 1 skipped (already issued)."
     ]
     invoice.refresh_from_db()
-    assert invoice.state == InvoiceState.ISSUED
+    assert invoice.state == DocumentState.ISSUED
     assert invoice.last_error == ""
-    assert Invoice.objects.get(pk=issued_elsewhere.pk).number == "2026-00009"
+    assert Document.objects.get(pk=issued_elsewhere.pk).number == "2026-00009"
 
 
 def test_invoices_cannot_be_edited_or_deleted_in_admin(operator):
     invoice = failed_invoice(SellerFactory(), "boom")
-    operator.post(f"/admin/invoicing/invoice/{invoice.pk}/change/", {"number": "X-1"})
+    operator.post(f"/admin/invoicing/document/{invoice.pk}/change/", {"number": "X-1"})
     assert (
-        operator.post(f"/admin/invoicing/invoice/{invoice.pk}/delete/", {"post": "yes"}).status_code
+        operator.post(
+            f"/admin/invoicing/document/{invoice.pk}/delete/", {"post": "yes"}
+        ).status_code
         == 403
     )
     invoice.refresh_from_db()

@@ -9,7 +9,7 @@ from django.contrib.messages import get_messages
 
 from core.models import AuditEvent
 from invoicing import services
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from sellers.models import MirrorState, RemovedEntityUser, Seller, SellerStatus, SellerUser
 from tests.factories import (
     InvoiceFactory,
@@ -21,7 +21,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-DOCUMENTS = "/admin/invoicing/invoice/"
+DOCUMENTS = "/admin/invoicing/document/"
 SELLERS = "/admin/sellers/seller/"
 
 
@@ -37,13 +37,13 @@ def operator(client, user):
 
 
 def document(state, **fields):
-    if state == InvoiceState.ISSUED:
+    if state == DocumentState.ISSUED:
         return InvoiceFactory(**fields)
     return InvoiceFactory(state=state, remote_id=None, number="", shareable_id="", **fields)
 
 
 def failed(reason="422 validation_error: items.0.price"):
-    return document(InvoiceState.FAILED, attempts=1, last_error=reason)
+    return document(DocumentState.FAILED, attempts=1, last_error=reason)
 
 
 def messages_of(response):
@@ -51,11 +51,11 @@ def messages_of(response):
 
 
 def states(documents):
-    return [Invoice.objects.get(pk=d.pk).state for d in documents]
+    return [Document.objects.get(pk=d.pk).state for d in documents]
 
 
 def test_retry_asks_first_and_changes_nothing(operator, django_capture_on_commit_callbacks):
-    first, second, issued = failed(), failed(), document(InvoiceState.ISSUED)
+    first, second, issued = failed(), failed(), document(DocumentState.ISSUED)
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = operator.post(
@@ -68,7 +68,7 @@ def test_retry_asks_first_and_changes_nothing(operator, django_capture_on_commit
     assert response.context["objects"] == [first, second]
     assert response.context["skipped"] == [("already issued", 1)]
     html = response.content.decode()
-    assert f'href="/admin/invoicing/invoice/{first.pk}/change/"' in html
+    assert f'href="/admin/invoicing/document/{first.pk}/change/"' in html
     assert '<input type="hidden" name="post" value="yes">' in html
     assert states([first, second, issued]) == ["failed", "failed", "issued"]
     assert callbacks == []
@@ -79,7 +79,7 @@ def test_retry_asks_first_and_changes_nothing(operator, django_capture_on_commit
 def test_confirmed_retry_queues_the_failed_documents_and_audits(
     operator, user, django_capture_on_commit_callbacks
 ):
-    first, second, issued = failed(), failed(), document(InvoiceState.ISSUED)
+    first, second, issued = failed(), failed(), document(DocumentState.ISSUED)
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = operator.post(
@@ -101,7 +101,7 @@ def test_confirmed_retry_queues_the_failed_documents_and_audits(
 
 
 def test_retry_names_each_reason_for_skipping(operator, django_capture_on_commit_callbacks):
-    chosen = [failed(), document(InvoiceState.ISSUED), document(InvoiceState.PENDING)]
+    chosen = [failed(), document(DocumentState.ISSUED), document(DocumentState.PENDING)]
     data = {"action": "retry", "_selected_action": [d.pk for d in chosen]}
 
     asked = operator.post(DOCUMENTS, data)
@@ -120,7 +120,7 @@ def test_retry_names_each_reason_for_skipping(operator, django_capture_on_commit
 def test_retry_with_nothing_to_retry_says_so_without_asking(
     operator, django_capture_on_commit_callbacks
 ):
-    issued = document(InvoiceState.ISSUED)
+    issued = document(DocumentState.ISSUED)
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = operator.post(DOCUMENTS, {"action": "retry", "_selected_action": [issued.pk]})
@@ -135,13 +135,13 @@ def test_retry_with_nothing_to_retry_says_so_without_asking(
 def test_retry_of_a_credit_note_whose_goods_were_credited_since_is_refused_with_its_reason(
     operator, django_capture_on_commit_callbacks
 ):
-    invoice = document(InvoiceState.ISSUED)
+    invoice = document(DocumentState.ISSUED)
     mug = invoice.lines.get()
     rejected = services.credit_note_request(
         invoice=invoice, lines=[services.CreditLine(mug.order_line_id, 1)]
     )
-    Invoice.objects.filter(pk=rejected.pk).update(
-        state=InvoiceState.FAILED, last_error="422 validation_error: items.0.price"
+    Document.objects.filter(pk=rejected.pk).update(
+        state=DocumentState.FAILED, last_error="422 validation_error: items.0.price"
     )  # refused by the API: it created nothing, and does not count
     services.credit_note_request(invoice=invoice, lines=[services.CreditLine(mug.order_line_id, 1)])
 
@@ -167,7 +167,7 @@ def test_retry_of_all_filtered_rows_is_confirmed_for_the_same_rows(
 ):
     """`select_across` (every row of the filtered list) goes through the confirmation."""
     failures = [failed() for _ in range(3)]
-    issued = document(InvoiceState.ISSUED)
+    issued = document(DocumentState.ISSUED)
     data = {"action": "retry", "_selected_action": [failures[0].pk], "select_across": "1"}
 
     asked = operator.post(f"{DOCUMENTS}?state__exact=failed", data)
@@ -320,7 +320,7 @@ def test_an_onboarded_sellers_links_to_its_orders_and_documents(operator):
     html = operator.get(SELLERS).content.decode()
 
     assert f'href="/admin/marketplace/order/?seller__id__exact={seller.pk}">orders</a>' in html
-    assert f'href="/admin/invoicing/invoice/?seller__id__exact={seller.pk}">documents</a>' in html
+    assert f'href="/admin/invoicing/document/?seller__id__exact={seller.pk}">documents</a>' in html
 
 
 def test_a_sellers_page_shows_its_entity_and_members(operator):
@@ -349,9 +349,9 @@ STATE_CHANGING_ACTIONS = [
     pytest.param(
         DOCUMENTS,
         "retry",
-        "invoice",
+        "document",
         failed,
-        lambda d: Invoice.objects.values_list("state", "request_id").get(pk=d.pk),
+        lambda d: Document.objects.values_list("state", "request_id").get(pk=d.pk),
         id="document retry",
     ),
     pytest.param(
@@ -432,8 +432,8 @@ HELD = "VIES: DE123456788 not registered at issue; VAT is due on an order paid w
 
 
 def test_invoices_held_for_an_operator_are_filtered_and_show_why(operator):
-    held = document(InvoiceState.PENDING, held_reason=HELD)
-    document(InvoiceState.PENDING)
+    held = document(DocumentState.PENDING, held_reason=HELD)
+    document(DocumentState.PENDING)
 
     response = operator.get(f"{DOCUMENTS}?held=operator")
 
@@ -445,21 +445,21 @@ def test_invoices_held_for_an_operator_are_filtered_and_show_why(operator):
 def test_release_asks_first_then_issues_the_held_invoices_and_audits(
     operator, user, django_capture_on_commit_callbacks
 ):
-    held, pending = document(InvoiceState.PENDING, held_reason=HELD), failed()
+    held, pending = document(DocumentState.PENDING, held_reason=HELD), failed()
     data = {"action": "release", "_selected_action": [held.pk, pending.pk]}
 
     with django_capture_on_commit_callbacks() as asked_callbacks:
         asked = operator.post(DOCUMENTS, data)
     assert asked.context["title"] == "Release 1 held invoice?"
     assert asked.context["skipped"] == [("not held", 1)]
-    assert Invoice.objects.get(pk=held.pk).held_reason == HELD
+    assert Document.objects.get(pk=held.pk).held_reason == HELD
     assert asked_callbacks == []
 
     with django_capture_on_commit_callbacks() as callbacks:
         done = operator.post(DOCUMENTS, {**data, "post": "yes"})
 
     assert messages_of(done) == ["1 invoice released to be issued; 1 skipped (not held)."]
-    assert Invoice.objects.get(pk=held.pk).held_reason == ""
+    assert Document.objects.get(pk=held.pk).held_reason == ""
     assert len(callbacks) == 1
     assert list(AuditEvent.objects.values_list("action", "actor", "document_id", "detail")) == [
         ("document.released", user.pk, held.pk, {"kind": "invoice", "held": HELD})
@@ -468,10 +468,10 @@ def test_release_asks_first_then_issues_the_held_invoices_and_audits(
 
 def test_release_needs_the_change_permission(client):
     viewer = UserFactory(username="viewer", is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_invoice"))
+    viewer.user_permissions.add(Permission.objects.get(codename="view_document"))
     client.force_login(viewer)
-    held = document(InvoiceState.PENDING, held_reason=HELD)
+    held = document(DocumentState.PENDING, held_reason=HELD)
 
     client.post(DOCUMENTS, {"action": "release", "_selected_action": [held.pk], "post": "yes"})
 
-    assert Invoice.objects.get(pk=held.pk).held_reason == HELD
+    assert Document.objects.get(pk=held.pk).held_reason == HELD

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from invoicing.admin_dashboard import DocumentCounts, StatusCount, operator_dashboard
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from invoicing.services import VIES_HOLD_REASON
 from marketplace.models import Order
 from sellers.models import RemovedEntityUser, SellerStatus
@@ -20,7 +20,7 @@ from tests.factories import InvoiceFactory, OrderFactory, SellerFactory, UserFac
 pytestmark = pytest.mark.django_db
 
 ORDERS = "/admin/marketplace/order/"
-DOCUMENTS = "/admin/invoicing/invoice/"
+DOCUMENTS = "/admin/invoicing/document/"
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def operator(client):
     return client
 
 
-def unissued(seller, state=InvoiceState.PENDING, **fields):
+def unissued(seller, state=DocumentState.PENDING, **fields):
     """A document of a new order of `seller`, not issued (pending unless said otherwise)."""
     return InvoiceFactory(
         order=OrderFactory(seller=seller),
@@ -42,7 +42,7 @@ def unissued(seller, state=InvoiceState.PENDING, **fields):
 
 
 def created(document, ago):
-    Invoice.objects.filter(pk=document.pk).update(created_at=timezone.now() - ago)
+    Document.objects.filter(pk=document.pk).update(created_at=timezone.now() - ago)
 
 
 @pytest.fixture
@@ -64,11 +64,11 @@ def seeded():
     created(held, timedelta(hours=5))
     created(waiting, timedelta(days=1))
     created(oldest, timedelta(days=2))
-    failed_earlier = unissued(alpine, InvoiceState.FAILED, last_error="422 items.0.price",
+    failed_earlier = unissued(alpine, DocumentState.FAILED, last_error="422 items.0.price",
                               last_attempt_at=now - timedelta(hours=2))  # fmt: skip
-    failed_later = unissued(bora, InvoiceState.FAILED, last_error="gave up after 8 attempts",
+    failed_later = unissued(bora, DocumentState.FAILED, last_error="gave up after 8 attempts",
                             last_attempt_at=now - timedelta(hours=1))  # fmt: skip
-    never_tried = unissued(alpine, InvoiceState.FAILED, last_error="401 unauthorized")
+    never_tried = unissued(alpine, DocumentState.FAILED, last_error="401 unauthorized")
     InvoiceFactory(order=OrderFactory(seller=alpine))
     for entity_user_id, error, resolved_at in [
         ("usr_failed_1", "403 forbidden", None),
@@ -132,11 +132,11 @@ def test_admin_index_shows_the_dashboard_with_links(operator, seeded):
                         ("failed", 3)]:  # fmt: skip
         assert f'<td data-count="{name}">{count}</td>' in html
     for query in ["state__exact=pending", "held=vies", "held=entity", "state__exact=failed"]:
-        assert f'href="/admin/invoicing/invoice/?{query}"' in html
+        assert f'href="/admin/invoicing/document/?{query}"' in html
     assert '<td data-count="removed_users_failed">2</td>' in html
     assert 'href="/admin/sellers/removedentityuser/?state=failed"' in html
     oldest = seeded["oldest"]
-    assert f'href="/admin/invoicing/invoice/{oldest.pk}/change/"' in html
+    assert f'href="/admin/invoicing/document/{oldest.pk}/change/"' in html
     assert (
         f'href="/admin/marketplace/order/{oldest.order_id}/change/">order {oldest.order_id}' in html
     )
@@ -150,7 +150,7 @@ def test_admin_index_shows_the_dashboard_with_links(operator, seeded):
 
 def test_admin_index_queries_do_not_grow_with_the_data(operator, seeded):
     for seller in SellerFactory.create_batch(10, status=SellerStatus.FAILED, entity_id=None):
-        unissued(seeded["bora"], InvoiceState.FAILED, last_error=f"rejected {seller.pk}")
+        unissued(seeded["bora"], DocumentState.FAILED, last_error=f"rejected {seller.pk}")
 
     with CaptureQueriesContext(connection) as queries:
         html = operator.get("/admin/").content.decode()
@@ -173,11 +173,11 @@ def test_staff_without_document_permissions_see_no_dashboard(client, seeded):
 
 
 def test_held_filter_lists_the_held_documents(operator, seeded):
-    held = Invoice.objects.get(last_error=VIES_HOLD_REASON)
-    waiting = Invoice.objects.get(entity_id="")
+    held = Document.objects.get(last_error=VIES_HOLD_REASON)
+    waiting = Document.objects.get(entity_id="")
 
-    by_vies = operator.get("/admin/invoicing/invoice/?held=vies").context["cl"].result_list
-    by_entity = operator.get("/admin/invoicing/invoice/?held=entity").context["cl"].result_list
+    by_vies = operator.get("/admin/invoicing/document/?held=vies").context["cl"].result_list
+    by_entity = operator.get("/admin/invoicing/document/?held=entity").context["cl"].result_list
 
     assert list(by_vies) == [held]
     assert list(by_entity) == [waiting]
@@ -212,10 +212,10 @@ def documents(count):
         # ... the currency and country filters' values (no full count, a date filter)
         ("/admin/marketplace/order/", orders, 6),
         # ... the currency and transaction type filters' values (no full count, a date filter)
-        ("/admin/invoicing/invoice/", documents, 6),
+        ("/admin/invoicing/document/", documents, 6),
         # ... and a text search's sellers with the word in their name (one query a word)
         ("/admin/marketplace/order/?q=ana", orders, 7),
-        ("/admin/invoicing/invoice/?q=2026-", documents, 7),
+        ("/admin/invoicing/document/?q=2026-", documents, 7),
     ],
 )
 def test_changelist_queries_do_not_grow_with_rows(operator, path, make, expected):
@@ -299,12 +299,12 @@ def test_seller_filter_keeps_the_other_filters_and_a_cleared_picker_shows_all(op
         ("/admin/marketplace/order/", "987654", "order"),
         ("/admin/marketplace/order/", "ALPINE@exa", "order"),
         ("/admin/marketplace/order/", '"alpine d.o.o."', "order"),
-        ("/admin/invoicing/invoice/", "026-0777", "invoice"),
-        ("/admin/invoicing/invoice/", "2026-07777", "invoice"),
-        ("/admin/invoicing/invoice/", "inv_alpine", "invoice"),
-        ("/admin/invoicing/invoice/", "ent_alpine", "invoice"),
-        ("/admin/invoicing/invoice/", "alpine d.o.o", "invoice"),
-        ("/admin/invoicing/invoice/", "987654", "invoice"),
+        ("/admin/invoicing/document/", "026-0777", "invoice"),
+        ("/admin/invoicing/document/", "2026-07777", "invoice"),
+        ("/admin/invoicing/document/", "inv_alpine", "invoice"),
+        ("/admin/invoicing/document/", "ent_alpine", "invoice"),
+        ("/admin/invoicing/document/", "alpine d.o.o", "invoice"),
+        ("/admin/invoicing/document/", "987654", "invoice"),
     ],
 )
 def test_search(operator, path, term, wanted):
@@ -345,7 +345,7 @@ def test_search_finds_rows_with_each_word_in_a_field_or_the_seller_name(operator
     [
         (Order, {"order_buyer_email_trgm", "order_buyer_name_trgm", "order_buyer_vat_number_trgm"}),
         (
-            Invoice,
+            Document,
             {
                 "document_number_trgm",
                 "document_remote_id_trgm",

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 from rest_framework.test import APIClient
 
-from invoicing.models import DocumentTax, Invoice, InvoiceState
+from invoicing.models import Document, DocumentState, DocumentTax
 from marketplace.models import Order
 from reporting.models import ExportJob
 from sellers.models import SellerRole, SellerUser
@@ -37,7 +37,7 @@ seller_plans = st.lists(
     st.fixed_dictionaries(
         {
             "roles": st.lists(st.sampled_from(SellerRole.values), min_size=1, max_size=2),
-            "documents": st.lists(st.sampled_from(InvoiceState.values), min_size=0, max_size=3),
+            "documents": st.lists(st.sampled_from(DocumentState.values), min_size=0, max_size=3),
         }
     ),
     min_size=2,
@@ -49,7 +49,7 @@ seller_plans = st.lists(
 class World:
     members: list[SellerUser] = field(default_factory=list)
     orders: dict[int, list[Order]] = field(default_factory=dict)
-    documents: dict[int, list[Invoice]] = field(default_factory=dict)
+    documents: dict[int, list[Document]] = field(default_factory=dict)
     jobs: dict[int, list[ExportJob]] = field(default_factory=dict)
 
 
@@ -64,7 +64,7 @@ def build(plans: list[dict[str, list[str]]]) -> World:
         for state in plan["documents"]:
             order = OrderFactory(seller=seller, buyer=buyer)
             world.orders[seller.pk].append(order)
-            issued = state == InvoiceState.ISSUED
+            issued = state == DocumentState.ISSUED
             document = InvoiceFactory(
                 order=order,
                 state=state,
@@ -169,7 +169,7 @@ class SellerIsolationTests(TestCase):
             assert SellerUser.objects.get(pk=other.pk).role == other.role
 
     def check_exports(self, api: APIClient, world: World, own: int) -> None:
-        issued = [d for d in world.documents[own] if d.state == InvoiceState.ISSUED]
+        issued = [d for d in world.documents[own] if d.state == DocumentState.ISSUED]
         for name in SELLER_CSV_EXPORTS:
             path = f"/api/reports/seller/{name}.csv"
             naming_another = api.get(path, {**PERIOD, "seller": _other(world, own)})
@@ -189,7 +189,7 @@ class SellerIsolationTests(TestCase):
                 )
 
     def check_documents(
-        self, api: APIClient, world: World, own: int, foreign: list[Invoice]
+        self, api: APIClient, world: World, own: int, foreign: list[Document]
     ) -> None:
         with mock.patch("invoicing.api.services.document_pdf", return_value=b"%PDF-1.4") as pdf:
             for document in foreign:
@@ -227,7 +227,7 @@ class SellerIsolationTests(TestCase):
         assert api.get("/api/reports/exports/").status_code in (403, 405)
 
     def check_seller_pages(
-        self, world: World, member: SellerUser, documents: list[Invoice], orders: list[Order]
+        self, world: World, member: SellerUser, documents: list[Document], orders: list[Order]
     ) -> None:
         """The seller web pages list their own seller's rows and 404 on another's."""
         own = member.seller_id
@@ -249,16 +249,16 @@ class SellerIsolationTests(TestCase):
         )
 
     def check_admin(
-        self, member: SellerUser, documents: list[Invoice], orders: list[Order]
+        self, member: SellerUser, documents: list[Document], orders: list[Order]
     ) -> None:
         """Seller users are not staff: every admin page sends them to the login form."""
         self.client.force_login(member.user)
         pages = [
             "/admin/",
-            "/admin/invoicing/invoice/",
-            "/admin/invoicing/invoice/export.csv",
+            "/admin/invoicing/document/",
+            "/admin/invoicing/document/export.csv",
             "/admin/reports/",
-            *(f"/admin/invoicing/invoice/{d.pk}/change/" for d in documents),
+            *(f"/admin/invoicing/document/{d.pk}/change/" for d in documents),
             *(f"/admin/marketplace/order/{o.pk}/change/" for o in orders),
         ]
         for page in pages:

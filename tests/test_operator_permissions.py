@@ -22,7 +22,7 @@ REPORT_PAGES = [
     "/admin/reports/health/",
     "/admin/reports/sellers/",
 ]
-ADMIN_DOWNLOADS = ["/admin/reports/documents.csv", "/admin/invoicing/invoice/export.csv"]
+ADMIN_DOWNLOADS = ["/admin/reports/documents.csv", "/admin/invoicing/document/export.csv"]
 EXPORT_APIS = [
     "/api/reports/invoices.csv",
     "/api/reports/documents.csv",
@@ -110,7 +110,7 @@ def test_staff_alone_do_not_see_other_buyers_documents(invoice):
     for suffix in ("", "link/", "pdf/"):
         assert client.get(f"/api/invoices/{invoice.pk}/{suffix}").status_code == 404
 
-    allowed = api(operator_user("invoicing.view_invoice"))
+    allowed = api(operator_user("invoicing.view_document"))
     assert allowed.get(f"/api/invoices/{invoice.pk}/").json()["number"] == invoice.number
     assert allowed.get(f"/api/invoices/{invoice.pk}/link/").status_code == 200
 

@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from invoicing.services import invoice_trigger
 from marketplace.models import Order, OrderStatus
 from marketplace.payments import local_provider_enabled
@@ -58,7 +58,7 @@ class OrderCard:
         return self.awaiting_payment and local_provider_enabled()
 
 
-def order_cards(orders: Iterable[Order], pdf_url: Callable[[Invoice], str]) -> list[OrderCard]:
+def order_cards(orders: Iterable[Order], pdf_url: Callable[[Document], str]) -> list[OrderCard]:
     cards = []
     for order in orders:
         documents = [_document_status(doc, pdf_url) for doc in order.documents.all()]
@@ -69,7 +69,7 @@ def order_cards(orders: Iterable[Order], pdf_url: Callable[[Invoice], str]) -> l
 
 def cards_settled(cards: Iterable[OrderCard]) -> bool:
     """No document is on its way; held ones wait on something outside this page."""
-    return all(doc.state != InvoiceState.PENDING for card in cards for doc in card.documents)
+    return all(doc.state != DocumentState.PENDING for card in cards for doc in card.documents)
 
 
 def cards_json(cards: list[OrderCard]) -> dict[str, Any]:
@@ -99,9 +99,9 @@ def cards_json(cards: list[OrderCard]) -> dict[str, Any]:
     }
 
 
-def _document_status(document: Invoice, pdf_url: Callable[[Invoice], str]) -> DocumentStatus:
+def _document_status(document: Document, pdf_url: Callable[[Document], str]) -> DocumentStatus:
     name = document.get_kind_display()
-    issued = document.state == InvoiceState.ISSUED
+    issued = document.state == DocumentState.ISSUED
     state, label = _state_label(document, name)
     return DocumentStatus(
         id=document.pk,
@@ -113,12 +113,12 @@ def _document_status(document: Invoice, pdf_url: Callable[[Invoice], str]) -> Do
     )
 
 
-def _state_label(document: Invoice, name: str) -> tuple[str, str]:
-    if document.state == InvoiceState.ISSUED:
-        return InvoiceState.ISSUED, f"{name} issued"
-    if document.state == InvoiceState.FAILED:
+def _state_label(document: Document, name: str) -> tuple[str, str]:
+    if document.state == DocumentState.ISSUED:
+        return DocumentState.ISSUED, f"{name} issued"
+    if document.state == DocumentState.FAILED:
         return (
-            InvoiceState.FAILED,
+            DocumentState.FAILED,
             f"{name} could not be issued; the marketplace team sees this and will issue it.",
         )
     if not document.entity_id:
@@ -127,7 +127,7 @@ def _state_label(document: Invoice, name: str) -> tuple[str, str]:
         return HELD, f"{name} on hold while the marketplace team reviews the VAT due on it."
     if document.vies_checked_at is not None and document.vies_valid is None:
         return HELD, f"{name} on hold until the EU VAT number check (VIES) answers again."
-    return InvoiceState.PENDING, f"{name} being issued…"
+    return DocumentState.PENDING, f"{name} being issued…"
 
 
 def _no_invoice(order: Order) -> str:

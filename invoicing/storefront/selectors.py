@@ -4,13 +4,13 @@ number of queries."""
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet
 
-from invoicing.models import Invoice
+from invoicing.models import Document
 from marketplace.models import Checkout, Order
 
 
 def _with_card_details(orders: QuerySet[Order]) -> QuerySet[Order]:
     return orders.select_related("seller", "checkout").prefetch_related(
-        "lines", Prefetch("documents", queryset=Invoice.objects.order_by("pk"))
+        "lines", Prefetch("documents", queryset=Document.objects.order_by("pk"))
     )
 
 

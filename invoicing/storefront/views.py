@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from invoicing.client import SpaceInvoicesError
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from invoicing.services import document_pdf
 from invoicing.storefront import selectors
 from invoicing.storefront.cards import OrderCard, cards_json, cards_settled, order_cards
@@ -53,11 +53,11 @@ def _orders_page(
     return render(request, "storefront/orders.html", context)
 
 
-def _checkout_pdf_url(ref: uuid.UUID) -> Callable[[Invoice], str]:
+def _checkout_pdf_url(ref: uuid.UUID) -> Callable[[Document], str]:
     return lambda document: reverse("storefront:checkout-document-pdf", args=[ref, document.pk])
 
 
-def _guest_pdf_url(token: str) -> Callable[[Invoice], str]:
+def _guest_pdf_url(token: str) -> Callable[[Document], str]:
     return lambda document: reverse("storefront:guest-document-pdf", args=[token, document.pk])
 
 
@@ -160,7 +160,7 @@ def _my_orders_page(request: HttpRequest) -> tuple[list[OrderCard], Page[Order]]
     return cards, page
 
 
-def _own_pdf_url(document: Invoice) -> str:
+def _own_pdf_url(document: Document) -> str:
     ref = document.order.checkout.public_id
     return reverse("storefront:checkout-document-pdf", args=[ref, document.pk])
 
@@ -201,9 +201,11 @@ def guest_document_pdf(request: HttpRequest, token: str, pk: int) -> HttpRespons
 
 def _pdf_response(request: HttpRequest, found: Checkout, pk: int) -> HttpResponse:
     document = (
-        Invoice.objects.select_related("order__seller").filter(pk=pk, order__checkout=found).first()
+        Document.objects.select_related("order__seller")
+        .filter(pk=pk, order__checkout=found)
+        .first()
     )
-    if document is None or document.state != InvoiceState.ISSUED:
+    if document is None or document.state != DocumentState.ISSUED:
         return not_found(request, "This document is not issued (yet) for this order.")
     try:
         pdf = document_pdf(invoice=document)

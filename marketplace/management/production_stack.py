@@ -285,7 +285,7 @@ class Stack:
             local = Counter(
                 str(row[0])
                 for row in conn.execute(
-                    "SELECT order_id FROM invoicing_invoice WHERE kind = 'invoice' "
+                    "SELECT order_id FROM invoicing_document WHERE kind = 'invoice' "
                     "AND state = 'issued'"
                 )
             )

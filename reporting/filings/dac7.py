@@ -45,7 +45,7 @@ from django.db.models.functions import ExtractQuarter
 from core.errors import ApplicationError
 from core.eu import EU_MEMBER_STATES
 from invoicing.distance_sales import amount_in_eur
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from sellers.models import Seller, SellerKind
 
 FIRST_YEAR = 2023  # DAC7's first reporting period, and the earliest the schema takes
@@ -185,8 +185,8 @@ def _quarter_totals(year: int) -> Iterable[dict[str, Any]]:
     """Per seller resident in a member state, quarter, kind and currency: the gross total and
     the number of the year's issued, not voided documents."""
     return (
-        Invoice.objects.filter(
-            state=InvoiceState.ISSUED,
+        Document.objects.filter(
+            state=DocumentState.ISSUED,
             voided_at__isnull=True,
             date__year=year,
             seller__country__in=EU_MEMBER_STATES,

@@ -29,7 +29,7 @@ from decimal import Decimal
 
 from core.errors import ApplicationError
 from core.eu import EU_GOODS_VAT_AREA, EU_MEMBER_STATES, same_vat_jurisdiction
-from invoicing.models import DocumentKind, DocumentLine, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentLine, DocumentState
 from marketplace.models import SupplyKind
 from marketplace.tax import TransactionType
 from sellers.models import Seller
@@ -127,9 +127,9 @@ SERVICE_OUTSIDE = "a service between {seller} and {buyer} is not an intra-EU sup
 def ec_sales_list(*, seller: Seller, quarter: Quarter) -> EcSalesList:
     """The seller's EC Sales List for the quarter (module docstring)."""
     documents = list(
-        Invoice.objects.filter(
+        Document.objects.filter(
             seller=seller,
-            state=InvoiceState.ISSUED,
+            state=DocumentState.ISSUED,
             voided_at__isnull=True,
             date__gte=quarter.first_day,
             date__lte=quarter.last_day,
@@ -178,7 +178,7 @@ def ec_sales_list(*, seller: Seller, quarter: Quarter) -> EcSalesList:
     return EcSalesList(seller=seller, quarter=quarter, rows=rows, exclusions=exclusions)
 
 
-def _exclusion(document: Invoice, net: Decimal, reason: str) -> EcslExclusion:
+def _exclusion(document: Document, net: Decimal, reason: str) -> EcslExclusion:
     assert document.date is not None  # issued documents are dated
     return EcslExclusion(
         number=document.number,
@@ -199,7 +199,7 @@ def _intra_eu(kind: str, seller_country: str, buyer_country: str) -> bool:
     )
 
 
-def _kind_split(documents: Iterable[Invoice]) -> dict[int, dict[str, Decimal]]:
+def _kind_split(documents: Iterable[Document]) -> dict[int, dict[str, Decimal]]:
     """Each document's net (unsigned) per supply kind; a document that cannot be split is
     missing. One kind takes the whole net; several take their lines' nets when those add up
     to the document's net and no line lacks a kind."""

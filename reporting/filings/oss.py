@@ -2,7 +2,7 @@
 (Articles 369a-369k of Council Directive 2006/112/EC), read from the local mirror of its documents.
 
 Which documents: the seller's issued, not voided documents dated in the quarter whose recorded tax
-treatment (decided once at checkout by marketplace.tax and kept on invoicing.Invoice) is a sale to
+treatment (decided once at checkout by marketplace.tax and kept on invoicing.Document) is a sale to
 an end consumer in another member state taxed at that state's rate: transaction type
 `intra_eu_b2c` with rate source `buyer_country`, no reverse charge. The member state of
 consumption is the document's buyer country. A domestic sale, a reverse-charged B2B sale, an export
@@ -36,7 +36,7 @@ from django.db.models import Case, DateField, Q, QuerySet, Value, When
 from django.db.models.functions import TruncQuarter
 
 from core.errors import ApplicationError
-from invoicing.models import DocumentKind, DocumentTax, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState, DocumentTax
 from marketplace.tax import RateSource, TransactionType
 from reporting.models import ExchangeRate
 from reporting.selectors import money_total
@@ -150,11 +150,11 @@ class OssReturn:
         return sum((correction.vat for correction in self.corrections), ZERO)
 
 
-def oss_documents(*, seller: Seller, quarter: Quarter) -> QuerySet[Invoice]:
+def oss_documents(*, seller: Seller, quarter: Quarter) -> QuerySet[Document]:
     """The seller's documents of the quarter that the OSS return declares (see the module)."""
-    return Invoice.objects.filter(
+    return Document.objects.filter(
         seller=seller,
-        state=InvoiceState.ISSUED,
+        state=DocumentState.ISSUED,
         voided_at__isnull=True,
         date__gte=quarter.first_day,
         date__lte=quarter.last_day,
@@ -190,7 +190,7 @@ class _Group(NamedTuple):
     vat: Decimal
 
 
-def _groups(documents: QuerySet[Invoice], quarter: Quarter) -> list[_Group]:
+def _groups(documents: QuerySet[Document], quarter: Quarter) -> list[_Group]:
     """The tax summaries added up per period, member state, rate and currency (signed)."""
     kind = "document__kind"
     rows = (
@@ -259,7 +259,7 @@ def oss_return(*, seller: Seller, quarter: Quarter) -> OssReturn:
 
 
 def _missing_rates(
-    documents: QuerySet[Invoice], quarter: Quarter, missing: list[tuple[str, Quarter]]
+    documents: QuerySet[Document], quarter: Quarter, missing: list[tuple[str, Quarter]]
 ) -> list[MissingRate]:
     """The documents of each currency and period without a rate, by number."""
     if not missing:

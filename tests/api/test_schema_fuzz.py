@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from invoicing.seller_entities import seller_entity_create
 from marketplace.wsgi import application
 from sellers.models import SellerRole, SellerStatus
@@ -131,7 +131,7 @@ def world(
     with django_capture_on_commit_callbacks(execute=True):
         paid = client.post(f"/api/orders/{order['id']}/pay/")
     [invoice] = paid.json()["documents"]
-    assert Invoice.objects.get(pk=invoice["id"]).state == InvoiceState.ISSUED
+    assert Document.objects.get(pk=invoice["id"]).state == DocumentState.ISSUED
     year = timezone.localdate().year
     jobs = {}
     for kind, path, role in (

@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from invoicing import tasks
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from invoicing.seller_entities import seller_entity_create
 from marketplace.models import (
     Checkout,
@@ -189,10 +189,10 @@ def test_buyer_pays_two_sellers_and_downloads_both_invoices(
         (shop.alpine.pk, OrderStatus.PAID, Decimal("36.36")),
         (shop.berlin.pk, OrderStatus.PAID, Decimal("25.68")),
     ]
-    invoices = list(Invoice.objects.order_by("order_id"))
+    invoices = list(Document.objects.order_by("order_id"))
     assert [(i.order_id, i.state, i.number, i.total_gross) for i in invoices] == [
-        (orders[0].pk, InvoiceState.ISSUED, number, Decimal("36.36")),
-        (orders[1].pk, InvoiceState.ISSUED, number, Decimal("25.68")),
+        (orders[0].pk, DocumentState.ISSUED, number, Decimal("36.36")),
+        (orders[1].pk, DocumentState.ISSUED, number, Decimal("25.68")),
     ]
     for seller in (shop.alpine, shop.berlin):
         remote = list(sandbox.client().invoice_iter(entity_id=str(seller.entity_id)))
@@ -239,8 +239,8 @@ def test_business_buyer_in_another_eu_country_gets_a_reverse_charge_invoice(
     expect(card.get_by_test_id("order-total")).to_have_text("29.80 EUR")
     expect(card.get_by_text(REVERSE_CHARGE_NOTE, exact=True)).to_be_visible()
     screenshot()
-    invoice = Invoice.objects.get()
-    assert (invoice.state, invoice.number) == (InvoiceState.ISSUED, f"{YEAR}-00001")
+    invoice = Document.objects.get()
+    assert (invoice.state, invoice.number) == (DocumentState.ISSUED, f"{YEAR}-00001")
     assert invoice.reverse_charge is True
     assert invoice.transaction_type == "intra_eu_b2b"
     assert invoice.vies_valid is True
@@ -288,7 +288,7 @@ def test_declined_payment_leaves_orders_unpaid_and_nothing_invoiced(
     assert list(Payment.objects.values_list("outcome", "amount")) == [
         (PaymentOutcome.DECLINED, Decimal("43.86"))
     ]
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
     client = sandbox.client()
     for seller in (shop.alpine, shop.berlin):
         assert list(client.invoice_iter(entity_id=str(seller.entity_id))) == []
@@ -342,6 +342,6 @@ def _rows() -> dict[str, int]:
     return {
         "checkouts": Checkout.objects.count(),
         "orders": Order.objects.count(),
-        "invoices": Invoice.objects.count(),
+        "invoices": Document.objects.count(),
         "payments": Payment.objects.count(),
     }

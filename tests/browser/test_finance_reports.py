@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from invoicing.models import DocumentTax, Invoice
+from invoicing.models import Document, DocumentTax
 from reporting.services import rollup_document_issued
 from sellers.models import Seller
 from tests.factories import InvoiceFactory, OrderFactory, SellerFactory, operator_user
@@ -36,7 +36,7 @@ def finance_operator(admin_login: Callable[[User], None]) -> User:
     return user
 
 
-def _issued(seller: Seller, net: str, tax: str, *, country: str = "SI") -> Invoice:
+def _issued(seller: Seller, net: str, tax: str, *, country: str = "SI") -> Document:
     """An invoice of this year, counted where the reports read it (tax summary, rollup)."""
     order = OrderFactory(
         seller=seller,
@@ -46,7 +46,7 @@ def _issued(seller: Seller, net: str, tax: str, *, country: str = "SI") -> Invoi
         total_gross=Decimal(net) + Decimal(tax),
         paid_at=timezone.now() - timedelta(seconds=3),
     )
-    invoice: Invoice = InvoiceFactory(
+    invoice: Document = InvoiceFactory(
         order=order,
         date=timezone.localdate(),
         issued_at=timezone.now(),

@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.fixtures import Settings
 
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from marketplace import services as orders
 from sellers.models import Seller, SellerStatus
 from tests.conftest import Sandbox
@@ -77,7 +77,7 @@ def test_operator_retries_a_failed_invoice_which_ends_issued_with_a_number(
     expect(page.locator("#dashboard-recent-failed")).to_contain_text(invoice.last_error)
     screenshot("dashboard")
     page.locator("#dashboard-documents").get_by_role("link", name="Failed", exact=True).click()
-    expect(page).to_have_url(live_url("/admin/invoicing/invoice/?state__exact=failed"))
+    expect(page).to_have_url(live_url("/admin/invoicing/document/?state__exact=failed"))
     row = page.get_by_role("row").filter(has_text=f"Invoice #{invoice.pk} (failed)")
     expect(row).to_contain_text(invoice.last_error)
     screenshot("failed")
@@ -89,7 +89,7 @@ def test_operator_retries_a_failed_invoice_which_ends_issued_with_a_number(
 
     expect(page.locator("ul.messagelist")).to_have_text("1 document queued for retry.")
     invoice.refresh_from_db()
-    assert invoice.state == InvoiceState.ISSUED
+    assert invoice.state == DocumentState.ISSUED
     number = f"{timezone.localdate().year}-00001"
     assert invoice.number == number
     assert invoice.last_error == ""
@@ -101,7 +101,7 @@ def test_operator_retries_a_failed_invoice_which_ends_issued_with_a_number(
     screenshot()
 
 
-def _invoice_failed_by_an_outage(sandbox: Sandbox) -> Invoice:
+def _invoice_failed_by_an_outage(sandbox: Sandbox) -> Document:
     """An order paid while Space Invoices answers 503 to everything, so its invoice row uses
     its attempts and is marked failed; then the outage ends."""
     seller = seller_with_entity()
@@ -115,8 +115,8 @@ def _invoice_failed_by_an_outage(sandbox: Sandbox) -> Invoice:
         assert http.post("/sandbox/faults", json={"error_rate": 1}).status_code == 200
         orders.order_mark_paid(order_id=checkout.orders.get().pk)
         assert http.post("/sandbox/faults", json={}).status_code == 200
-    invoice = Invoice.objects.get()
-    assert invoice.state == InvoiceState.FAILED
+    invoice = Document.objects.get()
+    assert invoice.state == DocumentState.FAILED
     assert list(sandbox.client().invoice_iter(entity_id=invoice.entity_id)) == []
     return invoice
 

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from marketplace import services as orders
 from marketplace.models import Order
 from sellers.models import Seller, SellerRole
@@ -34,8 +34,8 @@ YEAR = timezone.localdate().year
 class Sellers:
     alpine: Seller
     alpine_admin: User
-    alpine_invoices: list[Invoice]
-    berlin_invoice: Invoice
+    alpine_invoices: list[Document]
+    berlin_invoice: Document
 
 
 def paid_order(seller: Seller, quantity: int) -> Order:
@@ -54,8 +54,8 @@ def world(sandbox: Sandbox) -> Sellers:
     berlin = seller_with_entity(business_name="Berlin Books GmbH", primary_colour="#FFD23F")
     alpine_orders = [paid_order(alpine, 1), paid_order(alpine, 2)]
     berlin_order = paid_order(berlin, 3)
-    invoices = {invoice.order_id: invoice for invoice in Invoice.objects.all()}
-    assert {invoice.state for invoice in invoices.values()} == {InvoiceState.ISSUED}
+    invoices = {invoice.order_id: invoice for invoice in Document.objects.all()}
+    assert {invoice.state for invoice in invoices.values()} == {DocumentState.ISSUED}
     return Sellers(
         alpine=alpine,
         alpine_admin=SellerUserFactory(seller=alpine, role=SellerRole.ADMIN).user,

@@ -10,7 +10,6 @@ import pytest
 
 from invoicing.client import (
     DEFAULT_TIMEOUT,
-    Document,
     DocumentItem,
     EmailSend,
     EntityCreate,
@@ -24,6 +23,9 @@ from invoicing.client import (
     SpaceInvoicesError,
     Transient,
     Unauthorized,
+)
+from invoicing.client import (
+    Document as RemoteDocument,
 )
 from invoicing.client import client as client_module
 
@@ -299,7 +301,7 @@ def test_invoice_iter_follows_cursors_across_three_pages() -> None:
         sent.append(request)
         return pages[request.url.params.get("next_cursor")]
 
-    docs: list[Document] = list(
+    docs: list[RemoteDocument] = list(
         make_client(handler).invoice_iter(
             entity_id=ENT, query={"metadata": {"seller_id": {"equals": "s1"}}}, page_size=2
         )

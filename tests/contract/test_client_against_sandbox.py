@@ -8,7 +8,9 @@ import httpx
 import pytest
 
 from invoicing.client import (
-    Document,
+    Document as RemoteDocument,
+)
+from invoicing.client import (
     DocumentCreate,
     DocumentPayment,
     DocumentSend,
@@ -54,7 +56,7 @@ def order_invoice(order_id: str) -> dict[str, Any]:
     }
 
 
-def issue(si: SpaceInvoicesClient, entity_id: str, order_id: str) -> Document:
+def issue(si: SpaceInvoicesClient, entity_id: str, order_id: str) -> RemoteDocument:
     return si.invoice_create(
         entity_id=entity_id,
         payload=InvoiceCreate.model_validate(order_invoice(order_id)),

@@ -12,7 +12,7 @@ from django.test import Client
 
 from core.unavailable import UNAVAILABLE_PAGE
 from invoicing import tasks
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from marketplace import selectors, services
 from marketplace.storefront.views import catalog as catalog_views
 from sellers.models import Seller, SellerStatus
@@ -67,8 +67,8 @@ def test_a_payment_committed_while_the_broker_is_down_answers_200_and_leaves_the
 
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "paid"
-    invoice = Invoice.objects.get(order=order)
-    assert invoice.state == InvoiceState.PENDING  # the sweeper's to drive
+    invoice = Document.objects.get(order=order)
+    assert invoice.state == DocumentState.PENDING  # the sweeper's to drive
     assert [r.getMessage() for r in caplog.records if r.name == "core.enqueue"] == [
         f"task invoicing.issue_document({invoice.pk},) not enqueued "
         f"(OperationalError: {BROKER_DOWN}); left for the sweeper"

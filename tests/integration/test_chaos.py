@@ -40,8 +40,9 @@ from pytest_django.fixtures import Settings
 
 from invoicing import services as invoicing
 from invoicing import tasks
-from invoicing.client import Document, SpaceInvoicesClient
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.client import Document as RemoteDocument
+from invoicing.client import SpaceInvoicesClient
+from invoicing.models import Document, DocumentKind, DocumentState
 from marketplace import services as orders
 from marketplace.celery import app as celery_app
 from marketplace.models import Order, Product, TaxCategory
@@ -142,7 +143,7 @@ def test_exactly_once_for_every_document_and_payment_under_faults_crashes_and_re
             kill_hard(workers[index])
             workers[index] = start_worker(env)
         _wait_settled(list(expected), operator, timeout=90)
-        retried = Invoice.objects.filter(order_id__in=expected, attempts__gt=1).exists()
+        retried = Document.objects.filter(order_id__in=expected, attempts__gt=1).exists()
 
         _configure(faulty_sandbox, ALL_ANSWERS_LOST)
         for order in _checkout(products):
@@ -209,7 +210,7 @@ def test_exactly_once_for_every_document_and_payment_under_faults_crashes_and_re
     _assert_mirror(expected, invoices, credit_notes)
 
 
-def _raw(document: Document) -> Remote:
+def _raw(document: RemoteDocument) -> Remote:
     """A document as the API answered it, payments included (not in the client's type)."""
     return cast(Remote, document)
 
@@ -322,7 +323,7 @@ def _documents_expected_to_give_up(
         if TRIGGERS[expected[o.pk].seller] == "paid"
     ]
     refunded = [o.pk for o in by_plan["pay; refund a mug while answers are lost; cancel after"]]
-    documents = Invoice.objects.filter(
+    documents = Document.objects.filter(
         Q(order_id__in=invoiced, kind=DocumentKind.INVOICE)
         | Q(order_id__in=refunded, kind=DocumentKind.CREDIT_NOTE)
     )
@@ -332,10 +333,10 @@ def _documents_expected_to_give_up(
 def _payments_unrecorded(placed_orders: list[Order]) -> list[int]:
     """The orders among these whose invoice is issued and whose payment is not recorded."""
     return list(
-        Invoice.objects.filter(
+        Document.objects.filter(
             order__in=placed_orders,
             kind=DocumentKind.INVOICE,
-            state=InvoiceState.ISSUED,
+            state=DocumentState.ISSUED,
             payment_recorded_at__isnull=True,
         )
         .order_by("order_id")
@@ -345,15 +346,15 @@ def _payments_unrecorded(placed_orders: list[Order]) -> list[int]:
 
 def _failed(order_ids: list[int]) -> set[int]:
     return set(
-        Invoice.objects.filter(order_id__in=order_ids, state=InvoiceState.FAILED).values_list(
+        Document.objects.filter(order_id__in=order_ids, state=DocumentState.FAILED).values_list(
             "pk", flat=True
         )
     )
 
 
 def _unsettled(order_ids: list[int]) -> list[str]:
-    documents = Invoice.objects.filter(order_id__in=order_ids)
-    not_issued = documents.exclude(state=InvoiceState.ISSUED)
+    documents = Document.objects.filter(order_id__in=order_ids)
+    not_issued = documents.exclude(state=DocumentState.ISSUED)
     unpaid = documents.filter(
         kind=DocumentKind.INVOICE, order__paid_at__isnull=False, payment_recorded_at__isnull=True
     )
@@ -455,7 +456,7 @@ def _assert_mirror(
         (DocumentKind.INVOICE, invoices),
         (DocumentKind.CREDIT_NOTE, credit_notes),
     ):
-        mirrored = Invoice.objects.filter(order_id__in=expected, kind=kind)
+        mirrored = Document.objects.filter(order_id__in=expected, kind=kind)
         assert sorted(mirrored.values_list("remote_id", flat=True)) == sorted(
             d["id"] for documents in remote.values() for d in documents
         )

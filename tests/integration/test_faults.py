@@ -34,7 +34,7 @@ from pytest_django.fixtures import Settings
 from rest_framework.authtoken.models import Token
 
 from invoicing.client import SpaceInvoicesClient
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from marketplace.celery import app as celery_app
 from marketplace.models import Order, Product
 from tests.factories import UserFactory, operator_user, seller_with_entity
@@ -129,10 +129,10 @@ def start_beat(env: dict[str, str], schedule: Path, log: IO[bytes]) -> subproces
 
 def settled(order_ids: list[int]) -> bool | None:
     """Every order's invoice issued and emailed."""
-    done = Invoice.objects.filter(
+    done = Document.objects.filter(
         order_id__in=order_ids,
         kind=DocumentKind.INVOICE,
-        state=InvoiceState.ISSUED,
+        state=DocumentState.ISSUED,
         sent_at__isnull=False,
     ).count()
     return done == len(order_ids) or None
@@ -198,7 +198,7 @@ def test_no_invoice_or_email_lost_and_503_json_while_the_broker_or_the_database_
         for _ in range(3):
             shop.checkout_and_pay("before the database outage")
         proxy.cut()
-        in_flight = len(shop.paid) - Invoice.objects.filter(sent_at__isnull=False).count()
+        in_flight = len(shop.paid) - Document.objects.filter(sent_at__isnull=False).count()
         outage_ends = time.monotonic() + OUTAGE_SECONDS
         while time.monotonic() < outage_ends:
             shop.refused("database down")
@@ -234,9 +234,9 @@ def test_no_invoice_or_email_lost_and_503_json_while_the_broker_or_the_database_
 
     paid = set(shop.paid)
     assert set(Order.objects.filter(paid_at__isnull=False).values_list("pk", flat=True)) == paid
-    invoices = Invoice.objects.filter(kind=DocumentKind.INVOICE)
+    invoices = Document.objects.filter(kind=DocumentKind.INVOICE)
     assert Counter(invoices.values_list("order_id", flat=True)) == Counter(paid)
-    assert set(invoices.values_list("state", flat=True)) == {InvoiceState.ISSUED}
+    assert set(invoices.values_list("state", flat=True)) == {DocumentState.ISSUED}
     assert Counter(int(d["metadata"]["order_id"]) for d in remote) == Counter(paid)
     assert Counter(m["document_id"] for m in messages) == Counter(
         str(remote_id) for remote_id in invoices.values_list("remote_id", flat=True)

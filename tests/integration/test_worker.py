@@ -11,7 +11,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from invoicing.client import SpaceInvoicesClient
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from marketplace import services as orders
 from marketplace.celery import app as celery_app
 from marketplace.models import Product
@@ -93,9 +93,9 @@ def test_worker_onboards_sellers_and_issues_their_invoices(worker: None, sandbox
     for order in checkout.orders.all():
         orders.order_mark_paid(order_id=order.pk)
 
-    def all_issued() -> list[Invoice] | None:
-        invoices = list(Invoice.objects.filter(order__checkout=checkout).order_by("seller_id"))
-        done = all(invoice.state == InvoiceState.ISSUED for invoice in invoices)
+    def all_issued() -> list[Document] | None:
+        invoices = list(Document.objects.filter(order__checkout=checkout).order_by("seller_id"))
+        done = all(invoice.state == DocumentState.ISSUED for invoice in invoices)
         return invoices if len(invoices) == 2 and done else None
 
     invoices = wait_for(all_issued, "both invoices")

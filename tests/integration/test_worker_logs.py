@@ -9,7 +9,7 @@ import pytest
 import redis
 from pytest_django.fixtures import Settings
 
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from marketplace import services as orders
 from marketplace.celery import app as celery_app
 from tests.factories import ProductFactory, UserFactory, operator_user, seller_with_entity
@@ -66,7 +66,7 @@ def test_the_worker_logs_the_issuance_with_the_id_of_the_request_that_paid(api_c
 
     assert paid.status_code == 200, paid.json()
     invoice = wait_for(
-        lambda: Invoice.objects.filter(order=order, state=InvoiceState.ISSUED).first(),
+        lambda: Document.objects.filter(order=order, state=DocumentState.ISSUED).first(),
         "the invoice issued by the worker",
     )
     assert invoice.correlation_id == "pay-worker-5e1"

@@ -1,6 +1,6 @@
 import pytest
 
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from tests.factories import (
     InvoiceFactory,
     OrderFactory,
@@ -72,8 +72,8 @@ def test_anonymous_users_see_only_the_catalog(api_client):
 
 def test_pending_documents_have_no_link_yet(api_client):
     invoice = issued_invoice(SellerFactory(), UserFactory(), 1)
-    Invoice.objects.filter(pk=invoice.pk).update(
-        state=InvoiceState.PENDING, number="", remote_id=None
+    Document.objects.filter(pk=invoice.pk).update(
+        state=DocumentState.PENDING, number="", remote_id=None
     )
     api_client.force_authenticate(invoice.order.buyer)
     response = api_client.get(f"/api/invoices/{invoice.pk}/link/")

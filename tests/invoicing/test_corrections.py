@@ -14,7 +14,7 @@ from core.errors import ApplicationError
 from core.models import AuditEvent
 from invoicing import selectors, services
 from invoicing.client import SpaceInvoicesClient
-from invoicing.models import DocumentKind, DocumentLine, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentLine, DocumentState
 from invoicing.reconciliation import reconcile
 from marketplace import services as orders
 from marketplace.models import OrderStatus, TaxCategory
@@ -60,7 +60,7 @@ def line_ids(order):
 def paid_and_invoiced(order, callbacks):
     with callbacks(execute=True):
         orders.order_mark_paid(order_id=order.pk)
-    return Invoice.objects.get(order=order, kind=DocumentKind.INVOICE)
+    return Document.objects.get(order=order, kind=DocumentKind.INVOICE)
 
 
 def test_cancelling_an_invoiced_order_issues_a_full_linked_credit_note(
@@ -71,8 +71,8 @@ def test_cancelling_an_invoiced_order_issues_a_full_linked_credit_note(
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_cancel(order_id=order.pk)
 
-    credit_note = Invoice.objects.get(order=order, kind=DocumentKind.CREDIT_NOTE)
-    assert credit_note.state == InvoiceState.ISSUED
+    credit_note = Document.objects.get(order=order, kind=DocumentKind.CREDIT_NOTE)
+    assert credit_note.state == DocumentState.ISSUED
     assert credit_note.number == f"CN-{YEAR}-00001"
     assert credit_note.entity_id == invoice.entity_id
     assert credit_note.credited_invoice == invoice
@@ -101,7 +101,7 @@ def test_a_credit_notes_payload_names_its_invoice_in_the_metadata(
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_cancel(order_id=order.pk)
 
-    credit_note = Invoice.objects.get(order=order, kind=DocumentKind.CREDIT_NOTE)
+    credit_note = Document.objects.get(order=order, kind=DocumentKind.CREDIT_NOTE)
     payload = services.document_payload(credit_note)
     assert payload.linked_documents == [invoice.remote_id]
     assert payload.metadata == {
@@ -128,7 +128,7 @@ def test_partial_refund_credits_those_quantities_and_refuses_a_second_time(
     again = api_client.post(f"/api/orders/{order.pk}/refund/", refund, format="json")
 
     assert first.status_code == 200, first.json()
-    credit_note = Invoice.objects.get(kind=DocumentKind.CREDIT_NOTE)
+    credit_note = Document.objects.get(kind=DocumentKind.CREDIT_NOTE)
     # 2 x 12.99 = 25.98 at 22 % -> 5.72; 2 x 7.45 = 14.90 at 9.5 % -> 1.42
     assert (credit_note.number, credit_note.total_net, credit_note.total_tax) == (
         f"CN-{YEAR}-00001",
@@ -142,7 +142,7 @@ def test_partial_refund_credits_those_quantities_and_refuses_a_second_time(
         "field": "lines[0].quantity",
         "code": "over_credit",
     }
-    assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 1
+    assert Document.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 1
 
 
 def test_cancel_after_a_partial_refund_credits_only_the_rest(
@@ -155,7 +155,7 @@ def test_cancel_after_a_partial_refund_credits_only_the_rest(
         orders.order_cancel(order_id=order.pk)
 
     numbers_and_nets = list(
-        Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE)
+        Document.objects.filter(kind=DocumentKind.CREDIT_NOTE)
         .order_by("pk")
         .values_list("number", "total_net", "total_gross")
     )
@@ -166,7 +166,7 @@ def test_cancel_after_a_partial_refund_credits_only_the_rest(
         (f"CN-{YEAR}-00001", Decimal("12.99"), Decimal("15.85")),
         (f"CN-{YEAR}-00002", Decimal("40.87"), Decimal("48.00")),
     ]
-    rest = Invoice.objects.get(number=f"CN-{YEAR}-00002")
+    rest = Document.objects.get(number=f"CN-{YEAR}-00002")
     assert list(
         rest.lines.order_by("pk").values_list("order_line", "name", "quantity", "unit_price")
     ) == [
@@ -186,8 +186,8 @@ def test_a_refund_before_the_invoice_point_reduces_the_invoice(
         assert orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 2)]) is None
         orders.order_fulfil(order_id=order.pk)
 
-    invoice = Invoice.objects.get(order=order)
-    assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 0
+    invoice = Document.objects.get(order=order)
+    assert Document.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 0
     assert list(invoice.lines.values_list("order_line_id", "quantity")) == [(mug, 1), (honey, 2)]
     # 12.99 at 22 % -> 2.86; 14.90 at 9.5 % -> 1.42
     assert (invoice.total_net, invoice.total_tax, invoice.total_gross) == (
@@ -207,7 +207,7 @@ def test_refunding_everything_before_the_point_leaves_nothing_to_invoice(
         order_id=order.pk, lines=[orders.RefundLine(mug, 3), orders.RefundLine(honey, 2)]
     )
     orders.order_fulfil(order_id=order.pk)
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 def test_a_seller_override_of_the_invoice_point(settings, seller, order):
@@ -215,9 +215,9 @@ def test_a_seller_override_of_the_invoice_point(settings, seller, order):
     seller.invoice_trigger = "fulfilled"
     seller.save()
     orders.order_mark_paid(order_id=order.pk)
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
     orders.order_fulfil(order_id=order.pk)
-    assert Invoice.objects.count() == 1
+    assert Document.objects.count() == 1
 
 
 def test_cancelled_before_its_point_an_order_is_never_invoiced(settings, order):
@@ -230,17 +230,17 @@ def test_cancelled_before_its_point_an_order_is_never_invoiced(settings, order):
         "status",
         "A cancelled order cannot become fulfilled.",
     )
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 def test_fulfilled_before_paid_is_invoiced_once_at_payment(settings, order):
     settings.INVOICE_TRIGGER = "paid"
     orders.order_fulfil(order_id=order.pk)
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
     orders.order_mark_paid(order_id=order.pk)
     with pytest.raises(ApplicationError):
         orders.order_mark_paid(order_id=order.pk)
-    assert Invoice.objects.filter(order=order).count() == 1
+    assert Document.objects.filter(order=order).count() == 1
 
 
 @pytest.mark.parametrize(
@@ -275,14 +275,14 @@ def test_an_unpaid_order_cannot_be_refunded(order):
 
 
 def test_a_credit_note_waits_for_its_invoice(django_capture_on_commit_callbacks):
-    invoice = InvoiceFactory(state=InvoiceState.PENDING, remote_id=None, number="")
+    invoice = InvoiceFactory(state=DocumentState.PENDING, remote_id=None, number="")
     line = invoice.lines.get()
     credit_note = services.credit_note_request(
         invoice=invoice, lines=[services.CreditLine(line.order_line_id, 1)]
     )
     with pytest.raises(services.NotReady):
         services.document_issue(invoice_id=credit_note.pk)
-    assert Invoice.objects.get(pk=credit_note.pk).attempts == 0
+    assert Document.objects.get(pk=credit_note.pk).attempts == 0
 
 
 PRICES = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99.99"), places=2)
@@ -335,7 +335,7 @@ def test_a_voided_invoice_gets_no_credit_note_on_cancel_or_refund(
     order, django_capture_on_commit_callbacks
 ):
     invoice = paid_and_invoiced(order, django_capture_on_commit_callbacks)
-    Invoice.objects.filter(pk=invoice.pk).update(voided_at=timezone.now())  # as a webhook does
+    Document.objects.filter(pk=invoice.pk).update(voided_at=timezone.now())  # as a webhook does
     mug, _ = line_ids(order)
 
     with pytest.raises(ApplicationError) as refused:
@@ -365,7 +365,7 @@ def _refund_giving_up(sandbox, settings, order, callbacks, **faults):
         credit_note = orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 2)])
     sandbox.faults()
     credit_note.refresh_from_db()
-    assert credit_note.state == InvoiceState.FAILED
+    assert credit_note.state == DocumentState.FAILED
     return credit_note
 
 
@@ -393,14 +393,14 @@ def test_a_credit_note_that_gave_up_counts_until_the_operators_retry_finds_it(
     )
     credit_note.refresh_from_db()
     assert (credit_note.state, credit_note.remote_id, credit_note.number) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         created["id"],
         f"CN-{YEAR}-00001",
     )
     assert [document["id"] for document in _remote_credit_notes(sandbox, invoice)] == [
         created["id"]
     ]
-    assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 1
+    assert Document.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 1
 
 
 def test_a_credit_note_proven_absent_by_reconciliation_frees_its_quantities(
@@ -419,11 +419,11 @@ def test_a_credit_note_proven_absent_by_reconciliation_frees_its_quantities(
         second = orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 2)])
 
     credit_note.refresh_from_db()
-    assert (credit_note.state, credit_note.outcome_unknown) == (InvoiceState.FAILED, False)
+    assert (credit_note.state, credit_note.outcome_unknown) == (DocumentState.FAILED, False)
     assert credit_note.absence_proven_at is not None
     second.refresh_from_db()
     assert (second.state, second.number, second.total_net) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         f"CN-{YEAR}-00001",
         Decimal("25.98"),
     )
@@ -449,9 +449,9 @@ def test_a_rejected_credit_note_created_nothing_and_does_not_count(
         second = orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(mug, 3)])
 
     rejected.refresh_from_db()
-    assert (rejected.state, rejected.outcome_unknown) == (InvoiceState.FAILED, False)
+    assert (rejected.state, rejected.outcome_unknown) == (DocumentState.FAILED, False)
     second.refresh_from_db()
-    assert (second.state, second.number) == (InvoiceState.ISSUED, f"CN-{YEAR}-00001")
+    assert (second.state, second.number) == (DocumentState.ISSUED, f"CN-{YEAR}-00001")
 
 
 def _reject(credit_note):
@@ -467,7 +467,7 @@ def _refused_retry(credit_note, callbacks):
     with callbacks(execute=True) as queued, pytest.raises(ApplicationError) as refused:
         services.document_retry(invoice_id=credit_note.pk)
     credit_note.refresh_from_db()
-    assert (credit_note.state, queued) == (InvoiceState.FAILED, [])
+    assert (credit_note.state, queued) == (DocumentState.FAILED, [])
     assert AuditEvent.objects.filter(action="document.retried").count() == 0
     return refused.value.field, refused.value.code, refused.value.message
 
@@ -496,7 +496,7 @@ def test_retrying_a_credit_note_proven_absent_after_its_goods_were_credited_agai
     )
     second.refresh_from_db()
     assert (second.state, second.number, second.total_gross) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         f"CN-{YEAR}-00001",
         Decimal("31.70"),
     )
@@ -547,7 +547,7 @@ def test_a_credit_note_proven_absent_is_retried_while_its_goods_remain(
 
     absent.refresh_from_db()
     assert (absent.state, absent.number, absent.total_gross) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         f"CN-{YEAR}-00002",
         Decimal("31.70"),
     )
@@ -586,13 +586,13 @@ def test_one_unit_refunds_of_every_unit_never_credit_more_than_the_invoice(
 
     # One unit is 10.03 + 2.11 = 12.14; after two, 36.41 - 24.28 = 12.13 remains, which no
     # document reaches (10.03 net -> 12.14, 10.02 -> 12.12): the third credits 12.12.
-    notes = Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).order_by("pk")
+    notes = Document.objects.filter(kind=DocumentKind.CREDIT_NOTE).order_by("pk")
     assert list(notes.values_list("number", "state", "total_net", "total_tax", "total_gross")) == [
-        (f"CN-{YEAR}-00001", InvoiceState.ISSUED, Decimal("10.03"), Decimal("2.11"),
+        (f"CN-{YEAR}-00001", DocumentState.ISSUED, Decimal("10.03"), Decimal("2.11"),
          Decimal("12.14")),
-        (f"CN-{YEAR}-00002", InvoiceState.ISSUED, Decimal("10.03"), Decimal("2.11"),
+        (f"CN-{YEAR}-00002", DocumentState.ISSUED, Decimal("10.03"), Decimal("2.11"),
          Decimal("12.14")),
-        (f"CN-{YEAR}-00003", InvoiceState.ISSUED, Decimal("10.02"), Decimal("2.10"),
+        (f"CN-{YEAR}-00003", DocumentState.ISSUED, Decimal("10.02"), Decimal("2.10"),
          Decimal("12.12")),
     ]  # fmt: skip
     last = notes.last()
@@ -626,7 +626,7 @@ def test_a_partial_credit_note_worth_more_than_the_gross_that_remains_is_refused
     checked whatever the quantities say, and the note is refused, never written."""
     order, invoice = candles
     candle = order.lines.get()
-    Invoice.objects.filter(pk=invoice.pk).update(total_gross=Decimal("20.00"))
+    Document.objects.filter(pk=invoice.pk).update(total_gross=Decimal("20.00"))
     invoice.refresh_from_db()
 
     with pytest.raises(ApplicationError) as refused:
@@ -638,7 +638,7 @@ def test_a_partial_credit_note_worth_more_than_the_gross_that_remains_is_refused
         f"These lines credit 24.27 EUR, but only 20.00 EUR of invoice {YEAR}-00001 remains to "
         "credit.",
     )
-    assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 0
+    assert Document.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 0
 
 
 def test_a_cancel_after_refunds_whose_rounding_credited_the_whole_total_credits_nothing_more(
@@ -670,5 +670,5 @@ def test_a_cancel_after_refunds_whose_rounding_credited_the_whole_total_credits_
         f"These lines credit 0.04 EUR, but only 0.00 EUR of invoice {YEAR}-00001 remains to credit."
     )
     assert cancelled.status == OrderStatus.CANCELLED
-    notes = Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE)
+    notes = Document.objects.filter(kind=DocumentKind.CREDIT_NOTE)
     assert (notes.count(), sum(note.total_gross for note in notes)) == (9, Decimal("0.36"))

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from core.errors import ApplicationError
 from invoicing import reconciliation, services
 from invoicing.client import DocumentCreate, json_dumps
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from invoicing.selectors import invoice_credit_balance
 from marketplace import services as orders
 from marketplace.models import TaxCategory
@@ -62,7 +62,7 @@ def invoiced_order(seller, callbacks, *lines):
     order = checkout.orders.get()
     with callbacks(execute=True):
         orders.order_mark_paid(order_id=order.pk)
-    return order, Invoice.objects.get(order=order, kind=DocumentKind.INVOICE)
+    return order, Document.objects.get(order=order, kind=DocumentKind.INVOICE)
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def dashboard_credit_note(sandbox, invoice, *items, delivery_id="dlv_dashboard")
     )
     response = deliver(body_of("credit_note.created", document), delivery_id=delivery_id)
     assert (response.status_code, response.json()["outcome"]) == (200, "applied")
-    credit_note = Invoice.objects.get(remote_id=document["id"])
+    credit_note = Document.objects.get(remote_id=document["id"])
     assert credit_note.lines.count() == 0
     return credit_note
 
@@ -120,12 +120,12 @@ def totals(document):
 
 
 def last_credit_note(order):
-    return Invoice.objects.filter(order=order, kind=DocumentKind.CREDIT_NOTE).latest("pk")
+    return Document.objects.filter(order=order, kind=DocumentKind.CREDIT_NOTE).latest("pk")
 
 
 def credit_notes_of(order):
     return list(
-        Invoice.objects.filter(order=order, kind=DocumentKind.CREDIT_NOTE)
+        Document.objects.filter(order=order, kind=DocumentKind.CREDIT_NOTE)
         .order_by("pk")
         .values_list("number", "state", "total_gross")
     )
@@ -159,7 +159,7 @@ def test_a_cancel_after_a_dashboard_credit_note_credits_exactly_what_remains(
     # 121.00 - 50.00 = 71.00: 58.68 at 21 % -> 12.32
     assert totals(ours) == (Decimal("58.68"), Decimal("12.32"), Decimal("71.00"))
     assert (ours.state, ours.number, ours.credited_invoice_id) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         f"CN-{YEAR}-00002",
         invoice.pk,
     )
@@ -263,7 +263,7 @@ def test_our_credit_note_still_on_its_way_counts_by_its_lines(
     order, invoice = lamps
     lamp = order.lines.get()
     orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(lamp.pk, 1)])  # not sent
-    pending = Invoice.objects.get(order=order, kind=DocumentKind.CREDIT_NOTE)
+    pending = Document.objects.get(order=order, kind=DocumentKind.CREDIT_NOTE)
     dashboard_credit_note(sandbox, invoice, ("Goodwill", Decimal("41.32"), [Decimal("21")]))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -273,7 +273,7 @@ def test_our_credit_note_still_on_its_way_counts_by_its_lines(
 
     # 121.00 - 60.50 (pending, by its lines) - 50.00 = 10.50: 8.68 at 21 % -> 1.82
     assert totals(cancel_note) == (Decimal("8.68"), Decimal("1.82"), Decimal("10.50"))
-    assert Invoice.objects.get(pk=pending.pk).state == InvoiceState.PENDING
+    assert Document.objects.get(pk=pending.pk).state == DocumentState.PENDING
 
 
 # A refund after a dashboard credit note must fit in what remains
@@ -309,13 +309,17 @@ def test_a_refund_worth_more_than_remains_is_refused_and_writes_nothing(
         credit_notes_of(order)
         == before
         == [
-            (f"CN-{YEAR}-00001", InvoiceState.ISSUED, Decimal("50.00")),
-            (f"CN-{YEAR}-00002", InvoiceState.ISSUED, Decimal("60.50")),
+            (f"CN-{YEAR}-00001", DocumentState.ISSUED, Decimal("50.00")),
+            (f"CN-{YEAR}-00002", DocumentState.ISSUED, Decimal("60.50")),
         ]
     )
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_cancel(order_id=order.pk)
-    assert credit_notes_of(order)[-1] == (f"CN-{YEAR}-00003", InvoiceState.ISSUED, Decimal("10.50"))
+    assert credit_notes_of(order)[-1] == (
+        f"CN-{YEAR}-00003",
+        DocumentState.ISSUED,
+        Decimal("10.50"),
+    )
 
 
 def test_a_refund_is_refused_at_a_rate_the_dashboard_credited_in_full(
@@ -339,7 +343,7 @@ def test_a_refund_is_refused_at_a_rate_the_dashboard_credited_in_full(
         "amount).",
     )
     assert totals(mug_note) == (Decimal("12.99"), Decimal("2.86"), Decimal("15.85"))
-    assert Invoice.objects.filter(order=order, kind=DocumentKind.CREDIT_NOTE).count() == 2
+    assert Document.objects.filter(order=order, kind=DocumentKind.CREDIT_NOTE).count() == 2
 
 
 def test_a_voided_dashboard_credit_note_no_longer_counts(
@@ -349,7 +353,7 @@ def test_a_voided_dashboard_credit_note_no_longer_counts(
     dashboard = dashboard_credit_note(
         sandbox, invoice, ("Goodwill", Decimal("41.32"), [Decimal("21")])
     )
-    Invoice.objects.filter(pk=dashboard.pk).update(voided_at=timezone.now())  # as its webhook does
+    Document.objects.filter(pk=dashboard.pk).update(voided_at=timezone.now())  # as its webhook does
 
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_cancel(order_id=order.pk)
@@ -400,9 +404,9 @@ def test_an_over_credited_invoice_is_filtered_and_warned_in_admin(
     )
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
 
-    listed = client.get("/admin/invoicing/invoice/", {"credit": "over"})
-    page = client.get(f"/admin/invoicing/invoice/{invoice.pk}/change/")
-    other = client.get(f"/admin/invoicing/invoice/{fine.pk}/change/")
+    listed = client.get("/admin/invoicing/document/", {"credit": "over"})
+    page = client.get(f"/admin/invoicing/document/{invoice.pk}/change/")
+    other = client.get(f"/admin/invoicing/document/{fine.pk}/change/")
 
     assert listed.status_code == 200
     assert [row.pk for row in listed.context["cl"].result_list] == [invoice.pk]
@@ -466,7 +470,7 @@ def test_after_dashboard_credit_ours_never_take_more_than_remains(lines, dashboa
                 refusals.append(refusal.code)
         services.credit_note_for_remaining(invoice=invoice)
 
-        ours = Invoice.objects.filter(credited_invoice=invoice).exclude(lines=None)
+        ours = Document.objects.filter(credited_invoice=invoice).exclude(lines=None)
         credited_base: defaultdict[Decimal, Decimal] = defaultdict(Decimal)
         credited_gross = Decimal(0)
         for credit_note in ours.prefetch_related("lines"):
@@ -493,7 +497,7 @@ def _mirrored_dashboard_credit_note(invoice, net, rate):
         order=invoice.order,
         kind=DocumentKind.CREDIT_NOTE,
         credited_invoice=invoice,
-        number=f"CN-{net}-{rate}-{Invoice.objects.count()}",
+        number=f"CN-{net}-{rate}-{Document.objects.count()}",
         total_net=net,
         total_tax=tax,
         total_gross=net + tax,
@@ -513,7 +517,7 @@ def test_a_balance_credit_note_is_frozen_when_written(
         orders.order_cancel(order_id=order.pk)
 
     ours = last_credit_note(order)
-    assert (ours.state, ours.first_sent_at) == (InvoiceState.PENDING, None)
+    assert (ours.state, ours.first_sent_at) == (DocumentState.PENDING, None)
     assert ours.payload == json_dumps(services.document_payload(ours))
     payload = services.document_payload(ours).body()
     assert (payload["items"], payload["expected_total_with_tax"]) == (
@@ -555,8 +559,8 @@ def test_retrying_a_credit_note_proven_absent_after_a_dashboard_credit_note_is_r
         "(credit notes made in Space Invoices count by amount).",
     )
     absent.refresh_from_db()
-    assert (absent.state, queued) == (InvoiceState.FAILED, [])
+    assert (absent.state, queued) == (DocumentState.FAILED, [])
     assert credit_notes_of(order) == [
-        ("", InvoiceState.FAILED, None),
-        (f"CN-{YEAR}-00001", InvoiceState.ISSUED, Decimal("48.80")),
+        ("", DocumentState.FAILED, None),
+        (f"CN-{YEAR}-00001", DocumentState.ISSUED, Decimal("48.80")),
     ]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from core.models import AuditEvent
 from invoicing import services as issuing
 from invoicing.distance_sales import amount_in_eur
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from marketplace import services as orders
 from marketplace.models import Order
 from sellers.models import Seller
@@ -49,7 +49,7 @@ def seller():
     return SellerFactory(country="SI")
 
 
-def earlier_sale(seller, net, *, day, currency="EUR", state=InvoiceState.ISSUED, credited=False):
+def earlier_sale(seller, net, *, day, currency="EUR", state=DocumentState.ISSUED, credited=False):
     """An intra-EU B2C document of the seller for `net` (and its credit note when `credited`)."""
     order = OrderFactory(
         seller=seller,
@@ -131,8 +131,8 @@ def test_a_crossing_two_years_ago_no_longer_counts(seller):
 def test_credit_notes_reduce_and_failed_documents_do_not_count_while_pending_ones_do(seller):
     earlier_sale(seller, Decimal("9000.00"), day=date(2026, 2, 1))
     earlier_sale(seller, Decimal("500.00"), day=date(2026, 2, 2), credited=True)
-    earlier_sale(seller, Decimal("5000.00"), day=None, state=InvoiceState.FAILED)
-    pending = earlier_sale(seller, Decimal("950.00"), day=None, state=InvoiceState.PENDING)
+    earlier_sale(seller, Decimal("5000.00"), day=None, state=DocumentState.FAILED)
+    pending = earlier_sale(seller, Decimal("950.00"), day=None, state=DocumentState.PENDING)
     pending.__class__.objects.filter(pk=pending.pk).update(
         created_at=datetime(2026, 6, 1, 12, tzinfo=UTC)
     )
@@ -155,8 +155,8 @@ def test_an_invoice_that_failed_counts_once_by_its_document_or_by_its_order(
         buyer=None, lines=[orders.CartLine(product.pk, 1)], billing=GERMAN_CONSUMER
     ).orders.get()
     orders.order_mark_paid(order_id=order.pk)  # its invoice row is written (not sent here)
-    Invoice.objects.filter(order=order).update(
-        state=InvoiceState.FAILED, outcome_unknown=outcome_unknown
+    Document.objects.filter(order=order).update(
+        state=DocumentState.FAILED, outcome_unknown=outcome_unknown
     )
 
     # 9,900.00 + 90.00 (once) = 9,990.00; + 10.00 = 10,000.00: not over; 0.01 more is over.
@@ -227,7 +227,7 @@ def test_orders_not_invoiced_yet_count_less_refunds_and_cancellations(seller):
     # 9,900.00 + 30.00 left of the refunded order = 9,930.00; + 70.00 = 10,000.00: not over.
     assert sell(seller, Decimal("70.00")) == (Decimal("22.00"), Decimal("15.40"))
     assert sell(seller, Decimal("0.01")) == (Decimal("19.00"), Decimal("0.00"))
-    assert not Invoice.objects.filter(order__in=[refunded, cancelled]).exists()
+    assert not Document.objects.filter(order__in=[refunded, cancelled]).exists()
 
 
 def test_a_b2b_sale_that_falls_back_to_b2c_at_issue_takes_the_threshold_into_account(
@@ -243,12 +243,12 @@ def test_a_b2b_sale_that_falls_back_to_b2c_at_issue_takes_the_threshold_into_acc
     assert (order.transaction_type, order.total_tax) == ("intra_eu_b2b", Decimal("0.00"))
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     sandbox.http().post("/sandbox/faults", json={"vies_unavailable": True})
 
     issued = issuing.document_issue(invoice_id=invoice.pk)
 
     # VAT is due after all: over the threshold, at Germany's 19 % (160.00 -> 30.40), not 22 %.
-    assert (issued.state, issued.transaction_type) == (InvoiceState.ISSUED, "intra_eu_b2c")
+    assert (issued.state, issued.transaction_type) == (DocumentState.ISSUED, "intra_eu_b2c")
     assert list(issued.lines.values_list("tax_rate", flat=True)) == [Decimal("19.00")]
     assert (issued.total_tax, issued.total_gross) == (Decimal("30.40"), Decimal("190.40"))

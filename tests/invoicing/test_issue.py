@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from invoicing import services
 from invoicing.client import SpaceInvoicesClient, Transient, json_dumps
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from invoicing.reconciliation import reconcile
 from invoicing.sandbox import sandbox_transport
 from invoicing.seller_entities import seller_entity_create
@@ -38,7 +38,7 @@ def place_order(seller, quantity=2, buyer=None):
 def pay(order, callbacks):
     with callbacks(execute=True):
         orders.order_mark_paid(order_id=order.pk)
-    return Invoice.objects.get(order=order, kind=DocumentKind.INVOICE)
+    return Document.objects.get(order=order, kind=DocumentKind.INVOICE)
 
 
 def test_paid_order_is_invoiced_in_its_sellers_entity(sandbox, django_capture_on_commit_callbacks):
@@ -47,7 +47,7 @@ def test_paid_order_is_invoiced_in_its_sellers_entity(sandbox, django_capture_on
 
     invoice = pay(order, django_capture_on_commit_callbacks)
 
-    assert invoice.state == InvoiceState.ISSUED
+    assert invoice.state == DocumentState.ISSUED
     assert invoice.entity_id == seller.entity_id
     assert invoice.number == f"{YEAR}-00001"
     assert (invoice.total_net, invoice.total_tax, invoice.total_gross) == (
@@ -116,7 +116,7 @@ def test_task_is_enqueued_only_after_commit(sandbox, django_capture_on_commit_ca
         assert delay.call_count == 0
         for callback in callbacks:
             callback()
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     delay.assert_called_once_with(invoice.pk)
 
 
@@ -130,7 +130,7 @@ def test_a_rolled_back_payment_enqueues_nothing(sandbox, django_capture_on_commi
         except RuntimeError:
             pass
     assert callbacks == []
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED
 
 
@@ -140,7 +140,7 @@ def test_a_second_invoice_for_the_same_order_is_impossible(
     order = place_order(seller_with_entity())
     invoice = pay(order, django_capture_on_commit_callbacks)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Invoice.objects.create(
+        Document.objects.create(
             order=order, seller=order.seller, entity_id=invoice.entity_id, currency="EUR"
         )
 
@@ -162,7 +162,7 @@ def test_a_lost_response_is_replayed_not_duplicated(sandbox, django_capture_on_c
     order = place_order(seller)
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     lost = sandbox.client().invoice_create(
         entity_id=seller.entity_id,
         payload=services.document_payload(invoice),
@@ -194,7 +194,7 @@ def _pending_invoice(django_capture_on_commit_callbacks):
     order = place_order(SellerFactory())
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
-    return Invoice.objects.get(order=order)
+    return Document.objects.get(order=order)
 
 
 def test_a_rejection_fails_the_row_with_the_apis_reason_without_retry(
@@ -209,7 +209,7 @@ def test_a_rejection_fails_the_row_with_the_apis_reason_without_retry(
 
     result = services.document_issue(invoice_id=invoice.pk, client=_answering(422, rejection))
 
-    assert result.state == InvoiceState.FAILED
+    assert result.state == DocumentState.FAILED
     assert result.attempts == 1
     assert result.last_error == "422 validation_error: expected_total_with_tax: does not match"
 
@@ -219,15 +219,15 @@ def test_retry_of_a_rejected_row_uses_a_new_request_id(sandbox, django_capture_o
     order = place_order(seller)
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     services.document_issue(invoice_id=invoice.pk, client=_answering(422, {"code": "bad"}))
-    rejected_request_id = Invoice.objects.get(pk=invoice.pk).request_id
+    rejected_request_id = Document.objects.get(pk=invoice.pk).request_id
 
     with django_capture_on_commit_callbacks(execute=True):
         services.document_retry(invoice_id=invoice.pk)
 
     invoice.refresh_from_db()
-    assert invoice.state == InvoiceState.ISSUED
+    assert invoice.state == DocumentState.ISSUED
     assert invoice.request_id != rejected_request_id
     assert invoice.number == f"{YEAR}-00001"
 
@@ -246,13 +246,13 @@ def test_transient_errors_keep_the_row_pending_then_fail_it_after_the_last_attem
         with pytest.raises(Transient):
             services.document_issue(invoice_id=invoice.pk, client=client)
         invoice.refresh_from_db()
-        assert invoice.state == InvoiceState.PENDING
+        assert invoice.state == DocumentState.PENDING
         assert invoice.request_id == request_id
 
     assert invoice.attempts == 2
     assert "read timed out" in invoice.last_error
     final = services.document_issue(invoice_id=invoice.pk, client=_answering(500, {}))
-    assert final.state == InvoiceState.FAILED
+    assert final.state == DocumentState.FAILED
     assert final.attempts == 3
     assert final.last_error.startswith("gave up after 3 attempts: ")
 
@@ -265,8 +265,8 @@ def test_sweeper_redrives_stale_pending_rows_only(
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=stale_order.pk)
         orders.order_mark_paid(order_id=fresh_order.pk)
-    stale = Invoice.objects.get(order=stale_order)
-    Invoice.objects.filter(pk=stale.pk).update(
+    stale = Document.objects.get(order=stale_order)
+    Document.objects.filter(pk=stale.pk).update(
         created_at=timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER * 2
     )
 
@@ -274,8 +274,8 @@ def test_sweeper_redrives_stale_pending_rows_only(
         swept = services.document_sweep_pending()
 
     assert swept == [stale.pk]
-    assert Invoice.objects.get(pk=stale.pk).state == InvoiceState.ISSUED
-    assert Invoice.objects.get(order=fresh_order).state == InvoiceState.PENDING
+    assert Document.objects.get(pk=stale.pk).state == DocumentState.ISSUED
+    assert Document.objects.get(order=fresh_order).state == DocumentState.PENDING
 
 
 def test_a_lost_answer_is_found_by_metadata_after_the_request_id_changed(
@@ -286,20 +286,20 @@ def test_a_lost_answer_is_found_by_metadata_after_the_request_id_changed(
     order = place_order(seller)
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     lost = sandbox.client().invoice_create(
         entity_id=seller.entity_id,
         payload=services.document_payload(invoice),
         request_id=invoice.request_id,
     )
-    Invoice.objects.filter(pk=invoice.pk).update(
+    Document.objects.filter(pk=invoice.pk).update(
         attempts=1, first_sent_at=timezone.now(), request_id="mkt-doc-expired-key"
     )
 
     issued = services.document_issue(invoice_id=invoice.pk)
 
     assert (issued.state, issued.remote_id, issued.number) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         lost["id"],
         f"{YEAR}-00001",
     )
@@ -314,8 +314,8 @@ def test_an_order_of_a_seller_still_onboarding_waits_for_its_entity(
     order = place_order(seller)
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
-    invoice = Invoice.objects.get(order=order)
-    assert (invoice.state, invoice.entity_id) == (InvoiceState.PENDING, "")
+    invoice = Document.objects.get(order=order)
+    assert (invoice.state, invoice.entity_id) == (DocumentState.PENDING, "")
     with pytest.raises(services.NotReady):
         services.document_issue(invoice_id=invoice.pk)
 
@@ -324,7 +324,7 @@ def test_an_order_of_a_seller_still_onboarding_waits_for_its_entity(
 
     invoice.refresh_from_db()
     assert (invoice.state, invoice.entity_id, invoice.number) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         seller.entity_id,
         f"{YEAR}-00001",
     )
@@ -338,7 +338,7 @@ def test_an_operator_retry_of_an_issued_row_does_nothing(
         again = services.document_retry(invoice_id=invoice.pk)
     assert callbacks == []
     assert (again.state, again.request_id, again.number) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         invoice.request_id,
         invoice.number,
     )
@@ -365,13 +365,13 @@ def test_an_operator_retry_on_a_later_day_after_giving_up_finds_the_lost_invoice
     order = place_order(seller)
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     written_on = timezone.localdate()
     sandbox.faults(lost_response_rate=1)
     with pytest.raises(Transient):
         services.document_issue(invoice_id=invoice.pk)
     gave_up = services.document_issue(invoice_id=invoice.pk)
-    assert (gave_up.state, gave_up.attempts) == (InvoiceState.FAILED, 2)
+    assert (gave_up.state, gave_up.attempts) == (DocumentState.FAILED, 2)
     sandbox.faults()
     [created] = _remote_invoices(sandbox, invoice)
     _next_day(monkeypatch)
@@ -382,7 +382,7 @@ def test_an_operator_retry_on_a_later_day_after_giving_up_finds_the_lost_invoice
 
     invoice.refresh_from_db()
     assert (invoice.state, invoice.remote_id, invoice.number, invoice.date) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         created["id"],
         f"{YEAR}-00001",
         written_on,
@@ -396,7 +396,7 @@ def test_a_retry_on_a_later_day_sends_the_date_the_row_was_written(
     order = place_order(seller_with_entity())
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     written_on = timezone.localdate()
     sandbox.faults(error_rate=1)
     with pytest.raises(Transient):
@@ -408,7 +408,7 @@ def test_a_retry_on_a_later_day_sends_the_date_the_row_was_written(
 
     [remote] = _remote_invoices(sandbox, issued)
     assert (issued.state, issued.date, remote["date"]) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         written_on,
         written_on.isoformat(),
     )
@@ -423,9 +423,9 @@ def test_every_attempt_after_the_first_create_looks_the_document_up_first(
     order = place_order(seller_with_entity())
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     sandbox.faults(error_rate=1)
-    assert services.document_issue(invoice_id=invoice.pk).state == InvoiceState.FAILED
+    assert services.document_issue(invoice_id=invoice.pk).state == DocumentState.FAILED
     sandbox.faults()
     services.document_retry(invoice_id=invoice.pk)
     calls = []
@@ -437,7 +437,7 @@ def test_every_attempt_after_the_first_create_looks_the_document_up_first(
 
     issued = services.document_issue(invoice_id=invoice.pk, client=client)
 
-    assert (issued.state, issued.attempts) == (InvoiceState.ISSUED, 1)
+    assert (issued.state, issued.attempts) == (DocumentState.ISSUED, 1)
     assert calls == [("GET", "/invoices"), ("POST", "/invoices")]
 
 
@@ -448,9 +448,9 @@ def test_reconciliation_adopts_the_invoice_of_a_row_that_gave_up_on_a_lost_answe
     order = place_order(seller_with_entity())
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     sandbox.faults(lost_response_rate=1)
-    assert services.document_issue(invoice_id=invoice.pk).state == InvoiceState.FAILED
+    assert services.document_issue(invoice_id=invoice.pk).state == DocumentState.FAILED
     sandbox.faults()
     [created] = _remote_invoices(sandbox, invoice)
 
@@ -458,7 +458,7 @@ def test_reconciliation_adopts_the_invoice_of_a_row_that_gave_up_on_a_lost_answe
 
     invoice.refresh_from_db()
     assert (invoice.state, invoice.remote_id, invoice.number) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         created["id"],
         f"{YEAR}-00001",
     )

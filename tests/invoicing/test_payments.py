@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from invoicing import services
 from invoicing.client import SpaceInvoicesClient, Transient
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from marketplace import services as orders
 from marketplace.models import Order
 from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
@@ -34,7 +34,7 @@ def place(callbacks, *, price="12.99", execute=True):
             billing=BILLING,
         )
     order = checkout.orders.get()
-    return order, Invoice.objects.filter(order=order).first()
+    return order, Document.objects.filter(order=order).first()
 
 
 def pay_later(order, callbacks, *, execute=False):
@@ -54,7 +54,7 @@ def make_stale(settings, invoice):
     """The payment's task was lost long enough ago for the sweeper to take over."""
     long_ago = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER * 2
     Order.objects.filter(pk=invoice.order_id).update(paid_at=long_ago)
-    Invoice.objects.filter(pk=invoice.pk).update(last_attempt_at=long_ago)
+    Document.objects.filter(pk=invoice.pk).update(last_attempt_at=long_ago)
 
 
 def test_a_payment_whose_answer_was_lost_is_found_not_posted_again(
@@ -92,7 +92,7 @@ def test_the_sweeper_records_a_payment_whose_task_was_lost(
     again = services.document_sweep_pending()
 
     assert (swept, again) == ([invoice.pk], [])
-    assert Invoice.objects.get(pk=invoice.pk).payment_recorded_at is not None
+    assert Document.objects.get(pk=invoice.pk).payment_recorded_at is not None
     assert [payment["amount"] for payment in remote_payments(sandbox, invoice)] == [
         Decimal("31.70")
     ]
@@ -135,7 +135,7 @@ def test_an_invoice_found_again_after_its_order_was_paid_gets_the_payment_record
 
     document = remote(sandbox, issued)
     assert (document["total_paid"], document["paid_in_full"]) == (Decimal("31.70"), True)
-    assert Invoice.objects.get(pk=invoice.pk).payment_recorded_at is not None
+    assert Document.objects.get(pk=invoice.pk).payment_recorded_at is not None
     assert len(remote_payments(sandbox, issued)) == 1
 
 
@@ -145,9 +145,9 @@ def test_a_zero_total_order_is_invoiced_without_a_payment(
     order, _ = place(django_capture_on_commit_callbacks, price="0.00")
     pay_later(order, django_capture_on_commit_callbacks, execute=True)
 
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     assert (invoice.state, invoice.number, invoice.total_gross, invoice.last_error) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         f"{YEAR}-00001",
         Decimal("0.00"),
         "",
@@ -166,7 +166,7 @@ def test_a_zero_total_invoice_issued_at_placement_takes_no_payment_when_paid(
     placed_trigger, sandbox, django_capture_on_commit_callbacks
 ):
     order, invoice = place(django_capture_on_commit_callbacks, price="0.00")
-    assert (invoice.state, invoice.total_gross) == (InvoiceState.ISSUED, Decimal("0.00"))
+    assert (invoice.state, invoice.total_gross) == (DocumentState.ISSUED, Decimal("0.00"))
 
     pay_later(order, django_capture_on_commit_callbacks, execute=True)
 

@@ -17,7 +17,7 @@ from core.errors import ApplicationError
 from core.models import AuditEvent
 from invoicing import gateway, reconciliation, services, webhooks
 from invoicing.client import InvoiceCreate, SpaceInvoicesClient
-from invoicing.models import Finding, Invoice, InvoiceState, ReconciliationCursor
+from invoicing.models import Document, DocumentState, Finding, ReconciliationCursor
 from invoicing.sandbox import sandbox_transport
 from marketplace import services as orders
 from marketplace.tax import ViesResult
@@ -50,7 +50,7 @@ def test_findings_name_missing_unknown_and_duplicate_documents(
     not_issued = paid_order(seller, django_capture_on_commit_callbacks, issue=False)
     paid_order(clean, django_capture_on_commit_callbacks)
     client = sandbox.client()
-    invoice = Invoice.objects.get(order=invoiced)
+    invoice = Document.objects.get(order=invoiced)
     duplicate = client.invoice_create(
         entity_id=seller.entity_id,
         payload=services.document_payload(invoice),
@@ -84,7 +84,7 @@ def test_a_new_run_replaces_the_last_runs_findings(sandbox, django_capture_on_co
     assert [f.kind for f in reconciliation.reconcile(client=sandbox.client())] == [
         "missing_invoice"
     ]
-    services.document_issue(invoice_id=Invoice.objects.get(order=order).pk)
+    services.document_issue(invoice_id=Document.objects.get(order=order).pk)
     call_command("reconcile")
     assert Finding.objects.count() == 0
 
@@ -121,8 +121,8 @@ def test_a_void_or_payment_the_mirror_missed_is_a_state_drift_finding(
     sandbox, django_capture_on_commit_callbacks
 ):
     seller = seller_with_entity()
-    voided = Invoice.objects.get(order=paid_order(seller, django_capture_on_commit_callbacks))
-    unpaid = Invoice.objects.get(order=paid_order(seller, django_capture_on_commit_callbacks))
+    voided = Document.objects.get(order=paid_order(seller, django_capture_on_commit_callbacks))
+    unpaid = Document.objects.get(order=paid_order(seller, django_capture_on_commit_callbacks))
     client = sandbox.client()
     void = client.invoice_void(
         entity_id=seller.entity_id,
@@ -130,7 +130,7 @@ def test_a_void_or_payment_the_mirror_missed_is_a_state_drift_finding(
         reason="issued by mistake",
         request_id="void-in-the-dashboard",
     )
-    Invoice.objects.filter(pk=unpaid.pk).update(paid_at=None)  # as if the webhook was lost
+    Document.objects.filter(pk=unpaid.pk).update(paid_at=None)  # as if the webhook was lost
 
     found = reconciliation.reconcile(client=client)
 
@@ -152,11 +152,11 @@ def test_recording_a_payment_marks_the_mirror_paid_so_no_drift_is_found(
             buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
         )
     order = checkout.orders.get()
-    assert Invoice.objects.get(order=order).paid_at is None
+    assert Document.objects.get(order=order).paid_at is None
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_mark_paid(order_id=order.pk)
 
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
 
     assert invoice.payment_recorded_at is not None
     assert invoice.paid_at == invoice.payment_recorded_at
@@ -174,12 +174,12 @@ def test_the_payment_of_an_invoice_voided_meanwhile_is_not_recorded(
             buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
         )
     order = checkout.orders.get()
-    Invoice.objects.filter(order=order).update(voided_at=timezone.now())  # as a webhook does
+    Document.objects.filter(order=order).update(voided_at=timezone.now())  # as a webhook does
 
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_mark_paid(order_id=order.pk)
 
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     assert (invoice.payment_recorded_at, invoice.paid_at) == (None, None)
     remote = sandbox.client().invoice_get(entity_id=seller.entity_id, invoice_id=invoice.remote_id)
     assert remote["total_paid"] == 0
@@ -321,7 +321,7 @@ def test_a_change_nobody_announced_is_found_by_a_full_pass(
     sandbox, sandbox_clock, django_capture_on_commit_callbacks
 ):
     seller = seller_with_entity()
-    invoice = Invoice.objects.get(order=paid_order(seller, django_capture_on_commit_callbacks))
+    invoice = Document.objects.get(order=paid_order(seller, django_capture_on_commit_callbacks))
     assert reconciliation.reconcile(client=sandbox.client()) == []
     sandbox_clock.move(60)
     void = sandbox.client().invoice_void(
@@ -379,10 +379,10 @@ def gave_up_unseen(seller, callbacks, sandbox, settings):
     settings.INVOICE_MAX_ATTEMPTS = 1
     order = paid_order(seller, callbacks, issue=False)
     sandbox.faults(lost_response_rate=1)
-    failed = services.document_issue(invoice_id=Invoice.objects.get(order=order).pk)
+    failed = services.document_issue(invoice_id=Document.objects.get(order=order).pk)
     sandbox.faults()
     assert (failed.state, failed.outcome_unknown, failed.remote_id) == (
-        InvoiceState.FAILED, True, None
+        DocumentState.FAILED, True, None
     )  # fmt: skip
     return failed
 
@@ -437,8 +437,8 @@ def test_a_failed_look_up_of_an_unknown_outcome_is_logged_and_the_run_goes_on(
     ]
     first.refresh_from_db()
     second.refresh_from_db()
-    assert (first.state, first.outcome_unknown) == (InvoiceState.FAILED, True)
-    assert (second.state, second.number) == (InvoiceState.ISSUED, f"{YEAR}-00002")
+    assert (first.state, first.outcome_unknown) == (DocumentState.FAILED, True)
+    assert (second.state, second.number) == (DocumentState.ISSUED, f"{YEAR}-00002")
     # The seller was visited: the first row's invoice is there and not mirrored.
     assert kinds(found) == [
         (seller.pk, "not_mirrored", first.order_id, created["id"],
@@ -449,7 +449,7 @@ def test_a_failed_look_up_of_an_unknown_outcome_is_logged_and_the_run_goes_on(
     assert reconciliation.reconcile(client=sandbox.client()) == []
     first.refresh_from_db()
     assert (first.state, first.remote_id, first.outcome_unknown) == (
-        InvoiceState.ISSUED, created["id"], False
+        DocumentState.ISSUED, created["id"], False
     )  # fmt: skip
 
 
@@ -469,8 +469,8 @@ def test_a_run_past_its_deadline_looks_up_no_unknown_outcome(
     assert calls == []
     assert [
         (row.state, row.outcome_unknown)
-        for row in Invoice.objects.filter(pk__in=[row.pk for row in rows])
-    ] == [(InvoiceState.FAILED, True)] * 2
+        for row in Document.objects.filter(pk__in=[row.pk for row in rows])
+    ] == [(DocumentState.FAILED, True)] * 2
     assert ReconciliationCursor.objects.count() == 0
 
 
@@ -510,7 +510,7 @@ def test_a_document_whose_row_failed_here_is_found_and_adopted_from_admin(
 ):
     seller = seller_with_entity()
     order = paid_order(seller, django_capture_on_commit_callbacks, issue=False)
-    row = Invoice.objects.get(order=order)
+    row = Document.objects.get(order=order)
     # The create succeeded but its answer was lost, and the row gave up.
     remote = sandbox.client().invoice_create(
         entity_id=seller.entity_id,
@@ -538,7 +538,7 @@ def test_a_document_whose_row_failed_here_is_found_and_adopted_from_admin(
     ]
     row.refresh_from_db()
     assert (row.state, row.remote_id, row.number, row.total_net, row.total_gross) == (
-        InvoiceState.ISSUED, remote["id"], f"{YEAR}-00001", Decimal("10.00"), Decimal("12.20")
+        DocumentState.ISSUED, remote["id"], f"{YEAR}-00001", Decimal("10.00"), Decimal("12.20")
     )  # fmt: skip
     assert row.payment_recorded_at is not None  # paid with the document, as the API shows
     assert Finding.objects.count() == 0
@@ -575,17 +575,17 @@ def test_an_invoice_there_for_an_order_without_a_row_here_is_adopted(
         adopted = reconciliation.finding_adopt(finding_id=finding.pk, client=sandbox.client())
 
     assert (adopted.order_id, adopted.state, adopted.remote_id, adopted.number) == (
-        order.pk, InvoiceState.ISSUED, remote["id"], f"{YEAR}-00001"
+        order.pk, DocumentState.ISSUED, remote["id"], f"{YEAR}-00001"
     )  # fmt: skip
     assert list(adopted.lines.values_list("name", "quantity")) == [(product.name, 1)]
-    assert Invoice.objects.filter(order=order).count() == 1
+    assert Document.objects.filter(order=order).count() == 1
     assert Finding.objects.count() == 0
 
 
 def test_adopting_refuses_a_document_of_another_order(sandbox, django_capture_on_commit_callbacks):
     seller = seller_with_entity()
-    first = Invoice.objects.get(order=paid_order(seller, django_capture_on_commit_callbacks))
-    other = Invoice.objects.get(
+    first = Document.objects.get(order=paid_order(seller, django_capture_on_commit_callbacks))
+    other = Document.objects.get(
         order=paid_order(seller, django_capture_on_commit_callbacks, issue=False)
     )
     document = sandbox.client().invoice_get(
@@ -598,7 +598,7 @@ def test_adopting_refuses_a_document_of_another_order(sandbox, django_capture_on
     assert (refused.value.field, str(refused.value)) == (
         "remote_id", f"{first.remote_id} is not the document of {other}."
     )  # fmt: skip
-    assert Invoice.objects.get(pk=other.pk).state == InvoiceState.PENDING
+    assert Document.objects.get(pk=other.pk).state == DocumentState.PENDING
 
 
 def test_an_invoice_paid_here_but_unpaid_there_is_found(
@@ -612,12 +612,12 @@ def test_an_invoice_paid_here_but_unpaid_there_is_found(
             buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
         )
     order = checkout.orders.get()
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     # Paid here and marked recorded, but the payment never reached Space Invoices.
     now = timezone.now()
     order.paid_at = now
     order.save(update_fields=["paid_at"])
-    Invoice.objects.filter(pk=invoice.pk).update(payment_recorded_at=now, paid_at=now)
+    Document.objects.filter(pk=invoice.pk).update(payment_recorded_at=now, paid_at=now)
 
     found = reconciliation.reconcile(client=sandbox.client())
 
@@ -637,7 +637,7 @@ def test_a_partial_payment_recorded_because_vat_became_due_at_issue_is_no_findin
     order = vat_due_at_issue(seller)
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_mark_paid(order_id=order.pk)
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     if policy == "hold":
         with django_capture_on_commit_callbacks(execute=True):
             services.document_release(invoice_id=invoice.pk)
@@ -646,7 +646,7 @@ def test_a_partial_payment_recorded_because_vat_became_due_at_issue_is_no_findin
         entity_id=seller.entity_id, invoice_id=str(invoice.remote_id)
     )
     assert (invoice.state, invoice.total_gross, invoice.paid_at) == (
-        InvoiceState.ISSUED, Decimal("195.20"), None
+        DocumentState.ISSUED, Decimal("195.20"), None
     )  # fmt: skip
     assert invoice.payment_recorded_at is not None
     assert (remote["total_paid"], remote["paid_in_full"]) == (Decimal("160.00"), False)
@@ -663,12 +663,12 @@ def test_a_partial_payment_recorded_here_but_missing_there_is_found(
     seller = seller_with_entity(vies_unavailable_policy="standard_vat")
     with django_capture_on_commit_callbacks(execute=True):
         order = vat_due_at_issue(seller)  # issued at checkout: 195.20, nothing paid yet
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     # Paid here and its 160.00 marked recorded, but the payment never reached Space Invoices.
     now = timezone.now()
     order.paid_at = now
     order.save(update_fields=["paid_at"])
-    Invoice.objects.filter(pk=invoice.pk).update(payment_recorded_at=now)
+    Document.objects.filter(pk=invoice.pk).update(payment_recorded_at=now)
 
     found = reconciliation.reconcile(client=sandbox.client())
 
@@ -697,7 +697,7 @@ def test_adopting_a_document_whose_row_was_issued_meanwhile_says_so_and_changes_
 ):
     seller = seller_with_entity()
     order = paid_order(seller, django_capture_on_commit_callbacks, issue=False)
-    row = Invoice.objects.get(order=order)
+    row = Document.objects.get(order=order)
     remote = sandbox.client().invoice_create(
         entity_id=seller.entity_id,
         payload=services.document_payload(row),
@@ -717,5 +717,5 @@ def test_adopting_a_document_whose_row_was_issued_meanwhile_says_so_and_changes_
         f"{remote['id']} was not adopted: {YEAR}-00001 is already issued.",
         "0 documents adopted into the mirror; 1 skipped (failed).",
     ]
-    assert Invoice.objects.get(pk=row.pk).remote_id == remote["id"]
+    assert Document.objects.get(pk=row.pk).remote_id == remote["id"]
     assert Finding.objects.filter(pk=finding.pk).exists()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from invoicing import reconciliation, services
 from invoicing.client import SpaceInvoicesClient, Transient
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from marketplace import services as orders
 from marketplace.models import Order
 from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 YEAR = timezone.localdate().year
 
 
-def issued_invoice(callbacks) -> Invoice:
+def issued_invoice(callbacks) -> Document:
     """A paid order's invoice, issued; the tasks it enqueues are not run (lost)."""
     product = ProductFactory(seller=seller_with_entity(), unit_price=Decimal("10.00"))
     checkout = orders.checkout_create(
@@ -31,10 +31,10 @@ def issued_invoice(callbacks) -> Invoice:
     order = checkout.orders.get()
     with callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     with callbacks(execute=False):
         services.document_issue(invoice_id=invoice.pk)
-    return Invoice.objects.get(pk=invoice.pk)
+    return Document.objects.get(pk=invoice.pk)
 
 
 def messages(sandbox) -> list[tuple[str, str]]:
@@ -42,9 +42,9 @@ def messages(sandbox) -> list[tuple[str, str]]:
     return [(message["document_number"], message["to"]) for message in outbox]
 
 
-def make_stale(settings, invoice: Invoice) -> None:
+def make_stale(settings, invoice: Document) -> None:
     long_ago = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER * 2
-    Invoice.objects.filter(pk=invoice.pk).update(send_due_at=long_ago, last_attempt_at=long_ago)
+    Document.objects.filter(pk=invoice.pk).update(send_due_at=long_ago, last_attempt_at=long_ago)
     Order.objects.filter(pk=invoice.order_id).update(paid_at=long_ago)
 
 
@@ -53,7 +53,7 @@ def test_the_send_is_due_from_the_moment_the_document_is_issued(
 ):
     invoice = issued_invoice(django_capture_on_commit_callbacks)
 
-    assert invoice.state == InvoiceState.ISSUED
+    assert invoice.state == DocumentState.ISSUED
     assert (invoice.send_due_at, invoice.send_posted_at, invoice.sent_at) == (
         invoice.issued_at,
         None,
@@ -72,11 +72,11 @@ def test_nothing_is_due_when_documents_are_not_sent_to_buyers(
     )
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_mark_paid(order_id=checkout.orders.get().pk)
-    invoice = Invoice.objects.get(order__checkout=checkout)
+    invoice = Document.objects.get(order__checkout=checkout)
     make_stale(settings, invoice)
-    Invoice.objects.filter(pk=invoice.pk).update(send_due_at=None)
+    Document.objects.filter(pk=invoice.pk).update(send_due_at=None)
 
-    assert invoice.state == InvoiceState.ISSUED
+    assert invoice.state == DocumentState.ISSUED
     assert services.document_sweep_pending() == []
 
 
@@ -91,7 +91,7 @@ def test_the_sweeper_sends_a_document_whose_task_was_lost_once(
     again = services.document_sweep_pending()
 
     assert (swept, again) == ([invoice.pk], [])
-    assert Invoice.objects.get(pk=invoice.pk).sent_at is not None
+    assert Document.objects.get(pk=invoice.pk).sent_at is not None
     assert messages(sandbox) == [(f"{YEAR}-00001", "ana@example.com")]
 
 
@@ -137,7 +137,7 @@ def test_a_refused_send_is_kept_for_admin_and_left_alone_by_the_sweeper(
     client = SpaceInvoicesClient(base_url="http://si", api_key="sk_sandbox_x", http=http)
 
     refused = services.document_send(invoice_id=invoice.pk, client=client)
-    make_stale(settings, Invoice.objects.get(pk=invoice.pk))
+    make_stale(settings, Document.objects.get(pk=invoice.pk))
 
     assert (refused.send_error, refused.sent_at) == (
         "422 validation_error: to is not a deliverable address",
@@ -167,8 +167,8 @@ def test_reconciliation_counts_documents_never_sent_and_payments_never_recorded(
 
     with django_capture_on_commit_callbacks(execute=True):
         services.document_sweep_pending()
-    Invoice.objects.filter(pk=invoice.pk).update(last_attempt_at=timezone.now() - timedelta(1))
+    Document.objects.filter(pk=invoice.pk).update(last_attempt_at=timezone.now() - timedelta(1))
 
     assert reconciliation.reconcile(client=sandbox.client()) == []
-    done = Invoice.objects.get(pk=invoice.pk)
+    done = Document.objects.get(pk=invoice.pk)
     assert (done.sent_at is not None, done.payment_recorded_at is not None) == (True, True)

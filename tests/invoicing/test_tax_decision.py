@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.models import AuditEvent
 from invoicing import services
 from invoicing.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from marketplace import services as orders
 from marketplace.tax import EXPORT_NOTE, NO_VAT_NOTE, REVERSE_CHARGE_NOTE, ViesResult
 from tests.factories import (
@@ -67,8 +67,8 @@ def remote(sandbox, document):
 
 
 def documents(order):
-    invoice = Invoice.objects.get(order=order, kind=DocumentKind.INVOICE)
-    credit_notes = list(Invoice.objects.filter(order=order, kind=DocumentKind.CREDIT_NOTE))
+    invoice = Document.objects.get(order=order, kind=DocumentKind.INVOICE)
+    credit_notes = list(Document.objects.filter(order=order, kind=DocumentKind.CREDIT_NOTE))
     return invoice, credit_notes
 
 
@@ -120,7 +120,7 @@ def test_space_invoices_records_the_rows_transaction_type_for_every_treatment(
     invoice, [credit_note] = documents(order)
     for document in (invoice, credit_note):
         answer = remote(sandbox, document)
-        assert document.state == InvoiceState.ISSUED
+        assert document.state == DocumentState.ISSUED
         assert document.transaction_type == transaction_type
         assert answer["transaction_type"] == transaction_type
         assert (answer["customer"]["tax_number"], answer["customer"]["is_end_consumer"]) == (
@@ -152,7 +152,7 @@ def test_a_vies_answer_changed_at_issue_changes_the_whole_document_and_its_credi
     )
 
     invoice, _ = documents(order)
-    assert invoice.state == InvoiceState.ISSUED
+    assert invoice.state == DocumentState.ISSUED
     assert (invoice.transaction_type, invoice.reverse_charge, invoice.vies_valid) == (
         "intra_eu_b2c",
         False,
@@ -220,7 +220,7 @@ def test_a_credit_note_waiting_for_its_invoice_follows_the_invoices_new_treatmen
     services.document_issue(invoice_id=credit_note.pk)
 
     credit_note.refresh_from_db()
-    assert credit_note.state == InvoiceState.ISSUED
+    assert credit_note.state == DocumentState.ISSUED
     assert (credit_note.transaction_type, credit_note.reverse_charge) == ("intra_eu_b2c", False)
     assert list(credit_note.lines.values_list("tax_rate", flat=True)) == [Decimal("22.00")]
     assert (credit_note.total_tax, credit_note.total_gross) == (
@@ -240,7 +240,7 @@ def test_vat_due_on_an_order_paid_without_it_holds_the_invoice_for_an_operator(
         orders.order_mark_paid(order_id=order.pk)
 
     invoice, _ = documents(order)
-    assert (invoice.state, invoice.attempts, invoice.remote_id) == (InvoiceState.PENDING, 0, None)
+    assert (invoice.state, invoice.attempts, invoice.remote_id) == (DocumentState.PENDING, 0, None)
     assert invoice.held_reason == (
         f"VIES: {UNREGISTERED_DE} not registered at issue; VAT is due on an order paid without "
         "it (35.20 EUR unpaid). Release to issue it with the VAT due."
@@ -251,8 +251,8 @@ def test_vat_due_on_an_order_paid_without_it_holds_the_invoice_for_an_operator(
         AuditEvent.objects.filter(document_id=invoice.pk).values_list("action", flat=True)
     ) == ["document.held"]
     # Neither a redelivered task nor the sweeper sends it.
-    assert services.document_issue(invoice_id=invoice.pk).state == InvoiceState.PENDING
-    Invoice.objects.filter(pk=invoice.pk).update(created_at=timezone.now() - timezone.timedelta(1))
+    assert services.document_issue(invoice_id=invoice.pk).state == DocumentState.PENDING
+    Document.objects.filter(pk=invoice.pk).update(created_at=timezone.now() - timezone.timedelta(1))
     assert services.document_sweep_pending() == []
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -260,7 +260,7 @@ def test_vat_due_on_an_order_paid_without_it_holds_the_invoice_for_an_operator(
 
     invoice.refresh_from_db()
     assert (invoice.state, invoice.held_reason, invoice.total_gross) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         "",
         Decimal("195.20"),
     )
@@ -284,7 +284,7 @@ def test_the_standard_vat_policy_issues_with_the_payment_made_and_the_vat_due(
 
     invoice, _ = documents(order)
     assert (invoice.state, invoice.held_reason, invoice.transaction_type) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         "",
         "intra_eu_b2c",
     )
@@ -304,7 +304,7 @@ def test_a_vies_answer_confirmed_at_issue_is_not_asked_again_on_a_retry(
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order.pk)
     invoice, _ = documents(order)
-    Invoice.objects.filter(pk=invoice.pk).update(vies_valid=True, attempts=1)
+    Document.objects.filter(pk=invoice.pk).update(vies_valid=True, attempts=1)
 
     def vies_must_not_be_asked(**kwargs):
         raise AssertionError("VIES asked again after the answer was confirmed")
@@ -313,7 +313,7 @@ def test_a_vies_answer_confirmed_at_issue_is_not_asked_again_on_a_retry(
     issued = services.document_issue(invoice_id=invoice.pk)
 
     assert (issued.state, issued.transaction_type, issued.total_gross) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         "intra_eu_b2b",
         Decimal("160.00"),
     )
@@ -346,7 +346,7 @@ def test_no_invoice_is_written_for_a_sale_the_marketplace_is_the_deemed_supplier
             "Directive), so the seller's invoice is not written.",
         },
     )
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 def test_an_invoice_held_while_vies_was_down_waits_for_an_operator_once_vies_says_no(
@@ -361,15 +361,15 @@ def test_an_invoice_held_while_vies_was_down_waits_for_an_operator_once_vies_say
     sandbox.http().post(faults, json={"vies_unavailable": True})
     with pytest.raises(services.NotReady):
         services.document_issue(invoice_id=invoice.pk)
-    assert Invoice.objects.filter(HELD_BY_VIES).count() == 1
+    assert Document.objects.filter(HELD_BY_VIES).count() == 1
 
     sandbox.http().post(faults, json={"vies_unavailable": False})
     held = services.document_issue(invoice_id=invoice.pk)
 
-    assert (held.state, held.last_error, held.vies_valid) == (InvoiceState.PENDING, "", False)
+    assert (held.state, held.last_error, held.vies_valid) == (DocumentState.PENDING, "", False)
     assert held.held_reason.startswith(f"VIES: {UNREGISTERED_DE} not registered at issue")
-    assert Invoice.objects.filter(HELD_BY_VIES).count() == 0
-    assert list(Invoice.objects.filter(HELD_FOR_OPERATOR)) == [held]
+    assert Document.objects.filter(HELD_BY_VIES).count() == 0
+    assert list(Document.objects.filter(HELD_FOR_OPERATOR)) == [held]
 
 
 def test_the_buyers_order_page_shows_the_note_of_the_invoice_as_issued(

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from invoicing import services
 from invoicing.client import SpaceInvoicesClient, Transient
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from invoicing.sandbox import sandbox_transport
 from invoicing.seller_entities import seller_entity_create
 from marketplace import services as orders
@@ -72,8 +72,8 @@ def test_a_vies_valid_business_buyer_gets_a_reverse_charge_invoice(
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_mark_paid(order_id=order["id"])
 
-    invoice = Invoice.objects.get(order_id=order["id"])
-    assert invoice.state == InvoiceState.ISSUED
+    invoice = Document.objects.get(order_id=order["id"])
+    assert invoice.state == DocumentState.ISSUED
     assert (invoice.transaction_type, invoice.reverse_charge, invoice.vies_valid) == (
         "intra_eu_b2b",
         True,
@@ -163,7 +163,7 @@ def test_vies_down_at_issue_holds_the_invoice_by_default(
     [order] = checkout(buyer_client, product, REGISTERED_DE).json()["orders"]
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order["id"])
-    invoice = Invoice.objects.get(order_id=order["id"])
+    invoice = Document.objects.get(order_id=order["id"])
     _vies_down(sandbox)
 
     with pytest.raises(services.NotReady):
@@ -171,7 +171,7 @@ def test_vies_down_at_issue_holds_the_invoice_by_default(
 
     invoice.refresh_from_db()
     assert (invoice.state, invoice.vies_valid, invoice.last_error) == (
-        InvoiceState.PENDING,
+        DocumentState.PENDING,
         None,
         "VIES unavailable; invoice held",
     )
@@ -185,13 +185,13 @@ def test_vies_down_at_issue_with_the_standard_vat_policy(
     [order] = checkout(buyer_client, product, REGISTERED_DE).json()["orders"]
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order["id"])
-    invoice = Invoice.objects.get(order_id=order["id"])
+    invoice = Document.objects.get(order_id=order["id"])
     _vies_down(sandbox)
 
     issued = services.document_issue(invoice_id=invoice.pk)
 
     assert (issued.state, issued.transaction_type, issued.reverse_charge) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         "intra_eu_b2c",
         False,
     )
@@ -206,7 +206,7 @@ def test_issued_documents_are_sent_to_the_buyer_and_downloadable_as_pdf(
         orders.order_mark_paid(order_id=order["id"])
         orders.order_cancel(order_id=order["id"])
 
-    invoice, credit_note = Invoice.objects.filter(order_id=order["id"]).order_by("pk")
+    invoice, credit_note = Document.objects.filter(order_id=order["id"]).order_by("pk")
     outbox = sandbox.http().get("/sandbox/outbox", params={"limit": 10}).json()["data"]
     assert sorted((m["document_number"], m["to"]) for m in outbox) == [
         (f"{YEAR}-00001", "einkauf@muster.example"),
@@ -236,7 +236,7 @@ def test_sending_can_be_turned_off(
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_mark_paid(order_id=order["id"])
     assert sandbox.http().get("/sandbox/outbox").json()["data"] == []
-    assert Invoice.objects.get(order_id=order["id"]).sent_at is None
+    assert Document.objects.get(order_id=order["id"]).sent_at is None
 
 
 def test_with_the_paid_trigger_the_invoice_carries_the_payment(
@@ -245,7 +245,7 @@ def test_with_the_paid_trigger_the_invoice_carries_the_payment(
     [order] = checkout(buyer_client, product, "").json()["orders"]
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_mark_paid(order_id=order["id"])
-    invoice = Invoice.objects.get(order_id=order["id"])
+    invoice = Document.objects.get(order_id=order["id"])
     remote = sandbox.client().invoice_get(entity_id=invoice.entity_id, invoice_id=invoice.remote_id)
     assert (remote["paid_in_full"], remote["total_paid"], remote["total_due"]) == (
         True,
@@ -261,7 +261,7 @@ def test_a_later_payment_is_recorded_on_an_invoice_issued_at_placement(
     settings.INVOICE_TRIGGER = "placed"
     with django_capture_on_commit_callbacks(execute=True):
         [order] = checkout(buyer_client, product, "").json()["orders"]
-    invoice = Invoice.objects.get(order_id=order["id"], kind=DocumentKind.INVOICE)
+    invoice = Document.objects.get(order_id=order["id"], kind=DocumentKind.INVOICE)
     remote = sandbox.client().invoice_get(entity_id=invoice.entity_id, invoice_id=invoice.remote_id)
     assert (remote["paid_in_full"], invoice.payment_recorded_at) == (False, None)
 
@@ -270,7 +270,7 @@ def test_a_later_payment_is_recorded_on_an_invoice_issued_at_placement(
 
     remote = sandbox.client().invoice_get(entity_id=invoice.entity_id, invoice_id=invoice.remote_id)
     assert (remote["paid_in_full"], remote["total_paid"]) == (True, Decimal("195.20"))
-    assert Invoice.objects.get(pk=invoice.pk).payment_recorded_at is not None
+    assert Document.objects.get(pk=invoice.pk).payment_recorded_at is not None
 
 
 class _LosingCreateAnswers(httpx.BaseTransport):
@@ -296,7 +296,7 @@ def test_once_a_create_was_sent_a_vies_change_no_longer_changes_the_invoice(
     [order] = checkout(buyer_client, product, REGISTERED_DE).json()["orders"]
     with django_capture_on_commit_callbacks(execute=False):
         orders.order_mark_paid(order_id=order["id"])
-    invoice = Invoice.objects.get(order_id=order["id"])
+    invoice = Document.objects.get(order_id=order["id"])
     losing = SpaceInvoicesClient(
         base_url="http://sandbox",
         api_key=SANDBOX_KEY,
@@ -310,7 +310,7 @@ def test_once_a_create_was_sent_a_vies_change_no_longer_changes_the_invoice(
 
     remote = sandbox.client().invoice_get(entity_id=issued.entity_id, invoice_id=issued.remote_id)
     assert (issued.state, issued.transaction_type, issued.reverse_charge) == (
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         "intra_eu_b2b",
         True,
     )

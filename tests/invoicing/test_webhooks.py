@@ -14,10 +14,10 @@ from django.utils import timezone
 from core.models import AuditEvent
 from invoicing.client import DocumentCreate, InvoiceCreate, PaymentCreate
 from invoicing.models import (
+    Document,
     DocumentKind,
+    DocumentState,
     DocumentTax,
-    Invoice,
-    InvoiceState,
     WebhookDelivery,
     WebhookOutcome,
 )
@@ -59,7 +59,7 @@ def issued_invoice(seller, callbacks):
         checkout = orders.checkout_create(
             buyer=UserFactory(), lines=[orders.CartLine(mug.pk, 2)], billing=BILLING
         )
-    return Invoice.objects.get(order=checkout.orders.get(), kind=DocumentKind.INVOICE)
+    return Document.objects.get(order=checkout.orders.get(), kind=DocumentKind.INVOICE)
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ def deliver(
 def mirror_state():
     """Everything a delivery may change, to compare before and after."""
     return (
-        list(Invoice.objects.order_by("pk").values()),
+        list(Document.objects.order_by("pk").values()),
         list(DocumentTax.objects.order_by("pk").values()),
         list(SellerMonthRollup.objects.order_by("pk").values()),
         list(WebhookDelivery.objects.values()),
@@ -232,7 +232,7 @@ def test_invoice_voided_marks_it_voided_and_out_of_the_reports(sandbox, invoice)
     invoice.refresh_from_db()
     assert (invoice.voided_at, invoice.state, invoice.number) == (
         parsed(document["voided_at"]),
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         f"{YEAR}-00001",
     )
     assert seller_statement(filters=statement) == []
@@ -249,7 +249,7 @@ def test_credit_note_made_in_the_dashboard_is_mirrored_and_linked(sandbox, invoi
     response = deliver(body_of("credit_note.created", document))
 
     assert (response.status_code, response.json()["outcome"]) == (200, "applied")
-    credit_note = Invoice.objects.get(kind=DocumentKind.CREDIT_NOTE)
+    credit_note = Document.objects.get(kind=DocumentKind.CREDIT_NOTE)
     assert (
         credit_note.remote_id,
         credit_note.number,
@@ -266,7 +266,7 @@ def test_credit_note_made_in_the_dashboard_is_mirrored_and_linked(sandbox, invoi
     ) == (
         document["id"],
         f"CN-{YEAR}-00001",
-        InvoiceState.ISSUED,
+        DocumentState.ISSUED,
         invoice.pk,
         invoice.order_id,
         invoice.seller_id,
@@ -298,7 +298,7 @@ def test_credit_note_linked_by_metadata_only_is_mirrored(sandbox, invoice):
     response = deliver(body_of("credit_note.created", document))
 
     assert (response.status_code, response.json()["outcome"]) == (200, "applied")
-    assert Invoice.objects.get(kind=DocumentKind.CREDIT_NOTE).credited_invoice_id == invoice.pk
+    assert Document.objects.get(kind=DocumentKind.CREDIT_NOTE).credited_invoice_id == invoice.pk
 
 
 @pytest.mark.django_db
@@ -310,7 +310,7 @@ def test_credit_note_voided_marks_the_mirrored_credit_note(sandbox, invoice):
     response = deliver(body_of("credit_note.voided", voided), delivery_id="dlv_voided")
 
     assert (response.status_code, response.json()["outcome"]) == (200, "applied")
-    credit_note = Invoice.objects.get(kind=DocumentKind.CREDIT_NOTE)
+    credit_note = Document.objects.get(kind=DocumentKind.CREDIT_NOTE)
     assert credit_note.voided_at == parsed(voided["voided_at"])
     invoice.refresh_from_db()
     assert invoice.voided_at is None
@@ -324,7 +324,7 @@ def our_credit_note(sandbox, invoice, django_capture_on_commit_callbacks):
     """The credit note of cancelling the invoiced order: our mirror row and the entity's copy."""
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_cancel(order_id=invoice.order_id)
-    ours = Invoice.objects.get(kind=DocumentKind.CREDIT_NOTE)
+    ours = Document.objects.get(kind=DocumentKind.CREDIT_NOTE)
     document = sandbox.client().credit_note_get(
         entity_id=ours.entity_id, credit_note_id=ours.remote_id
     )
@@ -347,13 +347,15 @@ def test_our_own_credit_note_is_not_mirrored_twice(our_credit_note):
 def test_our_credit_note_whose_answer_is_not_mirrored_yet_is_known_by_its_ref(our_credit_note):
     ours, document = our_credit_note
     # As if the create's answer were still on its way: the row is pending, without the id.
-    Invoice.objects.filter(pk=ours.pk).update(state=InvoiceState.PENDING, remote_id=None, number="")
+    Document.objects.filter(pk=ours.pk).update(
+        state=DocumentState.PENDING, remote_id=None, number=""
+    )
     assert document["metadata"]["document_ref"] == f"mkt-credit_note-{ours.pk}"
 
     response = deliver(body_of("credit_note.created", document))
 
     assert (response.status_code, response.json()["outcome"]) == (200, "unchanged")
-    assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 1
+    assert Document.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 1
 
 
 @pytest.mark.django_db
@@ -445,18 +447,18 @@ def test_a_document_we_do_not_mirror_is_ignored(sandbox, seller):
     response = deliver(body_of("invoice.voided", document))
 
     assert (response.status_code, response.json()["outcome"]) == (200, "ignored")
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 @pytest.mark.django_db
 def test_a_credit_note_of_an_invoice_we_do_not_mirror_is_ignored(sandbox, invoice):
     document = remote_credit_note(sandbox, invoice)
-    Invoice.objects.filter(pk=invoice.pk).update(remote_id="inv_000000000000000000000000")
+    Document.objects.filter(pk=invoice.pk).update(remote_id="inv_000000000000000000000000")
 
     response = deliver(body_of("credit_note.created", document))
 
     assert (response.status_code, response.json()["outcome"]) == (200, "ignored")
-    assert Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 0
+    assert Document.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 0
 
 
 # Refused deliveries: exact answers, and nothing written
@@ -781,10 +783,10 @@ def test_an_invoice_paid_at_issue_is_paid_in_the_mirror(seller, django_capture_o
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_mark_paid(order_id=checkout.orders.get().pk)
 
-    invoice = Invoice.objects.get(kind=DocumentKind.INVOICE)
-    assert (invoice.state, invoice.paid_at) == (InvoiceState.ISSUED, invoice.issued_at)
+    invoice = Document.objects.get(kind=DocumentKind.INVOICE)
+    assert (invoice.state, invoice.paid_at) == (DocumentState.ISSUED, invoice.issued_at)
 
 
 @pytest.mark.django_db
 def test_an_invoice_issued_unpaid_is_not_paid_in_the_mirror(invoice):
-    assert (invoice.state, invoice.paid_at) == (InvoiceState.ISSUED, None)
+    assert (invoice.state, invoice.paid_at) == (DocumentState.ISSUED, None)

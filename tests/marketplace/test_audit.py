@@ -6,7 +6,7 @@ import pytest
 
 from core.models import AuditEvent
 from invoicing import services as invoicing_services
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from marketplace import services
 from sellers.models import Seller
 from tests.factories import BILLING, ProductFactory, UserFactory, operator_user, seller_with_entity
@@ -81,7 +81,7 @@ def test_order_transitions_name_the_user_and_the_documents_the_system(
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert api_client.post(f"/api/orders/{order.pk}/pay/").status_code == 200
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
 
     assert trail() == [
         ("order.placed", "ana", seller.pk, order.pk, None),
@@ -120,7 +120,7 @@ def test_failure_and_retry_of_a_document_are_audited(seller, django_capture_on_c
         lines=[services.CartLine(product_id=product.pk, quantity=1)],
         billing=BILLING,
     )
-    invoice = Invoice.objects.create(
+    invoice = Document.objects.create(
         order=checkout.orders.get(), seller=seller, entity_id=seller.entity_id, kind="invoice"
     )
     operator = UserFactory(username="olga", is_staff=True)
@@ -135,7 +135,7 @@ def test_failure_and_retry_of_a_document_are_audited(seller, django_capture_on_c
         ("document.failed", None, seller.pk, order_id, invoice.pk),
         ("document.retried", "olga", seller.pk, order_id, invoice.pk),
     ]
-    assert Invoice.objects.get(pk=invoice.pk).state == InvoiceState.PENDING
+    assert Document.objects.get(pk=invoice.pk).state == DocumentState.PENDING
 
 
 def test_exports_are_audited_with_their_filters(api_client, seller):

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from invoicing.models import Invoice
+from invoicing.models import Document
 from marketplace.models import Checkout, Order, OrderLine, SupplyKind, TaxCategory
 from sellers.models import SellerStatus
 from tests.factories import ProductFactory, SellerFactory, UserFactory
@@ -180,7 +180,7 @@ def test_bad_cart_is_a_400_naming_the_line_and_writes_nothing(buyer_client, prod
     assert Checkout.objects.count() == 0
     assert Order.objects.count() == 0
     assert OrderLine.objects.count() == 0
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 def test_unknown_billing_country_is_named(buyer_client, products):
@@ -260,7 +260,7 @@ def test_a_non_eu_sellers_line_to_an_eu_consumer_is_refused_naming_the_seller(
         "field": "lines[1].product_id",
         "code": "deemed_supplier",
     }
-    assert (Checkout.objects.count(), Order.objects.count(), Invoice.objects.count()) == (0, 0, 0)
+    assert (Checkout.objects.count(), Order.objects.count(), Document.objects.count()) == (0, 0, 0)
 
 
 def test_a_non_eu_sellers_sale_to_an_eu_business_is_its_own(buyer_client):

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from core.models import AuditEvent
-from invoicing.models import Invoice
+from invoicing.models import Document
 from marketplace.models import Checkout, Order, OrderLine, Product
 from tests.factories import BILLING, ProductFactory, SellerFactory, UserFactory
 
@@ -53,7 +53,7 @@ def _written():
         "checkouts": Checkout.objects.count(),
         "orders": Order.objects.count(),
         "lines": OrderLine.objects.count(),
-        "invoices": Invoice.objects.count(),
+        "invoices": Document.objects.count(),
         "audit_events": AuditEvent.objects.count(),
     }
 

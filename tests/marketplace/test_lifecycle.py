@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from core.models import AuditEvent
 from invoicing import reconciliation
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from invoicing.seller_entities import seller_entity_create
 from marketplace import services
 from marketplace.models import Order, OrderStatus
@@ -96,7 +96,7 @@ def test_placed_trigger_invoices_at_checkout(
             lines=[services.CartLine(product_id=product.pk, quantity=1)],
             billing=services.BillingDetails(**BILLING),
         )
-    assert Invoice.objects.get(order__checkout=checkout).state == InvoiceState.ISSUED
+    assert Document.objects.get(order__checkout=checkout).state == DocumentState.ISSUED
 
 
 def test_fulfilled_trigger_waits_for_fulfilment_and_dates_the_service(
@@ -105,13 +105,13 @@ def test_fulfilled_trigger_waits_for_fulfilment_and_dates_the_service(
     settings.INVOICE_TRIGGER = "fulfilled"
     with django_capture_on_commit_callbacks(execute=True):
         services.order_mark_paid(order_id=order.pk)
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
 
     with django_capture_on_commit_callbacks(execute=True):
         services.order_fulfil(order_id=order.pk)
 
-    invoice = Invoice.objects.get(order=order)
-    assert invoice.state == InvoiceState.ISSUED
+    invoice = Document.objects.get(order=order)
+    assert invoice.state == DocumentState.ISSUED
     remote = sandbox.client().invoice_get(entity_id=invoice.entity_id, invoice_id=invoice.remote_id)
     assert remote["date_service"] == timezone.localdate().isoformat()
 
@@ -122,7 +122,7 @@ def test_fulfilling_a_paid_order_does_not_invoice_it_twice(
     with django_capture_on_commit_callbacks(execute=True):
         services.order_mark_paid(order_id=order.pk)
         services.order_fulfil(order_id=order.pk)
-    assert Invoice.objects.filter(order=order).count() == 1
+    assert Document.objects.filter(order=order).count() == 1
 
 
 def test_paying_a_cancelled_order_is_a_400_and_changes_nothing(api_client, order, buyer, cashier):
@@ -138,7 +138,7 @@ def test_paying_a_cancelled_order_is_a_400_and_changes_nothing(api_client, order
     }
     order.refresh_from_db()
     assert (order.status, order.paid_at) == (OrderStatus.CANCELLED, None)
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 def test_fulfilled_orders_cannot_be_cancelled_only_refunded(
@@ -207,7 +207,7 @@ def test_a_legacy_deemed_supply_is_paid_and_fulfilled_without_an_invoice_and_rep
 
     assert (paid.status_code, paid.json()["status"]) == (200, "paid")
     assert fulfilled.status == OrderStatus.FULFILLED
-    assert Invoice.objects.filter(order=order).count() == 0
+    assert Document.objects.filter(order=order).count() == 0
     reason = (
         f"Order {order.pk} is a sale of Maple & Co, a seller outside the EU, to a consumer in "
         "the EU: the marketplace is the deemed supplier (Article 14a of the VAT Directive), so "

@@ -20,7 +20,7 @@ from django.test import RequestFactory
 
 from core import request_id
 from core.logging import JsonFormatter
-from invoicing.models import Invoice
+from invoicing.models import Document
 from marketplace import sentry
 from marketplace.models import Order
 from tests.factories import ProductFactory, UserFactory, operator_user, seller_with_entity
@@ -79,7 +79,7 @@ def test_one_invoices_story_is_one_grep(api_client, sandbox, json_console):
 
     assert paid.status_code == 200, paid.json()
     assert paid["X-Request-Id"] == "pay-7d41e0"
-    invoice = Invoice.objects.get(order=order)
+    invoice = Document.objects.get(order=order)
     assert invoice.state == "issued"
     assert invoice.correlation_id == "pay-7d41e0"
     # The idempotency key of the create stays the row's own, fixed before the first attempt.

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from invoicing.models import DocumentKind, DocumentLine, DocumentTax, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentLine, DocumentState, DocumentTax
 from marketplace.models import Checkout, Order, OrderLine, Product
 from reporting.services import rollup_document_issued
 from sellers.models import Seller, SellerStatus
@@ -93,7 +93,7 @@ def make_order(make_user: Callable[..., User]) -> Callable[..., Order]:
 
 
 @pytest.fixture
-def make_invoice() -> Callable[..., Invoice]:
+def make_invoice() -> Callable[..., Document]:
     """An invoice of the whole order, or with `credits` a credit note of that whole invoice.
 
     An issued document gets its tax summary and lines; `to_issue` is the time from the order's
@@ -105,15 +105,15 @@ def make_invoice() -> Callable[..., Invoice]:
         *,
         number: str,
         on: date,
-        state: str = InvoiceState.ISSUED,
-        credits: Invoice | None = None,
+        state: str = DocumentState.ISSUED,
+        credits: Document | None = None,
         to_issue: timedelta = timedelta(minutes=1),
-    ) -> Invoice:
-        issued = state == InvoiceState.ISSUED
+    ) -> Document:
+        issued = state == DocumentState.ISSUED
         seller = order.seller
         assert seller.entity_id is not None
         domestic = seller.country == order.billing_country
-        document = Invoice.objects.create(
+        document = Document.objects.create(
             order=order,
             seller=seller,
             entity_id=seller.entity_id,
@@ -156,7 +156,7 @@ def make_invoice() -> Callable[..., Invoice]:
 def ledger(
     make_seller: Callable[..., Seller],
     make_order: Callable[..., Order],
-    make_invoice: Callable[..., Invoice],
+    make_invoice: Callable[..., Document],
 ) -> dict[str, Any]:
     """Two sellers, four issued invoices, a credit note, and documents reports leave out.
 
@@ -189,8 +189,8 @@ def ledger(
     # The credit note of invoice 1 counts in February, when it was issued.
     credit_note = make_invoice(o1, number="CN-1", on=date(2024, 2, 1), credits=invoices[0])
     # Never in reports or exports: a pending and a failed invoice.
-    make_invoice(make_order(acme), number="x", on=date(2024, 2, 1), state=InvoiceState.PENDING)
-    make_invoice(make_order(bolt), number="y", on=date(2024, 2, 1), state=InvoiceState.FAILED)
+    make_invoice(make_order(acme), number="x", on=date(2024, 2, 1), state=DocumentState.PENDING)
+    make_invoice(make_order(bolt), number="y", on=date(2024, 2, 1), state=DocumentState.FAILED)
     return {
         "acme": acme,
         "bolt": bolt,

@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from core.models import AuditEvent
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from marketplace.models import Checkout, Order
 from reporting.filings.dac7 import Quarter, below_de_minimis, dac7_report, dac7_xml
 from sellers.models import Seller
@@ -55,7 +55,7 @@ def operator_settings(settings):
     return settings
 
 
-def sales(seller: Seller, on: date, *amounts: str, currency: str = "EUR") -> list[Invoice]:
+def sales(seller: Seller, on: date, *amounts: str, currency: str = "EUR") -> list[Document]:
     """Issued invoices of `seller` dated `on`, one order each, written in bulk."""
     buyer = User.objects.create_user(username=f"dac7-buyer{next(_serial)}")
     checkouts = Checkout.objects.bulk_create([Checkout(buyer=buyer) for _ in amounts])
@@ -77,26 +77,26 @@ def sales(seller: Seller, on: date, *amounts: str, currency: str = "EUR") -> lis
         )
         for checkout, amount in zip(checkouts, amounts, strict=True)
     )
-    return Invoice.objects.bulk_create(
+    return Document.objects.bulk_create(
         _document(order, DocumentKind.INVOICE, on, order.total_gross) for order in orders
     )
 
 
-def credit_note(invoice: Invoice, on: date, amount: str) -> Invoice:
+def credit_note(invoice: Document, on: date, amount: str) -> Document:
     document = _document(invoice.order, DocumentKind.CREDIT_NOTE, on, Decimal(amount))
     document.credited_invoice = invoice
     document.save()
     return document
 
 
-def _document(order: Order, kind: str, on: date, gross: Decimal) -> Invoice:
+def _document(order: Order, kind: str, on: date, gross: Decimal) -> Document:
     serial = next(_serial)
-    return Invoice(
+    return Document(
         order=order,
         seller=order.seller,
         entity_id=order.seller.entity_id,
         kind=kind,
-        state=InvoiceState.ISSUED,
+        state=DocumentState.ISSUED,
         remote_id=f"doc_{serial}",
         number=f"D-{serial}",
         date=on,
@@ -129,9 +129,11 @@ def two_sellers() -> dict[str, Any]:
     (december,) = sales(bolt, date(2026, 12, 31), "700.00")
     credit_note(december, date(2026, 12, 31), "200.00")
     # Never counted: a voided invoice, one still pending, and the years around.
-    Invoice.objects.filter(pk=sales(bolt, date(2026, 6, 1), "900.00")[0].pk).update(voided_at=STAMP)
-    Invoice.objects.filter(pk=sales(bolt, date(2026, 6, 1), "900.00")[0].pk).update(
-        state=InvoiceState.PENDING, remote_id=None, number=""
+    Document.objects.filter(pk=sales(bolt, date(2026, 6, 1), "900.00")[0].pk).update(
+        voided_at=STAMP
+    )
+    Document.objects.filter(pk=sales(bolt, date(2026, 6, 1), "900.00")[0].pk).update(
+        state=DocumentState.PENDING, remote_id=None, number=""
     )
     sales(bolt, date(2025, 12, 31), "300.00")
     sales(bolt, date(2027, 1, 1), "300.00")

@@ -9,8 +9,8 @@ from django.test import Client, RequestFactory
 
 from reporting.views import admin_invoice_export
 
-URL = "/admin/invoicing/invoice/export.csv"
-CHANGELIST = "/admin/invoicing/invoice/?seller__id__exact=1"
+URL = "/admin/invoicing/document/export.csv"
+CHANGELIST = "/admin/invoicing/document/?seller__id__exact=1"
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_non_staff_goes_to_the_admin_login(
     response = client.get(URL)
 
     assert response.status_code == 302
-    assert response["Location"] == "/admin/login/?next=/admin/invoicing/invoice/export.csv"
+    assert response["Location"] == "/admin/login/?next=/admin/invoicing/document/export.csv"
 
 
 @pytest.mark.django_db
@@ -76,7 +76,7 @@ def test_anonymous_goes_to_the_admin_login(client: Client) -> None:
     response = client.get(URL)
 
     assert response.status_code == 302
-    assert response["Location"] == "/admin/login/?next=/admin/invoicing/invoice/export.csv"
+    assert response["Location"] == "/admin/login/?next=/admin/invoicing/document/export.csv"
 
 
 @pytest.mark.django_db
@@ -87,4 +87,4 @@ def test_the_view_alone_also_requires_staff(rf: RequestFactory) -> None:
     response = admin_invoice_export(request)
 
     assert response.status_code == 302
-    assert response["Location"] == "/admin/login/?next=/admin/invoicing/invoice/export.csv"
+    assert response["Location"] == "/admin/login/?next=/admin/invoicing/document/export.csv"

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from core.errors import ApplicationError
-from invoicing.models import DocumentKind, DocumentLine, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentLine, DocumentState
 from marketplace.models import Checkout, Order, OrderLine, Product, SupplyKind
 from reporting.filings.ecsl import (
     EcslExclusion,
@@ -40,7 +40,7 @@ def _document(
     transaction_type: str = "intra_eu_b2b",
     currency: str = "EUR",
     voided: bool = False,
-) -> Invoice:
+) -> Document:
     """An issued invoice of a new order, one order line per (supply kind, net)."""
     buyer = User.objects.create_user(username=f"buyer-{number}")
     net = sum((D(amount) for _, amount in lines), D(0))
@@ -88,17 +88,17 @@ def _issued(
     transaction_type: str,
     vat: str,
     *,
-    credits: Invoice | None = None,
+    credits: Document | None = None,
     voided: bool = False,
-) -> Invoice:
+) -> Document:
     b2b = transaction_type == "intra_eu_b2b"
-    return Invoice.objects.create(
+    return Document.objects.create(
         order=order,
         seller=seller,
         entity_id=seller.entity_id or "",
         kind=DocumentKind.CREDIT_NOTE if credits else DocumentKind.INVOICE,
         credited_invoice=credits,
-        state=InvoiceState.ISSUED,
+        state=DocumentState.ISSUED,
         remote_id=f"r-{seller.pk}-{number}",
         number=number,
         date=on,
@@ -117,7 +117,7 @@ def _issued(
     )
 
 
-def _line(document: Invoice, order_line: OrderLine | None, amount: str) -> None:
+def _line(document: Document, order_line: OrderLine | None, amount: str) -> None:
     DocumentLine.objects.create(
         document=document,
         order_line=order_line,
@@ -129,7 +129,9 @@ def _line(document: Invoice, order_line: OrderLine | None, amount: str) -> None:
     )
 
 
-def _credit_note(invoice: Invoice, number: str, on: date, amount: str, kind: str | None) -> Invoice:
+def _credit_note(
+    invoice: Document, number: str, on: date, amount: str, kind: str | None
+) -> Document:
     """A credit note of `amount`: of the invoice's line of `kind`, or a balance line (None)."""
     note = _issued(
         invoice.seller,
@@ -155,7 +157,7 @@ def sellers(make_seller: Callable[..., Seller]) -> dict[str, Seller]:
 
 
 @pytest.fixture
-def books(sellers: dict[str, Seller]) -> dict[str, Invoice]:
+def books(sellers: dict[str, Seller]) -> dict[str, Document]:
     """Acme (SI) in 2026-Q1 and Q2, and one document of Bolt (AT)."""
     acme, bolt = sellers["acme"], sellers["bolt"]
     a1 = _document(
@@ -244,7 +246,7 @@ Q1_CSV = (
 
 
 def test_the_quarters_list_nets_credit_notes_per_customer_and_kind(
-    sellers: dict[str, Seller], books: dict[str, Invoice]
+    sellers: dict[str, Seller], books: dict[str, Document]
 ) -> None:
     listing = ec_sales_list(seller=sellers["acme"], quarter=Quarter(2026, 1))
 
@@ -254,7 +256,7 @@ def test_the_quarters_list_nets_credit_notes_per_customer_and_kind(
 
 
 def test_a_credit_note_reduces_the_quarter_of_its_own_date(
-    sellers: dict[str, Seller], books: dict[str, Invoice]
+    sellers: dict[str, Seller], books: dict[str, Document]
 ) -> None:
     listing = ec_sales_list(seller=sellers["acme"], quarter=Quarter(2026, 2))
 
@@ -263,7 +265,7 @@ def test_a_credit_note_reduces_the_quarter_of_its_own_date(
 
 
 def test_another_sellers_list_has_only_its_documents(
-    sellers: dict[str, Seller], books: dict[str, Invoice]
+    sellers: dict[str, Seller], books: dict[str, Document]
 ) -> None:
     listing = ec_sales_list(seller=sellers["bolt"], quarter=Quarter(2026, 1))
 
@@ -271,7 +273,7 @@ def test_another_sellers_list_has_only_its_documents(
 
 
 def test_a_credit_note_without_lines_takes_its_invoices_kind(
-    sellers: dict[str, Seller], books: dict[str, Invoice]
+    sellers: dict[str, Seller], books: dict[str, Document]
 ) -> None:
     # As one made in the seller's dashboard arrives by webhook: A2 sold goods only.
     a2 = books["a2"]
@@ -286,7 +288,7 @@ def test_a_credit_note_without_lines_takes_its_invoices_kind(
 
 
 def test_mixed_kinds_whose_lines_do_not_add_up_are_left_out(
-    sellers: dict[str, Seller], books: dict[str, Invoice]
+    sellers: dict[str, Seller], books: dict[str, Document]
 ) -> None:
     # A credit note by amount of A1, which sold goods and services: its kind cannot be told.
     _credit_note(books["a1"], "CN3", date(2026, 5, 1), "10.00", None)
@@ -356,7 +358,7 @@ def _member_client(client: Client, make_user: Callable[..., User], seller: Selle
 
 
 def test_operators_page_shows_the_list_and_the_exclusions(
-    operator_client: Client, sellers: dict[str, Seller], books: dict[str, Invoice]
+    operator_client: Client, sellers: dict[str, Seller], books: dict[str, Document]
 ) -> None:
     response = operator_client.get(
         "/admin/reports/ec-sales-list/", {"seller": sellers["acme"].pk, **Q1}
@@ -370,7 +372,7 @@ def test_operators_page_shows_the_list_and_the_exclusions(
 
 
 def test_operators_csv_is_the_versioned_layout(
-    operator_client: Client, sellers: dict[str, Seller], books: dict[str, Invoice]
+    operator_client: Client, sellers: dict[str, Seller], books: dict[str, Document]
 ) -> None:
     response = operator_client.get(
         "/admin/reports/ec-sales-list/export.csv", {"seller": sellers["acme"].pk, **Q1}
@@ -431,7 +433,7 @@ def test_a_seller_user_sees_its_own_sellers_list_only(
     client: Client,
     make_user: Callable[..., User],
     sellers: dict[str, Seller],
-    books: dict[str, Invoice],
+    books: dict[str, Document],
 ) -> None:
     bolt_client = _member_client(client, make_user, sellers["bolt"])
 
@@ -457,7 +459,7 @@ def test_acmes_user_downloads_acmes_list(
     client: Client,
     make_user: Callable[..., User],
     sellers: dict[str, Seller],
-    books: dict[str, Invoice],
+    books: dict[str, Document],
 ) -> None:
     acme_client = _member_client(client, make_user, sellers["acme"])
 
@@ -470,7 +472,7 @@ def test_acmes_user_downloads_acmes_list(
 
 
 def test_a_user_without_a_seller_is_refused(
-    client: Client, make_user: Callable[..., User], books: dict[str, Invoice]
+    client: Client, make_user: Callable[..., User], books: dict[str, Document]
 ) -> None:
     client.force_login(make_user("buyer"))
 

@@ -18,7 +18,7 @@ from django.db import connection
 from django.test import Client
 
 from core.errors import ApplicationError
-from invoicing.models import Invoice
+from invoicing.models import Document
 from marketplace.models import Order
 from reporting.exports import (
     DOCUMENTS,
@@ -52,13 +52,13 @@ FORMATS = [CsvFormat(), CsvFormat(excel=True), CsvFormat(delimiter=";"), CsvForm
 DOCUMENTS_ORM = replace(DOCUMENTS, copy_query=None)
 
 
-def _business_sale(order: Order, invoice: Invoice, *, company: str, vat_number: str) -> None:
+def _business_sale(order: Order, invoice: Document, *, company: str, vat_number: str) -> None:
     """What checkout and the tax decision record for a company with a VAT number (reverse
     charged intra-EU B2B)."""
     Order.objects.filter(pk=order.pk).update(
         buyer_company=company, buyer_vat_number=vat_number, buyer_is_end_consumer=False
     )
-    Invoice.objects.filter(pk=invoice.pk).update(
+    Document.objects.filter(pk=invoice.pk).update(
         transaction_type="intra_eu_b2b",
         reverse_charge=True,
         customer_is_end_consumer=False,
@@ -70,7 +70,7 @@ def _business_sale(order: Order, invoice: Invoice, *, company: str, vat_number: 
 def company(
     ledger: dict[str, Any],
     make_order: Callable[..., Order],
-    make_invoice: Callable[..., Invoice],
+    make_invoice: Callable[..., Document],
 ) -> dict[str, Any]:
     """The ledger, plus Acme's reverse-charged invoice to a German company, and a voided one."""
     acme = ledger["acme"]
@@ -81,7 +81,7 @@ def company(
     _business_sale(order, invoice, company=COMPANY, vat_number="DE123456789")
     voided_order = make_order(acme, buyer_name="Voided", country="DE", paid_at=PAID)
     voided = make_invoice(voided_order, number="2024-00005", on=date(2024, 3, 3))
-    Invoice.objects.filter(pk=voided.pk).update(voided_at=datetime(2024, 3, 4, tzinfo=UTC))
+    Document.objects.filter(pk=voided.pk).update(voided_at=datetime(2024, 3, 4, tzinfo=UTC))
     return {**ledger, "order": order, "invoice": invoice}
 
 
@@ -145,7 +145,7 @@ def test_copy_writes_the_same_bytes_as_the_orm_path(
     company: dict[str, Any],
     awkward: Seller,
     make_order: Callable[..., Order],
-    make_invoice: Callable[..., Invoice],
+    make_invoice: Callable[..., Document],
 ) -> None:
     """Free text with line breaks, quotes, both delimiters and formula prefixes; blank and
     NULL cells; credit notes (signed) and voided documents (left out); each format and filter."""
@@ -198,7 +198,7 @@ def test_a_download_abandoned_midway_cancels_the_copy_and_frees_the_connection(
 
     batches.close()  # as the server does when the client goes away
 
-    assert Invoice.objects.filter(number="2024-00004").count() == 1
+    assert Document.objects.filter(number="2024-00004").count() == 1
     assert text(DOCUMENTS, YEAR) == text(DOCUMENTS_ORM, YEAR)
 
 
@@ -302,7 +302,7 @@ def test_admin_downloads_take_the_excel_variant(
     excel = {"format": "excel", "delimiter": ";"}
 
     report = client.get("/admin/reports/documents.csv", {**YEAR_PARAMS, **excel})
-    invoices = client.get("/admin/invoicing/invoice/export.csv", excel)
+    invoices = client.get("/admin/invoicing/document/export.csv", excel)
 
     assert report.getvalue() == BOM + text(DOCUMENTS, YEAR, CsvFormat(delimiter=";")).encode()
     assert invoices.getvalue() == (
@@ -380,7 +380,7 @@ def test_admin_pages_offer_the_excel_variant(
     client.force_login(make_user("root", is_staff=True, is_superuser=True))
 
     report = client.get("/admin/reports/", YEAR_PARAMS).content.decode()
-    changelist = client.get("/admin/invoicing/invoice/").content.decode()
+    changelist = client.get("/admin/invoicing/document/").content.decode()
 
     assert (
         '<a href="/admin/reports/documents.csv?date_from=2024-01-01&amp;date_to=2024-12-31'

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from invoicing.models import Invoice
+from invoicing.models import Document
 from marketplace.models import Order
 from reporting.formatting import format_amount, format_duration, request_locale
 from reporting.selectors import (
@@ -78,7 +78,7 @@ def operator_client(client: Client, make_user: Callable[..., User]) -> Client:
 def yen(
     make_seller: Callable[..., Seller],
     make_order: Callable[..., Order],
-    make_invoice: Callable[..., Invoice],
+    make_invoice: Callable[..., Document],
 ) -> Seller:
     """A seller invoicing in yen (no minor unit): 1500 + 150 tax, and 700 + 70 tax credited."""
     seller = make_seller("Kyoto KK", "ent_kyoto", country="SI")

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from invoicing.models import DocumentKind, DocumentTax, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState, DocumentTax
 from reporting.filings.oss import (
     MissingRate,
     OssCorrection,
@@ -30,7 +30,7 @@ _serial = itertools.count(1)
 Q1, Q2 = Quarter(2025, 1), Quarter(2025, 2)
 Q2_PARAMS = {"year": "2025", "quarter": "2"}
 
-# The recorded tax treatments (invoicing.Invoice) of the sales the tests make.
+# The recorded tax treatments (invoicing.Document) of the sales the tests make.
 TREATMENTS: dict[str, dict[str, Any]] = {
     "oss": {"transaction_type": "intra_eu_b2c", "rate_source": "buyer_country"},
     "seller_rate": {"transaction_type": "intra_eu_b2c", "rate_source": "seller"},
@@ -54,17 +54,17 @@ def document(
     taxes: list[tuple[str, str, str]],
     currency: str = "EUR",
     treatment: str = "oss",
-    credits: Invoice | None = None,
-    state: str = InvoiceState.ISSUED,
+    credits: Document | None = None,
+    state: str = DocumentState.ISSUED,
     voided: bool = False,
-) -> Invoice:
+) -> Document:
     """An issued document of the seller with its tax summary `(rate, base, VAT)` per rate; with
     `credits` a credit note of that invoice (its order, its treatment)."""
     order = credits.order if credits else OrderFactory(seller=seller, billing_country=country)
-    issued = state == InvoiceState.ISSUED
+    issued = state == DocumentState.ISSUED
     base = sum((D(b) for _, b, _ in taxes), D(0))
     vat = sum((D(v) for _, _, v in taxes), D(0))
-    made = Invoice.objects.create(
+    made = Document.objects.create(
         order=order,
         seller=seller,
         entity_id=seller.entity_id,
@@ -161,7 +161,7 @@ def sellers() -> dict[str, Seller]:
     )  # fmt: skip
     document(
         acme, number="PEND", on=date(2025, 5, 9), country="DE", taxes=[("19", "5", "0.95")],
-        state=InvoiceState.PENDING,
+        state=DocumentState.PENDING,
     )  # fmt: skip
     document(acme, number="Q3", on=date(2025, 7, 1), country="DE", taxes=[("19", "9", "1.71")])
     document(

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from invoicing import services as invoicing
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from invoicing.seller_entities import seller_entity_create
 from marketplace import services as orders
 from marketplace.models import Order
@@ -118,7 +118,7 @@ DAYS = (
 def varied(
     make_seller: Callable[..., Seller],
     make_order: Callable[..., Order],
-    make_invoice: Callable[..., Invoice],
+    make_invoice: Callable[..., Document],
 ) -> list[Seller]:
     """Three sellers, two currencies, invoices on month edges around 2024, every third one
     credited 20 days later (often in the next month), and a pending and a failed document."""
@@ -138,15 +138,15 @@ def varied(
         invoice = make_invoice(order, number=f"N-{index}", on=day)
         if index % 3 == 1:
             make_invoice(order, number=f"CN-{index}", on=day + timedelta(days=20), credits=invoice)
-    make_invoice(make_order(sellers[0]), number="p", on=DAYS[3], state=InvoiceState.PENDING)
-    make_invoice(make_order(sellers[1]), number="f", on=DAYS[3], state=InvoiceState.FAILED)
+    make_invoice(make_order(sellers[0]), number="p", on=DAYS[3], state=DocumentState.PENDING)
+    make_invoice(make_order(sellers[1]), number="f", on=DAYS[3], state=DocumentState.FAILED)
     return sellers
 
 
 def straight_cells(filters: ReportFilters) -> dict[tuple[int, date, str], list[Any]]:
     """Each issued document under `filters` added to its seller, month and currency, in Python."""
     cells: dict[tuple[int, date, str], list[Any]] = defaultdict(lambda: [0, ZERO, ZERO, ZERO])
-    for doc in Invoice.objects.filter(state=InvoiceState.ISSUED):
+    for doc in Document.objects.filter(state=DocumentState.ISSUED):
         assert doc.date is not None
         assert filters.date_from is not None
         assert filters.date_to is not None
@@ -273,8 +273,8 @@ def test_issuing_an_order_rolls_up_its_invoice_once(
     order = checkout.orders.get()
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_mark_paid(order_id=order.pk)
-    invoice = Invoice.objects.get(order=order, kind=DocumentKind.INVOICE)
-    assert invoice.state == InvoiceState.ISSUED
+    invoice = Document.objects.get(order=order, kind=DocumentKind.INVOICE)
+    assert invoice.state == DocumentState.ISSUED
 
     invoicing.document_issue(invoice_id=invoice.pk)  # delivered again: counted once
 
@@ -317,7 +317,7 @@ def in_thread(work: Callable[[], None], errors: list[BaseException]) -> threadin
 
 
 def issue_and_hold(
-    document: Invoice, written: threading.Event, release: threading.Event
+    document: Document, written: threading.Event, release: threading.Event
 ) -> Callable[[], None]:
     """A worker that issues `document` and keeps its transaction open until `release`."""
 
@@ -338,10 +338,10 @@ def release_once_blocked(release: threading.Event, threads: list[threading.Threa
         thread.join(10)
 
 
-def issue(document: Invoice) -> None:
+def issue(document: Document) -> None:
     """What invoicing's `_mirror` does in its transaction: mark issued, then roll up."""
-    Invoice.objects.filter(pk=document.pk).update(
-        state=InvoiceState.ISSUED, remote_id=f"inv_{document.pk}", number=f"C-{document.pk}"
+    Document.objects.filter(pk=document.pk).update(
+        state=DocumentState.ISSUED, remote_id=f"inv_{document.pk}", number=f"C-{document.pk}"
     )
     rollup_document_issued(document=document)
 
@@ -350,15 +350,17 @@ def issue(document: Invoice) -> None:
 def two_pending(
     make_seller: Callable[..., Seller],
     make_order: Callable[..., Order],
-    make_invoice: Callable[..., Invoice],
-) -> list[Invoice]:
+    make_invoice: Callable[..., Document],
+) -> list[Document]:
     """Two pending invoices of one seller, dated in the same month, not yet rolled up."""
     seller = make_seller("Acme", "ent_acme")
     documents = [
-        make_invoice(make_order(seller), number="", on=date(2024, 5, 2), state=InvoiceState.PENDING)
+        make_invoice(
+            make_order(seller), number="", on=date(2024, 5, 2), state=DocumentState.PENDING
+        )
         for _ in range(2)
     ]
-    Invoice.objects.filter(pk__in=[d.pk for d in documents]).update(
+    Document.objects.filter(pk__in=[d.pk for d in documents]).update(
         date=date(2024, 5, 2), total_net=D("1"), total_tax=D("0.22"), total_gross=D("1.22")
     )
     return documents
@@ -366,7 +368,7 @@ def two_pending(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_issuing_in_the_same_seller_month_both_count(
-    two_pending: list[Invoice],
+    two_pending: list[Document],
 ) -> None:
     first, second = two_pending
     first_written, release = threading.Event(), threading.Event()
@@ -391,7 +393,7 @@ def test_two_workers_issuing_in_the_same_seller_month_both_count(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rebuild_during_an_issue_counts_the_document_once(two_pending: list[Invoice]) -> None:
+def test_a_rebuild_during_an_issue_counts_the_document_once(two_pending: list[Document]) -> None:
     """The issue adds a seller-month row the rebuild cannot see yet: the rebuild waits for it
     (without its table lock it would insert the same row and fail on the unique key)."""
     document = two_pending[0]

@@ -113,7 +113,7 @@ def test_operator_exports_are_forbidden_to_seller_users(bolt_client: Client, url
         "/admin/reports/summary/",
         "/admin/reports/vat/",
         "/admin/reports/health/",
-        "/admin/invoicing/invoice/export.csv",
+        "/admin/invoicing/document/export.csv",
     ],
 )
 def test_admin_reports_send_seller_users_to_the_login(bolt_client: Client, url: str) -> None:

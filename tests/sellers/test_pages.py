@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from core.models import AuditEvent
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from marketplace import services as orders
 from sellers.models import SellerRole, SellerStatus
 from tests.factories import (
@@ -63,10 +63,10 @@ def world(sandbox, django_capture_on_commit_callbacks):
         "other_admin": SellerUserFactory(seller=theirs, role=SellerRole.ADMIN).user,
     }
     documents = {
-        "paid": Invoice.objects.get(order=paid),
-        "cancelled": Invoice.objects.get(order=cancelled, kind=DocumentKind.INVOICE),
-        "credit_note": Invoice.objects.get(order=cancelled, kind=DocumentKind.CREDIT_NOTE),
-        "theirs": Invoice.objects.get(order=their_paid),
+        "paid": Document.objects.get(order=paid),
+        "cancelled": Document.objects.get(order=cancelled, kind=DocumentKind.INVOICE),
+        "credit_note": Document.objects.get(order=cancelled, kind=DocumentKind.CREDIT_NOTE),
+        "theirs": Document.objects.get(order=their_paid),
     }
     return {
         "mine": mine,
@@ -385,7 +385,7 @@ def test_documents_filter_by_kind_and_state(client, world, query, expected):
 
 def test_a_pending_document_is_listed_without_number_or_pdf_link(client, world):
     pending = InvoiceFactory(
-        order=world["orders"]["placed"], state=InvoiceState.PENDING, remote_id=None, number=""
+        order=world["orders"]["placed"], state=DocumentState.PENDING, remote_id=None, number=""
     )
 
     text = page(as_(client, world, "viewer").get("/seller/documents/", {"state": "pending"}))
@@ -432,7 +432,7 @@ def test_a_sellers_document_pdf_is_refused_to_anyone_else(client, world, persona
 
 def test_an_unissued_document_has_no_pdf(client, world):
     pending = InvoiceFactory(
-        order=world["orders"]["placed"], state=InvoiceState.PENDING, remote_id=None, number=""
+        order=world["orders"]["placed"], state=DocumentState.PENDING, remote_id=None, number=""
     )
 
     response = as_(client, world, "viewer").get(f"/seller/documents/{pending.pk}/pdf/")

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from invoicing.models import Invoice
+from invoicing.models import Document
 from marketplace.models import Checkout, Order, Payment, TaxCategory
 from tests.factories import BILLING, ProductFactory, seller_with_entity
 
@@ -77,6 +77,6 @@ def counts() -> dict[str, int]:
     return {
         "checkouts": Checkout.objects.count(),
         "orders": Order.objects.count(),
-        "invoices": Invoice.objects.count(),
+        "invoices": Document.objects.count(),
         "payments": Payment.objects.count(),
     }

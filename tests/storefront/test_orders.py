@@ -7,7 +7,7 @@ from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
-from invoicing.models import DocumentKind, Invoice, InvoiceState
+from invoicing.models import Document, DocumentKind, DocumentState
 from marketplace import services
 from marketplace.models import Checkout
 from marketplace.storefront.guest import SALT, guest_orders_token
@@ -47,7 +47,7 @@ def paid(client, products, django_capture_on_commit_callbacks):
 def documents_of(checkout):
     return {
         doc.order.seller.business_name: doc
-        for doc in Invoice.objects.filter(order__checkout=checkout)
+        for doc in Document.objects.filter(order__checkout=checkout)
     }
 
 
@@ -119,8 +119,8 @@ def test_pending_held_and_failed_invoices_are_shown_honestly(client, products):
     alpine, berlin = (
         documents_of(checkout)[name] for name in ("Alpine Crafts d.o.o.", "Berlin Books GmbH")
     )
-    Invoice.objects.filter(pk=alpine.pk).update(vies_checked_at=timezone.now(), vies_valid=None)
-    Invoice.objects.filter(pk=berlin.pk).update(state=InvoiceState.FAILED, last_error="rejected")
+    Document.objects.filter(pk=alpine.pk).update(vies_checked_at=timezone.now(), vies_valid=None)
+    Document.objects.filter(pk=berlin.pk).update(state=DocumentState.FAILED, last_error="rejected")
 
     settled = client.get(f"/orders/checkout/{checkout.public_id}/status/").json()
     assert settled["settled"] is True
@@ -135,7 +135,7 @@ def test_pending_held_and_failed_invoices_are_shown_honestly(client, products):
     ]
     assert all(o["documents"][0]["pdf_url"] == "" for o in settled["orders"])
 
-    Invoice.objects.filter(pk=alpine.pk).update(held_reason="VIES: not registered at issue")
+    Document.objects.filter(pk=alpine.pk).update(held_reason="VIES: not registered at issue")
     held = client.get(f"/orders/checkout/{checkout.public_id}/status/").json()
     assert (
         held["orders"][0]["documents"][0]["state"],
@@ -200,7 +200,7 @@ def test_pdfs_of_two_sellers_with_the_same_number_download_under_different_names
 )
 def test_pdf_filename_is_safe_for_any_seller_name_and_number(business_name, number, filename):
     seller = Seller(pk=7, business_name=business_name)
-    document = Invoice(seller=seller, number=number)
+    document = Document(seller=seller, number=number)
 
     assert document.pdf_filename() == filename
 
@@ -340,8 +340,8 @@ def test_my_orders_lists_own_orders_with_invoices_and_credit_notes(
 
     html = response.content.decode()
     assert html.count('data-testid="order-card"') == 2
-    credit_note = Invoice.objects.get(kind=DocumentKind.CREDIT_NOTE)
-    assert credit_note.state == InvoiceState.ISSUED
+    credit_note = Document.objects.get(kind=DocumentKind.CREDIT_NOTE)
+    assert credit_note.state == DocumentState.ISSUED
     assert f'<span data-testid="credit-note-number">{credit_note.number}</span>' in html
     assert f"/orders/checkout/{checkout.public_id}/documents/{credit_note.pk}/pdf/" in html
     status = client.get("/my/orders/status/?page=1").json()

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from core.models import AuditEvent
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from marketplace import tasks
 from marketplace.celery import app as celery_app
 from marketplace.models import Checkout, OrderStatus, Payment
@@ -85,12 +85,12 @@ def test_paying_marks_every_order_paid_issues_invoices_and_mails_the_guest(
     orders = list(placed.orders.order_by("pk"))
     assert [order.status for order in orders] == [OrderStatus.PAID, OrderStatus.PAID]
     invoices = list(
-        Invoice.objects.order_by("order_id").values_list("state", "number", "total_gross")
+        Document.objects.order_by("order_id").values_list("state", "number", "total_gross")
     )
     year = timezone.localdate().year
     assert invoices == [
-        (InvoiceState.ISSUED, f"{year}-00001", Decimal("36.36")),
-        (InvoiceState.ISSUED, f"{year}-00001", Decimal("25.68")),
+        (DocumentState.ISSUED, f"{year}-00001", Decimal("36.36")),
+        (DocumentState.ISSUED, f"{year}-00001", Decimal("25.68")),
     ]
     payment = Payment.objects.get()
     assert (payment.outcome, payment.amount, payment.provider_payment_id) == (
@@ -222,7 +222,7 @@ def test_logged_in_buyer_gets_no_guest_email(client, products, django_capture_on
         client.post("/payments/callback/", pay)
 
     assert mail.outbox == []
-    assert Invoice.objects.get().state == InvoiceState.ISSUED
+    assert Document.objects.get().state == DocumentState.ISSUED
 
 
 def test_declined_payment_leaves_orders_unpaid_and_uninvoiced(
@@ -237,7 +237,7 @@ def test_declined_payment_leaves_orders_unpaid_and_uninvoiced(
     assert "Your payment was declined and nothing was charged." in html
     assert html.count('data-testid="pay-again"') == 2
     assert set(placed.orders.values_list("status", flat=True)) == {OrderStatus.PLACED}
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
     assert Payment.objects.get().outcome == "declined"
     assert AuditEvent.objects.filter(action="payment.declined").count() == 2
     assert mail.outbox == []
@@ -259,7 +259,7 @@ def test_an_order_cancelled_before_payment_is_not_charged(
     assert (pay["amount"], Payment.objects.get().amount) == ("36.36", Decimal("36.36"))
     statuses = list(placed.orders.order_by("pk").values_list("status", flat=True))
     assert statuses == [OrderStatus.PAID, OrderStatus.CANCELLED]
-    assert list(Invoice.objects.values_list("order_id", "total_gross")) == [
+    assert list(Document.objects.values_list("order_id", "total_gross")) == [
         (alpine.pk, Decimal("36.36"))
     ]
     confirmed = AuditEvent.objects.filter(action="payment.confirmed")

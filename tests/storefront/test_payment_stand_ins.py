@@ -12,7 +12,7 @@ import pytest
 from django.test import Client, override_settings
 
 from core.models import AuditEvent
-from invoicing.models import Invoice
+from invoicing.models import Document
 from marketplace.checks import production_secrets_check
 from marketplace.models import Checkout, OrderStatus, Payment
 from marketplace.payments import payment_signature
@@ -60,7 +60,7 @@ def _unpaid(checkout: Checkout) -> None:
     order = checkout.orders.get()
     assert (order.status, order.paid_at) == (OrderStatus.PLACED, None)
     assert not AuditEvent.objects.filter(action__in=["order.paid", "payment.confirmed"]).exists()
-    assert Invoice.objects.count() == 0
+    assert Document.objects.count() == 0
 
 
 # The API: only operators record a payment.

@@ -21,7 +21,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from invoicing import gateway
-from invoicing.models import Invoice, InvoiceState
+from invoicing.models import Document, DocumentState
 from marketplace import services as orders
 from marketplace.management.demo_sellers import DEMO_SELLERS
 from marketplace.models import Product
@@ -163,15 +163,15 @@ def _all_active(sellers: list[Seller]) -> list[Seller] | None:
     return fresh if all(s.status == SellerStatus.ACTIVE for s in fresh) else None
 
 
-def _all_issued(checkout_id: int) -> list[Invoice] | None:
-    invoices = list(Invoice.objects.filter(order__checkout_id=checkout_id).order_by("seller_id"))
-    if any(invoice.state == InvoiceState.FAILED for invoice in invoices):
+def _all_issued(checkout_id: int) -> list[Document] | None:
+    invoices = list(Document.objects.filter(order__checkout_id=checkout_id).order_by("seller_id"))
+    if any(invoice.state == DocumentState.FAILED for invoice in invoices):
         raise CommandError(f"invoice failed: {[invoice.last_error for invoice in invoices]}")
-    issued = [invoice for invoice in invoices if invoice.state == InvoiceState.ISSUED]
+    issued = [invoice for invoice in invoices if invoice.state == DocumentState.ISSUED]
     return invoices if len(invoices) == 2 and len(issued) == 2 else None
 
 
-def _invoice_summary(invoice: Invoice) -> dict[str, Any]:
+def _invoice_summary(invoice: Document) -> dict[str, Any]:
     with gateway.space_invoices_client() as client:
         remote = client.invoice_get(entity_id=invoice.entity_id, invoice_id=str(invoice.remote_id))
     return {
