@@ -310,6 +310,38 @@ class InvoiceCreate(DocumentCreate):
     force_linked_documents: Flag | None = None
 
 
+class InvoiceUpdate(Request):
+    """``PATCH /invoices/{id}``: the fields of ``InvoiceCreate`` but ``is_draft``, ``payments``,
+    ``calculation_mode`` and the fiscal blocks, all optional, plus ``change_reason``."""
+
+    items: Annotated[list[DocumentItem], Field(min_length=1)] | None = None
+    date: DateOrDateTime | None = None
+    date_due: Date | None = None
+    date_service: Date | None = None
+    date_service_to: Date | None = None
+    issuer: Party | None = None
+    customer_id: str | None = None
+    customer: DocumentCustomer | None = None
+    note: Annotated[str, Field(max_length=5000)] | None = None
+    payment_terms: Annotated[str, Field(max_length=5000)] | None = None
+    tax_clause: Annotated[str, Field(max_length=5000)] | None = None
+    footer: Annotated[str, Field(max_length=5000)] | None = None
+    signature: Annotated[str, Field(max_length=5000)] | None = None
+    translations: Block | None = None
+    reference: str | None = None
+    currency_code: str | None = None
+    expected_total_with_tax: Number | None = None
+    metadata: Metadata | None = None
+    linked_documents: list[str] | None = None
+    force_linked_documents: Flag | None = None
+    category_assignments: list[Block] | None = None
+    e_invoicing: DocumentEInvoicing | None = None
+    xrechnung: Block | None = None
+    zugferd: Block | None = None
+    eslog: Eslog | None = None
+    change_reason: Annotated[str, Field(max_length=500)] | None = None
+
+
 class DocumentVoid(Request):
     reason: str
 
@@ -627,6 +659,8 @@ class Document(TypedDict, total=False):
     # Bumped by every change (a payment, a void, finalizing a draft): lists filter on it.
     updated_at: str
     linked_documents: list[str]
+    # Why the document was changed (``PATCH /invoices/{id}``).
+    change_reason: str | None
 
 
 @with_config(_LENIENT)

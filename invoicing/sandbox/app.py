@@ -109,6 +109,7 @@ def _rules() -> list[Rule]:
         if delete:
             rules.append(Rule(f"{path}/<{id_arg}>", endpoint=f"{name}_delete", methods=[delete]))
     rules.append(Rule("/entities/<entity_id>", endpoint="entity_update", methods=["PATCH"]))
+    rules.append(Rule("/invoices/<document_id>", endpoint="invoice_update", methods=["PATCH"]))
     for path, name in (("/invoices", "invoice"), ("/credit-notes", "credit_note")):
         rules += [
             Rule(path, endpoint=f"{name}_list", methods=["GET"]),

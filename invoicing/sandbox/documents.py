@@ -79,6 +79,9 @@ BODIES: dict[DocumentType, type[wire.DocumentCreate]] = {
 
 ZERO = Decimal(0)
 
+# A document body as created or as patched (``PATCH /invoices/{id}``).
+DocumentBody = wire.DocumentCreate | wire.InvoiceUpdate
+
 _ISSUER_FIELDS = (
     "name",
     "address",
@@ -97,6 +100,13 @@ _STORED_FIELDS: set[str] = {
 }  # fmt: skip
 _STORED_ITEM_FIELDS: set[str] = {
     "classification", "revenue_recognition", "translations", "financial_category_id"
+}  # fmt: skip
+
+# Set from a PATCH as sent (null when sent as null).
+_UPDATED_FIELDS: set[str] = {
+    "note", "reference", "tax_clause", "payment_terms", "footer", "signature", "translations",
+    "category_assignments", "e_invoicing", "xrechnung", "zugferd", "eslog",
+    "force_linked_documents", "change_reason",
 }  # fmt: skip
 
 # Resolves a line tax that names ``tax_id`` or ``classification`` to its rate.
@@ -254,6 +264,108 @@ def document_create(
     return document, session.document_insert(document_type, document)
 
 
+def document_update(
+    session: Session,
+    *,
+    entity: Mapping[str, Any],
+    document: dict[str, Any],
+    data: Mapping[str, Any],
+    now: str,
+    vies_available: bool,
+) -> None:
+    """Apply ``PATCH /invoices/{id}`` to ``document``: the fields sent replace the stored ones;
+    ``items`` replace the lines and the totals are recomputed as on create (with the payments
+    already made). The number, the payments and the calculation mode never change."""
+    body = validation.parsed(wire.InvoiceUpdate, data)
+    if document["voided_at"]:
+        raise ApiError(409, "document_voided", f"{document['id']} is void")
+    sent = body.model_fields_set
+    issues = Issues()
+    for key in sent & {"date", "date_due", "date_service", "date_service_to"}:
+        value = getattr(body, key)
+        if value is None and key != "date_service_to":
+            issues.add((key,), "must not be null")
+        else:
+            document[key] = wire.date_of(value).isoformat() if value else None
+    if document["date_due"] < document["date"]:
+        issues.add(("date_due",), "must not be before date")
+    service_to = document["date_service_to"]
+    if service_to is not None and service_to < document["date_service"]:
+        issues.add(("date_service_to",), "must not be before date_service")
+    if "currency_code" in sent:
+        document["currency_code"] = _currency(body, entity, issues)
+    if sent & {"customer", "customer_id"}:
+        customer = _document_customer(session, body, entity, issues)
+        document["customer"] = customer
+        document["customer_id"] = customer.get("id") if customer else None
+        document["transaction_type"] = transaction_type(
+            entity, customer, vies_available=vies_available
+        )
+    if "issuer" in sent:
+        document["issuer"] = _issuer(body.issuer, entity, issues)
+    if "linked_documents" in sent:
+        document["linked_documents"] = _linked_documents(
+            session, body, entity["id"], "invoice", issues
+        )
+    if "metadata" in sent:
+        document["metadata"] = body.metadata or {}
+    document |= body.model_dump(include=sent & _UPDATED_FIELDS)
+    if body.items is not None:
+        date = dt.date.fromisoformat(document["date"])
+        items = _items(
+            body.items, issues, _tax_resolver(session, entity, date), document["calculation_mode"]
+        )
+        issues.raise_if_any()
+        _recompute(session, entity, document, items, body.expected_total_with_tax, now)
+    elif body.expected_total_with_tax is not None:
+        unit = minor_unit(document["currency_code"])
+        if round_money(body.expected_total_with_tax, unit) != document["total_with_tax"]:
+            issues.add(
+                ("expected_total_with_tax",),
+                f"is not the document's total_with_tax {document['total_with_tax']}",
+            )
+    issues.raise_if_any()
+    if body.customer is not None and body.customer.save_customer:
+        document["customer"] = customer_insert(session, entity, document["customer"], now)
+        document["customer_id"] = document["customer"]["id"]
+    document["updated_at"] = now
+
+
+def _recompute(
+    session: Session,
+    entity: Mapping[str, Any],
+    document: dict[str, Any],
+    items: list[_Item],
+    expected_total: Decimal | None,
+    now: str,
+) -> None:
+    """Replace the lines with ``items`` and recompute the totals as on create."""
+    currency_code = document["currency_code"]
+    lines = [item.line for item in items if item.line is not None]
+    paid = [payment["amount"] for payment in document["payments"]]
+    totals = calculate(lines, paid, currency_code, document["calculation_mode"])
+    issues = Issues()
+    _check_totals(totals, expected_total, minor_unit(currency_code), issues)
+    issues.raise_if_any()
+    line_totals = iter(totals.lines)
+    document["items"] = [
+        item.answer(next(line_totals) if item.line else None, _item_id(session, entity, item, now))
+        for item in items
+    ]
+    document |= {
+        "total": totals.total,
+        "total_with_tax": totals.total_with_tax,
+        "total_discount": totals.total_discount,
+        "taxes": [
+            {"rate": g.rate, "base": g.base, "amount": g.amount, "reverse_charge": g.reverse_charge}
+            for g in totals.taxes
+        ],
+        "total_paid": totals.total_paid,
+        "total_due": totals.total_due,
+        "paid_in_full": totals.paid_in_full,
+    }
+
+
 def customer_insert(
     session: Session, entity: Mapping[str, Any], customer: Mapping[str, Any], now: str
 ) -> dict[str, Any]:
@@ -403,7 +515,7 @@ def _check_totals(
             )
 
 
-def _currency(body: wire.DocumentCreate, entity: Mapping[str, Any], issues: Issues) -> str | None:
+def _currency(body: DocumentBody, entity: Mapping[str, Any], issues: Issues) -> str | None:
     value = body.currency_code
     if value is None:
         if entity.get("currency_code") is None:
@@ -427,7 +539,7 @@ def _issuer(sent: wire.Party | None, entity: Mapping[str, Any], issues: Issues) 
 
 
 def _document_customer(
-    session: Session, body: wire.DocumentCreate, entity: Mapping[str, Any], issues: Issues
+    session: Session, body: DocumentBody, entity: Mapping[str, Any], issues: Issues
 ) -> dict[str, Any] | None:
     """The customer snapshot: the one sent, or the ``/customers`` record ``customer_id`` names."""
     if body.customer_id is not None:
@@ -593,7 +705,7 @@ def _payment(
 
 def _linked_documents(
     session: Session,
-    body: wire.DocumentCreate,
+    body: DocumentBody,
     entity_id: str,
     document_type: DocumentType,
     issues: Issues,
@@ -602,7 +714,9 @@ def _linked_documents(
     linked = body.linked_documents
     if linked is None:
         return [] if document_type == "credit_note" else None
-    forced = isinstance(body, wire.InvoiceCreate) and body.force_linked_documents
+    forced = isinstance(body, wire.InvoiceCreate | wire.InvoiceUpdate) and bool(
+        body.force_linked_documents
+    )
     for index, linked_id in enumerate(linked):
         kinds: tuple[DocumentType, ...] = (
             ("invoice",) if document_type == "credit_note" else ("invoice", "credit_note")

@@ -39,6 +39,7 @@ from invoicing.sandbox.documents import (
     customer_snapshot,
     document_create,
     document_finalize,
+    document_update,
     document_void,
     payment_add,
 )
@@ -157,6 +158,21 @@ def documents_create(document_type: DocumentType, call: Call) -> Reply:
 
 def documents_get(document_type: DocumentType, call: Call) -> Reply:
     return 200, _document(call, _context_entity(call), document_type)
+
+
+def invoices_update(call: Call) -> Reply:
+    entity = _context_entity(call)
+    document = _document(call, entity, "invoice")
+    document_update(
+        call.session,
+        entity=entity,
+        document=document,
+        data=call.body,
+        now=call.stamp,
+        vies_available=call.vies_available,
+    )
+    call.session.document_update(document)
+    return 200, document
 
 
 def documents_void(document_type: DocumentType, call: Call) -> Reply:
@@ -475,6 +491,7 @@ HANDLERS: dict[str, Handler] = {
     "entity_create": entities_create,
     "entity_get": entities_get,
     "entity_update": entities_update,
+    "invoice_update": invoices_update,
     "document_send": document_send,
     "email_send": email_send,
     "item_list": partial(records_list, "item"),
