@@ -38,6 +38,11 @@ invoice and the credit note), get a ``pmt_`` id, are kept on the document and as
 than is due is a 422, paying a draft or a voided document a 409. ``POST .../void {reason}`` sets
 ``voided_at`` and ``void_reason`` once (a second void is a 409); a voided document keeps its
 number.
+
+``PATCH /invoices/{id}`` (``wire.InvoiceUpdate``) replaces the fields it sends and stores
+``change_reason``; ``items`` replace the lines and the totals are recomputed as on create, the
+payments already made kept. The number, ``is_draft``, the payments, the calculation mode and the
+fiscal blocks never change; a voided invoice is a 409.
 """
 
 from __future__ import annotations

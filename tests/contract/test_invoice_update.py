@@ -157,3 +157,35 @@ def test_invoice_update_of_another_entitys_invoice_is_404(
 
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
     assert space_invoices.invoice_get(entity_id=entity_id, invoice_id=invoice["id"]) == invoice
+
+
+def test_invoice_update_keeps_payments_and_checks_dates_totals_and_void(
+    space_invoices: SpaceInvoicesClient, sandbox_http: httpx.Client
+) -> None:
+    entity_id, _ = _entity_with_taxes(space_invoices, sandbox_http)
+    invoice = _lamp(space_invoices, entity_id, "invoice")
+    payment = {"amount": "15.00", "type": "cash", "invoice_id": invoice["id"]}
+    control(sandbox_http, "POST", "/payments", entity_id, json=payment)
+    items = [{"name": "Chair", "quantity": 2, "price": "30.00"}]
+
+    early_due = _patch(sandbox_http, entity_id, invoice["id"], {"date_due": "2000-01-01"})
+    null_date = _patch(sandbox_http, entity_id, invoice["id"], {"date": None})
+    wrong_total = _patch(sandbox_http, entity_id, invoice["id"], {"expected_total_with_tax": 41})
+    repriced = _patch(
+        sandbox_http, entity_id, invoice["id"], {"items": items, "expected_total_with_tax": 60}
+    )
+    control(
+        sandbox_http, "POST", f"/invoices/{invoice['id']}/void", entity_id, json={"reason": "x"}
+    )
+    voided = _patch(sandbox_http, entity_id, invoice["id"], {"note": "late"})
+
+    assert [
+        (r.status_code, [i["path"] for i in r.json()["cause"]["issues"]])
+        for r in (early_due, null_date, wrong_total)
+    ] == [(422, [["date_due"]]), (422, [["date"]]), (422, [["expected_total_with_tax"]])]
+    assert repriced.status_code == 200, repriced.text
+    assert {
+        k: repriced.json()[k] for k in ("total", "total_paid", "total_due", "paid_in_full")
+    } == {"total": 60, "total_paid": 15, "total_due": 45, "paid_in_full": False}
+    assert [p["amount"] for p in repriced.json()["payments"]] == [15]
+    assert (voided.status_code, voided.json()["code"]) == (409, "document_voided")
