@@ -616,9 +616,12 @@ def document_sweep_pending() -> list[int]:
     that was down when it was enqueued), the payment records of paid orders' issued invoices
     and the emails of issued documents whose task was lost or ran out of retries."""
     stale = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER
+    # FOR NO KEY UPDATE: the rows stay the sweeper's alone, yet a refund or cancel committing a
+    # credit note that references one of them (a foreign-key check) is not blocked, and cannot
+    # deadlock with a sweep that holds it.
     with transaction.atomic():
         ids = list(
-            Document.objects.select_for_update(skip_locked=True)
+            Document.objects.select_for_update(skip_locked=True, no_key=True)
             .filter(state=DocumentState.PENDING, held_reason="")
             .filter(
                 Q(last_attempt_at__lt=stale) | Q(last_attempt_at__isnull=True, created_at__lt=stale)
@@ -630,7 +633,7 @@ def document_sweep_pending() -> list[int]:
         for invoice_id in ids:
             _enqueue("issue_document", invoice_id)
         unrecorded = list(
-            Document.objects.select_for_update(skip_locked=True, of=("self",))
+            Document.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
             .filter(
                 kind=DocumentKind.INVOICE,
                 state=DocumentState.ISSUED,
@@ -644,7 +647,7 @@ def document_sweep_pending() -> list[int]:
             .values_list("pk", flat=True)[:500]
         )
         unsent = list(
-            Document.objects.select_for_update(skip_locked=True)
+            Document.objects.select_for_update(skip_locked=True, no_key=True)
             .filter(
                 state=DocumentState.ISSUED,
                 send_due_at__lt=stale,
