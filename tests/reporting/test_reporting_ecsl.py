@@ -445,7 +445,9 @@ def test_a_seller_user_sees_its_own_sellers_list_only(
 
     assert page.status_code == 200
     assert page.context["listing"].rows == [EcslRow("DE", "DE136695976", GOODS, D("777.00"), 1, 0)]
-    assert "A1" not in page.content.decode()
+    # Acme's DE goods row (1200.20) is nowhere on the page (a bare "A1" could match a token).
+    assert "1200.20" not in page.content.decode()
+    assert "1,200.20" not in page.content.decode()
     assert download.content.decode() == (
         "seller_id,seller_tax_number,quarter,customer_country,customer_vat_number,supply_kind,"
         "net_eur,invoice_count,credit_note_count\r\n"
