@@ -16,13 +16,14 @@ import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-import redis.exceptions
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
+
+from core.unavailable import CACHE_ERRORS
 
 if TYPE_CHECKING:  # DRF imports this module while it defines APIView
     from rest_framework.views import APIView
@@ -46,7 +47,7 @@ class ScopedThrottle(ScopedRateThrottle):
         losing Redis does not take checkout and login down with it."""
         try:
             return super().allow_request(request, view)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+        except CACHE_ERRORS as error:
             logger.warning(
                 "throttle %s not applied: its cache is unreachable (%s)", self.scope, error
             )
