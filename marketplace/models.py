@@ -215,6 +215,10 @@ class OrderLine(models.Model):
     )
     # Refunded before the invoice point: left out of the invoice instead of credited.
     refunded_quantity = models.PositiveIntegerField(default=0)
+    # The marketplace's commission in percent of the line's net, fixed when the order is placed
+    # (marketplace.commission): a later change of the seller's rate changes no sale. Lines sold
+    # before commissions were kept carry none.
+    commission_rate = tax_rate_field(default=Decimal("0"))
 
     class Meta:
         ordering = ["id"]
@@ -225,6 +229,10 @@ class OrderLine(models.Model):
             models.CheckConstraint(
                 condition=models.Q(refunded_quantity__lte=models.F("quantity")),
                 name="line_refund_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(commission_rate__gte=0, commission_rate__lte=100),
+                name="line_commission_rate_range",
             ),
         ]
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from core.accounts import GUEST_USERNAME_PREFIX
 from core.audit import audit_record
 from core.errors import ApplicationError
+from marketplace.commission import commission_rate_for
 from marketplace.eu_vat import has_rate_table
 from marketplace.hooks import order_invoicing
 from marketplace.models import MONEY_MAX, Checkout, Order, OrderLine, OrderStatus, Product
@@ -583,6 +584,7 @@ def _order_draft(
             tax_rate=line.tax_rate,
             total_net=line_net(line, currency),
             supply_kind=product.supply_kind,
+            commission_rate=commission_rate_for(seller),
         )
         for (product, _), line in zip(seller_lines, priced, strict=True)
     ]

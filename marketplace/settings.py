@@ -5,6 +5,7 @@ and the local Space Invoices sandbox, so `make run` needs no server of its own.
 """
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import django_stubs_ext
@@ -322,6 +323,14 @@ RATE_LIMIT_REDIS_URL = env.str(
     default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis://") else "",
 )
 INVOICE_TRIGGER = env.str("INVOICE_TRIGGER", default="paid")
+# The marketplace's commission on a seller's sales, in percent of each line's net amount, for
+# sellers without a rate of their own (Seller.commission_rate; marketplace.commission).
+try:
+    MARKETPLACE_COMMISSION_RATE = Decimal(env.str("MARKETPLACE_COMMISSION_RATE", default="10.00"))
+except InvalidOperation as error:
+    raise environ.ImproperlyConfigured("MARKETPLACE_COMMISSION_RATE must be a number") from error
+if not Decimal(0) <= MARKETPLACE_COMMISSION_RATE <= 100:
+    raise environ.ImproperlyConfigured("MARKETPLACE_COMMISSION_RATE must be between 0 and 100")
 if INVOICE_TRIGGER not in {"placed", "paid", "fulfilled"}:
     raise environ.ImproperlyConfigured("INVOICE_TRIGGER must be placed, paid or fulfilled")
 # A row still pending (or an issued document's email or payment record still due) this long

@@ -143,6 +143,7 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
                     "oss_registered",
                     "distance_sales_threshold_crossed_on",
                     "vies_unavailable_policy",
+                    "commission_rate",
                 ]
             },
         ),

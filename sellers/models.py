@@ -1,7 +1,8 @@
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django_countries.fields import CountryField
 
@@ -83,6 +84,16 @@ class Seller(models.Model):
     vies_unavailable_policy = models.CharField(
         max_length=12, choices=ViesUnavailablePolicy.choices, default=ViesUnavailablePolicy.HOLD
     )
+    # The marketplace's commission on this seller's sales, a percentage of each line's net
+    # amount (marketplace.commission). Blank: the marketplace's MARKETPLACE_COMMISSION_RATE.
+    commission_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Percent of each sale's net amount. Blank: the marketplace default.",
+    )
 
     # What the DAC7 platform report needs (reporting.filings.dac7), blank until collected:
     # individuals give their name, date of birth and TIN; entities their TIN and business
@@ -124,6 +135,11 @@ class Seller(models.Model):
             models.CheckConstraint(
                 condition=models.Q(primary_colour__regex=r"^#[0-9A-Fa-f]{6}$"),
                 name="seller_primary_colour_hex",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(commission_rate__isnull=True)
+                | models.Q(commission_rate__gte=0, commission_rate__lte=100),
+                name="seller_commission_rate_range",
             ),
         ]
 

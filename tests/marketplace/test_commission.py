@@ -1,0 +1,79 @@
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError
+
+from marketplace.commission import commission_rate_for, line_commission
+from marketplace.models import OrderLine
+from tests.factories import (
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    SellerFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+BILLING = {
+    "name": "Ana Novak",
+    "email": "ana@example.com",
+    "address": "Prešernova 5",
+    "post_code": "2000",
+    "city": "Maribor",
+    "country": "SI",
+}
+
+
+def _checkout(api_client, *products):
+    api_client.force_authenticate(UserFactory(username="ana"))
+    lines = [{"product_id": product.pk, "quantity": 2} for product in products]
+    response = api_client.post(
+        "/api/checkout/", {"lines": lines, "billing": BILLING}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    return response
+
+
+def test_each_line_keeps_the_rate_of_its_seller_when_the_order_was_placed(api_client, settings):
+    settings.MARKETPLACE_COMMISSION_RATE = Decimal("10.00")
+    own_rate = SellerFactory(business_name="Own Rate", commission_rate=Decimal("7.50"))
+    default_rate = SellerFactory(business_name="Default Rate")
+    _checkout(api_client, ProductFactory(seller=own_rate), ProductFactory(seller=default_rate))
+
+    own_rate.commission_rate = Decimal("20.00")
+    own_rate.save()
+    settings.MARKETPLACE_COMMISSION_RATE = Decimal("15.00")
+
+    rates = {
+        line.order.seller.business_name: line.commission_rate
+        for line in OrderLine.objects.select_related("order__seller")
+    }
+    assert rates == {"Own Rate": Decimal("7.50"), "Default Rate": Decimal("10.00")}
+
+
+def test_the_seller_rate_wins_over_the_default_even_when_zero(settings):
+    settings.MARKETPLACE_COMMISSION_RATE = Decimal("12.00")
+
+    assert commission_rate_for(SellerFactory(commission_rate=Decimal("0"))) == Decimal("0")
+    assert commission_rate_for(SellerFactory(commission_rate=None)) == Decimal("12.00")
+
+
+def test_commission_on_part_of_a_line_is_the_rate_on_that_part_rounded_half_up():
+    line = OrderLineFactory(
+        order=OrderFactory(currency="EUR"),
+        quantity=3,
+        unit_price=Decimal("3.35"),
+        commission_rate=Decimal("7.50"),
+    )
+
+    # 3.35 x 7.5 % = 0.25125; 2 x 3.35 = 6.70 x 7.5 % = 0.5025; 10.05 x 7.5 % = 0.75375
+    assert line_commission(line, quantity=1, currency="EUR") == Decimal("0.25")
+    assert line_commission(line, quantity=2, currency="EUR") == Decimal("0.50")
+    assert line_commission(line, quantity=3, currency="EUR") == Decimal("0.75")
+
+
+@pytest.mark.parametrize("rate", [Decimal("-0.01"), Decimal("100.01")])
+def test_the_database_refuses_a_seller_rate_outside_0_to_100(rate):
+    with pytest.raises(IntegrityError):
+        SellerFactory(commission_rate=rate)
