@@ -200,6 +200,16 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"Order {self.pk}"
 
+    @property
+    def reference(self) -> str:
+        """The marketplace's order reference: on every document of the order (its `reference`,
+        printed on the PDF) and on the order pages, so an invoice is matched to its order."""
+        return order_reference(self.pk)
+
+
+def order_reference(order_id: int) -> str:
+    return f"order-{order_id}"
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
