@@ -22,6 +22,7 @@ from marketplace.hooks import order_invoicing
 from marketplace.models import MONEY_MAX, Checkout, Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, line_net, order_totals
 from marketplace.selectors import checkout_by_submission_token
+from marketplace.stock import stock_return, stock_take
 from marketplace.tax import (
     BuyerTaxProfile,
     DeemedSupplyError,
@@ -169,6 +170,7 @@ def checkout_create(
         with transaction.atomic():
             drafts = _order_drafts(grouped, billing, buyer_profile, vies, treatments)
             _amounts_check(drafts, lines)
+            stock_take(quantities=_stock_quantities(lines))
             return _checkout_write(buyer, drafts, billing, submission_token, submission_fingerprint)
     except IntegrityError:
         # The token's unique constraint: a concurrent submit of the same form placed it first.
@@ -282,7 +284,8 @@ def order_fulfil(*, order_id: int, actor: User | None = None) -> Order:
 
 
 def order_cancel(*, order_id: int, actor: User | None = None) -> Order:
-    """Cancel before fulfilment; an invoiced order gets a full credit note for what remains."""
+    """Cancel before fulfilment; an invoiced order gets a full credit note for what remains,
+    and its units go back into the products' counted stock."""
     with transaction.atomic():
         order = _locked(order_id)
         if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
@@ -290,6 +293,7 @@ def order_cancel(*, order_id: int, actor: User | None = None) -> Order:
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = timezone.now()
         order.save(update_fields=["status", "cancelled_at"])
+        stock_return(lines=order.lines.all())
         _audit_transition(order, "order.cancelled", actor)
         order_invoicing().order_cancelled(order=order)
     return order
@@ -427,6 +431,16 @@ def _cart_products(lines: Sequence[CartLine]) -> dict[int, Product]:
                 field=f"{field}.product_id",
             )
     return products
+
+
+def _stock_quantities(lines: Sequence[CartLine]) -> list[tuple[int, int, str]]:
+    """Each product's quantity in the cart, with the field of its first line."""
+    quantities: dict[int, int] = defaultdict(int)
+    fields: dict[int, str] = {}
+    for index, line in enumerate(lines):
+        quantities[line.product_id] += line.quantity
+        fields.setdefault(line.product_id, f"lines[{index}].quantity")
+    return [(product, quantity, fields[product]) for product, quantity in quantities.items()]
 
 
 def _amounts_check(drafts: list[tuple[Order, list[OrderLine]]], lines: Sequence[CartLine]) -> None:
