@@ -94,7 +94,7 @@ def image_validate(image: UploadedFile) -> None:
     `image`."""
     if image.size is None or image.size > MAX_IMAGE_BYTES:
         raise ApplicationError(
-            f"The image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB.", field="image"
+            f"The image is larger than {MAX_IMAGE_BYTES // 1024} KB.", field="image"
         )
     try:
         image.seek(0)
