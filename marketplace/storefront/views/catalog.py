@@ -59,7 +59,7 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def product_image(request: HttpRequest, pk: int) -> HttpResponse:
+def product_image(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     """A catalog product's image, read from the media storage (so no separate file server)."""
     product = catalog_products().filter(pk=pk).exclude(image="").first()
     if product is None:
