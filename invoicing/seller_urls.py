@@ -5,6 +5,7 @@ from django.urls import path
 
 from invoicing import seller_catalog_views as catalog
 from invoicing import seller_order_actions as order_actions
+from invoicing import seller_staff_views as staff
 from invoicing import seller_views as views
 
 app_name = "seller"
@@ -19,6 +20,9 @@ urlpatterns = [
     path("products/", catalog.product_list, name="products"),
     path("products/new/", catalog.product_add, name="product-add"),
     path("products/<int:pk>/", catalog.product_edit, name="product-edit"),
+    path("staff/", staff.staff_list, name="staff"),
+    path("staff/<int:pk>/role/", staff.staff_role, name="staff-role"),
+    path("staff/<int:pk>/remove/", staff.staff_remove, name="staff-remove"),
     path("documents/", views.document_list, name="documents"),
     path("documents/<int:pk>/pdf/", views.document_pdf_download, name="document-pdf"),
     path("dashboard/", views.dashboard, name="dashboard"),
