@@ -248,12 +248,16 @@ def checkout_vat_check(*, seller: Seller, country: str, vat_number: str) -> VatC
     return VatCheck(vat_number=number, vies=vies)
 
 
-def order_mark_paid(*, order_id: int, actor: User | None = None) -> Order:
+def order_mark_paid(*, order_id: int, actor: User | None = None, reference: str = "") -> Order:
+    """`reference`: an operator's reference of a payment received offline (a bank transfer's),
+    kept on the audit event."""
     with transaction.atomic():
-        return order_mark_paid_locked(order=_locked(order_id), actor=actor)
+        return order_mark_paid_locked(order=_locked(order_id), actor=actor, reference=reference)
 
 
-def order_mark_paid_locked(*, order: Order, actor: User | None = None) -> Order:
+def order_mark_paid_locked(
+    *, order: Order, actor: User | None = None, reference: str = ""
+) -> Order:
     """order_mark_paid for an order the caller's transaction read with its row lock (and its
     seller), as `_locked` does: a checkout's payment locks all its orders in one query."""
     if order.paid_at is not None or order.status not in (
@@ -265,7 +269,9 @@ def order_mark_paid_locked(*, order: Order, actor: User | None = None) -> Order:
     if order.status == OrderStatus.PLACED:
         order.status = OrderStatus.PAID
     order.save(update_fields=["status", "paid_at"])
-    _audit_transition(order, "order.paid", actor)
+    _audit_transition(
+        order, "order.paid", actor, detail={"reference": reference} if reference else None
+    )
     order_invoicing().order_paid(order=order)
     return order
 
