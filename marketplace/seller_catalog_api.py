@@ -1,14 +1,15 @@
 """A seller's own products in the API: `GET/POST /api/seller/products/`,
-`GET/PATCH /api/seller/products/{id}/`. Seller users read them, admins and editors write them;
-a product of another seller answers 404. Writes go through marketplace.catalog."""
+`GET/PATCH /api/seller/products/{id}/`. Seller users read them, admins and editors write them
+(others get 403); a product of another seller answers 404. Writes go through marketplace.catalog."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -63,7 +64,7 @@ class SellerProductInputSerializer(serializers.Serializer[None]):
 def _membership(request: Request) -> SellerUser:
     membership = seller_selectors.seller_membership_for_user(request.user)
     if membership is None:
-        raise Http404
+        raise PermissionDenied("Only seller users have seller products.")
     return membership
 
 
@@ -79,6 +80,8 @@ def _writer(request: Request) -> SellerUser:
 
 
 def _input(request: Request, *, partial: Product | None = None) -> tuple[catalog.ProductInput, Any]:
+    if not isinstance(request.data, Mapping):
+        SellerProductInputSerializer(data=request.data).is_valid(raise_exception=True)
     data: dict[str, Any] = {key: request.data.get(key) for key in request.data}
     if partial is not None:
         current = {

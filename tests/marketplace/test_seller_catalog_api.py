@@ -9,7 +9,7 @@ from PIL import Image
 from core.models import AuditEvent
 from marketplace.models import Product
 from sellers.models import SellerRole
-from tests.factories import ProductFactory, SellerUserFactory
+from tests.factories import ProductFactory, SellerUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -168,4 +168,19 @@ def test_an_image_over_the_size_limit_is_refused(seller_client, monkeypatch):
 
     assert response.status_code == 400
     assert response.json()["field"] == "image"
+    assert Product.objects.count() == 0
+
+
+def test_a_user_of_no_seller_is_refused(api_client):
+    api_client.force_authenticate(UserFactory())
+
+    assert api_client.get(PRODUCTS).status_code == 403
+    assert api_client.post(PRODUCTS, {"name": "Mug", "unit_price": "1"}).status_code == 403
+    assert Product.objects.count() == 0
+
+
+def test_a_body_that_is_not_an_object_is_a_400(seller_client):
+    response = seller_client.post(PRODUCTS, [None, None], format="json")
+
+    assert response.status_code == 400
     assert Product.objects.count() == 0
