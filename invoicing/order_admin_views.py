@@ -22,6 +22,7 @@ from invoicing.models import Document, DocumentState
 from invoicing.order_previews import cancel_preview, refund_preview
 from invoicing.seller_order_actions import CONFIRM, RefundForm
 from marketplace import services as orders
+from marketplace.admin import PaymentReferenceForm
 from marketplace.models import Order
 
 ACTIONS = {
@@ -30,13 +31,6 @@ ACTIONS = {
     "cancel": ("Cancel", "Yes, cancel"),
     "refund": ("Refund lines of", "Yes, refund"),
 }
-
-
-class PaymentReferenceForm(forms.Form):
-    reference = forms.CharField(
-        max_length=100,
-        help_text="The bank transfer's reference (or the receipt's), kept on the audit trail.",
-    )
 
 
 def _actor(request: HttpRequest) -> User:
