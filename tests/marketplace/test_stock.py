@@ -40,6 +40,23 @@ def test_checkout_takes_the_stock_and_refuses_more_than_is_left_writing_nothing(
 
 
 @pytest.mark.django_db
+def test_the_api_names_the_line_short_of_stock(api_client):
+    product = ProductFactory(stock=1)
+    api_client.force_authenticate(UserFactory())
+    body = {"lines": [{"product_id": product.pk, "quantity": 2}], "billing": BILLING.__dict__}
+
+    response = api_client.post("/api/checkout/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": f"Only 1 of product {product.pk} left in stock.",
+        "field": "lines[0].quantity",
+        "code": "out_of_stock",
+    }
+    assert (Product.objects.get(pk=product.pk).stock, Checkout.objects.count()) == (1, 0)
+
+
+@pytest.mark.django_db
 def test_a_cancel_before_fulfilment_puts_every_unit_back():
     product = ProductFactory(stock=5)
     checkout = services.checkout_create(
