@@ -9,8 +9,10 @@ or failed), 5 products per seller, one buyer per seller, and orders of one line 
 orders of three sellers to a checkout, every order with its invoice (97 % issued, 2 % pending,
 some of them held by the VIES check or waiting for their seller's entity, 1 % failed). Then it
 requests each page in-process through Django's test client (no network), as an operator
-(admin pages), an anonymous visitor (catalog) or a buyer with orders and a cart of three
-sellers (cart, the confirmation of one of their checkouts, their orders), and prints for each
+(admin pages), an anonymous visitor (catalog), a buyer with orders and a cart of three
+sellers (cart, the confirmation of one of their checkouts, their orders) or an admin of one
+seller (the seller pages: overview, orders, an order and its fulfil / cancel / refund
+confirmations, documents, products, a product's form, staff), and prints for each
 page its SQL queries and the median and 95th percentile of `--runs` requests after one warm-up
 request (the one whose queries are counted). A page that does not answer 200 stops the run.
 
@@ -19,7 +21,7 @@ The last line printed is one JSON object:
 ("catalog", "cart", "confirmation", "admin_order_list", ...). Targets: each page's queries stay
 the same at any scale (the tests pin them), p95 < 100 ms for the catalog, the cart, the
 confirmation, the admin order list and the searches by buyer email and by document number
-(trigram indexes on PostgreSQL), and < 300 ms for every page.
+(trigram indexes on PostgreSQL), and < 300 ms for every page (the seller pages included).
 """
 
 import argparse
@@ -195,6 +197,30 @@ def pages(sellers: int, orders: int) -> Iterator[tuple[str, str, str]]:
     # The buyer's first checkout: three orders of three sellers, each with its invoice.
     yield "confirmation", "buyer", f"/orders/checkout/{uuid.UUID(int=sellers // 2)}/"
     yield "my_orders", "buyer", "/my/orders/"
+    # The seller pages, as an admin of the seller `middle` (seller_member in measure()).
+    order = seller_order(middle, sellers, orders)
+    product = (middle - 1) * PRODUCTS_PER_SELLER + 1
+    yield "seller_overview", "seller", "/seller/"
+    yield "seller_orders", "seller", "/seller/orders/"
+    yield "seller_order", "seller", f"/seller/orders/{order}/"
+    yield "seller_order_fulfil", "seller", f"/seller/orders/{order}/fulfil/"
+    # Its dry run of the cancel (the seeded invoices have no lines: no credit note is drafted).
+    yield "seller_order_cancel", "seller", f"/seller/orders/{order}/cancel/"
+    yield "seller_order_refund", "seller", f"/seller/orders/{order}/refund/"
+    yield "seller_documents", "seller", "/seller/documents/"
+    yield "seller_products", "seller", "/seller/products/"
+    yield "seller_product_edit", "seller", f"/seller/products/{product}/"
+    yield "seller_staff", "seller", "/seller/staff/"
+    yield "admin_order_refund", "operator", f"/admin/marketplace/order/{order}/refund/confirm/"
+
+
+def seller_order(seller: int, sellers: int, orders: int) -> int:
+    """An order of `seller` in the middle of the data whose invoice is issued (see seed)."""
+    for k in range(orders // sellers // 2, orders // sellers):
+        order = seller - 1 + k * sellers
+        if order % 100 not in (0, 1):
+            return order
+    raise SystemExit(f"seller {seller} has no order with an issued invoice")
 
 
 def percentile_95(samples: list[float]) -> float:
@@ -206,9 +232,16 @@ def measure(sellers: int, orders: int, runs: int) -> dict[str, dict[str, Any]]:
     from django.db import connection
     from django.test import Client
 
+    from sellers.models import SellerRole, SellerUser
+
     operator = User.objects.create_superuser("operator", "operator@example.com", None)
-    clients = {"operator": Client(), "anonymous": Client(), "buyer": Client()}
+    clients = {"operator": Client(), "anonymous": Client(), "buyer": Client(), "seller": Client()}
     clients["operator"].force_login(operator)
+    seller_admin = User.objects.create_user("seller-admin", "admin@sellers.example")
+    SellerUser.objects.create(
+        user=seller_admin, seller_id=active_seller(sellers // 2), role=SellerRole.ADMIN
+    )
+    clients["seller"].force_login(seller_admin)
     # The buyer of checkout `sellers // 2` (see buyer_of), with a cart of three sellers.
     clients["buyer"].force_login(User.objects.get(pk=sellers // 2))
     seller = active_seller(sellers // 2)

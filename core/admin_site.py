@@ -98,8 +98,10 @@ def action_confirmation(
     eligible_count: int,
     skipped: dict[str, int],
     button: str,
+    form: forms.Form | None = None,
 ) -> TemplateResponse:
-    """The page that lists what `action` would act on (and what it skips), posting it back."""
+    """The page that lists what `action` would act on (and what it skips), posting it back;
+    with the `form` the action needs filled in (its errors shown when it came back invalid)."""
     shown = list(eligible[:CONFIRMATION_SHOWN])
     context = {
         **model_admin.admin_site.each_context(request),
@@ -114,6 +116,7 @@ def action_confirmation(
         "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
         "select_across": request.POST.get("select_across", "0"),
         "button": button,
+        "form": form,
     }
     return TemplateResponse(request, "admin/action_confirmation.html", context)
 
@@ -131,11 +134,14 @@ def confirmed_action(
     act: Callable[[_M, User], object],
     noun: str,
     outcome: str,
+    form: forms.Form | None = None,
 ) -> TemplateResponse | None:
     """A confirmed action whole: its confirmation page until confirmed, then `act` on each
     eligible object as the operator, and the summary (a warning when nothing was done). An
-    `act` that returns False failed (it says why itself) and counts as skipped."""
-    if eligible_count and not action_confirmed(request):
+    `act` that returns False failed (it says why itself) and counts as skipped. A `form`
+    (bound to the confirming POST) must be valid too: the page comes back with its errors."""
+    confirmed = action_confirmed(request) and (form is None or form.is_valid())
+    if eligible_count and not confirmed:
         return action_confirmation(
             request,
             model_admin,
@@ -145,6 +151,7 @@ def confirmed_action(
             eligible_count=eligible_count,
             skipped=skipped,
             button=button,
+            form=form,
         )
     actor = operator(request)
     done = sum(1 for obj in eligible if act(obj, actor) is not False)

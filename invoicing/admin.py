@@ -3,10 +3,11 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from core import admin_site
@@ -16,7 +17,7 @@ from core.admin_site import (
     RelatedAutocompleteFilter,
 )
 from core.errors import ApplicationError
-from invoicing import reconciliation, selectors, services
+from invoicing import order_admin_views, reconciliation, selectors, services
 from invoicing.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR, WAITING_FOR_ENTITY
 from invoicing.client import SpaceInvoicesError
 from invoicing.models import Document, DocumentState, Finding, FindingKind, WebhookDelivery
@@ -111,6 +112,21 @@ class InvoiceAdmin(SellerRowsAdmin[Document]):
     def has_change_permission(self, request: HttpRequest, obj: Document | None = None) -> bool:
         return False
 
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<path:object_id>/retry/",
+                self.admin_site.admin_view(self._retry_view),
+                name="invoicing_document_retry",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _retry_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_retry_permission(request):
+            raise PermissionDenied
+        return order_admin_views.document_retry_view(request, self, object_id)
+
     def has_delete_permission(self, request: HttpRequest, obj: Document | None = None) -> bool:
         return False
 
@@ -134,7 +150,8 @@ class InvoiceAdmin(SellerRowsAdmin[Document]):
                 f"{found.excess} {currency} more than its total of "
                 f"{found.invoice.total_gross} {currency}.",
             )
-        return super().change_view(request, object_id, form_url, extra_context)
+        context = {**(extra_context or {}), "can_retry": self.has_retry_permission(request)}
+        return super().change_view(request, object_id, form_url, context)
 
     @admin.display(description="total", ordering="total_gross")
     def total(self, invoice: Document) -> str:
@@ -328,3 +345,40 @@ admin.site.unregister(Order)
 @admin.register(Order)
 class OrderWithDocumentsAdmin(OrderAdmin):
     inlines = [*OrderAdmin.inlines, DocumentInline]
+    # Links the order's actions (invoicing.order_admin_views) above the form.
+    change_form_template = "admin/invoicing/order/change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        action = self.admin_site.admin_view(self._action_view)
+        return [
+            path(
+                "<path:object_id>/<str:action>/confirm/",
+                action,
+                name="marketplace_order_action",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        if action not in order_admin_views.ACTIONS:
+            raise Http404
+        needed = (
+            "marketplace.record_order_payment" if action == "pay" else "marketplace.change_order"
+        )
+        if not (request.user.has_perm(needed) and request.user.has_perm("marketplace.view_order")):
+            raise PermissionDenied
+        return order_admin_views.order_action_view(request, self, object_id, action)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context = {
+            **(extra_context or {}),
+            "can_record_payment": request.user.has_perm("marketplace.record_order_payment"),
+            "can_move": request.user.has_perm("marketplace.change_order"),
+        }
+        return super().change_view(request, object_id, form_url, context)

@@ -10,7 +10,7 @@ import uuid
 from django.db import models
 from django.utils.text import get_valid_filename, slugify
 
-from marketplace.models import Order, OrderLine, money_field, tax_rate_field
+from marketplace.models import Order, OrderLine, money_field, order_reference, tax_rate_field
 from sellers.models import Seller
 
 
@@ -203,6 +203,11 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"{self.get_kind_display()} #{self.pk} ({self.state})"
+
+    @property
+    def order_reference(self) -> str:
+        """The marketplace order reference the document carries (its `reference`)."""
+        return order_reference(self.order_id)
 
     def pdf_filename(self) -> str:
         """`<seller-slug>-<number>.pdf`: every seller numbers its own series, so one buyer's

@@ -3,6 +3,9 @@ show the seller's orders with their documents."""
 
 from django.urls import path
 
+from invoicing import seller_catalog_views as catalog
+from invoicing import seller_order_actions as order_actions
+from invoicing import seller_staff_views as staff
 from invoicing import seller_views as views
 
 app_name = "seller"
@@ -11,6 +14,15 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("orders/", views.order_list, name="orders"),
     path("orders/<int:pk>/", views.order_detail, name="order"),
+    path("orders/<int:pk>/fulfil/", order_actions.order_fulfil, name="order-fulfil"),
+    path("orders/<int:pk>/cancel/", order_actions.order_cancel, name="order-cancel"),
+    path("orders/<int:pk>/refund/", order_actions.order_refund, name="order-refund"),
+    path("products/", catalog.product_list, name="products"),
+    path("products/new/", catalog.product_add, name="product-add"),
+    path("products/<int:pk>/", catalog.product_edit, name="product-edit"),
+    path("staff/", staff.staff_list, name="staff"),
+    path("staff/<int:pk>/role/", staff.staff_role, name="staff-role"),
+    path("staff/<int:pk>/remove/", staff.staff_remove, name="staff-remove"),
     path("documents/", views.document_list, name="documents"),
     path("documents/<int:pk>/pdf/", views.document_pdf_download, name="document-pdf"),
     path("dashboard/", views.dashboard, name="dashboard"),

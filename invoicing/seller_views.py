@@ -28,6 +28,8 @@ from sellers.branding import readable_text_colour
 from sellers.models import SellerRole, SellerUser
 
 PAGE_SIZE = 50
+# Who moves orders and edits the catalogue on the seller's side (as marketplace.selectors).
+MANAGERS = (SellerRole.ADMIN, SellerRole.EDITOR)
 
 NOT_A_SELLER = (
     "These pages are for a seller's staff, and your account is not a member of any seller. "
@@ -131,7 +133,8 @@ def order_detail(request: HttpRequest, membership: SellerUser, pk: int) -> HttpR
         return _refuse(
             request, ORDER_NOT_FOUND, status=404, title="Order not found", membership=membership
         )
-    return _page(request, membership, "sellers/order.html", {"order": order})
+    context = {"order": order, "can_manage": membership.role in MANAGERS}
+    return _page(request, membership, "sellers/order.html", context)
 
 
 @require_GET

@@ -57,7 +57,7 @@ from invoicing.models import (
 )
 from invoicing.selectors import CreditBalance, invoice_credit_balance
 from invoicing.vies import vies_check
-from marketplace.models import Order, OrderLine, OrderStatus
+from marketplace.models import Order, OrderLine, OrderStatus, order_reference
 from marketplace.pricing import PricedLine, Totals, line_net, order_totals, quantize
 from marketplace.services import product_rate, seller_tax_profile
 from marketplace.tax import (
@@ -489,7 +489,7 @@ def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None
                         type="card",
                         invoice_id=str(invoice.remote_id),
                         date=timezone.localdate(invoice.order.paid_at).isoformat(),
-                        reference=f"order-{invoice.order_id}",
+                        reference=order_reference(invoice.order_id),
                         metadata={
                             "order_id": str(invoice.order_id),
                             "payment_ref": _payment_ref(invoice),
@@ -723,6 +723,7 @@ def document_payload(
         items=[_item(line, invoice.reverse_charge) for line in lines],
         expected_total_with_tax=total,
         metadata=metadata,
+        reference=order.reference,
     )
     if invoice.tax_note:
         payload.note = invoice.tax_note
@@ -737,7 +738,7 @@ def document_payload(
                 amount=invoice_amount_paid(invoice=invoice, lines=lines),
                 type="card",
                 date=timezone.localdate(order.paid_at).isoformat(),
-                reference=f"order-{order.pk}",
+                reference=order.reference,
             )
         ]
     return payload

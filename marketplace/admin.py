@@ -11,6 +11,7 @@ from core.admin_site import (
     IndexedCountryFilter,
     IndexedValuesFilter,
     RelatedAutocompleteFilter,
+    action_confirmed,
     confirmed_action,
     counted,
 )
@@ -35,6 +36,14 @@ class ProductForm(forms.ModelForm[Product]):
             except ApplicationError as error:
                 self.add_error("tax_rate", error.message)
         return cleaned
+
+
+class PaymentReferenceForm(forms.Form):
+    """The reference of a payment received offline (a bank transfer's), kept on its audit event."""
+
+    reference = forms.CharField(
+        max_length=100, help_text="The bank transfer's reference (or the receipt's)."
+    )
 
 
 @admin.register(Product)
@@ -129,6 +138,7 @@ class OrderAdmin(SellerRowsAdmin[Order]):
             paid_at__isnull=True, status__in=[OrderStatus.PLACED, OrderStatus.FULFILLED]
         ).order_by("pk")
         count = payable.count()
+        form = PaymentReferenceForm(request.POST if action_confirmed(request) else None)
         return confirmed_action(
             request,
             self,
@@ -138,9 +148,12 @@ class OrderAdmin(SellerRowsAdmin[Order]):
             eligible_count=count,
             skipped={"already paid or cancelled": queryset.count() - count},
             button="Yes, the payment was received",
-            act=lambda order, actor: services.order_mark_paid(order_id=order.pk, actor=actor),
+            act=lambda order, actor: services.order_mark_paid(
+                order_id=order.pk, actor=actor, reference=form.cleaned_data["reference"]
+            ),
             noun="order",
             outcome="marked paid",
+            form=form,
         )
 
 

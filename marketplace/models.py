@@ -74,6 +74,11 @@ class Product(models.Model):
         max_length=8, choices=SupplyKind.choices, default=SupplyKind.GOODS
     )
     is_active = models.BooleanField(default=True)
+    # Units left to sell; checkout takes what it sells and refuses more than is left (null: not
+    # counted, sold without limit).
+    stock = models.PositiveIntegerField(null=True, blank=True)
+    # Checked by marketplace.catalog (type, size, decodable by Pillow) before it is stored.
+    image = models.ImageField(upload_to="product-images/", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -89,6 +94,10 @@ class Product(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="product_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stock__isnull=True) | models.Q(stock__gte=0),
+                name="product_stock_not_negative",
             ),
         ]
 
@@ -199,6 +208,16 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"Order {self.pk}"
+
+    @property
+    def reference(self) -> str:
+        """The marketplace's order reference: on every document of the order (its `reference`,
+        printed on the PDF) and on the order pages, so an invoice is matched to its order."""
+        return order_reference(self.pk)
+
+
+def order_reference(order_id: int) -> str:
+    return f"order-{order_id}"
 
 
 class OrderLine(models.Model):

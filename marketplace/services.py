@@ -23,6 +23,7 @@ from marketplace.hooks import order_invoicing
 from marketplace.models import MONEY_MAX, Checkout, Order, OrderLine, OrderStatus, Product
 from marketplace.pricing import PricedLine, line_net, order_totals
 from marketplace.selectors import checkout_by_submission_token
+from marketplace.stock import stock_return, stock_take
 from marketplace.tax import (
     BuyerTaxProfile,
     DeemedSupplyError,
@@ -170,6 +171,7 @@ def checkout_create(
         with transaction.atomic():
             drafts = _order_drafts(grouped, billing, buyer_profile, vies, treatments)
             _amounts_check(drafts, lines)
+            stock_take(quantities=_stock_quantities(lines))
             return _checkout_write(buyer, drafts, billing, submission_token, submission_fingerprint)
     except IntegrityError:
         # The token's unique constraint: a concurrent submit of the same form placed it first.
@@ -247,12 +249,16 @@ def checkout_vat_check(*, seller: Seller, country: str, vat_number: str) -> VatC
     return VatCheck(vat_number=number, vies=vies)
 
 
-def order_mark_paid(*, order_id: int, actor: User | None = None) -> Order:
+def order_mark_paid(*, order_id: int, actor: User | None = None, reference: str = "") -> Order:
+    """`reference`: an operator's reference of a payment received offline (a bank transfer's),
+    kept on the audit event."""
     with transaction.atomic():
-        return order_mark_paid_locked(order=_locked(order_id), actor=actor)
+        return order_mark_paid_locked(order=_locked(order_id), actor=actor, reference=reference)
 
 
-def order_mark_paid_locked(*, order: Order, actor: User | None = None) -> Order:
+def order_mark_paid_locked(
+    *, order: Order, actor: User | None = None, reference: str = ""
+) -> Order:
     """order_mark_paid for an order the caller's transaction read with its row lock (and its
     seller), as `_locked` does: a checkout's payment locks all its orders in one query."""
     if order.paid_at is not None or order.status not in (
@@ -264,7 +270,9 @@ def order_mark_paid_locked(*, order: Order, actor: User | None = None) -> Order:
     if order.status == OrderStatus.PLACED:
         order.status = OrderStatus.PAID
     order.save(update_fields=["status", "paid_at"])
-    _audit_transition(order, "order.paid", actor)
+    _audit_transition(
+        order, "order.paid", actor, detail={"reference": reference} if reference else None
+    )
     order_invoicing().order_paid(order=order)
     return order
 
@@ -283,7 +291,8 @@ def order_fulfil(*, order_id: int, actor: User | None = None) -> Order:
 
 
 def order_cancel(*, order_id: int, actor: User | None = None) -> Order:
-    """Cancel before fulfilment; an invoiced order gets a full credit note for what remains."""
+    """Cancel before fulfilment; an invoiced order gets a full credit note for what remains,
+    and its units go back into the products' counted stock."""
     with transaction.atomic():
         order = _locked(order_id)
         if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
@@ -291,6 +300,7 @@ def order_cancel(*, order_id: int, actor: User | None = None) -> Order:
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = timezone.now()
         order.save(update_fields=["status", "cancelled_at"])
+        stock_return(lines=order.lines.all())
         _audit_transition(order, "order.cancelled", actor)
         order_invoicing().order_cancelled(order=order)
     return order
@@ -428,6 +438,16 @@ def _cart_products(lines: Sequence[CartLine]) -> dict[int, Product]:
                 field=f"{field}.product_id",
             )
     return products
+
+
+def _stock_quantities(lines: Sequence[CartLine]) -> list[tuple[int, int, str]]:
+    """Each product's quantity in the cart, with the field of its first line."""
+    quantities: dict[int, int] = defaultdict(int)
+    fields: dict[int, str] = {}
+    for index, line in enumerate(lines):
+        quantities[line.product_id] += line.quantity
+        fields.setdefault(line.product_id, f"lines[{index}].quantity")
+    return [(product, quantity, fields[product]) for product, quantity in quantities.items()]
 
 
 def _amounts_check(drafts: list[tuple[Order, list[OrderLine]]], lines: Sequence[CartLine]) -> None:

@@ -11,6 +11,7 @@ from invoicing import api as invoicing_api
 from invoicing import order_api, webhook_api
 from invoicing.storefront import urls as order_page_urls
 from marketplace import api as marketplace_api
+from marketplace import seller_catalog_api
 from marketplace.storefront import urls as storefront_urls
 from sellers import api as sellers_api
 
@@ -31,6 +32,16 @@ api = [
     path("orders/<int:pk>/fulfil/", order_api.OrderFulfilApi.as_view(), name="order-fulfil"),
     path("orders/<int:pk>/cancel/", order_api.OrderCancelApi.as_view(), name="order-cancel"),
     path("orders/<int:pk>/refund/", order_api.OrderRefundApi.as_view(), name="order-refund"),
+    path(
+        "seller/products/",
+        seller_catalog_api.SellerProductListApi.as_view(),
+        name="seller-product-list",
+    ),
+    path(
+        "seller/products/<int:pk>/",
+        seller_catalog_api.SellerProductDetailApi.as_view(),
+        name="seller-product-detail",
+    ),
     path("sellers/", sellers_api.SellerListCreateApi.as_view(), name="seller-list"),
     path("sellers/signup/", sellers_api.SellerSignupApi.as_view(), name="seller-signup"),
     path("sellers/<int:pk>/", sellers_api.SellerDetailApi.as_view(), name="seller-detail"),

@@ -1,10 +1,11 @@
 """The PDF of a document: ``GET /invoices/{id}/pdf`` and ``GET /credit-notes/{id}/pdf``.
 
 Drawn with fpdf2 (pure Python) on A4: a header bar in the entity's ``primary_color`` with the
-seller's name, the seller's address and tax number, the title and number, dates, the customer,
-the lines (quantity, unit price, discount, tax rates, net total), the tax summary by rate, the
-totals (and paid / due once something is paid), the note and the entity's ``document_footer`` at
-the bottom of the page. Amounts and dates are formatted for the entity's locale with babel.
+seller's name, the seller's address and tax number, the title and number, dates, the document's
+``reference`` (the marketplace's order reference), the customer, the lines (quantity, unit
+price, discount, tax rates, net total), the tax summary by rate, the totals (and paid / due once
+something is paid), the note and the entity's ``document_footer`` at the bottom of the page.
+Amounts and dates are formatted for the entity's locale with babel.
 A voided document carries a "VOID" mark and a draft says so in its title.
 
 Text uses DejaVu Sans when the system has it (Debian's fonts-dejavu-core, present on this
@@ -150,6 +151,10 @@ def document_pdf(
         new_x="LMARGIN",
         new_y="NEXT",
     )
+    if document.get("reference"):
+        pdf.cell(
+            0, 6, pdf.text_of(f"Reference {document['reference']}"), new_x="LMARGIN", new_y="NEXT"
+        )
     pdf.ln(3)
 
     # Parties side by side.

@@ -11,6 +11,7 @@ app_name = "storefront"
 urlpatterns = [
     path("", catalog.catalog, name="catalog"),
     path("products/<int:pk>/", catalog.product_detail, name="product"),
+    path("products/<int:pk>/image/", catalog.product_image, name="product-image"),
     path("cart/", cart.cart_detail, name="cart"),
     path("cart/add/", cart.cart_add, name="cart-add"),
     path("cart/update/", cart.cart_update, name="cart-update"),

@@ -247,16 +247,24 @@ def test_an_operator_records_a_payment_in_admin_after_confirming(
 
     offered = _actions(cashier.get(ORDERS))
     question = cashier.post(ORDERS, chosen)
+    without_reference = cashier.post(ORDERS, {**chosen, "post": "yes", "reference": ""})
     with django_capture_on_commit_callbacks(execute=True):
-        done = cashier.post(ORDERS, {**chosen, "post": "yes"}, follow=True)
+        done = cashier.post(
+            ORDERS, {**chosen, "post": "yes", "reference": "TRF-2026-0042"}, follow=True
+        )
 
     assert "record_payment" in offered
     assert "Record the payment received for 1 order?" in question.content.decode()
+    assert without_reference.context["form"].errors == {"reference": ["This field is required."]}
     assert [str(m) for m in done.context["messages"]] == ["1 order marked paid."]
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     paid = AuditEvent.objects.get(action="order.paid")
-    assert (paid.actor.username, paid.order_id) == ("olga", order.pk)
+    assert (paid.actor.username, paid.order_id, paid.detail) == (
+        "olga",
+        order.pk,
+        {"reference": "TRF-2026-0042"},
+    )
 
 
 def test_staff_who_may_change_orders_are_not_offered_recording_a_payment(placed):

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -56,3 +56,14 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "text_colour": readable_text_colour(product.seller.primary_colour),
     }
     return render(request, "storefront/product.html", context)
+
+
+@require_GET
+def product_image(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
+    """A catalog product's image, read from the media storage (so no separate file server)."""
+    product = catalog_products().filter(pk=pk).exclude(image="").first()
+    if product is None:
+        return not_found(request, "This product has no image.")
+    response = FileResponse(product.image.open("rb"))
+    response["Cache-Control"] = "public, max-age=300"
+    return response
