@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketplace', '0014_order_gross_rounded_sum'),
+        ('marketplace', '0015_commission_rate'),
         ('sellers', '0007_seller_dac7_details'),
     ]
 
