@@ -49,6 +49,8 @@ BILLING = {
 }
 # Seconds between two ANALYZE of the run's database where autovacuum is off (see _analyze).
 ANALYZE_EVERY_S = 10.0
+# Seconds the started stack is watched doing nothing before the run.
+IDLE_SECONDS = 5.0
 PASSWORD = "Qz7-wmv!tr4x-Hk2p"  # noqa: S105 - throwaway buyers on a throwaway database
 
 
@@ -105,6 +107,15 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
             flush=True,
         )
     tokens = [_buyer_token(web, n) for n in range(args.buyers)]
+    # What the stack burns with nothing to do (beat, the worker's and gunicorn's loops), so the
+    # CPU per checkout can be told apart from it when a shared machine slows the run down.
+    idle_before, idle_started = stack.cpu_seconds(), time.monotonic()
+    time.sleep(IDLE_SECONDS)
+    idle_after = stack.cpu_seconds()
+    idle_rate = {
+        name: (idle_after[name] - idle_before[name]) / (time.monotonic() - idle_started)
+        for name in idle_after
+    }
     print(
         f"{args.buyers} buyers, {len(products)} products, gunicorn {args.web_workers} workers; "
         f"running {args.seconds:.0f} s",
@@ -229,6 +240,13 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
             name: round(used * 1000 / checkouts[0], 1) if checkouts[0] else None
             for name, used in {**by_process, "client": client, "postgres": backends}.items()
         },
+        "stack_idle_cpu_ms_per_s": {n: round(rate * 1000, 1) for n, rate in idle_rate.items()},
+        "cpu_ms_per_checkout_above_idle": {
+            name: round((used - idle_rate[name] * elapsed) * 1000 / checkouts[0], 1)
+            for name, used in by_process.items()
+        }
+        if checkouts[0]
+        else None,
     }
 
 
