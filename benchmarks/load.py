@@ -11,11 +11,16 @@ keep-alive connection, lists the catalog, checks out one product and pays the ch
 the test provider's signed callback, for `--seconds`. The per-buyer checkout throttle is raised
 (the throttle stays in the path) and the Space Invoices rate limit lifted, as the sandbox's is.
 
+Where the server runs with autovacuum off, the run's database is analyzed after 2 s and every
+10 s, as auto-analyze keeps a production server's statistics (see _analyze).
+
 Prints checkouts per second, p50/p95 latency per request kind and over all requests, the share
-of 5xx answers, the CPU used meanwhile by each process of the stack, the client, PostgreSQL and
-the rest of the machine (Linux /proc: the machine may be shared), then waits for the worker to
-issue every invoice and checks that every paid order has exactly one, here and in the sandbox (by
-its metadata order id). The last line is one JSON object.
+of 5xx answers, the CPU used meanwhile by each process of the stack, the client, PostgreSQL (the
+run's database's backends, and the whole server with its exited backends) and the rest of the
+machine (Linux /proc: the machine may be shared), the CPU per paid checkout of each, and the
+stack's own CPU while idle for 5 s before the run. Then it waits for the worker to issue every
+invoice and checks that every paid order has exactly one, here and in the sandbox (by its
+metadata order id). The last line is one JSON object.
 """
 
 import argparse
