@@ -134,7 +134,7 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     machine_before, stack_before, client_before = _machine_cpu(), stack.cpu_seconds(), _own_cpu()
     postgres_before = _postgres_cpu()
-    backends_before = _backend_ticks(args.database_url)
+    backends = _BackendSampler(args.database_url, deadline)
 
     def buyer(index: int) -> None:
         connection = _Connection(stack.web_url, tokens[index])
@@ -168,6 +168,7 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         connection.close()
 
     threads = [threading.Thread(target=buyer, args=(i,)) for i in range(args.buyers)]
+    threads.append(threading.Thread(target=backends.run))
     if not autovacuum:
         threads.append(threading.Thread(target=_analyze, args=(args.database_url, deadline)))
     for thread in threads:
@@ -181,16 +182,13 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     ours = sum(by_process.values())
     client = _own_cpu() - client_before
     postgres = _postgres_cpu() - postgres_before
-    backends_after = _backend_ticks(args.database_url)
-    backends = sum(
-        ticks - backends_before.get(pid, 0) for pid, ticks in backends_after.items()
-    ) / os.sysconf("SC_CLK_TCK")
+    backends_cpu = backends.cpu_seconds()
     others = max(0.0, machine - ours - client - postgres)
     print(
         f"CPU during the run: {machine:.0f} s busy of {elapsed * (os.cpu_count() or 1):.0f} s; "
         + ", ".join(f"{name} {used:.1f} s" for name, used in by_process.items())
         + f", client {client:.1f} s, PostgreSQL {postgres:.1f} s (every database on the server; "
-        f"this run's database's backends {backends:.1f} s), "
+        f"this run's database's backends {backends_cpu:.1f} s), "
         f"everything else on the machine {others:.0f} s"
     )
     every = sorted(t for kind in timings.values() for t in kind)
@@ -239,11 +237,11 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "cpu_s_stack": {name: round(used, 1) for name, used in by_process.items()},
         "cpu_s_client": round(client, 1),
         "cpu_s_postgres_all_databases": round(postgres, 1),
-        "cpu_s_postgres_this_database": round(backends, 1),
+        "cpu_s_postgres_this_database": round(backends_cpu, 1),
         "cpu_s_others": round(others, 1),
         "cpu_ms_per_checkout": {
             name: round(used * 1000 / checkouts[0], 1) if checkouts[0] else None
-            for name, used in {**by_process, "client": client, "postgres": backends}.items()
+            for name, used in {**by_process, "client": client, "postgres": backends_cpu}.items()
         },
         "stack_idle_cpu_ms_per_s": {n: round(rate * 1000, 1) for n, rate in idle_rate.items()},
         "cpu_ms_per_checkout_above_idle": {
@@ -352,26 +350,41 @@ def _postgres_cpu() -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _backend_ticks(database_url: str) -> dict[int, int]:
-    """CPU ticks used so far by each PostgreSQL backend connected to the run's database but the
-    asking one. The stack's processes keep their connections (CONN_MAX_AGE), so few backends
-    end during a run; one that does takes its CPU along uncounted."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        pids = [
-            row[0]
-            for row in conn.execute(
-                "SELECT pid FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ]
-    ticks = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks[pid] = int(fields[11]) + int(fields[12])
-    return ticks
+class _BackendSampler:
+    """CPU used during the run by the PostgreSQL backends connected to the run's database (but
+    its own): each one's /proc times read every second until the deadline. A backend that ends
+    during the run (a web thread's connection older than CONN_MAX_AGE) counts up to its last
+    reading."""
+
+    def __init__(self, database_url: str, deadline: float) -> None:
+        self.conn = psycopg.connect(database_url, autocommit=True)
+        self.deadline = deadline
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self._read(self.first)
+
+    def run(self) -> None:
+        while time.monotonic() < self.deadline:
+            time.sleep(max(0.0, min(1.0, self.deadline - time.monotonic())))
+            self._read(self.last)
+
+    def cpu_seconds(self) -> float:
+        self._read(self.last)
+        self.conn.close()
+        used = sum(ticks - self.first.get(pid, 0) for pid, ticks in self.last.items())
+        return used / os.sysconf("SC_CLK_TCK")
+
+    def _read(self, into: dict[int, int]) -> None:
+        pids = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+        for (pid,) in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            into[pid] = int(fields[11]) + int(fields[12])
 
 
 def _own_cpu() -> float:
