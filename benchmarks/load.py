@@ -54,6 +54,8 @@ BILLING = {
 }
 # Seconds between two ANALYZE of the run's database where autovacuum is off (see _analyze).
 ANALYZE_EVERY_S = 10.0
+# Its connection's application_name: the sampler of the database's backends leaves it out.
+ANALYZE_NAME = "load.py analyze"
 # Seconds the started stack is watched doing nothing before the run.
 IDLE_SECONDS = 5.0
 PASSWORD = "Qz7-wmv!tr4x-Hk2p"  # noqa: S105 - throwaway buyers on a throwaway database
@@ -311,7 +313,7 @@ def _analyze(database_url: str, deadline: float) -> None:
     growing tables as if they held a row or two (a checkout's distance-sales count then scans
     every invoice once per order of the seller)."""
     at = time.monotonic() + 2  # the first once the tables hold a few hundred rows
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with psycopg.connect(database_url, autocommit=True, application_name=ANALYZE_NAME) as conn:
         while at < deadline:
             time.sleep(max(0.0, at - time.monotonic()))
             conn.execute("ANALYZE")
@@ -352,9 +354,9 @@ def _postgres_cpu() -> float:
 
 class _BackendSampler:
     """CPU used during the run by the PostgreSQL backends connected to the run's database (but
-    its own): each one's /proc times read every second until the deadline. A backend that ends
-    during the run (a web thread's connection older than CONN_MAX_AGE) counts up to its last
-    reading."""
+    its own and _analyze's): each one's /proc times read every second until the deadline. A
+    backend that ends during the run (a web thread's connection older than CONN_MAX_AGE) counts
+    up to its last reading."""
 
     def __init__(self, database_url: str, deadline: float) -> None:
         self.conn = psycopg.connect(database_url, autocommit=True)
@@ -376,8 +378,9 @@ class _BackendSampler:
 
     def _read(self, into: dict[int, int]) -> None:
         pids = self.conn.execute(
-            "SELECT pid FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND application_name <> %s",
+            [ANALYZE_NAME],
         ).fetchall()
         for (pid,) in pids:
             try:
