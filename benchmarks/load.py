@@ -11,14 +11,20 @@ keep-alive connection, lists the catalog, checks out one product and pays the ch
 the test provider's signed callback, for `--seconds`. The per-buyer checkout throttle is raised
 (the throttle stays in the path) and the Space Invoices rate limit lifted, as the sandbox's is.
 
+Where the server runs with autovacuum off, the run's database is analyzed after 2 s and every
+10 s, as auto-analyze keeps a production server's statistics (see _analyze).
+
 Prints checkouts per second, p50/p95 latency per request kind and over all requests, the share
-of 5xx answers, the CPU used meanwhile by each process of the stack, the client, PostgreSQL and
-the rest of the machine (Linux /proc: the machine may be shared), then waits for the worker to
-issue every invoice and checks that every paid order has exactly one, here and in the sandbox (by
-its metadata order id). The last line is one JSON object.
+of 5xx answers, the CPU used meanwhile by each process of the stack, the client, PostgreSQL (the
+run's database's backends, and the whole server with its exited backends) and the rest of the
+machine (Linux /proc: the machine may be shared), the CPU per paid checkout of each, and the
+stack's own CPU while idle for 5 s before the run. Then it waits for the worker to issue every
+invoice and checks that every paid order has exactly one, here and in the sandbox (by its
+metadata order id). The last line is one JSON object.
 """
 
 import argparse
+import http.client
 import json
 import os
 import statistics
@@ -29,8 +35,10 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -44,6 +52,12 @@ BILLING = {
     "city": "Paris",
     "country": "FR",
 }
+# Seconds between two ANALYZE of the run's database where autovacuum is off (see _analyze).
+ANALYZE_EVERY_S = 10.0
+# Its connection's application_name: the sampler of the database's backends leaves it out.
+ANALYZE_NAME = "load.py analyze"
+# Seconds the started stack is watched doing nothing before the run.
+IDLE_SECONDS = 5.0
 PASSWORD = "Qz7-wmv!tr4x-Hk2p"  # noqa: S105 - throwaway buyers on a throwaway database
 
 
@@ -91,7 +105,24 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         return rows if len({row["seller_id"] for row in rows}) == seeded else None
 
     products = wait_for(catalog, "every seeded seller's products in the catalog", 60)
+    with psycopg.connect(args.database_url) as conn:
+        autovacuum = _one(conn, "SHOW autovacuum") == "on"
+    if not autovacuum:
+        print(
+            f"autovacuum is off on this server: the run's database is analyzed after 2 s "
+            f"and every {ANALYZE_EVERY_S:.0f} s",
+            flush=True,
+        )
     tokens = [_buyer_token(web, n) for n in range(args.buyers)]
+    # What the stack burns with nothing to do (beat, the worker's and gunicorn's loops), so the
+    # CPU per checkout can be told apart from it when a shared machine slows the run down.
+    idle_before, idle_started = stack.cpu_seconds(), time.monotonic()
+    time.sleep(IDLE_SECONDS)
+    idle_after = stack.cpu_seconds()
+    idle_rate = {
+        name: (idle_after[name] - idle_before[name]) / (time.monotonic() - idle_started)
+        for name in idle_after
+    }
     print(
         f"{args.buyers} buyers, {len(products)} products, gunicorn {args.web_workers} workers; "
         f"running {args.seconds:.0f} s",
@@ -105,41 +136,43 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     machine_before, stack_before, client_before = _machine_cpu(), stack.cpu_seconds(), _own_cpu()
     postgres_before = _postgres_cpu()
+    backends = _BackendSampler(args.database_url, deadline)
 
     def buyer(index: int) -> None:
-        client = httpx.Client(
-            base_url=stack.web_url, timeout=30, headers={"Authorization": f"Token {tokens[index]}"}
-        )
+        connection = _Connection(stack.web_url, tokens[index])
         n = index
         while time.monotonic() < deadline:
-            product = products[n % len(products)]
+            product = products[n % len(products)]["id"]
             n += 1
-            catalog = _timed(client, "catalog", "GET", "/api/catalog/products/")
-            placed = _timed(
-                client,
+            catalog = connection.timed("catalog", "GET", "/api/catalog/products/")
+            placed = connection.timed(
                 "checkout",
                 "POST",
                 "/api/checkout/",
-                json={"lines": [{"product_id": product["id"], "quantity": 1}], "billing": BILLING},
+                payload={"lines": [{"product_id": product, "quantity": 1}], "billing": BILLING},
             )
             paid = None
-            if placed[1].status_code == 201:
-                body = placed[1].json()
+            if placed[1] == 201:
+                body = json.loads(placed[2])
                 order = body["orders"][0]
                 callback = stack.provider_callback(
                     checkout_ref=stack.checkout_ref(body["checkout_id"]),
                     amount=str(Decimal(order["total_gross"])),
                     currency=order["currency"],
                 )
-                paid = _timed(client, "pay", "POST", "/payments/callback/", data=callback)
+                paid = connection.timed("pay", "POST", "/payments/callback/", form=callback)
             with lock:
-                for kind, response, elapsed in filter(None, (catalog, placed, paid)):
+                for kind, status, _, elapsed in filter(None, (catalog, placed, paid)):
                     timings[kind].append(elapsed)
-                    statuses[response.status_code] += 1
-                if paid is not None and paid[1].status_code == 302:
+                    statuses[status] += 1
+                if paid is not None and paid[1] == 302:
                     checkouts[0] += 1
+        connection.close()
 
     threads = [threading.Thread(target=buyer, args=(i,)) for i in range(args.buyers)]
+    threads.append(threading.Thread(target=backends.run))
+    if not autovacuum:
+        threads.append(threading.Thread(target=_analyze, args=(args.database_url, deadline)))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -151,11 +184,13 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     ours = sum(by_process.values())
     client = _own_cpu() - client_before
     postgres = _postgres_cpu() - postgres_before
+    backends_cpu = backends.cpu_seconds()
     others = max(0.0, machine - ours - client - postgres)
     print(
         f"CPU during the run: {machine:.0f} s busy of {elapsed * (os.cpu_count() or 1):.0f} s; "
         + ", ".join(f"{name} {used:.1f} s" for name, used in by_process.items())
-        + f", client {client:.1f} s, PostgreSQL (every database on the server) {postgres:.1f} s, "
+        + f", client {client:.1f} s, PostgreSQL {postgres:.1f} s (every database on the server; "
+        f"this run's database's backends {backends_cpu:.1f} s), "
         f"everything else on the machine {others:.0f} s"
     )
     every = sorted(t for kind in timings.values() for t in kind)
@@ -204,7 +239,19 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "cpu_s_stack": {name: round(used, 1) for name, used in by_process.items()},
         "cpu_s_client": round(client, 1),
         "cpu_s_postgres_all_databases": round(postgres, 1),
+        "cpu_s_postgres_this_database": round(backends_cpu, 1),
         "cpu_s_others": round(others, 1),
+        "cpu_ms_per_checkout": {
+            name: round(used * 1000 / checkouts[0], 1) if checkouts[0] else None
+            for name, used in {**by_process, "client": client, "postgres": backends_cpu}.items()
+        },
+        "stack_idle_cpu_ms_per_s": {n: round(rate * 1000, 1) for n, rate in idle_rate.items()},
+        "cpu_ms_per_checkout_above_idle": {
+            name: round((used - idle_rate[name] * elapsed) * 1000 / checkouts[0], 1)
+            for name, used in by_process.items()
+        }
+        if checkouts[0]
+        else None,
     }
 
 
@@ -223,12 +270,59 @@ def _buyer_token(web: httpx.Client, n: int) -> str:
     return key
 
 
-def _timed(
-    client: httpx.Client, kind: str, method: str, url: str, **kwargs: Any
-) -> tuple[str, httpx.Response, float]:
-    started = time.perf_counter()
-    response = client.request(method, url, **kwargs)
-    return kind, response, (time.perf_counter() - started) * 1000
+class _Connection:
+    """One buyer's keep-alive HTTP/1.1 connection: the standard library's client, which spends
+    a fraction of httpx's CPU per request (the client shares the machine with the stack). The
+    answer's body is read in full, as a browser would."""
+
+    def __init__(self, url: str, token: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.headers = {"Authorization": f"Token {token}", "Host": parts.netloc}
+        self.http = http.client.HTTPConnection(self.host, self.port, timeout=30)
+
+    def timed(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        *,
+        payload: dict[str, Any] | None = None,
+        form: dict[str, str] | None = None,
+    ) -> tuple[str, int, bytes, float]:
+        """(kind, status, body, milliseconds) of one request."""
+        headers, body = dict(self.headers), None
+        if payload is not None:
+            headers["Content-Type"], body = "application/json", json.dumps(payload).encode()
+        elif form is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body = urlencode(form).encode()
+        started = time.perf_counter()
+        self.http.request(method, path, body=body, headers=headers)
+        response = self.http.getresponse()
+        content = response.read()
+        return kind, response.status, content, (time.perf_counter() - started) * 1000
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _analyze(database_url: str, deadline: float) -> None:
+    """What autovacuum's auto-analyze does on a production server: the planner's statistics
+    follow the tables as the run fills them. Without any, PostgreSQL plans the fresh database's
+    growing tables as if they held a row or two (a checkout's distance-sales count then scans
+    every invoice once per order of the seller)."""
+    at = time.monotonic() + 2  # the first once the tables hold a few hundred rows
+    with psycopg.connect(database_url, autocommit=True, application_name=ANALYZE_NAME) as conn:
+        while at < deadline:
+            time.sleep(max(0.0, at - time.monotonic()))
+            conn.execute("ANALYZE")
+            at += ANALYZE_EVERY_S
+
+
+def _one(conn: psycopg.Connection[Any], query: str) -> Any:
+    row = conn.execute(query).fetchone()
+    return row[0] if row else None
 
 
 def _machine_cpu() -> float:
@@ -238,9 +332,11 @@ def _machine_cpu() -> float:
 
 
 def _postgres_cpu() -> float:
-    """CPU seconds used so far by the PostgreSQL server processes still running on this machine
-    (serving every database on it, not only this run's)."""
+    """CPU seconds used so far by the PostgreSQL server (serving every database on it, not only
+    this run's): its running processes, and the backends that have exited, which the postmaster
+    has reaped into its children's times."""
     ticks = 0
+    processes: dict[int, tuple[int, list[str]]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             name, rest = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
@@ -248,8 +344,50 @@ def _postgres_cpu() -> float:
             continue
         if name == "postgres":
             fields = rest.split()
-            ticks += int(fields[11]) + int(fields[12])
+            processes[int(stat.parent.name)] = (int(fields[1]), fields)
+    for parent, fields in processes.values():
+        ticks += int(fields[11]) + int(fields[12])
+        if parent not in processes:  # the postmaster
+            ticks += int(fields[13]) + int(fields[14])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class _BackendSampler:
+    """CPU used during the run by the PostgreSQL backends connected to the run's database (but
+    its own and _analyze's): each one's /proc times read every second until the deadline. A
+    backend that ends during the run (a web thread's connection older than CONN_MAX_AGE) counts
+    up to its last reading."""
+
+    def __init__(self, database_url: str, deadline: float) -> None:
+        self.conn = psycopg.connect(database_url, autocommit=True)
+        self.deadline = deadline
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self._read(self.first)
+
+    def run(self) -> None:
+        while time.monotonic() < self.deadline:
+            time.sleep(max(0.0, min(1.0, self.deadline - time.monotonic())))
+            self._read(self.last)
+
+    def cpu_seconds(self) -> float:
+        self._read(self.last)
+        self.conn.close()
+        used = sum(ticks - self.first.get(pid, 0) for pid, ticks in self.last.items())
+        return used / os.sysconf("SC_CLK_TCK")
+
+    def _read(self, into: dict[int, int]) -> None:
+        pids = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND application_name <> %s",
+            [ANALYZE_NAME],
+        ).fetchall()
+        for (pid,) in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            into[pid] = int(fields[11]) + int(fields[12])
 
 
 def _own_cpu() -> float:

@@ -3,9 +3,10 @@
 import os
 from typing import Any
 
-from celery import Celery
-from celery.signals import beat_init, setup_logging, worker_init
+from celery import Celery, Task
+from celery.signals import beat_init, setup_logging, task_postrun, task_prerun, worker_init
 from django.conf import settings
+from django.db import connections
 from django.utils.log import configure_logging
 
 from marketplace.checks import refuse_to_start_on_errors
@@ -31,3 +32,18 @@ def _refuse_bad_configuration(**kwargs: Any) -> None:
     SECRET_KEY with DEBUG off, ...) and exit with status 1 on an error, before taking a task or
     sending one. Celery catches a receiver's exceptions, but not the SystemExit this raises."""
     refuse_to_start_on_errors()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(task: Task[Any, Any] | None = None, **kwargs: Any) -> None:
+    """Around each task a worker runs, what Django does around each request: close a connection
+    that errored or is older than CONN_MAX_AGE, and check a kept one before its first query
+    (CONN_HEALTH_CHECKS). Celery's own fixup would close it every time
+    (settings.CELERY_DB_REUSE_MAX). An eager task runs in its caller, whose connection (and
+    transaction) it leaves alone."""
+    if task is None or getattr(task.request, "is_eager", False):
+        return
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()

@@ -268,6 +268,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # unacknowledged message returns after the visibility timeout (the sweeper covers the rest).
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Workers keep their database connection between tasks, as web threads keep theirs between
+# requests: Celery's Django fixup would otherwise close it before and after every task (a new
+# PostgreSQL backend per task). marketplace/celery.py closes it after a task when it errored
+# and no longer answers or is older than CONN_MAX_AGE; the fixup still closes it every 1,000 tasks.
+CELERY_DB_REUSE_MAX = 1000
 # Beat's record of when each entry last ran.
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {

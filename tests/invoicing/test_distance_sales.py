@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from core.models import AuditEvent
+from invoicing import distance_sales
 from invoicing import services as issuing
 from invoicing.distance_sales import amount_in_eur
 from invoicing.models import Document, DocumentKind, DocumentState
@@ -252,3 +253,35 @@ def test_a_b2b_sale_that_falls_back_to_b2c_at_issue_takes_the_threshold_into_acc
     assert (issued.state, issued.transaction_type) == (DocumentState.ISSUED, "intra_eu_b2c")
     assert list(issued.lines.values_list("tax_rate", flat=True)) == [Decimal("19.00")]
     assert (issued.total_tax, issued.total_gross) == (Decimal("30.40"), Decimal("190.40"))
+
+
+def test_the_counts_sql_is_compiled_once_per_time_zone_and_days_follow_the_current_one(seller):
+    """The two aggregates are compiled once (distance_sales._compiled) and run with each seller
+    and date after; the day an order counts on is its day in the current time zone, which the
+    compiled SQL names, so each zone has its own."""
+    distance_sales._compiled.cache_clear()
+    Seller.objects.filter(pk=seller.pk).update(invoice_trigger="fulfilled")
+    late = OrderFactory(
+        seller=seller,
+        billing_country="DE",
+        transaction_type="intra_eu_b2c",
+        total_net=Decimal("25.00"),
+        total_tax=Decimal(0),
+        total_gross=Decimal("25.00"),
+        line__unit_price=Decimal("25.00"),
+        line__total_net=Decimal("25.00"),
+        line__tax_rate=Decimal(0),
+    )
+    # 02:30 UTC on 15 June is still 14 June in New York.
+    Order.objects.filter(pk=late.pk).update(placed_at=datetime(2026, 6, 15, 2, 30, tzinfo=UTC))
+    other = SellerFactory(country="SI")
+    OrderFactory(seller=other, billing_country="DE", transaction_type="intra_eu_b2c")
+
+    assert distance_sales._daily_totals_eur(seller.pk, DAY) == [(DAY, Decimal("25.00"))]
+    with timezone.override("America/New_York"):
+        assert distance_sales._daily_totals_eur(seller.pk, DAY) == [
+            (date(2026, 6, 14), Decimal("25.00"))
+        ]
+    assert distance_sales._daily_totals_eur(seller.pk, date(2026, 6, 14)) == []
+    assert distance_sales._compiled.cache_info().misses == 2
+    assert distance_sales._compiled.cache_info().hits == 1

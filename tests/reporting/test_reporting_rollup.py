@@ -20,6 +20,7 @@ from invoicing.models import Document, DocumentKind, DocumentState
 from invoicing.seller_entities import seller_entity_create
 from marketplace import services as orders
 from marketplace.models import Order
+from reporting import services as reporting_services
 from reporting.models import SellerMonthRollup
 from reporting.selectors import (
     MonthTotal,
@@ -410,3 +411,21 @@ def test_a_rebuild_during_an_issue_counts_the_document_once(two_pending: list[Do
         (document.seller_id, date(2024, 5, 1), "EUR", 1, D("1.00"), D("0.22"), D("1.22"), 0, ZERO,
          ZERO, ZERO),
     ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_issue_time_upsert_is_compiled_once_and_run_with_each_documents_id(
+    ledger: dict[str, Any],
+) -> None:
+    kept_at_issue = rollup_rows()
+    SellerMonthRollup.objects.all().delete()
+    reporting_services._rollup_upsert.cache_clear()
+    issued = list(Document.objects.filter(state=DocumentState.ISSUED).order_by("pk"))
+
+    for document in issued:
+        rollup_document_issued(document=document)
+
+    assert len(issued) == 5
+    assert rollup_rows() == kept_at_issue
+    assert reporting_services._rollup_upsert.cache_info().misses == 1
+    assert reporting_services._rollup_upsert.cache_info().hits == 4
