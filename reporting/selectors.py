@@ -49,7 +49,14 @@ from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Replace
 from django.db.models.lookups import Regex
 from django.db.models.sql.compiler import SQLCompiler
 
-from invoicing.models import Document, DocumentKind, DocumentLine, DocumentState, DocumentTax
+from invoicing.models import (
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentPurpose,
+    DocumentState,
+    DocumentTax,
+)
 from marketplace.pricing import quantize
 from reporting.models import ExportJob, SellerMonthRollup
 from sellers.models import Seller
@@ -82,6 +89,8 @@ def issued_documents(filters: ReportFilters, *, prefix: str = "") -> Q:
     conditions: dict[str, Any] = {
         f"{prefix}state": DocumentState.ISSUED,
         f"{prefix}voided_at__isnull": True,
+        # Sellers' sales; the operator's commission documents are reported on their own.
+        f"{prefix}purpose": DocumentPurpose.SALE,
     }
     if filters.seller_id is not None:
         conditions[f"{prefix}seller_id"] = filters.seller_id

@@ -185,7 +185,7 @@ def _quarter_totals(year: int) -> Iterable[dict[str, Any]]:
     """Per seller resident in a member state, quarter, kind and currency: the gross total and
     the number of the year's issued, not voided documents."""
     return (
-        Document.objects.filter(
+        Document.sales.filter(
             state=DocumentState.ISSUED,
             voided_at__isnull=True,
             date__year=year,
