@@ -39,7 +39,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from core.enqueue import enqueue_on_commit
@@ -495,14 +495,14 @@ def payout_statements(*, seller: Seller, period_start: date) -> list[PayoutState
                 continue
             statement.commission_documents.append(document)
             sign = 1 if document.kind == DocumentKind.INVOICE else -1
-            net, vat = _document_net_and_vat(document)
+            net, vat = document_net_and_vat(document)
             statement.commission_net += sign * net
             statement.commission_vat += sign * vat
         statements.append(statement)
     return statements
 
 
-def _document_net_and_vat(document: Document) -> tuple[Decimal, Decimal]:
+def document_net_and_vat(document: Document) -> tuple[Decimal, Decimal]:
     if document.state == DocumentState.ISSUED and document.total_net is not None:
         return document.total_net, document.total_tax or Decimal(0)
     lines = document.lines.all()
@@ -511,6 +511,25 @@ def _document_net_and_vat(document: Document) -> tuple[Decimal, Decimal]:
         document.currency,
     )
     return totals.net, totals.tax
+
+
+def commission_documents_for_seller(seller: Seller) -> "models.QuerySet[Document]":
+    """The operator's commission invoices and credit notes to the seller, newest first."""
+    return (
+        Document.objects.filter(purpose=DocumentPurpose.COMMISSION, seller=seller)
+        .select_related("credited_invoice")
+        .order_by("-period_start", "-pk")
+    )
+
+
+def payout_months(seller: Seller, *, limit: int = 24) -> list[date]:
+    """The months (newest first) with the seller's sale or commission documents."""
+    sales = Document.sales.filter(seller=seller, date__isnull=False).dates("date", "month")
+    commission = Document.objects.filter(
+        purpose=DocumentPurpose.COMMISSION, seller=seller
+    ).values_list("period_start", flat=True)
+    months = {*sales, *(month for month in commission if month is not None)}
+    return sorted(months, reverse=True)[:limit]
 
 
 PAYOUT_COLUMNS = ("seller_id", "seller", "period", "currency", "line", "document", "amount")
@@ -527,7 +546,7 @@ def payout_statement_csv(statements: list[PayoutStatement]) -> str:
             amount = entry.sale_gross if label == "sale" else -entry.sale_gross
             writer.writerow([*head, label, entry.number, amount])
         for document in s.commission_documents:
-            net, vat = _document_net_and_vat(document)
+            net, vat = document_net_and_vat(document)
             sign = -1 if document.kind == DocumentKind.INVOICE else 1
             writer.writerow(
                 [*head, "commission", document.number or f"#{document.pk}", sign * (net + vat)]

@@ -335,8 +335,12 @@ if not Decimal(0) <= MARKETPLACE_COMMISSION_RATE <= 100:
 # their own; a category not named here takes MARKETPLACE_COMMISSION_RATE.
 try:
     MARKETPLACE_COMMISSION_CATEGORY_RATES = {
-        category: Decimal(rate)
-        for category, rate in env.dict("MARKETPLACE_COMMISSION_CATEGORY_RATES", default={}).items()
+        category.strip(): Decimal(rate)
+        for category, _, rate in (
+            pair.partition("=")
+            for pair in env.str("MARKETPLACE_COMMISSION_CATEGORY_RATES", default="").split(",")
+            if pair.strip()
+        )
     }
 except InvalidOperation as error:
     raise environ.ImproperlyConfigured(

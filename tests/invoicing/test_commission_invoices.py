@@ -22,7 +22,14 @@ from invoicing.operator import operator_entity_ensure
 from marketplace import services as orders
 from marketplace.models import TaxCategory
 from marketplace.tax import REVERSE_CHARGE_NOTE
-from tests.factories import BILLING, ProductFactory, SellerFactory, UserFactory, seller_with_entity
+from tests.factories import (
+    BILLING,
+    ProductFactory,
+    SellerFactory,
+    SellerUserFactory,
+    UserFactory,
+    seller_with_entity,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -302,3 +309,55 @@ def test_beat_task_writes_the_previous_month_per_seller(
     assert tasks.commission_invoices() == 1
 
     assert queued == [(seller.pk, LAST_MONTH.isoformat())]
+
+
+def member_client(client, seller):
+    client.force_login(SellerUserFactory(seller=seller).user)
+    return client
+
+
+def test_seller_sees_its_commission_documents_and_payout_statement(
+    client, seller, django_capture_on_commit_callbacks
+):
+    mug = ProductFactory(seller=seller, unit_price=Decimal("12.99"))
+    bought(seller, django_capture_on_commit_callbacks, (mug, 3))
+    other = seller_with_entity(business_name="Other d.o.o.")
+    bought(other, django_capture_on_commit_callbacks, (ProductFactory(seller=other), 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        [mine] = commission_documents_write(seller_id=seller.pk, period_start=THIS_MONTH)
+        [theirs] = commission_documents_write(seller_id=other.pk, period_start=THIS_MONTH)
+    mine.refresh_from_db()
+    member_client(client, seller)
+
+    listing = client.get("/seller/commission/")
+    page = client.get(f"/seller/payouts/{THIS_MONTH.year}/{THIS_MONTH.month}/")
+    csv_response = client.get(
+        f"/seller/payouts/{THIS_MONTH.year}/{THIS_MONTH.month}/", {"format": "csv"}
+    )
+    pdf = client.get(f"/seller/payouts/{THIS_MONTH.year}/{THIS_MONTH.month}/", {"format": "pdf"})
+
+    assert listing.status_code == 200
+    assert f'data-document-id="{mine.pk}"' in listing.content.decode()
+    assert f'data-document-id="{theirs.pk}"' not in listing.content.decode()
+    # 3 x 12.99 = 38.97 + 22 % = 47.54; commission 3.90 + 22 % = 4.76; payout 42.78.
+    body = page.content.decode()
+    assert '<dd data-testid="payout-sales">47.54</dd>' in body
+    assert "<strong>42.78 EUR</strong>" in body
+    assert "Other d.o.o." not in body
+    assert csv_response["Content-Type"] == "text/csv"
+    assert f"{seller.pk},Lonček d.o.o.,{THIS_MONTH:%Y-%m},EUR,payout,,42.78" in (
+        csv_response.content.decode()
+    )
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert client.get(f"/seller/commission/{theirs.pk}/pdf/").status_code == 404
+    assert client.get(f"/seller/commission/{mine.pk}/pdf/").content.startswith(b"%PDF")
+
+
+def test_payout_page_refuses_a_month_that_does_not_exist_and_an_unknown_format(client, seller):
+    member_client(client, seller)
+
+    assert client.get("/seller/payouts/2026/13/").status_code == 404
+    refused = client.get(f"/seller/payouts/{THIS_MONTH.year}/{THIS_MONTH.month}/?format=xls")
+    assert refused.status_code == 400
+    assert "format: html, csv, pdf or annex." in refused.content.decode()
