@@ -1,6 +1,8 @@
 """The payout statement as a PDF (fpdf2): the month's sales, refunds and commission documents,
 then sales - refunds - commission = payout, each amount as payout_statements computed it."""
 
+from datetime import UTC, date, datetime
+
 from fpdf import FPDF
 
 from invoicing.commission_invoices import PayoutStatement, document_net_and_vat
@@ -11,7 +13,9 @@ _WIDTHS = (50, 40, 40, 40)
 
 def payout_statement_pdf(statements: list[PayoutStatement], *, issuer: str) -> bytes:
     pdf = FPDF(format="A4")
-    pdf.set_creation_date(None)  # the same statement renders to the same bytes
+    # Dated by the statement's month: the same statement renders to the same bytes.
+    first = statements[0].period_start if statements else date(2000, 1, 1)
+    pdf.set_creation_date(datetime(first.year, first.month, 1, tzinfo=UTC))
     pdf.set_auto_page_break(auto=True, margin=15)
     for statement in statements:
         pdf.add_page()

@@ -600,7 +600,11 @@ def document_adopt(
     """Mirror a document found in the seller's entity onto its failed or pending row
     (reconciliation's adopt): the create had succeeded though this row never learned it."""
     with transaction.atomic():
-        invoice = Document.objects.select_for_update().select_related("order").get(pk=invoice_id)
+        invoice = (
+            Document.objects.select_for_update(of=("self",))
+            .select_related("order")
+            .get(pk=invoice_id)
+        )
         if invoice.state == DocumentState.ISSUED:
             raise ApplicationError(f"{invoice} is already issued.", field="state", code="conflict")
         kind = (

@@ -110,16 +110,16 @@ def test_refunds_return_the_commission_on_what_they_refunded_and_add_up_to_the_c
         tax_rate=Decimal("22.00"),
         commission_rate=Decimal("7.50"),
     )
-    charged = line_commission(line, quantity=3, currency="EUR")  # 30.09 * 7.5 % = 2.26675
+    charged = line_commission(line, quantity=3, currency="EUR")  # 30.09 * 7.5 % = 2.25675
 
     returns = [
         refund_commission(line, refunded_before=before, refunded=1, currency="EUR")
         for before in (0, 1, 2)
     ]
 
-    assert charged == Decimal("2.27")
-    # 2.27 - 1.50 (20.06 * 7.5 %), 1.50 - 0.75, 0.75 - 0
-    assert returns == [Decimal("0.77"), Decimal("0.75"), Decimal("0.75")]
+    assert charged == Decimal("2.26")
+    # 2.26 - 1.50 (20.06 * 7.5 % = 1.5045), 1.50 - 0.75 (10.03 * 7.5 % = 0.75225), 0.75 - 0
+    assert returns == [Decimal("0.76"), Decimal("0.75"), Decimal("0.75")]
     assert sum(returns) == charged
     with pytest.raises(ValueError, match="cannot refund 2 of 1 units"):
         refund_commission(line, refunded_before=2, refunded=2, currency="EUR")
