@@ -481,7 +481,16 @@ def payout_statements(*, seller: Seller, period_start: date) -> list[PayoutState
     currencies = sorted({e.currency for e in entries} | {d.currency for d in documents})
     statements = []
     for currency in currencies:
-        statement = PayoutStatement(seller=seller, period_start=first, currency=currency)
+        zero = quantize(Decimal(0), currency)
+        statement = PayoutStatement(
+            seller=seller,
+            period_start=first,
+            currency=currency,
+            sales_gross=zero,
+            refunds_gross=zero,
+            commission_net=zero,
+            commission_vat=zero,
+        )
         for entry in entries:
             if entry.currency != currency:
                 continue

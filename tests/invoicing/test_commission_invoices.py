@@ -217,6 +217,7 @@ def test_month_commission_invoice_credit_note_and_payout_statement_reconcile(
     assert statement.payout == Decimal("-30.73")
     csv_text = payout_statement_csv([statement])
     assert f"{seller.pk},Lonček d.o.o.,{THIS_MONTH:%Y-%m},EUR,payout,,-30.73" in csv_text
+    assert f"{THIS_MONTH:%Y-%m},EUR,sales_gross,,0.00" in csv_text
     assert f"commission,{credit_note.number},3.42" in csv_text
 
 
