@@ -105,7 +105,8 @@ def _settle_unknown_outcomes(client: SpaceInvoicesClient, deadline: float | None
     Stops at the deadline. A row whose look-up fails (timeout, 5xx, 429, 404, ...) is logged
     and stays unknown for the next run; the run goes on with the next row.
     """
-    unknown = Document.sales.filter(
+    # Sales and the operator's commission documents alike: each is looked up in its own entity.
+    unknown = Document.objects.filter(
         state=DocumentState.FAILED, outcome_unknown=True, seller__status=SellerStatus.ACTIVE
     ).order_by("pk")
     for invoice_id, seller_id in unknown.values_list("pk", "seller_id"):

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from invoicing import tasks
+from invoicing import services, tasks
+from invoicing.client import Transient
 from invoicing.commission_invoices import (
     OUTSIDE_SCOPE_NOTE,
     commission_annex_csv,
@@ -19,6 +20,7 @@ from invoicing.commission_invoices import (
 )
 from invoicing.models import Document, DocumentKind, DocumentPurpose, DocumentState, OperatorEntity
 from invoicing.operator import operator_entity_ensure
+from invoicing.reconciliation import reconcile
 from marketplace import services as orders
 from marketplace.models import TaxCategory
 from marketplace.tax import REVERSE_CHARGE_NOTE
@@ -362,3 +364,32 @@ def test_payout_page_refuses_a_month_that_does_not_exist_and_an_unknown_format(c
     refused = client.get(f"/seller/payouts/{THIS_MONTH.year}/{THIS_MONTH.month}/?format=xls")
     assert refused.status_code == 400
     assert "format: html, csv, pdf or annex." in refused.content.decode()
+
+
+def test_a_lost_answer_gives_one_commission_invoice_through_retry_and_reconciliation(
+    seller, operator, sandbox, settings, django_capture_on_commit_callbacks
+):
+    """The create succeeded but its answers were lost until the row gave up; reconciliation
+    then finds it by its metadata and mirrors it, and a later retry creates nothing more."""
+    settings.INVOICE_MAX_ATTEMPTS = 2
+    mug = ProductFactory(seller=seller, unit_price=Decimal("12.99"))
+    bought(seller, django_capture_on_commit_callbacks, (mug, 3))
+    with django_capture_on_commit_callbacks(execute=False):
+        [invoice] = commission_documents_write(seller_id=seller.pk, period_start=THIS_MONTH)
+    sandbox.faults(lost_response_rate=1)
+    with pytest.raises(Transient):
+        services.document_issue(invoice_id=invoice.pk)
+    gave_up = services.document_issue(invoice_id=invoice.pk)
+    assert (gave_up.state, gave_up.outcome_unknown) == (DocumentState.FAILED, True)
+    sandbox.faults()
+
+    reconcile()
+
+    invoice.refresh_from_db()
+    assert (invoice.state, invoice.number) == (DocumentState.ISSUED, f"MP-{TODAY.year}-00001")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.document_retry(invoice_id=invoice.pk)
+    page = sandbox.client().invoice_list(
+        entity_id=operator.entity_id, query={"metadata.seller_id": {"equals": str(seller.pk)}}
+    )
+    assert [document["id"] for document in page.data] == [invoice.remote_id]
