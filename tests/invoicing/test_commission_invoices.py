@@ -1,9 +1,11 @@
 """The operator entity, its monthly commission invoices and credit notes, and payout statements."""
 
+import io
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from core.errors import ApplicationError
@@ -393,3 +395,35 @@ def test_a_lost_answer_gives_one_commission_invoice_through_retry_and_reconcilia
         entity_id=operator.entity_id, query={"metadata.seller_id": {"equals": str(seller.pk)}}
     )
     assert [document["id"] for document in page.data] == [invoice.remote_id]
+
+
+def test_beat_task_writes_nothing_while_the_operator_is_not_configured(
+    settings, sandbox, monkeypatch
+):
+    settings.OPERATOR_NAME = ""
+    queued = []
+    monkeypatch.setattr(tasks.commission_documents, "delay", lambda *args: queued.append(args))
+
+    assert tasks.commission_invoices() == 0
+
+    assert queued == []
+    assert OperatorEntity.objects.count() == 0
+
+
+def test_operator_entity_command_creates_it_and_names_a_missing_setting(settings, sandbox):
+    settings.OPERATOR_NAME = "Marketplace d.o.o."
+    settings.OPERATOR_COUNTRY = ""
+    with pytest.raises(CommandError, match="OPERATOR_COUNTRY: OPERATOR_COUNTRY is not set"):
+        call_command("operator_entity")
+
+    settings.OPERATOR_COUNTRY = "SI"
+    out = io.StringIO()
+    call_command("operator_entity", stdout=out)
+
+    entity_id = OperatorEntity.objects.get().entity_id
+    assert out.getvalue() == f"{entity_id}\tMarketplace d.o.o.\tSI\n"
+
+
+def test_commission_invoices_command_refuses_a_bad_month():
+    with pytest.raises(CommandError, match="--period: not a month YYYY-MM: '2026-13'"):
+        call_command("commission_invoices", "--period", "2026-13")

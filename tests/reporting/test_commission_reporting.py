@@ -11,7 +11,14 @@ from invoicing.operator import operator_entity_ensure
 from marketplace import services as orders
 from reporting.exports import COMMISSION, EXPORTS, csv_batches
 from reporting.selectors import ReportFilters, commission_revenue, seller_statement
-from tests.factories import BILLING, ProductFactory, UserFactory, operator_user, seller_with_entity
+from tests.factories import (
+    BILLING,
+    ProductFactory,
+    SellerUserFactory,
+    UserFactory,
+    operator_user,
+    seller_with_entity,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +105,29 @@ def test_operator_payout_page_csv_and_refusals(client, commission_invoice):
     assert "period: a month as YYYY-MM." in no_month.content.decode()
     assert no_seller.status_code == 400
     assert "seller: choose a seller." in no_seller.content.decode()
+
+
+def test_a_seller_user_exports_its_own_commission_documents_only(
+    client, commission_invoice, django_capture_on_commit_callbacks
+):
+    other = seller_with_entity(business_name="Other d.o.o.")
+    checkout = orders.checkout_create(
+        buyer=UserFactory(),
+        lines=[orders.CartLine(ProductFactory(seller=other).pk, 1)],
+        billing=BILLING,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_mark_paid(order_id=checkout.orders.get().pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        commission_documents_write(seller_id=other.pk, period_start=THIS_MONTH)
+    client.force_login(SellerUserFactory(seller=commission_invoice.seller).user)
+
+    response = client.get(
+        "/api/reports/seller/commission.csv",
+        {"date_from": THIS_MONTH.isoformat(), "date_to": TODAY.isoformat()},
+    )
+
+    assert response.status_code == 200
+    lines = b"".join(response.streaming_content).decode().strip().splitlines()
+    assert len(lines) == 2
+    assert lines[1].startswith(f"{commission_invoice.seller_id},Lonček d.o.o.,MP-")
