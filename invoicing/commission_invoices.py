@@ -35,7 +35,7 @@ import io
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -78,11 +78,7 @@ def month_bounds(period_start: date) -> tuple[date, date]:
 
 
 def previous_month(today: date) -> date:
-    first = today.replace(day=1)
-    return (first.replace(day=1) - _ONE_DAY).replace(day=1)
-
-
-_ONE_DAY = date(2000, 1, 2) - date(2000, 1, 1)
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 # The commission of a month's sale documents
@@ -277,9 +273,7 @@ def _write_for_currency(
         (e.commission for e in entries if e.credited_period in (None, first)), Decimal(0)
     )
     if this_month > 0 and not existing.filter(kind=DocumentKind.INVOICE).exists():
-        name = (
-            f"Marketplace commission, {first:%B %Y} ({_orders(entries, first)} orders, see annex)"
-        )
+        name = f"Marketplace commission, {first:%B %Y} ({_orders(entries)} orders, see annex)"
         written.append(_write(seller, first, currency, treatment, name, this_month, None))
     returns: defaultdict[date, Decimal] = defaultdict(Decimal)
     for entry in entries:
@@ -315,7 +309,7 @@ def _write_for_currency(
     return written
 
 
-def _orders(entries: list[CommissionEntry], first: date) -> int:
+def _orders(entries: list[CommissionEntry]) -> int:
     return len({e.order_id for e in entries if e.kind == DocumentKind.INVOICE})
 
 

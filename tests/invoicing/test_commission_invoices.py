@@ -427,3 +427,8 @@ def test_operator_entity_command_creates_it_and_names_a_missing_setting(settings
 def test_commission_invoices_command_refuses_a_bad_month():
     with pytest.raises(CommandError, match="--period: not a month YYYY-MM: '2026-13'"):
         call_command("commission_invoices", "--period", "2026-13")
+
+
+def test_the_previous_month_of_january_is_last_years_december():
+    assert previous_month(date(2027, 1, 1)) == date(2026, 12, 1)
+    assert previous_month(date(2026, 3, 31)) == date(2026, 2, 1)
