@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from invoicing import gateway
 from invoicing.commission_invoices import (
     PayoutStatement,
@@ -101,7 +102,10 @@ class Command(BaseCommand):
         assert first is not None
         orders.order_refund(order_id=first.pk, lines=[orders.RefundLine(first.lines.get().pk, 1)])
         _wait_for(lambda: _credit_note_issued(first.pk), "the refund's credit note")
-        operator = operator_entity_ensure()
+        try:
+            operator = operator_entity_ensure()
+        except ApplicationError as error:  # `make demo` sets a demo operator
+            raise CommandError(f"{error.field}: {error.message}") from None
         self._say(f"operator entity {operator.entity_id}; writing this month's commission")
         period = timezone.localdate().replace(day=1)
         written = [
