@@ -131,3 +131,19 @@ def test_a_seller_user_exports_its_own_commission_documents_only(
     lines = b"".join(response.streaming_content).decode().strip().splitlines()
     assert len(lines) == 2
     assert lines[1].startswith(f"{commission_invoice.seller_id},Lonček d.o.o.,MP-")
+
+
+def test_admin_lists_and_opens_commission_documents(client, commission_invoice):
+    client.force_login(operator_user(is_superuser=True))
+
+    listing = client.get("/admin/invoicing/document/", {"purpose__exact": "commission"})
+    change = client.get(f"/admin/invoicing/document/{commission_invoice.pk}/change/")
+    operator_entity = client.get("/admin/invoicing/operatorentity/")
+
+    assert listing.status_code == 200
+    body = listing.content.decode()
+    assert commission_invoice.number in body
+    assert f"Commission {THIS_MONTH:%Y-%m}" in body
+    assert change.status_code == 200
+    assert operator_entity.status_code == 200
+    assert "Marketplace d.o.o." in operator_entity.content.decode()
