@@ -89,6 +89,10 @@ format: install
 demo: install
 	rm -rf .local/demo
 	LOCAL_STATE_DIR=.local/demo SPACE_INVOICES_URL=http://127.0.0.1:8775 \
+		OPERATOR_NAME="$${OPERATOR_NAME:-Demo Marketplace d.o.o.}" \
+		OPERATOR_COUNTRY="$${OPERATOR_COUNTRY:-SI}" OPERATOR_VAT_NUMBER="$${OPERATOR_VAT_NUMBER:-SI12345679}" \
+		OPERATOR_ADDRESS="$${OPERATOR_ADDRESS:-Dunajska 1}" OPERATOR_POST_CODE="$${OPERATOR_POST_CODE:-1000}" \
+		OPERATOR_CITY="$${OPERATOR_CITY:-Ljubljana}" \
 		$(BIN)/python manage.py demo --sandbox-port 8775
 
 clean:

@@ -20,7 +20,14 @@ from core.errors import ApplicationError
 from invoicing import order_admin_views, reconciliation, selectors, services
 from invoicing.admin_dashboard import HELD_BY_VIES, HELD_FOR_OPERATOR, WAITING_FOR_ENTITY
 from invoicing.client import SpaceInvoicesError
-from invoicing.models import Document, DocumentState, Finding, FindingKind, WebhookDelivery
+from invoicing.models import (
+    Document,
+    DocumentState,
+    Finding,
+    FindingKind,
+    OperatorEntity,
+    WebhookDelivery,
+)
 from marketplace.admin import OrderAdmin
 from marketplace.models import Order
 from sellers.admin_rows import SellerRowsAdmin
@@ -88,6 +95,7 @@ class InvoiceAdmin(SellerRowsAdmin[Document]):
     # A date filter rather than a date hierarchy, which reads the first and last dates and
     # every year of the mirror on each page (~35 ms per 100,000 documents).
     list_filter = [
+        "purpose",
         "state",
         HeldFilter,
         OverCreditedFilter,
@@ -162,6 +170,8 @@ class InvoiceAdmin(SellerRowsAdmin[Document]):
 
     @admin.display(description="order", ordering="order_id")
     def order_link(self, invoice: Document) -> str:
+        if invoice.order_id is None:  # the operator's commission document of a month
+            return f"Commission {invoice.period_start:%Y-%m}"
         url = reverse("admin:marketplace_order_change", args=[invoice.order_id])
         return format_html('<a href="{}">Order {}</a>', url, invoice.order_id)
 
@@ -292,6 +302,22 @@ class FindingAdmin(AutocompleteFilterAdmin[Finding]):
                  finding.order_id or "", finding.remote_id, finding.detail]
             )  # fmt: skip
         return response
+
+
+@admin.register(OperatorEntity)
+class OperatorEntityAdmin(admin.ModelAdmin[OperatorEntity]):
+    """The operator's own entity (manage.py operator_entity creates it from OPERATOR_*)."""
+
+    list_display = ["name", "country", "vat_number", "entity_id", "created_at"]
+    readonly_fields = [field.name for field in OperatorEntity._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: OperatorEntity | None = None
+    ) -> bool:
+        return False
 
 
 @admin.register(WebhookDelivery)

@@ -214,7 +214,7 @@ def _daily_totals_querysets(
         output_field=DecimalField(max_digits=14, decimal_places=2),
     )
     documents = (
-        Document.objects.filter(
+        Document.sales.filter(
             _MAY_EXIST, seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C
         )
         .annotate(day=Coalesce("date", TruncDate("created_at")))
@@ -222,7 +222,7 @@ def _daily_totals_querysets(
         .values("day", "currency")
         .annotate(net=Sum(signed_net))
     )
-    invoiced = Document.objects.filter(_MAY_EXIST, order=OuterRef("pk"), kind=DocumentKind.INVOICE)
+    invoiced = Document.sales.filter(_MAY_EXIST, order=OuterRef("pk"), kind=DocumentKind.INVOICE)
     remaining_net = (F("lines__quantity") - F("lines__refunded_quantity")) * F("lines__unit_price")
     not_invoiced = (
         Order.objects.filter(seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C)

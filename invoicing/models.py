@@ -41,14 +41,41 @@ def document_ref_parse(ref: str) -> tuple[str, int] | None:
     return (match.group(1), int(match.group(2))) if match else None
 
 
+class DocumentPurpose(models.TextChoices):
+    """Who issues the document and what for: a seller's sale to a buyer (in the seller's
+    entity), or the operator's commission on a seller's sales of a month (in the operator's
+    entity, to the seller; invoicing.commission_invoices)."""
+
+    SALE = "sale", "Seller's sale"
+    COMMISSION = "commission", "Operator's commission"
+
+
 class DocumentState(models.TextChoices):
     PENDING = "pending", "Pending"
     ISSUED = "issued", "Issued"
     FAILED = "failed", "Failed"
 
 
+class SaleDocuments(models.Manager["Document"]):
+    def get_queryset(self) -> "models.QuerySet[Document]":
+        return super().get_queryset().filter(purpose=DocumentPurpose.SALE)
+
+
 class Document(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="documents")
+    # The sale's order; none on a commission document, which covers a seller's month.
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="documents", null=True, blank=True
+    )
+    purpose = models.CharField(
+        max_length=10, choices=DocumentPurpose.choices, default=DocumentPurpose.SALE
+    )
+    objects = models.Manager()
+    # A seller's sales to its buyers (in the seller's entity): what reconciliation of a seller's
+    # entity, the seller's pages and the sales reports read.
+    sales = SaleDocuments()
+
+    # A commission document's month (its first day).
+    period_start = models.DateField(null=True, blank=True)
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="documents")
     entity_id = models.CharField(max_length=40)
     kind = models.CharField(
@@ -174,6 +201,23 @@ class Document(models.Model):
                 condition=~models.Q(number=""),
                 name="document_number_unique_per_entity",
             ),
+            # Exactly once per seller and month: its commission invoice, and per commission
+            # invoice credited, that month's commission credit note.
+            models.UniqueConstraint(
+                fields=["seller", "period_start", "currency"],
+                condition=models.Q(purpose="commission", kind="invoice"),
+                name="one_commission_invoice_per_seller_period",
+            ),
+            models.UniqueConstraint(
+                fields=["seller", "period_start", "credited_invoice"],
+                condition=models.Q(purpose="commission", kind="credit_note"),
+                name="one_commission_credit_note_per_invoice_period",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(purpose="sale", order__isnull=False, period_start__isnull=True)
+                | models.Q(purpose="commission", order__isnull=True, period_start__isnull=False),
+                name="document_purpose_order_or_period",
+            ),
             models.CheckConstraint(
                 condition=models.Q(kind__in=DocumentKind.values), name="document_kind_valid"
             ),
@@ -206,8 +250,16 @@ class Document(models.Model):
 
     @property
     def order_reference(self) -> str:
-        """The marketplace order reference the document carries (its `reference`)."""
-        return order_reference(self.order_id)
+        """The marketplace order reference a sale document carries (its `reference`); a
+        commission document has none."""
+        return "" if self.order_id is None else order_reference(self.order_id)
+
+    @property
+    def sale_order(self) -> Order:
+        """The order of a seller's sale document (not a commission document)."""
+        if self.order is None:
+            raise ValueError(f"document {self.pk} is a commission document, of no order")
+        return self.order
 
     def pdf_filename(self) -> str:
         """`<seller-slug>-<number>.pdf`: every seller numbers its own series, so one buyer's
@@ -287,6 +339,35 @@ class DocumentTax(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rate} % of {self.base}"
+
+
+class OperatorEntity(models.Model):
+    """The marketplace operator's own Space Invoices entity (one row; invoicing.operator).
+
+    It issues only what the operator is the legal issuer of: commission invoices to sellers
+    and their credit notes. No seller's sale is ever written in it.
+    """
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    entity_id = models.CharField(max_length=40, blank=True)
+    # The X-Request-Id of the create call, fixed with the row, reused on every retry.
+    request_id = models.CharField(max_length=64, unique=True, default=new_request_id)
+    name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2)
+    vat_number = models.CharField(max_length=30, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "operator entity"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(singleton=True), name="operator_entity_singleton"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.entity_id or 'not created'})"
 
 
 class FindingKind(models.TextChoices):

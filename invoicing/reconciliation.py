@@ -105,6 +105,7 @@ def _settle_unknown_outcomes(client: SpaceInvoicesClient, deadline: float | None
     Stops at the deadline. A row whose look-up fails (timeout, 5xx, 429, 404, ...) is logged
     and stays unknown for the next run; the run goes on with the next row.
     """
+    # Sales and the operator's commission documents alike: each is looked up in its own entity.
     unknown = Document.objects.filter(
         state=DocumentState.FAILED, outcome_unknown=True, seller__status=SellerStatus.ACTIVE
     ).order_by("pk")
@@ -126,7 +127,7 @@ def sellers_due() -> QuerySet[Seller]:
     """Active sellers with an entity that may have changed since their last visit, the least
     recently visited first; with their cursor and whether they have open findings."""
     visited_at = OuterRef("reconciliation__visited_at")
-    our_changes = Document.objects.filter(seller=OuterRef("pk")).filter(
+    our_changes = Document.sales.filter(seller=OuterRef("pk")).filter(
         Q(created_at__gt=visited_at)
         | Q(last_attempt_at__gt=visited_at)
         | Q(issued_at__gt=visited_at)
@@ -173,7 +174,7 @@ def _outbox_due() -> Q:
 def _uninvoiced(orders: QuerySet[Order]) -> QuerySet[Order]:
     """Those of ``orders`` that may lack their invoice: not cancelled, with lines, and without
     an issued invoice (whether each is at its invoice point is ``invoice_point_reached``'s)."""
-    issued = Document.objects.filter(
+    issued = Document.sales.filter(
         order=OuterRef("pk"), kind=DocumentKind.INVOICE, state=DocumentState.ISSUED
     )
     return (
@@ -251,7 +252,7 @@ def _row_named(document: RemoteDocument, seller: Seller) -> Document | None:
     ref = _ref(document)
     if ref is None:
         return None
-    return Document.objects.filter(pk=ref[1], seller=seller).first()
+    return Document.sales.filter(pk=ref[1], seller=seller).first()
 
 
 def _ref(document: RemoteDocument) -> tuple[str, int] | None:
@@ -376,7 +377,7 @@ class _Visit:
         # One query for the rows these documents touch: mirrored ones, their orders' invoice
         # rows, and the rows their document_ref names; only the fields the checks read.
         rows = list(
-            Document.objects.filter(seller=seller)
+            Document.sales.filter(seller=seller)
             .filter(
                 Q(remote_id__in=ids)
                 | Q(order_id__in=named, kind=DocumentKind.INVOICE)
@@ -387,7 +388,7 @@ class _Visit:
         )
         # The named orders that are the seller's: those its rows belong to, and any others
         # (an order without a row) looked up.
-        orders = {row.order_id for row in rows} & named
+        orders = {row.sale_order.pk for row in rows} & named
         if named - orders:
             orders |= set(
                 Order.objects.filter(seller=seller, pk__in=named - orders).values_list(
@@ -396,7 +397,7 @@ class _Visit:
             )
         mirrored = {str(row.remote_id): row for row in rows if row.remote_id in ids}
         invoice_rows = {
-            row.order_id: row
+            row.sale_order.pk: row
             for row in rows
             if row.kind == DocumentKind.INVOICE and row.order_id in orders
         }
@@ -451,7 +452,7 @@ class _Visit:
         there, once the sweeper has had its time to drive them (a refusal is shown at once)."""
         stale = timezone.now() - settings.INVOICE_PENDING_SWEEP_AFTER
         overdue = (
-            Document.objects.filter(seller=self.seller)
+            Document.sales.filter(seller=self.seller)
             .filter(_outbox_due())
             .filter(
                 Q(send_due_at__lt=stale)
@@ -478,10 +479,10 @@ class _Visit:
                 )
             if (
                 row.kind == DocumentKind.INVOICE
-                and row.order.paid_at is not None
+                and row.sale_order.paid_at is not None
                 and row.payment_recorded_at is None
                 and row.voided_at is None
-                and (row.order.paid_at < stale or row.payment_error)
+                and (row.sale_order.paid_at < stale or row.payment_error)
             ):
                 reason = f": {row.payment_error}" if row.payment_error else ""
                 yield self.finding(
@@ -507,7 +508,7 @@ class _Visit:
             and row.kind == ref[0]
             and row.state != DocumentState.ISSUED
         ):
-            return row.order_id, (
+            return row.sale_order.pk, (
                 f"{document['number']} is in Space Invoices; its {row.get_kind_display().lower()} "
                 f"#{row.pk} here is {row.state}"
             )
@@ -561,7 +562,7 @@ class _Visit:
         elif (
             not document.get("paid_in_full")
             and not document.get("voided_at")
-            and row.order.paid_at is not None
+            and row.sale_order.paid_at is not None
             and (row.payment_recorded_at is not None or row.paid_at is not None)
         ):
             # What we hold as paid: all of it once the entity said so, else the payment we
@@ -597,7 +598,7 @@ def _missing_detail(order: Order) -> str:
 def _over_credited(seller: Seller) -> Iterator[tuple[Document, str]]:
     """Invoices of the mirror whose credit notes credit more than their total (a credit note
     made in the seller's dashboard after ours, or several of them)."""
-    for found in over_credits(invoices=Document.objects.filter(seller=seller)):
+    for found in over_credits(invoices=Document.sales.filter(seller=seller)):
         invoice, currency = found.invoice, found.invoice.currency
         yield (
             invoice,

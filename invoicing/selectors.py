@@ -14,13 +14,13 @@ from sellers.selectors import seller_ids_of
 
 
 def invoice_list_for_seller(seller: Seller) -> QuerySet[Document]:
-    return Document.objects.filter(seller=seller).select_related("order")
+    return Document.sales.filter(seller=seller).select_related("order")
 
 
 def invoices_visible_to(user: User | AnonymousUser) -> QuerySet[Document]:
     """Operators with `invoicing.view_document` see every document; a seller user its seller's;
     a buyer its own orders'."""
-    invoices = Document.objects.select_related("order", "seller")
+    invoices = Document.sales.select_related("order", "seller")
     if not user.is_authenticated:
         return invoices.none()
     if is_operator(user, "invoicing.view_document"):
@@ -183,7 +183,7 @@ def seller_document_list(
     seller: Seller, *, kind: str | None = None, state: str | None = None
 ) -> QuerySet[Document]:
     """The seller's invoices and credit notes, newest first."""
-    documents = Document.objects.filter(seller=seller).select_related("credited_invoice")
+    documents = Document.sales.filter(seller=seller).select_related("credited_invoice")
     if kind:
         documents = documents.filter(kind=kind)
     if state:
@@ -201,7 +201,7 @@ def seller_order_counts(seller: Seller) -> dict[str, int]:
 def seller_document_counts(seller: Seller) -> dict[str, dict[str, int]]:
     """How many of the seller's documents of each kind are in each state, all present."""
     rows = (
-        Document.objects.filter(seller=seller)
+        Document.sales.filter(seller=seller)
         .values_list("kind", "state")
         .annotate(count=Count("pk"))
         .order_by()

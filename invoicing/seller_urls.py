@@ -5,6 +5,7 @@ from django.urls import path
 
 from invoicing import seller_catalog_views as catalog
 from invoicing import seller_order_actions as order_actions
+from invoicing import seller_payout_views as payouts
 from invoicing import seller_staff_views as staff
 from invoicing import seller_views as views
 
@@ -26,4 +27,7 @@ urlpatterns = [
     path("documents/", views.document_list, name="documents"),
     path("documents/<int:pk>/pdf/", views.document_pdf_download, name="document-pdf"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("commission/", payouts.commission_list, name="commission"),
+    path("commission/<int:pk>/pdf/", payouts.commission_pdf, name="commission-pdf"),
+    path("payouts/<int:year>/<int:month>/", payouts.payout_statement, name="payout"),
 ]

@@ -50,6 +50,7 @@ from invoicing.models import (
     Document,
     DocumentKind,
     DocumentLine,
+    DocumentPurpose,
     DocumentState,
     DocumentTax,
     document_ref,
@@ -252,7 +253,7 @@ def credit_note_request(*, invoice: Document, lines: Sequence[CreditLine]) -> Do
             return balance_note
     _refuse_beyond_balance(invoice, goods, balance)
     credit_note = _document_create(
-        invoice.order, DocumentKind.CREDIT_NOTE, credited_invoice=invoice
+        invoice.sale_order, DocumentKind.CREDIT_NOTE, credited_invoice=invoice
     )
     DocumentLine.objects.bulk_create(
         _document_line(
@@ -344,6 +345,7 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
     if (
         invoice.first_sent_at is None  # once sent, the treatment is the one sent
         and invoice.kind == DocumentKind.INVOICE
+        and invoice.purpose == DocumentPurpose.SALE
         and invoice.transaction_type == TransactionType.INTRA_EU_B2B
         and invoice.vies_valid is not True
     ):
@@ -441,9 +443,9 @@ def document_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None)
                 entity_id=invoice.entity_id,
                 document_id=str(invoice.remote_id),
                 payload=DocumentSend(
-                    to=invoice.order.buyer_email,
+                    to=_recipient(invoice),
                     subject=f"{invoice.get_kind_display()} {invoice.number} from "
-                    f"{invoice.seller.business_name}",
+                    f"{_issuer_name(invoice)}",
                     attach_pdf=True,
                 ),
                 request_id=f"{invoice.request_id}-send",
@@ -466,7 +468,8 @@ def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None
     A refusal is kept on the row for admin; the sweeper then leaves the row alone.
     """
     invoice = Document.objects.select_related("order").get(pk=invoice_id)
-    if invoice.payment_recorded_at is not None or invoice.order.paid_at is None:
+    order = invoice.order
+    if invoice.payment_recorded_at is not None or order is None or order.paid_at is None:
         return invoice
     if invoice.voided_at is not None:  # Space Invoices takes no payment on a void document
         logger.info("invoice %s is voided: its payment is not recorded", invoice.pk)
@@ -488,8 +491,8 @@ def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None
                         amount=amount,
                         type="card",
                         invoice_id=str(invoice.remote_id),
-                        date=timezone.localdate(invoice.order.paid_at).isoformat(),
-                        reference=order_reference(invoice.order_id),
+                        date=timezone.localdate(order.paid_at).isoformat(),
+                        reference=order_reference(order.pk),
                         metadata={
                             "order_id": str(invoice.order_id),
                             "payment_ref": _payment_ref(invoice),
@@ -549,7 +552,8 @@ def document_retry(*, invoice_id: int, actor: User | None = None) -> Document:
     order_id = Document.objects.values_list("order_id", flat=True).get(pk=invoice_id)
     with transaction.atomic():
         # The order first, as refunds and cancels lock it before they write a credit note.
-        Order.objects.select_for_update().only("pk").get(pk=order_id)
+        if order_id is not None:
+            Order.objects.select_for_update().only("pk").get(pk=order_id)
         invoice = (
             Document.objects.select_for_update(of=("self",))
             .select_related("credited_invoice")
@@ -557,7 +561,11 @@ def document_retry(*, invoice_id: int, actor: User | None = None) -> Document:
         )
         if invoice.state != DocumentState.FAILED:
             return invoice
-        if invoice.credited_invoice is not None and not invoice.outcome_unknown:
+        if (
+            invoice.credited_invoice is not None
+            and invoice.purpose == DocumentPurpose.SALE
+            and not invoice.outcome_unknown
+        ):
             _refuse_retry_beyond_remaining(invoice, invoice.credited_invoice)
         if not invoice.outcome_unknown:
             invoice.request_id = new_request_id()
@@ -592,7 +600,11 @@ def document_adopt(
     """Mirror a document found in the seller's entity onto its failed or pending row
     (reconciliation's adopt): the create had succeeded though this row never learned it."""
     with transaction.atomic():
-        invoice = Document.objects.select_for_update().select_related("order").get(pk=invoice_id)
+        invoice = (
+            Document.objects.select_for_update(of=("self",))
+            .select_related("order")
+            .get(pk=invoice_id)
+        )
         if invoice.state == DocumentState.ISSUED:
             raise ApplicationError(f"{invoice} is already issued.", field="state", code="conflict")
         kind = (
@@ -693,7 +705,7 @@ def document_payload(
 ) -> DocumentCreate:
     """The create request for the row as it is now, from the row alone: its lines (read in id
     order unless given) and its recorded tax treatment, dated the day the row was written."""
-    order = invoice.order
+    order = invoice.sale_order
     if lines is None:
         lines = list(invoice.lines.select_related("order_line").order_by("pk"))
     customer = DocumentCustomer(
@@ -955,7 +967,7 @@ def _balance_credit_note(
     if not bases:
         return None
     credit_note = _document_create(
-        invoice.order, DocumentKind.CREDIT_NOTE, credited_invoice=invoice
+        invoice.sale_order, DocumentKind.CREDIT_NOTE, credited_invoice=invoice
     )
     named: defaultdict[Decimal, list[str]] = defaultdict(list)
     for line, quantity in goods:
@@ -1002,7 +1014,7 @@ def _recheck_vies(invoice: Document) -> Document:
     standard-VAT policy issues it with the payment the buyer made and the VAT left due. VIES
     down under the hold policy: held, and checked again later.
     """
-    order = invoice.order
+    order = invoice.sale_order
     seller_profile, buyer_profile = seller_tax_profile(order.seller), buyer_tax_profile(order)
     evidence = vies_check(seller=seller_profile, buyer=buyer_profile, use_cache=False)
     waiting_credit_notes = Q(credited_invoice=invoice, state=DocumentState.PENDING)
@@ -1083,7 +1095,8 @@ def _mirror(invoice: Document, document: RemoteDocument) -> None:
     # have been created before the order was paid. Paid in full, or paid in part (VAT that
     # became due at issue stays due), it holds the order's payment (inline with the create, or
     # nothing was due).
-    paid_inline = invoice.order.paid_at is not None and (paid or document["total_paid"] > 0)
+    paid_at = invoice.order.paid_at if invoice.order is not None else None
+    paid_inline = paid_at is not None and (paid or document["total_paid"] > 0)
     with transaction.atomic():
         updated = Document.objects.filter(
             pk=invoice.pk, state__in=[DocumentState.PENDING, DocumentState.FAILED]
@@ -1115,7 +1128,7 @@ def _mirror(invoice: Document, document: RemoteDocument) -> None:
         )
         if settings.SEND_DOCUMENTS_TO_BUYERS:
             _enqueue("send_document", invoice.pk)
-        if not paid_inline and invoice.kind == DocumentKind.INVOICE and invoice.order.paid_at:
+        if not paid_inline and invoice.kind == DocumentKind.INVOICE and paid_at:
             _enqueue("record_payment", invoice.pk)
     logger.info("document %s issued as %s in %s", invoice.pk, document["id"], invoice.entity_id)
 
@@ -1158,6 +1171,17 @@ def _create_sending(invoice: Document) -> None:
     )
 
 
+def _recipient(invoice: Document) -> str:
+    """A sale's buyer, or the seller a commission document is addressed to."""
+    return invoice.seller.email if invoice.order is None else invoice.order.buyer_email
+
+
+def _issuer_name(invoice: Document) -> str:
+    if invoice.purpose == DocumentPurpose.COMMISSION:
+        return str(settings.OPERATOR_NAME)
+    return invoice.seller.business_name
+
+
 def _payment_ref(invoice: Document) -> str:
     """Names the invoice's payment record in its metadata, so a lost answer can be found."""
     return f"mkt-payment-{invoice.pk}"
@@ -1192,10 +1216,9 @@ def _created_earlier(client: SpaceInvoicesClient, invoice: Document) -> RemoteDo
     The request id replay covers this while the API keeps idempotency keys; looking the
     document up by metadata covers it after they expire, or after the id was rotated.
     """
-    query = {
-        "metadata.order_id": {"equals": str(invoice.order_id)},
-        "metadata.document_ref": {"equals": document_ref(kind=invoice.kind, pk=invoice.pk)},
-    }
+    query = {"metadata.document_ref": {"equals": document_ref(kind=invoice.kind, pk=invoice.pk)}}
+    if invoice.order_id is not None:
+        query["metadata.order_id"] = {"equals": str(invoice.order_id)}
     if invoice.kind == DocumentKind.CREDIT_NOTE:
         page = client.credit_note_list(entity_id=invoice.entity_id, query=query, limit=2)
     else:

@@ -2,16 +2,23 @@
 an unavailable database or broker are retried with backoff; the services decide when a row has
 used its attempts."""
 
+import logging
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from celery import Task, shared_task
+from django.utils import timezone
 
+from core.errors import ApplicationError
 from core.unavailable import INFRASTRUCTURE_ERRORS
-from invoicing import reconciliation, seller_entities, services
+from invoicing import commission_invoices as commission_invoices_module
+from invoicing import operator, reconciliation, seller_entities, services
 from invoicing.client import Transient
 from invoicing.retry import retry_delay
+
+logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 20  # beyond this a pending row waits for the sweeper
 RETRIED: tuple[type[Exception], ...] = (Transient, services.NotReady, *INFRASTRUCTURE_ERRORS)
@@ -125,3 +132,41 @@ def delete_removed_entity_user(self: Task[Any, Any], removal_id: int) -> None:
         seller_entities.entity_user_removal_mark_failed,
         removal_id=removal_id,
     )
+
+
+# The operator's monthly commission documents (invoicing.commission_invoices)
+
+
+@shared_task(name="invoicing.commission_invoices")
+def commission_invoices() -> int:
+    """Beat, on COMMISSION_INVOICE_DAY: the previous month's commission documents, per seller."""
+    period = commission_invoices_module.previous_month(timezone.localdate())
+    try:
+        operator.operator_entity_ensure()
+    except ApplicationError as error:  # not configured: nothing can be issued
+        logger.error("commission documents of %s not written: %s", period, error)
+        return 0
+    except Transient as error:  # written anyway: they wait for the entity (the sweeper)
+        logger.warning("operator entity not created yet: %s", error)
+    sellers = commission_invoices_module.commission_sellers_for(period)
+    for seller_id in sellers:
+        commission_documents.delay(seller_id, period.isoformat())
+    return len(sellers)
+
+
+COMMISSION_RETRIED: tuple[type[Exception], ...] = (
+    commission_invoices_module.SalesPending,
+    *INFRASTRUCTURE_ERRORS,
+)
+
+
+@shared_task(
+    name="invoicing.commission_documents", bind=True, acks_late=True, max_retries=MAX_RETRIES
+)
+def commission_documents(self: Task[Any, Any], seller_id: int, period: str) -> None:
+    try:
+        commission_invoices_module.commission_documents_write(
+            seller_id=seller_id, period_start=date.fromisoformat(period)
+        )
+    except COMMISSION_RETRIED as error:
+        raise self.retry(exc=error, countdown=retry_delay(self.request.retries, error)) from error

@@ -604,7 +604,7 @@ def _order_draft(
             tax_rate=line.tax_rate,
             total_net=line_net(line, currency),
             supply_kind=product.supply_kind,
-            commission_rate=commission_rate_for(seller),
+            commission_rate=commission_rate_for(seller, product),
         )
         for (product, _), line in zip(seller_lines, priced, strict=True)
     ]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
-from celery.schedules import schedule
+from celery.schedules import crontab, schedule
 
 # Lets admin and generic classes be subscripted at run time (ModelAdmin[Seller]) for mypy.
 django_stubs_ext.monkeypatch()
@@ -336,6 +336,23 @@ except InvalidOperation as error:
     raise environ.ImproperlyConfigured("MARKETPLACE_COMMISSION_RATE must be a number") from error
 if not Decimal(0) <= MARKETPLACE_COMMISSION_RATE <= 100:
     raise environ.ImproperlyConfigured("MARKETPLACE_COMMISSION_RATE must be between 0 and 100")
+# Commission per product tax category ("reduced=8.00,zero=5.00"), for sellers without a rate of
+# their own; a category not named here takes MARKETPLACE_COMMISSION_RATE.
+try:
+    MARKETPLACE_COMMISSION_CATEGORY_RATES = {
+        category.strip(): Decimal(rate)
+        for category, _, rate in (
+            pair.partition("=")
+            for pair in env.str("MARKETPLACE_COMMISSION_CATEGORY_RATES", default="").split(",")
+            if pair.strip()
+        )
+    }
+except InvalidOperation as error:
+    raise environ.ImproperlyConfigured(
+        "MARKETPLACE_COMMISSION_CATEGORY_RATES must map categories to numbers"
+    ) from error
+if not all(Decimal(0) <= rate <= 100 for rate in MARKETPLACE_COMMISSION_CATEGORY_RATES.values()):
+    raise environ.ImproperlyConfigured("MARKETPLACE_COMMISSION_CATEGORY_RATES must be 0 to 100")
 if INVOICE_TRIGGER not in {"placed", "paid", "fulfilled"}:
     raise environ.ImproperlyConfigured("INVOICE_TRIGGER must be placed, paid or fulfilled")
 # A row still pending (or an issued document's email or payment record still due) this long
@@ -354,15 +371,52 @@ SEND_DOCUMENTS_TO_BUYERS = env.bool("SEND_DOCUMENTS_TO_BUYERS", default=True)
 # request id, which the API answers without sending again).
 SPACE_INVOICES_MESSAGES_PATH = env.str("SPACE_INVOICES_MESSAGES_PATH", default="/sandbox/outbox")
 
-# The platform operator as the DAC7 report names it (reporting/filings/dac7.py): its legal name,
-# TIN (for the French file the dac7 package writes, its 9-digit SIREN), VAT number and address.
-DAC7_OPERATOR_NAME = env.str("DAC7_OPERATOR_NAME", default="")
-DAC7_OPERATOR_TIN = env.str("DAC7_OPERATOR_TIN", default="")
-DAC7_OPERATOR_VAT = env.str("DAC7_OPERATOR_VAT", default="")
-DAC7_OPERATOR_ADDRESS = env.str("DAC7_OPERATOR_ADDRESS", default="")
-DAC7_OPERATOR_POST_CODE = env.str("DAC7_OPERATOR_POST_CODE", default="")
-DAC7_OPERATOR_CITY = env.str("DAC7_OPERATOR_CITY", default="")
-DAC7_OPERATOR_COUNTRY = env.str("DAC7_OPERATOR_COUNTRY", default="")
+
+# The marketplace operator: the legal issuer of its commission invoices to sellers and of its
+# deemed-supplier sales (invoicing.operator creates its Space Invoices entity from these), and
+# the platform operator the DAC7 report names (reporting/filings/dac7.py). Each OPERATOR_* falls
+# back to the DAC7_OPERATOR_* variable of the same detail, the names these had first.
+def _operator(name: str, dac7_name: str) -> str:
+    return str(env.str(name, default=env.str(dac7_name, default="")))
+
+
+OPERATOR_NAME = _operator("OPERATOR_NAME", "DAC7_OPERATOR_NAME")
+# Its TIN (for the French DAC7 file the dac7 package writes, its 9-digit SIREN).
+OPERATOR_TIN = _operator("OPERATOR_TIN", "DAC7_OPERATOR_TIN")
+OPERATOR_VAT_NUMBER = _operator("OPERATOR_VAT_NUMBER", "DAC7_OPERATOR_VAT")
+OPERATOR_ADDRESS = _operator("OPERATOR_ADDRESS", "DAC7_OPERATOR_ADDRESS")
+OPERATOR_POST_CODE = _operator("OPERATOR_POST_CODE", "DAC7_OPERATOR_POST_CODE")
+OPERATOR_CITY = _operator("OPERATOR_CITY", "DAC7_OPERATOR_CITY")
+OPERATOR_COUNTRY = _operator("OPERATOR_COUNTRY", "DAC7_OPERATOR_COUNTRY").strip().upper()
+OPERATOR_EMAIL = env.str("OPERATOR_EMAIL", default="")
+DAC7_OPERATOR_NAME = OPERATOR_NAME
+DAC7_OPERATOR_TIN = OPERATOR_TIN
+DAC7_OPERATOR_VAT = OPERATOR_VAT_NUMBER
+DAC7_OPERATOR_ADDRESS = OPERATOR_ADDRESS
+DAC7_OPERATOR_POST_CODE = OPERATOR_POST_CODE
+DAC7_OPERATOR_CITY = OPERATOR_CITY
+DAC7_OPERATOR_COUNTRY = OPERATOR_COUNTRY
+# The operator entity's number series: commission invoices and their credit notes.
+OPERATOR_INVOICE_NUMBER_FORMAT = env.str(
+    "OPERATOR_INVOICE_NUMBER_FORMAT", default="MP-{yyyy}-{nnnnn}"
+)
+OPERATOR_CREDIT_NOTE_NUMBER_FORMAT = env.str(
+    "OPERATOR_CREDIT_NOTE_NUMBER_FORMAT", default="MPCN-{yyyy}-{nnnnn}"
+)
+# The day of the month (1-28) beat writes the previous month's commission invoices and credit
+# notes (invoicing.commission_invoices), at COMMISSION_INVOICE_HOUR o'clock (TIME_ZONE).
+COMMISSION_INVOICE_DAY = env.int("COMMISSION_INVOICE_DAY", default=1)
+COMMISSION_INVOICE_HOUR = env.int("COMMISSION_INVOICE_HOUR", default=3)
+if not 1 <= COMMISSION_INVOICE_DAY <= 28:
+    raise environ.ImproperlyConfigured("COMMISSION_INVOICE_DAY must be 1 to 28")
+if not 0 <= COMMISSION_INVOICE_HOUR <= 23:
+    raise environ.ImproperlyConfigured("COMMISSION_INVOICE_HOUR must be 0 to 23")
+CELERY_BEAT_SCHEDULE["invoicing.commission_invoices"] = {
+    "task": "invoicing.commission_invoices",
+    "schedule": crontab(
+        minute=0, hour=COMMISSION_INVOICE_HOUR, day_of_month=COMMISSION_INVOICE_DAY
+    ),
+}
 
 # Seconds each /readyz check (database, cache, broker, Space Invoices) may take.
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)

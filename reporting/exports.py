@@ -18,12 +18,15 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from reporting.selectors import (
+    COMMISSION_EXPORT_COLUMNS,
     DOCUMENT_EXPORT_COLUMNS,
     EXPORT_CHUNK_SIZE,
     FORMULA_PREFIXES,
     INVOICE_EXPORT_COLUMNS,
     LINE_EXPORT_COLUMNS,
     ReportFilters,
+    commission_count,
+    commission_export_rows,
     document_count,
     document_export_queryset,
     document_export_rows,
@@ -191,10 +194,25 @@ STATEMENT = CsvExport(
     count=lambda filters: len(seller_statement(filters=filters)),
     requires_seller=True,
 )
-EXPORTS = {export.name: export for export in (INVOICES, DOCUMENTS, LINES, VAT, STATEMENT)}
+# The operator's commission invoices and credit notes to sellers (not sellers' sales).
+COMMISSION = CsvExport(
+    name="commission",
+    version=1,
+    columns=COMMISSION_EXPORT_COLUMNS,
+    rows=lambda filters: [
+        tuple(
+            _neutralise_formula(value) if isinstance(value, str) else _cell(value) for value in row
+        )
+        for row in commission_export_rows(filters=filters)
+    ],
+    count=lambda filters: commission_count(filters=filters),
+)
+EXPORTS = {
+    export.name: export for export in (INVOICES, DOCUMENTS, LINES, VAT, STATEMENT, COMMISSION)
+}
 # The report exports: the report pages' downloads, and what a seller user may export of its own
 # seller. The issue-2 invoice layout is for operators only, with its own admin form.
-REPORT_EXPORTS = (DOCUMENTS, LINES, VAT, STATEMENT)
+REPORT_EXPORTS = (DOCUMENTS, LINES, VAT, STATEMENT, COMMISSION)
 
 
 def csv_batches(

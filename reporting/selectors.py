@@ -49,7 +49,14 @@ from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Replace
 from django.db.models.lookups import Regex
 from django.db.models.sql.compiler import SQLCompiler
 
-from invoicing.models import Document, DocumentKind, DocumentLine, DocumentState, DocumentTax
+from invoicing.models import (
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentPurpose,
+    DocumentState,
+    DocumentTax,
+)
 from marketplace.pricing import quantize
 from reporting.models import ExportJob, SellerMonthRollup
 from sellers.models import Seller
@@ -82,6 +89,8 @@ def issued_documents(filters: ReportFilters, *, prefix: str = "") -> Q:
     conditions: dict[str, Any] = {
         f"{prefix}state": DocumentState.ISSUED,
         f"{prefix}voided_at__isnull": True,
+        # Sellers' sales; the operator's commission documents are reported on their own.
+        f"{prefix}purpose": DocumentPurpose.SALE,
     }
     if filters.seller_id is not None:
         conditions[f"{prefix}seller_id"] = filters.seller_id
@@ -781,3 +790,92 @@ def sellers_matching(*, term: str) -> QuerySet[Seller]:
     if term.isascii() and term.isdigit() and len(term) <= 18:
         found |= Q(pk=int(term))
     return Seller.objects.filter(found).order_by("business_name", "id")
+
+
+# The operator's commission documents (invoicing.commission_invoices): its revenue, kept apart
+# from the sellers' sales above (issued_documents selects sales only).
+
+
+@dataclass(frozen=True)
+class CommissionRevenue:
+    currency: str
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+def _commission_documents(filters: ReportFilters) -> QuerySet[Document]:
+    documents = Document.objects.filter(
+        purpose=DocumentPurpose.COMMISSION, state=DocumentState.ISSUED, voided_at__isnull=True
+    )
+    if filters.seller_id is not None:
+        documents = documents.filter(seller_id=filters.seller_id)
+    if filters.date_from is not None:
+        documents = documents.filter(date__gte=filters.date_from)
+    if filters.date_to is not None:
+        documents = documents.filter(date__lte=filters.date_to)
+    if filters.currency is not None:
+        documents = documents.filter(currency=filters.currency)
+    if filters.kind is not None:
+        documents = documents.filter(kind=filters.kind)
+    return documents
+
+
+def commission_revenue(*, filters: ReportFilters) -> list[CommissionRevenue]:
+    """The operator's commission by currency: invoices less credit notes, dated in the period."""
+    rows = (
+        _commission_documents(filters)
+        .values("currency")
+        .annotate(
+            net=money_total("total_net"),
+            tax=money_total("total_tax"),
+            gross=money_total("total_gross"),
+        )
+        .order_by("currency")
+    )
+    return [CommissionRevenue(r["currency"], r["net"], r["tax"], r["gross"]) for r in rows]
+
+
+COMMISSION_EXPORT_COLUMNS = (
+    "seller_id",
+    "seller_name",
+    "number",
+    "kind",
+    "credited_number",
+    "period",
+    "date",
+    "currency",
+    "transaction_type",
+    "net",
+    "tax",
+    "gross",
+)
+
+
+def commission_export_rows(*, filters: ReportFilters) -> list[tuple[Any, ...]]:
+    documents = (
+        _commission_documents(filters)
+        .select_related("seller", "credited_invoice")
+        .order_by("date", "pk")
+    )
+    return [
+        (
+            d.seller_id,
+            d.seller.business_name,
+            d.number,
+            d.kind,
+            d.credited_invoice.number if d.credited_invoice else "",
+            d.period_start,
+            d.date,
+            d.currency,
+            d.transaction_type,
+            d.total_net,
+            d.total_tax,
+            d.total_gross,
+        )
+        for d in documents
+    ]
+
+
+def commission_count(*, filters: ReportFilters) -> int:
+    return _commission_documents(filters).count()

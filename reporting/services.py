@@ -156,7 +156,7 @@ def rollup_document_voided(*, document: Document) -> None:
 def _rollup_rows(documents: QuerySet[Document]) -> QuerySet[Document, tuple[Any, ...]]:
     """The issued, dated `documents` (voided or not) added up per rollup row."""
     return (
-        documents.filter(state=DocumentState.ISSUED, date__isnull=False)
+        documents.filter(state=DocumentState.ISSUED, date__isnull=False, purpose="sale")
         .annotate(month=FirstOfMonth("date"))
         .values_list(*_ROLLUP_KEY)
         .annotate(**_ROLLUP_SUMS)

@@ -7,7 +7,7 @@ Mounted at the site root, before `admin/`, so that admin's catch-all does not ta
 from django.contrib import admin
 from django.urls import path
 
-from reporting import api, views
+from reporting import api, payout_views, views
 from reporting.exports import EXPORTS, REPORT_EXPORTS
 from reporting.filings import dac7_views, ecsl_views, oss_views
 
@@ -43,6 +43,11 @@ urlpatterns = [
     ),
     path("admin/reports/vat/", admin.site.admin_view(views.vat_page), name="reports-vat"),
     path("admin/reports/health/", admin.site.admin_view(views.health_page), name="reports-health"),
+    path(
+        "admin/reports/payouts/",
+        admin.site.admin_view(payout_views.payout_page),
+        name="reports-payouts",
+    ),
     # The seller picker's search (reporting.forms.SellerPickerWidget).
     path(
         "admin/reports/sellers/",

@@ -41,6 +41,7 @@ from reporting.forms import SellerPickerForm, seller_label
 from reporting.selectors import (
     ReportFilters,
     SellerMonth,
+    commission_revenue,
     document_count,
     issuance_health,
     month_totals,
@@ -202,6 +203,7 @@ def summary_page(request: HttpRequest) -> HttpResponse:
                 {k: v for k, v in filters_to_json(filters).items() if k != "seller"}
             ),
             "charts": summary_charts(totals),
+            "commission": commission_revenue(filters=filters),
         }
 
     return _report(request, "reporting/admin/summary.html", "Sellers by month", build)

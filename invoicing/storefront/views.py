@@ -161,7 +161,7 @@ def _my_orders_page(request: HttpRequest) -> tuple[list[OrderCard], Page[Order]]
 
 
 def _own_pdf_url(document: Document) -> str:
-    ref = document.order.checkout.public_id
+    ref = document.sale_order.checkout.public_id
     return reverse("storefront:checkout-document-pdf", args=[ref, document.pk])
 
 

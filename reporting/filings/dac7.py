@@ -8,8 +8,9 @@ every report here), each in the quarter of its document date:
   fixed ECB table of invoicing.distance_sales, each seller's sum per quarter and currency once;
   a currency that table lacks leaves its documents out, with a warning naming them.
 - activities: the number of its invoices (a credit note does not undo the sale's count).
-- fees: the fees and commissions the marketplace withheld. The project records none (no fee
-  or commission is modelled), so 0.
+- fees: the commission the operator charged the seller (invoicing.commission_invoices): the
+  gross total (VAT included, a tax charged with it) of its commission invoices less their credit
+  notes, in euro as above, in the quarter of the commission document's date.
 A seller is reportable when it resides in a member state (its country) and did not stay under
 both de-minimis limits: fewer than 30 sales and less than EUR 2,000 of consideration.
 
@@ -45,7 +46,7 @@ from django.db.models.functions import ExtractQuarter
 from core.errors import ApplicationError
 from core.eu import EU_MEMBER_STATES
 from invoicing.distance_sales import amount_in_eur
-from invoicing.models import Document, DocumentKind, DocumentState
+from invoicing.models import Document, DocumentKind, DocumentPurpose, DocumentState
 from sellers.models import Seller, SellerKind
 
 FIRST_YEAR = 2023  # DAC7's first reporting period, and the earliest the schema takes
@@ -76,7 +77,7 @@ OPERATOR_SETTINGS = (
 class Quarter:
     consideration: Decimal = ZERO  # EUR
     activities: int = 0
-    fees: Decimal = ZERO  # EUR; no commission is recorded
+    fees: Decimal = ZERO  # EUR
 
 
 @dataclass(frozen=True)
@@ -157,13 +158,31 @@ def dac7_report(*, year: int) -> Dac7Report:
         else:
             considerations[seller_id][index] -= amount
 
+    fees: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO] * 4)
+    for row in _quarter_totals(year, purpose=DocumentPurpose.COMMISSION):
+        amount = amount_in_eur(row["gross"], row["currency"])
+        if amount is None:
+            warnings.append(
+                f"Seller #{row['seller_id']}: commission {row['kind']} document(s) in "
+                f"{row['currency']} of Q{row['quarter']} left out: no euro rate for it."
+            )
+            continue
+        sign = 1 if row["kind"] == DocumentKind.INVOICE else -1
+        fees[row["seller_id"]][row["quarter"] - 1] += sign * amount
+
     sellers = Seller.objects.in_bulk(considerations.keys())
     reportable: list[ReportableSeller] = []
     below = 0
     for seller_id in sorted(considerations):
         quarters = tuple(
-            Quarter(consideration=amount.quantize(CENT), activities=count)
-            for amount, count in zip(considerations[seller_id], activities[seller_id], strict=True)
+            Quarter(
+                consideration=amount.quantize(CENT),
+                activities=count,
+                fees=max(fee, ZERO).quantize(CENT),
+            )
+            for amount, count, fee in zip(
+                considerations[seller_id], activities[seller_id], fees[seller_id], strict=True
+            )
         )
         item = ReportableSeller(
             seller=sellers[seller_id], quarters=quarters, problems=(), warnings=()
@@ -181,11 +200,13 @@ def dac7_report(*, year: int) -> Dac7Report:
     )
 
 
-def _quarter_totals(year: int) -> Iterable[dict[str, Any]]:
+def _quarter_totals(year: int, *, purpose: str = DocumentPurpose.SALE) -> Iterable[dict[str, Any]]:
     """Per seller resident in a member state, quarter, kind and currency: the gross total and
-    the number of the year's issued, not voided documents."""
+    the number of the year's issued, not voided documents (sales, or the operator's commission
+    documents to the seller)."""
     return (
         Document.objects.filter(
+            purpose=purpose,
             state=DocumentState.ISSUED,
             voided_at__isnull=True,
             date__year=year,

@@ -127,7 +127,7 @@ SERVICE_OUTSIDE = "a service between {seller} and {buyer} is not an intra-EU sup
 def ec_sales_list(*, seller: Seller, quarter: Quarter) -> EcSalesList:
     """The seller's EC Sales List for the quarter (module docstring)."""
     documents = list(
-        Document.objects.filter(
+        Document.sales.filter(
             seller=seller,
             state=DocumentState.ISSUED,
             voided_at__isnull=True,

@@ -152,7 +152,7 @@ class OssReturn:
 
 def oss_documents(*, seller: Seller, quarter: Quarter) -> QuerySet[Document]:
     """The seller's documents of the quarter that the OSS return declares (see the module)."""
-    return Document.objects.filter(
+    return Document.sales.filter(
         seller=seller,
         state=DocumentState.ISSUED,
         voided_at__isnull=True,

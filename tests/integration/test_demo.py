@@ -25,6 +25,8 @@ def test_the_demo_prints_the_milestone(tmp_path: Path) -> None:
     env.update(
         DEBUG="true", LOCAL_STATE_DIR=str(tmp_path), SPACE_INVOICES_URL=f"http://127.0.0.1:{port}"
     )
+    # The demo operator `make demo` configures.
+    env.update(OPERATOR_NAME="Demo Marketplace d.o.o.", OPERATOR_COUNTRY="SI")
     done = subprocess.run(
         [sys.executable, "manage.py", "demo", "--sandbox-port", str(port)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
@@ -44,3 +46,30 @@ def test_the_demo_prints_the_milestone(tmp_path: Path) -> None:
     csv_lines = Path(result["export_csv"]).read_text().splitlines()
     assert len(csv_lines) == 3
     assert all(f"{year}-00001" in line for line in csv_lines[1:])
+    # The month's commission (10 %): Alpine (SI, domestic 22 %) sold 2 x 14.90 and refunded 1,
+    # Berlin (DE, reverse charge) sold 2 x 24.00; each payout is sales - refunds - commission.
+    commission = [
+        (c["number"], c["transaction_type"], c["total_net"], c["total_with_tax"])
+        for c in result["commission_invoices"]
+    ]
+    assert commission == [
+        (f"MP-{year}-00001", "domestic", "1.49", "1.82"),
+        (f"MP-{year}-00002", "intra_eu_b2b", "4.80", "4.80"),
+    ]
+    assert all(
+        c["entity_id"] == result["operator_entity_id"] for c in result["commission_invoices"]
+    )
+    payouts = [
+        (
+            p["sales_gross"],
+            p["refunds_gross"],
+            p["commission_net"],
+            p["commission_vat"],
+            p["payout"],
+        )
+        for p in result["payout_statements"]
+    ]
+    assert payouts == [
+        ("36.36", "18.18", "1.49", "0.33", "16.36"),
+        ("51.36", "0.00", "4.80", "0.00", "46.56"),
+    ]

@@ -3,7 +3,12 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError
 
-from marketplace.commission import commission_rate_for, line_commission
+from marketplace.commission import (
+    commission_rate_for,
+    line_commission,
+    order_commission,
+    refund_commission,
+)
 from marketplace.models import OrderLine
 from tests.factories import (
     OrderFactory,
@@ -77,3 +82,57 @@ def test_commission_on_part_of_a_line_is_the_rate_on_that_part_rounded_half_up()
 def test_the_database_refuses_a_seller_rate_outside_0_to_100(rate):
     with pytest.raises(IntegrityError):
         SellerFactory(commission_rate=rate)
+
+
+def test_a_product_categorys_rate_applies_to_sellers_without_their_own(api_client, settings):
+    settings.MARKETPLACE_COMMISSION_RATE = Decimal("10.00")
+    settings.MARKETPLACE_COMMISSION_CATEGORY_RATES = {"reduced": Decimal("6.00")}
+    default = SellerFactory(business_name="Default")
+    own = SellerFactory(business_name="Own", commission_rate=Decimal("7.50"))
+    book = ProductFactory(seller=default, tax_category="reduced")
+    mug = ProductFactory(seller=default, tax_category="standard")
+    own_book = ProductFactory(seller=own, tax_category="reduced")
+
+    _checkout(api_client, book, mug, own_book)
+
+    rates = {line.product_id: line.commission_rate for line in OrderLine.objects.all()}
+    assert rates == {
+        book.pk: Decimal("6.00"),
+        mug.pk: Decimal("10.00"),
+        own_book.pk: Decimal("7.50"),
+    }
+
+
+def test_refunds_return_the_commission_on_what_they_refunded_and_add_up_to_the_charge():
+    line = OrderLineFactory(
+        quantity=3,
+        unit_price=Decimal("10.03"),
+        tax_rate=Decimal("22.00"),
+        commission_rate=Decimal("7.50"),
+    )
+    charged = line_commission(line, quantity=3, currency="EUR")  # 30.09 * 7.5 % = 2.25675
+
+    returns = [
+        refund_commission(line, refunded_before=before, refunded=1, currency="EUR")
+        for before in (0, 1, 2)
+    ]
+
+    assert charged == Decimal("2.26")
+    # 2.26 - 1.50 (20.06 * 7.5 % = 1.5045), 1.50 - 0.75 (10.03 * 7.5 % = 0.75225), 0.75 - 0
+    assert returns == [Decimal("0.76"), Decimal("0.75"), Decimal("0.75")]
+    assert sum(returns) == charged
+    with pytest.raises(ValueError, match="cannot refund 2 of 1 units"):
+        refund_commission(line, refunded_before=2, refunded=2, currency="EUR")
+
+
+def test_order_commission_leaves_out_units_refunded_before_the_invoice():
+    order = OrderFactory(line=None)
+    OrderLineFactory(
+        order=order,
+        quantity=4,
+        refunded_quantity=1,
+        unit_price=Decimal("5.00"),
+        commission_rate=Decimal("10.00"),
+    )
+
+    assert order_commission(order) == Decimal("1.50")

@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from core.models import AuditEvent
-from invoicing.models import Document, DocumentKind, DocumentState
+from invoicing.models import Document, DocumentKind, DocumentPurpose, DocumentState
 from marketplace.models import Checkout, Order
 from reporting.filings.dac7 import Quarter, below_de_minimis, dac7_report, dac7_xml
 from sellers.models import Seller
@@ -385,3 +385,45 @@ def test_the_command_refuses_a_bad_year(tmp_path):
     with pytest.raises(CommandError, match=r"^--year: 'next' is not a year\.$"):
         call_command("dac7_report", "--year", "next", "--output", str(tmp_path / "f.xml"))
     assert list(tmp_path.iterdir()) == []
+
+
+def commission(seller: Seller, on: date, gross: str, credits: Document | None = None) -> Document:
+    """An issued commission document of the operator to `seller` dated `on`."""
+    serial = next(_serial)
+    return Document.objects.create(
+        purpose=DocumentPurpose.COMMISSION,
+        period_start=on.replace(day=1),
+        seller=seller,
+        entity_id="ent_operator",
+        kind=DocumentKind.CREDIT_NOTE if credits else DocumentKind.INVOICE,
+        credited_invoice=credits,
+        state=DocumentState.ISSUED,
+        remote_id=f"{'cre' if credits else 'inv'}_{serial:024x}",
+        number=f"MP-{serial:05d}",
+        date=on,
+        currency="EUR",
+        total_net=Decimal(gross),
+        total_tax=Decimal("0.00"),
+        total_gross=Decimal(gross),
+    )
+
+
+def test_fees_are_the_commission_charged_less_credited_per_quarter(two_sellers):
+    maja = two_sellers["maja"]
+    january = commission(maja, date(2026, 2, 1), "12.20")
+    commission(maja, date(2026, 3, 2), "2.44", credits=january)
+    commission(maja, date(2026, 8, 1), "5.00")
+    commission(maja, date(2025, 12, 1), "99.00")  # another year
+
+    report = dac7_report(year=2026)
+
+    item = next(item for item in report.sellers if item.seller == maja)
+    assert [quarter.fees for quarter in item.quarters] == [
+        Decimal("9.76"),
+        Decimal("0.00"),
+        Decimal("5.00"),
+        Decimal("0.00"),
+    ]
+    assert item.fees == Decimal("14.76")
+    # The commission documents are not the seller's sales.
+    assert item.consideration == Decimal("1232.99")

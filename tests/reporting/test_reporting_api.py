@@ -165,6 +165,11 @@ EXPORT_ROUTES = {
         "/api/reports/seller/statement.csv",
         "reports_seller_statement_csv",
     ),
+    "report-commission-csv": ("/api/reports/commission.csv", "reports_commission_csv"),
+    "report-seller-commission-csv": (
+        "/api/reports/seller/commission.csv",
+        "reports_seller_commission_csv",
+    ),
 }
 
 

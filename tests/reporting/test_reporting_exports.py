@@ -70,6 +70,10 @@ def test_layouts_are_fixed_and_versioned() -> None:
             "invoice_count", "invoice_net", "invoice_tax", "invoice_gross", "credit_note_count",
             "credit_note_net", "credit_note_tax", "credit_note_gross", "net", "tax", "gross",
         )),
+        "commission": (1, (
+            "seller_id", "seller_name", "number", "kind", "credited_number", "period", "date",
+            "currency", "transaction_type", "net", "tax", "gross",
+        )),
     }  # fmt: skip
 
 

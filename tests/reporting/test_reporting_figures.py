@@ -249,7 +249,7 @@ def test_statement_without_a_seller_is_a_form_with_the_seller_picker(
     assert '<option value=""></option>\n\n</select>' in html
     assert "admin/js/vendor/select2/select2.full" in html
     # Without a seller, no statement download: every link shown answers a CSV.
-    assert response.context["exports"] == ["documents", "lines", "vat"]
+    assert response.context["exports"] == ["documents", "lines", "vat", "commission"]
     assert "/admin/reports/statement.csv" not in html
 
 
@@ -262,7 +262,7 @@ def test_statement_with_a_seller_shows_it_picked_and_its_download(
     html = response.content.decode()
 
     assert f'<option value="{acme.pk}" selected>Acme, d.o.o. (#{acme.pk}, SI)</option>' in html
-    assert response.context["exports"] == ["documents", "lines", "vat", "statement"]
+    assert response.context["exports"] == ["documents", "lines", "vat", "statement", "commission"]
     assert (
         'href="/admin/reports/statement.csv?date_from=2024-01-01&amp;date_to=2024-12-31'
         f'&amp;seller={acme.pk}"'

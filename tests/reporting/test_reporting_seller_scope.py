@@ -15,7 +15,7 @@ from sellers.models import Seller, SellerUser
 pytestmark = pytest.mark.django_db
 
 YEAR = {"date_from": "2024-01-01", "date_to": "2024-12-31"}
-SELLER_EXPORTS = ["documents", "lines", "vat", "statement"]
+SELLER_EXPORTS = ["documents", "lines", "vat", "statement", "commission"]
 
 
 @pytest.fixture
@@ -97,6 +97,7 @@ def test_filters_cannot_widen_the_seller_scope(
         "/api/reports/lines.csv",
         "/api/reports/vat.csv",
         "/api/reports/statement.csv",
+        "/api/reports/commission.csv",
     ],
 )
 def test_operator_exports_are_forbidden_to_seller_users(bolt_client: Client, url: str) -> None:
@@ -113,6 +114,7 @@ def test_operator_exports_are_forbidden_to_seller_users(bolt_client: Client, url
         "/admin/reports/summary/",
         "/admin/reports/vat/",
         "/admin/reports/health/",
+        "/admin/reports/payouts/",
         "/admin/invoicing/document/export.csv",
     ],
 )

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -19,12 +20,21 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from core.errors import ApplicationError
 from invoicing import gateway
-from invoicing.models import Document, DocumentState
+from invoicing.commission_invoices import (
+    PayoutStatement,
+    commission_documents_write,
+    payout_statement_csv,
+    payout_statements,
+)
+from invoicing.models import Document, DocumentKind, DocumentState
+from invoicing.operator import operator_entity_ensure
 from marketplace import services as orders
 from marketplace.management.demo_sellers import DEMO_SELLERS
-from marketplace.models import Product
+from marketplace.models import Order, Product
 from reporting.exports import INVOICES, export_write
 from reporting.selectors import ReportFilters
 from sellers.models import Seller, SellerStatus
@@ -82,6 +92,40 @@ class Command(BaseCommand):
             "sellers": [{"id": s.pk, "entity_id": s.entity_id} for s in sellers],
             "invoices": [_invoice_summary(invoice) for invoice in invoices],
             "export_csv": str(export_path),
+            **self._operator_month(checkout.pk, sellers),
+        }
+
+    def _operator_month(self, checkout_id: int, sellers: list[Seller]) -> dict[str, Any]:
+        """The operator's side of the month: one unit of the first order refunded, then each
+        seller's commission invoice and payout statement."""
+        first = Order.objects.filter(checkout_id=checkout_id).order_by("pk").first()
+        assert first is not None
+        orders.order_refund(order_id=first.pk, lines=[orders.RefundLine(first.lines.get().pk, 1)])
+        _wait_for(lambda: _credit_note_issued(first.pk), "the refund's credit note")
+        try:
+            operator = operator_entity_ensure()
+        except ApplicationError as error:  # `make demo` sets a demo operator
+            raise CommandError(f"{error.field}: {error.message}") from None
+        self._say(f"operator entity {operator.entity_id}; writing this month's commission")
+        period = timezone.localdate().replace(day=1)
+        written = [
+            document
+            for seller in sellers
+            for document in commission_documents_write(seller_id=seller.pk, period_start=period)
+        ]
+        commission = _wait_for(
+            lambda: _all_issued_rows([d.pk for d in written]), "the commission invoices"
+        )
+        payouts = []
+        for seller in sellers:
+            statements = payout_statements(seller=seller, period_start=period)
+            path = settings.LOCAL_DIR / f"payout-{seller.pk}-{period:%Y-%m}.csv"
+            path.write_text(payout_statement_csv(statements), encoding="utf-8")
+            payouts += [_payout_summary(statement, path) for statement in statements]
+        return {
+            "operator_entity_id": operator.entity_id,
+            "commission_invoices": [_commission_summary(document) for document in commission],
+            "payout_statements": payouts,
         }
 
     @contextmanager
@@ -164,11 +208,58 @@ def _all_active(sellers: list[Seller]) -> list[Seller] | None:
 
 
 def _all_issued(checkout_id: int) -> list[Document] | None:
-    invoices = list(Document.objects.filter(order__checkout_id=checkout_id).order_by("seller_id"))
+    invoices = list(
+        Document.objects.filter(order__checkout_id=checkout_id, kind=DocumentKind.INVOICE).order_by(
+            "seller_id"
+        )
+    )
     if any(invoice.state == DocumentState.FAILED for invoice in invoices):
         raise CommandError(f"invoice failed: {[invoice.last_error for invoice in invoices]}")
     issued = [invoice for invoice in invoices if invoice.state == DocumentState.ISSUED]
     return invoices if len(invoices) == 2 and len(issued) == 2 else None
+
+
+def _credit_note_issued(order_id: int) -> bool | None:
+    return (
+        Document.objects.filter(
+            order_id=order_id, kind=DocumentKind.CREDIT_NOTE, state=DocumentState.ISSUED
+        ).exists()
+        or None
+    )
+
+
+def _all_issued_rows(ids: list[int]) -> list[Document] | None:
+    documents = list(Document.objects.filter(pk__in=ids).order_by("seller_id", "pk"))
+    if any(document.state == DocumentState.FAILED for document in documents):
+        raise CommandError(f"commission failed: {[d.last_error for d in documents]}")
+    return documents if all(d.state == DocumentState.ISSUED for d in documents) else None
+
+
+def _commission_summary(document: Document) -> dict[str, Any]:
+    return {
+        "seller_id": document.seller_id,
+        "entity_id": document.entity_id,
+        "number": document.number,
+        "transaction_type": document.transaction_type,
+        "total_net": str(document.total_net),
+        "total_tax": str(document.total_tax),
+        "total_with_tax": str(document.total_gross),
+    }
+
+
+def _payout_summary(statement: PayoutStatement, path: Path) -> dict[str, Any]:
+    return {
+        "seller_id": statement.seller.pk,
+        "seller": statement.seller.business_name,
+        "period": f"{statement.period_start:%Y-%m}",
+        "currency": statement.currency,
+        "sales_gross": str(statement.sales_gross),
+        "refunds_gross": str(statement.refunds_gross),
+        "commission_net": str(statement.commission_net),
+        "commission_vat": str(statement.commission_vat),
+        "payout": str(statement.payout),
+        "csv": str(path),
+    }
 
 
 def _invoice_summary(invoice: Document) -> dict[str, Any]:
