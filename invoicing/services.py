@@ -45,6 +45,7 @@ from invoicing.client import (
     json_dumps,
     json_loads,
 )
+from invoicing.client.wire import PartyEInvoicing
 from invoicing.distance_sales import distance_sales_over_threshold
 from invoicing.models import (
     Document,
@@ -707,6 +708,11 @@ def document_payload(
     )
     if invoice.customer_tax_number:
         customer.tax_number = invoice.customer_tax_number
+    if order.buyer_peppol_id:
+        customer.peppol_id = order.buyer_peppol_id
+        customer.peppol_scheme_id = order.buyer_peppol_scheme_id
+    if order.buyer_reference:
+        customer.e_invoicing = PartyEInvoicing(buyer_reference=order.buyer_reference)
     total = _totals(lines, order.currency).gross
     metadata = {
         "order_id": str(order.pk),
