@@ -13,5 +13,10 @@ urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order"),
     path("documents/", views.document_list, name="documents"),
     path("documents/<int:pk>/pdf/", views.document_pdf_download, name="document-pdf"),
+    path(
+        "documents/<int:pk>/e-invoice/",
+        views.document_e_invoice_download,
+        name="document-e-invoice",
+    ),
     path("dashboard/", views.dashboard, name="dashboard"),
 ]

@@ -176,6 +176,15 @@ def entity_settings(country: str, on: dt.date) -> dict[str, dict[str, bool]]:
     }
 
 
+def issued_format(country: str, on: dt.date) -> Format | None:
+    """The e-invoice format a document of a seller of ``country`` is issued in on ``on``: the
+    mandate's first format once issuing is mandatory and delivered through us, else none."""
+    mandate = mandate_for(country)
+    if mandate is None or not mandate.supported or not issuing_mandatory(mandate, on):
+        return None
+    return mandate.formats[0]
+
+
 def buyer_requirements(country: str, on: dt.date) -> tuple[BuyerField, ...]:
     """What a business buyer must give at checkout for a domestic sale of a seller of
     ``country`` on ``on`` (nothing where issuing is not mandatory yet, or not through us)."""
