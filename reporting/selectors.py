@@ -258,7 +258,8 @@ INVOICE_EXPORT_COLUMNS: dict[str, Any] = {
 }
 
 # Layout "documents" v3 (v2 plus e_invoice_format and e_invoice_delivered): every text cell is
-# a code (_code) or one-line free text (_one_line_text), so PostgreSQL's COPY writes the same bytes as csv.writer (exports.py).
+# a code (_code) or one-line free text (_one_line_text), so PostgreSQL's COPY writes the same
+# bytes as csv.writer (exports.py).
 DOCUMENT_EXPORT_COLUMNS: dict[str, Any] = {
     "document_id": _text("id"),
     "kind": _code("kind"),
