@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError
@@ -23,6 +24,7 @@ from invoicing.models import DocumentKind, DocumentState
 from invoicing.seller_forms import DocumentFilterForm, OrderFilterForm
 from invoicing.services import document_e_invoice, document_pdf
 from marketplace.models import OrderStatus
+from sellers import einvoicing
 from sellers import selectors as seller_selectors
 from sellers.branding import readable_text_colour
 from sellers.models import SellerRole, SellerUser
@@ -108,6 +110,9 @@ def overview(request: HttpRequest, membership: SellerUser) -> HttpResponse:
             (kind, DocumentKind(kind).label, list(counts.items()))
             for kind, counts in documents.items()
         ],
+        "e_invoicing": einvoicing.readiness(
+            str(seller.country), timezone.localdate(), seller.e_invoicing_settings
+        ),
     }
     return _page(request, membership, "sellers/overview.html", context)
 

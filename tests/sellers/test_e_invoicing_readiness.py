@@ -11,7 +11,7 @@ from invoicing import seller_entities
 from sellers import einvoicing
 from sellers.einvoicing import Status
 from sellers.models import Seller
-from tests.factories import SellerFactory, UserFactory, seller_with_entity
+from tests.factories import SellerFactory, SellerUserFactory, UserFactory, seller_with_entity
 
 OFF = {
     "e_invoicing": {"enabled": False, "auto_send": False},
@@ -140,3 +140,19 @@ def test_admin_lists_every_sellers_readiness(client, monkeypatch):
 
     assert "peppol: ubl from 2026-01-01 (required, not configured yet)" in page
     assert "email: xrechnung, zugferd from 2027-01-01 (upcoming, configured)" in page
+
+
+@pytest.mark.django_db
+def test_the_sellers_overview_shows_its_readiness(sandbox, client, monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *args: TODAY)
+    seller = seller_with_entity(country="BE", tax_number="BE0403019261")
+    member = SellerUserFactory(seller=seller).user
+    client.force_login(member)
+
+    html = client.get("/seller/").content.decode()
+
+    assert (
+        '<dd data-testid="e-invoicing" data-status="required" data-configured="true">'
+        "peppol: ubl from 2026-01-01 (required, configured)"
+    ) in html
+    assert einvoicing.MANDATES["BE"].source in html
