@@ -325,3 +325,24 @@ def test_draft_has_no_e_invoice_and_unknown_formats_and_entities_are_404(
     assert unknown.status_code == 404
     assert elsewhere.status_code == 404
     assert as_credit_note.status_code == 404
+
+
+def test_the_validators_do_catch_a_broken_e_invoice(
+    sandbox_http: httpx.Client, make_entity: EntityFactory
+) -> None:
+    """The checks above would fail: the same validators find a wrong total and a missing
+    element in otherwise valid output."""
+    entity = _entity(make_entity)
+    invoice = _create(sandbox_http, entity["id"], "/invoices", CASES["domestic"])
+    ubl = _download(sandbox_http, entity["id"], invoice, "ubl")
+    cii = _download(sandbox_http, entity["id"], invoice, "zugferd")
+
+    wrong_total = ubl.replace(b"<cbc:TaxInclusiveAmount", b"<cbc:TaxInclusiveAmount x='1'", 1)
+    tree = etree.fromstring(ubl)
+    tree.find("cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", NS).text = "1.00"
+    no_type = cii.replace(b"<ram:TypeCode>380</ram:TypeCode>", b"", 1)
+
+    assert validate(wrong_total).schema_errors != []
+    rules = validate(etree.tostring(tree, xml_declaration=True, encoding="UTF-8")).rule_errors
+    assert {message.split(" ")[0] for message in rules} >= {"BR-CO-15"}
+    assert validate(no_type).schema_errors != []
