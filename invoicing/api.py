@@ -7,7 +7,12 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -56,6 +61,7 @@ class InvoiceOutputSerializer(serializers.ModelSerializer[Document]):
             "last_error",
             "created_at",
             "issued_at",
+            "e_invoice_format",
         ]
 
 
@@ -89,6 +95,27 @@ class InvoicePdfApi(APIView):
         pdf = services.document_pdf(invoice=invoice)
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{invoice.pdf_filename()}"'
+        return response
+
+
+class InvoiceEInvoiceApi(APIView):
+    """The issued invoice or credit note as an e-invoice (XML), for whoever may see its PDF:
+    ``?e_format=ubl|xrechnung|zugferd`` (``format`` is DRF's own), by default the format it
+    was issued in (else UBL)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("e_format", str, enum=["ubl", "xrechnung", "zugferd"], required=False)
+        ],
+        responses={(200, "application/xml"): bytes},
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        invoice = get_object_or_404(selectors.invoices_visible_to(request.user), pk=pk)
+        xml, filename = services.document_e_invoice(
+            invoice=invoice, e_format=request.query_params.get("e_format", "")
+        )
+        response = HttpResponse(xml, content_type="application/xml")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
 

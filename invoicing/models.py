@@ -121,6 +121,9 @@ class Document(models.Model):
     vies_checked_at = models.DateTimeField(null=True, blank=True)
     vies_request_id = models.CharField(max_length=64, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The e-invoice format the seller's country mandated when the row was written
+    # (sellers.einvoicing.issued_format): ubl, xrechnung or zugferd; blank where none applied.
+    e_invoice_format = models.CharField(max_length=10, blank=True)
     payment_recorded_at = models.DateTimeField(null=True, blank=True)
     # What the entity says happened to the issued document since (its answer, webhooks).
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -260,6 +263,11 @@ class Document(models.Model):
         if self.order is None:
             raise ValueError(f"document {self.pk} is a commission document, of no order")
         return self.order
+
+    def e_invoice_filename(self, e_format: str) -> str:
+        """`<seller-slug>-<number>-<format>.xml`, like the PDF's name."""
+        slug = slugify(self.seller.business_name) or f"seller-{self.seller_id}"
+        return get_valid_filename(f"{slug}-{self.number}-{e_format}.xml")
 
     def pdf_filename(self) -> str:
         """`<seller-slug>-<number>.pdf`: every seller numbers its own series, so one buyer's

@@ -31,8 +31,9 @@ from invoicing.client import (
     SpaceInvoicesError,
     Transient,
 )
-from invoicing.client.wire import NumberFormats
+from invoicing.client.wire import Enabled, EntityEInvoicing, NumberFormats
 from invoicing.services import documents_release_for_seller
+from sellers.einvoicing import entity_settings
 from sellers.models import (
     MirrorState,
     RemovedEntityUser,
@@ -103,10 +104,9 @@ def seller_entity_create(*, seller_id: int, client: SpaceInvoicesClient | None =
     if seller.entity_id or seller.status != SellerStatus.PENDING:
         return seller
     client = client or gateway.space_invoices_client()
+    payload = seller_entity_payload(seller)
     try:
-        entity = client.entity_create(
-            payload=seller_entity_payload(seller), request_id=seller.entity_request_id
-        )
+        entity = client.entity_create(payload=payload, request_id=seller.entity_request_id)
     except Transient:
         raise
     except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
@@ -114,7 +114,10 @@ def seller_entity_create(*, seller_id: int, client: SpaceInvoicesClient | None =
         return Seller.objects.get(pk=seller.pk)
     with transaction.atomic():
         activated = Seller.objects.filter(pk=seller.pk, entity_id__isnull=True).update(
-            entity_id=entity["id"], status=SellerStatus.ACTIVE, entity_error=""
+            entity_id=entity["id"],
+            status=SellerStatus.ACTIVE,
+            entity_error="",
+            e_invoicing_settings=_e_invoicing_sent(payload),
         )
         if activated:
             audit_record(
@@ -146,10 +149,11 @@ def seller_entity_update(*, seller_id: int, client: SpaceInvoicesClient | None =
     if not seller.entity_id:
         return seller
     client = client or gateway.space_invoices_client()
+    payload = seller_entity_payload(seller)
     try:
         client.entity_update(
             entity_id=seller.entity_id,
-            payload=seller_entity_payload(seller),
+            payload=payload,
             request_id=f"mkt-entity-update-{uuid.uuid4().hex}",
         )
     except Transient:
@@ -157,7 +161,9 @@ def seller_entity_update(*, seller_id: int, client: SpaceInvoicesClient | None =
     except SpaceInvoicesError as error:
         seller_entity_update_mark_failed(seller_id=seller.pk, reason=str(error))
         return Seller.objects.get(pk=seller.pk)
-    Seller.objects.filter(pk=seller.pk).update(entity_error="")
+    Seller.objects.filter(pk=seller.pk).update(
+        entity_error="", e_invoicing_settings=_e_invoicing_sent(payload)
+    )
     logger.info("seller %s details sent to entity %s", seller.pk, seller.entity_id)
     return Seller.objects.get(pk=seller.pk)
 
@@ -169,7 +175,31 @@ def seller_entity_update_mark_failed(*, seller_id: int, reason: str) -> None:
     logger.warning("seller %s entity update failed", seller_id)
 
 
+def seller_e_invoicing_sync() -> list[int]:
+    """Send the e-invoicing settings of the readiness table (sellers.einvoicing) to every
+    active seller whose entity holds others: a mandate that came into force, a table changed by
+    a release, a seller whose country changed. Runs daily (beat) and after deploys."""
+    today = timezone.localdate()
+    stale = [
+        seller.pk
+        for seller in Seller.objects.filter(status=SellerStatus.ACTIVE)
+        .only("pk", "country", "e_invoicing_settings")
+        .order_by("pk")
+        if seller.e_invoicing_settings != entity_settings(str(seller.country), today)
+    ]
+    for seller_id in stale:
+        SellerEntityTasks().entity_update_requested(seller_id=seller_id)
+    return stale
+
+
+def _e_invoicing_sent(payload: EntityCreate) -> dict[str, object]:
+    """The e-invoicing settings of an entity payload, as stored on the seller."""
+    assert payload.settings is not None
+    return payload.settings.model_dump(include={"e_invoicing", "xrechnung", "zugferd"})
+
+
 def seller_entity_payload(seller: Seller) -> EntityCreate:
+    e_invoicing = entity_settings(str(seller.country), timezone.localdate())
     payload = EntityCreate(
         name=seller.business_name,
         address=seller.address,
@@ -185,6 +215,9 @@ def seller_entity_payload(seller: Seller) -> EntityCreate:
             number_formats=NumberFormats(
                 invoice=INVOICE_NUMBER_FORMAT, credit_note=CREDIT_NOTE_NUMBER_FORMAT
             ),
+            e_invoicing=EntityEInvoicing(**e_invoicing["e_invoicing"]),
+            xrechnung=Enabled(**e_invoicing["xrechnung"]),
+            zugferd=Enabled(**e_invoicing["zugferd"]),
         ),
         metadata={"seller_id": str(seller.pk)},
     )

@@ -26,6 +26,11 @@ urlpatterns = [
     path("staff/<int:pk>/remove/", staff.staff_remove, name="staff-remove"),
     path("documents/", views.document_list, name="documents"),
     path("documents/<int:pk>/pdf/", views.document_pdf_download, name="document-pdf"),
+    path(
+        "documents/<int:pk>/e-invoice/",
+        views.document_e_invoice_download,
+        name="document-e-invoice",
+    ),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("commission/", payouts.commission_list, name="commission"),
     path("commission/<int:pk>/pdf/", payouts.commission_pdf, name="commission-pdf"),

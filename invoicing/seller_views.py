@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import ApplicationError
@@ -21,8 +22,9 @@ from invoicing import selectors, seller_entities
 from invoicing.client import SpaceInvoicesError
 from invoicing.models import DocumentKind, DocumentState
 from invoicing.seller_forms import DocumentFilterForm, OrderFilterForm
-from invoicing.services import document_pdf
+from invoicing.services import document_e_invoice, document_pdf
 from marketplace.models import OrderStatus
+from sellers import einvoicing
 from sellers import selectors as seller_selectors
 from sellers.branding import readable_text_colour
 from sellers.models import SellerRole, SellerUser
@@ -43,6 +45,7 @@ ORDER_NOT_FOUND = "This order does not exist or belongs to another seller."
 DOCUMENT_NOT_FOUND = "This document does not exist or belongs to another seller."
 NOT_ISSUED = "This document is not issued yet, so it has no PDF."
 PDF_UNAVAILABLE = "The invoicing service did not send the PDF; try again in a minute."
+E_INVOICE_UNAVAILABLE = "The invoicing service did not send the e-invoice; try again in a minute."
 DASHBOARD_UNAVAILABLE = "The invoicing service did not open the dashboard; try again in a minute."
 
 P = ParamSpec("P")
@@ -109,6 +112,9 @@ def overview(request: HttpRequest, membership: SellerUser) -> HttpResponse:
             (kind, DocumentKind(kind).label, list(counts.items()))
             for kind, counts in documents.items()
         ],
+        "e_invoicing": einvoicing.readiness(
+            str(seller.country), timezone.localdate(), seller.e_invoicing_settings
+        ),
     }
     return _page(request, membership, "sellers/overview.html", context)
 
@@ -170,6 +176,50 @@ def document_pdf_download(request: HttpRequest, membership: SellerUser, pk: int)
         )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{document.pdf_filename()}"'
+    return response
+
+
+@require_GET
+@seller_member_required
+def document_e_invoice_download(
+    request: HttpRequest, membership: SellerUser, pk: int
+) -> HttpResponse:
+    """The document's e-invoice, under the same rules as its PDF."""
+    document = selectors.seller_document_list(membership.seller).filter(pk=pk).first()
+    if document is None:
+        return _refuse(
+            request,
+            DOCUMENT_NOT_FOUND,
+            status=404,
+            title="Document not found",
+            membership=membership,
+        )
+    if document.state != DocumentState.ISSUED:
+        return _refuse(
+            request,
+            "This document is not issued yet, so it has no e-invoice.",
+            status=404,
+            title="No e-invoice yet",
+            membership=membership,
+        )
+    try:
+        xml, filename = document_e_invoice(
+            invoice=document, e_format=request.GET.get("e_format", "")
+        )
+    except ApplicationError as error:
+        return _refuse(
+            request, error.message, status=400, title="Unknown format", membership=membership
+        )
+    except SpaceInvoicesError:
+        return _refuse(
+            request,
+            E_INVOICE_UNAVAILABLE,
+            status=502,
+            title="E-invoice unavailable",
+            membership=membership,
+        )
+    response = HttpResponse(xml, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -45,6 +46,7 @@ from invoicing.client import (
     json_dumps,
     json_loads,
 )
+from invoicing.client.wire import E_INVOICE_FORMATS, EInvoiceFormat, PartyEInvoicing
 from invoicing.distance_sales import distance_sales_over_threshold
 from invoicing.models import (
     Document,
@@ -69,6 +71,7 @@ from marketplace.tax import (
     marketplace_is_deemed_supplier,
     tax_treatment,
 )
+from sellers.einvoicing import issued_format
 from sellers.models import Seller, ViesUnavailablePolicy
 
 logger = logging.getLogger(__name__)
@@ -525,6 +528,27 @@ def document_pdf(*, invoice: Document, client: SpaceInvoicesClient | None = None
     return client.document_pdf(entity_id=invoice.entity_id, document_id=str(invoice.remote_id))
 
 
+def document_e_invoice(
+    *, invoice: Document, e_format: str = "", client: SpaceInvoicesClient | None = None
+) -> tuple[bytes, str]:
+    """The issued document's e-invoice XML and its file name: in ``e_format`` (ubl, xrechnung
+    or zugferd), else in the format it was issued in, else as Peppol BIS UBL."""
+    if invoice.state != DocumentState.ISSUED:
+        raise ApplicationError("The document is not issued yet.", field="state")
+    chosen = e_format or invoice.e_invoice_format or "ubl"
+    if chosen not in E_INVOICE_FORMATS:
+        raise ApplicationError(
+            f"Choose an e-invoice format of {', '.join(E_INVOICE_FORMATS)}.", field="e_format"
+        )
+    client = client or gateway.space_invoices_client()
+    xml = client.document_e_invoice(
+        entity_id=invoice.entity_id,
+        document_id=str(invoice.remote_id),
+        e_format=cast(EInvoiceFormat, chosen),
+    )
+    return xml, invoice.e_invoice_filename(chosen)
+
+
 def document_mark_failed(*, invoice_id: int, reason: str) -> None:
     with transaction.atomic():
         failed = Document.objects.filter(pk=invoice_id, state=DocumentState.PENDING).update(
@@ -719,6 +743,11 @@ def document_payload(
     )
     if invoice.customer_tax_number:
         customer.tax_number = invoice.customer_tax_number
+    if order.buyer_peppol_id:
+        customer.peppol_id = order.buyer_peppol_id
+        customer.peppol_scheme_id = order.buyer_peppol_scheme_id
+    if order.buyer_reference:
+        customer.e_invoicing = PartyEInvoicing(buyer_reference=order.buyer_reference)
     total = _totals(lines, order.currency).gross
     metadata = {
         "order_id": str(order.pk),
@@ -786,6 +815,7 @@ def _document_create(order: Order, kind: str, *, credited_invoice: Document | No
         currency=order.currency,
         seller_country=str(order.seller.country),
         buyer_country=str(order.billing_country),
+        e_invoice_format=issued_format(str(order.seller.country), timezone.localdate()) or "",
         correlation_id=request_id_current(),
         **treatment,
     )

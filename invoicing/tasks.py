@@ -53,6 +53,12 @@ def sweep_pending() -> int:
     )
 
 
+@shared_task(name="invoicing.e_invoicing_sync")
+def e_invoicing_sync() -> int:
+    """Send the readiness table's e-invoicing settings to the entities that lack them."""
+    return len(seller_entities.seller_e_invoicing_sync())
+
+
 @shared_task(name="invoicing.reconcile", time_limit=1800, soft_time_limit=1700)
 def reconcile() -> int:
     """Visit the sellers due until 25 minutes have passed; the rest wait for the next run."""

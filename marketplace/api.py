@@ -157,6 +157,13 @@ class BillingInputSerializer(serializers.Serializer[None]):
     country = serializers.CharField(max_length=2, min_length=2)
     company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     vat_number = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    peppol_id = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    peppol_scheme_id = serializers.CharField(
+        max_length=4, required=False, allow_blank=True, default=""
+    )
+    buyer_reference = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default=""
+    )
 
 
 class CheckoutInputSerializer(serializers.Serializer[None]):

@@ -154,6 +154,11 @@ class Order(models.Model):
     billing_country = CountryField()
     buyer_company = models.CharField(max_length=200, blank=True)
     buyer_vat_number = models.CharField(max_length=30, blank=True)
+    # The buyer's e-invoicing address and reference (marketplace.einvoice_buyer), sent on the
+    # document's customer.
+    buyer_peppol_id = models.CharField(max_length=50, blank=True)
+    buyer_peppol_scheme_id = models.CharField(max_length=4, blank=True)
+    buyer_reference = models.CharField(max_length=100, blank=True)
     currency = models.CharField(max_length=3)
     # The tax treatment decided at checkout (see marketplace.tax); the invoice copies it.
     transaction_type = models.CharField(max_length=16, blank=True)

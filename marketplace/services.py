@@ -5,7 +5,7 @@ cancelling or refunding an invoiced order writes a credit note."""
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -18,6 +18,7 @@ from core.accounts import GUEST_USERNAME_PREFIX
 from core.audit import audit_record
 from core.errors import ApplicationError
 from marketplace.commission import commission_rate_for
+from marketplace.einvoice_buyer import buyer_e_invoicing_require, buyer_e_invoicing_validate
 from marketplace.eu_vat import has_rate_table
 from marketplace.hooks import order_invoicing
 from marketplace.models import MONEY_MAX, Checkout, Order, OrderLine, OrderStatus, Product
@@ -36,6 +37,7 @@ from marketplace.tax import (
     seller_rate,
     tax_treatment,
 )
+from sellers.einvoicing import buyer_requirements
 from sellers.models import Seller, SellerStatus
 from sellers.validation import (
     country_code_validate,
@@ -65,6 +67,10 @@ class BillingDetails:
     country: str
     company: str = ""
     vat_number: str = ""
+    # What a business buyer's e-invoice needs (marketplace.einvoice_buyer).
+    peppol_id: str = ""
+    peppol_scheme_id: str = ""
+    buyer_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,8 +168,29 @@ def checkout_create(
     buyer_profile = BuyerTaxProfile(
         country=country, vat_number=vat_number, is_business=bool(billing.company or vat_number)
     )
+    e_invoicing = buyer_e_invoicing_validate(
+        peppol_id=billing.peppol_id,
+        peppol_scheme_id=billing.peppol_scheme_id,
+        buyer_reference=billing.buyer_reference,
+    )
+    billing = replace(
+        billing,
+        peppol_id=e_invoicing.peppol_id,
+        peppol_scheme_id=e_invoicing.peppol_scheme_id,
+        buyer_reference=e_invoicing.buyer_reference,
+    )
     products = _cart_products(lines)
     grouped = _group_by_seller(lines, products)
+    if buyer_profile.is_business:
+        # A domestic B2B sale in a country whose e-invoice mandate is in force.
+        for seller_lines in grouped.values():
+            seller = seller_lines[0][0].seller
+            if str(seller.country) == country:
+                buyer_e_invoicing_require(
+                    details=e_invoicing,
+                    required=buyer_requirements(country, timezone.localdate()),
+                    seller_name=seller.business_name,
+                )
     # VIES is asked before the transaction opens: no network wait while holding row locks.
     vies = _vies_for(grouped, buyer_profile)
     treatments = _treatments(lines, products, buyer_profile, vies)
@@ -584,6 +611,9 @@ def _order_draft(
         billing_country=buyer_profile.country,
         buyer_company=billing.company,
         buyer_vat_number=buyer_profile.vat_number,
+        buyer_peppol_id=billing.peppol_id,
+        buyer_peppol_scheme_id=billing.peppol_scheme_id,
+        buyer_reference=billing.buyer_reference,
         currency=currency,
         transaction_type=treatment.transaction_type,
         reverse_charge=treatment.reverse_charge,

@@ -284,6 +284,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "invoicing.reconcile",
         "schedule": schedule(timedelta(hours=6)),
     },
+    # E-invoicing mandates come into force on a date (sellers.einvoicing).
+    "invoicing.e_invoicing_sync": {
+        "task": "invoicing.e_invoicing_sync",
+        "schedule": schedule(timedelta(hours=24)),
+    },
 }
 
 # Space Invoices: the local sandbox by default; set both to use the real service.

@@ -62,6 +62,11 @@ api = [
     path("invoices/<int:pk>/link/", invoicing_api.InvoiceLinkApi.as_view(), name="invoice-link"),
     path("invoices/<int:pk>/pdf/", invoicing_api.InvoicePdfApi.as_view(), name="invoice-pdf"),
     path(
+        "invoices/<int:pk>/e-invoice/",
+        invoicing_api.InvoiceEInvoiceApi.as_view(),
+        name="invoice-e-invoice",
+    ),
+    path(
         "webhooks/space-invoices/",
         webhook_api.space_invoices_webhook,
         name="webhook-space-invoices",

@@ -166,7 +166,7 @@ INVOICES = CsvExport(
 )
 DOCUMENTS = CsvExport(
     name="documents",
-    version=2,
+    version=3,
     columns=tuple(DOCUMENT_EXPORT_COLUMNS),
     rows=lambda filters: document_export_rows(filters=filters),
     count=lambda filters: document_count(filters=filters),

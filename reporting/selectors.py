@@ -266,8 +266,9 @@ INVOICE_EXPORT_COLUMNS: dict[str, Any] = {
     "remote_id": F("remote_id"),
 }
 
-# Layout "documents" v2: every text cell is a code (_code) or one-line free text
-# (_one_line_text), so PostgreSQL's COPY writes the same bytes as csv.writer (exports.py).
+# Layout "documents" v3 (v2 plus e_invoice_format and e_invoice_delivered): every text cell is
+# a code (_code) or one-line free text (_one_line_text), so PostgreSQL's COPY writes the same
+# bytes as csv.writer (exports.py).
 DOCUMENT_EXPORT_COLUMNS: dict[str, Any] = {
     "document_id": _text("id"),
     "kind": _code("kind"),
@@ -297,6 +298,15 @@ DOCUMENT_EXPORT_COLUMNS: dict[str, Any] = {
     "total_gross": _amount(_signed("total_gross")),
     "remote_id": _code("remote_id"),
     "credited_remote_id": _code("credited_invoice__remote_id"),
+    # The e-invoice the document was issued as (ubl, xrechnung, zugferd; blank: none was
+    # mandated) and whether it reached the buyer (Space Invoices sent the document: sent_at).
+    "e_invoice_format": _code("e_invoice_format"),
+    "e_invoice_delivered": Case(
+        When(e_invoice_format="", then=Value(None)),
+        When(sent_at__isnull=False, then=Value("true")),
+        default=Value("false"),
+        output_field=TextField(),
+    ),
 }
 
 LINE_EXPORT_COLUMNS: dict[str, Any] = {

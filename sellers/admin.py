@@ -16,7 +16,7 @@ from django_countries.filters import CountryFilter
 
 from core import admin_site
 from core.errors import ApplicationError
-from sellers import onboarding, staff
+from sellers import einvoicing, onboarding, staff
 from sellers.models import (
     REMOVAL_FAILED,
     REMOVAL_PENDING,
@@ -91,6 +91,7 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
         "country_name",
         "status",
         "entity_id",
+        "e_invoicing_readiness",
         "created_at",
         "records",
     ]
@@ -109,6 +110,7 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
         "created_at",
         "updated_at",
         "distance_sales_threshold_crossed_on",
+        "e_invoicing_readiness",
     ]
     inlines = [SellerUserInline]
     actions = ["request_entity"]
@@ -155,12 +157,20 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
                     "entity_id",
                     "entity_error",
                     "entity_request_id",
+                    "e_invoicing_readiness",
                     "created_at",
                     "updated_at",
                 ]
             },
         ),
     ]
+
+    @admin.display(description="E-invoicing")
+    def e_invoicing_readiness(self, obj: Seller) -> str:
+        """Which e-invoice the seller's country asks for and whether its entity is set up."""
+        return einvoicing.readiness(
+            str(obj.country), timezone.localdate(), obj.e_invoicing_settings
+        ).summary
 
     def get_readonly_fields(self, request: HttpRequest, obj: Seller | None = None) -> list[str]:
         # The country fixes the entity's currency and tax rules: set once, at onboarding.

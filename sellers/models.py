@@ -114,6 +114,9 @@ class Seller(models.Model):
     # Fixed when entity creation is requested, reused on every retry (idempotency key).
     entity_request_id = models.CharField(max_length=64, default=new_entity_request_id)
     entity_error = models.TextField(blank=True)
+    # The e-invoicing settings last accepted by the entity (sellers.einvoicing.entity_settings);
+    # null until the entity has taken any. Readiness compares it with what the table asks today.
+    e_invoicing_settings = models.JSONField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

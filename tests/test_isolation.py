@@ -191,18 +191,24 @@ class SellerIsolationTests(TestCase):
     def check_documents(
         self, api: APIClient, world: World, own: int, foreign: list[Document]
     ) -> None:
-        with mock.patch("invoicing.api.services.document_pdf", return_value=b"%PDF-1.4") as pdf:
+        with (
+            mock.patch("invoicing.api.services.document_pdf", return_value=b"%PDF-1.4") as pdf,
+            mock.patch(
+                "invoicing.api.services.document_e_invoice", return_value=(b"<Invoice/>", "i.xml")
+            ) as xml,
+        ):
             for document in foreign:
-                for suffix in ("", "link/", "pdf/"):
+                for suffix in ("", "link/", "pdf/", "e-invoice/"):
                     response = api.get(f"/api/invoices/{document.pk}/{suffix}")
                     assert response.status_code == 404, (suffix, response.status_code)
-            assert pdf.call_count == 0
+            assert pdf.call_count == xml.call_count == 0
             for document in world.documents[own]:
-                response = api.get(f"/api/invoices/{document.pk}/pdf/")
-                assert response.status_code == 200
-            assert [call.kwargs["invoice"].pk for call in pdf.call_args_list] == [
-                d.pk for d in world.documents[own]
-            ]
+                assert api.get(f"/api/invoices/{document.pk}/pdf/").status_code == 200
+                assert api.get(f"/api/invoices/{document.pk}/e-invoice/").status_code == 200
+            for calls in (pdf.call_args_list, xml.call_args_list):
+                assert [call.kwargs["invoice"].pk for call in calls] == [
+                    d.pk for d in world.documents[own]
+                ]
 
     def check_orders(self, api: APIClient, foreign: list[Order]) -> None:
         for order in foreign:
@@ -232,11 +238,17 @@ class SellerIsolationTests(TestCase):
         """The seller web pages list their own seller's rows and 404 on another's."""
         own = member.seller_id
         self.client.force_login(member.user)
-        with mock.patch("invoicing.seller_views.document_pdf", return_value=b"%PDF-1.4") as pdf:
+        with (
+            mock.patch("invoicing.seller_views.document_pdf", return_value=b"%PDF-1.4") as pdf,
+            mock.patch(
+                "invoicing.seller_views.document_e_invoice", return_value=(b"<Invoice/>", "i.xml")
+            ) as xml,
+        ):
             for document in documents:
-                response = self.client.get(f"/seller/documents/{document.pk}/pdf/")
-                assert response.status_code == 404
-            assert pdf.call_count == 0
+                for suffix in ("pdf/", "e-invoice/"):
+                    response = self.client.get(f"/seller/documents/{document.pk}/{suffix}")
+                    assert response.status_code == 404
+            assert pdf.call_count == xml.call_count == 0
         for order in orders:
             assert self.client.get(f"/seller/orders/{order.pk}/").status_code == 404
         listed_orders = self.client.get("/seller/orders/", {"seller": _other(world, own)})

@@ -230,6 +230,18 @@ class SpaceInvoicesClient:
         response = self._send("GET", path, entity_id=entity_id, accept="application/pdf")
         return response.content
 
+    def document_e_invoice(
+        self, *, entity_id: str, document_id: str, e_format: wire.EInvoiceFormat
+    ) -> bytes:
+        """The e-invoice XML of an invoice (``inv_``) or a credit note (``cre_``): ``ubl``
+        (Peppol BIS Billing 3.0), ``xrechnung`` or ``zugferd`` (CII)."""
+        if e_format not in wire.E_INVOICE_FORMATS:
+            raise ValueError(f"unknown e-invoice format {e_format!r}")
+        collection = "credit-notes" if document_id.startswith("cre_") else "invoices"
+        path = f"/{collection}/{quote(document_id, safe='')}/{e_format}"
+        response = self._send("GET", path, entity_id=entity_id, accept="application/xml")
+        return response.content
+
     # Payments and sending
 
     def payment_create(self, *, entity_id: str, payload: PaymentCreate, request_id: str) -> Payment:

@@ -41,6 +41,12 @@ METADATA_MAX_KEYS = 50
 METADATA_MAX_VALUE_LENGTH = 250
 MAX_DISCOUNTS = 5
 
+# The e-invoice downloads, ``GET /invoices/{id}/{format}`` and ``GET /credit-notes/{id}/{format}``
+# (paths inferred from the operation names): UBL 2.1 as Peppol BIS Billing 3.0, and CII as
+# XRechnung or ZUGFeRD (Factur-X EN 16931).
+EInvoiceFormat = Literal["ubl", "xrechnung", "zugferd"]
+E_INVOICE_FORMATS: tuple[EInvoiceFormat, ...] = ("ubl", "xrechnung", "zugferd")
+
 # Shared field types
 
 

@@ -50,6 +50,7 @@ from werkzeug.wrappers import Request, Response
 from invoicing.sandbox import jsoncodec
 from invoicing.sandbox.accounts import ENTITY_KEY, Account, account_for_key, key_digest
 from invoicing.sandbox.dashboard import dashboard_response
+from invoicing.sandbox.einvoice import FORMATS
 from invoicing.sandbox.errors import ApiError, Issue, Issues, ValidationFailed, not_found
 from invoicing.sandbox.faults import Fault, FaultConfig, FaultInjector
 from invoicing.sandbox.handlers import HANDLERS, Binary, Call, Encoded, Handler
@@ -118,6 +119,11 @@ def _rules() -> list[Rule]:
             Rule(f"{path}/<document_id>/void", endpoint=f"{name}_void", methods=["POST"]),
             Rule(f"{path}/<document_id>/finalize", endpoint=f"{name}_finalize", methods=["POST"]),
             Rule(f"{path}/<document_id>/pdf", endpoint=f"{name}_pdf", methods=["GET"]),
+            Rule(
+                f"{path}/<document_id>/<any({', '.join(FORMATS)}):e_format>",
+                endpoint=f"{name}_e_invoice",
+                methods=["GET"],
+            ),
         ]
     return rules
 

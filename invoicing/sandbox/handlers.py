@@ -26,9 +26,10 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from invoicing.client import wire
+from invoicing.client.wire import EInvoiceFormat
 from invoicing.sandbox import validation
 from invoicing.sandbox.accounts import Account, entity_key_new, key_digest
 from invoicing.sandbox.documents import (
@@ -42,6 +43,12 @@ from invoicing.sandbox.documents import (
     document_update,
     document_void,
     payment_add,
+)
+from invoicing.sandbox.einvoice import (
+    EInvoiceUnavailable,
+    documents_numbers,
+    e_invoice,
+    file_name,
 )
 from invoicing.sandbox.entities import entity_create, entity_patch
 from invoicing.sandbox.errors import ApiError, Issues, not_found
@@ -200,6 +207,23 @@ def documents_pdf(document_type: DocumentType, call: Call) -> Reply:
     from invoicing.sandbox.pdf import document_pdf
 
     return 200, Binary(document_pdf(document, document_type, entity), "application/pdf", name)
+
+
+def documents_e_invoice(document_type: DocumentType, call: Call) -> Reply:
+    """The document's e-invoice in the format of the path (see :mod:`.einvoice`)."""
+    entity = _context_entity(call)
+    document = _document(call, entity, document_type)
+    e_format = cast(EInvoiceFormat, call.args["e_format"])
+    preceding = documents_numbers(
+        call.session.document_get(entity["id"], "invoice", linked_id)
+        for linked_id in document.get("linked_documents") or ()
+    )
+    try:
+        content = e_invoice(document, document_type, entity, e_format, preceding_numbers=preceding)
+    except EInvoiceUnavailable as error:
+        raise ApiError(409, "document_draft", str(error)) from None
+    name = file_name(document, document_type, e_format)
+    return 200, Binary(content, "application/xml", name)
 
 
 def document_send(call: Call) -> Reply:
@@ -527,6 +551,7 @@ def _document_handlers(document_type: DocumentType) -> dict[str, Handler]:
         f"{document_type}_void": partial(documents_void, document_type),
         f"{document_type}_finalize": partial(documents_finalize, document_type),
         f"{document_type}_pdf": partial(documents_pdf, document_type),
+        f"{document_type}_e_invoice": partial(documents_e_invoice, document_type),
     }
 
 

@@ -23,6 +23,11 @@ class DocumentStatus:
     pdf_url: str
 
     @property
+    def e_invoice_url(self) -> str:
+        """Every page's URLconf puts a document's e-invoice beside its PDF."""
+        return self.pdf_url.removesuffix("pdf/") + "e-invoice/" if self.pdf_url else ""
+
+    @property
     def testid(self) -> str:
         return "invoice" if self.kind == DocumentKind.INVOICE else "credit-note"
 
@@ -90,6 +95,7 @@ def cards_json(cards: list[OrderCard]) -> dict[str, Any]:
                         "label": doc.label,
                         "number": doc.number,
                         "pdf_url": doc.pdf_url,
+                        "e_invoice_url": doc.e_invoice_url,
                     }
                     for doc in card.documents
                 ],

@@ -17,6 +17,11 @@ urlpatterns = [
         views.checkout_document_pdf,
         name="checkout-document-pdf",
     ),
+    path(
+        "orders/checkout/<uuid:ref>/documents/<int:pk>/e-invoice/",
+        views.checkout_document_e_invoice,
+        name="checkout-document-e-invoice",
+    ),
     path("orders/guest/<str:token>/", views.guest_orders, name="guest-orders"),
     path(
         "orders/guest/<str:token>/status/",
@@ -27,6 +32,11 @@ urlpatterns = [
         "orders/guest/<str:token>/documents/<int:pk>/pdf/",
         views.guest_document_pdf,
         name="guest-document-pdf",
+    ),
+    path(
+        "orders/guest/<str:token>/documents/<int:pk>/e-invoice/",
+        views.guest_document_e_invoice,
+        name="guest-document-e-invoice",
     ),
     path("my/orders/", views.my_orders, name="my-orders"),
     path("my/orders/status/", views.my_orders_status, name="my-orders-status"),

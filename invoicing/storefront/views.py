@@ -16,9 +16,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from core.errors import ApplicationError
 from invoicing.client import SpaceInvoicesError
 from invoicing.models import Document, DocumentState
-from invoicing.services import document_pdf
+from invoicing.services import document_e_invoice, document_pdf
 from invoicing.storefront import selectors
 from invoicing.storefront.cards import OrderCard, cards_json, cards_settled, order_cards
 from marketplace import services
@@ -197,6 +198,49 @@ def guest_document_pdf(request: HttpRequest, token: str, pk: int) -> HttpRespons
     if isinstance(found, HttpResponse):
         return found
     return _pdf_response(request, found, pk)
+
+
+@require_GET
+def checkout_document_e_invoice(request: HttpRequest, ref: uuid.UUID, pk: int) -> HttpResponse:
+    found = visible_checkout(request, ref)
+    if found is None:
+        return not_found(request, CHECKOUT_NOT_FOUND)
+    return _e_invoice_response(request, found, pk)
+
+
+@require_GET
+def guest_document_e_invoice(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+    found = _guest_page_checkout(request, token)
+    if isinstance(found, HttpResponse):
+        return found
+    return _e_invoice_response(request, found, pk)
+
+
+def _e_invoice_response(request: HttpRequest, found: Checkout, pk: int) -> HttpResponse:
+    """The document's e-invoice, under the same rules as its PDF (``_pdf_response``)."""
+    document = (
+        Document.objects.select_related("order__seller", "seller")
+        .filter(pk=pk, order__checkout=found)
+        .first()
+    )
+    if document is None or document.state != DocumentState.ISSUED:
+        return not_found(request, "This document is not issued (yet) for this order.")
+    try:
+        xml, filename = document_e_invoice(
+            invoice=document, e_format=request.GET.get("e_format", "")
+        )
+    except ApplicationError as error:
+        return refuse(request, error.message, status=400, title="Unknown format")
+    except SpaceInvoicesError:
+        return refuse(
+            request,
+            "The invoicing service did not send the e-invoice; try again in a minute.",
+            status=502,
+            title="E-invoice unavailable",
+        )
+    response = HttpResponse(xml, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _pdf_response(request: HttpRequest, found: Checkout, pk: int) -> HttpResponse:

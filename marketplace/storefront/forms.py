@@ -2,7 +2,7 @@
 buyer registration."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -15,6 +15,7 @@ from django_countries import countries
 from core.accounts import username_validate
 from core.errors import ApplicationError
 from marketplace import services
+from marketplace.einvoice_buyer import buyer_e_invoicing_validate
 from marketplace.models import Product
 from marketplace.storefront.cart import MAX_QUANTITY, quantity_check
 
@@ -41,6 +42,19 @@ class CheckoutForm(forms.Form):
     country = forms.ChoiceField(choices=_country_choices, label="Country")
     company = forms.CharField(max_length=200, required=False, label="Company name (optional)")
     vat_number = forms.CharField(max_length=30, required=False, label="VAT number (optional)")
+    peppol_scheme_id = forms.CharField(
+        max_length=4,
+        required=False,
+        label="Peppol id scheme (e.g. 0208)",
+        help_text="For e-invoices: the scheme (EAS code) of your Peppol participant id.",
+    )
+    peppol_id = forms.CharField(max_length=60, required=False, label="Peppol id")
+    buyer_reference = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Buyer reference",
+        help_text="Your purchase order number, or your Leitweg-ID (German public buyers).",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -53,6 +67,9 @@ class CheckoutForm(forms.Form):
             "country": "country",
             "company": "organization",
             "vat_number": "off",
+            "peppol_scheme_id": "off",
+            "peppol_id": "off",
+            "buyer_reference": "off",
         }
         for name, value in autocomplete.items():
             self.fields[name].widget.attrs["autocomplete"] = value
@@ -67,6 +84,16 @@ class CheckoutForm(forms.Form):
                 )
             except ApplicationError as error:
                 self.add_error("vat_number", error.message)
+        try:
+            details = buyer_e_invoicing_validate(
+                peppol_id=cleaned.get("peppol_id", ""),
+                peppol_scheme_id=cleaned.get("peppol_scheme_id", ""),
+                buyer_reference=cleaned.get("buyer_reference", ""),
+            )
+        except ApplicationError as error:
+            self.add_error((error.field or "").removeprefix("billing."), error.message)
+        else:
+            cleaned |= asdict(details)
         return cleaned
 
     def billing(self) -> services.BillingDetails:

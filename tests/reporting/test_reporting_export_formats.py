@@ -102,10 +102,10 @@ def expected_german_rows(company: dict[str, Any], delimiter: str) -> str:
     rows = [
         [str(i3.pk), "invoice", "2024-00002", "2024-02-01", "", str(acme), seller_name, "SI",
          "ent_acme", str(o3.pk), str(o3.checkout_id), "Ana Novak", "", "", "DE", "intra_eu_b2c",
-         "false", "EUR", "0.10", "0.00", "0.10", "inv_2024-00002", ""],
+         "false", "EUR", "0.10", "0.00", "0.10", "inv_2024-00002", "", "", ""],
         [str(invoice.pk), "invoice", "2024-00004", "2024-03-02", "", str(acme), seller_name, "SI",
          "ent_acme", str(order.pk), str(order.checkout_id), billed, billed, "DE123456789", "DE",
-         "intra_eu_b2b", "true", "EUR", "200.00", "0.00", "200.00", "inv_2024-00004", ""],
+         "intra_eu_b2b", "true", "EUR", "200.00", "0.00", "200.00", "inv_2024-00004", "", "", ""],
     ]  # fmt: skip
     header = delimiter.join(DOCUMENTS.columns)
     return "".join(delimiter.join(row) + "\r\n" for row in [[header], *rows])
@@ -168,11 +168,11 @@ def test_copy_writes_the_same_bytes_as_the_orm_path(
     assert awkward_rows == [
         f'{invoice.pk};invoice;A-1;2024-06-01;;{awkward.pk};"Line Break; ""Co"",  Ltd";AT;'
         f'ent_awkward;{order.pk};{order.checkout_id};"\'=cmd x;y";"\'=cmd x;y";DE987654321;'
-        "DE;intra_eu_b2b;true;USD;7.50;1.10;8.60;inv_A-1;",
+        "DE;intra_eu_b2b;true;USD;7.50;1.10;8.60;inv_A-1;;;",
         f"{credit_note.pk};credit_note;A-CN;2024-06-02;A-1;{awkward.pk};"
         f'"Line Break; ""Co"",  Ltd";AT;ent_awkward;{order.pk};{order.checkout_id};'
         '"\'=cmd x;y";"\'=cmd x;y";DE987654321;DE;intra_eu_b2b;true;USD;-7.50;-1.10;-8.60;'
-        "inv_A-CN;inv_A-1",
+        "inv_A-CN;inv_A-1;;",
     ]
 
 
@@ -236,7 +236,7 @@ def test_seller_route_in_excel_format_is_the_sellers_own(
     )
 
     assert response.status_code == 200
-    assert response["X-Export-Version"] == "2"
+    assert response["X-Export-Version"] == "3"
     written = response.getvalue()
     assert written[:3] == BOM
     rows = list(csv.DictReader(io.StringIO(written[3:].decode(), newline=""), delimiter=";"))

@@ -3,7 +3,7 @@ import io
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from unittest import mock
@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.db.models.query import QuerySet
 
+from invoicing.models import Document
 from reporting.exports import (
     DOCUMENTS,
     EXPORTS,
@@ -49,12 +50,12 @@ def test_layouts_are_fixed_and_versioned() -> None:
             "checkout_id", "buyer_name", "buyer_country", "currency", "total_net", "total_tax",
             "total_gross", "remote_id",
         )),
-        "documents": (2, (
+        "documents": (3, (
             "document_id", "kind", "document_number", "document_date", "credited_document_number",
             "seller_id", "seller_name", "seller_country", "entity_id", "order_id", "checkout_id",
             "buyer_name", "buyer_company", "buyer_vat_number", "buyer_country", "transaction_type",
             "reverse_charge", "currency", "total_net", "total_tax", "total_gross", "remote_id",
-            "credited_remote_id",
+            "credited_remote_id", "e_invoice_format", "e_invoice_delivered",
         )),
         "lines": (1, (
             "document_id", "kind", "document_number", "document_date", "seller_id", "entity_id",
@@ -128,18 +129,37 @@ def test_documents_export_signs_credit_notes_and_links_them(ledger: dict[str, An
     assert text(DOCUMENTS, YEAR) == (
         ",".join(DOCUMENTS.columns) + "\r\n"
         f'{i1},invoice,2024-00001,2024-01-31,,{acme},"Acme, d.o.o.",SI,ent_acme,{o1.pk},'
-        f"{o1.checkout_id},{zig},,,SI,domestic,false,EUR,10.00,2.20,12.20,inv_2024-00001,\r\n"
+        f"{o1.checkout_id},{zig},,,SI,domestic,false,EUR,10.00,2.20,12.20,inv_2024-00001,,,\r\n"
         f"{i2},invoice,B-7,2024-01-31,,{bolt},Bolt GmbH,AT,ent_bolt,{o2.pk},{o2.checkout_id},"
-        f"'=HYPERLINK(1),,,AT,domestic,false,EUR,1234.50,246.90,1481.40,inv_B-7,\r\n"
+        f"'=HYPERLINK(1),,,AT,domestic,false,EUR,1234.50,246.90,1481.40,inv_B-7,,,\r\n"
         f'{i3},invoice,2024-00002,2024-02-01,,{acme},"Acme, d.o.o.",SI,ent_acme,{o3.pk},'
         f"{o3.checkout_id},Ana Novak,,,DE,intra_eu_b2c,false,EUR,0.10,0.00,0.10,inv_2024-00002,"
-        "\r\n"
+        ",,\r\n"
         f'{cn},credit_note,CN-1,2024-02-01,2024-00001,{acme},"Acme, d.o.o.",SI,ent_acme,{o1.pk},'
         f"{o1.checkout_id},{zig},,,SI,domestic,false,EUR,-10.00,-2.20,-12.20,inv_CN-1,"
-        f"inv_2024-00001\r\n"
+        f"inv_2024-00001,,\r\n"
         f'{i4},invoice,2024-00003,2024-03-01,,{acme},"Acme, d.o.o.",SI,ent_acme,{o4.pk},'
-        f"{o4.checkout_id},Bo Li,,,FR,intra_eu_b2c,false,USD,5.00,1.10,6.10,inv_2024-00003,\r\n"
+        f"{o4.checkout_id},Bo Li,,,FR,intra_eu_b2c,false,USD,5.00,1.10,6.10,inv_2024-00003,,,\r\n"
     )
+
+
+@pytest.mark.django_db
+def test_documents_export_says_which_e_invoice_and_whether_it_was_delivered(
+    ledger: dict[str, Any],
+) -> None:
+    i1, i2, i3, _ = ledger["invoices"]
+    Document.objects.filter(pk=i1.pk).update(
+        e_invoice_format="ubl", sent_at=datetime(2024, 1, 31, 12, tzinfo=UTC)
+    )
+    Document.objects.filter(pk=i2.pk).update(e_invoice_format="xrechnung", sent_at=None)
+
+    rows = {row["document_id"]: row for row in parsed(DOCUMENTS, YEAR)}
+
+    cells = {
+        pk: (rows[str(pk)]["e_invoice_format"], rows[str(pk)]["e_invoice_delivered"])
+        for pk in (i1.pk, i2.pk, i3.pk)
+    }
+    assert cells == {i1.pk: ("ubl", "true"), i2.pk: ("xrechnung", "false"), i3.pk: ("", "")}
 
 
 @pytest.mark.django_db

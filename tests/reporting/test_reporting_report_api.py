@@ -34,7 +34,7 @@ def test_documents_export_over_the_api(operator_client: Client, ledger: dict[str
     assert response["Content-Disposition"] == (
         'attachment; filename="documents-2024-01-01-2024-12-31.csv"'
     )
-    assert response["X-Export-Version"] == "2"
+    assert response["X-Export-Version"] == "3"
     lines = body(response).splitlines()
     assert len(lines) == 2
     assert lines[1].split(",")[1:4] == ["credit_note", "CN-1", "2024-02-01"]

@@ -97,6 +97,8 @@ def test_status_endpoint_reports_every_document(client, paid):
                         "number": f"{YEAR}-00001",
                         "pdf_url": f"/orders/checkout/{paid.public_id}/documents/"
                         f"{docs[order.seller.business_name].pk}/pdf/",
+                        "e_invoice_url": f"/orders/checkout/{paid.public_id}/documents/"
+                        f"{docs[order.seller.business_name].pk}/e-invoice/",
                     }
                 ],
             }

@@ -67,6 +67,12 @@
       link.setAttribute("data-testid", doc.testid + "-pdf");
       link.textContent = "Download PDF";
       node.appendChild(link);
+      var eInvoice = document.createElement("a");
+      eInvoice.href = doc.e_invoice_url;
+      eInvoice.setAttribute("data-testid", doc.testid + "-e-invoice");
+      eInvoice.textContent = "E-invoice (XML)";
+      node.appendChild(document.createTextNode(" "));
+      node.appendChild(eInvoice);
     }
     return node;
   }
