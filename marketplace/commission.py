@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from marketplace.models import OrderLine
+from marketplace.models import Order, OrderLine
 from marketplace.pricing import PricedLine, line_net, quantize
 from sellers.models import Seller
 
@@ -26,3 +26,15 @@ def line_commission(line: OrderLine, *, quantity: int, currency: str) -> Decimal
     """The commission on `quantity` units of the line, rounded to the currency's minor unit."""
     net = line_net(PricedLine(quantity, line.unit_price, line.tax_rate), currency)
     return quantize(net * line.commission_rate / 100, currency)
+
+
+def order_commission(order: Order) -> Decimal:
+    """The commission on every line the order sold (refunds do not lower it: the seller bears
+    the refund, see marketplace.refunds), in the order's currency."""
+    return sum(
+        (
+            line_commission(line, quantity=line.quantity, currency=order.currency)
+            for line in order.lines.all()
+        ),
+        Decimal(0),
+    )

@@ -40,3 +40,21 @@ def send_guest_orders_email(self: Task[Any, Any], checkout_id: int, site_url: st
             logger.error("checkout %s: guest order email not sent (%s)", checkout_id, reason)
             return
         raise self.retry(exc=error, countdown=backoff_delay(self.request.retries)) from error
+
+
+@shared_task(name="marketplace.seller_transfers_create", acks_late=True, time_limit=120)
+def seller_transfers_create(checkout_id: int) -> None:
+    """Route a paid checkout's seller orders' shares to their sellers (idempotent)."""
+    from marketplace.payment_providers import online_provider
+
+    provider = online_provider()
+    if provider is not None:
+        provider.transfers_create(checkout_id=checkout_id)
+
+
+@shared_task(name="marketplace.seller_transfer_reverse", acks_late=True, time_limit=120)
+def seller_transfer_reverse(refund_id: int) -> None:
+    """Take a confirmed refund back from the seller's transfer (idempotent)."""
+    from marketplace.stripe_provider import transfer_reverse
+
+    transfer_reverse(refund_id=refund_id)

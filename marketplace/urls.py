@@ -11,6 +11,7 @@ from invoicing import api as invoicing_api
 from invoicing import order_api, webhook_api
 from invoicing.storefront import urls as order_page_urls
 from marketplace import api as marketplace_api
+from marketplace import payment_views
 from marketplace.storefront import urls as storefront_urls
 from sellers import api as sellers_api
 
@@ -55,6 +56,7 @@ api = [
         webhook_api.space_invoices_webhook,
         name="webhook-space-invoices",
     ),
+    path("webhooks/stripe/", payment_views.stripe_webhook, name="webhook-stripe"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path(

@@ -215,10 +215,10 @@ def test_the_smoke_profile_runs_the_test_provider_with_debug_off_only_on_the_san
 
 
 def test_an_unknown_payment_provider_is_refused_at_start():
-    refused = _manage_check(DEBUG="true", PAYMENT_PROVIDER="stripe")
+    refused = _manage_check(DEBUG="true", PAYMENT_PROVIDER="paypal")
 
     assert refused.returncode == 1
-    assert "PAYMENT_PROVIDER must be offline or test" in refused.stderr
+    assert "PAYMENT_PROVIDER must be offline, test or stripe" in refused.stderr
 
 
 # Admin: the same operator-only path, as an action on the order list.
