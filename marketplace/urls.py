@@ -11,7 +11,7 @@ from invoicing import api as invoicing_api
 from invoicing import order_api, webhook_api
 from invoicing.storefront import urls as order_page_urls
 from marketplace import api as marketplace_api
-from marketplace import payment_views
+from marketplace import payment_admin, payment_views
 from marketplace.storefront import urls as storefront_urls
 from sellers import api as sellers_api
 
@@ -73,6 +73,16 @@ urlpatterns = [
     # Before admin's catch-all, which would take the report pages and downloads under admin/.
     path("", include("reporting.urls")),
     # Operators' session login counts against the same budget as the API's token login.
+    path(
+        "admin/payments/reconciliation/",
+        admin.site.admin_view(payment_admin.reconciliation_page),
+        name="payments-reconciliation",
+    ),
+    path(
+        "admin/payments/reconciliation.csv",
+        admin.site.admin_view(payment_admin.reconciliation_csv),
+        name="payments-reconciliation-csv",
+    ),
     path("admin/login/", throttled_post("login", per_username=True)(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/", include(api)),
