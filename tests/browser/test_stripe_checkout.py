@@ -11,7 +11,9 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from invoicing.models import Document, DocumentState
-from marketplace.models import OrderStatus, Payment, ProviderEvent, SellerTransfer
+from invoicing.seller_entities import seller_entity_create
+from marketplace.models import OrderStatus, Payment, ProviderEvent, SellerTransfer, TaxCategory
+from sellers.models import SellerStatus
 from tests.browser.test_buyer_journeys import (
     SLOVENIA,
     YEAR,
@@ -19,11 +21,33 @@ from tests.browser.test_buyer_journeys import (
     add_to_cart,
     fill_billing,
     order_card,
-    shop,  # noqa: F401 (the fixture: two sellers with entities, a product each)
 )
 from tests.conftest import STANDIN_URL, Sandbox, StripeStandin
+from tests.factories import ProductFactory, SellerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def stripe_shop(sandbox: Sandbox) -> Shop:
+    """Two active sellers with sandbox entities, a product each (Slovenian and German)."""
+    alpine, berlin = (
+        seller_entity_create(
+            seller_id=SellerFactory(status=SellerStatus.PENDING, entity_id=None, **fields).pk
+        )
+        for fields in (
+            {"business_name": "Alpine Crafts d.o.o."},
+            {"business_name": "Berlin Books GmbH", "country": "DE", "tax_number": "DE136695976"},
+        )
+    )
+    spoon = ProductFactory(seller=alpine, name="Carved spoon", unit_price=Decimal("14.90"))
+    book = ProductFactory(
+        seller=berlin,
+        name="Field guide",
+        unit_price=Decimal("24.00"),
+        tax_category=TaxCategory.REDUCED,
+    )
+    return Shop(alpine=alpine, berlin=berlin, spoon=spoon, book=book)
 
 
 @pytest.fixture
@@ -51,11 +75,12 @@ def standin_pages(page: Page, stripe_standin: StripeStandin, live_url: Callable[
 
 def test_buyer_pays_two_sellers_through_stripe_and_sees_both_invoices(
     page: Page,
-    shop: Shop,
+    stripe_shop: Shop,
     sandbox: Sandbox,
     standin_pages: StripeStandin,
     screenshot: Callable[..., Path],
 ) -> None:
+    shop = stripe_shop
     for seller in (shop.alpine, shop.berlin):
         standin_pages.onboard(seller)
     add_to_cart(page, shop.spoon, 2)
