@@ -1,8 +1,11 @@
 """The seller's payouts page: Stripe Connect onboarding and the payout readiness it shows;
 operators see the same readiness in admin."""
 
+import io
+
 import httpx
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from marketplace.models import SellerPaymentAccount
@@ -88,3 +91,18 @@ def test_without_stripe_the_page_says_payments_are_recorded_by_operators(seller,
     page = member(seller).get("/seller/payouts/").content.decode()
 
     assert 'data-testid="payouts-offline"' in page
+
+
+def test_operators_print_onboarding_links_for_sellers_not_ready(seller, stripe_standin):
+    ready = seller_with_entity(business_name="Berlin Books GmbH")
+    stripe_standin.onboard(ready)
+    out = io.StringIO()
+
+    call_command("stripe_onboarding_links", stdout=out)
+
+    account = SellerPaymentAccount.objects.get(seller=seller)
+    assert out.getvalue() == (
+        f"Alpine Crafts d.o.o.: http://stripe-standin/standin/onboarding/"
+        f"{account.stripe_account_id}?return_url=http%3A%2F%2F127.0.0.1%3A8000%2Fseller%2F"
+        "payouts%2F%3Freturned%3D1\n"
+    )
