@@ -3,6 +3,7 @@ payments and the provider's sessions we recorded, for the confirmation page and 
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Sum
@@ -55,15 +56,23 @@ def payment_states(checkouts: Iterable[Checkout], *, hint: str = "") -> dict[int
     """Each checkout's payment state (a fixed number of queries). `hint` is where the provider's
     page sent the buyer back: "done" (paid, its event may still be on its way) or "cancelled"."""
     ids = [checkout.pk for checkout in checkouts]
-    paid = set(
-        Payment.objects.filter(checkout_id__in=ids, outcome=PaymentOutcome.PAID).values_list(
-            "checkout_id", flat=True
-        )
-    )
+    paid: set[int] = set()
+    declined: list[tuple[int, datetime]] = []
+    for checkout_id, outcome, created in Payment.objects.filter(checkout_id__in=ids).values_list(
+        "checkout_id", "outcome", "created_at"
+    ):
+        if outcome == PaymentOutcome.PAID:
+            paid.add(checkout_id)
+        else:
+            declined.append((checkout_id, created))
+    states = {checkout_id: PaymentState("paid") for checkout_id in paid}
+    unpaid = [checkout_id for checkout_id in ids if checkout_id not in paid]
+    if not unpaid:
+        return states
     due: dict[int, list[tuple[str, Decimal]]] = {}
     for row in (
         Order.objects.filter(
-            checkout_id__in=ids,
+            checkout_id__in=unpaid,
             paid_at__isnull=True,
             status__in=[OrderStatus.PLACED, OrderStatus.FULFILLED],
         )
@@ -72,12 +81,8 @@ def payment_states(checkouts: Iterable[Checkout], *, hint: str = "") -> dict[int
         .order_by("checkout_id", "currency")
     ):
         due.setdefault(row["checkout_id"], []).append((row["currency"], row["total"]))
-    last_attempt = _last_attempts(ids)
-    states = {}
-    for checkout_id in ids:
-        if checkout_id in paid:
-            states[checkout_id] = PaymentState("paid")
-            continue
+    last_attempt = _last_attempts(unpaid, declined)
+    for checkout_id in unpaid:
         totals = due.get(checkout_id, [])
         if len(totals) != 1:
             states[checkout_id] = PaymentState("none")
@@ -93,17 +98,16 @@ def payment_states(checkouts: Iterable[Checkout], *, hint: str = "") -> dict[int
     return states
 
 
-def _last_attempts(ids: list[int]) -> dict[int, str]:
-    """Per checkout, how its latest unsuccessful attempt ended: declined or abandoned."""
+def _last_attempts(ids: list[int], declined: list[tuple[int, datetime]]) -> dict[int, str]:
+    """Per checkout, how its latest unsuccessful attempt ended: declined or abandoned (the
+    provider's sessions, and the test provider's declined payments)."""
     outcome: dict[int, tuple[object, str]] = {}
     for checkout_id, created, status in PaymentSession.objects.filter(
         checkout_id__in=ids
     ).values_list("checkout_id", "created_at", "status"):
         state = ATTEMPT_STATES.get(status, "awaiting")
         _keep_latest(outcome, checkout_id, created, state)
-    for checkout_id, created in Payment.objects.filter(
-        checkout_id__in=ids, outcome=PaymentOutcome.DECLINED
-    ).values_list("checkout_id", "created_at"):
+    for checkout_id, created in declined:
         _keep_latest(outcome, checkout_id, created, "declined")
     return {checkout_id: state for checkout_id, (_, state) in outcome.items()}
 
