@@ -1,6 +1,7 @@
 """Paying a two-seller checkout through Stripe (the official library against the stand-in):
 the hosted page, the webhook, the orders paid and invoiced, one transfer per seller order."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from marketplace.models import (
     ProviderEvent,
     SellerTransfer,
 )
+from tests.factories import UserFactory
 from tests.storefront.conftest import add, checkout_post
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +189,23 @@ def test_a_seller_without_payouts_blocks_card_payment_with_a_clear_message(
     )
     assert PaymentSession.objects.count() == 0
     assert stripe_standin.objects("checkout.session") == []
+
+
+def test_my_orders_show_each_checkouts_payment_state_and_each_sellers_invoice(
+    client, products, ready, stripe_standin, django_capture_on_commit_callbacks
+):
+    client.force_login(UserFactory(username="ana"))
+    paid_url = place(client, products)["Location"]
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe_standin.page_post(paid_url, "pay")
+    declined_url = place(client, products)["Location"]
+    stripe_standin.page_post(declined_url, "decline")
+
+    page = client.get("/my/orders/").content.decode()
+
+    states = re.findall(r'data-testid="checkout-payment-state" data-state="(\w+)"', page)
+    assert states == ["declined", "declined", "paid", "paid"]  # newest first, one per card
+    assert page.count("Pay now: the whole checkout, 62.04 EUR</button>") == 2
+    # The unpaid checkout's orders are invoiced once paid; the paid one's are issued.
+    assert page.count('data-testid="invoice-status" data-state="none"') == 2
+    assert page.count('data-testid="invoice-number"') == 2
