@@ -176,7 +176,9 @@ def provider_refund_confirm(*, refund_id: int, provider_refund_id: str) -> bool:
                 lines=[RefundLine(int(line_id), int(q)) for line_id, q in refund.lines.items()],
                 actor=refund.requested_by,
             )
-        transaction.on_commit(lambda: tasks.seller_transfer_reverse.delay(refund_id))
+        # Robust: the refund stays applied whatever happens to this enqueue; a reversal not
+        # made shows on the reconciliation page.
+        transaction.on_commit(lambda: tasks.seller_transfer_reverse.delay(refund_id), robust=True)
     return True
 
 

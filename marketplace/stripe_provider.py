@@ -532,7 +532,9 @@ def _paid(event: _Event, site_url: str) -> Checkout:
         checkout, orders, paid=True, payment_id=intent_id, site_url=site_url
     )
     _record(event, checkout, amount=expected, currency=expected_currency, status="paid")
-    transaction.on_commit(lambda: tasks.seller_transfers_create.delay(checkout.pk))
+    # Robust: the payment is recorded whatever happens to this enqueue (or, eager, the
+    # transfer); a missing transfer shows on the reconciliation page.
+    transaction.on_commit(lambda: tasks.seller_transfers_create.delay(checkout.pk), robust=True)
     return checkout
 
 

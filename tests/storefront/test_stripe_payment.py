@@ -16,6 +16,7 @@ from marketplace.models import (
     ProviderEvent,
     SellerTransfer,
 )
+from marketplace.payment_reconciliation import payment_mismatches
 from tests.factories import UserFactory
 from tests.storefront.conftest import add, checkout_post
 
@@ -209,3 +210,23 @@ def test_my_orders_show_each_checkouts_payment_state_and_each_sellers_invoice(
     # The unpaid checkout's orders are invoiced once paid; the paid one's are issued.
     assert page.count('data-testid="invoice-status" data-state="none"') == 2
     assert page.count('data-testid="invoice-number"') == 2
+
+
+def test_a_transfer_stripe_refuses_leaves_the_payment_applied_and_shows_as_a_mismatch(
+    client, products, ready, stripe_standin, django_capture_on_commit_callbacks
+):
+    alpine_account = ready[0].payment_account.stripe_account_id
+    stripe_standin.app.state.objects[alpine_account]["payouts_enabled"] = False
+    url = place(client, products)["Location"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe_standin.page_post(url, "pay")
+
+    checkout = Checkout.objects.get()
+    assert set(checkout.orders.values_list("status", flat=True)) == {OrderStatus.PAID}
+    assert list(SellerTransfer.objects.values_list("order__seller", flat=True)) == [ready[1].pk]
+    [mismatch] = payment_mismatches()
+    assert [(o.seller, o.transferred, o.expected_transfer) for o in mismatch.orders] == [
+        ("Alpine Crafts d.o.o.", Decimal("0"), Decimal("33.38")),
+        ("Berlin Books GmbH", Decimal("23.28"), Decimal("23.28")),
+    ]

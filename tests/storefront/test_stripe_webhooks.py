@@ -4,11 +4,14 @@ with its status, writes nothing, and logs its reason without the secret or the s
 
 import json
 import logging
+import threading
 import time
 import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test import Client
 
 from marketplace.models import (
     Checkout,
@@ -218,3 +221,29 @@ def test_a_dispute_is_recorded_for_operators(
     )
     listing = admin_client.get("/admin/marketplace/providerevent/?type=charge.dispute.created")
     assert dispute.event_id in listing.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_event_delivered_twice_at_once_pays_once(client, placed):
+    body = completed_event(placed)
+    signature = sign_payload(body, STRIPE_WEBHOOK_SECRET)
+    start = threading.Barrier(2)
+    answers = []
+
+    def deliver() -> None:
+        start.wait()
+        try:
+            answers.append(post(Client(), body, signature).json()["status"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers) == ["applied", "replayed"]
+    assert ProviderEvent.objects.count() == 1
+    assert Payment.objects.count() == 1
+    assert set(placed.orders.values_list("status", flat=True)) == {OrderStatus.PAID}
