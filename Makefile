@@ -22,7 +22,13 @@ APT := $(if $(filter 0,$(shell id -u)),,$(shell command -v sudo)) env DEBIAN_FRO
 # Local targets run with DEBUG on unless it is set: with it off (production), the system checks
 # of marketplace/checks.py refuse the embedded SECRET_KEY and sandbox keys.
 run migrate demo lint: export DEBUG ?= true
-# `make run` takes payments through the local test provider (refused with DEBUG off).
+# `make run` takes payments through the local test provider (refused with DEBUG off);
+# `make run STRIPE_STANDIN=1` through Stripe, the official library talking to the local Stripe
+# stand-in (Procfile.dev's `stripe` process).
+ifeq ($(STRIPE_STANDIN),1)
+run: export PAYMENT_PROVIDER = stripe
+run: export STRIPE_API_BASE = http://127.0.0.1:12111
+endif
 run: export PAYMENT_PROVIDER ?= test
 
 install: $(STAMP)
@@ -48,6 +54,7 @@ run: migrate
 	@echo "Admin:        http://127.0.0.1:8000/admin/"
 	@echo "API schema:   http://127.0.0.1:8000/api/schema/  (docs: /api/docs/)"
 	@echo "Sandbox:      http://127.0.0.1:8765/health  (Space Invoices stand-in)"
+	@echo "Stripe:       http://127.0.0.1:12111/  (Stripe stand-in; used with STRIPE_STANDIN=1)"
 	$(BIN)/honcho start -f Procfile.dev
 
 lint: install

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from core.api import authenticated_user
 from core.permissions import operator_permission
 from invoicing.api import InvoiceOutputSerializer
+from marketplace import refunds
 from marketplace import selectors as order_selectors
 from marketplace import services as orders
 from marketplace.api import OrderLineOutputSerializer, validated_input
@@ -108,7 +109,7 @@ class OrderCancelApi(APIView):
     @extend_schema(request=None, responses=OrderOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         order = get_object_or_404(order_selectors.orders_cancellable_by(request.user), pk=pk)
-        orders.order_cancel(order_id=order.pk, actor=authenticated_user(request))
+        refunds.order_cancel_request(order_id=order.pk, actor=authenticated_user(request))
         return _order_response(request, order.pk)
 
 
@@ -120,7 +121,9 @@ class OrderRefundApi(APIView):
         order = get_object_or_404(order_selectors.orders_managed_by(request.user), pk=pk)
         data = validated_input(RefundInputSerializer, request)
         lines = [orders.RefundLine(**line) for line in data["lines"]]
-        orders.order_refund(order_id=order.pk, lines=lines, actor=authenticated_user(request))
+        refunds.order_refund_request(
+            order_id=order.pk, lines=lines, actor=authenticated_user(request)
+        )
         return _order_response(request, order.pk)
 
 

@@ -5,6 +5,7 @@ from django.urls import path
 
 from invoicing import seller_catalog_views as catalog
 from invoicing import seller_order_actions as order_actions
+from invoicing import seller_payment_account as payment_account
 from invoicing import seller_payout_views as payouts
 from invoicing import seller_staff_views as staff
 from invoicing import seller_views as views
@@ -13,6 +14,7 @@ app_name = "seller"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("payment-account/", payment_account.payment_account, name="payment-account"),
     path("orders/", views.order_list, name="orders"),
     path("orders/<int:pk>/", views.order_detail, name="order"),
     path("orders/<int:pk>/fulfil/", order_actions.order_fulfil, name="order-fulfil"),

@@ -17,7 +17,18 @@ from core.admin_site import (
 )
 from core.errors import ApplicationError
 from marketplace import services
-from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product
+from marketplace.models import (
+    Checkout,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentSession,
+    Product,
+    ProviderEvent,
+    ProviderRefund,
+    SellerPaymentAccount,
+    SellerTransfer,
+)
 from marketplace.services import product_tax_rate_validate
 from sellers.admin_rows import SellerRowsAdmin
 
@@ -163,3 +174,78 @@ class CheckoutAdmin(admin.ModelAdmin[Checkout]):
     list_select_related = ["buyer"]
     search_fields = ["public_id", "buyer__username", "buyer__email"]
     readonly_fields = ["public_id", "buyer", "created_at", "guest_link_sent_at"]
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Payment records come from the provider: operators read them, nobody edits them here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SellerPaymentAccount)
+class SellerPaymentAccountAdmin(_ReadOnlyAdmin):
+    """Each seller's Stripe Connect account and payout readiness."""
+
+    list_display = [
+        "seller",
+        "stripe_account_id",
+        "charges_enabled",
+        "payouts_enabled",
+        "details_submitted",
+        "updated_at",
+    ]
+    list_filter = ["charges_enabled", "payouts_enabled"]
+    search_fields = ["seller__business_name", "stripe_account_id"]
+
+
+@admin.register(ProviderEvent)
+class ProviderEventAdmin(_ReadOnlyAdmin):
+    """Provider events applied or recorded: payments, refunds and disputes Stripe reported."""
+
+    list_display = ["event_id", "type", "checkout", "amount", "currency", "status", "created_at"]
+    list_filter = ["type", "status"]
+    search_fields = ["event_id", "object_id"]
+
+
+@admin.register(ProviderRefund)
+class ProviderRefundAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "order",
+        "kind",
+        "amount",
+        "currency",
+        "status",
+        "provider_refund_id",
+        "reversed_amount",
+        "failure_reason",
+        "created_at",
+        "confirmed_at",
+    ]
+    list_filter = ["status", "kind"]
+
+
+@admin.register(SellerTransfer)
+class SellerTransferAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "provider_transfer_id",
+        "order",
+        "destination",
+        "amount",
+        "currency",
+        "created_at",
+    ]
+    search_fields = ["provider_transfer_id", "destination"]
+
+
+@admin.register(PaymentSession)
+class PaymentSessionAdmin(_ReadOnlyAdmin):
+    list_display = ["provider_session_id", "checkout", "amount", "currency", "status", "created_at"]
+    list_filter = ["status"]

@@ -80,6 +80,40 @@ def production_secrets_check(
                 id="marketplace.E004",
             )
         )
+    errors.extend(_stripe_errors())
+    return errors
+
+
+_STRIPE_LOCAL_DEFAULTS = {"sk_test_local", "whsec_local"}
+
+
+def _stripe_errors() -> list[CheckMessage]:
+    """With DEBUG off, Stripe takes real money: its key and webhook secret must be set, and the
+    API must be Stripe's, not the local stand-in."""
+    if settings.PAYMENT_PROVIDER != "stripe":
+        return []
+    errors: list[CheckMessage] = []
+    if {settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET} & _STRIPE_LOCAL_DEFAULTS:
+        errors.append(
+            Error(
+                "PAYMENT_PROVIDER is stripe while DEBUG is off, but STRIPE_SECRET_KEY or "
+                "STRIPE_WEBHOOK_SECRET is the local stand-in's default.",
+                hint=(
+                    "Set STRIPE_SECRET_KEY (sk_live_...) and STRIPE_WEBHOOK_SECRET (the "
+                    "endpoint's whsec_... from Stripe's dashboard)."
+                ),
+                id="marketplace.E006",
+            )
+        )
+    if urlsplit(settings.STRIPE_API_BASE).hostname != "api.stripe.com":
+        errors.append(
+            Error(
+                "STRIPE_API_BASE is not Stripe's API while DEBUG is off: payments would not be "
+                "real.",
+                hint="Unset STRIPE_API_BASE (https://api.stripe.com).",
+                id="marketplace.E007",
+            )
+        )
     return errors
 
 

@@ -275,6 +275,7 @@ class Payment(models.Model):
     checkout = models.ForeignKey(Checkout, on_delete=models.PROTECT, related_name="payments")
     # The provider's id: a replayed callback finds its row instead of paying twice.
     provider_payment_id = models.CharField(max_length=64, unique=True)
+    provider = models.CharField(max_length=10, default="test")
     outcome = models.CharField(max_length=10, choices=PaymentOutcome.choices)
     amount = money_field()
     currency = models.CharField(max_length=3)
@@ -298,3 +299,163 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"Payment {self.provider_payment_id} ({self.outcome})"
+
+
+class PaymentProvider(models.TextChoices):
+    TEST = "test", "Test provider"
+    STRIPE = "stripe", "Stripe"
+
+
+class SellerPaymentAccount(models.Model):
+    """A seller's Stripe Connect account and its payout readiness as Stripe last said it: the
+    seller's orders can be paid by card only once charges and payouts are enabled."""
+
+    seller = models.OneToOneField(Seller, on_delete=models.PROTECT, related_name="payment_account")
+    stripe_account_id = models.CharField(max_length=64, unique=True)
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    details_submitted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["seller_id"]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_account_id} ({self.seller_id})"
+
+    @property
+    def ready(self) -> bool:
+        return self.charges_enabled and self.payouts_enabled
+
+
+class PaymentSessionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETE = "complete", "Paid"
+    FAILED = "failed", "Card declined"
+    EXPIRED = "expired", "Expired"
+
+
+class PaymentSession(models.Model):
+    """A provider's hosted payment page opened for a checkout (a Stripe Checkout Session): one
+    per attempt; a declined or expired one leaves the checkout payable by the next."""
+
+    checkout = models.ForeignKey(
+        Checkout, on_delete=models.PROTECT, related_name="payment_sessions"
+    )
+    provider = models.CharField(max_length=10, choices=PaymentProvider.choices)
+    provider_session_id = models.CharField(max_length=255, unique=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=10, choices=PaymentSessionStatus.choices, default=PaymentSessionStatus.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.provider_session_id
+
+
+class ProviderEvent(models.Model):
+    """A payment provider's webhook event we applied or recorded, once per event id: a replayed
+    event finds its row and changes nothing. Refunds and disputes the provider reports are kept
+    here for operators (admin)."""
+
+    provider = models.CharField(max_length=10, choices=PaymentProvider.choices)
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    checkout = models.ForeignKey(
+        Checkout, on_delete=models.PROTECT, null=True, blank=True, related_name="provider_events"
+    )
+    object_id = models.CharField(max_length=255, blank=True)
+    amount = money_field(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    status = models.CharField(max_length=50, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["type"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class SellerTransfer(models.Model):
+    """The transfer of one paid seller order's share to the seller's Connect account (separate
+    charges and transfers): its total minus the marketplace's commission, minus what was
+    refunded before it was made."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="transfer")
+    provider_transfer_id = models.CharField(max_length=255, unique=True)
+    destination = models.CharField(max_length=64)
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="transfer_amount_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.provider_transfer_id
+
+
+class ProviderRefundStatus(models.TextChoices):
+    PENDING = "pending", "Sent to the provider"
+    SUCCEEDED = "succeeded", "Refunded"
+    FAILED = "failed", "Refused by the provider"
+
+
+class ProviderRefundKind(models.TextChoices):
+    REFUND = "refund", "Refund of lines"
+    CANCEL = "cancel", "Cancellation of a paid order"
+
+
+class ProviderRefund(models.Model):
+    """A refund of part of a seller order paid through a provider: written before the provider
+    is asked, applied (credit note, fewer to invoice, the seller's transfer reversed) once the
+    provider confirms, exactly once."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="provider_refunds")
+    kind = models.CharField(max_length=6, choices=ProviderRefundKind.choices)
+    # {order line id: quantity}, as the refund was asked.
+    lines = models.JSONField(default=dict)
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=10, choices=ProviderRefundStatus.choices, default=ProviderRefundStatus.PENDING
+    )
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    provider_refund_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # The part of the seller's transfer taken back for it (0 when the transfer was not made yet:
+    # then the transfer is made smaller instead).
+    reversed_amount = money_field(default=Decimal("0"))
+    transfer_reversal_id = models.CharField(max_length=255, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="provider_refund_amount_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.pk} of order {self.order_id} ({self.status})"

@@ -95,8 +95,8 @@ def checkout_amount(checkout: Checkout) -> tuple[Decimal, str]:
     return _amount(totals)
 
 
-def _orders_amount(orders: list[Order]) -> tuple[Decimal, str]:
-    """checkout_amount of these payable orders, already read."""
+def orders_amount(orders: list[Order]) -> tuple[Decimal, str]:
+    """checkout_amount of these payable orders, already read (locked by the caller)."""
     sums: dict[str, Decimal] = {}
     for order in orders:
         sums[order.currency] = sums.get(order.currency, Decimal(0)) + order.total_gross
@@ -180,7 +180,13 @@ def payment_callback_process(*, data: Mapping[str, str], site_url: str) -> Callb
             amount=amount,
             currency=fields["currency"],
         )
-        _apply(checkout, orders, fields, site_url)
+        payment_effects_apply(
+            checkout,
+            orders,
+            paid=fields["outcome"] == PaymentOutcome.PAID,
+            payment_id=fields["payment_id"],
+            site_url=site_url,
+        )
     effect = "confirmed" if fields["outcome"] == PaymentOutcome.PAID else "declined"
     return CallbackResult(checkout, effect)
 
@@ -211,7 +217,7 @@ def _verified(data: Mapping[str, str]) -> dict[str, str]:
 
 
 def _amount_matching(orders: list[Order], fields: Mapping[str, str]) -> Decimal:
-    amount, currency = _orders_amount(orders)
+    amount, currency = orders_amount(orders)
     if Decimal(fields["amount"]) != amount or fields["currency"] != currency:
         raise ApplicationError(
             f"The payment of {fields['amount']} {fields['currency']} does not match the "
@@ -221,10 +227,12 @@ def _amount_matching(orders: list[Order], fields: Mapping[str, str]) -> Decimal:
     return amount
 
 
-def _apply(
-    checkout: Checkout, orders: list[Order], fields: Mapping[str, str], site_url: str
+def payment_effects_apply(
+    checkout: Checkout, orders: list[Order], *, paid: bool, payment_id: str, site_url: str
 ) -> None:
-    paid = fields["outcome"] == PaymentOutcome.PAID
+    """A verified payment's outcome on the checkout's payable orders (locked by the caller, in
+    its transaction): paid marks them paid (the invoice point may issue), a guest gets the link
+    to their orders; either way each order's audit trail says so."""
     for order in orders:
         if paid:
             services.order_mark_paid_locked(order=order)
@@ -232,7 +240,7 @@ def _apply(
             action="payment.confirmed" if paid else "payment.declined",
             seller_id=order.seller_id,
             order_id=order.pk,
-            detail={"checkout_id": checkout.pk, "payment_id": fields["payment_id"]},
+            detail={"checkout_id": checkout.pk, "payment_id": payment_id},
         )
     if paid and services.buyer_is_guest(checkout.buyer):
         # Robust: the payment is recorded whatever happens to this enqueue; the buyer still sees

@@ -147,10 +147,11 @@ GUEST_LINK_MAX_AGE_DAYS = env.int("GUEST_LINK_MAX_AGE_DAYS", default=90)
 # audited). "test": the local test payment provider (marketplace.payments), whose page signs a
 # "paid" callback for anyone: only with DEBUG on (`make run` sets it) or in the test suite
 # (tests/conftest.py) or the smoke profile (SMOKE_PROFILE below); the start-up checks refuse it
-# with DEBUG off otherwise.
+# with DEBUG off otherwise. "stripe": Stripe Connect (marketplace.stripe_provider): card payments
+# through Stripe Checkout, one transfer per seller order, refunds through Stripe.
 PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="offline")
-if PAYMENT_PROVIDER not in {"offline", "test"}:
-    raise environ.ImproperlyConfigured("PAYMENT_PROVIDER must be offline or test")
+if PAYMENT_PROVIDER not in {"offline", "test", "stripe"}:
+    raise environ.ImproperlyConfigured("PAYMENT_PROVIDER must be offline, test or stripe")
 # The smoke profile (`make smoke`, benchmarks/load.py): production settings with DEBUG off that
 # may take payments through the test provider, whose callbacks the smoke signs as the provider
 # would. Only against the project's own Space Invoices sandbox with a sandbox key: the start-up
@@ -161,6 +162,14 @@ SMOKE_PROFILE = env.bool("SMOKE_PROFILE", default=False)
 PAYMENT_PROVIDER_SECRET = env.str(
     "PAYMENT_PROVIDER_SECRET", default="insecure-local-payment-provider-secret"
 )
+# Stripe (PAYMENT_PROVIDER=stripe). The secret key (sk_live_... / sk_test_...), the signing
+# secret of the webhook endpoint registered at /api/webhooks/stripe/ (whsec_...), how old a
+# webhook's signed timestamp may be, and where the API answers: api.stripe.com, or the local
+# stand-in (python -m marketplace.stripe_standin, `make run` with STRIPE_STANDIN=1).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_local")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_local")
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 
 # Northern Ireland's VAT code: its goods are taxed under the EU's rules (marketplace.eu_vat), so
 # sellers and buyers there are told apart from Great Britain.

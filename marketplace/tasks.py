@@ -5,6 +5,7 @@ import logging
 import smtplib
 from typing import Any
 
+import stripe
 from celery import Task, shared_task
 
 from core.retry import backoff_delay
@@ -40,3 +41,40 @@ def send_guest_orders_email(self: Task[Any, Any], checkout_id: int, site_url: st
             logger.error("checkout %s: guest order email not sent (%s)", checkout_id, reason)
             return
         raise self.retry(exc=error, countdown=backoff_delay(self.request.retries)) from error
+
+
+# What a Stripe call may fail with for a passing reason: retried with backoff. A refusal
+# (InvalidRequestError) is not retried; the reconciliation page shows the transfer missing.
+STRIPE_TRANSIENT = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
+
+
+@shared_task(
+    name="marketplace.seller_transfers_create",
+    acks_late=True,
+    time_limit=120,
+    autoretry_for=STRIPE_TRANSIENT,
+    retry_backoff=True,
+    max_retries=MAX_ATTEMPTS,
+)
+def seller_transfers_create(checkout_id: int) -> None:
+    """Route a paid checkout's seller orders' shares to their sellers (idempotent)."""
+    from marketplace.payment_providers import online_provider
+
+    provider = online_provider()
+    if provider is not None:
+        provider.transfers_create(checkout_id=checkout_id)
+
+
+@shared_task(
+    name="marketplace.seller_transfer_reverse",
+    acks_late=True,
+    time_limit=120,
+    autoretry_for=STRIPE_TRANSIENT,
+    retry_backoff=True,
+    max_retries=MAX_ATTEMPTS,
+)
+def seller_transfer_reverse(refund_id: int) -> None:
+    """Take a confirmed refund back from the seller's transfer (idempotent)."""
+    from marketplace.stripe_provider import transfer_reverse
+
+    transfer_reverse(refund_id=refund_id)

@@ -11,7 +11,7 @@ from invoicing import api as invoicing_api
 from invoicing import order_api, webhook_api
 from invoicing.storefront import urls as order_page_urls
 from marketplace import api as marketplace_api
-from marketplace import seller_catalog_api
+from marketplace import payment_admin, payment_views, seller_catalog_api
 from marketplace.storefront import urls as storefront_urls
 from sellers import api as sellers_api
 
@@ -71,6 +71,7 @@ api = [
         webhook_api.space_invoices_webhook,
         name="webhook-space-invoices",
     ),
+    path("webhooks/stripe/", payment_views.stripe_webhook, name="webhook-stripe"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path(
@@ -87,6 +88,16 @@ urlpatterns = [
     # Before admin's catch-all, which would take the report pages and downloads under admin/.
     path("", include("reporting.urls")),
     # Operators' session login counts against the same budget as the API's token login.
+    path(
+        "admin/payments/reconciliation/",
+        admin.site.admin_view(payment_admin.reconciliation_page),
+        name="payments-reconciliation",
+    ),
+    path(
+        "admin/payments/reconciliation.csv",
+        admin.site.admin_view(payment_admin.reconciliation_csv),
+        name="payments-reconciliation-csv",
+    ),
     path("admin/login/", throttled_post("login", per_username=True)(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/", include(api)),

@@ -2,20 +2,28 @@
 
 import sqlite3
 import uuid
+from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import stripe
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from invoicing import gateway
 from invoicing.client import SpaceInvoicesClient
 from invoicing.sandbox import create_app, sandbox_transport
 from marketplace.celery import app as celery_app
+from marketplace.stripe_standin import StandinApp
+from marketplace.stripe_standin import create_app as standin_create_app
+from marketplace.stripe_standin.events import http_deliver
 
 SANDBOX_KEY = "sk_sandbox_tests"
 
@@ -96,3 +104,94 @@ def _empty_cache() -> None:
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+STRIPE_KEY = "sk_test_tests"
+STRIPE_WEBHOOK_SECRET = "whsec_tests"
+STANDIN_URL = "http://stripe-standin"
+
+
+class StandinHTTPClient(stripe.HTTPClient):
+    """The official library's HTTP client answering from the stand-in in this process."""
+
+    name = "standin"
+
+    def __init__(self, app: StandinApp) -> None:
+        super().__init__()
+        self._http = httpx.Client(transport=httpx.WSGITransport(app=app))
+
+    def request(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: object = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        response = self._http.request(method, url, headers=dict(headers), content=post_data)
+        return response.content, response.status_code, response.headers
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class StripeStandin:
+    """The Stripe stand-in in-process, its events delivered to our webhook endpoint through
+    Django's test client (or over HTTP, `deliver_over_http`, for the live server)."""
+
+    def __init__(self) -> None:
+        self.webhook_client = Client()
+        self.app = standin_create_app(
+            STANDIN_URL,
+            secret_key=STRIPE_KEY,
+            webhook_url="http://testserver/api/webhooks/stripe/",
+            webhook_secret=STRIPE_WEBHOOK_SECRET,
+            deliver=self._deliver_in_process,
+        )
+
+    def _deliver_in_process(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        response = self.webhook_client.post(
+            urlsplit(url).path,
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=headers["Stripe-Signature"],
+        )
+        return response.status_code
+
+    def deliver_over_http(self, webhook_url: str) -> None:
+        self.app.state.webhooks.url = webhook_url
+        self.app.state.webhooks.deliver = http_deliver
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(
+            transport=httpx.WSGITransport(app=self.app),
+            base_url=STANDIN_URL,
+            headers={"Authorization": f"Bearer {STRIPE_KEY}"},
+        )
+
+    def page_post(self, url: str, action: str) -> httpx.Response:
+        """A click on the stand-in's hosted page (`pay`, `decline` or `back`)."""
+        with httpx.Client(transport=httpx.WSGITransport(app=self.app)) as http:
+            return http.post(url, data={"action": action})
+
+    def onboard(self, seller: Any) -> None:
+        """The seller opens a Connect account and completes Stripe's onboarding."""
+        from marketplace.stripe_provider import seller_payment_account_link
+
+        link = seller_payment_account_link(seller=seller, return_url="http://testserver/seller/")
+        with httpx.Client(transport=httpx.WSGITransport(app=self.app)) as http:
+            assert http.post(link).status_code == 303
+
+    def objects(self, kind: str) -> list[dict[str, Any]]:
+        return [obj for obj in self.app.state.objects.values() if obj["object"] == kind]
+
+
+@pytest.fixture
+def stripe_standin(settings: Any, monkeypatch: pytest.MonkeyPatch) -> StripeStandin:
+    """PAYMENT_PROVIDER=stripe, the official library talking to a fresh stand-in."""
+    from marketplace import stripe_provider
+
+    standin = StripeStandin()
+    settings.PAYMENT_PROVIDER = "stripe"
+    settings.STRIPE_SECRET_KEY = STRIPE_KEY
+    settings.STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = STANDIN_URL
+    monkeypatch.setattr(
+        stripe_provider, "stripe_http_client", lambda: StandinHTTPClient(standin.app)
+    )
+    return standin

@@ -13,7 +13,7 @@ SUPERVISE = str(ROOT / "scripts" / "supervise")
 def test_every_procfile_dev_process_is_supervised():
     lines = (ROOT / "Procfile.dev").read_text().splitlines()
     names = [line.split(":", 1)[0] for line in lines]
-    assert names == ["sandbox", "web", "worker", "beat"]
+    assert names == ["sandbox", "web", "worker", "beat", "stripe"]
     assert [line.split(": ", 1)[1].split()[:2] for line in lines] == [
         ["scripts/supervise", name] for name in names
     ]

@@ -7,7 +7,8 @@ from typing import Any
 from invoicing.models import Document, DocumentKind, DocumentState
 from invoicing.services import invoice_trigger
 from marketplace.models import Order, OrderStatus
-from marketplace.payments import local_provider_enabled
+from marketplace.payment_providers import online_provider
+from marketplace.payment_state import PaymentState, payment_states
 from sellers.branding import readable_text_colour
 
 HELD = "held"
@@ -38,6 +39,8 @@ class OrderCard:
     documents: list[DocumentStatus]
     # Why there is no invoice yet (empty once there is one).
     no_invoice: str
+    # The payment of the order's whole checkout.
+    payment: PaymentState
 
     @property
     def text_colour(self) -> str:
@@ -58,17 +61,23 @@ class OrderCard:
 
     @property
     def pay_online(self) -> bool:
-        """The buyer can pay here: only through the local test provider where it is enabled
-        (otherwise an operator records the payment received)."""
-        return self.awaiting_payment and local_provider_enabled()
+        """The buyer can pay the whole checkout here, through the payment provider (without one,
+        an operator records the payment received)."""
+        return self.awaiting_payment and self.payment.payable and online_provider() is not None
 
 
-def order_cards(orders: Iterable[Order], pdf_url: Callable[[Document], str]) -> list[OrderCard]:
+def order_cards(
+    orders: Iterable[Order], pdf_url: Callable[[Document], str], *, payment_hint: str = ""
+) -> list[OrderCard]:
+    """`payment_hint`: where the provider's page sent the buyer back ("done", "cancelled")."""
+    orders = list(orders)
+    states = payment_states({order.checkout for order in orders}, hint=payment_hint)
     cards = []
     for order in orders:
         documents = [_document_status(doc, pdf_url) for doc in order.documents.all()]
         has_invoice = any(doc.kind == DocumentKind.INVOICE for doc in documents)
-        cards.append(OrderCard(order, documents, "" if has_invoice else _no_invoice(order)))
+        no_invoice = "" if has_invoice else _no_invoice(order)
+        cards.append(OrderCard(order, documents, no_invoice, states[order.checkout_id]))
     return cards
 
 
@@ -85,6 +94,7 @@ def cards_json(cards: list[OrderCard]) -> dict[str, Any]:
                 "id": card.order.pk,
                 "status": card.order.status,
                 "status_label": card.order.get_status_display(),
+                "payment_state": card.payment.state,
                 "no_invoice": card.no_invoice,
                 "documents": [
                     {

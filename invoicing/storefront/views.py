@@ -71,7 +71,7 @@ def checkout_orders(request: HttpRequest, ref: uuid.UUID) -> HttpResponse:
     orders = selectors.checkout_orders(found)
     return _orders_page(
         request,
-        order_cards(orders, _checkout_pdf_url(ref)),
+        order_cards(orders, _checkout_pdf_url(ref), payment_hint=request.GET.get("payment", "")),
         poll_url=reverse("storefront:checkout-orders-status", args=[ref]),
         heading="Your order",
         checkout=found,

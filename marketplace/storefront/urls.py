@@ -19,6 +19,7 @@ urlpatterns = [
     path("checkout/", checkout.checkout, name="checkout"),
     path("checkout/vat-check/", checkout.vat_check, name="vat-check"),
     path("payment-provider/<uuid:ref>/", checkout.payment_provider, name="payment-provider"),
+    path("orders/checkout/<uuid:ref>/pay/", checkout.checkout_pay, name="checkout-pay"),
     path("payments/callback/", checkout.payment_callback, name="payment-callback"),
     path(
         "accounts/login/",

@@ -42,6 +42,7 @@ ANONYMOUS_ALLOWED = {
     "docs",
     "redoc",
     "webhook-space-invoices",  # Space Invoices calls it; the signature authenticates it
+    "webhook-stripe",  # Stripe calls it; its Stripe-Signature authenticates it
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -94,6 +95,9 @@ def test_allow_listed_endpoints_answer_anonymous_requests():
     assert client.get("/api/docs/").status_code == 200
     assert client.get("/api/redoc/").status_code == 200
     assert client.post("/api/auth/token/", {"username": "x", "password": "y"}).status_code == 400
+    # Unsigned: refused by its signature check, not by a login.
+    stripe = client.post("/api/webhooks/stripe/", b"{}", content_type="application/json")
+    assert (stripe.status_code, stripe.json()) == (400, {"status": "bad_signature"})
 
 
 def test_unknown_api_urls_answer_in_json_and_other_pages_in_html():

@@ -274,8 +274,9 @@ def test_declined_payment_leaves_orders_unpaid_and_nothing_invoiced(
     for seller in (shop.alpine, shop.berlin):
         card = order_card(page, seller)
         expect(card.get_by_test_id("order-status")).to_have_text("Placed")
-        expect(card.get_by_test_id("payment-pending")).to_have_text(
-            "Payment not received yet. Pay now"
+        expect(card.get_by_test_id("payment-pending")).to_have_text("Payment not received yet.")
+        expect(card.get_by_test_id("pay-again")).to_have_text(
+            "Pay now: the whole checkout, 43.86 EUR"
         )
         expect(card.get_by_test_id("invoice-status")).to_have_text(
             "The invoice is issued once the order is paid."

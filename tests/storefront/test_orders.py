@@ -54,7 +54,8 @@ def documents_of(checkout):
 def test_confirmation_shows_one_card_per_seller_with_its_invoice(
     client, paid, django_assert_num_queries
 ):
-    with django_assert_num_queries(5):  # session, checkout, orders, lines, documents
+    # session, checkout, orders, lines, documents, the checkout's payments (paid: no more)
+    with django_assert_num_queries(6):
         response = client.get(f"/orders/checkout/{paid.public_id}/")
 
     html = response.content.decode()
@@ -86,6 +87,7 @@ def test_status_endpoint_reports_every_document(client, paid):
                 "id": order.pk,
                 "status": "paid",
                 "status_label": "Paid",
+                "payment_state": "paid",
                 "no_invoice": "",
                 "documents": [
                     {

@@ -176,7 +176,15 @@ def _manage_check(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "PAYMENT_PROVIDER", "SMOKE_PROFILE"}
+        if k
+        not in {
+            "DEBUG",
+            "PAYMENT_PROVIDER",
+            "SMOKE_PROFILE",
+            "STRIPE_SECRET_KEY",
+            "STRIPE_WEBHOOK_SECRET",
+            "STRIPE_API_BASE",
+        }
     }
     production = {"SECRET_KEY": "k3y-" + "".join(f"{chr(97 + i % 26)}{i}" for i in range(30))}
     return subprocess.run(
@@ -215,10 +223,10 @@ def test_the_smoke_profile_runs_the_test_provider_with_debug_off_only_on_the_san
 
 
 def test_an_unknown_payment_provider_is_refused_at_start():
-    refused = _manage_check(DEBUG="true", PAYMENT_PROVIDER="stripe")
+    refused = _manage_check(DEBUG="true", PAYMENT_PROVIDER="paypal")
 
     assert refused.returncode == 1
-    assert "PAYMENT_PROVIDER must be offline or test" in refused.stderr
+    assert "PAYMENT_PROVIDER must be offline, test or stripe" in refused.stderr
 
 
 # Admin: the same operator-only path, as an action on the order list.
@@ -276,3 +284,29 @@ def test_staff_who_may_change_orders_are_not_offered_recording_a_payment(placed)
 
     assert "record_payment" not in offered
     _unpaid(placed)
+
+
+def test_stripe_in_production_needs_real_keys_and_stripes_api():
+    local = _manage_check(DEBUG="false", PAYMENT_PROVIDER="stripe")
+    standin = _manage_check(
+        DEBUG="false",
+        PAYMENT_PROVIDER="stripe",
+        STRIPE_SECRET_KEY="sk_live_abc",
+        STRIPE_WEBHOOK_SECRET="whsec_abc",
+        STRIPE_API_BASE="http://127.0.0.1:12111",
+    )
+    live = _manage_check(
+        DEBUG="false",
+        PAYMENT_PROVIDER="stripe",
+        STRIPE_SECRET_KEY="sk_live_abc",
+        STRIPE_WEBHOOK_SECRET="whsec_abc",
+    )
+    local_run = _manage_check(DEBUG="true", PAYMENT_PROVIDER="stripe")
+
+    assert local.returncode == 1
+    assert "(marketplace.E006) PAYMENT_PROVIDER is stripe while DEBUG is off" in local.stderr
+    assert standin.returncode == 1
+    assert "(marketplace.E007) STRIPE_API_BASE is not Stripe's API" in standin.stderr
+    assert "E006" not in standin.stderr
+    assert (live.returncode, live.stderr) == (0, "")
+    assert (local_run.returncode, local_run.stderr) == (0, "")

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,6 +16,7 @@ from core.errors import ApplicationError
 from core.throttles import page_throttle_wait, throttled_post
 from marketplace import payments, services
 from marketplace.models import Checkout, PaymentOutcome, Product
+from marketplace.payment_providers import online_provider
 from marketplace.selectors import checkout_by_submission_token
 from marketplace.storefront import selectors
 from marketplace.storefront.cart import Cart, cart_by_seller
@@ -93,12 +95,36 @@ def _checkout_placed(request: HttpRequest, cart: Cart, placed: Checkout) -> Http
 
 
 def _to_payment(request: HttpRequest, placed: Checkout) -> HttpResponse:
-    """To the test provider's page where it is enabled; else to the orders, awaiting the
-    payment an operator records."""
+    """To the payment provider's page for the whole checkout; without one ("offline"), to the
+    orders, awaiting the payment an operator records. A checkout the provider cannot take
+    (a seller not ready for card payments) stays on its orders page, saying why."""
     _remember_checkout(request, placed)
-    if not payments.local_provider_enabled():
+    provider = online_provider()
+    if provider is None:
         return redirect("storefront:checkout-orders", ref=placed.public_id)
-    return redirect("storefront:payment-provider", ref=placed.public_id)
+    orders_url = reverse("storefront:checkout-orders", args=[placed.public_id])
+    try:
+        url = provider.payment_start(
+            checkout=placed,
+            return_url=request.build_absolute_uri(f"{orders_url}?payment=done"),
+            cancel_url=request.build_absolute_uri(f"{orders_url}?payment=cancelled"),
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect(orders_url)
+    return redirect(url)
+
+
+@require_POST
+def checkout_pay(request: HttpRequest, ref: uuid.UUID) -> HttpResponse:
+    """ "Pay now": the whole checkout's payable orders, through the provider's page."""
+    found = visible_checkout(request, ref)
+    if found is None:
+        return not_found(request, CHECKOUT_NOT_FOUND)
+    if found.payments.filter(outcome=PaymentOutcome.PAID).exists():
+        messages.info(request, "This checkout is already paid.")
+        return redirect("storefront:checkout-orders", ref=ref)
+    return _to_payment(request, found)
 
 
 def _checkout_resubmitted(

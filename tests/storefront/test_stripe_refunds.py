@@ -1,0 +1,255 @@
+"""Refunds and cancellations of orders paid through Stripe: refunded through Stripe, the credit
+note once Stripe confirms (exactly once), the seller's transfer reversed by the same amount; and
+the money reconciles (buyer charge = seller orders; transfer = total - commission - refunds)."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from invoicing.models import Document, DocumentKind, DocumentState
+from marketplace.models import (
+    Checkout,
+    OrderStatus,
+    Payment,
+    ProviderEvent,
+    ProviderRefund,
+    ProviderRefundStatus,
+    SellerTransfer,
+)
+from marketplace.payment_reconciliation import payment_mismatches
+from marketplace.services import order_cancel
+from tests.factories import SellerUserFactory, operator_user
+from tests.storefront.conftest import add, checkout_post
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator():
+    api = APIClient()
+    api.force_authenticate(operator_user("marketplace.view_order", "marketplace.change_order"))
+    return api
+
+
+def pay(client, products, stripe_standin, capture, *, cancel_berlin_first=False):
+    """A two-seller checkout (2 spoons 36.36 + 1 book 25.68 EUR) paid on Stripe's page."""
+    add(client, products["spoon"], 2)
+    add(client, products["book"], 1)
+    response = checkout_post(
+        client,
+        [(products["spoon"], 2, Decimal("14.90")), (products["book"], 1, Decimal("24.00"))],
+    )
+    checkout = Checkout.objects.order_by("-pk").first()
+    url = response["Location"]
+    if cancel_berlin_first:
+        order_cancel(order_id=checkout.orders.get(seller__country="DE").pk)
+        url = client.post(f"/orders/checkout/{checkout.public_id}/pay/")["Location"]
+    with capture(execute=True):
+        stripe_standin.page_post(url, "pay")
+    return checkout
+
+
+@pytest.fixture
+def paid(client, products, sellers, stripe_standin, django_capture_on_commit_callbacks):
+    for seller in sellers:
+        stripe_standin.onboard(seller)
+    checkout = pay(client, products, stripe_standin, django_capture_on_commit_callbacks)
+    alpine, berlin = checkout.orders.order_by("pk")
+    return checkout, alpine, berlin
+
+
+def remote_transfer(stripe_standin, order):
+    return stripe_standin.app.state.objects[order.transfer.provider_transfer_id]
+
+
+def test_a_partial_refund_goes_through_stripe_reverses_the_transfer_and_credits_once(
+    paid, operator, stripe_standin, django_capture_on_commit_callbacks
+):
+    _, alpine, _ = paid
+    spoon = alpine.lines.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator.post(
+            f"/api/orders/{alpine.pk}/refund/",
+            {"lines": [{"line_id": spoon.pk, "quantity": 1}]},
+            format="json",
+        )
+
+    assert response.status_code == 200, response.json()
+    refund = ProviderRefund.objects.get()
+    # 14.90 net + 22 % VAT
+    assert (refund.status, refund.amount, refund.reversed_amount) == (
+        ProviderRefundStatus.SUCCEEDED,
+        Decimal("18.18"),
+        Decimal("18.18"),
+    )
+    [remote] = stripe_standin.objects("refund")
+    intent = stripe_standin.objects("payment_intent")[0]
+    assert (remote["id"], remote["amount"], remote["payment_intent"]) == (
+        refund.provider_refund_id,
+        1818,
+        intent["id"],
+    )
+    transfer = remote_transfer(stripe_standin, alpine)
+    assert (transfer["amount"], transfer["amount_reversed"]) == (3338, 1818)
+    assert transfer["reversals"]["data"][0]["id"] == refund.transfer_reversal_id
+    credit_note = Document.objects.get(kind=DocumentKind.CREDIT_NOTE)
+    assert (credit_note.order_id, credit_note.state, credit_note.total_gross) == (
+        alpine.pk,
+        DocumentState.ISSUED,
+        Decimal("18.18"),
+    )
+    assert sorted(
+        ProviderEvent.objects.filter(type__startswith="ref").values_list("type", "status")
+    ) == [("refund.created", "succeeded")]
+    assert ProviderEvent.objects.get(type="charge.refunded").amount == Decimal("18.18")
+    assert list(payment_mismatches()) == []
+
+
+def test_the_same_refund_confirmed_again_by_a_later_event_credits_nothing_more(
+    paid, operator, stripe_standin, django_capture_on_commit_callbacks
+):
+    _, alpine, _ = paid
+    spoon = alpine.lines.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        operator.post(
+            f"/api/orders/{alpine.pk}/refund/",
+            {"lines": [{"line_id": spoon.pk, "quantity": 1}]},
+            format="json",
+        )
+    [remote] = stripe_standin.objects("refund")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe_standin.app.state.webhooks.send("refund.updated", dict(remote))
+
+    assert Document.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 1
+    assert remote_transfer(stripe_standin, alpine)["amount_reversed"] == 1818
+    assert ProviderRefund.objects.get().reversed_amount == Decimal("18.18")
+
+
+def test_a_seller_editor_refunds_their_own_order_through_stripe(
+    paid, stripe_standin, django_capture_on_commit_callbacks
+):
+    _, alpine, _ = paid
+    editor = SellerUserFactory(seller=alpine.seller, role="editor").user
+    api = APIClient()
+    api.force_authenticate(editor)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"/api/orders/{alpine.pk}/refund/",
+            {"lines": [{"line_id": alpine.lines.get().pk, "quantity": 2}]},
+            format="json",
+        )
+
+    assert response.status_code == 200, response.json()
+    assert [r["amount"] for r in stripe_standin.objects("refund")] == [3636]
+    assert ProviderRefund.objects.get().requested_by == editor
+
+
+def test_refunding_more_than_is_left_is_refused_and_nothing_is_refunded(
+    paid, operator, stripe_standin
+):
+    _, alpine, _ = paid
+    spoon = alpine.lines.get()
+
+    response = operator.post(
+        f"/api/orders/{alpine.pk}/refund/",
+        {"lines": [{"line_id": spoon.pk, "quantity": 3}]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "lines[0].quantity"
+    assert ProviderRefund.objects.count() == 0
+    assert stripe_standin.objects("refund") == []
+    assert Document.objects.filter(kind=DocumentKind.CREDIT_NOTE).count() == 0
+
+
+def test_cancelling_a_paid_order_refunds_it_through_stripe_and_takes_back_the_transfer(
+    paid, operator, stripe_standin, django_capture_on_commit_callbacks
+):
+    _, _, berlin = paid
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator.post(f"/api/orders/{berlin.pk}/cancel/")
+
+    assert response.status_code == 200, response.json()
+    berlin.refresh_from_db()
+    assert berlin.status == OrderStatus.CANCELLED
+    assert [r["amount"] for r in stripe_standin.objects("refund")] == [2568]
+    transfer = remote_transfer(stripe_standin, berlin)
+    assert (transfer["amount"], transfer["amount_reversed"], transfer["reversed"]) == (
+        2328,
+        2328,
+        True,
+    )
+    credit_note = Document.objects.get(kind=DocumentKind.CREDIT_NOTE)
+    assert (credit_note.order_id, credit_note.total_gross) == (berlin.pk, Decimal("25.68"))
+    assert list(payment_mismatches()) == []
+
+
+def test_money_reconciles_under_partial_refunds_and_cancellations(
+    client, products, paid, operator, stripe_standin, django_capture_on_commit_callbacks
+):
+    _, alpine, berlin = paid
+    with django_capture_on_commit_callbacks(execute=True):
+        operator.post(
+            f"/api/orders/{alpine.pk}/refund/",
+            {"lines": [{"line_id": alpine.lines.get().pk, "quantity": 1}]},
+            format="json",
+        )
+        operator.post(f"/api/orders/{berlin.pk}/cancel/")
+    # A second checkout whose Berlin order is cancelled before it is paid.
+    second = pay(
+        client,
+        products,
+        stripe_standin,
+        django_capture_on_commit_callbacks,
+        cancel_berlin_first=True,
+    )
+
+    assert Payment.objects.get(checkout=second).amount == Decimal("36.36")
+    assert SellerTransfer.objects.filter(order__checkout=second).count() == 1
+    assert list(payment_mismatches()) == []
+    for payment in Payment.objects.all():
+        paid_orders = payment.checkout.orders.filter(paid_at__isnull=False)
+        assert payment.amount == sum(o.total_gross for o in paid_orders)
+    for transfer in SellerTransfer.objects.select_related("order"):
+        refunds = ProviderRefund.objects.filter(
+            order=transfer.order, status=ProviderRefundStatus.SUCCEEDED
+        )
+        remote = remote_transfer(stripe_standin, transfer.order)
+        commission = {"DE": Decimal("2.40"), "SI": Decimal("2.98")}[
+            str(transfer.order.seller.country)
+        ]
+        net = Decimal(remote["amount"] - remote["amount_reversed"]) / 100
+        expected = transfer.order.total_gross - commission - sum(r.amount for r in refunds)
+        assert net == max(expected, Decimal(0))
+
+
+def test_a_checkout_that_does_not_reconcile_shows_on_the_admin_page_and_csv(paid, admin_client):
+    _, alpine, _ = paid
+    SellerTransfer.objects.filter(order=alpine).update(amount=Decimal("30.00"))
+
+    page = admin_client.get("/admin/payments/reconciliation/").content.decode()
+    response = admin_client.get("/admin/payments/reconciliation.csv")
+
+    assert page.count('data-testid="mismatch-row"') == 2
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    alpine_row = next(row for row in rows if row["order_id"] == str(alpine.pk))
+    assert (
+        alpine_row["transferred"],
+        alpine_row["expected_transfer"],
+        alpine_row["transfer_difference"],
+    ) == ("30.00", "33.38", "-3.38")
+    assert {row["charge_difference"] for row in rows} == {"0.00"}
+
+
+def test_the_reconciliation_page_is_clean_when_money_reconciles(paid, admin_client):
+    page = admin_client.get("/admin/payments/reconciliation/").content.decode()
+
+    assert "Every checkout paid through Stripe reconciles." in page
