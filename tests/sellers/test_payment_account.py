@@ -1,4 +1,4 @@
-"""The seller's payouts page: Stripe Connect onboarding and the payout readiness it shows;
+"""The seller's card payments page: Stripe Connect onboarding and the payout readiness it shows;
 operators see the same readiness in admin."""
 
 import io
@@ -104,5 +104,5 @@ def test_operators_print_onboarding_links_for_sellers_not_ready(seller, stripe_s
     assert out.getvalue() == (
         f"Alpine Crafts d.o.o.: http://stripe-standin/standin/onboarding/"
         f"{account.stripe_account_id}?return_url=http%3A%2F%2F127.0.0.1%3A8000%2Fseller%2F"
-        "payouts%2F%3Freturned%3D1\n"
+        "payment-account%2F%3Freturned%3D1\n"
     )
