@@ -31,8 +31,10 @@ from invoicing.client import (
     SpaceInvoicesError,
     Transient,
 )
-from invoicing.client.wire import NumberFormats
+from invoicing.client.wire import BankAccount, NumberFormats, NumberSequenceStarts
 from invoicing.services import documents_release_for_seller
+from invoicing.vies import vies_check
+from marketplace.tax import BuyerTaxProfile, SellerTaxProfile
 from sellers.models import (
     MirrorState,
     RemovedEntityUser,
@@ -74,6 +76,20 @@ class SellerEntityTasks:
 
         enqueue_on_commit(delete_removed_entity_user, removal_id)
 
+    def seller_activated(self, *, seller_id: int) -> None:
+        documents_release_for_seller(seller=Seller.objects.get(pk=seller_id))
+
+    def tax_number_vies_valid(self, *, country: str, tax_number: str) -> bool | None:
+        # VIES is asked as a buyer's number is (invoicing.vies): as the customer, in its own
+        # country, of an issuer in another member state.
+        issuer = "DE" if country != "DE" else "AT"
+        result = vies_check(
+            seller=SellerTaxProfile(country=issuer, is_tax_subject=True, oss_registered=False),
+            buyer=BuyerTaxProfile(country=country, vat_number=tax_number, is_business=True),
+            use_cache=True,
+        )
+        return result.valid
+
 
 def seller_entity_sweep_pending() -> list[int]:
     """Re-drive sellers still waiting for their entity whose task was lost (a broker that was
@@ -95,7 +111,8 @@ def seller_entity_sweep_pending() -> list[int]:
 
 
 def seller_entity_create(*, seller_id: int, client: SpaceInvoicesClient | None = None) -> Seller:
-    """Create the seller's entity (idempotent by the seller's request id) and activate it.
+    """Create the seller's entity (idempotent by the seller's request id) with its logo, and
+    activate the seller, or, when it signed up needing approval, have it await an operator.
 
     Transient failures propagate for the task to retry; a rejection marks the seller failed.
     """
@@ -103,27 +120,35 @@ def seller_entity_create(*, seller_id: int, client: SpaceInvoicesClient | None =
     if seller.entity_id or seller.status != SellerStatus.PENDING:
         return seller
     client = client or gateway.space_invoices_client()
+    payload = seller_entity_payload(seller)
     try:
-        entity = client.entity_create(
-            payload=seller_entity_payload(seller), request_id=seller.entity_request_id
-        )
+        entity = client.entity_create(payload=payload, request_id=seller.entity_request_id)
+        _logo_send(client, seller, entity["id"])
     except Transient:
         raise
     except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
         seller_entity_mark_failed(seller_id=seller.pk, reason=str(error))
         return Seller.objects.get(pk=seller.pk)
+    awaiting = seller.approval_required and seller.approved_at is None
+    status = SellerStatus.AWAITING_APPROVAL if awaiting else SellerStatus.ACTIVE
     with transaction.atomic():
         activated = Seller.objects.filter(pk=seller.pk, entity_id__isnull=True).update(
-            entity_id=entity["id"], status=SellerStatus.ACTIVE, entity_error=""
+            entity_id=entity["id"], status=status, entity_error=""
         )
         if activated:
             audit_record(
-                action="seller.activated", seller_id=seller.pk, detail={"entity_id": entity["id"]}
+                action="seller.awaiting_approval" if awaiting else "seller.activated",
+                seller_id=seller.pk,
+                detail={"entity_id": entity["id"]},
             )
             _members_mirror_request(seller.pk)
-    logger.info("seller %s active with entity %s", seller.pk, entity["id"])
+            # Details changed while the entity was being created follow it.
+            if seller_entity_payload(Seller.objects.get(pk=seller.pk)) != payload:
+                SellerEntityTasks().entity_update_requested(seller_id=seller.pk)
+    logger.info("seller %s %s with entity %s", seller.pk, status, entity["id"])
     seller = Seller.objects.get(pk=seller.pk)
-    documents_release_for_seller(seller=seller)
+    if seller.status == SellerStatus.ACTIVE:
+        documents_release_for_seller(seller=seller)
     return seller
 
 
@@ -152,6 +177,7 @@ def seller_entity_update(*, seller_id: int, client: SpaceInvoicesClient | None =
             payload=seller_entity_payload(seller),
             request_id=f"mkt-entity-update-{uuid.uuid4().hex}",
         )
+        _logo_send(client, seller, seller.entity_id)
     except Transient:
         raise
     except SpaceInvoicesError as error:
@@ -167,6 +193,25 @@ def seller_entity_update_mark_failed(*, seller_id: int, reason: str) -> None:
         Seller.objects.filter(pk=seller_id).update(entity_error=f"update refused: {reason}")
         audit_record(action="seller.entity_update_failed", seller_id=seller_id)
     logger.warning("seller %s entity update failed", seller_id)
+
+
+def _logo_send(client: SpaceInvoicesClient, seller: Seller, entity_id: str) -> None:
+    """The seller's logo to its entity (a PUT: the same logo again changes nothing)."""
+    if not seller.logo:
+        return
+    with seller.logo.open("rb") as image:
+        content = image.read()
+    client.entity_logo_upload(
+        entity_id=entity_id,
+        content=content,
+        content_type=logo_content_type(content),
+        request_id=f"mkt-entity-logo-{uuid.uuid4().hex}",
+    )
+
+
+def logo_content_type(content: bytes) -> str:
+    """PNG or JPEG, by the file's signature (sellers.validation let only those in)."""
+    return "image/png" if content.startswith(b"\x89PNG") else "image/jpeg"
 
 
 def seller_entity_payload(seller: Seller) -> EntityCreate:
@@ -190,6 +235,22 @@ def seller_entity_payload(seller: Seller) -> EntityCreate:
     )
     if seller.tax_number:
         payload.tax_number = seller.tax_number
+    if seller.business_registration_number:
+        payload.company_number = seller.business_registration_number
+    assert payload.settings is not None
+    if seller.iban:
+        account = BankAccount(type="iban", name=seller.business_name, iban=seller.iban)
+        if seller.bic:
+            account.bic = seller.bic
+        payload.settings.bank_accounts = [account]
+    if seller.invoice_note:
+        payload.settings.default_invoice_note = seller.invoice_note
+    if seller.payment_terms:
+        payload.settings.default_invoice_payment_terms = seller.payment_terms
+    if seller.invoice_number_start:
+        payload.settings.number_sequence_starts = NumberSequenceStarts(
+            invoice=seller.invoice_number_start
+        )
     return payload
 
 

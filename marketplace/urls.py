@@ -34,6 +34,10 @@ api = [
     path("sellers/", sellers_api.SellerListCreateApi.as_view(), name="seller-list"),
     path("sellers/signup/", sellers_api.SellerSignupApi.as_view(), name="seller-signup"),
     path("sellers/<int:pk>/", sellers_api.SellerDetailApi.as_view(), name="seller-detail"),
+    path(
+        "sellers/<int:pk>/approve/", sellers_api.SellerApproveApi.as_view(), name="seller-approve"
+    ),
+    path("sellers/<int:pk>/reject/", sellers_api.SellerRejectApi.as_view(), name="seller-reject"),
     path("seller/", sellers_api.SellerMeApi.as_view(), name="seller-me"),
     path("seller/users/", sellers_api.SellerUserListCreateApi.as_view(), name="seller-user-list"),
     path(

@@ -37,6 +37,25 @@ class SellerDetailsInputSerializer(serializers.Serializer[None]):
     invoice_footer = serializers.CharField(
         max_length=500, required=False, allow_blank=True, default=""
     )
+    company_number = serializers.CharField(
+        max_length=50, required=False, allow_blank=True, default=""
+    )
+    # The IBAN and BIC are checked by the service (schwifty), which names the field.
+    iban = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    bic = serializers.CharField(max_length=15, required=False, allow_blank=True, default="")
+    invoice_note = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+    payment_terms = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+    invoice_number_start = serializers.IntegerField(
+        min_value=1, max_value=10**9, required=False, allow_null=True, default=None
+    )
+
+
+class SellerRejectInputSerializer(serializers.Serializer[None]):
+    reason = serializers.CharField(max_length=500)
 
 
 class SellerSignupInputSerializer(SellerDetailsInputSerializer):
@@ -77,7 +96,14 @@ class SellerOutputSerializer(serializers.ModelSerializer[Seller]):
             "primary_colour",
             "invoice_footer",
             *onboarding.DAC7_FIELDS,
+            "bic",
+            "invoice_note",
+            "payment_terms",
+            "invoice_number_start",
+            "vies_valid",
             "status",
+            "approved_at",
+            "rejection_reason",
             "entity_id",
             "entity_error",
             "created_at",
@@ -118,6 +144,36 @@ class SellerDetailApi(generics.RetrieveAPIView[Seller]):
     @extend_schema(request=SellerDac7InputSerializer, responses=SellerOutputSerializer)
     def patch(self, request: Request, pk: int) -> Response:
         seller = _dac7_update(request, self.get_object())
+        return Response(SellerOutputSerializer(seller).data)
+
+
+class SellerApproveApi(APIView):
+    """An operator approves a seller awaiting approval (audited); 409 in any other status."""
+
+    permission_classes = [operator_permission("sellers.change_seller")]
+
+    @extend_schema(request=None, responses=SellerOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        seller = onboarding.seller_approve(
+            seller=get_object_or_404(Seller, pk=pk), actor=authenticated_user(request)
+        )
+        return Response(SellerOutputSerializer(seller).data)
+
+
+class SellerRejectApi(APIView):
+    """An operator rejects a seller awaiting approval with a reason (audited)."""
+
+    permission_classes = [operator_permission("sellers.change_seller")]
+
+    @extend_schema(request=SellerRejectInputSerializer, responses=SellerOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        serializer = SellerRejectInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        seller = onboarding.seller_reject(
+            seller=get_object_or_404(Seller, pk=pk),
+            actor=authenticated_user(request),
+            reason=serializer.validated_data["reason"],
+        )
         return Response(SellerOutputSerializer(seller).data)
 
 
