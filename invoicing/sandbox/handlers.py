@@ -149,7 +149,7 @@ def entities_logo(call: Call) -> Reply:
         "content_type": sent.content_type,
         "data": sent.data,
     }
-    if call.session.record_get("logo", call.account.id, logo_id) is None:
+    if call.session.record_get("logo", call.account.id, logo_id, entity_id=entity["id"]) is None:
         call.session.record_insert("logo", call.account.id, record)
     else:
         call.session.record_update("logo", record)
@@ -167,7 +167,9 @@ def entity_logo(call: Call, entity: Mapping[str, Any]) -> bytes | None:
     if not entity["settings"].get("has_logo"):
         return None
     logo_id = f"logo_{entity['id'].removeprefix('ent_')}"
-    record = call.session.record_get("logo", entity["account_id"], logo_id)
+    record = call.session.record_get(
+        "logo", entity["account_id"], logo_id, entity_id=entity["id"]
+    )
     return base64.b64decode(record["data"]) if record else None
 
 
