@@ -167,9 +167,7 @@ def entity_logo(call: Call, entity: Mapping[str, Any]) -> bytes | None:
     if not entity["settings"].get("has_logo"):
         return None
     logo_id = f"logo_{entity['id'].removeprefix('ent_')}"
-    record = call.session.record_get(
-        "logo", entity["account_id"], logo_id, entity_id=entity["id"]
-    )
+    record = call.session.record_get("logo", entity["account_id"], logo_id, entity_id=entity["id"])
     return base64.b64decode(record["data"]) if record else None
 
 

@@ -21,7 +21,9 @@ from tests.contract.conftest import ACCOUNT_KEY
 
 
 def pdf_title(pdf: bytes) -> str:
-    """The PDF's /Title (fpdf2 writes it as UTF-16BE hex)."""
+    """The PDF's /Title (fpdf2 writes Latin-1 text as a literal, any other as UTF-16BE hex)."""
+    if literal := re.search(rb"/Title \(([^)]*)\)", pdf):
+        return literal.group(1).decode("latin-1")
     match = re.search(rb"/Title <feff([0-9a-f]+)>", pdf)
     assert match is not None
     return bytes.fromhex(match.group(1).decode()).decode("utf-16-be")
@@ -74,7 +76,9 @@ INVOICE = InvoiceCreate.model_validate(
     {
         "date": "2026-03-15",
         "customer": {"name": "Ana Novak", "country_code": "SI"},
-        "items": [{"name": "Mug", "quantity": 2, "price": Decimal("25.00"), "taxes": [{"rate": 22}]}],
+        "items": [
+            {"name": "Mug", "quantity": 2, "price": Decimal("25.00"), "taxes": [{"rate": 22}]}
+        ],
     }
 )
 
