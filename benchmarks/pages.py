@@ -4,13 +4,15 @@
         .venv/bin/python benchmarks/pages.py [--sellers 1000] [--orders 100000] [--runs 40]
 
 Creates (drops first) the database `--database` (default pages_bench) on the server of
-DATABASE_URL, migrates it, and seeds with COPY: sellers (90 % active, the rest draft, pending
-or failed), 5 products per seller, one buyer per seller, and orders of one line each, three
-orders of three sellers to a checkout, every order with its invoice (97 % issued, 2 % pending,
-some of them held by the VIES check or waiting for their seller's entity, 1 % failed). Then it
+DATABASE_URL, migrates it, and seeds with COPY: sellers (87 % active, the rest draft, pending,
+failed or awaiting an operator's approval), 5 products per seller, one buyer per seller, and
+orders of one line each, three orders of three sellers to a checkout, every order with its
+invoice (97 % issued, 2 % pending, some of them held by the VIES check or waiting for their
+seller's entity, 1 % failed). Then it
 requests each page in-process through Django's test client (no network), as an operator
-(admin pages), an anonymous visitor (catalog) or a buyer with orders and a cart of three
-sellers (cart, the confirmation of one of their checkouts, their orders), and prints for each
+(admin pages), an anonymous visitor (catalog, seller sign-up), a buyer with orders and a cart
+of three sellers (cart, the confirmation of one of their checkouts, their orders) or the admin
+of a seller awaiting approval (the onboarding wizard's steps), and prints for each
 page its SQL queries and the median and 95th percentile of `--runs` requests after one warm-up
 request (the one whose queries are counted). A page that does not answer 200 stops the run.
 
@@ -19,7 +21,8 @@ The last line printed is one JSON object:
 ("catalog", "cart", "confirmation", "admin_order_list", ...). Targets: each page's queries stay
 the same at any scale (the tests pin them), p95 < 100 ms for the catalog, the cart, the
 confirmation, the admin order list and the searches by buyer email and by document number
-(trigram indexes on PostgreSQL), and < 300 ms for every page.
+(trigram indexes on PostgreSQL), and < 300 ms for every page (the seller sign-up and wizard
+pages and the operator's approval page included).
 """
 
 import argparse
@@ -43,7 +46,12 @@ VIES_HOLD_REASON = "VIES unavailable; invoice held"  # invoicing.services.VIES_H
 
 
 def seller_status(seller: int) -> str:
-    return {1: "draft", 2: "pending", 3: "failed"}.get(seller % 30, "active")
+    statuses = {1: "draft", 2: "pending", 3: "failed", 4: "awaiting_approval"}
+    return statuses.get(seller % 30, "active")
+
+
+def awaiting_seller(near: int) -> int:
+    return next(s for s in range(near, near + 30) if seller_status(s) == "awaiting_approval")
 
 
 def active_seller(near: int) -> int:
@@ -73,7 +81,8 @@ def seed(url: str, sellers: int, orders: int) -> None:
     from sellers.models import Seller
 
     def entity(seller: int) -> str | None:
-        return f"ent_{seller:012d}" if seller_status(seller) == "active" else None
+        with_entity = seller_status(seller) in ("active", "awaiting_approval")
+        return f"ent_{seller:012d}" if with_entity else None
 
     def placed(order: int) -> datetime:
         return NOW - timedelta(minutes=(orders - order) * 5)
@@ -111,7 +120,7 @@ def seed(url: str, sellers: int, orders: int) -> None:
              "post_code": "1000", "city": "Ljubljana", "country": COUNTRIES[s % 9],
              "tax_number": f"SI{s:08d}", "email": f"s{s}@sellers.example",
              "status": seller_status(s), "entity_id": entity(s), "created_at": NOW,
-             "updated_at": NOW}
+             "updated_at": NOW, "approval_required": seller_status(s) == "awaiting_approval"}
             for s in range(1, sellers + 1)
         ))  # fmt: skip
         copy_model(conn, User, (
@@ -195,6 +204,11 @@ def pages(sellers: int, orders: int) -> Iterator[tuple[str, str, str]]:
     # The buyer's first checkout: three orders of three sellers, each with its invoice.
     yield "confirmation", "buyer", f"/orders/checkout/{uuid.UUID(int=sellers // 2)}/"
     yield "my_orders", "buyer", "/my/orders/"
+    waiting = awaiting_seller(sellers // 2)
+    yield "admin_seller_approve", "operator", f"/admin/sellers/seller/{waiting}/approve/"
+    yield "seller_signup", "anonymous", "/seller/signup/"
+    for step in ("details", "bank", "branding", "invoicing", "preview", "status"):
+        yield f"seller_onboarding_{step}", "seller_admin", f"/seller/onboarding/{step}/"
 
 
 def percentile_95(samples: list[float]) -> float:
@@ -206,9 +220,22 @@ def measure(sellers: int, orders: int, runs: int) -> dict[str, dict[str, Any]]:
     from django.db import connection
     from django.test import Client
 
+    from sellers.models import SellerRole, SellerUser
+
     operator = User.objects.create_superuser("operator", "operator@example.com", None)
-    clients = {"operator": Client(), "anonymous": Client(), "buyer": Client()}
+    clients = {
+        "operator": Client(),
+        "anonymous": Client(),
+        "buyer": Client(),
+        "seller_admin": Client(),
+    }
     clients["operator"].force_login(operator)
+    # The admin of a seller completing its set-up while it awaits approval.
+    seller_admin = User.objects.create_user("seller-admin", "admin@seller.example")
+    SellerUser.objects.create(
+        user=seller_admin, seller_id=awaiting_seller(sellers // 2), role=SellerRole.ADMIN
+    )
+    clients["seller_admin"].force_login(seller_admin)
     # The buyer of checkout `sellers // 2` (see buyer_of), with a cart of three sellers.
     clients["buyer"].force_login(User.objects.get(pk=sellers // 2))
     seller = active_seller(sellers // 2)
