@@ -5,8 +5,9 @@ import logging
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -16,7 +17,7 @@ from rest_framework.views import APIView
 
 from core.api import authenticated_user
 from core.errors import ApplicationError
-from invoicing import selectors, seller_entities, services
+from invoicing import selectors, seller_entities, seller_preview, services
 from invoicing.client import SpaceInvoicesError, Transient
 from invoicing.models import Document, DocumentState
 from sellers.models import Seller
@@ -164,3 +165,61 @@ def _member_seller(request: Request) -> Seller:
     seller = seller_for_user(request.user)
     assert seller is not None  # a seller permission let the request in
     return seller
+
+
+class SellerPreviewListApi(APIView):
+    """The sample invoices a seller admin can preview: one per VAT case that applies to it."""
+
+    permission_classes = [IsSellerAdmin]
+
+    class OutputSerializer(serializers.Serializer[None]):
+        case = serializers.CharField()
+        title = serializers.CharField()
+        url = serializers.CharField()
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        cases = seller_preview.preview_cases(_member_seller(request))
+        return Response(
+            [
+                {
+                    "case": case.key,
+                    "title": case.label,
+                    "url": reverse("seller-preview", args=[case.key]),
+                }
+                for case in cases
+            ]
+        )
+
+
+class SellerPreviewApi(APIView):
+    """A sample invoice of the seller's own, as Space Invoices renders it (no number used)."""
+
+    permission_classes = [IsSellerAdmin]
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): bytes,
+            404: OpenApiResponse(APPLICATION_ERROR, description="No such case for the seller."),
+            409: OpenApiResponse(APPLICATION_ERROR, description="The entity does not exist yet."),
+            502: OpenApiResponse(APPLICATION_ERROR, description="Space Invoices did not render."),
+        }
+    )
+    def get(self, request: Request, case: str) -> HttpResponse:
+        try:
+            pdf = seller_preview.seller_invoice_preview(
+                seller=_member_seller(request), case_key=case
+            )
+        except ApplicationError as error:
+            if error.field == "case":
+                raise Http404(error.message) from None
+            raise
+        except SpaceInvoicesError:
+            raise ApplicationError(
+                "Space Invoices did not render the preview; try again in a minute.",
+                code="space_invoices_unavailable",
+                http_status=502,
+            ) from None
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="sample-invoice-{case}.pdf"'
+        return response

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from core.api import authenticated_user
 from core.permissions import operator_permission
-from sellers import onboarding, staff
+from sellers import onboarding, setup, staff
 from sellers.models import Seller, SellerKind, SellerRole, SellerUser
 from sellers.permissions import IsSellerAdmin, IsSellerMember
 from sellers.selectors import seller_for_user, seller_user_list
@@ -210,6 +210,108 @@ class SellerMeApi(APIView):
     def patch(self, request: Request) -> Response:
         seller = _dac7_update(request, _member_seller(request))
         return Response(SellerOutputSerializer(seller).data)
+
+
+class SellerBusinessDetailsInputSerializer(serializers.Serializer[None]):
+    business_name = serializers.CharField(max_length=200)
+    address = serializers.CharField(max_length=200)
+    post_code = serializers.CharField(max_length=20)
+    city = serializers.CharField(max_length=100)
+    tax_number = serializers.CharField(max_length=30, allow_blank=True)
+    is_tax_subject = serializers.BooleanField()
+    company_number = serializers.CharField(max_length=50, allow_blank=True)
+
+
+class SellerBankAccountInputSerializer(serializers.Serializer[None]):
+    iban = serializers.CharField(max_length=50, allow_blank=True)
+    bic = serializers.CharField(max_length=15, allow_blank=True, required=False, default="")
+
+
+class SellerBrandingInputSerializer(serializers.Serializer[None]):
+    # Checked by the service, which names the field: a colour, a PNG or JPEG within the limit.
+    primary_colour = serializers.CharField(max_length=20)
+    invoice_footer = serializers.CharField(
+        max_length=500, allow_blank=True, required=False, default=""
+    )
+    logo = serializers.FileField(required=False, allow_null=True, default=None)
+
+
+class SellerInvoicingSettingsInputSerializer(serializers.Serializer[None]):
+    invoice_trigger = serializers.CharField(max_length=10, allow_blank=True)
+    invoice_number_start = serializers.IntegerField(allow_null=True)
+    invoice_note = serializers.CharField(max_length=500, allow_blank=True)
+    payment_terms = serializers.CharField(max_length=500, allow_blank=True)
+
+
+class SellerSetupApi(APIView):
+    """A seller admin completes its set-up: each PUT is one step of the onboarding wizard,
+    through the same service as its page; a refusal is a 400 naming the field."""
+
+    permission_classes = [IsSellerAdmin]
+    input_serializer: type[serializers.Serializer[None]]
+
+    def save(self, *, seller: Seller, request: Request, data: dict[str, Any]) -> Seller:
+        raise NotImplementedError
+
+    def put(self, request: Request) -> Response:
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        seller = self.save(
+            seller=_member_seller(request), request=request, data=dict(serializer.validated_data)
+        )
+        return Response(SellerOutputSerializer(seller).data)
+
+
+class SellerBusinessDetailsApi(SellerSetupApi):
+    input_serializer = SellerBusinessDetailsInputSerializer
+
+    @extend_schema(request=SellerBusinessDetailsInputSerializer, responses=SellerOutputSerializer)
+    def put(self, request: Request) -> Response:
+        return super().put(request)
+
+    def save(self, *, seller: Seller, request: Request, data: dict[str, Any]) -> Seller:
+        return setup.seller_business_details_update(
+            seller=seller, actor=authenticated_user(request), **data
+        )
+
+
+class SellerBankAccountApi(SellerSetupApi):
+    input_serializer = SellerBankAccountInputSerializer
+
+    @extend_schema(request=SellerBankAccountInputSerializer, responses=SellerOutputSerializer)
+    def put(self, request: Request) -> Response:
+        return super().put(request)
+
+    def save(self, *, seller: Seller, request: Request, data: dict[str, Any]) -> Seller:
+        return setup.seller_bank_account_update(
+            seller=seller, actor=authenticated_user(request), **data
+        )
+
+
+class SellerBrandingApi(SellerSetupApi):
+    input_serializer = SellerBrandingInputSerializer
+
+    @extend_schema(request=SellerBrandingInputSerializer, responses=SellerOutputSerializer)
+    def put(self, request: Request) -> Response:
+        return super().put(request)
+
+    def save(self, *, seller: Seller, request: Request, data: dict[str, Any]) -> Seller:
+        return setup.seller_branding_update(
+            seller=seller, actor=authenticated_user(request), **data
+        )
+
+
+class SellerInvoicingSettingsApi(SellerSetupApi):
+    input_serializer = SellerInvoicingSettingsInputSerializer
+
+    @extend_schema(request=SellerInvoicingSettingsInputSerializer, responses=SellerOutputSerializer)
+    def put(self, request: Request) -> Response:
+        return super().put(request)
+
+    def save(self, *, seller: Seller, request: Request, data: dict[str, Any]) -> Seller:
+        return setup.seller_invoicing_settings_update(
+            seller=seller, actor=authenticated_user(request), **data
+        )
 
 
 class SellerUserOutputSerializer(serializers.ModelSerializer[SellerUser]):

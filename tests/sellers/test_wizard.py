@@ -14,7 +14,7 @@ from core.models import AuditEvent
 from marketplace.selectors import catalog_products, catalog_sellers
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
 from tests.contract.test_preview_and_logo import pdf_header_text_colour, pdf_title
-from tests.factories import ProductFactory, operator_user
+from tests.factories import ProductFactory, SellerUserFactory, operator_user
 
 pytestmark = pytest.mark.django_db
 
@@ -460,3 +460,105 @@ def test_a_seller_awaiting_approval_is_not_on_sale(browser):
 
     assert list(catalog_sellers()) == []
     assert product not in catalog_products()
+
+
+# The wizard's steps through the API (a seller admin)
+
+
+@pytest.fixture
+def seller_api(browser, api_client):
+    api_client.force_authenticate(SellerUser.objects.get().user)
+    return api_client
+
+
+def test_the_api_steps_save_like_the_pages_and_refuse_naming_the_field(
+    seller_api, sandbox, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    with django_capture_on_commit_callbacks(execute=True):
+        bank = seller_api.put("/api/seller/bank-account/", {"iban": IBAN}, format="json")
+        branding = seller_api.put(
+            "/api/seller/branding/",
+            {"primary_colour": "#0b3d91", "logo": SimpleUploadedFile("logo.png", png())},
+            format="multipart",
+        )
+        invoicing = seller_api.put(
+            "/api/seller/invoicing-settings/",
+            {
+                "invoice_trigger": "paid",
+                "invoice_number_start": 7,
+                "invoice_note": "",
+                "payment_terms": "Pay within 8 days.",
+            },
+            format="json",
+        )
+
+    assert (bank.status_code, bank.json()["iban"]) == (200, IBAN)
+    assert (branding.status_code, branding.json()["primary_colour"]) == (200, "#0B3D91")
+    assert (invoicing.status_code, invoicing.json()["invoice_number_start"]) == (200, 7)
+    entity = sandbox.client().entity_get(entity_id=seller().entity_id)
+    assert entity["settings"]["has_logo"] is True
+    assert entity["settings"]["number_sequence_starts"] == {"invoice": 7}
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        refusals = [
+            seller_api.put("/api/seller/bank-account/", {"iban": "SI00"}, format="json"),
+            seller_api.put(
+                "/api/seller/branding/",
+                {"primary_colour": "#0B3D91", "logo": SimpleUploadedFile("l.png", b"GIF89a")},
+                format="multipart",
+            ),
+            seller_api.put("/api/seller/branding/", {"primary_colour": "nope"}, format="json"),
+            seller_api.put(
+                "/api/seller/business-details/",
+                {
+                    "business_name": "Alpine",
+                    "address": "Trubarjeva 1",
+                    "post_code": "1000",
+                    "city": "Ljubljana",
+                    "tax_number": UNREGISTERED_VAT,
+                    "is_tax_subject": True,
+                    "company_number": "",
+                },
+                format="json",
+            ),
+        ]
+
+    assert [(r.status_code, r.json()["field"]) for r in refusals] == [
+        (400, "iban"),
+        (400, "logo"),
+        (400, "primary_colour"),
+        (400, "tax_number"),
+    ]
+    assert callbacks == []
+    unchanged = seller()
+    assert (unchanged.iban, unchanged.primary_colour, unchanged.tax_number) == (
+        IBAN,
+        "#0B3D91",
+        "SI50223054",
+    )
+
+
+def test_the_api_lists_and_renders_the_previews(seller_api):
+    listed = seller_api.get("/api/seller/previews/")
+    pdf = seller_api.get("/api/seller/previews/eu_business/")
+    missing = seller_api.get("/api/seller/previews/elsewhere/")
+
+    assert [(p["case"], p["url"]) for p in listed.json()] == [
+        ("domestic", "/api/seller/previews/domestic/"),
+        ("eu_business", "/api/seller/previews/eu_business/"),
+        ("eu_consumer", "/api/seller/previews/eu_consumer/"),
+        ("outside_eu", "/api/seller/previews/outside_eu/"),
+    ]
+    assert (pdf.status_code, pdf["Content-Type"]) == (200, "application/pdf")
+    assert pdf_title(pdf.content).startswith("Preview: Invoice ")
+    assert missing.status_code == 404
+
+
+def test_only_a_seller_admin_uses_the_setup_api(browser, api_client):
+    viewer = SellerUserFactory(seller=seller(), role=SellerRole.VIEWER).user
+    api_client.force_authenticate(viewer)
+
+    assert api_client.put("/api/seller/bank-account/", {"iban": IBAN}).status_code == 403
+    assert api_client.get("/api/seller/previews/").status_code == 403
+    assert seller().iban == ""
