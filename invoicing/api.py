@@ -5,10 +5,10 @@ import logging
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from core.api import authenticated_user
 from core.errors import ApplicationError
+from core.openapi import APPLICATION_ERROR
 from invoicing import selectors, seller_entities, seller_preview, services
 from invoicing.client import SpaceInvoicesError, Transient
 from invoicing.models import Document, DocumentState
@@ -105,17 +106,6 @@ class SellerInvoiceListApi(generics.ListAPIView[Document]):
         return selectors.invoice_list_for_seller(seller)
 
 
-# core.errors.ApplicationError's body.
-APPLICATION_ERROR = inline_serializer(
-    "ApplicationErrorOutput",
-    fields={
-        "detail": serializers.CharField(),
-        "field": serializers.CharField(allow_null=True),
-        "code": serializers.CharField(),
-    },
-)
-
-
 class SellerDashboardApi(APIView):
     """A seller admin opens the seller's embedded Space Invoices dashboard with a fresh key."""
 
@@ -200,7 +190,6 @@ class SellerPreviewApi(APIView):
     @extend_schema(
         responses={
             (200, "application/pdf"): bytes,
-            404: OpenApiResponse(APPLICATION_ERROR, description="No such case for the seller."),
             409: OpenApiResponse(APPLICATION_ERROR, description="The entity does not exist yet."),
             502: OpenApiResponse(APPLICATION_ERROR, description="Space Invoices did not render."),
         }
@@ -210,10 +199,6 @@ class SellerPreviewApi(APIView):
             pdf = seller_preview.seller_invoice_preview(
                 seller=_member_seller(request), case_key=case
             )
-        except ApplicationError as error:
-            if error.field == "case":
-                raise Http404(error.message) from None
-            raise
         except SpaceInvoicesError:
             raise ApplicationError(
                 "Space Invoices did not render the preview; try again in a minute.",

@@ -230,9 +230,12 @@ def preview_pdf(request: HttpRequest, membership: SellerUser, case: str) -> Http
     try:
         pdf = seller_invoice_preview(seller=membership.seller, case_key=case)
     except ApplicationError as error:
-        status = 404 if error.field == "case" else error.http_status
         return _refuse(
-            request, error.message, status=status, title="No preview", membership=membership
+            request,
+            error.message,
+            status=error.http_status,
+            title="No preview",
+            membership=membership,
         )
     except SpaceInvoicesError:
         return _refuse(

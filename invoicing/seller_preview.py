@@ -90,7 +90,12 @@ def seller_invoice_preview(
     """The PDF of the seller's sample invoice for one of its cases (nothing is numbered)."""
     case = next((c for c in preview_cases(seller) if c.key == case_key), None)
     if case is None:
-        raise ApplicationError(f"No sample invoice '{case_key}' for this seller.", field="case")
+        raise ApplicationError(
+            f"No sample invoice '{case_key}' for this seller.",
+            field="case",
+            code="not_found",
+            http_status=404,
+        )
     if seller.entity_id is None:
         raise ApplicationError(
             "Your invoicing account is still being created; the preview follows in a moment.",

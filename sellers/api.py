@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import authenticated_user
+from core.openapi import APPLICATION_ERROR
 from core.permissions import operator_permission
 from sellers import onboarding, setup, staff
 from sellers.models import Seller, SellerKind, SellerRole, SellerUser
@@ -152,7 +153,13 @@ class SellerApproveApi(APIView):
 
     permission_classes = [operator_permission("sellers.change_seller")]
 
-    @extend_schema(request=None, responses=SellerOutputSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: SellerOutputSerializer,
+            409: OpenApiResponse(APPLICATION_ERROR, description="Not awaiting approval."),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         seller = onboarding.seller_approve(
             seller=get_object_or_404(Seller, pk=pk), actor=authenticated_user(request)
@@ -165,7 +172,13 @@ class SellerRejectApi(APIView):
 
     permission_classes = [operator_permission("sellers.change_seller")]
 
-    @extend_schema(request=SellerRejectInputSerializer, responses=SellerOutputSerializer)
+    @extend_schema(
+        request=SellerRejectInputSerializer,
+        responses={
+            200: SellerOutputSerializer,
+            409: OpenApiResponse(APPLICATION_ERROR, description="Not awaiting approval."),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         serializer = SellerRejectInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

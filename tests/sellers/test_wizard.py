@@ -10,11 +10,19 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
+from core.errors import ApplicationError
 from core.models import AuditEvent
+from marketplace import services as orders
 from marketplace.selectors import catalog_products, catalog_sellers
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
 from tests.contract.test_preview_and_logo import pdf_header_text_colour, pdf_title
-from tests.factories import ProductFactory, SellerUserFactory, operator_user
+from tests.factories import (
+    BILLING,
+    ProductFactory,
+    SellerUserFactory,
+    UserFactory,
+    operator_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -562,3 +570,15 @@ def test_only_a_seller_admin_uses_the_setup_api(browser, api_client):
     assert api_client.put("/api/seller/bank-account/", {"iban": IBAN}).status_code == 403
     assert api_client.get("/api/seller/previews/").status_code == 403
     assert seller().iban == ""
+
+
+def test_a_signed_up_seller_sells_nothing_before_approval_even_while_pending(browser):
+    product = ProductFactory(seller=seller())
+    for status in (SellerStatus.PENDING, SellerStatus.AWAITING_APPROVAL):
+        Seller.objects.update(status=status)
+        with pytest.raises(ApplicationError) as refused:
+            orders.checkout_create(
+                buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
+            )
+        assert refused.value.field == "lines[0].product_id"
+    assert product.seller.orders.count() == 0
