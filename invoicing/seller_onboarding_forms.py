@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django_countries import countries
 
@@ -73,12 +74,17 @@ class BrandingForm(forms.Form):
     primary_colour = forms.CharField(
         label="Brand colour", max_length=20, help_text="A hex colour such as #1A73E8."
     )
-    logo = forms.FileField(
-        required=False, help_text="PNG or JPEG, at most 512 KB. Leave empty to keep the current."
-    )
+    logo = forms.FileField(required=False)
     invoice_footer = forms.CharField(
         label="Document footer", max_length=500, required=False, widget=forms.Textarea
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit = settings.SELLER_LOGO_MAX_BYTES // 1024
+        self.fields[
+            "logo"
+        ].help_text = f"PNG or JPEG, at most {limit} KB. Leave empty to keep the current one."
 
 
 class InvoicingSettingsForm(forms.Form):
