@@ -238,15 +238,16 @@ def seller_entity_payload(seller: Seller) -> EntityCreate:
     if seller.business_registration_number:
         payload.company_number = seller.business_registration_number
     assert payload.settings is not None
+    # Sent also when blank (an empty list, null): a PATCH merges, so a cleared IBAN, note or
+    # payment terms must be sent as cleared for the entity to drop them.
+    payload.settings.bank_accounts = []
     if seller.iban:
         account = BankAccount(type="iban", name=seller.business_name, iban=seller.iban)
         if seller.bic:
             account.bic = seller.bic
         payload.settings.bank_accounts = [account]
-    if seller.invoice_note:
-        payload.settings.default_invoice_note = seller.invoice_note
-    if seller.payment_terms:
-        payload.settings.default_invoice_payment_terms = seller.payment_terms
+    payload.settings.default_invoice_note = seller.invoice_note or None
+    payload.settings.default_invoice_payment_terms = seller.payment_terms or None
     if seller.invoice_number_start:
         payload.settings.number_sequence_starts = NumberSequenceStarts(
             invoice=seller.invoice_number_start

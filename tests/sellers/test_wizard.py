@@ -582,3 +582,37 @@ def test_a_signed_up_seller_sells_nothing_before_approval_even_while_pending(bro
             )
         assert refused.value.field == "lines[0].product_id"
     assert product.seller.orders.count() == 0
+
+
+def test_clearing_the_bank_account_and_terms_clears_them_on_the_entity(
+    seller_api, sandbox, django_capture_on_commit_callbacks
+):
+    settings_body = {
+        "invoice_trigger": "",
+        "invoice_number_start": None,
+        "invoice_note": "Thank you.",
+        "payment_terms": "Pay within 8 days.",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        seller_api.put("/api/seller/bank-account/", {"iban": IBAN}, format="json")
+        seller_api.put("/api/seller/invoicing-settings/", settings_body, format="json")
+    filled = sandbox.client().entity_get(entity_id=seller().entity_id)["settings"]
+    with django_capture_on_commit_callbacks(execute=True):
+        seller_api.put("/api/seller/bank-account/", {"iban": ""}, format="json")
+        seller_api.put(
+            "/api/seller/invoicing-settings/",
+            {**settings_body, "invoice_note": "", "payment_terms": ""},
+            format="json",
+        )
+    cleared = sandbox.client().entity_get(entity_id=seller().entity_id)["settings"]
+
+    assert [account["iban"] for account in filled["bank_accounts"]] == [IBAN]
+    assert (filled["default_invoice_note"], filled["default_invoice_payment_terms"]) == (
+        "Thank you.",
+        "Pay within 8 days.",
+    )
+    assert cleared["bank_accounts"] == []
+    assert (cleared["default_invoice_note"], cleared["default_invoice_payment_terms"]) == (
+        None,
+        None,
+    )
