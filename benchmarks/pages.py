@@ -4,15 +4,17 @@
         .venv/bin/python benchmarks/pages.py [--sellers 1000] [--orders 100000] [--runs 40]
 
 Creates (drops first) the database `--database` (default pages_bench) on the server of
-DATABASE_URL, migrates it, and seeds with COPY: sellers (90 % active, the rest draft, pending
-or failed), 5 products per seller, one buyer per seller, and orders of one line each, three
-orders of three sellers to a checkout, every order with its invoice (97 % issued, 2 % pending,
-some of them held by the VIES check or waiting for their seller's entity, 1 % failed). Then it
+DATABASE_URL, migrates it, and seeds with COPY: sellers (87 % active, the rest draft, pending,
+failed or awaiting an operator's approval), 5 products per seller, one buyer per seller, and
+orders of one line each, three orders of three sellers to a checkout, every order with its
+invoice (97 % issued, 2 % pending, some of them held by the VIES check or waiting for their
+seller's entity, 1 % failed). Then it
 requests each page in-process through Django's test client (no network), as an operator
-(admin pages), an anonymous visitor (catalog), a buyer with orders and a cart of three
-sellers (cart, the confirmation of one of their checkouts, their orders) or an admin of one
-seller (the seller pages: overview, orders, an order and its fulfil / cancel / refund
-confirmations, documents, products, a product's form, staff), and prints for each
+(admin pages), an anonymous visitor (catalog, seller sign-up), a buyer with orders and a cart
+of three sellers (cart, the confirmation of one of their checkouts, their orders), an admin of
+one seller (the seller pages: overview, orders, an order and its fulfil / cancel / refund
+confirmations, documents, products, a product's form, staff) or the admin of a seller awaiting
+approval (the onboarding wizard's steps), and prints for each
 page its SQL queries and the median and 95th percentile of `--runs` requests after one warm-up
 request (the one whose queries are counted). A page that does not answer 200 stops the run.
 
@@ -21,7 +23,8 @@ The last line printed is one JSON object:
 ("catalog", "cart", "confirmation", "admin_order_list", ...). Targets: each page's queries stay
 the same at any scale (the tests pin them), p95 < 100 ms for the catalog, the cart, the
 confirmation, the admin order list and the searches by buyer email and by document number
-(trigram indexes on PostgreSQL), and < 300 ms for every page (the seller pages included).
+(trigram indexes on PostgreSQL), and < 300 ms for every page (the seller pages, the sign-up
+and wizard pages and the operator's approval page included).
 """
 
 import argparse
@@ -45,7 +48,12 @@ VIES_HOLD_REASON = "VIES unavailable; invoice held"  # invoicing.services.VIES_H
 
 
 def seller_status(seller: int) -> str:
-    return {1: "draft", 2: "pending", 3: "failed"}.get(seller % 30, "active")
+    statuses = {1: "draft", 2: "pending", 3: "failed", 4: "awaiting_approval"}
+    return statuses.get(seller % 30, "active")
+
+
+def awaiting_seller(near: int) -> int:
+    return next(s for s in range(near, near + 30) if seller_status(s) == "awaiting_approval")
 
 
 def active_seller(near: int) -> int:
@@ -75,7 +83,8 @@ def seed(url: str, sellers: int, orders: int) -> None:
     from sellers.models import Seller
 
     def entity(seller: int) -> str | None:
-        return f"ent_{seller:012d}" if seller_status(seller) == "active" else None
+        with_entity = seller_status(seller) in ("active", "awaiting_approval")
+        return f"ent_{seller:012d}" if with_entity else None
 
     def placed(order: int) -> datetime:
         return NOW - timedelta(minutes=(orders - order) * 5)
@@ -113,7 +122,7 @@ def seed(url: str, sellers: int, orders: int) -> None:
              "post_code": "1000", "city": "Ljubljana", "country": COUNTRIES[s % 9],
              "tax_number": f"SI{s:08d}", "email": f"s{s}@sellers.example",
              "status": seller_status(s), "entity_id": entity(s), "created_at": NOW,
-             "updated_at": NOW}
+             "updated_at": NOW, "approval_required": seller_status(s) == "awaiting_approval"}
             for s in range(1, sellers + 1)
         ))  # fmt: skip
         copy_model(conn, User, (
@@ -213,6 +222,12 @@ def pages(sellers: int, orders: int) -> Iterator[tuple[str, str, str]]:
     yield "seller_staff", "seller", "/seller/staff/"
     yield "admin_order_refund", "operator", f"/admin/marketplace/order/{order}/refund/confirm/"
 
+    waiting = awaiting_seller(sellers // 2)
+    yield "admin_seller_approve", "operator", f"/admin/sellers/seller/{waiting}/approve/"
+    yield "seller_signup", "anonymous", "/seller/signup/"
+    for step in ("details", "bank", "branding", "invoicing", "preview", "status"):
+        yield f"seller_onboarding_{step}", "seller_admin", f"/seller/onboarding/{step}/"
+
 
 def seller_order(seller: int, sellers: int, orders: int) -> int:
     """An order of `seller` in the middle of the data whose invoice is issued (see seed)."""
@@ -235,13 +250,25 @@ def measure(sellers: int, orders: int, runs: int) -> dict[str, dict[str, Any]]:
     from sellers.models import SellerRole, SellerUser
 
     operator = User.objects.create_superuser("operator", "operator@example.com", None)
-    clients = {"operator": Client(), "anonymous": Client(), "buyer": Client(), "seller": Client()}
+    clients = {
+        "operator": Client(),
+        "anonymous": Client(),
+        "buyer": Client(),
+        "seller": Client(),
+        "seller_admin": Client(),
+    }
     clients["operator"].force_login(operator)
     seller_admin = User.objects.create_user("seller-admin", "admin@sellers.example")
     SellerUser.objects.create(
         user=seller_admin, seller_id=active_seller(sellers // 2), role=SellerRole.ADMIN
     )
     clients["seller"].force_login(seller_admin)
+    # The admin of a seller completing its set-up while it awaits approval.
+    wizard_admin = User.objects.create_user("wizard-admin", "admin@seller.example")
+    SellerUser.objects.create(
+        user=wizard_admin, seller_id=awaiting_seller(sellers // 2), role=SellerRole.ADMIN
+    )
+    clients["seller_admin"].force_login(wizard_admin)
     # The buyer of checkout `sellers // 2` (see buyer_of), with a cart of three sellers.
     clients["buyer"].force_login(User.objects.get(pk=sellers // 2))
     seller = active_seller(sellers // 2)

@@ -26,6 +26,16 @@ BAD_REQUEST = inline_serializer(
     },
 )
 
+# core.errors.ApplicationError's body, for the codes a view documents itself (409, 502, ...).
+APPLICATION_ERROR = inline_serializer(
+    "ApplicationErrorOutput",
+    fields={
+        "detail": serializers.CharField(),
+        "field": serializers.CharField(allow_null=True),
+        "code": serializers.CharField(),
+    },
+)
+
 
 class AutoSchema(openapi.AutoSchema):
     def _get_serializer_name(

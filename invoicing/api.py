@@ -7,11 +7,11 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -21,7 +21,8 @@ from rest_framework.views import APIView
 
 from core.api import authenticated_user
 from core.errors import ApplicationError
-from invoicing import selectors, seller_entities, services
+from core.openapi import APPLICATION_ERROR
+from invoicing import selectors, seller_entities, seller_preview, services
 from invoicing.client import SpaceInvoicesError, Transient
 from invoicing.models import Document, DocumentState
 from sellers.models import Seller
@@ -131,17 +132,6 @@ class SellerInvoiceListApi(generics.ListAPIView[Document]):
         return selectors.invoice_list_for_seller(seller)
 
 
-# core.errors.ApplicationError's body.
-APPLICATION_ERROR = inline_serializer(
-    "ApplicationErrorOutput",
-    fields={
-        "detail": serializers.CharField(),
-        "field": serializers.CharField(allow_null=True),
-        "code": serializers.CharField(),
-    },
-)
-
-
 class SellerDashboardApi(APIView):
     """A seller admin opens the seller's embedded Space Invoices dashboard with a fresh key."""
 
@@ -191,3 +181,56 @@ def _member_seller(request: Request) -> Seller:
     seller = seller_for_user(request.user)
     assert seller is not None  # a seller permission let the request in
     return seller
+
+
+class SellerPreviewListApi(APIView):
+    """The sample invoices a seller admin can preview: one per VAT case that applies to it."""
+
+    permission_classes = [IsSellerAdmin]
+
+    class OutputSerializer(serializers.Serializer[None]):
+        case = serializers.CharField()
+        title = serializers.CharField()
+        url = serializers.CharField()
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        cases = seller_preview.preview_cases(_member_seller(request))
+        return Response(
+            [
+                {
+                    "case": case.key,
+                    "title": case.label,
+                    "url": reverse("seller-preview", args=[case.key]),
+                }
+                for case in cases
+            ]
+        )
+
+
+class SellerPreviewApi(APIView):
+    """A sample invoice of the seller's own, as Space Invoices renders it (no number used)."""
+
+    permission_classes = [IsSellerAdmin]
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): bytes,
+            409: OpenApiResponse(APPLICATION_ERROR, description="The entity does not exist yet."),
+            502: OpenApiResponse(APPLICATION_ERROR, description="Space Invoices did not render."),
+        }
+    )
+    def get(self, request: Request, case: str) -> HttpResponse:
+        try:
+            pdf = seller_preview.seller_invoice_preview(
+                seller=_member_seller(request), case_key=case
+            )
+        except SpaceInvoicesError:
+            raise ApplicationError(
+                "Space Invoices did not render the preview; try again in a minute.",
+                code="space_invoices_unavailable",
+                http_status=502,
+            ) from None
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="sample-invoice-{case}.pdf"'
+        return response

@@ -31,8 +31,16 @@ from invoicing.client import (
     SpaceInvoicesError,
     Transient,
 )
-from invoicing.client.wire import Enabled, EntityEInvoicing, NumberFormats
+from invoicing.client.wire import (
+    BankAccount,
+    Enabled,
+    EntityEInvoicing,
+    NumberFormats,
+    NumberSequenceStarts,
+)
 from invoicing.services import documents_release_for_seller
+from invoicing.vies import vies_check
+from marketplace.tax import BuyerTaxProfile, SellerTaxProfile
 from sellers.einvoicing import entity_settings
 from sellers.models import (
     MirrorState,
@@ -75,6 +83,20 @@ class SellerEntityTasks:
 
         enqueue_on_commit(delete_removed_entity_user, removal_id)
 
+    def seller_activated(self, *, seller_id: int) -> None:
+        documents_release_for_seller(seller=Seller.objects.get(pk=seller_id))
+
+    def tax_number_vies_valid(self, *, country: str, tax_number: str) -> bool | None:
+        # VIES is asked as a buyer's number is (invoicing.vies): as the customer, in its own
+        # country, of an issuer in another member state.
+        issuer = "DE" if country != "DE" else "AT"
+        result = vies_check(
+            seller=SellerTaxProfile(country=issuer, is_tax_subject=True, oss_registered=False),
+            buyer=BuyerTaxProfile(country=country, vat_number=tax_number, is_business=True),
+            use_cache=True,
+        )
+        return result.valid
+
 
 def seller_entity_sweep_pending() -> list[int]:
     """Re-drive sellers still waiting for their entity whose task was lost (a broker that was
@@ -96,7 +118,8 @@ def seller_entity_sweep_pending() -> list[int]:
 
 
 def seller_entity_create(*, seller_id: int, client: SpaceInvoicesClient | None = None) -> Seller:
-    """Create the seller's entity (idempotent by the seller's request id) and activate it.
+    """Create the seller's entity (idempotent by the seller's request id) with its logo, and
+    activate the seller, or, when it signed up needing approval, have it await an operator.
 
     Transient failures propagate for the task to retry; a rejection marks the seller failed.
     """
@@ -107,26 +130,35 @@ def seller_entity_create(*, seller_id: int, client: SpaceInvoicesClient | None =
     payload = seller_entity_payload(seller)
     try:
         entity = client.entity_create(payload=payload, request_id=seller.entity_request_id)
+        _logo_send(client, seller, entity["id"])
     except Transient:
         raise
     except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
         seller_entity_mark_failed(seller_id=seller.pk, reason=str(error))
         return Seller.objects.get(pk=seller.pk)
+    awaiting = seller.approval_required and seller.approved_at is None
+    status = SellerStatus.AWAITING_APPROVAL if awaiting else SellerStatus.ACTIVE
     with transaction.atomic():
         activated = Seller.objects.filter(pk=seller.pk, entity_id__isnull=True).update(
             entity_id=entity["id"],
-            status=SellerStatus.ACTIVE,
+            status=status,
             entity_error="",
             e_invoicing_settings=_e_invoicing_sent(payload),
         )
         if activated:
             audit_record(
-                action="seller.activated", seller_id=seller.pk, detail={"entity_id": entity["id"]}
+                action="seller.awaiting_approval" if awaiting else "seller.activated",
+                seller_id=seller.pk,
+                detail={"entity_id": entity["id"]},
             )
             _members_mirror_request(seller.pk)
-    logger.info("seller %s active with entity %s", seller.pk, entity["id"])
+            # Details changed while the entity was being created follow it.
+            if seller_entity_payload(Seller.objects.get(pk=seller.pk)) != payload:
+                SellerEntityTasks().entity_update_requested(seller_id=seller.pk)
+    logger.info("seller %s %s with entity %s", seller.pk, status, entity["id"])
     seller = Seller.objects.get(pk=seller.pk)
-    documents_release_for_seller(seller=seller)
+    if seller.status == SellerStatus.ACTIVE:
+        documents_release_for_seller(seller=seller)
     return seller
 
 
@@ -156,6 +188,7 @@ def seller_entity_update(*, seller_id: int, client: SpaceInvoicesClient | None =
             payload=payload,
             request_id=f"mkt-entity-update-{uuid.uuid4().hex}",
         )
+        _logo_send(client, seller, seller.entity_id)
     except Transient:
         raise
     except SpaceInvoicesError as error:
@@ -198,6 +231,25 @@ def _e_invoicing_sent(payload: EntityCreate) -> dict[str, object]:
     return payload.settings.model_dump(include={"e_invoicing", "xrechnung", "zugferd"})
 
 
+def _logo_send(client: SpaceInvoicesClient, seller: Seller, entity_id: str) -> None:
+    """The seller's logo to its entity (a PUT: the same logo again changes nothing)."""
+    if not seller.logo:
+        return
+    with seller.logo.open("rb") as image:
+        content = image.read()
+    client.entity_logo_upload(
+        entity_id=entity_id,
+        content=content,
+        content_type=logo_content_type(content),
+        request_id=f"mkt-entity-logo-{uuid.uuid4().hex}",
+    )
+
+
+def logo_content_type(content: bytes) -> str:
+    """PNG or JPEG, by the file's signature (sellers.validation let only those in)."""
+    return "image/png" if content.startswith(b"\x89PNG") else "image/jpeg"
+
+
 def seller_entity_payload(seller: Seller) -> EntityCreate:
     e_invoicing = entity_settings(str(seller.country), timezone.localdate())
     payload = EntityCreate(
@@ -223,6 +275,23 @@ def seller_entity_payload(seller: Seller) -> EntityCreate:
     )
     if seller.tax_number:
         payload.tax_number = seller.tax_number
+    if seller.business_registration_number:
+        payload.company_number = seller.business_registration_number
+    assert payload.settings is not None
+    # Sent also when blank (an empty list, null): a PATCH merges, so a cleared IBAN, note or
+    # payment terms must be sent as cleared for the entity to drop them.
+    payload.settings.bank_accounts = []
+    if seller.iban:
+        account = BankAccount(type="iban", name=seller.business_name, iban=seller.iban)
+        if seller.bic:
+            account.bic = seller.bic
+        payload.settings.bank_accounts = [account]
+    payload.settings.default_invoice_note = seller.invoice_note or None
+    payload.settings.default_invoice_payment_terms = seller.payment_terms or None
+    if seller.invoice_number_start:
+        payload.settings.number_sequence_starts = NumberSequenceStarts(
+            invoice=seller.invoice_number_start
+        )
     return payload
 
 

@@ -4,6 +4,7 @@ show the seller's orders with their documents."""
 from django.urls import path
 
 from invoicing import seller_catalog_views as catalog
+from invoicing import seller_onboarding_views as onboarding
 from invoicing import seller_order_actions as order_actions
 from invoicing import seller_payment_account as payment_account
 from invoicing import seller_payout_views as payouts
@@ -37,4 +38,15 @@ urlpatterns = [
     path("commission/", payouts.commission_list, name="commission"),
     path("commission/<int:pk>/pdf/", payouts.commission_pdf, name="commission-pdf"),
     path("payouts/<int:year>/<int:month>/", payouts.payout_statement, name="payout"),
+    path("signup/", onboarding.signup, name="signup"),
+    path("onboarding/details/", onboarding.details, name="onboarding-details"),
+    path("onboarding/bank/", onboarding.bank, name="onboarding-bank"),
+    path("onboarding/branding/", onboarding.branding, name="onboarding-branding"),
+    path("onboarding/invoicing/", onboarding.invoicing_settings, name="onboarding-invoicing"),
+    path("onboarding/preview/", onboarding.preview, name="onboarding-preview"),
+    path(
+        "onboarding/preview/<slug:case>.pdf", onboarding.preview_pdf, name="onboarding-preview-pdf"
+    ),
+    path("onboarding/status/", onboarding.status, name="onboarding-status"),
+    path("onboarding/retry/", onboarding.retry, name="onboarding-retry"),
 ]

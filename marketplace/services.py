@@ -458,8 +458,13 @@ def _cart_products(lines: Sequence[CartLine]) -> dict[int, Product]:
             raise ApplicationError(
                 f"Product {line.product_id} does not exist.", field=f"{field}.product_id"
             )
-        # A pending seller's entity is on its way: its orders' invoices wait for it.
-        if product.seller.status not in (SellerStatus.ACTIVE, SellerStatus.PENDING):
+        # A pending seller's entity is on its way: its orders' invoices wait for it. One that
+        # signed up itself sells only once an operator approved it.
+        seller = product.seller
+        awaiting_approval = seller.approval_required and seller.approved_at is None
+        if seller.status not in (SellerStatus.ACTIVE, SellerStatus.PENDING) or (
+            seller.status == SellerStatus.PENDING and awaiting_approval
+        ):
             raise ApplicationError(
                 f"The seller of product {product.pk} is not accepting orders.",
                 field=f"{field}.product_id",

@@ -326,6 +326,10 @@ SPACE_INVOICES_DASHBOARD_URL = env.str(
 )
 # Seconds a dashboard's entity key lives.
 SELLER_DASHBOARD_KEY_TTL = env.int("SELLER_DASHBOARD_KEY_TTL", default=900)
+# A seller that signs up by itself waits for an operator's approval once its entity exists.
+SELLER_APPROVAL_REQUIRED = env.bool("SELLER_APPROVAL_REQUIRED", default=True)
+# A seller's logo: PNG or JPEG, at most this many bytes.
+SELLER_LOGO_MAX_BYTES = env.int("SELLER_LOGO_MAX_BYTES", default=512 * 1024)
 # Requests per minute all our processes together send with this key (0: no limit): about 60 for
 # sandbox keys and 600 for live ones. Shared through Redis when the broker is Redis.
 SPACE_INVOICES_RATE_LIMIT_PER_MIN = env.int(

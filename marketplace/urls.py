@@ -45,8 +45,30 @@ api = [
     path("sellers/", sellers_api.SellerListCreateApi.as_view(), name="seller-list"),
     path("sellers/signup/", sellers_api.SellerSignupApi.as_view(), name="seller-signup"),
     path("sellers/<int:pk>/", sellers_api.SellerDetailApi.as_view(), name="seller-detail"),
+    path(
+        "sellers/<int:pk>/approve/", sellers_api.SellerApproveApi.as_view(), name="seller-approve"
+    ),
+    path("sellers/<int:pk>/reject/", sellers_api.SellerRejectApi.as_view(), name="seller-reject"),
     path("seller/", sellers_api.SellerMeApi.as_view(), name="seller-me"),
     path("seller/users/", sellers_api.SellerUserListCreateApi.as_view(), name="seller-user-list"),
+    path(
+        "seller/business-details/",
+        sellers_api.SellerBusinessDetailsApi.as_view(),
+        name="seller-business-details",
+    ),
+    path("seller/bank-account/", sellers_api.SellerBankAccountApi.as_view(), name="seller-bank"),
+    path("seller/branding/", sellers_api.SellerBrandingApi.as_view(), name="seller-branding"),
+    path(
+        "seller/invoicing-settings/",
+        sellers_api.SellerInvoicingSettingsApi.as_view(),
+        name="seller-invoicing-settings",
+    ),
+    path("seller/previews/", invoicing_api.SellerPreviewListApi.as_view(), name="seller-previews"),
+    path(
+        "seller/previews/<slug:case>/",
+        invoicing_api.SellerPreviewApi.as_view(),
+        name="seller-preview",
+    ),
     path(
         "seller/users/<int:pk>/",
         sellers_api.SellerUserDetailApi.as_view(),

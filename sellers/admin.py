@@ -6,10 +6,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.auth.models import User
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django_countries.filters import CountryFilter
@@ -104,6 +105,10 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
     list_per_page = 50
     readonly_fields = [
         "status",
+        "approval",
+        "vies_valid",
+        "approved_at",
+        "rejection_reason",
         "entity_id",
         "entity_error",
         "entity_request_id",
@@ -117,7 +122,7 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
     fieldsets = [
         (None, {"fields": ["business_name", "email"]}),
         ("Address", {"fields": ["address", "post_code", "city", "country"]}),
-        ("Tax", {"fields": ["tax_number", "is_tax_subject"]}),
+        ("Tax", {"fields": ["tax_number", "is_tax_subject", "vies_valid"]}),
         ("Branding", {"fields": ["primary_colour", "logo", "invoice_footer"]}),
         # Last three: a new seller starts with no DAC7 details (collected once it sells), the
         # marketplace's invoicing defaults and no entity yet, so its add form leaves them out.
@@ -154,6 +159,9 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
             {
                 "fields": [
                     "status",
+                    "approval",
+                    "approved_at",
+                    "rejection_reason",
                     "entity_id",
                     "entity_error",
                     "entity_request_id",
@@ -224,6 +232,76 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
             return HttpResponseRedirect(request.path)
         return self.response_post_save_add(request, obj)
 
+    def get_urls(self) -> list[URLPattern]:
+        approval = [
+            path(
+                "<int:pk>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="sellers_seller_approve",
+            ),
+            path(
+                "<int:pk>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="sellers_seller_reject",
+            ),
+        ]
+        return approval + super().get_urls()
+
+    @admin.display(description="Approval")
+    def approval(self, seller: Seller) -> str:
+        if seller.status != SellerStatus.AWAITING_APPROVAL:
+            return "-"
+        return format_html(
+            '<a class="button" href="{}" data-testid="seller-approve">Approve</a> '
+            '<a class="button" href="{}" data-testid="seller-reject">Reject</a>',
+            reverse("admin:sellers_seller_approve", args=[seller.pk]),
+            reverse("admin:sellers_seller_reject", args=[seller.pk]),
+        )
+
+    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Approve a seller awaiting approval, after a confirmation page (audited)."""
+        return self._approval_view(request, pk, reject=False)
+
+    def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Reject a seller awaiting approval with a reason the seller reads (audited)."""
+        return self._approval_view(request, pk, reject=True)
+
+    def _approval_view(self, request: HttpRequest, pk: int, *, reject: bool) -> HttpResponse:
+        seller = self.get_object(request, str(pk))
+        if seller is None or not self.has_change_permission(request, seller):
+            raise PermissionDenied
+        form = RejectForm(request.POST or None) if reject else None
+        change_url = reverse("admin:sellers_seller_change", args=[seller.pk])
+        if request.method == "POST" and (form is None or form.is_valid()):
+            actor = admin_site.operator(request)
+            try:
+                if form is not None:
+                    onboarding.seller_reject(
+                        seller=seller, actor=actor, reason=form.cleaned_data["reason"]
+                    )
+                else:
+                    onboarding.seller_approve(seller=seller, actor=actor)
+            except ApplicationError as error:
+                if form is None or error.field != "reason":
+                    self.message_user(request, error.message, messages.ERROR)
+                    return HttpResponseRedirect(change_url)
+                form.add_error("reason", error.message)
+            else:
+                outcome = "rejected" if reject else "approved: it is active"
+                self.message_user(request, f"Seller {seller} {outcome}.", messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{'Reject' if reject else 'Approve'} {seller}",
+            "seller": seller,
+            "form": form,
+            "reject": reject,
+            "change_url": change_url,
+        }
+        status = 400 if form is not None and form.errors else 200
+        return TemplateResponse(request, "admin/sellers/approval.html", context, status=status)
+
     # A CountryField column would look its name up in every country's choice, row by row.
     @admin.display(description="country", ordering="country")
     def country_name(self, seller: Seller) -> str:
@@ -262,6 +340,12 @@ class SellerAdmin(admin.ModelAdmin[Seller]):
             noun="seller",
             outcome="queued for entity creation",
         )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500, widget=forms.Textarea, help_text="The seller reads it as written."
+    )
 
 
 def _entity_request_counts(queryset: QuerySet[Seller]) -> tuple[int, dict[str, int]]:

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
@@ -15,8 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import authenticated_user
+from core.openapi import APPLICATION_ERROR
 from core.permissions import operator_permission
-from sellers import onboarding, staff
+from sellers import onboarding, setup, staff
 from sellers.models import Seller, SellerKind, SellerRole, SellerUser
 from sellers.permissions import IsSellerAdmin, IsSellerMember
 from sellers.selectors import seller_for_user, seller_user_list
@@ -37,6 +38,25 @@ class SellerDetailsInputSerializer(serializers.Serializer[None]):
     invoice_footer = serializers.CharField(
         max_length=500, required=False, allow_blank=True, default=""
     )
+    company_number = serializers.CharField(
+        max_length=50, required=False, allow_blank=True, default=""
+    )
+    # The IBAN and BIC are checked by the service (schwifty), which names the field.
+    iban = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    bic = serializers.CharField(max_length=15, required=False, allow_blank=True, default="")
+    invoice_note = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+    payment_terms = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+    invoice_number_start = serializers.IntegerField(
+        min_value=1, max_value=10**9, required=False, allow_null=True, default=None
+    )
+
+
+class SellerRejectInputSerializer(serializers.Serializer[None]):
+    reason = serializers.CharField(max_length=500)
 
 
 class SellerSignupInputSerializer(SellerDetailsInputSerializer):
@@ -77,7 +97,14 @@ class SellerOutputSerializer(serializers.ModelSerializer[Seller]):
             "primary_colour",
             "invoice_footer",
             *onboarding.DAC7_FIELDS,
+            "bic",
+            "invoice_note",
+            "payment_terms",
+            "invoice_number_start",
+            "vies_valid",
             "status",
+            "approved_at",
+            "rejection_reason",
             "entity_id",
             "entity_error",
             "created_at",
@@ -121,6 +148,48 @@ class SellerDetailApi(generics.RetrieveAPIView[Seller]):
         return Response(SellerOutputSerializer(seller).data)
 
 
+class SellerApproveApi(APIView):
+    """An operator approves a seller awaiting approval (audited); 409 in any other status."""
+
+    permission_classes = [operator_permission("sellers.change_seller")]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: SellerOutputSerializer,
+            409: OpenApiResponse(APPLICATION_ERROR, description="Not awaiting approval."),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        seller = onboarding.seller_approve(
+            seller=get_object_or_404(Seller, pk=pk), actor=authenticated_user(request)
+        )
+        return Response(SellerOutputSerializer(seller).data)
+
+
+class SellerRejectApi(APIView):
+    """An operator rejects a seller awaiting approval with a reason (audited)."""
+
+    permission_classes = [operator_permission("sellers.change_seller")]
+
+    @extend_schema(
+        request=SellerRejectInputSerializer,
+        responses={
+            200: SellerOutputSerializer,
+            409: OpenApiResponse(APPLICATION_ERROR, description="Not awaiting approval."),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        serializer = SellerRejectInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        seller = onboarding.seller_reject(
+            seller=get_object_or_404(Seller, pk=pk),
+            actor=authenticated_user(request),
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(SellerOutputSerializer(seller).data)
+
+
 class SellerSignupApi(APIView):
     """A seller signs up: its admin user and the seller, written together or not at all."""
 
@@ -154,6 +223,108 @@ class SellerMeApi(APIView):
     def patch(self, request: Request) -> Response:
         seller = _dac7_update(request, _member_seller(request))
         return Response(SellerOutputSerializer(seller).data)
+
+
+class SellerBusinessDetailsInputSerializer(serializers.Serializer[None]):
+    business_name = serializers.CharField(max_length=200)
+    address = serializers.CharField(max_length=200)
+    post_code = serializers.CharField(max_length=20)
+    city = serializers.CharField(max_length=100)
+    tax_number = serializers.CharField(max_length=30, allow_blank=True)
+    is_tax_subject = serializers.BooleanField()
+    company_number = serializers.CharField(max_length=50, allow_blank=True)
+
+
+class SellerBankAccountInputSerializer(serializers.Serializer[None]):
+    iban = serializers.CharField(max_length=50, allow_blank=True)
+    bic = serializers.CharField(max_length=15, allow_blank=True, required=False, default="")
+
+
+class SellerBrandingInputSerializer(serializers.Serializer[None]):
+    # Checked by the service, which names the field: a colour, a PNG or JPEG within the limit.
+    primary_colour = serializers.CharField(max_length=20)
+    invoice_footer = serializers.CharField(
+        max_length=500, allow_blank=True, required=False, default=""
+    )
+    logo = serializers.FileField(required=False, allow_null=True, default=None)
+
+
+class SellerInvoicingSettingsInputSerializer(serializers.Serializer[None]):
+    invoice_trigger = serializers.CharField(max_length=10, allow_blank=True)
+    invoice_number_start = serializers.IntegerField(allow_null=True)
+    invoice_note = serializers.CharField(max_length=500, allow_blank=True)
+    payment_terms = serializers.CharField(max_length=500, allow_blank=True)
+
+
+class SellerSetupApi(APIView):
+    """A seller admin completes its set-up: each PUT is one step of the onboarding wizard,
+    through the same service as its page; a refusal is a 400 naming the field."""
+
+    permission_classes = [IsSellerAdmin]
+    input_serializer: type[serializers.Serializer[None]]
+
+    def save(self, *, seller: Seller, request: Request, data: dict[str, Any]) -> Seller:
+        raise NotImplementedError
+
+    def put(self, request: Request) -> Response:
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        seller = self.save(
+            seller=_member_seller(request), request=request, data=dict(serializer.validated_data)
+        )
+        return Response(SellerOutputSerializer(seller).data)
+
+
+class SellerBusinessDetailsApi(SellerSetupApi):
+    input_serializer = SellerBusinessDetailsInputSerializer
+
+    @extend_schema(request=SellerBusinessDetailsInputSerializer, responses=SellerOutputSerializer)
+    def put(self, request: Request) -> Response:
+        return super().put(request)
+
+    def save(self, *, seller: Seller, request: Request, data: dict[str, Any]) -> Seller:
+        return setup.seller_business_details_update(
+            seller=seller, actor=authenticated_user(request), **data
+        )
+
+
+class SellerBankAccountApi(SellerSetupApi):
+    input_serializer = SellerBankAccountInputSerializer
+
+    @extend_schema(request=SellerBankAccountInputSerializer, responses=SellerOutputSerializer)
+    def put(self, request: Request) -> Response:
+        return super().put(request)
+
+    def save(self, *, seller: Seller, request: Request, data: dict[str, Any]) -> Seller:
+        return setup.seller_bank_account_update(
+            seller=seller, actor=authenticated_user(request), **data
+        )
+
+
+class SellerBrandingApi(SellerSetupApi):
+    input_serializer = SellerBrandingInputSerializer
+
+    @extend_schema(request=SellerBrandingInputSerializer, responses=SellerOutputSerializer)
+    def put(self, request: Request) -> Response:
+        return super().put(request)
+
+    def save(self, *, seller: Seller, request: Request, data: dict[str, Any]) -> Seller:
+        return setup.seller_branding_update(
+            seller=seller, actor=authenticated_user(request), **data
+        )
+
+
+class SellerInvoicingSettingsApi(SellerSetupApi):
+    input_serializer = SellerInvoicingSettingsInputSerializer
+
+    @extend_schema(request=SellerInvoicingSettingsInputSerializer, responses=SellerOutputSerializer)
+    def put(self, request: Request) -> Response:
+        return super().put(request)
+
+    def save(self, *, seller: Seller, request: Request, data: dict[str, Any]) -> Seller:
+        return setup.seller_invoicing_settings_update(
+            seller=seller, actor=authenticated_user(request), **data
+        )
 
 
 class SellerUserOutputSerializer(serializers.ModelSerializer[SellerUser]):

@@ -24,6 +24,12 @@ class SellerEntityHook(Protocol):
     def entity_user_removal_requested(self, *, removal_id: int) -> None:
         """A removed member's user of the entity (RemovedEntityUser) must be deleted."""
 
+    def seller_activated(self, *, seller_id: int) -> None:
+        """An operator approved the seller (it has its entity): its held documents may go."""
+
+    def tax_number_vies_valid(self, *, country: str, tax_number: str) -> bool | None:
+        """What VIES says of the seller's own EU VAT number; None while it cannot be asked."""
+
 
 _hook: SellerEntityHook | None = None
 

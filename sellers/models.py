@@ -22,8 +22,11 @@ def new_entity_user_delete_request_id() -> str:
 class SellerStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PENDING = "pending", "Pending entity"
+    # A signed-up seller with its entity, waiting for an operator (SELLER_APPROVAL_REQUIRED).
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting operator approval"
     ACTIVE = "active", "Active"
     FAILED = "failed", "Entity creation failed"
+    REJECTED = "rejected", "Rejected by an operator"
 
 
 class InvoiceTrigger(models.TextChoices):
@@ -106,9 +109,25 @@ class Seller(models.Model):
     tin_country = CountryField("TIN issued by", blank=True)
     business_registration_number = models.CharField(max_length=50, blank=True)
     iban = models.CharField("IBAN", max_length=34, blank=True)
+    # The bank account shown on its invoices is the IBAN above, with the bank's BIC.
+    bic = models.CharField("BIC", max_length=11, blank=True)
+
+    # Invoicing settings its entity holds: the default note and payment terms of its invoices,
+    # and the number its invoice sequence continues from (a seller moving to the marketplace).
+    invoice_note = models.CharField(max_length=500, blank=True)
+    payment_terms = models.CharField(max_length=500, blank=True)
+    invoice_number_start = models.PositiveIntegerField(null=True, blank=True)
+
+    # Signed up by itself while SELLER_APPROVAL_REQUIRED was on: an operator approves it
+    # (or rejects it, with a reason) once its entity exists.
+    approval_required = models.BooleanField(default=False)
+    # VIES's word on its VAT number at sign-up: unknown when VIES could not be reached.
+    vies_valid = models.BooleanField("VAT number confirmed by VIES", null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=500, blank=True)
 
     status = models.CharField(
-        max_length=10, choices=SellerStatus.choices, default=SellerStatus.DRAFT
+        max_length=20, choices=SellerStatus.choices, default=SellerStatus.DRAFT
     )
     entity_id = models.CharField(max_length=40, null=True, blank=True, unique=True)
     # Fixed when entity creation is requested, reused on every retry (idempotency key).
@@ -143,6 +162,15 @@ class Seller(models.Model):
                 condition=models.Q(commission_rate__isnull=True)
                 | models.Q(commission_rate__gte=0, commission_rate__lte=100),
                 name="seller_commission_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=SellerStatus.AWAITING_APPROVAL)
+                | models.Q(entity_id__isnull=False),
+                name="seller_awaiting_approval_has_entity",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=SellerStatus.REJECTED) | ~models.Q(rejection_reason=""),
+                name="seller_rejected_has_reason",
             ),
         ]
 

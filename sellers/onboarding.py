@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -19,8 +20,13 @@ from sellers.hooks import seller_entity_hook
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser, new_entity_request_id
 from sellers.validation import (
     Dac7Details,
+    bic_validate,
+    colour_validate,
+    iban_validate,
+    logo_validate,
     seller_dac7_details_validate,
     seller_tax_identity_validate,
+    tax_number_country,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,10 +45,21 @@ class SellerDetails:
     primary_colour: str = "#1A73E8"
     invoice_footer: str = ""
     logo: UploadedFile | None = None
+    company_number: str = ""
+    iban: str = ""
+    bic: str = ""
+    invoice_note: str = ""
+    payment_terms: str = ""
+    invoice_number_start: int | None = None
 
 
 def seller_onboard(
-    *, details: SellerDetails, admin_user: User | None = None, actor: User | None = None
+    *,
+    details: SellerDetails,
+    admin_user: User | None = None,
+    actor: User | None = None,
+    approval_required: bool = False,
+    vies_valid: bool | None = None,
 ) -> Seller:
     """Write the seller (pending) and, after commit, request its entity."""
     country, tax_number = seller_tax_identity_validate(
@@ -50,6 +67,8 @@ def seller_onboard(
         tax_number=details.tax_number,
         is_tax_subject=details.is_tax_subject,
     )
+    if details.logo is not None:
+        logo_validate(details.logo)
     seller = Seller(
         business_name=details.business_name.strip(),
         address=details.address.strip(),
@@ -59,8 +78,16 @@ def seller_onboard(
         tax_number=tax_number,
         is_tax_subject=details.is_tax_subject,
         email=details.email,
-        primary_colour=details.primary_colour,
+        primary_colour=colour_validate(details.primary_colour),
         invoice_footer=details.invoice_footer,
+        business_registration_number=details.company_number.strip(),
+        iban=iban_validate(details.iban),
+        bic=bic_validate(details.bic),
+        invoice_note=details.invoice_note,
+        payment_terms=details.payment_terms,
+        invoice_number_start=details.invoice_number_start,
+        approval_required=approval_required,
+        vies_valid=vies_valid,
         status=SellerStatus.PENDING,
     )
     if details.logo is not None:
@@ -77,11 +104,90 @@ def seller_onboard(
 
 
 def seller_signup(*, username: str, password: str, details: SellerDetails) -> Seller:
-    """A seller signs up: its admin user and the seller, written together or not at all."""
+    """A seller signs up: its admin user and the seller, written together or not at all.
+
+    Its EU VAT number must be valid by format and, unless VIES cannot be reached (then the
+    seller's ``vies_valid`` stays unknown for the operator who approves it), known to VIES.
+    With SELLER_APPROVAL_REQUIRED an operator approves it once its entity exists.
+    """
     password_validate(password=password, username=username, email=details.email)
+    country, tax_number = seller_tax_identity_validate(
+        country=details.country,
+        tax_number=details.tax_number,
+        is_tax_subject=details.is_tax_subject,
+    )
+    vies_valid = seller_tax_number_vies_check(country=country, tax_number=tax_number)
     with transaction.atomic():
         user = user_create(username=username, email=details.email, password=password)
-        return seller_onboard(details=details, admin_user=user)
+        return seller_onboard(
+            details=details,
+            admin_user=user,
+            approval_required=settings.SELLER_APPROVAL_REQUIRED,
+            vies_valid=vies_valid,
+        )
+
+
+def seller_tax_number_vies_check(*, country: str, tax_number: str) -> bool | None:
+    """VIES's word on an EU VAT number (compact, valid by format): True, or None when VIES
+    cannot be asked or the number is not an EU VAT number; a number VIES does not know is
+    refused, naming the field."""
+    if not tax_number or not tax_number_country(tax_number):
+        return None
+    valid = seller_entity_hook().tax_number_vies_valid(country=country, tax_number=tax_number)
+    if valid is False:
+        raise ApplicationError(
+            f"VIES does not know '{tax_number}' as a registered VAT number: check the number, "
+            "or leave it out if you are not registered for VAT.",
+            field="tax_number",
+        )
+    return valid
+
+
+def seller_approve(*, seller: Seller, actor: User) -> Seller:
+    """An operator approves a seller awaiting approval: it becomes active (audited)."""
+    with transaction.atomic():
+        locked = Seller.objects.select_for_update().get(pk=seller.pk)
+        if locked.status != SellerStatus.AWAITING_APPROVAL:
+            raise ApplicationError(
+                f"Only a seller awaiting approval can be approved; this one is "
+                f"{locked.get_status_display().lower()}.",
+                field="status",
+                http_status=409,
+            )
+        locked.status = SellerStatus.ACTIVE
+        locked.approved_at = timezone.now()
+        locked.rejection_reason = ""
+        locked.save(update_fields=["status", "approved_at", "rejection_reason", "updated_at"])
+        audit_record(action="seller.approved", actor=actor, seller_id=locked.pk)
+        seller_entity_hook().seller_activated(seller_id=locked.pk)
+    logger.info("seller %s approved", locked.pk)
+    return locked
+
+
+def seller_reject(*, seller: Seller, actor: User, reason: str) -> Seller:
+    """An operator rejects a seller awaiting approval, with a reason the seller reads."""
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError("Give the seller a reason for the rejection.", field="reason")
+    if len(reason) > 500:
+        raise ApplicationError("Keep the reason under 500 characters.", field="reason")
+    with transaction.atomic():
+        locked = Seller.objects.select_for_update().get(pk=seller.pk)
+        if locked.status != SellerStatus.AWAITING_APPROVAL:
+            raise ApplicationError(
+                f"Only a seller awaiting approval can be rejected; this one is "
+                f"{locked.get_status_display().lower()}.",
+                field="status",
+                http_status=409,
+            )
+        locked.status = SellerStatus.REJECTED
+        locked.rejection_reason = reason
+        locked.save(update_fields=["status", "rejection_reason", "updated_at"])
+        audit_record(
+            action="seller.rejected", actor=actor, seller_id=locked.pk, detail={"reason": reason}
+        )
+    logger.info("seller %s rejected", locked.pk)
+    return locked
 
 
 def seller_entity_request(*, seller: Seller, actor: User | None = None) -> Seller:
@@ -106,7 +212,8 @@ def seller_entity_request(*, seller: Seller, actor: User | None = None) -> Selle
 ENTITY_FIELDS = frozenset(
     {
         "business_name", "address", "post_code", "city", "tax_number", "is_tax_subject",
-        "email", "primary_colour", "invoice_footer", "logo",
+        "email", "primary_colour", "invoice_footer", "logo", "business_registration_number",
+        "iban", "bic", "invoice_note", "payment_terms", "invoice_number_start",
     }
 )  # fmt: skip
 

@@ -7,8 +7,13 @@ from datetime import date
 
 from babel import Locale
 from dac7.models.dpi import INDIVIDUAL_TIN_PATTERNS
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django_countries import countries
-from stdnum import get_cc_module, iban
+from PIL import Image, UnidentifiedImageError
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -151,9 +156,69 @@ def _tin_validate(value: str, *, country: str, kind: str) -> str:
 
 
 def _iban_validate(value: str) -> str:
+    return iban_validate(value)
+
+
+def iban_validate(value: str, *, field: str = "iban") -> str:
+    """The IBAN in compact form (schwifty checks its country, length, bank code and check
+    digits); blank stays blank."""
     if not value.strip():
         return ""
     try:
-        return str(iban.validate(value))
-    except StdnumError:
-        raise ApplicationError(f"'{value}' is not a valid IBAN.", field="iban") from None
+        return str(IBAN(value).compact)
+    except SchwiftyException:
+        raise ApplicationError(f"'{value}' is not a valid IBAN.", field=field) from None
+
+
+def bic_validate(value: str, *, field: str = "bic") -> str:
+    if not value.strip():
+        return ""
+    try:
+        return str(BIC(value).compact)
+    except SchwiftyException:
+        raise ApplicationError(f"'{value}' is not a valid BIC.", field=field) from None
+
+
+_HEX_COLOUR = re.compile(r"#?([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})")
+
+
+def colour_validate(value: str, *, field: str = "primary_colour") -> str:
+    """A colour as #RRGGBB in upper case, from #RRGGBB or #RGB (the leading # optional)."""
+    match = _HEX_COLOUR.fullmatch(value.strip())
+    if match is None:
+        raise ApplicationError(
+            f"'{value}' is not a colour: use a hex colour such as #1A73E8.", field=field
+        )
+    digits = match.group(1)
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    return f"#{digits.upper()}"
+
+
+LOGO_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
+
+
+def logo_validate(upload: UploadedFile, *, field: str = "logo") -> str:
+    """Check an uploaded logo is a PNG or JPEG image (opened and verified by Pillow, whatever
+    its name says) within SELLER_LOGO_MAX_BYTES; answers its content type."""
+    limit = settings.SELLER_LOGO_MAX_BYTES
+    if upload.size is None or upload.size > limit:
+        raise ApplicationError(
+            f"The logo is larger than {limit // 1024} KB: upload a smaller image.", field=field
+        )
+    upload.seek(0)
+    try:
+        with Image.open(upload) as image:
+            image_format = image.format or ""
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ApplicationError(
+            "The logo is not an image: upload a PNG or JPEG.", field=field
+        ) from None
+    finally:
+        upload.seek(0)
+    if image_format not in LOGO_FORMATS:
+        raise ApplicationError(
+            f"The logo is a {image_format or 'unknown'} image: upload a PNG or JPEG.", field=field
+        )
+    return LOGO_FORMATS[image_format]

@@ -94,8 +94,10 @@ def test_dashboard_numbers(seeded):
     assert dashboard.sellers == [
         StatusCount("draft", "Draft", 2),
         StatusCount("pending", "Pending entity", 1),
+        StatusCount("awaiting_approval", "Awaiting operator approval", 0),
         StatusCount("active", "Active", 3),
         StatusCount("failed", "Entity creation failed", 1),
+        StatusCount("rejected", "Rejected by an operator", 0),
     ]
     assert dashboard.documents == DocumentCounts(
         pending=4, held_by_vies=1, waiting_for_entity=1, failed=3
@@ -109,7 +111,7 @@ def test_dashboard_numbers(seeded):
 def test_dashboard_of_an_empty_marketplace():
     dashboard = operator_dashboard()
 
-    assert [row.count for row in dashboard.sellers] == [0, 0, 0, 0]
+    assert [row.count for row in dashboard.sellers] == [0, 0, 0, 0, 0, 0]
     assert dashboard.documents == DocumentCounts(0, 0, 0, 0)
     assert dashboard.oldest_pending is None
     assert dashboard.recent_failed == []

@@ -1,5 +1,6 @@
 """The one HTTP client for Space Invoices. Nothing else in the project talks to the API."""
 
+import base64
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -38,6 +39,7 @@ from invoicing.client.wire import (
     EntityUpdate,
     EntityUser,
     EntityUserCreate,
+    InvoiceCreate,
     InvoiceUpdate,
     Message,
     Page,
@@ -56,7 +58,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 logger = logging.getLogger("invoicing.client")
 
 # POSTs that only read (no idempotency key needed).
-_READS_BY_POST = frozenset({"/transaction-type/check"})
+_READS_BY_POST = frozenset({"/transaction-type/check", "/invoices/render"})
 
 A = TypeVar("A")  # the shape of an answer (a wire TypedDict)
 
@@ -133,7 +135,28 @@ class SpaceInvoicesClient:
         body = self._call("PATCH", path, body=payload, request_id=request_id)
         return self._read(Entity, body, request_id)
 
+    def entity_logo_upload(
+        self, *, entity_id: str, content: bytes, content_type: str, request_id: str
+    ) -> Entity:
+        """Set the entity's logo (``PUT /entities/{id}/logo``, inferred path), printed on its
+        documents; the same logo sent again changes nothing."""
+        path = f"/entities/{quote(entity_id, safe='')}/logo"
+        payload = wire.EntityLogo.model_validate(
+            {"content_type": content_type, "data": base64.b64encode(content).decode()}
+        )
+        body = self._call("PUT", path, body=payload, request_id=request_id)
+        return self._read(Entity, body, request_id)
+
     # Invoices (always in one entity's context)
+
+    def invoice_render(self, *, entity_id: str, payload: InvoiceCreate) -> bytes:
+        """The PDF the invoice would have, rendered without keeping it or using a number
+        (``POST /invoices/render``, inferred path: the API's preview render). It shows the
+        number the next invoice would get."""
+        response = self._send(
+            "POST", "/invoices/render", entity_id=entity_id, body=payload, accept="application/pdf"
+        )
+        return response.content
 
     def invoice_create(
         self, *, entity_id: str, payload: DocumentCreate, request_id: str

@@ -546,6 +546,15 @@ class EntityUpdate(Request):
     ) = None
 
 
+class EntityLogo(Request):
+    """``PUT /entities/{id}/logo`` (inferred path): the entity's logo, printed on its documents;
+    the entity's ``settings.has_logo`` turns true."""
+
+    content_type: Literal["image/png", "image/jpeg"]
+    # The image, base64-encoded (at most 1 MiB of image).
+    data: Annotated[str, Field(min_length=1, max_length=1_398_104)]
+
+
 class EntityCreate(EntityUpdate):
     """``POST /entities``: ``name`` and a country (``country`` or ``country_code``)."""
 

@@ -72,8 +72,8 @@ JSON = "application/json"
 MAX_BODY_BYTES = 1024 * 1024
 IN_PROCESS = "sandbox.in_process"
 FAULT_HEADER = "X-Sandbox-Fault"
-_WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
-_READ_POSTS = frozenset({"transaction_type_check"})
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_READ_POSTS = frozenset({"transaction_type_check", "invoice_render"})
 
 
 def _rules() -> list[Rule]:
@@ -110,6 +110,8 @@ def _rules() -> list[Rule]:
         if delete:
             rules.append(Rule(f"{path}/<{id_arg}>", endpoint=f"{name}_delete", methods=[delete]))
     rules.append(Rule("/entities/<entity_id>", endpoint="entity_update", methods=["PATCH"]))
+    rules.append(Rule("/entities/<entity_id>/logo", endpoint="entity_logo", methods=["PUT"]))
+    rules.append(Rule("/invoices/render", endpoint="invoice_render", methods=["POST"]))
     rules.append(Rule("/invoices/<document_id>", endpoint="invoice_update", methods=["PATCH"]))
     for path, name in (("/invoices", "invoice"), ("/credit-notes", "credit_note")):
         rules += [

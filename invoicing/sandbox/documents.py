@@ -16,8 +16,10 @@ it) or ``classification`` (the entity's default tax with that classification, el
 and may set ``reverse_charge``. ``customer`` is inline (``save_customer: true`` also stores it
 as a ``/customers`` record) or ``customer_id``; either way the document keeps a snapshot, as it
 does of ``issuer``: the entity's details, with the fields of an ``issuer`` sent on the document
-instead. Fields the sandbox gives no behaviour (``payment_terms``, ``footer``, ``signature``,
-e-invoicing and fiscal blocks, a line's ``classification``, ...) are stored and echoed as sent.
+instead. ``note`` and ``payment_terms`` left out take the entity's
+``settings.default_<type>_note`` and ``default_<type>_payment_terms``. Fields the sandbox gives no
+behaviour (``footer``, ``signature``, e-invoicing and fiscal blocks, a line's
+``classification``, ...) are stored and echoed as sent.
 
 ``transaction_type``: ``domestic`` without a customer country; otherwise what
 ``/transaction-type/check`` answers for the entity and the customer (:func:`.vies.classify`): the
@@ -100,7 +102,7 @@ _ISSUER_FIELDS = (
 )
 # Stored and echoed as sent (null when absent): the sandbox gives them no behaviour.
 _STORED_FIELDS: set[str] = {
-    "payment_terms", "footer", "signature", "translations", "category_assignments",
+    "footer", "signature", "translations", "category_assignments",
     "e_invoicing", "xrechnung", "zugferd", "eslog", "furs", "fina", "pt",
 }  # fmt: skip
 _STORED_ITEM_FIELDS: set[str] = {
@@ -176,10 +178,13 @@ def document_create(
     today: dt.date,
     now: str,
     vies_available: bool,
+    preview: bool = False,
 ) -> tuple[dict[str, Any], str]:
     """Validate, compute, number and insert a document; return its answer and its JSON text.
 
-    Must run inside ``Store.write()`` so the number and the insert commit together.
+    Must run inside ``Store.write()`` so the number and the insert commit together. A
+    ``preview`` (``POST /invoices/render``) writes nothing: it shows the number the next
+    document would get, keeps no customer or item, and its JSON text is empty.
     """
     body = validation.parsed(BODIES[document_type], data)
     issues = Issues()
@@ -213,10 +218,19 @@ def document_create(
         issues.add(("payments",), "a draft cannot be paid; finalize it first")
     issues.raise_if_any()
 
-    if customer is not None and body.customer is not None and body.customer.save_customer:
+    if preview and (payments or any(item.sent.save_item for item in items)):
+        issues.add(("items",), "a preview records no payment and saves no item")
+        issues.raise_if_any()
+    save_customer = body.customer is not None and body.customer.save_customer and not preview
+    if customer is not None and save_customer:
         customer = customer_insert(session, entity, customer, now)
     is_draft = bool(body.is_draft)
-    number = None if is_draft else _allocate_number(session, entity, document_type, date)
+    if is_draft:
+        number = None
+    elif preview:
+        number = _next_number(session, entity, document_type, date)
+    else:
+        number = _allocate_number(session, entity, document_type, date)
     line_totals = iter(totals.lines)
     document: dict[str, Any] = {
         "id": document_id,
@@ -253,7 +267,14 @@ def document_create(
         "void_reason": None,
         "transaction_type": transaction_type(entity, customer, vies_available=vies_available),
         "shareable_id": shareable_id,
-        "note": body.note,
+        "note": body.note
+        if body.note is not None
+        else _entity_default(entity, document_type, "note"),
+        "payment_terms": (
+            body.payment_terms
+            if body.payment_terms is not None
+            else _entity_default(entity, document_type, "payment_terms")
+        ),
         "reference": body.reference,
         "tax_clause": body.tax_clause,
         "metadata": body.metadata or {},
@@ -264,6 +285,8 @@ def document_create(
     if isinstance(body, wire.InvoiceCreate):
         document["force_linked_documents"] = bool(body.force_linked_documents)
     document["created_at"] = document["updated_at"] = now
+    if preview:
+        return document, ""
     for payment in payments:
         document["payments"].append(_payment_record(session, entity, document, payment, now))
     return document, session.document_insert(document_type, document)
@@ -485,6 +508,23 @@ def _allocate_number(
     period = sequence_period(number_format, date)
     value = session.sequence_next(entity["id"], document_type, period, start)
     return render_number(number_format, date, value)
+
+
+def _next_number(
+    session: Session, entity: Mapping[str, Any], document_type: DocumentType, date: dt.date
+) -> str:
+    """The number ``_allocate_number`` would give now, without taking it."""
+    settings = entity["settings"]
+    number_format = settings["number_formats"][document_type]
+    start = settings["number_sequence_starts"].get(document_type) or 1
+    period = sequence_period(number_format, date)
+    value = session.sequence_peek(entity["id"], document_type, period, start)
+    return render_number(number_format, date, value)
+
+
+def _entity_default(entity: Mapping[str, Any], document_type: DocumentType, text: str) -> Any:
+    """The entity's ``default_<type>_note`` / ``default_<type>_payment_terms``, if set."""
+    return entity["settings"].get(f"default_{document_type}_{text}")
 
 
 def transaction_type(

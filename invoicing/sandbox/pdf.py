@@ -1,12 +1,15 @@
 """The PDF of a document: ``GET /invoices/{id}/pdf`` and ``GET /credit-notes/{id}/pdf``.
 
 Drawn with fpdf2 (pure Python) on A4: a header bar in the entity's ``primary_color`` with the
-seller's name, the seller's address and tax number, the title and number, dates, the document's
-``reference`` (the marketplace's order reference), the customer, the lines (quantity, unit
-price, discount, tax rates, net total), the tax summary by rate, the totals (and paid / due once
-something is paid), the note and the entity's ``document_footer`` at the bottom of the page.
-Amounts and dates are formatted for the entity's locale with babel.
-A voided document carries a "VOID" mark and a draft says so in its title.
+seller's name in black or white, whichever reads on that colour (WCAG AA, ``render.text_color_on``),
+and the entity's logo at its right when it has one; the seller's address and tax number, the
+title and number, dates, the document's ``reference`` (the marketplace's order reference), the
+customer, the lines (quantity, unit price, discount, tax rates, net total), the tax summary by
+rate, the totals (and paid / due once something is paid), the payment terms with the entity's
+bank account (``settings.bank_accounts``), the note and the entity's ``document_footer`` at the
+bottom of the page. Amounts and dates are formatted for the entity's locale with babel.
+A voided document carries a "VOID" mark, a draft says so in its title, and a preview
+(``POST /invoices/render``) is titled "Preview" with the number it would get.
 
 Text uses DejaVu Sans when the system has it (Debian's fonts-dejavu-core, present on this
 machine) so every character prints; otherwise the built-in Helvetica, which only covers Latin-1,
@@ -17,6 +20,7 @@ time is the PDF's creation date, so the same document always renders to the same
 from __future__ import annotations
 
 import datetime as dt
+import io
 import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal
@@ -28,7 +32,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from fpdf import FPDF
 
-from invoicing.sandbox.render import DEFAULT_COLOR
+from invoicing.sandbox.render import DEFAULT_COLOR, text_color_on
 
 _FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 _TITLES = {"invoice": "Invoice", "credit_note": "Credit note"}
@@ -83,12 +87,19 @@ class _Document(FPDF):
 
 
 def document_pdf(
-    document: Mapping[str, Any], document_type: str, entity: Mapping[str, Any]
+    document: Mapping[str, Any],
+    document_type: str,
+    entity: Mapping[str, Any],
+    *,
+    logo: bytes | None = None,
+    preview: bool = False,
 ) -> bytes:
     locale = Locale.parse((entity.get("locale") or "en").replace("-", "_"))
     currency = document["currency_code"]
     settings = entity.get("settings", {})
-    brand = _rgb(settings.get("primary_color") or DEFAULT_COLOR)
+    brand_color = settings.get("primary_color") or DEFAULT_COLOR
+    brand = _rgb(brand_color)
+    on_brand = _rgb(text_color_on(brand_color))
     font_dir = _font_dir()
     pdf = _Document(
         settings.get("document_footer"),
@@ -104,6 +115,8 @@ def document_pdf(
     issuer = document["issuer"]
     title = _TITLES[document_type]
     heading = f"{title} {document['number']}" if document["number"] else f"Draft {title.lower()}"
+    if preview:
+        heading = f"Preview: {heading}"
     pdf.set_title(pdf.text_of(f"{heading} - {issuer['name']}"))
     pdf.set_author(pdf.text_of(issuer["name"]))
     pdf.add_page()
@@ -124,9 +137,13 @@ def document_pdf(
     # Header bar with the seller's name.
     pdf.set_fill_color(*brand)
     pdf.rect(0, 0, pdf.w, 28, style="F")
+    if logo is not None:
+        pdf.image(
+            io.BytesIO(logo), x=pdf.w - pdf.r_margin - 40, y=4, w=40, h=20, keep_aspect_ratio=True
+        )
     pdf.set_xy(pdf.l_margin, 9)
-    font(18, bold=True, color=(255, 255, 255))
-    pdf.cell(0, 10, pdf.text_of(issuer["name"]))
+    font(18, bold=True, color=on_brand)
+    pdf.cell(pdf.w - pdf.l_margin - pdf.r_margin - 44, 10, pdf.text_of(issuer["name"]))
     pdf.set_xy(pdf.l_margin, 36)
 
     font(16, bold=True, color=brand)
@@ -233,10 +250,16 @@ def document_pdf(
         font(11 if strong else 10, bold=strong, color=brand if strong else _TEXT)
         pdf.cell(50, 7, label)
         pdf.cell(40, 7, value, align="R", new_x="LMARGIN", new_y="NEXT")
-    if document.get("note"):
-        pdf.ln(4)
-        font(9, color=_MUTED)
-        pdf.multi_cell(0, 5, pdf.text_of(document["note"]))
+    bank = next(iter(settings.get("bank_accounts") or []), None)
+    payment_lines = [document.get("payment_terms")]
+    if bank and bank.get("iban"):
+        bic = f"  BIC {bank['bic']}" if bank.get("bic") else ""
+        payment_lines.append(f"Pay to IBAN {bank['iban']}{bic}")
+    for text in (*payment_lines, document.get("note")):
+        if text:
+            pdf.ln(3)
+            font(9, color=_MUTED)
+            pdf.multi_cell(0, 5, pdf.text_of(text))
     return bytes(pdf.output())
 
 

@@ -19,11 +19,32 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
 DEFAULT_COLOR = "#334155"
+
+
+def _luminance(color: str) -> float:
+    """WCAG 2 relative luminance of a #RGB or #RRGGBB colour."""
+    digits = color.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def text_color_on(background: str) -> str:
+    """Black or white text on the entity's colour, whichever contrasts more (WCAG 2: one of
+    them always reaches 4.5:1, the AA level for text)."""
+    luminance = _luminance(background)
+    on_white = 1.05 / (luminance + 0.05)
+    on_black = (luminance + 0.05) / 0.05
+    return "#FFFFFF" if on_white >= on_black else "#000000"
+
+
 _TITLES = {"invoice": "Invoice", "credit_note": "Credit note"}
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0; color: #1e293b; }
-header { background: var(--brand); color: #fff; padding: 1.25rem 2rem; }
+header { background: var(--brand); color: var(--on-brand); padding: 1.25rem 2rem; }
 header h1 { margin: 0; font-size: 1.5rem; }
 main { padding: 1.5rem 2rem; max-width: 60rem; }
 h2, h3 { color: var(--brand); }
@@ -100,7 +121,7 @@ def share_page(document: Mapping[str, Any], document_type: str, entity: Mapping[
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(heading)} · {escape(issuer["name"])}</title>
-<style>:root {{ --brand: {color}; }}{_STYLE}</style>
+<style>:root {{ --brand: {color}; --on-brand: {text_color_on(color)}; }}{_STYLE}</style>
 </head>
 <body>
 <header><h1>{escape(issuer["name"])}</h1></header>

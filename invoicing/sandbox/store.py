@@ -315,6 +315,15 @@ class Session:
         ).fetchone()
         return int(row[0])
 
+    def sequence_peek(self, entity_id: str, document_type: str, period: str, start: int) -> int:
+        """The value :meth:`sequence_next` would allocate now, allocating nothing."""
+        row = self._db.execute(
+            "SELECT last_value FROM sequences"
+            " WHERE entity_id = ? AND document_type = ? AND period = ?",
+            (entity_id, document_type, period),
+        ).fetchone()
+        return start if row is None else max(int(row[0]) + 1, start)
+
     # Records: every other resource
 
     def record_insert(

@@ -77,7 +77,10 @@ def test_seller_signs_up_with_its_admin_user(
     membership = SellerUser.objects.select_related("seller", "user").get()
     assert membership.user.username == "alpine"
     assert membership.role == SellerRole.ADMIN
-    assert membership.seller.status == SellerStatus.ACTIVE
+    # SELLER_APPROVAL_REQUIRED (on by default): the entity exists, an operator approves.
+    assert membership.seller.status == SellerStatus.AWAITING_APPROVAL
+    assert membership.seller.entity_id is not None
+    assert membership.seller.vies_valid is True
 
 
 @pytest.mark.parametrize(
@@ -214,12 +217,12 @@ def test_simultaneous_signups_for_one_username_make_one_seller_and_a_400(sandbox
     assert statuses == [201, 400]
     assert refused == {"detail": "This username is taken.", "field": "username", "code": "invalid"}
     assert (seller.pk, seller.business_name) == (created["id"], created["business_name"])
-    assert seller.status == SellerStatus.ACTIVE
+    assert seller.status == SellerStatus.AWAITING_APPROVAL
     assert list(get_user_model().objects.values_list("username", flat=True)) == ["alpine"]
     assert SellerUser.objects.get().seller_id == seller.pk
     assert list(AuditEvent.objects.order_by("pk").values_list("action", "seller_id")) == [
         ("seller.onboarded", seller.pk),
-        ("seller.activated", seller.pk),
+        ("seller.awaiting_approval", seller.pk),
     ]
 
 
