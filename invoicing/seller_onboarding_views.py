@@ -13,6 +13,7 @@ from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import ApplicationError
@@ -27,7 +28,7 @@ from invoicing.seller_onboarding_forms import (
 )
 from invoicing.seller_preview import preview_cases, seller_invoice_preview
 from invoicing.seller_views import _page, _refuse, seller_member_required
-from sellers import onboarding, setup
+from sellers import einvoicing, onboarding, setup
 from sellers import selectors as seller_selectors
 from sellers.models import SellerRole, SellerStatus, SellerUser
 
@@ -254,6 +255,10 @@ def status(request: HttpRequest, membership: SellerUser) -> HttpResponse:
         "status_text": STATUS_TEXT[SellerStatus(seller.status)],
         "failure": _plain_failure(seller.entity_error) if seller.status == "failed" else "",
         "refresh": seller.status == SellerStatus.PENDING,
+        # Which e-invoice the seller's country asks for, and whether its entity is set for it.
+        "e_invoicing": einvoicing.readiness(
+            str(seller.country), timezone.localdate(), seller.e_invoicing_settings
+        ),
     }
     return _step_page(request, membership, "onboarding-status", None, context)
 

@@ -156,3 +156,17 @@ def test_the_sellers_overview_shows_its_readiness(sandbox, client, monkeypatch):
         "peppol: ubl from 2026-01-01 (required, configured)"
     ) in html
     assert einvoicing.MANDATES["BE"].source in html
+
+
+@pytest.mark.django_db
+def test_the_onboarding_status_step_shows_which_e_invoice_applies(sandbox, client, monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *args: TODAY)
+    seller = seller_with_entity(country="BE", tax_number="BE0403019261")
+    client.force_login(SellerUserFactory(seller=seller).user)
+
+    html = client.get("/seller/onboarding/status/").content.decode()
+
+    assert (
+        '<p data-testid="e-invoicing" data-status="required" data-configured="true">'
+        "peppol: ubl from 2026-01-01 (required, configured)"
+    ) in html
