@@ -6,6 +6,7 @@ Screenshots go to `.local/screenshots/` (`BROWSER_SCREENSHOT_DIR` overrides it);
 leaves `<test name>--failure.png` there. `make browser` installs Chromium.
 """
 
+import io
 import os
 import re
 from collections.abc import Callable, Generator, Iterator
@@ -16,12 +17,14 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.urls import reverse
+from PIL import Image
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from invoicing.sandbox import sandbox_transport
 from tests.conftest import Sandbox
+from tests.factories import operator_user
 
 CHROMIUM = os.environ.get("BROWSER_EXECUTABLE", "/usr/bin/chromium")
 SCREENSHOT_DIR = Path(
@@ -162,3 +165,28 @@ def _save(tab: Page, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=path, full_page=True)
     return path
+
+
+@pytest.fixture
+def logo(tmp_path: Path) -> Path:
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 60), (11, 61, 145)).save(buffer, "PNG")
+    path = tmp_path / "logo.png"
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+@pytest.fixture
+def operator_page(browser: Browser, live_server: LiveServer) -> Page:
+    """A second browser (its own cookies) where an operator is logged in to admin."""
+    operator: User = operator_user(
+        "sellers.view_seller", "sellers.change_seller", username="operator"
+    )
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
+    tab = context.new_page()
+    tab.goto("/admin/login/?next=/admin/")
+    tab.get_by_label("Username").fill(operator.get_username())
+    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_role("button", name="Log in").click()
+    expect(tab.locator("#user-tools")).to_contain_text("operator")
+    return tab

@@ -5,20 +5,15 @@ Each step is a small function taking the page, so a later journey (adding produc
 can start from an approved seller: ``approved_seller(...)`` runs them all.
 """
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
-from PIL import Image
-from playwright.sync_api import Browser, Page, expect
-from pytest_django.live_server_helper import LiveServer
+from playwright.sync_api import Page, expect
 
 from core.models import AuditEvent
 from sellers.models import Seller, SellerStatus
 from tests.conftest import Sandbox
-from tests.factories import operator_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -140,31 +135,6 @@ def _save(page: Page, screenshot: Screenshot, label: str) -> None:
     """A screenshot of another page than the test's own (the operator's)."""
     path = screenshot(label)
     page.screenshot(path=path, full_page=True)
-
-
-@pytest.fixture
-def logo(tmp_path: Path) -> Path:
-    buffer = io.BytesIO()
-    Image.new("RGB", (120, 60), (11, 61, 145)).save(buffer, "PNG")
-    path = tmp_path / "logo.png"
-    path.write_bytes(buffer.getvalue())
-    return path
-
-
-@pytest.fixture
-def operator_page(browser: Browser, live_server: LiveServer) -> Page:
-    """A second browser (its own cookies) where an operator is logged in to admin."""
-    operator: User = operator_user(
-        "sellers.view_seller", "sellers.change_seller", username="operator"
-    )
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
-    tab = context.new_page()
-    tab.goto("/admin/login/?next=/admin/")
-    tab.get_by_label("Username").fill(operator.get_username())
-    tab.get_by_label("Password").fill(PASSWORD)
-    tab.get_by_role("button", name="Log in").click()
-    expect(tab.locator("#user-tools")).to_contain_text("operator")
-    return tab
 
 
 def test_a_new_seller_signs_up_sets_up_previews_and_is_approved(
