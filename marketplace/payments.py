@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from rest_framework import status
 
-from core.audit import audit_record
+from core.audit import audit_event, audit_record_many
 from core.errors import ApplicationError
 from marketplace import services, tasks
 from marketplace.models import Checkout, Order, OrderStatus, Payment, PaymentOutcome
@@ -234,14 +234,17 @@ def payment_effects_apply(
     its transaction): paid marks them paid (the invoice point may issue), a guest gets the link
     to their orders; either way each order's audit trail says so."""
     for order in orders:
-        if paid:
-            services.order_mark_paid_locked(order=order)
-        audit_record(
+        event = audit_event(
             action="payment.confirmed" if paid else "payment.declined",
             seller_id=order.seller_id,
             order_id=order.pk,
             detail={"checkout_id": checkout.pk, "payment_id": payment_id},
         )
+        if paid:
+            # Its "payment.confirmed" written with the order's "order.paid", in one INSERT.
+            services.order_mark_paid_locked(order=order, audit_with=[event])
+        else:
+            audit_record_many([event])
     if paid and services.buyer_is_guest(checkout.buyer):
         # Robust: the payment is recorded whatever happens to this enqueue; the buyer still sees
         # their orders on the page they are sent to.

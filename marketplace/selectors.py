@@ -35,6 +35,10 @@ def checkout_by_submission_token(token: str) -> Checkout | None:
 
 
 def checkout_orders(checkout: Checkout) -> QuerySet[Order]:
+    """The checkout's orders in id order, with their sellers and lines; those checkout_create
+    has just written are not read back (it leaves them on the checkout as prefetched)."""
+    if "orders" in getattr(checkout, "_prefetched_objects_cache", {}):
+        return checkout.orders.all()
     return (
         Order.objects.filter(checkout=checkout)
         .select_related("seller")

@@ -15,8 +15,9 @@ from django.db.models import Model
 from django.utils import timezone
 
 from core.accounts import GUEST_USERNAME_PREFIX
-from core.audit import audit_record
+from core.audit import audit_event, audit_record, audit_record_many
 from core.errors import ApplicationError
+from core.models import AuditEvent
 from marketplace.commission import commission_rate_for
 from marketplace.einvoice_buyer import buyer_e_invoicing_require, buyer_e_invoicing_validate
 from marketplace.eu_vat import has_rate_table
@@ -258,7 +259,28 @@ def _checkout_write(
     for order, _ in drafts:
         _audit_transition(order, "order.placed", buyer)
         _after_transition(order)
+    _rows_written_as_prefetched(checkout, drafts)
     return checkout
+
+
+def _rows_written_as_prefetched(
+    checkout: Checkout, drafts: list[tuple[Order, list[OrderLine]]]
+) -> None:
+    """Keep the rows just written on the checkout as `prefetch_related("orders__lines")` would
+    (orders and lines in id order: bulk_create numbers them in list order), so the checkout's
+    answer is built from them instead of reading them back (selectors.checkout_orders)."""
+    for order, lines in drafts:
+        _prefetched(order, "lines", lines)
+    _prefetched(checkout, "orders", [order for order, _ in drafts])
+
+
+def _prefetched(instance: Model, relation: str, rows: Sequence[Model]) -> None:
+    # What django.db.models.query.prefetch_one_level leaves on an instance.
+    queryset = getattr(instance, relation).all()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[relation] = queryset
 
 
 @dataclass(frozen=True)
@@ -284,10 +306,16 @@ def order_mark_paid(*, order_id: int, actor: User | None = None, reference: str 
 
 
 def order_mark_paid_locked(
-    *, order: Order, actor: User | None = None, reference: str = ""
+    *,
+    order: Order,
+    actor: User | None = None,
+    reference: str = "",
+    audit_with: Sequence[AuditEvent] = (),
 ) -> Order:
     """order_mark_paid for an order the caller's transaction read with its row lock (and its
-    seller), as `_locked` does: a checkout's payment locks all its orders in one query."""
+    seller), as `_locked` does: a checkout's payment locks all its orders in one query.
+    `audit_with`: the caller's events about this payment (audit_event), written after
+    "order.paid" in the same INSERT."""
     if order.paid_at is not None or order.status not in (
         OrderStatus.PLACED,
         OrderStatus.FULFILLED,
@@ -297,9 +325,14 @@ def order_mark_paid_locked(
     if order.status == OrderStatus.PLACED:
         order.status = OrderStatus.PAID
     order.save(update_fields=["status", "paid_at"])
-    _audit_transition(
-        order, "order.paid", actor, detail={"reference": reference} if reference else None
+    paid = audit_event(
+        action="order.paid",
+        actor=actor,
+        seller_id=order.seller_id,
+        order_id=order.pk,
+        detail={"reference": reference} if reference else None,
     )
+    audit_record_many([paid, *audit_with])
     order_invoicing().order_paid(order=order)
     return order
 
