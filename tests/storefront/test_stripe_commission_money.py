@@ -4,6 +4,8 @@ Slovenia, none for a German seller: reverse charge), and a refund reverses the r
 less the commission with VAT it returns, before or after the transfer, so the month's transfers
 less reversals equal the seller's payout statement."""
 
+import csv
+import io
 from decimal import Decimal
 
 import pytest
@@ -208,3 +210,34 @@ def test_a_months_transfers_less_reversals_equal_the_sellers_payout_statement(
         berlin_month.payout,
     ) == (Decimal("77.04"), Decimal("51.36"), Decimal("2.40"), Decimal("23.28"))
     assert net_transfers(berlin) == berlin_month.payout
+
+
+def test_the_reconciliation_page_and_csv_expect_the_commission_with_its_vat(
+    client,
+    products,
+    onboarded,
+    operator,
+    stripe_standin,
+    django_capture_on_commit_callbacks,
+    admin_client,
+):
+    checkout = pay(
+        client, stripe_standin, django_capture_on_commit_callbacks, [(products["spoon"], 2)]
+    )
+    [alpine] = checkout.orders.all()
+    SellerTransfer.objects.filter(order=alpine).update(amount=Decimal("33.38"))
+
+    page = admin_client.get("/admin/payments/reconciliation/").content.decode()
+    response = admin_client.get("/admin/payments/reconciliation.csv")
+
+    assert page.count('data-testid="mismatch-row"') == 1
+    assert "<th>Commission with VAT</th>" in page
+    [row] = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    # 33.38 is the transfer without the commission's 0.66 VAT: 36.36 - 2.98 - 0.66 = 32.72
+    assert (
+        row["order_id"],
+        row["commission"],
+        row["transferred"],
+        row["expected_transfer"],
+        row["transfer_difference"],
+    ) == (str(alpine.pk), "3.64", "33.38", "32.72", "0.66")
