@@ -19,10 +19,9 @@ The rows are the same outbox rows as buyers' invoices (invoicing.models.Document
 fixed request id, retried by the task and the sweeper, found again by their
 ``metadata.document_ref``; metadata also carries ``seller_id`` and ``period``.
 
-VAT on the commission (a service to the seller, Article 44 of the VAT Directive): domestic at the
-operator country's standard rate when the seller is in the operator's country; reverse charge at
-0 % with the legal note for a seller in another member state; outside the scope of EU VAT at 0 %
-for a seller outside the EU.
+VAT on the commission: marketplace.commission.commission_treatment (domestic at the operator
+country's standard rate, reverse charge for another member state, outside the scope of EU VAT
+outside the EU), the same rule the sellers' Stripe transfers deduct the commission's VAT by.
 
 The payout statement (``payout_statement``) of a seller's month: sales (gross) - refunds (gross)
 - commission (with its VAT, net of the month's commission credit notes) = payout, from the same
@@ -43,7 +42,6 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from core.enqueue import enqueue_on_commit
-from core.eu import EU_MEMBER_STATES, same_vat_jurisdiction
 from invoicing.client import DocumentCreate, DocumentCustomer, DocumentItem, ItemTax, json_dumps
 from invoicing.models import (
     Document,
@@ -54,18 +52,16 @@ from invoicing.models import (
     document_ref,
 )
 from invoicing.operator import operator_entity_id
-from marketplace.commission import line_commission, refund_commission
-from marketplace.eu_vat import vat_rate
+from marketplace.commission import (
+    CommissionTreatment,
+    commission_treatment,
+    line_commission,
+    refund_commission,
+)
 from marketplace.pricing import PricedLine, order_totals, quantize
-from marketplace.tax import REVERSE_CHARGE_NOTE, TransactionType
 from sellers.models import Seller
 
 logger = logging.getLogger(__name__)
-
-OUTSIDE_SCOPE_NOTE = (
-    "Service outside the scope of EU VAT: supplied to a business established outside the EU "
-    "(Article 44, Council Directive 2006/112/EC)."
-)
 
 
 class SalesPending(Exception):
@@ -199,32 +195,6 @@ def _balance_commission(
         Decimal(0),
     )
     return quantize(net * charged / invoice_net, invoice.currency)
-
-
-# The tax treatment of the operator's commission
-
-
-@dataclass(frozen=True)
-class CommissionTreatment:
-    transaction_type: str
-    reverse_charge: bool
-    rate: Decimal
-    note: str
-
-
-def commission_treatment(*, seller: Seller, on: date) -> CommissionTreatment:
-    operator_country = settings.OPERATOR_COUNTRY
-    seller_country = str(seller.country)
-    if same_vat_jurisdiction(seller_country, operator_country):
-        rate = vat_rate(operator_country, "standard", on)
-        return CommissionTreatment(TransactionType.DOMESTIC, False, rate, "")
-    if seller_country in EU_MEMBER_STATES:
-        return CommissionTreatment(
-            TransactionType.INTRA_EU_B2B, True, Decimal(0), REVERSE_CHARGE_NOTE
-        )
-    return CommissionTreatment(
-        TransactionType.THIRD_COUNTRY_B2B, True, Decimal(0), OUTSIDE_SCOPE_NOTE
-    )
 
 
 # Writing the month's commission documents

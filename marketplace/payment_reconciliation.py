@@ -2,7 +2,9 @@
 
 - the buyer's charge equals the sum of the seller orders it paid, and
 - each seller order's transfer, less what was reversed, equals the order's total minus the
-  marketplace's commission minus what was refunded to the buyer.
+  marketplace's commission with its VAT on what the order still sells minus what was refunded
+  to the buyer (marketplace.commission.order_commission_split: a refund returns the commission
+  with VAT on its units, so the seller bears the refund less that commission).
 
 `payment_mismatches` lists the checkouts where either does not hold (none in a healthy system);
 the operators' page and CSV show them (marketplace.payment_admin).
@@ -14,7 +16,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 
-from marketplace.commission import order_commission
+from marketplace.commission import order_commission_split
 from marketplace.models import (
     Order,
     Payment,
@@ -31,7 +33,7 @@ class OrderMoney:
     seller: str
     currency: str
     total: Decimal
-    commission: Decimal
+    commission: Decimal  # with its VAT, on what the order still sells
     refunded: Decimal
     transferred: Decimal  # the transfer's amount less its reversals
     reversed: Decimal
@@ -77,7 +79,7 @@ def _order_money(order: Order) -> OrderMoney:
         seller=order.seller.business_name,
         currency=order.currency,
         total=order.total_gross,
-        commission=order_commission(order),
+        commission=order_commission_split(order, refunds).kept,
         refunded=sum((r.amount for r in refunds), Decimal(0)),
         transferred=(transfer.amount if transfer else Decimal(0)) - reversed_,
         reversed=reversed_,

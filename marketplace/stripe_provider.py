@@ -7,13 +7,15 @@
   checkout's total (one line per seller order), the checkout reference in its metadata and as
   the PaymentIntent's transfer_group, created with an idempotency key per checkout and attempt.
 - Separate charges and transfers: once paid, one Transfer per seller order to its seller's
-  account: the order's total minus the marketplace's commission on its lines
-  (marketplace.commission) minus what was refunded before the transfer; idempotency key per
-  order, transfer_group the checkout reference.
+  account: the order's total minus the marketplace's commission with its VAT on its lines
+  (marketplace.commission.order_commission_split) minus each refund confirmed before the
+  transfer net of the commission with VAT it returns; idempotency key per order,
+  transfer_group the checkout reference.
 - Webhooks: verified by `stripe.Webhook.construct_event` (signature, endpoint secret,
   tolerance), applied once per event id (ProviderEvent). See `event_apply` for the answers.
 - Refunds (marketplace.refunds): a Refund of the PaymentIntent, then, once Stripe confirms, the
-  credit note and a reversal of the seller's transfer by the same amount.
+  credit note and a reversal of the seller's transfer by the refund less the commission with
+  VAT it returns (a cancellation the same).
 
 The official client talks to settings.STRIPE_API_BASE: api.stripe.com, or the local stand-in
 (marketplace.stripe_standin). Tests hand it an in-process HTTP client (`stripe_http_client`).
@@ -35,7 +37,7 @@ from rest_framework import status
 
 from core.errors import ApplicationError
 from marketplace import payments, tasks
-from marketplace.commission import order_commission
+from marketplace.commission import order_commission_split
 from marketplace.models import (
     Checkout,
     Order,
@@ -322,8 +324,10 @@ def seller_transfer_create(*, order_id: int) -> SellerTransfer | None:
             return existing
         account = SellerPaymentAccount.objects.get(seller=order.seller)
         refunded = ProviderRefund.objects.filter(order=order, status=ProviderRefundStatus.SUCCEEDED)
-        deducted = refunded.aggregate(total=Sum("amount"))["total"] or Decimal(0)
-        amount = order.total_gross - order_commission(order) - deducted
+        refunds = list(refunded)
+        commission = order_commission_split(order, refunds)
+        # gross - commission with VAT on the sale - each refund net of the commission it returns
+        amount = order.total_gross - commission.kept - sum((r.amount for r in refunds), Decimal(0))
         if amount <= 0:
             return None
         payment = Payment.objects.get(checkout=order.checkout, outcome=PaymentOutcome.PAID)
@@ -357,8 +361,9 @@ def _charge_id(charge: "str | stripe.Charge | None") -> str:
 
 
 def transfer_reverse(*, refund_id: int) -> None:
-    """Take the refund's amount back from the seller's transfer (once: idempotency key per
-    refund, and the refund row records the reversal)."""
+    """Take the refund back from the seller's transfer, net of the commission with VAT it
+    returns to the seller (once: idempotency key per refund, and the refund row records the
+    reversal)."""
     with transaction.atomic():
         refund = ProviderRefund.objects.select_for_update().get(pk=refund_id)
         if refund.status != ProviderRefundStatus.SUCCEEDED or refund.transfer_reversal_id:
@@ -366,10 +371,15 @@ def transfer_reverse(*, refund_id: int) -> None:
         transfer = SellerTransfer.objects.filter(order_id=refund.order_id).first()
         if transfer is None:
             return  # not made yet: it will be made smaller instead
+        order = Order.objects.select_related("seller").get(pk=refund.order_id)
+        succeeded = ProviderRefund.objects.filter(
+            order=order, status=ProviderRefundStatus.SUCCEEDED
+        )
+        returned = order_commission_split(order, succeeded).returns[refund.pk]
         reversed_before = ProviderRefund.objects.filter(order_id=refund.order_id).aggregate(
             total=Sum("reversed_amount")
         )["total"] or Decimal(0)
-        amount = min(refund.amount, transfer.amount - reversed_before)
+        amount = min(refund.amount - returned, transfer.amount - reversed_before)
         if amount <= 0:
             return
         remote = stripe_client().v1.transfers.reversals.create(

@@ -12,10 +12,8 @@ from core.errors import ApplicationError
 from invoicing import services, tasks
 from invoicing.client import Transient
 from invoicing.commission_invoices import (
-    OUTSIDE_SCOPE_NOTE,
     commission_annex_csv,
     commission_documents_write,
-    commission_treatment,
     payout_statement_csv,
     payout_statements,
     previous_month,
@@ -29,7 +27,6 @@ from marketplace.tax import REVERSE_CHARGE_NOTE
 from tests.factories import (
     BILLING,
     ProductFactory,
-    SellerFactory,
     SellerUserFactory,
     UserFactory,
     seller_with_entity,
@@ -110,32 +107,6 @@ def test_the_operator_entity_never_holds_a_sellers_sale(
     assert sales.count() == 2
     assert set(sales.values_list("entity_id", flat=True)) == {seller.entity_id}
     assert not Document.objects.filter(entity_id=operator.entity_id, purpose="sale").exists()
-
-
-def test_commission_treatment_domestic_reverse_charge_and_outside_the_scope(settings):
-    settings.OPERATOR_COUNTRY = "SI"
-    on = date(2026, 3, 1)
-
-    domestic = commission_treatment(seller=SellerFactory.build(country="SI"), on=on)
-    eu = commission_treatment(seller=SellerFactory.build(country="DE"), on=on)
-    non_eu = commission_treatment(seller=SellerFactory.build(country="US"), on=on)
-
-    assert (domestic.transaction_type, domestic.rate, domestic.reverse_charge) == (
-        "domestic",
-        Decimal("22.00"),
-        False,
-    )
-    assert (eu.transaction_type, eu.rate, eu.reverse_charge, eu.note) == (
-        "intra_eu_b2b",
-        Decimal(0),
-        True,
-        REVERSE_CHARGE_NOTE,
-    )
-    assert (non_eu.transaction_type, non_eu.rate, non_eu.note) == (
-        "3w_b2b",
-        Decimal(0),
-        OUTSIDE_SCOPE_NOTE,
-    )
 
 
 def test_month_commission_invoice_credit_note_and_payout_statement_reconcile(

@@ -1,15 +1,19 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError
 
 from marketplace.commission import (
+    OUTSIDE_SCOPE_NOTE,
     commission_rate_for,
+    commission_treatment,
     line_commission,
-    order_commission,
+    order_commission_split,
     refund_commission,
 )
-from marketplace.models import OrderLine
+from marketplace.models import OrderLine, ProviderRefund, ProviderRefundKind, ProviderRefundStatus
+from marketplace.tax import REVERSE_CHARGE_NOTE
 from tests.factories import (
     OrderFactory,
     OrderLineFactory,
@@ -125,14 +129,104 @@ def test_refunds_return_the_commission_on_what_they_refunded_and_add_up_to_the_c
         refund_commission(line, refunded_before=2, refunded=2, currency="EUR")
 
 
-def test_order_commission_leaves_out_units_refunded_before_the_invoice():
-    order = OrderFactory(line=None)
-    OrderLineFactory(
-        order=order,
-        quantity=4,
-        refunded_quantity=1,
-        unit_price=Decimal("5.00"),
-        commission_rate=Decimal("10.00"),
+def test_commission_treatment_domestic_reverse_charge_and_outside_the_scope(settings):
+    settings.OPERATOR_COUNTRY = "SI"
+    on = date(2026, 3, 1)
+
+    domestic = commission_treatment(seller=SellerFactory.build(country="SI"), on=on)
+    eu = commission_treatment(seller=SellerFactory.build(country="DE"), on=on)
+    non_eu = commission_treatment(seller=SellerFactory.build(country="US"), on=on)
+
+    assert (domestic.transaction_type, domestic.rate, domestic.reverse_charge) == (
+        "domestic",
+        Decimal("22.00"),
+        False,
+    )
+    assert (eu.transaction_type, eu.rate, eu.reverse_charge, eu.note) == (
+        "intra_eu_b2b",
+        Decimal(0),
+        True,
+        REVERSE_CHARGE_NOTE,
+    )
+    assert (non_eu.transaction_type, non_eu.rate, non_eu.note) == (
+        "3w_b2b",
+        Decimal(0),
+        OUTSIDE_SCOPE_NOTE,
     )
 
-    assert order_commission(order) == Decimal("1.50")
+
+def _refund(order, lines=None, *, kind=ProviderRefundKind.REFUND, status="succeeded"):
+    return ProviderRefund.objects.create(
+        order=order,
+        kind=kind,
+        lines={str(line.pk): quantity for line, quantity in (lines or [])},
+        amount=Decimal("1.00"),
+        currency=order.currency,
+        status=status,
+    )
+
+
+@pytest.fixture
+def domestic_order(settings):
+    """A Slovenian seller's order of 3 x 6.69 at 7.5 % commission, the operator in Slovenia
+    (commission VAT 22 %)."""
+    settings.OPERATOR_COUNTRY = "SI"
+    order = OrderFactory(line=None, seller=SellerFactory(country="SI"))
+    line = OrderLineFactory(
+        order=order, quantity=3, unit_price=Decimal("6.69"), commission_rate=Decimal("7.50")
+    )
+    return order, line
+
+
+def test_an_order_commission_carries_its_vat_and_a_refund_returns_the_commission_on_its_units(
+    domestic_order,
+):
+    order, line = domestic_order
+    refund = _refund(order, [(line, 1)])
+    _refund(order, [(line, 1)], status=ProviderRefundStatus.FAILED)
+
+    split = order_commission_split(order, ProviderRefund.objects.all())
+
+    # 20.07 * 7.5 % = 1.51 (1.50525) + 22 % VAT 0.33 = 1.84; 13.38 * 7.5 % = 1.00 + 0.22 = 1.22
+    assert split.sale == Decimal("1.84")
+    assert split.returns == {refund.pk: Decimal("0.62")}
+    assert split.kept == Decimal("1.22")
+
+
+def test_refunding_unit_by_unit_returns_what_refunding_at_once_does_to_the_cent(
+    domestic_order,
+):
+    order, line = domestic_order
+    singles = [_refund(order, [(line, 1)]) for _ in range(3)]
+
+    split = order_commission_split(order, singles)
+
+    # kept 3 -> 2 -> 1 -> 0: 1.84 -> 1.22 (1.00 + 0.22) -> 0.61 (0.50 + 0.11) -> 0
+    assert [split.returns[r.pk] for r in singles] == [
+        Decimal("0.62"),
+        Decimal("0.61"),
+        Decimal("0.61"),
+    ]
+    assert sum(split.returns.values()) == split.sale
+    assert split.kept == Decimal(0)
+
+
+def test_a_cancellation_returns_the_commission_left_after_earlier_refunds(domestic_order):
+    order, line = domestic_order
+    first = _refund(order, [(line, 1)])
+    cancel = _refund(order, kind=ProviderRefundKind.CANCEL)
+
+    split = order_commission_split(order, [cancel, first])
+
+    assert split.returns == {first.pk: Decimal("0.62"), cancel.pk: Decimal("1.22")}
+    assert split.kept == Decimal(0)
+
+
+def test_a_seller_in_another_member_state_pays_the_commission_without_vat(settings):
+    settings.OPERATOR_COUNTRY = "SI"
+    order = OrderFactory(line=None, seller=SellerFactory(country="DE", tax_number="DE136695976"))
+    OrderLineFactory(
+        order=order, quantity=3, unit_price=Decimal("6.69"), commission_rate=Decimal("7.50")
+    )
+
+    assert order_commission_split(order, []).sale == Decimal("1.51")
