@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from invoicing.commission_invoices import commission_documents_write, payout_statements
+from invoicing.models import Document, DocumentKind
 from marketplace import tasks
 from marketplace.models import Checkout, Payment, ProviderRefund, SellerTransfer
 from marketplace.payment_reconciliation import checkout_money, payment_mismatches
@@ -241,3 +242,29 @@ def test_the_reconciliation_page_and_csv_expect_the_commission_with_its_vat(
         row["expected_transfer"],
         row["transfer_difference"],
     ) == (str(alpine.pk), "3.64", "33.38", "32.72", "0.66")
+
+
+def test_refunding_the_last_unit_returns_what_is_left_of_the_total_as_its_credit_note_does(
+    client, products, onboarded, operator, stripe_standin, django_capture_on_commit_callbacks
+):
+    checkout = pay(
+        client, stripe_standin, django_capture_on_commit_callbacks, [(products["honey"], 3)]
+    )
+    [alpine] = checkout.orders.all()
+    honey = alpine.lines.get()
+
+    refunds = [
+        refund(operator, django_capture_on_commit_callbacks, alpine, honey, 1) for _ in range(3)
+    ]
+
+    # 3 honeys: 22.35 + 9.5 % (2.12) = 24.47; one is 7.45 + 0.71 = 8.16, so the third refund
+    # returns the 8.15 left, not an 8.16 that Stripe would refuse as more than was charged.
+    assert alpine.total_gross == Decimal("24.47")
+    assert [r.amount for r in refunds] == [Decimal("8.16"), Decimal("8.16"), Decimal("8.15")]
+    credit_notes = Document.objects.filter(order=alpine, kind=DocumentKind.CREDIT_NOTE)
+    assert sorted(credit_notes.values_list("total_gross", flat=True)) == [
+        Decimal("8.15"),
+        Decimal("8.16"),
+        Decimal("8.16"),
+    ]
+    assert list(payment_mismatches()) == []
