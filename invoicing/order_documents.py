@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from invoicing.distance_sales import distance_sales_lock, distance_sales_over_threshold
-from invoicing.models import Document, DocumentKind
+from invoicing.models import Document, DocumentKind, DocumentPurpose
 from invoicing.services import (
     CreditLine,
     credit_note_for_remaining,
@@ -63,4 +63,6 @@ class OrderDocuments:
 
 
 def _invoice_of(order: Order) -> Document | None:
-    return Document.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
+    return Document.objects.filter(
+        order=order, kind=DocumentKind.INVOICE, purpose=DocumentPurpose.SALE
+    ).first()
