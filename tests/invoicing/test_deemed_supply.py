@@ -7,8 +7,16 @@ import pytest
 from django.utils import timezone
 
 from invoicing.deemed_supply import SUPPLY_TO_OPERATOR_NOTE
-from invoicing.models import Document, DocumentKind, DocumentPurpose, DocumentState, OperatorEntity
+from invoicing.models import (
+    Document,
+    DocumentKind,
+    DocumentPurpose,
+    DocumentState,
+    Finding,
+    OperatorEntity,
+)
 from invoicing.operator import operator_entity_ensure
+from invoicing.reconciliation import reconcile
 from marketplace import services as orders
 from marketplace.models import Checkout, Order, OrderLine
 from marketplace.tax import IOSS_NOTE, OSS_NOTE
@@ -280,3 +288,13 @@ def test_a_sale_to_a_buyer_outside_the_eu_is_no_deemed_supply(
 
     assert (order.deemed_supply, order.transaction_type) == ("", "3w_b2c")
     assert Document.objects.get(order=order).entity_id == american.entity_id
+
+
+def test_reconciling_the_sellers_entity_finds_its_supply_and_nothing_amiss(
+    american, operator, django_capture_on_commit_callbacks
+):
+    lamp = ProductFactory(seller=american, unit_price=Decimal("50.00"), ships_from="DE")
+    paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 1))
+
+    assert reconcile(full=True) == []
+    assert not Finding.objects.exists()
