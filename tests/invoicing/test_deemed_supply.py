@@ -20,6 +20,7 @@ from invoicing.reconciliation import reconcile
 from marketplace import services as orders
 from marketplace.models import Checkout, Order, OrderLine
 from marketplace.tax import IOSS_NOTE, OSS_NOTE
+from reporting.filings.oss import Quarter, oss_documents
 from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
 
 pytestmark = pytest.mark.django_db
@@ -298,3 +299,18 @@ def test_reconciling_the_sellers_entity_finds_its_supply_and_nothing_amiss(
 
     assert reconcile(full=True) == []
     assert not Finding.objects.exists()
+
+
+def test_the_sellers_oss_return_leaves_out_the_operators_deemed_sale(
+    american, django_capture_on_commit_callbacks
+):
+    lamp = ProductFactory(seller=american, unit_price=Decimal("50.00"), ships_from="DE")
+    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 1))
+    invoice = Document.objects.get(order=order, purpose=DocumentPurpose.SALE)
+    assert (invoice.state, invoice.transaction_type, invoice.rate_source) == (
+        DocumentState.ISSUED,
+        "intra_eu_b2c",
+        "buyer_country",
+    )
+
+    assert list(oss_documents(seller=american, quarter=Quarter.of(invoice.date))) == []
