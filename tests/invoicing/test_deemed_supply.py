@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from invoicing.commission_invoices import payout_statements
 from invoicing.deemed_supply import SUPPLY_TO_OPERATOR_NOTE
 from invoicing.models import (
     Document,
@@ -314,3 +315,24 @@ def test_the_sellers_oss_return_leaves_out_the_operators_deemed_sale(
     )
 
     assert list(oss_documents(seller=american, quarter=Quarter.of(invoice.date))) == []
+
+
+def test_the_sellers_payout_counts_its_supply_not_the_operators_vat(
+    american, django_capture_on_commit_callbacks
+):
+    lamp = ProductFactory(seller=american, unit_price=Decimal("50.00"), ships_from="DE")
+    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 2))
+    line = OrderLine.objects.get(order=order)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(line.pk, 1)])
+    invoice = Document.objects.get(order=order, purpose=DocumentPurpose.SALE, kind="invoice")
+
+    [statement] = payout_statements(seller=american, period_start=invoice.date.replace(day=1))
+
+    # 2 x 50.00 sold at 19 % German VAT (119.00 invoiced), 1 refunded (59.50 credited): the
+    # seller is owed the net, the VAT is the operator's.
+    assert (statement.currency, statement.sales_gross, statement.refunds_gross) == (
+        "EUR",
+        Decimal("100.00"),
+        Decimal("50.00"),
+    )
