@@ -816,12 +816,17 @@ def _document_create(order: Order, kind: str, *, credited_invoice: Document | No
             "customer_is_end_consumer": order.buyer_is_end_consumer,
             "customer_tax_number": "" if order.buyer_is_end_consumer else order.buyer_vat_number,
         }
+    # A credit note is of its invoice's purpose: the buyer's sale, or the seller's supply to the
+    # operator of a deemed-supplier sale.
+    purpose = credited_invoice.purpose if credited_invoice else DocumentPurpose.SALE
+    operators = order.deemed_supply and purpose == DocumentPurpose.SALE
     return Document.objects.create(
         order=order,
+        purpose=purpose,
         seller_id=order.seller_id,
         # Blank: waits for the issuer's entity (the seller's, or the operator's deemed-sales
-        # entity for a deemed-supplier sale, its credit notes too).
-        entity_id=deemed_sales_entity_id() if order.deemed_supply else order.seller.entity_id or "",
+        # entity for a deemed-supplier sale to the buyer, its credit notes too).
+        entity_id=deemed_sales_entity_id() if operators else order.seller.entity_id or "",
         kind=kind,
         credited_invoice=credited_invoice,
         currency=order.currency,

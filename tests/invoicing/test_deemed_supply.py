@@ -150,7 +150,9 @@ def test_a_refund_of_a_deemed_sale_is_credited_by_the_operators_deemed_sales_ent
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(line.pk, 1)])
 
-    credit_note = Document.objects.get(order=order, kind=DocumentKind.CREDIT_NOTE)
+    credit_note = Document.objects.get(
+        order=order, kind=DocumentKind.CREDIT_NOTE, purpose=DocumentPurpose.SALE
+    )
     assert (credit_note.state, credit_note.entity_id, credit_note.number) == (
         DocumentState.ISSUED,
         operator.deemed_entity_id,
@@ -160,6 +162,38 @@ def test_a_refund_of_a_deemed_sale_is_credited_by_the_operators_deemed_sales_ent
     assert credit_note.credited_invoice == Document.objects.get(
         order=order, purpose=DocumentPurpose.SALE, kind=DocumentKind.INVOICE
     )
+    supply_credit = Document.objects.get(
+        order=order, kind=DocumentKind.CREDIT_NOTE, purpose=DocumentPurpose.SUPPLY_TO_OPERATOR
+    )
+    assert (supply_credit.state, supply_credit.entity_id, supply_credit.total_gross) == (
+        DocumentState.ISSUED,
+        american.entity_id,
+        Decimal("50.00"),
+    )
+    assert supply_credit.credited_invoice == Document.objects.get(
+        order=order, purpose=DocumentPurpose.SUPPLY_TO_OPERATOR, kind=DocumentKind.INVOICE
+    )
+
+
+def test_cancelling_a_deemed_sale_credits_the_buyers_invoice_and_the_sellers_supply(
+    american, operator, django_capture_on_commit_callbacks
+):
+    lamp = ProductFactory(seller=american, unit_price=Decimal("50.00"), ships_from="DE")
+    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 2))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_cancel(order_id=order.pk)
+
+    credit_notes = Document.objects.filter(order=order, kind=DocumentKind.CREDIT_NOTE)
+    assert sorted(credit_notes.values_list("purpose", "entity_id", "state", "total_gross")) == [
+        (DocumentPurpose.SALE, operator.deemed_entity_id, DocumentState.ISSUED, Decimal("119.00")),
+        (
+            DocumentPurpose.SUPPLY_TO_OPERATOR,
+            american.entity_id,
+            DocumentState.ISSUED,
+            Decimal("100.00"),
+        ),
+    ]
 
 
 def test_an_imported_consignment_up_to_150_euro_is_the_operators_sale_with_ioss(
