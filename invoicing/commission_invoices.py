@@ -144,10 +144,19 @@ def _entry(document: Document) -> CommissionEntry:
         document_date=document.date or timezone.localdate(),
         currency=document.currency,
         sale_net=document.total_net or Decimal(0),
-        sale_gross=document.total_gross or Decimal(0),
+        sale_gross=_owed_to_seller(document),
         commission=commission,
         credited_period=credited_period,
     )
+
+
+def _owed_to_seller(document: Document) -> Decimal:
+    """What the sale document is worth to the seller: its gross; for the operator's invoice of
+    a deemed-supplier sale (Article 14a) its net, the seller's exempt supply to the operator,
+    since the destination VAT on it is the operator's to pay."""
+    if document.sale_order.deemed_supply:
+        return document.total_net or Decimal(0)
+    return document.total_gross or Decimal(0)
 
 
 def _credit_note_commission(credit_note: Document, invoice: Document) -> Decimal:

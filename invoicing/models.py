@@ -48,6 +48,9 @@ class DocumentPurpose(models.TextChoices):
 
     SALE = "sale", "Seller's sale"
     COMMISSION = "commission", "Operator's commission"
+    # The seller's supply of a deemed-supplier sale's goods to the operator (Article 14a): B2B,
+    # exempt (Article 136a), in the seller's entity, beside the operator's invoice to the buyer.
+    SUPPLY_TO_OPERATOR = "supply", "Seller's supply to the operator"
 
 
 class DocumentState(models.TextChoices):
@@ -196,8 +199,13 @@ class Document(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["order"],
-                condition=models.Q(kind="invoice"),
+                condition=models.Q(kind="invoice", purpose="sale"),
                 name="one_invoice_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(kind="invoice", purpose="supply"),
+                name="one_supply_to_operator_per_order",
             ),
             models.UniqueConstraint(
                 fields=["entity_id", "kind", "number"],
@@ -217,7 +225,11 @@ class Document(models.Model):
                 name="one_commission_credit_note_per_invoice_period",
             ),
             models.CheckConstraint(
-                condition=models.Q(purpose="sale", order__isnull=False, period_start__isnull=True)
+                condition=models.Q(
+                    purpose__in=["sale", "supply"],
+                    order__isnull=False,
+                    period_start__isnull=True,
+                )
                 | models.Q(purpose="commission", order__isnull=True, period_start__isnull=False),
                 name="document_purpose_order_or_period",
             ),
@@ -353,13 +365,17 @@ class OperatorEntity(models.Model):
     """The marketplace operator's own Space Invoices entity (one row; invoicing.operator).
 
     It issues only what the operator is the legal issuer of: commission invoices to sellers
-    and their credit notes. No seller's sale is ever written in it.
+    and their credit notes. No seller's sale is ever written in it. A second entity of the same
+    legal operator (`deemed_entity_id`) issues its deemed-supplier sales (Article 14a) to
+    buyers, in their own number series (invoicing.deemed_supply).
     """
 
     singleton = models.BooleanField(default=True, unique=True, editable=False)
     entity_id = models.CharField(max_length=40, blank=True)
     # The X-Request-Id of the create call, fixed with the row, reused on every retry.
     request_id = models.CharField(max_length=64, unique=True, default=new_request_id)
+    deemed_entity_id = models.CharField(max_length=40, blank=True)
+    deemed_request_id = models.CharField(max_length=64, unique=True, default=new_request_id)
     name = models.CharField(max_length=200)
     country = models.CharField(max_length=2)
     vat_number = models.CharField(max_length=30, blank=True)

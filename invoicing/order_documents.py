@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from invoicing.distance_sales import distance_sales_lock, distance_sales_over_threshold
-from invoicing.models import Document, DocumentKind
+from invoicing.models import Document, DocumentKind, DocumentPurpose
 from invoicing.services import (
     CreditLine,
     credit_note_for_remaining,
@@ -53,14 +53,32 @@ class OrderDocuments:
         invoice = _invoice_of(order)
         if invoice is not None:
             credit_note_for_remaining(invoice=invoice)
+        supply = _supply_of(order)
+        if supply is not None:
+            credit_note_for_remaining(invoice=supply)
 
     def order_refunded(self, *, order: Order, lines: Sequence[RefundLine]) -> Document | None:
         invoice = _invoice_of(order)
         if invoice is None:
             return None
         credit_lines = [CreditLine(line.line_id, line.quantity) for line in lines]
-        return credit_note_request(invoice=invoice, lines=credit_lines)
+        credit_note = credit_note_request(invoice=invoice, lines=credit_lines)
+        supply = _supply_of(order)
+        if supply is not None:  # the seller's supply to the operator is credited alike
+            credit_note_request(invoice=supply, lines=credit_lines)
+        return credit_note
 
 
 def _invoice_of(order: Order) -> Document | None:
-    return Document.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
+    return Document.objects.filter(
+        order=order, kind=DocumentKind.INVOICE, purpose=DocumentPurpose.SALE
+    ).first()
+
+
+def _supply_of(order: Order) -> Document | None:
+    """The seller's supply to the operator of a deemed-supplier order, if any."""
+    if not order.deemed_supply:
+        return None
+    return Document.objects.filter(
+        order=order, kind=DocumentKind.INVOICE, purpose=DocumentPurpose.SUPPLY_TO_OPERATOR
+    ).first()

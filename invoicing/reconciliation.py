@@ -51,6 +51,7 @@ from invoicing.client import SpaceInvoicesClient, SpaceInvoicesError
 from invoicing.models import (
     Document,
     DocumentKind,
+    DocumentPurpose,
     DocumentState,
     Finding,
     FindingKind,
@@ -252,7 +253,16 @@ def _row_named(document: RemoteDocument, seller: Seller) -> Document | None:
     ref = _ref(document)
     if ref is None:
         return None
-    return Document.sales.filter(pk=ref[1], seller=seller).first()
+    return _entity_rows().filter(pk=ref[1], seller=seller).first()
+
+
+def _entity_rows() -> QuerySet[Document]:
+    """The rows of the documents a seller's entity holds: its sales, and its supplies to the
+    operator of deemed-supplier sales; not the operator's invoices of those sales to buyers,
+    which the operator's deemed-sales entity holds."""
+    return Document.objects.filter(
+        purpose__in=[DocumentPurpose.SALE, DocumentPurpose.SUPPLY_TO_OPERATOR]
+    ).exclude(Q(purpose=DocumentPurpose.SALE) & Q(order__deemed_supply__gt=""))
 
 
 def _ref(document: RemoteDocument) -> tuple[str, int] | None:
@@ -377,7 +387,8 @@ class _Visit:
         # One query for the rows these documents touch: mirrored ones, their orders' invoice
         # rows, and the rows their document_ref names; only the fields the checks read.
         rows = list(
-            Document.sales.filter(seller=seller)
+            _entity_rows()
+            .filter(seller=seller)
             .filter(
                 Q(remote_id__in=ids)
                 | Q(order_id__in=named, kind=DocumentKind.INVOICE)
@@ -583,7 +594,7 @@ class _Visit:
 def _missing_detail(order: Order) -> str:
     """Why the order has no invoice, where we know: a deemed supply is the marketplace's to
     invoice, never the seller's (services.invoice_request writes none)."""
-    if marketplace_is_deemed_supplier(
+    if not order.deemed_supply and marketplace_is_deemed_supplier(
         seller_country=str(order.seller.country),
         buyer_country=str(order.billing_country),
         buyer_is_business=not order.buyer_is_end_consumer,

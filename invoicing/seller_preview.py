@@ -25,7 +25,7 @@ from invoicing.client import (
 )
 from marketplace.tax import (
     BuyerTaxProfile,
-    DeemedSupplyError,
+    SaleRefused,
     SellerTaxProfile,
     TaxTreatment,
     seller_rate,
@@ -153,6 +153,8 @@ def _treatment(seller: Seller, case: PreviewCase) -> TaxTreatment | None:
         oss_registered=seller.oss_registered,
     )
     try:
-        return tax_treatment(seller=profile, buyer=case.buyer, vies_valid=True)
-    except DeemedSupplyError:
+        treatment = tax_treatment(seller=profile, buyer=case.buyer, vies_valid=True)
+    except SaleRefused:
         return None
+    # A deemed supply's invoice is the marketplace operator's, not the seller's to preview.
+    return None if treatment.deemed_supply is not None else treatment

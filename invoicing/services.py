@@ -47,6 +47,7 @@ from invoicing.client import (
     json_loads,
 )
 from invoicing.client.wire import E_INVOICE_FORMATS, EInvoiceFormat, PartyEInvoicing
+from invoicing.deemed_supply import operator_customer, supply_to_operator_treatment
 from invoicing.distance_sales import distance_sales_over_threshold
 from invoicing.models import (
     Document,
@@ -58,6 +59,7 @@ from invoicing.models import (
     document_ref,
     new_request_id,
 )
+from invoicing.operator import deemed_sales_entity_id
 from invoicing.selectors import CreditBalance, invoice_credit_balance
 from invoicing.vies import vies_check
 from marketplace.models import Order, OrderLine, OrderStatus, order_reference
@@ -144,7 +146,9 @@ def invoice_request(*, order: Order) -> Document | None:
     refusal is audited (`invoice.not_written`, with the reason), and reconciliation reports
     the order as at its invoice point without an invoice (`missing_invoice`).
     """
-    existing = Document.objects.filter(order=order, kind=DocumentKind.INVOICE).first()
+    existing = Document.objects.filter(
+        order=order, kind=DocumentKind.INVOICE, purpose=DocumentPurpose.SALE
+    ).first()
     if existing is not None:
         return existing
     return invoice_write(order=order)
@@ -160,7 +164,7 @@ def invoice_write(*, order: Order) -> Document | None:
     ]
     if not lines:
         return None
-    if marketplace_is_deemed_supplier(
+    if not order.deemed_supply and marketplace_is_deemed_supplier(
         seller_country=str(order.seller.country),
         buyer_country=str(order.billing_country),
         buyer_is_business=not order.buyer_is_end_consumer,
@@ -184,7 +188,32 @@ def invoice_write(*, order: Order) -> Document | None:
     )
     document_payload_freeze(invoice=invoice, lines=document_lines)
     _enqueue("issue_document", invoice.pk)
+    if order.deemed_supply:
+        _supply_to_operator_write(order, lines)
     return invoice
+
+
+def _supply_to_operator_write(order: Order, lines: Sequence[tuple[OrderLine, int]]) -> None:
+    """The seller's supply of a deemed-supplier sale's goods to the operator: an invoice from
+    the seller's entity to the operator, at 0 % (exempt, Article 136a), beside the operator's
+    invoice to the buyer, so the seller's books show the sale."""
+    supply = Document.objects.create(
+        order=order,
+        purpose=DocumentPurpose.SUPPLY_TO_OPERATOR,
+        seller_id=order.seller_id,
+        entity_id=order.seller.entity_id or "",
+        kind=DocumentKind.INVOICE,
+        currency=order.currency,
+        seller_country=str(order.seller.country),
+        buyer_country=str(settings.OPERATOR_COUNTRY),
+        correlation_id=request_id_current(),
+        **supply_to_operator_treatment(seller_country=str(order.seller.country)),
+    )
+    document_lines = DocumentLine.objects.bulk_create(
+        [_document_line(supply, line, quantity, Decimal(0)) for line, quantity in lines]
+    )
+    document_payload_freeze(invoice=supply, lines=document_lines)
+    _enqueue("issue_document", supply.pk)
 
 
 def credit_note_request(*, invoice: Document, lines: Sequence[CreditLine]) -> Document:
@@ -306,8 +335,15 @@ def documents_release_for_seller(*, seller: Seller) -> list[int]:
     """The seller's entity now exists: give it to the rows that waited for it, and issue them."""
     with transaction.atomic():
         waiting = list(
-            Document.objects.select_for_update()
-            .filter(seller=seller, state=DocumentState.PENDING, entity_id="")
+            Document.objects.select_for_update(of=("self",))
+            .filter(
+                seller=seller,
+                state=DocumentState.PENDING,
+                entity_id="",
+                purpose__in=[DocumentPurpose.SALE, DocumentPurpose.SUPPLY_TO_OPERATOR],
+            )
+            # The operator's invoice of a deemed-supplier sale waits for the operator's entity.
+            .exclude(Q(purpose=DocumentPurpose.SALE) & ~Q(order__deemed_supply=""))
             .order_by("pk")
             .values_list("pk", flat=True)
         )
@@ -732,15 +768,18 @@ def document_payload(
     order = invoice.sale_order
     if lines is None:
         lines = list(invoice.lines.select_related("order_line").order_by("pk"))
-    customer = DocumentCustomer(
-        name=order.buyer_company or order.buyer_name,
-        email=order.buyer_email,
-        address=order.billing_address,
-        post_code=order.billing_post_code,
-        city=order.billing_city,
-        country_code=str(order.billing_country),
-        is_end_consumer=invoice.customer_is_end_consumer,
-    )
+    if invoice.purpose == DocumentPurpose.SUPPLY_TO_OPERATOR:
+        customer = operator_customer()
+    else:
+        customer = DocumentCustomer(
+            name=order.buyer_company or order.buyer_name,
+            email=order.buyer_email,
+            address=order.billing_address,
+            post_code=order.billing_post_code,
+            city=order.billing_city,
+            country_code=str(order.billing_country),
+            is_end_consumer=invoice.customer_is_end_consumer,
+        )
     if invoice.customer_tax_number:
         customer.tax_number = invoice.customer_tax_number
     if order.buyer_peppol_id:
@@ -772,7 +811,7 @@ def document_payload(
         payload.date_service = timezone.localdate(order.fulfilled_at).isoformat()
     if invoice.credited_invoice is not None:
         payload.linked_documents = [str(invoice.credited_invoice.remote_id)]
-    elif order.paid_at is not None and total > 0:
+    elif order.paid_at is not None and total > 0 and invoice.purpose == DocumentPurpose.SALE:
         # Paid with the order; nothing is due on a zero total (the API refuses amount 0).
         payload.payments = [
             DocumentPayment(
@@ -806,10 +845,17 @@ def _document_create(order: Order, kind: str, *, credited_invoice: Document | No
             "customer_is_end_consumer": order.buyer_is_end_consumer,
             "customer_tax_number": "" if order.buyer_is_end_consumer else order.buyer_vat_number,
         }
+    # A credit note is of its invoice's purpose: the buyer's sale, or the seller's supply to the
+    # operator of a deemed-supplier sale.
+    purpose = credited_invoice.purpose if credited_invoice else DocumentPurpose.SALE
+    operators = order.deemed_supply and purpose == DocumentPurpose.SALE
     return Document.objects.create(
         order=order,
+        purpose=purpose,
         seller_id=order.seller_id,
-        entity_id=order.seller.entity_id or "",  # blank: waits for the seller's entity
+        # Blank: waits for the issuer's entity (the seller's, or the operator's deemed-sales
+        # entity for a deemed-supplier sale to the buyer, its credit notes too).
+        entity_id=deemed_sales_entity_id() if operators else order.seller.entity_id or "",
         kind=kind,
         credited_invoice=credited_invoice,
         currency=order.currency,
@@ -1127,6 +1173,11 @@ def _mirror(invoice: Document, document: RemoteDocument) -> None:
     # nothing was due).
     paid_at = invoice.order.paid_at if invoice.order is not None else None
     paid_inline = paid_at is not None and (paid or document["total_paid"] > 0)
+    # A seller's supply to the operator is not the buyer's: not mailed, no payment of the buyer.
+    to_buyer = invoice.purpose != DocumentPurpose.SUPPLY_TO_OPERATOR
+    if not to_buyer:
+        paid_at, paid_inline = None, False
+    to_buyer = to_buyer and settings.SEND_DOCUMENTS_TO_BUYERS
     with transaction.atomic():
         updated = Document.objects.filter(
             pk=invoice.pk, state__in=[DocumentState.PENDING, DocumentState.FAILED]
@@ -1146,7 +1197,7 @@ def _mirror(invoice: Document, document: RemoteDocument) -> None:
             payment_recorded_at=now if paid_inline else None,
             paid_at=now if paid else None,
             # The email to the buyer is due from now (an outbox entry with the issued state).
-            send_due_at=now if settings.SEND_DOCUMENTS_TO_BUYERS else None,
+            send_due_at=now if to_buyer else None,
         )
         if not updated:
             return
@@ -1156,7 +1207,7 @@ def _mirror(invoice: Document, document: RemoteDocument) -> None:
             DocumentTax(document=invoice, rate=tax["rate"], base=tax["base"], amount=tax["amount"])
             for tax in document.get("taxes", [])
         )
-        if settings.SEND_DOCUMENTS_TO_BUYERS:
+        if to_buyer:
             _enqueue("send_document", invoice.pk)
         if not paid_inline and invoice.kind == DocumentKind.INVOICE and paid_at:
             _enqueue("record_payment", invoice.pk)
@@ -1207,7 +1258,9 @@ def _recipient(invoice: Document) -> str:
 
 
 def _issuer_name(invoice: Document) -> str:
-    if invoice.purpose == DocumentPurpose.COMMISSION:
+    if invoice.purpose == DocumentPurpose.COMMISSION or (
+        invoice.order is not None and invoice.order.deemed_supply
+    ):
         return str(settings.OPERATOR_NAME)
     return invoice.seller.business_name
 

@@ -20,7 +20,7 @@ from core.errors import ApplicationError
 from marketplace.models import MONEY_MAX, Product, TaxCategory
 from marketplace.services import product_tax_rate_validate
 from sellers.models import Seller
-from sellers.validation import currency_code_validate
+from sellers.validation import country_code_validate, currency_code_validate
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class ProductInput:
     description: str = ""
     tax_rate: object = None
     stock: object = None
+    ships_from: str = ""
 
 
 def product_create(
@@ -146,6 +147,11 @@ def _validated(data: ProductInput, *, seller_country: str) -> dict[str, object]:
         "tax_category": data.tax_category,
         "tax_rate": tax_rate,
         "stock": _stock(data.stock),
+        "ships_from": (
+            country_code_validate(data.ships_from, field="ships_from")
+            if data.ships_from.strip()
+            else ""
+        ),
     }
 
 

@@ -73,6 +73,9 @@ class Product(models.Model):
     supply_kind = models.CharField(
         max_length=8, choices=SupplyKind.choices, default=SupplyKind.GOODS
     )
+    # Where the goods are when sold (the country they are shipped from); blank: the seller's
+    # country. It decides whether the marketplace is the deemed supplier (marketplace.tax).
+    ships_from = CountryField(blank=True)
     is_active = models.BooleanField(default=True)
     # Units left to sell; checkout takes what it sells and refuses more than is left (null: not
     # counted, sold without limit).
@@ -167,6 +170,9 @@ class Order(models.Model):
     tax_rate_source = models.CharField(max_length=16, blank=True)
     # The buyer as the sale treats it: an end consumer, or a business named by its VAT number.
     buyer_is_end_consumer = models.BooleanField(default=True)
+    # "oss" / "ioss" when the marketplace operator is the deemed supplier (Article 14a): the
+    # buyer's invoice is the operator's (invoicing.deemed_supply); blank: the seller's sale.
+    deemed_supply = models.CharField(max_length=4, blank=True)
     status = models.CharField(
         max_length=10, choices=OrderStatus.choices, default=OrderStatus.PLACED
     )

@@ -28,6 +28,8 @@ WRITERS = (SellerRole.ADMIN, SellerRole.EDITOR)
 
 class SellerProductOutputSerializer(serializers.ModelSerializer[Product]):
     image_url = serializers.SerializerMethodField()
+    # Where the goods ship from (blank: the seller's country), as its country code.
+    ships_from = serializers.CharField(read_only=True)
 
     class Meta:
         model = Product
@@ -40,6 +42,7 @@ class SellerProductOutputSerializer(serializers.ModelSerializer[Product]):
             "tax_category",
             "tax_rate",
             "stock",
+            "ships_from",
             "is_active",
             "image_url",
         ]
@@ -58,6 +61,7 @@ class SellerProductInputSerializer(serializers.Serializer[None]):
     tax_category = serializers.CharField(required=False, default="standard")
     tax_rate = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     stock = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    ships_from = serializers.CharField(required=False, allow_blank=True, default="")
     image = serializers.FileField(required=False)
 
 
@@ -92,6 +96,7 @@ def _input(request: Request, *, partial: Product | None = None) -> tuple[catalog
             "tax_category": partial.tax_category,
             "tax_rate": None if partial.tax_rate is None else str(partial.tax_rate),
             "stock": None if partial.stock is None else str(partial.stock),
+            "ships_from": str(partial.ships_from),
         }
         data = {**current, **data}
     serializer = SellerProductInputSerializer(data=data)

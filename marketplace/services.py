@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Model
@@ -22,14 +23,23 @@ from marketplace.commission import commission_rate_for
 from marketplace.einvoice_buyer import buyer_e_invoicing_require, buyer_e_invoicing_validate
 from marketplace.eu_vat import has_rate_table
 from marketplace.hooks import order_invoicing
-from marketplace.models import MONEY_MAX, Checkout, Order, OrderLine, OrderStatus, Product
+from marketplace.models import (
+    MONEY_MAX,
+    Checkout,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    SupplyKind,
+)
 from marketplace.pricing import PricedLine, line_net, order_totals
 from marketplace.selectors import checkout_by_submission_token
 from marketplace.stock import stock_return, stock_take
 from marketplace.tax import (
     BuyerTaxProfile,
-    DeemedSupplyError,
+    Consignment,
     RateSource,
+    SaleRefused,
     SellerTaxProfile,
     TaxTreatment,
     ViesResult,
@@ -194,7 +204,7 @@ def checkout_create(
                 )
     # VIES is asked before the transaction opens: no network wait while holding row locks.
     vies = _vies_for(grouped, buyer_profile)
-    treatments = _treatments(lines, products, buyer_profile, vies)
+    treatments = _treatments(lines, products, buyer_profile, vies, _consignments(lines, grouped))
     try:
         with transaction.atomic():
             drafts = _order_drafts(grouped, billing, buyer_profile, vies, treatments)
@@ -452,31 +462,80 @@ def _vies_for(
     return None
 
 
+def product_located_in(product: Product) -> str:
+    """Where the product's goods are when sold: where it ships from, else its seller's country."""
+    return str(product.ships_from or product.seller.country)
+
+
+def _consignments(
+    lines: Sequence[CartLine], grouped: dict[int, list[tuple[Product, int]]]
+) -> dict[int, Consignment]:
+    """Each seller's goods in the cart as one consignment: one place they ship from (goods
+    from two places are refused, naming the first line of the second place), worth the net of
+    the seller's lines."""
+    consignments: dict[int, Consignment] = {}
+    for seller_id, seller_lines in grouped.items():
+        places = {product_located_in(product) for product, _ in seller_lines}
+        if len(places) > 1:
+            first = {product.pk for product, _ in seller_lines}
+            index = next(i for i, line in enumerate(lines) if line.product_id in first)
+            raise ApplicationError(
+                f"{seller_lines[0][0].seller.business_name} ships these items from different "
+                f"countries ({', '.join(sorted(places))}); check them out separately.",
+                field=f"lines[{index}].product_id",
+                code="mixed_origin",
+            )
+        currency = seller_lines[0][0].currency
+        value = sum(
+            (
+                line_net(PricedLine(quantity, product.unit_price, Decimal(0)), currency)
+                for product, quantity in seller_lines
+            ),
+            Decimal(0),
+        )
+        consignments[seller_id] = Consignment(places.pop(), value, currency)
+    return consignments
+
+
 def _treatments(
     lines: Sequence[CartLine],
     products: dict[int, Product],
     buyer: BuyerTaxProfile,
     vies: ViesResult | None,
+    consignments: dict[int, Consignment],
 ) -> dict[int, TaxTreatment]:
-    """Each seller's tax treatment of the sale; a sale the seller may not invoice itself is
-    refused, naming the first cart line of that seller."""
+    """Each seller's tax treatment of the sale; a sale with no treatment (an imported
+    consignment over EUR 150, services of a deemed supply) is refused, naming the first cart
+    line of that seller."""
     treatments: dict[int, TaxTreatment] = {}
     for index, line in enumerate(lines):
         seller = products[line.product_id].seller
         if seller.pk in treatments:
             continue
         try:
-            treatments[seller.pk] = _treatment(seller, buyer, vies)
-        except DeemedSupplyError:
+            treatment = _treatment(seller, buyer, vies, consignment=consignments[seller.pk])
+        except SaleRefused as refusal:
             raise ApplicationError(
-                f"{seller.business_name} sells from outside the EU ({seller.country}): under the "
-                "EU's e-commerce VAT rules (Article 14a of the VAT Directive) the marketplace is "
-                f"the supplier of its goods to a consumer in {buyer.country}, and it cannot "
-                f"invoice them yet. Remove product {line.product_id}, or buy as a business with "
-                "its VAT number.",
+                f"{seller.business_name}'s product {line.product_id} cannot be sold to a "
+                f"consumer in {buyer.country}: {refusal}. Remove it, or buy as a business with "
+                "a VAT number.",
                 field=f"lines[{index}].product_id",
                 code="deemed_supplier",
             ) from None
+        services = [
+            product.pk
+            for product in products.values()
+            if product.seller_id == seller.pk and product.supply_kind != SupplyKind.GOODS
+        ]
+        if treatment.deemed_supply is not None and services:
+            raise ApplicationError(
+                f"Product {services[0]} is a service of a seller established outside the EU "
+                f"({seller.country}): the marketplace is a deemed supplier of goods only, and "
+                f"cannot sell it to a consumer in {buyer.country}.",
+                field=f"lines[{index}].product_id",
+                code="deemed_supplier",
+            )
+        treatments[seller.pk] = treatment
     return treatments
 
 
@@ -592,12 +651,15 @@ def _treatment(
     buyer_profile: BuyerTaxProfile,
     vies: ViesResult | None,
     over_threshold: bool = False,
+    consignment: Consignment | None = None,
 ) -> TaxTreatment:
     return tax_treatment(
         seller=seller_tax_profile(seller),
         buyer=buyer_profile,
         vies_valid=vies.valid if vies else None,
         distance_sales_over_threshold=over_threshold,
+        consignment=consignment,
+        operator_country=settings.OPERATOR_COUNTRY,
     )
 
 
@@ -658,6 +720,7 @@ def _order_draft(
         tax_note=treatment.note,
         tax_rate_source=treatment.rate_source,
         buyer_is_end_consumer=treatment.customer_is_end_consumer,
+        deemed_supply=treatment.deemed_supply or "",
         total_net=totals.net,
         total_tax=totals.tax,
         total_gross=totals.gross,

@@ -421,6 +421,14 @@ OPERATOR_INVOICE_NUMBER_FORMAT = env.str(
 OPERATOR_CREDIT_NOTE_NUMBER_FORMAT = env.str(
     "OPERATOR_CREDIT_NOTE_NUMBER_FORMAT", default="MPCN-{yyyy}-{nnnnn}"
 )
+# The number series of the operator's second entity, for its deemed-supplier sales (Article 14a)
+# and their credit notes (invoicing.operator).
+DEEMED_SALES_INVOICE_NUMBER_FORMAT = env.str(
+    "DEEMED_SALES_INVOICE_NUMBER_FORMAT", default="{yyyy}-{nnnnn}"
+)
+DEEMED_SALES_CREDIT_NOTE_NUMBER_FORMAT = env.str(
+    "DEEMED_SALES_CREDIT_NOTE_NUMBER_FORMAT", default="CN-{yyyy}-{nnnnn}"
+)
 # The day of the month (1-28) beat writes the previous month's commission invoices and credit
 # notes (invoicing.commission_invoices), at COMMISSION_INVOICE_HOUR o'clock (TIME_ZONE).
 COMMISSION_INVOICE_DAY = env.int("COMMISSION_INVOICE_DAY", default=1)

@@ -9,9 +9,13 @@
   distance sales are over the EU-wide threshold (see invoicing.distance_sales).
 - To a buyer outside the EU: 3w_b2b / 3w_b2c, a zero-rated export with its legal note; the
   contract marks such sales as reverse charge.
-- A seller outside the EU selling to a consumer in the EU: under Article 14a of the VAT Directive
-  the marketplace is the deemed supplier, so it is not the seller's sale to invoice (nor an
-  export): `tax_treatment` refuses it with `DeemedSupplyError`.
+- Deemed supply (Article 14a of the VAT Directive), to a consumer in the EU: goods located in
+  the EU sold by a seller established outside it (14a(2), declared under the One-Stop Shop,
+  OSS), or goods imported into the EU in a consignment of intrinsic value up to EUR 150
+  (14a(1), Import One-Stop Shop, IOSS). The marketplace operator is the supplier: it invoices
+  the buyer at the buyer country's rate (`deemed_supply` names the scheme), and the seller's
+  supply to it is exempt (Article 136a). An imported consignment over EUR 150, or one whose
+  value is not in euro, is refused with `SaleRefused` (import VAT is due at the border).
 
 The treatment also classifies the customer the way Space Invoices classifies documents (see
 `/transaction-type/check`): a business (its tax number, not an end consumer) only where the sale
@@ -39,6 +43,17 @@ REVERSE_CHARGE_NOTE = (
 )
 EXPORT_NOTE = "Export outside the EU: exempt from VAT (Article 146, Council Directive 2006/112/EC)."
 NO_VAT_NOTE = "The seller is not registered for VAT; no VAT is charged."
+OSS_NOTE = (
+    "Deemed supplier: the marketplace supplies these goods located in the EU (Article 14a(2), "
+    "Council Directive 2006/112/EC); VAT of {country} declared under the One-Stop Shop (OSS)."
+)
+IOSS_NOTE = (
+    "Deemed supplier: the marketplace supplies these goods imported in a consignment of up to "
+    "EUR 150 (Article 14a(1), Council Directive 2006/112/EC); VAT of {country} declared under "
+    "the Import One-Stop Shop (IOSS)."
+)
+# The most an imported consignment may be worth for its distance sale to be a deemed supply.
+IMPORT_CONSIGNMENT_MAX_EUR = Decimal("150.00")
 
 
 class TransactionType(StrEnum):
@@ -47,6 +62,13 @@ class TransactionType(StrEnum):
     INTRA_EU_B2C = "intra_eu_b2c"
     THIRD_COUNTRY_B2B = "3w_b2b"
     THIRD_COUNTRY_B2C = "3w_b2c"
+
+
+class DeemedSupply(StrEnum):
+    """The scheme of a sale the marketplace is the deemed supplier of (Article 14a)."""
+
+    OSS = "oss"  # goods located in the EU, sold by a seller established outside it
+    IOSS = "ioss"  # goods imported in a consignment of intrinsic value up to EUR 150
 
 
 class RateSource(StrEnum):
@@ -70,6 +92,16 @@ class BuyerTaxProfile:
 
 
 @dataclass(frozen=True)
+class Consignment:
+    """The goods of one seller's order: where they are when sold, and their intrinsic value
+    (the order's net) in the order's currency."""
+
+    located_in: str
+    value: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
 class TaxTreatment:
     transaction_type: TransactionType
     reverse_charge: bool
@@ -79,6 +111,8 @@ class TaxTreatment:
     # The customer as the document classifies it: sent as `is_end_consumer` and `tax_number`.
     customer_is_end_consumer: bool = True
     customer_tax_number: str = ""
+    # Set when the marketplace operator is the deemed supplier: it issues the buyer's invoice.
+    deemed_supply: DeemedSupply | None = None
 
     def rate_for(self, *, seller_rate: Decimal, category: str, on: date) -> Decimal:
         if self.rate_source == RateSource.ZERO:
@@ -99,8 +133,8 @@ def seller_rate(*, country: str, category: str, on: date, own_rate: Decimal | No
     return own_rate
 
 
-class DeemedSupplyError(Exception):
-    """The marketplace, not the seller, is the supplier of this sale (Article 14a)."""
+class SaleRefused(Exception):
+    """A sale the marketplace has no treatment for (an imported consignment over EUR 150)."""
 
 
 def tax_treatment(
@@ -109,6 +143,8 @@ def tax_treatment(
     buyer: BuyerTaxProfile,
     vies_valid: bool | None,
     distance_sales_over_threshold: bool = False,
+    consignment: Consignment | None = None,
+    operator_country: str = "",
 ) -> TaxTreatment:
     """The treatment of the sale; `vies_valid` is None when unchecked or VIES was unavailable.
 
@@ -116,7 +152,12 @@ def tax_treatment(
     are over the EU-wide threshold (invoicing.distance_sales), so a B2C sale to another member
     state is taxed in the buyer's country.
 
-    Raises DeemedSupplyError for a sale the seller may not invoice itself.
+    `consignment`: the goods sold (their location and value; None: in the seller's country,
+    of no value that matters); `operator_country`: where the marketplace operator, the
+    issuer of a deemed supply's invoice, is established.
+
+    Raises SaleRefused for an imported consignment over EUR 150 to a consumer in the EU (or
+    one not valued in euro), and for a deemed supply while no operator country is set.
     """
     if same_vat_jurisdiction(seller.country, buyer.country):
         business = buyer.is_business
@@ -124,13 +165,15 @@ def tax_treatment(
         business = bool(buyer.vat_number) and vies_valid is True
     else:  # the contract checks no VIES for a sale across the EU's border
         business = bool(buyer.vat_number)
-    if marketplace_is_deemed_supplier(
-        seller_country=seller.country, buyer_country=buyer.country, buyer_is_business=business
-    ):
-        raise DeemedSupplyError(
-            f"a seller outside the EU selling to a consumer in {buyer.country}: the marketplace "
-            "is the deemed supplier (Article 14a, Council Directive 2006/112/EC)"
-        )
+    located_in = consignment.located_in if consignment else seller.country
+    scheme = deemed_supply_scheme(
+        seller_country=seller.country,
+        located_in=located_in,
+        buyer_country=buyer.country,
+        buyer_is_business=business,
+    )
+    if scheme is not None:
+        return _deemed_treatment(scheme, consignment, buyer.country, operator_country)
     sale = _sale_treatment(
         seller,
         buyer.country,
@@ -165,11 +208,69 @@ def _sale_treatment(
     return TaxTreatment(TransactionType.INTRA_EU_B2C, False, source, buyer_country)
 
 
+def deemed_supply_scheme(
+    *, seller_country: str, located_in: str, buyer_country: str, buyer_is_business: bool
+) -> DeemedSupply | None:
+    """Whether the marketplace is the deemed supplier of a sale to the buyer (Article 14a):
+    goods imported from outside the EU VAT area for goods (IOSS, subject to the consignment's
+    value), or goods inside it sold by a seller established outside it (OSS). Only a consumer
+    in the EU; a move within one VAT jurisdiction (Great Britain and Northern Ireland) is no
+    import."""
+    if buyer_is_business or buyer_country not in EU_GOODS_VAT_AREA:
+        return None
+    if located_in not in EU_GOODS_VAT_AREA and not same_vat_jurisdiction(located_in, buyer_country):
+        return DeemedSupply.IOSS
+    if located_in in EU_GOODS_VAT_AREA and marketplace_is_deemed_supplier(
+        seller_country=seller_country, buyer_country=buyer_country, buyer_is_business=False
+    ):
+        return DeemedSupply.OSS
+    return None
+
+
+def _deemed_treatment(
+    scheme: DeemedSupply, consignment: Consignment | None, buyer_country: str, operator: str
+) -> TaxTreatment:
+    if scheme == DeemedSupply.IOSS:
+        if consignment is None or consignment.currency != "EUR":
+            currency = consignment.currency if consignment else "unknown"
+            raise SaleRefused(
+                f"goods imported into the EU are a deemed supply only in a consignment of up to "
+                f"EUR {IMPORT_CONSIGNMENT_MAX_EUR}; this one is priced in {currency}, so its "
+                "value in euro is not known"
+            )
+        if consignment.value > IMPORT_CONSIGNMENT_MAX_EUR:
+            raise SaleRefused(
+                f"goods imported into the EU in a consignment of EUR {consignment.value}, over "
+                f"EUR {IMPORT_CONSIGNMENT_MAX_EUR}: import VAT is due at the border, and the "
+                "marketplace has no treatment for it"
+            )
+    if not operator:
+        raise SaleRefused(
+            "the marketplace is the deemed supplier of this sale, and OPERATOR_COUNTRY (its "
+            "issuer's country) is not set"
+        )
+    kind = (
+        TransactionType.DOMESTIC
+        if same_vat_jurisdiction(operator, buyer_country)
+        else TransactionType.INTRA_EU_B2C
+    )
+    template = IOSS_NOTE if scheme == DeemedSupply.IOSS else OSS_NOTE
+    return TaxTreatment(
+        kind,
+        False,
+        RateSource.BUYER_COUNTRY,
+        buyer_country,
+        template.format(country=buyer_country),
+        deemed_supply=scheme,
+    )
+
+
 def marketplace_is_deemed_supplier(
     *, seller_country: str, buyer_country: str, buyer_is_business: bool
 ) -> bool:
     """A seller outside the EU VAT area for goods selling to a consumer inside it (Article 14a);
-    a sale from Great Britain to Northern Ireland stays a UK domestic sale."""
+    a sale from Great Britain to Northern Ireland stays a UK domestic sale. An order recorded
+    without a deemed supply that matches this was placed before deemed supplies were issued."""
     outside_to_inside = (
         seller_country not in EU_GOODS_VAT_AREA
         and buyer_country in EU_GOODS_VAT_AREA

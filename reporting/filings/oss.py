@@ -7,7 +7,9 @@ an end consumer in another member state taxed at that state's rate: transaction 
 `intra_eu_b2c` with rate source `buyer_country`, no reverse charge. The member state of
 consumption is the document's buyer country. A domestic sale, a reverse-charged B2B sale, an export
 or a distance sale still taxed at the seller's own rate (under the threshold of
-invoicing.distance_sales) belongs in the seller's domestic return, not here.
+invoicing.distance_sales) belongs in the seller's domestic return, not here. A deemed-supplier
+sale (Article 14a: its order's `deemed_supply` is set) is the marketplace operator's supply,
+declared by the operator, never in the seller's return.
 
 Figures: per member state and rate, the taxable amount and the VAT of the documents' tax
 summaries (`DocumentTax`, as Space Invoices computed them), a credit note subtracting. A credit note
@@ -162,6 +164,8 @@ def oss_documents(*, seller: Seller, quarter: Quarter) -> QuerySet[Document]:
         rate_source=RateSource.BUYER_COUNTRY,
         reverse_charge=False,
         customer_is_end_consumer=True,
+        # A deemed-supplier sale (Article 14a) is the operator's to declare, not the seller's.
+        order__deemed_supply="",
     )
 
 

@@ -391,8 +391,10 @@ def test_operator_entity_command_creates_it_and_names_a_missing_setting(settings
     out = io.StringIO()
     call_command("operator_entity", stdout=out)
 
-    entity_id = OperatorEntity.objects.get().entity_id
-    assert out.getvalue() == f"{entity_id}\tMarketplace d.o.o.\tSI\n"
+    operator = OperatorEntity.objects.get()
+    assert out.getvalue() == (
+        f"{operator.entity_id}\t{operator.deemed_entity_id}\tMarketplace d.o.o.\tSI\n"
+    )
 
 
 def test_commission_invoices_command_refuses_a_bad_month():

@@ -231,20 +231,12 @@ def test_anonymous_users_cannot_check_out(api_client, products):
     assert Order.objects.count() == 0
 
 
-def deemed_supply_message(seller, product, country):
-    return (
-        f"{seller.business_name} sells from outside the EU ({seller.country}): under the EU's "
-        "e-commerce VAT rules (Article 14a of the VAT Directive) the marketplace is the supplier "
-        f"of its goods to a consumer in {country}, and it cannot invoice them yet. Remove product "
-        f"{product.pk}, or buy as a business with its VAT number."
-    )
-
-
-def test_a_non_eu_sellers_line_to_an_eu_consumer_is_refused_naming_the_seller(
-    buyer_client, products
+def test_a_non_eu_sellers_imported_consignment_over_150_euro_is_refused_naming_the_line(
+    buyer_client, products, settings
 ):
+    settings.OPERATOR_COUNTRY = "SI"
     american = SellerFactory(business_name="Maple & Co", country="US", tax_number="123456789")
-    lamp = ProductFactory(seller=american, name="Lamp")
+    lamp = ProductFactory(seller=american, name="Lamp", unit_price=Decimal("150.01"))
     lines = [
         {"product_id": products["mug"].pk, "quantity": 1},
         {"product_id": lamp.pk, "quantity": 1},
@@ -256,11 +248,33 @@ def test_a_non_eu_sellers_line_to_an_eu_consumer_is_refused_naming_the_seller(
 
     assert response.status_code == 400
     assert response.json() == {
-        "detail": deemed_supply_message(american, lamp, "SI"),
+        "detail": (
+            f"Maple & Co's product {lamp.pk} cannot be sold to a consumer in SI: goods imported "
+            "into the EU in a consignment of EUR 150.01, over EUR 150.00: import VAT is due at "
+            "the border, and the marketplace has no treatment for it. Remove it, or buy as a "
+            "business with a VAT number."
+        ),
         "field": "lines[1].product_id",
         "code": "deemed_supplier",
     }
     assert (Checkout.objects.count(), Order.objects.count(), Document.objects.count()) == (0, 0, 0)
+
+
+def test_a_non_eu_sellers_service_to_an_eu_consumer_is_refused(buyer_client, settings):
+    settings.OPERATOR_COUNTRY = "SI"
+    american = SellerFactory(business_name="Maple & Co", country="US", tax_number="123456789")
+    course = ProductFactory(seller=american, supply_kind=SupplyKind.SERVICES)
+
+    response = buyer_client.post(
+        "/api/checkout/",
+        {"lines": [{"product_id": course.pk, "quantity": 1}], "billing": BILLING},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "lines[0].product_id"
+    assert response.json()["code"] == "deemed_supplier"
+    assert Order.objects.count() == 0
 
 
 def test_a_non_eu_sellers_sale_to_an_eu_business_is_its_own(buyer_client):

@@ -48,6 +48,7 @@ def test_an_editor_creates_a_product_with_an_image_and_reads_it_back(seller_clie
         "currency": "EUR",
         "tax_category": "reduced",
         "stock": "7",
+        "ships_from": "de",
         "image": png(),
     }
 
@@ -64,6 +65,7 @@ def test_an_editor_creates_a_product_with_an_image_and_reads_it_back(seller_clie
         "tax_category": "reduced",
         "tax_rate": None,
         "stock": 7,
+        "ships_from": "DE",
         "is_active": True,
         "image_url": f"/products/{product.pk}/image/",
     }
@@ -116,6 +118,7 @@ def test_a_viewer_reads_but_does_not_write(api_client):
         ({"name": "  "}, "name", "A product needs a name."),
         ({"tax_category": "luxury"}, "tax_category", None),
         ({"tax_rate": "20"}, "tax_rate", None),
+        ({"ships_from": "XX"}, "ships_from", "'XX' is not an ISO 3166-1 alpha-2 country code."),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(

@@ -6,13 +6,17 @@ from decimal import Decimal
 
 import pytest
 
+from marketplace.eu_vat import vat_rate
 from marketplace.pricing import PricedLine, order_totals
 from marketplace.tax import (
     EXPORT_NOTE,
+    IOSS_NOTE,
     NO_VAT_NOTE,
+    OSS_NOTE,
     REVERSE_CHARGE_NOTE,
     BuyerTaxProfile,
-    DeemedSupplyError,
+    Consignment,
+    SaleRefused,
     SellerTaxProfile,
     needs_vies,
     seller_rate,
@@ -138,22 +142,147 @@ def test_the_treatment_classifies_the_customer_as_the_sale_treats_it(
     )
 
 
+# seller country, tax subject | goods located in, consignment net, currency | buyer country,
+# VAT number | transaction type, deemed supply, rate source, note (operator in SI)
+DEEMED_TABLE = [
+    # A seller outside the EU, goods in the EU, to an EU consumer: OSS, the buyer country's VAT.
+    (
+        "US",
+        True,
+        "DE",
+        "500.00",
+        "USD",
+        "FR",
+        "",
+        "intra_eu_b2c",
+        "oss",
+        "buyer_country",
+        OSS_NOTE.format(country="FR"),
+    ),
+    (
+        "US",
+        False,
+        "DE",
+        "500.00",
+        "EUR",
+        "DE",
+        "",
+        "intra_eu_b2c",
+        "oss",
+        "buyer_country",
+        OSS_NOTE.format(country="DE"),
+    ),
+    (
+        "CH",
+        True,
+        "SI",
+        "20.00",
+        "CHF",
+        "SI",
+        "",
+        "domestic",
+        "oss",
+        "buyer_country",
+        OSS_NOTE.format(country="SI"),
+    ),
+    (
+        "GB",
+        True,
+        "XI",
+        "20.00",
+        "GBP",
+        "IE",
+        "",
+        "intra_eu_b2c",
+        "oss",
+        "buyer_country",
+        OSS_NOTE.format(country="IE"),
+    ),
+    # Goods imported in a consignment up to EUR 150, to an EU consumer: IOSS, whoever sells.
+    (
+        "US",
+        True,
+        "US",
+        "150.00",
+        "EUR",
+        "DE",
+        "",
+        "intra_eu_b2c",
+        "ioss",
+        "buyer_country",
+        IOSS_NOTE.format(country="DE"),
+    ),
+    (
+        "SI",
+        True,
+        "CN",
+        "20.00",
+        "EUR",
+        "SI",
+        "",
+        "domestic",
+        "ioss",
+        "buyer_country",
+        IOSS_NOTE.format(country="SI"),
+    ),
+    # No deemed supply: an EU business buyer, a buyer outside the EU, an EU seller's goods in the
+    # EU, a sale within the UK.
+    ("US", True, "DE", "500.00", "USD", "DE", "DE136695976", "3w_b2b", None, "zero", EXPORT_NOTE),
+    ("US", True, "US", "500.00", "USD", "DE", "DE136695976", "3w_b2b", None, "zero", EXPORT_NOTE),
+    ("US", True, "DE", "500.00", "USD", "CH", "", "3w_b2c", None, "zero", EXPORT_NOTE),
+    ("SI", True, "SI", "500.00", "EUR", "DE", "", "intra_eu_b2c", None, "seller", ""),
+    ("GB", True, "GB", "500.00", "GBP", "XI", "", "domestic", None, "seller", ""),
+]
+
+
 @pytest.mark.parametrize(
-    ("seller_country", "tax_subject", "vat_number", "vies_valid"),
+    ("seller_country", "tax_subject", "located_in", "value", "currency", "buyer_country",
+     "vat_number", "kind", "deemed", "source", "note"),
+    DEEMED_TABLE,
+)  # fmt: skip
+def test_deemed_supply_treatment_table(
+    seller_country, tax_subject, located_in, value, currency, buyer_country, vat_number, kind,
+    deemed, source, note
+):  # fmt: skip
+    treatment = tax_treatment(
+        seller=SellerTaxProfile(seller_country, tax_subject, False),
+        buyer=BuyerTaxProfile(buyer_country, vat_number, bool(vat_number)),
+        vies_valid=None,
+        consignment=Consignment(located_in, Decimal(value), currency),
+        operator_country="SI",
+    )
+
+    assert (
+        treatment.transaction_type,
+        treatment.deemed_supply,
+        treatment.rate_source,
+        treatment.note,
+        treatment.reverse_charge,
+    ) == (kind, deemed, source, note, kind in ("3w_b2b", "3w_b2c"))
+    if deemed:
+        assert treatment.rate_for(seller_rate=OWN_RATE, category="standard", on=ON) == vat_rate(
+            buyer_country, "standard", ON
+        )
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "operator", "message"),
     [
-        ("US", True, "", None),
-        ("US", False, "", None),
-        ("CH", True, "", None),
+        ("150.01", "EUR", "SI", "consignment of EUR 150.01, over EUR 150.00"),
+        ("20.00", "USD", "SI", "priced in USD"),
+        ("20.00", "EUR", "", "OPERATOR_COUNTRY"),
     ],
 )
-def test_a_non_eu_sellers_sale_to_an_eu_consumer_is_no_export_but_a_deemed_supply(
-    seller_country, tax_subject, vat_number, vies_valid
+def test_an_import_over_150_euro_not_in_euro_or_without_an_operator_is_refused(
+    value, currency, operator, message
 ):
-    with pytest.raises(DeemedSupplyError, match="Article 14a"):
+    with pytest.raises(SaleRefused, match=message):
         tax_treatment(
-            seller=SellerTaxProfile(seller_country, tax_subject, False),
-            buyer=BuyerTaxProfile("DE", vat_number, bool(vat_number)),
-            vies_valid=vies_valid,
+            seller=SellerTaxProfile("US", True, False),
+            buyer=BuyerTaxProfile("DE", "", False),
+            vies_valid=None,
+            consignment=Consignment("US", Decimal(value), currency),
+            operator_country=operator,
         )
 
 

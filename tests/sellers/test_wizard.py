@@ -12,6 +12,7 @@ from PIL import Image
 
 from core.errors import ApplicationError
 from core.models import AuditEvent
+from invoicing.seller_preview import preview_cases
 from marketplace import services as orders
 from marketplace.selectors import catalog_products, catalog_sellers
 from sellers.models import Seller, SellerRole, SellerStatus, SellerUser
@@ -19,6 +20,7 @@ from tests.contract.test_preview_and_logo import pdf_header_text_colour, pdf_tit
 from tests.factories import (
     BILLING,
     ProductFactory,
+    SellerFactory,
     SellerUserFactory,
     UserFactory,
     operator_user,
@@ -616,3 +618,14 @@ def test_clearing_the_bank_account_and_terms_clears_them_on_the_entity(
         None,
         None,
     )
+
+
+@pytest.mark.parametrize("operator_country", ["", "SI"])
+def test_a_seller_outside_the_eu_previews_no_eu_consumer_sale_the_operator_would_invoice(
+    settings, operator_country
+):
+    settings.OPERATOR_COUNTRY = operator_country
+    seller = SellerFactory(country="US", tax_number="", is_tax_subject=True)
+
+    # Its goods sold to an EU consumer are the marketplace's deemed supply (Art. 14a).
+    assert [case.key for case in preview_cases(seller)] == ["domestic", "outside_eu"]

@@ -414,21 +414,21 @@ def test_concurrent_submits_of_one_form_place_one_checkout(client, cart, product
     assert client.get(payment_page).status_code == 200
 
 
-def test_a_non_eu_sellers_product_is_refused_to_an_eu_consumer(client, products):
+def test_a_non_eu_sellers_import_over_150_euro_is_refused_to_an_eu_consumer(client, products):
     american = SellerFactory(business_name="Maple & Co", country="US", tax_number="123456789")
-    lamp = ProductFactory(seller=american, name="Lamp", unit_price=Decimal("50.00"))
+    lamp = ProductFactory(seller=american, name="Lamp", unit_price=Decimal("200.00"))
     add(client, products["spoon"], 1)
     add(client, lamp, 1)
 
-    response = checkout_post(client, [(products["spoon"], 1, "14.90"), (lamp, 1, "50.00")])
+    response = checkout_post(client, [(products["spoon"], 1, "14.90"), (lamp, 1, "200.00")])
 
     assert response.status_code == 400
     assert (
         escape(
-            "Maple & Co sells from outside the EU (US): under the EU's e-commerce VAT rules "
-            "(Article 14a of the VAT Directive) the marketplace is the supplier of its goods to "
-            f"a consumer in SI, and it cannot invoice them yet. Remove product {lamp.pk}, or buy "
-            "as a business with its VAT number."
+            f"Maple & Co's product {lamp.pk} cannot be sold to a consumer in SI: goods imported "
+            "into the EU in a consignment of EUR 200.00, over EUR 150.00: import VAT is due at "
+            "the border, and the marketplace has no treatment for it. Remove it, or buy as a "
+            "business with a VAT number."
         )
         in response.content.decode()
     )

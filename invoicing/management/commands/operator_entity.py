@@ -10,7 +10,10 @@ from invoicing.operator import operator_entity_ensure
 
 
 class Command(BaseCommand):
-    help = "Create the operator's entity (commission invoices MP-, credit notes MPCN-) if missing."
+    help = (
+        "Create the operator's entities if missing: commission (MP-, MPCN-) and deemed-supplier "
+        "sales ({yyyy}-{nnnnn}, CN-)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -19,4 +22,6 @@ class Command(BaseCommand):
             raise CommandError(f"{error.field}: {error.message}") from None
         except SpaceInvoicesError as error:
             raise CommandError(f"Space Invoices refused the entity: {error}") from None
-        self.stdout.write(f"{operator.entity_id}\t{operator.name}\t{operator.country}")
+        self.stdout.write(
+            f"{operator.entity_id}\t{operator.deemed_entity_id}\t{operator.name}\t{operator.country}"
+        )
