@@ -486,7 +486,11 @@ def test_after_dashboard_credit_ours_never_take_more_than_remains(lines, dashboa
         for rate, base in credited_base.items():
             assert base <= before.remaining_base(rate)
         after = invoice_credit_balance(invoice=invoice)
-        assert after.remaining_gross <= Decimal("0.01")
+        # What is left uncredited is rounding only: each note rounds each rate's tax on its own,
+        # so a cent per rate can stay (0.03 at 22 % and 2 x 1.08 at 9.5 % less two dashboard
+        # notes of 0.01, one per rate, leave 0.02: found by this test).
+        rates = {rate for _, _, rate in lines}
+        assert after.remaining_gross <= Decimal("0.01") * len(rates)
         transaction.set_rollback(True)
 
 
