@@ -247,7 +247,8 @@ def _write_for_currency(
         purpose=DocumentPurpose.COMMISSION, seller=seller, period_start=first, currency=currency
     )
     written: list[Document] = []
-    treatment = commission_treatment(seller=seller, on=timezone.localdate())
+    # The VAT of the month's supplies: the rules on its last day, not on the day it is written.
+    treatment = commission_treatment(seller=seller, on=month_bounds(first)[1])
     this_month = sum(
         (e.commission for e in entries if e.credited_period in (None, first)), Decimal(0)
     )

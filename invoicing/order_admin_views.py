@@ -21,6 +21,7 @@ from invoicing import services as documents
 from invoicing.models import Document, DocumentState
 from invoicing.order_previews import cancel_preview, refund_preview
 from invoicing.seller_order_actions import CONFIRM, RefundForm
+from marketplace import refunds
 from marketplace import services as orders
 from marketplace.admin import PaymentReferenceForm
 from marketplace.models import Order
@@ -91,7 +92,7 @@ def order_action_view(
             return _done(request, order, f"Order {order.pk} is fulfilled.")
         elif action == "cancel":
             if request.method == "POST":
-                orders.order_cancel(order_id=order.pk, actor=_actor(request))
+                refunds.order_cancel_request(order_id=order.pk, actor=_actor(request))
                 return _done(request, order, f"Order {order.pk} is cancelled.")
             context["preview"] = cancel_preview(order_id=order.pk)
         elif action == "refund":
@@ -114,7 +115,7 @@ def _refund(request: HttpRequest, model_admin: admin.ModelAdmin[Any], order: Ord
     refund = form.refund_lines()
     try:
         if CONFIRM in request.POST:
-            orders.order_refund(order_id=order.pk, lines=refund, actor=_actor(request))
+            refunds.order_refund_request(order_id=order.pk, lines=refund, actor=_actor(request))
             return _done(request, order, f"The refund of order {order.pk} is recorded.")
         context["preview"] = refund_preview(order_id=order.pk, lines=refund)
     except ApplicationError as error:

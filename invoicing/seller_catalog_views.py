@@ -37,6 +37,8 @@ class ProductForm(forms.Form):
     stock = forms.CharField(
         label="Stock", required=False, help_text="Units left to sell; empty: not counted."
     )
+    # The stock the page showed: saving the form without changing it keeps the sales since.
+    stock_seen = forms.CharField(widget=forms.HiddenInput, required=False)
     image = forms.FileField(
         required=False,
         help_text=f"JPEG, PNG or WebP, at most {catalog.MAX_IMAGE_BYTES // 1024} KB.",
@@ -55,6 +57,12 @@ class ProductForm(forms.Form):
             stock=data["stock"],
         )
 
+    def stock_seen_on_page(self) -> catalog.StockSeen | None:
+        seen = self.cleaned_data["stock_seen"].strip()
+        if seen == "":
+            return catalog.StockSeen(None)
+        return catalog.StockSeen(int(seen)) if seen.isdigit() else None
+
     def add_service_error(self, error: ApplicationError) -> None:
         self.add_error(error.field if error.field in self.fields else None, error.message)
 
@@ -68,6 +76,7 @@ def _initial(product: Product) -> dict[str, object]:
         "tax_category": product.tax_category,
         "tax_rate": "" if product.tax_rate is None else product.tax_rate,
         "stock": "" if product.stock is None else product.stock,
+        "stock_seen": "" if product.stock is None else product.stock,
     }
 
 
@@ -127,6 +136,7 @@ def product_edit(request: HttpRequest, membership: SellerUser, pk: int) -> HttpR
                 actor=request.user,
                 data=form.product_input(),
                 image=form.cleaned_data["image"],
+                stock_seen=form.stock_seen_on_page(),
             )
         except ApplicationError as error:
             form.add_service_error(error)

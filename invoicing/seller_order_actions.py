@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from core.errors import ApplicationError
 from invoicing.order_previews import cancel_preview, refund_preview
 from invoicing.seller_views import ORDER_NOT_FOUND, _page, _refuse, seller_member_required
+from marketplace import refunds
 from marketplace import selectors as order_selectors
 from marketplace import services as orders
 from marketplace.models import Order, OrderLine
@@ -67,7 +68,7 @@ def order_cancel(request: HttpRequest, membership: SellerUser, pk: int) -> HttpR
     context: dict[str, object] = {"order": order, "action": "cancel"}
     try:
         if request.method == "POST":
-            orders.order_cancel(order_id=order.pk, actor=_actor(request))
+            refunds.order_cancel_request(order_id=order.pk, actor=_actor(request))
             messages.success(request, f"Order #{order.pk} is cancelled.")
             return redirect("seller:order", pk=order.pk)
         context["preview"] = cancel_preview(order_id=order.pk)
@@ -139,7 +140,7 @@ def order_refund(request: HttpRequest, membership: SellerUser, pk: int) -> HttpR
     refund = form.refund_lines()
     try:
         if CONFIRM in request.POST:
-            orders.order_refund(order_id=order.pk, lines=refund, actor=_actor(request))
+            refunds.order_refund_request(order_id=order.pk, lines=refund, actor=_actor(request))
             messages.success(request, f"The refund of order #{order.pk} is recorded.")
             return redirect("seller:order", pk=order.pk)
         preview = refund_preview(order_id=order.pk, lines=refund)

@@ -66,16 +66,31 @@ def product_create(
     return product
 
 
+@dataclass(frozen=True)
+class StockSeen:
+    """The stock an edit started from (the form's page, the product a PATCH read)."""
+
+    stock: int | None
+
+
 def product_update(
-    *, product: Product, actor: User, data: ProductInput, image: UploadedFile | None = None
+    *,
+    product: Product,
+    actor: User,
+    data: ProductInput,
+    image: UploadedFile | None = None,
+    stock_seen: StockSeen | None = None,
 ) -> Product:
     """Replace the product's fields (and its image when one is given); orders keep what they
-    sold (their lines copy name, price and rate)."""
+    sold (their lines copy name, price and rate). An edit that leaves the stock it started from
+    as it was keeps the stock as it is now: checkouts since then took units."""
     fields = _validated(data, seller_country=str(product.seller.country))
     if image is not None:
         image_validate(image)
     with transaction.atomic():
         locked = Product.objects.select_for_update().get(pk=product.pk)
+        if stock_seen is not None and fields["stock"] == stock_seen.stock:
+            fields.pop("stock")
         for name, value in fields.items():
             setattr(locked, name, value)
         if image is not None:

@@ -62,8 +62,14 @@ def order_refund_request(
         return services.order_refund(order_id=order_id, lines=lines, actor=actor)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
+        if order.provider_refunds.filter(status=ProviderRefundStatus.PENDING).exists():
+            raise _pending_error()
         refunded = _refund_lines_check(order, lines)
         amount = _refund_amount(order, refunded)
+        if amount <= 0:
+            raise ApplicationError(
+                f"Nothing is left to refund of order {order.pk}.", field="lines", code="over_refund"
+            )
         refund = ProviderRefund.objects.create(
             order=order,
             kind=ProviderRefundKind.REFUND,

@@ -149,6 +149,11 @@ class SellerProductDetailApi(APIView):
         _writer(request)
         data, image = _input(request, partial=product)
         product = catalog.product_update(
-            product=product, actor=authenticated_user(request), data=data, image=image
+            product=product,
+            actor=authenticated_user(request),
+            data=data,
+            image=image,
+            # A PATCH without a stock keeps the stock as checkouts leave it.
+            stock_seen=None if "stock" in request.data else catalog.StockSeen(product.stock),
         )
         return Response(SellerProductOutputSerializer(product).data)

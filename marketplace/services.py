@@ -30,6 +30,7 @@ from marketplace.models import (
     OrderLine,
     OrderStatus,
     Product,
+    ProviderRefundStatus,
     SupplyKind,
 )
 from marketplace.pricing import PricedLine, line_net, order_totals
@@ -350,6 +351,7 @@ def order_mark_paid_locked(
 def order_fulfil(*, order_id: int, actor: User | None = None) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
+        _refuse_while_refund_pending(order)
         if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
             raise _transition_error(order, "fulfilled")
         order.status = OrderStatus.FULFILLED
@@ -365,6 +367,7 @@ def order_cancel(*, order_id: int, actor: User | None = None) -> Order:
     and its units go back into the products' counted stock."""
     with transaction.atomic():
         order = _locked(order_id)
+        _refuse_while_refund_pending(order)
         if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
             raise _transition_error(order, "cancelled")
         order.status = OrderStatus.CANCELLED
@@ -385,6 +388,7 @@ def order_refund(
         raise ApplicationError("Name at least one line to refund.", field="lines")
     with transaction.atomic():
         order = _locked(order_id)
+        _refuse_while_refund_pending(order)
         if order.paid_at is None or order.status == OrderStatus.CANCELLED:
             raise ApplicationError(
                 f"Only a paid order can be refunded; this one is {order.status}.",
@@ -434,6 +438,20 @@ def _audit_transition(
     audit_record(
         action=action, actor=actor, seller_id=order.seller_id, order_id=order.pk, detail=detail
     )
+
+
+def _refuse_while_refund_pending(order: Order) -> None:
+    """A refund sent to the payment provider and not yet confirmed (marketplace.refunds) is
+    applied to the order as it stands when the provider confirms it: until then the order keeps
+    its state. (The refund being confirmed is no longer pending when it is applied.)"""
+    if order.provider_refunds.filter(status=ProviderRefundStatus.PENDING).exists():
+        raise ApplicationError(
+            "A refund of this order is waiting for the payment provider; try again once it is "
+            "confirmed.",
+            field="status",
+            code="conflict",
+            http_status=409,
+        )
 
 
 def _locked(order_id: int) -> Order:

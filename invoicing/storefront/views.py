@@ -219,7 +219,7 @@ def guest_document_e_invoice(request: HttpRequest, token: str, pk: int) -> HttpR
 def _e_invoice_response(request: HttpRequest, found: Checkout, pk: int) -> HttpResponse:
     """The document's e-invoice, under the same rules as its PDF (``_pdf_response``)."""
     document = (
-        Document.objects.select_related("order__seller", "seller")
+        Document.sales.select_related("order__seller", "seller")
         .filter(pk=pk, order__checkout=found)
         .first()
     )
@@ -245,9 +245,7 @@ def _e_invoice_response(request: HttpRequest, found: Checkout, pk: int) -> HttpR
 
 def _pdf_response(request: HttpRequest, found: Checkout, pk: int) -> HttpResponse:
     document = (
-        Document.objects.select_related("order__seller")
-        .filter(pk=pk, order__checkout=found)
-        .first()
+        Document.sales.select_related("order__seller").filter(pk=pk, order__checkout=found).first()
     )
     if document is None or document.state != DocumentState.ISSUED:
         return not_found(request, "This document is not issued (yet) for this order.")

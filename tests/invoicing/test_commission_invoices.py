@@ -1,7 +1,7 @@
 """The operator entity, its monthly commission invoices and credit notes, and payout statements."""
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from invoicing import services, tasks
+from invoicing import commission_invoices, services, tasks
 from invoicing.client import Transient
 from invoicing.commission_invoices import (
     commission_annex_csv,
@@ -405,3 +405,24 @@ def test_commission_invoices_command_refuses_a_bad_month():
 def test_the_previous_month_of_january_is_last_years_december():
     assert previous_month(date(2027, 1, 1)) == date(2026, 12, 1)
     assert previous_month(date(2026, 3, 31)) == date(2026, 2, 1)
+
+
+def test_a_months_commission_is_taxed_by_the_rules_of_that_month_not_of_the_day_written(
+    seller, operator, sandbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    cup = ProductFactory(seller=seller, name="Cup", unit_price=Decimal("5.00"))
+    order = bought(seller, django_capture_on_commit_callbacks, (cup, 2))
+    dated({"order": order}, LAST_MONTH.replace(day=15))
+    asked_on = []
+    treatment = commission_invoices.commission_treatment
+
+    def recorded(*, seller, on):
+        asked_on.append(on)
+        return treatment(seller=seller, on=on)
+
+    monkeypatch.setattr(commission_invoices, "commission_treatment", recorded)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        commission_documents_write(seller_id=seller.pk, period_start=LAST_MONTH)
+
+    assert asked_on == [THIS_MONTH - timedelta(days=1)]  # the last day of last month

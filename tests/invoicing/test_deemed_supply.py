@@ -370,3 +370,20 @@ def test_the_sellers_payout_counts_its_supply_not_the_operators_vat(
         Decimal("100.00"),
         Decimal("50.00"),
     )
+
+
+def test_the_buyer_downloads_the_operators_invoice_but_not_the_sellers_supply_to_it(
+    american, operator, sandbox, django_capture_on_commit_callbacks, client
+):
+    lamp = ProductFactory(
+        seller=american, name="Lamp", unit_price=Decimal("50.00"), ships_from="DE"
+    )
+    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 1))
+    client.force_login(order.buyer)
+    invoice = Document.objects.get(order=order, purpose=DocumentPurpose.SALE)
+    supply = Document.objects.get(order=order, purpose=DocumentPurpose.SUPPLY_TO_OPERATOR)
+    base = f"/orders/checkout/{order.checkout.public_id}/documents"
+
+    assert client.get(f"{base}/{invoice.pk}/pdf/").status_code == 200
+    assert client.get(f"{base}/{supply.pk}/pdf/").status_code == 404
+    assert client.get(f"{base}/{supply.pk}/e-invoice/", {"e_format": "ubl"}).status_code == 404

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from core.models import AuditEvent
+from marketplace import catalog
 from marketplace.models import Product
 from sellers.models import SellerRole
 from tests.factories import ProductFactory, SellerUserFactory, UserFactory
@@ -187,3 +188,25 @@ def test_a_body_that_is_not_an_object_is_a_400(seller_client):
 
     assert response.status_code == 400
     assert Product.objects.count() == 0
+
+
+def test_an_edit_without_a_stock_keeps_what_checkouts_took_after_it_read_the_product(member):
+    product = ProductFactory(seller=member.seller, name="Mug", stock=1)
+    read = Product.objects.select_related("seller").get(pk=product.pk)
+    Product.objects.filter(pk=product.pk).update(stock=0)  # the last unit sold meanwhile
+    data = catalog.ProductInput(
+        name="Big mug",
+        description="",
+        unit_price=str(read.unit_price),
+        currency=read.currency,
+        tax_category=read.tax_category,
+        tax_rate=None,
+        stock="1",
+    )
+
+    catalog.product_update(
+        product=read, actor=member.user, data=data, stock_seen=catalog.StockSeen(read.stock)
+    )
+
+    product.refresh_from_db()
+    assert (product.name, product.stock) == ("Big mug", 0)

@@ -237,3 +237,36 @@ def test_another_sellers_product_page_is_not_found(client, editor):
     assert client.get(f"/seller/products/{other.pk}/").status_code == 404
     assert client.post(f"/seller/products/{other.pk}/", {"name": "Mine"}).status_code == 404
     assert Product.objects.get(pk=other.pk).name == "Theirs"
+
+
+def test_saving_the_form_keeps_the_units_sold_since_the_page_was_opened(client, editor):
+    product = ProductFactory(seller=editor.seller, name="Lamp", stock=1)
+    page = client.get(f"/seller/products/{product.pk}/").content.decode()
+    assert 'name="stock_seen" value="1"' in page
+    Product.objects.filter(pk=product.pk).update(stock=0)  # a buyer took the last one meanwhile
+
+    kept = client.post(
+        f"/seller/products/{product.pk}/",
+        {
+            "name": "Oak lamp",
+            "unit_price": "80.00",
+            "tax_category": "standard",
+            "stock": "1",
+            "stock_seen": "1",
+        },
+    )
+    product.refresh_from_db()
+    assert (kept.status_code, product.name, product.stock) == (302, "Oak lamp", 0)
+
+    restocked = client.post(
+        f"/seller/products/{product.pk}/",
+        {
+            "name": "Oak lamp",
+            "unit_price": "80.00",
+            "tax_category": "standard",
+            "stock": "5",
+            "stock_seen": "0",
+        },
+    )
+    product.refresh_from_db()
+    assert (restocked.status_code, product.stock) == (302, 5)

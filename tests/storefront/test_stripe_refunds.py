@@ -256,3 +256,65 @@ def test_the_reconciliation_page_is_clean_when_money_reconciles(paid, admin_clie
     page = admin_client.get("/admin/payments/reconciliation/").content.decode()
 
     assert "Every checkout paid through Stripe reconciles." in page
+
+
+def test_a_refund_from_the_seller_pages_goes_through_stripe_too(
+    paid, stripe_standin, django_capture_on_commit_callbacks, client
+):
+    _, alpine, _ = paid
+    line = alpine.lines.get()
+    client.force_login(SellerUserFactory(seller=alpine.seller, role="admin").user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/seller/orders/{alpine.pk}/refund/", {f"line_{line.pk}": 1, "confirm": "1"}
+        )
+
+    assert response.status_code == 302
+    assert [r["amount"] for r in stripe_standin.objects("refund")] == [1818]
+    refund = ProviderRefund.objects.get()
+    assert (refund.status, refund.amount) == (ProviderRefundStatus.SUCCEEDED, Decimal("18.18"))
+    assert Document.objects.get(order=alpine, kind=DocumentKind.CREDIT_NOTE).total_gross == (
+        Decimal("18.18")
+    )
+
+
+def test_an_operators_cancel_in_admin_goes_through_stripe_too(
+    paid, stripe_standin, django_capture_on_commit_callbacks, client
+):
+    _, _, berlin = paid
+    client.force_login(operator_user("marketplace.view_order", "marketplace.change_order"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/marketplace/order/{berlin.pk}/cancel/confirm/")
+
+    assert response.status_code == 302
+    assert [r["amount"] for r in stripe_standin.objects("refund")] == [2568]
+    berlin.refresh_from_db()
+    assert berlin.status == OrderStatus.CANCELLED
+    assert ProviderRefund.objects.get(order=berlin).status == ProviderRefundStatus.SUCCEEDED
+
+
+def test_while_a_refund_waits_for_stripe_the_order_keeps_its_state(paid, client):
+    _, alpine, _ = paid
+    ProviderRefund.objects.create(
+        order=alpine,
+        lines={str(alpine.lines.get().pk): 1},
+        amount=Decimal("18.18"),
+        currency="EUR",
+    )
+    api = APIClient()
+    api.force_authenticate(operator_user("marketplace.view_order", "marketplace.change_order"))
+
+    fulfil = api.post(f"/api/orders/{alpine.pk}/fulfil/")
+    refund = api.post(
+        f"/api/orders/{alpine.pk}/refund/",
+        {"lines": [{"line_id": alpine.lines.get().pk, "quantity": 1}]},
+        format="json",
+    )
+
+    assert (fulfil.status_code, fulfil.json()["code"]) == (409, "conflict")
+    assert (refund.status_code, refund.json()["code"]) == (409, "conflict")
+    alpine.refresh_from_db()
+    assert alpine.status == OrderStatus.PAID
+    assert ProviderRefund.objects.count() == 1
