@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import stripe
@@ -314,7 +315,13 @@ class StripeProvider:
 def seller_transfer_create(*, order_id: int) -> SellerTransfer | None:
     """The one transfer of a paid order's share to its seller (idempotent: a second call finds
     it). Made under the order's lock, so a refund confirmed meanwhile is either deducted here or
-    reversed after (marketplace.refunds)."""
+    reversed after (marketplace.refunds).
+
+    A retry may compute another amount than an attempt before it (a refund confirmed in
+    between), so the idempotency key carries the amount, and a transfer an earlier attempt made
+    without learning it (its answer lost) is looked up first, by the checkout's transfer group
+    and the order: it is recorded as made, with the refunds its metadata says it deducted; the
+    others are reversed from it."""
     with transaction.atomic():
         order = (
             Order.objects.select_for_update().select_related("seller", "checkout").get(pk=order_id)
@@ -325,33 +332,65 @@ def seller_transfer_create(*, order_id: int) -> SellerTransfer | None:
         account = SellerPaymentAccount.objects.get(seller=order.seller)
         refunded = ProviderRefund.objects.filter(order=order, status=ProviderRefundStatus.SUCCEEDED)
         refunds = list(refunded)
-        commission = order_commission_split(order, refunds)
-        # gross - commission with VAT on the sale - each refund net of the commission it returns
-        amount = order.total_gross - commission.kept - sum((r.amount for r in refunds), Decimal(0))
-        if amount <= 0:
-            return None
-        payment = Payment.objects.get(checkout=order.checkout, outcome=PaymentOutcome.PAID)
         client = stripe_client()
-        intent = client.v1.payment_intents.retrieve(payment.provider_payment_id)
-        remote = client.v1.transfers.create(
-            params={
-                "amount": to_minor(amount, order.currency),
-                "currency": order.currency.lower(),
-                "destination": account.stripe_account_id,
-                "transfer_group": str(order.checkout.public_id),
-                "source_transaction": _charge_id(intent.latest_charge),
-                "metadata": {"order_id": str(order.pk), "seller_id": str(order.seller_id)},
-            },
-            options={"idempotency_key": f"transfer-order-{order.pk}"},
-        )
-        refunded.update(reversed_amount=0, transfer_reversal_id="deducted")
+        group = str(order.checkout.public_id)
+        remote = _transfer_made_before(client, group, order.pk)
+        if remote is None:
+            commission = order_commission_split(order, refunds)
+            # gross - commission with VAT on the sale - each refund net of the commission it
+            # returns
+            amount = (
+                order.total_gross - commission.kept - sum((r.amount for r in refunds), Decimal(0))
+            )
+            if amount <= 0:
+                return None
+            payment = Payment.objects.get(checkout=order.checkout, outcome=PaymentOutcome.PAID)
+            intent = client.v1.payment_intents.retrieve(payment.provider_payment_id)
+            minor = to_minor(amount, order.currency)
+            remote = client.v1.transfers.create(
+                params={
+                    "amount": minor,
+                    "currency": order.currency.lower(),
+                    "destination": account.stripe_account_id,
+                    "transfer_group": group,
+                    "source_transaction": _charge_id(intent.latest_charge),
+                    "metadata": {
+                        "order_id": str(order.pk),
+                        "seller_id": str(order.seller_id),
+                        "deducted_refunds": ",".join(str(r.pk) for r in refunds),
+                    },
+                },
+                options={"idempotency_key": f"transfer-order-{order.pk}-{minor}"},
+            )
+        deducted = {
+            int(pk) for pk in _metadata(remote).get("deducted_refunds", "").split(",") if pk
+        }
+        refunded.filter(pk__in=deducted).update(reversed_amount=0, transfer_reversal_id="deducted")
+        for refund_id in sorted({r.pk for r in refunds} - deducted):
+            transaction.on_commit(
+                partial(tasks.seller_transfer_reverse.delay, refund_id), robust=True
+            )
         return SellerTransfer.objects.create(
             order=order,
             provider_transfer_id=remote.id,
             destination=account.stripe_account_id,
-            amount=amount,
+            amount=from_minor(remote.amount, order.currency),
             currency=order.currency,
         )
+
+
+def _transfer_made_before(
+    client: stripe.StripeClient, group: str, order_id: int
+) -> "stripe.Transfer | None":
+    for transfer in client.v1.transfers.list(params={"transfer_group": group}).auto_paging_iter():
+        if _metadata(transfer).get("order_id") == str(order_id):
+            return transfer
+    return None
+
+
+def _metadata(transfer: "stripe.Transfer") -> dict[str, str]:
+    metadata: dict[str, object] = transfer.metadata.to_dict() if transfer.metadata else {}
+    return {key: str(value) for key, value in metadata.items()}
 
 
 def _charge_id(charge: "str | stripe.Charge | None") -> str:

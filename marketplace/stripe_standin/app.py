@@ -7,7 +7,8 @@ JSON answers and Stripe's error shape ``{"error": {"type", "message", "param", "
 - ``POST /v1/checkout/sessions``, ``GET /v1/checkout/sessions/{id}``,
   ``POST /v1/checkout/sessions/{id}/expire``
 - ``GET /v1/payment_intents/{id}``
-- ``POST /v1/transfers``, ``GET /v1/transfers/{id}``, ``POST /v1/transfers/{id}/reversals``
+- ``POST /v1/transfers``, ``GET /v1/transfers`` (by ``transfer_group``),
+  ``GET /v1/transfers/{id}``, ``POST /v1/transfers/{id}/reversals``
 - ``POST /v1/refunds``
 
 A POST with an ``Idempotency-Key`` is answered once: the same key again replays the first
@@ -57,6 +58,7 @@ ROUTES = Map(
         ),
         Rule("/v1/payment_intents/<object_id>", methods=["GET"], endpoint="intent_get"),
         Rule("/v1/transfers", methods=["POST"], endpoint="transfer_create"),
+        Rule("/v1/transfers", methods=["GET"], endpoint="transfer_list"),
         Rule("/v1/transfers/<object_id>", methods=["GET"], endpoint="transfer_get"),
         Rule("/v1/transfers/<object_id>/reversals", methods=["POST"], endpoint="reversal_create"),
         Rule("/v1/refunds", methods=["POST"], endpoint="refund_create"),
@@ -130,7 +132,12 @@ class StandinApp:
                 },
                 401,
             )
-        params = decode_form(request.get_data(as_text=True))
+        # POST sends its parameters in the body, GET in the query string.
+        params = decode_form(
+            request.get_data(as_text=True)
+            if request.method == "POST"
+            else request.query_string.decode()
+        )
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or not key:
             return self._call(endpoint, params, args)
@@ -176,6 +183,7 @@ class StandinApp:
             "intent_get": lambda: state.get("payment_intent", object_id),
             "transfer_create": lambda: state.transfer_create(params),
             "transfer_get": lambda: state.get("transfer", object_id),
+            "transfer_list": lambda: state.transfer_list(params),
             "reversal_create": lambda: state.reversal_create(object_id, params),
             "refund_create": lambda: state.refund_create(params),
             "dispute_create": lambda: state.dispute_create(params),

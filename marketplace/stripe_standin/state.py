@@ -304,6 +304,18 @@ class State:
                 }
             )
 
+    def transfer_list(self, params: Obj) -> Obj:
+        """GET /v1/transfers, filtered by `transfer_group` when given; newest first, one page."""
+        with self.lock:
+            group = params.get("transfer_group")
+            found = [
+                t
+                for t in self.objects.values()
+                if t["object"] == "transfer" and (group is None or t["transfer_group"] == group)
+            ]
+        found.sort(key=lambda t: (t["created"], t["id"]), reverse=True)
+        return {"object": "list", "url": "/v1/transfers", "data": found, "has_more": False}
+
     def reversal_create(self, transfer_id: str, params: Obj) -> Obj:
         with self.lock:
             transfer = self.get("transfer", transfer_id)

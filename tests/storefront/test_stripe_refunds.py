@@ -23,6 +23,7 @@ from marketplace.models import (
 )
 from marketplace.payment_reconciliation import payment_mismatches
 from marketplace.services import order_cancel
+from marketplace.stripe_provider import seller_transfer_create
 from tests.factories import SellerUserFactory, operator_user
 from tests.storefront.conftest import add, checkout_post
 
@@ -318,3 +319,58 @@ def test_while_a_refund_waits_for_stripe_the_order_keeps_its_state(paid, client)
     alpine.refresh_from_db()
     assert alpine.status == OrderStatus.PAID
     assert ProviderRefund.objects.count() == 1
+
+
+def test_a_transfer_refused_then_retried_after_a_refund_is_made_for_the_smaller_amount(
+    client, products, sellers, stripe_standin, django_capture_on_commit_callbacks, operator
+):
+    for seller in sellers:
+        stripe_standin.onboard(seller)
+    alpine_account = sellers[0].payment_account.stripe_account_id
+    stripe_standin.app.state.objects[alpine_account]["payouts_enabled"] = False
+    checkout = pay(client, products, stripe_standin, django_capture_on_commit_callbacks)
+    alpine = checkout.orders.get(seller=sellers[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        operator.post(
+            f"/api/orders/{alpine.pk}/refund/",
+            {"lines": [{"line_id": alpine.lines.get().pk, "quantity": 1}]},
+            format="json",
+        )
+    stripe_standin.app.state.objects[alpine_account]["payouts_enabled"] = True
+
+    transfer = seller_transfer_create(order_id=alpine.pk)
+
+    # 36.36 - 2.98 commission - the 18.18 refund net of the 1.49 it returns = 16.69
+    assert transfer.amount == Decimal("16.69")
+    assert [
+        t["amount"]
+        for t in stripe_standin.objects("transfer")
+        if t["destination"] == (alpine_account)
+    ] == [1669]
+    assert ProviderRefund.objects.get(order=alpine).transfer_reversal_id == "deducted"
+    assert list(payment_mismatches()) == []
+
+
+def test_a_transfer_whose_answer_was_lost_is_found_and_the_refund_since_is_reversed_from_it(
+    paid, stripe_standin, django_capture_on_commit_callbacks, operator
+):
+    _, alpine, _ = paid
+    made = SellerTransfer.objects.get(order=alpine)
+    SellerTransfer.objects.filter(pk=made.pk).delete()  # as if its answer never reached us
+    with django_capture_on_commit_callbacks(execute=True):
+        operator.post(
+            f"/api/orders/{alpine.pk}/refund/",
+            {"lines": [{"line_id": alpine.lines.get().pk, "quantity": 1}]},
+            format="json",
+        )
+    assert ProviderRefund.objects.get(order=alpine).transfer_reversal_id == ""
+
+    with django_capture_on_commit_callbacks(execute=True):
+        found = seller_transfer_create(order_id=alpine.pk)
+
+    assert (found.provider_transfer_id, found.amount) == (made.provider_transfer_id, made.amount)
+    assert len(stripe_standin.objects("transfer")) == 2  # one per seller order, none again
+    refund = ProviderRefund.objects.get(order=alpine)
+    assert refund.reversed_amount == Decimal("16.69")
+    assert stripe_standin.app.state.objects[made.provider_transfer_id]["amount_reversed"] == 1669
+    assert list(payment_mismatches()) == []
