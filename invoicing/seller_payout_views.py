@@ -10,7 +10,6 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from invoicing.client import SpaceInvoicesError
 from invoicing.commission_invoices import (
     commission_annex_csv,
     commission_documents_for_seller,
@@ -18,17 +17,13 @@ from invoicing.commission_invoices import (
     payout_statement_csv,
     payout_statements,
 )
-from invoicing.models import DocumentState
 from invoicing.payout_pdf import payout_statement_pdf
 from invoicing.seller_views import (
-    DOCUMENT_NOT_FOUND,
-    NOT_ISSUED,
-    PDF_UNAVAILABLE,
     _page,
     _refuse,
+    document_pdf_response,
     seller_member_required,
 )
-from invoicing.services import document_pdf
 from sellers.models import SellerUser
 
 
@@ -53,25 +48,8 @@ def commission_list(request: HttpRequest, membership: SellerUser) -> HttpRespons
 @seller_member_required
 def commission_pdf(request: HttpRequest, membership: SellerUser, pk: int) -> HttpResponse:
     document = commission_documents_for_seller(membership.seller).filter(pk=pk).first()
-    if document is None:
-        return _refuse(
-            request,
-            DOCUMENT_NOT_FOUND,
-            status=404,
-            title="Document not found",
-            membership=membership,
-        )
-    if document.state != DocumentState.ISSUED:
-        return _refuse(request, NOT_ISSUED, status=404, title="No PDF yet", membership=membership)
-    try:
-        pdf = document_pdf(invoice=document)
-    except SpaceInvoicesError:
-        return _refuse(
-            request, PDF_UNAVAILABLE, status=502, title="PDF unavailable", membership=membership
-        )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="commission-{document.number}.pdf"'
-    return response
+    filename = f"commission-{document.number}.pdf" if document is not None else ""
+    return document_pdf_response(request, membership, document, filename)
 
 
 @require_GET

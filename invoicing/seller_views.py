@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import ApplicationError
 from invoicing import selectors, seller_entities
 from invoicing.client import SpaceInvoicesError
-from invoicing.models import DocumentKind, DocumentState
+from invoicing.models import Document, DocumentKind, DocumentState
 from invoicing.seller_forms import DocumentFilterForm, OrderFilterForm
 from invoicing.services import document_e_invoice, document_pdf
 from marketplace.models import OrderStatus
@@ -158,6 +158,15 @@ def document_list(request: HttpRequest, membership: SellerUser) -> HttpResponse:
 @seller_member_required
 def document_pdf_download(request: HttpRequest, membership: SellerUser, pk: int) -> HttpResponse:
     document = selectors.seller_document_list(membership.seller).filter(pk=pk).first()
+    filename = document.pdf_filename() if document is not None else ""
+    return document_pdf_response(request, membership, document, filename)
+
+
+def document_pdf_response(
+    request: HttpRequest, membership: SellerUser, document: Document | None, filename: str
+) -> HttpResponse:
+    """One of the seller's documents as a PDF download (404 when it is not the seller's or not
+    issued, 502 when Space Invoices does not answer)."""
     if document is None:
         return _refuse(
             request,
@@ -175,7 +184,7 @@ def document_pdf_download(request: HttpRequest, membership: SellerUser, pk: int)
             request, PDF_UNAVAILABLE, status=502, title="PDF unavailable", membership=membership
         )
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document.pdf_filename()}"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

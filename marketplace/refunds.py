@@ -62,8 +62,7 @@ def order_refund_request(
         return services.order_refund(order_id=order_id, lines=lines, actor=actor)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if order.provider_refunds.filter(status=ProviderRefundStatus.PENDING).exists():
-            raise _pending_error()
+        services.refuse_while_refund_pending(order)
         refunded = _refund_lines_check(order, lines)
         amount = _refund_amount(order, refunded)
         if amount <= 0:
@@ -95,8 +94,7 @@ def order_cancel_request(*, order_id: int, actor: User | None = None) -> Order:
             raise ApplicationError(
                 f"A {order.status} order cannot become cancelled.", field="status", code="conflict"
             )
-        if order.provider_refunds.filter(status=ProviderRefundStatus.PENDING).exists():
-            raise _pending_error()
+        services.refuse_while_refund_pending(order)
         left = order.total_gross - _refunded_amount(order)
         if left <= 0:
             return services.order_cancel(order_id=order_id, actor=actor)
@@ -129,16 +127,6 @@ def _refunded_units(order: Order) -> int:
         int(quantity)
         for earlier in order.provider_refunds.filter(status__in=OPEN_OR_DONE)
         for quantity in earlier.lines.values()
-    )
-
-
-def _pending_error() -> ApplicationError:
-    return ApplicationError(
-        "A refund of this order is waiting for the payment provider; try again once it is "
-        "confirmed.",
-        field="status",
-        code="conflict",
-        http_status=409,
     )
 
 

@@ -351,7 +351,7 @@ def order_mark_paid_locked(
 def order_fulfil(*, order_id: int, actor: User | None = None) -> Order:
     with transaction.atomic():
         order = _locked(order_id)
-        _refuse_while_refund_pending(order)
+        refuse_while_refund_pending(order)
         if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
             raise _transition_error(order, "fulfilled")
         order.status = OrderStatus.FULFILLED
@@ -367,7 +367,7 @@ def order_cancel(*, order_id: int, actor: User | None = None) -> Order:
     and its units go back into the products' counted stock."""
     with transaction.atomic():
         order = _locked(order_id)
-        _refuse_while_refund_pending(order)
+        refuse_while_refund_pending(order)
         if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
             raise _transition_error(order, "cancelled")
         order.status = OrderStatus.CANCELLED
@@ -388,7 +388,7 @@ def order_refund(
         raise ApplicationError("Name at least one line to refund.", field="lines")
     with transaction.atomic():
         order = _locked(order_id)
-        _refuse_while_refund_pending(order)
+        refuse_while_refund_pending(order)
         if order.paid_at is None or order.status == OrderStatus.CANCELLED:
             raise ApplicationError(
                 f"Only a paid order can be refunded; this one is {order.status}.",
@@ -440,7 +440,7 @@ def _audit_transition(
     )
 
 
-def _refuse_while_refund_pending(order: Order) -> None:
+def refuse_while_refund_pending(order: Order) -> None:
     """A refund sent to the payment provider and not yet confirmed (marketplace.refunds) is
     applied to the order as it stands when the provider confirms it: until then the order keeps
     its state. (The refund being confirmed is no longer pending when it is applied.)"""

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 
 from invoicing.models import Document, DocumentLine, DocumentState
 from invoicing.seller_entities import seller_entity_create
+from marketplace import services
 from marketplace.models import Checkout, Order, OrderLine, OrderStatus, Product, TaxCategory
 from marketplace.pricing import PricedLine, order_totals
 from marketplace.services import BillingDetails
@@ -180,3 +181,17 @@ def invoice_with_lines(lines: list[tuple[int, Decimal, Decimal]]) -> Document:
     return InvoiceFactory(
         order=order, total_net=totals.net, total_tax=totals.tax, total_gross=totals.gross
     )
+
+
+def paid_order(billing: BillingDetails, callbacks: Any, *lines: tuple[Product, int]) -> Order:
+    """A one-seller order of (product, quantity) lines, placed and paid; `callbacks` is
+    django_capture_on_commit_callbacks, so its invoice is issued."""
+    checkout = services.checkout_create(
+        buyer=UserFactory(),
+        lines=[services.CartLine(product.pk, quantity) for product, quantity in lines],
+        billing=billing,
+    )
+    order: Order = checkout.orders.get()
+    with callbacks(execute=True):
+        services.order_mark_paid(order_id=order.pk)
+    return order

@@ -29,6 +29,7 @@ from tests.factories import (
     ProductFactory,
     SellerUserFactory,
     UserFactory,
+    paid_order,
     seller_with_entity,
 )
 
@@ -40,32 +41,8 @@ LAST_MONTH = previous_month(TODAY)
 
 
 @pytest.fixture
-def operator(settings, sandbox):
-    settings.OPERATOR_NAME = "Marketplace d.o.o."
-    settings.OPERATOR_COUNTRY = "SI"
-    settings.OPERATOR_VAT_NUMBER = "SI12345679"
-    settings.OPERATOR_ADDRESS = "Dunajska 1"
-    settings.OPERATOR_POST_CODE = "1000"
-    settings.OPERATOR_CITY = "Ljubljana"
-    return operator_entity_ensure()
-
-
-@pytest.fixture
 def seller(operator):
     return seller_with_entity(business_name="Lonček d.o.o.")
-
-
-def bought(seller, callbacks, *lines):
-    """A paid, invoiced order of (product, quantity) lines."""
-    checkout = orders.checkout_create(
-        buyer=UserFactory(),
-        lines=[orders.CartLine(product.pk, quantity) for product, quantity in lines],
-        billing=BILLING,
-    )
-    order = checkout.orders.get()
-    with callbacks(execute=True):
-        orders.order_mark_paid(order_id=order.pk)
-    return order
 
 
 def dated(document_filter, day):
@@ -99,7 +76,7 @@ def test_the_operator_entity_never_holds_a_sellers_sale(
     seller, operator, django_capture_on_commit_callbacks
 ):
     mug = ProductFactory(seller=seller, unit_price=Decimal("12.99"))
-    order = bought(seller, django_capture_on_commit_callbacks, (mug, 2))
+    order = paid_order(BILLING, django_capture_on_commit_callbacks, (mug, 2))
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_cancel(order_id=order.pk)
 
@@ -119,8 +96,8 @@ def test_month_commission_invoice_credit_note_and_payout_statement_reconcile(
         seller=seller, name="Honey", unit_price=Decimal("7.45"), tax_category=TaxCategory.REDUCED
     )
     cup = ProductFactory(seller=seller, name="Cup", unit_price=Decimal("5.00"))
-    order_a = bought(seller, django_capture_on_commit_callbacks, (mug, 3), (honey, 2))
-    order_b = bought(seller, django_capture_on_commit_callbacks, (cup, 4))
+    order_a = paid_order(BILLING, django_capture_on_commit_callbacks, (mug, 3), (honey, 2))
+    order_b = paid_order(BILLING, django_capture_on_commit_callbacks, (cup, 4))
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_refund(
             order_id=order_b.pk,
@@ -200,7 +177,7 @@ def test_annex_lists_each_sale_document_with_its_commission(
     seller, django_capture_on_commit_callbacks
 ):
     mug = ProductFactory(seller=seller, unit_price=Decimal("12.99"))
-    order = bought(seller, django_capture_on_commit_callbacks, (mug, 3))
+    order = paid_order(BILLING, django_capture_on_commit_callbacks, (mug, 3))
     invoice = Document.objects.get(order=order)
 
     annex = commission_annex_csv(seller=seller, period_start=THIS_MONTH).splitlines()
@@ -223,7 +200,7 @@ def test_commission_of_a_seller_in_another_member_state_is_reverse_charged(
         city="Berlin",
     )
     mug = ProductFactory(seller=seller, unit_price=Decimal("20.00"))
-    bought(seller, django_capture_on_commit_callbacks, (mug, 1))
+    paid_order(BILLING, django_capture_on_commit_callbacks, (mug, 1))
 
     with django_capture_on_commit_callbacks(execute=True):
         [written] = commission_documents_write(seller_id=seller.pk, period_start=THIS_MONTH)
@@ -243,7 +220,7 @@ def test_commission_documents_wait_for_pending_sales_of_the_month(
     seller, django_capture_on_commit_callbacks
 ):
     mug = ProductFactory(seller=seller, unit_price=Decimal("12.99"))
-    order = bought(seller, django_capture_on_commit_callbacks, (mug, 1))
+    order = paid_order(BILLING, django_capture_on_commit_callbacks, (mug, 1))
     Document.objects.filter(order=order).update(state=DocumentState.PENDING, paid_at=None)
 
     with pytest.raises(Exception, match="pending"):
@@ -257,7 +234,7 @@ def test_documents_written_before_the_operator_entity_wait_and_are_issued_with_i
 ):
     seller = seller_with_entity()
     mug = ProductFactory(seller=seller, unit_price=Decimal("12.99"))
-    bought(seller, django_capture_on_commit_callbacks, (mug, 1))
+    paid_order(BILLING, django_capture_on_commit_callbacks, (mug, 1))
     with django_capture_on_commit_callbacks(execute=True):
         [waiting] = commission_documents_write(seller_id=seller.pk, period_start=THIS_MONTH)
     waiting.refresh_from_db()
@@ -277,7 +254,7 @@ def test_beat_task_writes_the_previous_month_per_seller(
     seller, django_capture_on_commit_callbacks, monkeypatch
 ):
     mug = ProductFactory(seller=seller, unit_price=Decimal("12.99"))
-    order = bought(seller, django_capture_on_commit_callbacks, (mug, 1))
+    order = paid_order(BILLING, django_capture_on_commit_callbacks, (mug, 1))
     dated({"order": order}, LAST_MONTH)
     queued = []
     monkeypatch.setattr(tasks.commission_documents, "delay", lambda *args: queued.append(args))
@@ -296,9 +273,9 @@ def test_seller_sees_its_commission_documents_and_payout_statement(
     client, seller, django_capture_on_commit_callbacks
 ):
     mug = ProductFactory(seller=seller, unit_price=Decimal("12.99"))
-    bought(seller, django_capture_on_commit_callbacks, (mug, 3))
+    paid_order(BILLING, django_capture_on_commit_callbacks, (mug, 3))
     other = seller_with_entity(business_name="Other d.o.o.")
-    bought(other, django_capture_on_commit_callbacks, (ProductFactory(seller=other), 1))
+    paid_order(BILLING, django_capture_on_commit_callbacks, (ProductFactory(seller=other), 1))
     with django_capture_on_commit_callbacks(execute=True):
         [mine] = commission_documents_write(seller_id=seller.pk, period_start=THIS_MONTH)
         [theirs] = commission_documents_write(seller_id=other.pk, period_start=THIS_MONTH)
@@ -346,7 +323,7 @@ def test_a_lost_answer_gives_one_commission_invoice_through_retry_and_reconcilia
     then finds it by its metadata and mirrors it, and a later retry creates nothing more."""
     settings.INVOICE_MAX_ATTEMPTS = 2
     mug = ProductFactory(seller=seller, unit_price=Decimal("12.99"))
-    bought(seller, django_capture_on_commit_callbacks, (mug, 3))
+    paid_order(BILLING, django_capture_on_commit_callbacks, (mug, 3))
     with django_capture_on_commit_callbacks(execute=False):
         [invoice] = commission_documents_write(seller_id=seller.pk, period_start=THIS_MONTH)
     sandbox.faults(lost_response_rate=1)
@@ -411,7 +388,7 @@ def test_a_months_commission_is_taxed_by_the_rules_of_that_month_not_of_the_day_
     seller, operator, sandbox, django_capture_on_commit_callbacks, monkeypatch
 ):
     cup = ProductFactory(seller=seller, name="Cup", unit_price=Decimal("5.00"))
-    order = bought(seller, django_capture_on_commit_callbacks, (cup, 2))
+    order = paid_order(BILLING, django_capture_on_commit_callbacks, (cup, 2))
     dated({"order": order}, LAST_MONTH.replace(day=15))
     asked_on = []
     treatment = commission_invoices.commission_treatment

@@ -22,7 +22,7 @@ from marketplace import services as orders
 from marketplace.models import Checkout, Order, OrderLine
 from marketplace.tax import IOSS_NOTE, OSS_NOTE
 from reporting.filings.oss import Quarter, oss_documents
-from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
+from tests.factories import BILLING, ProductFactory, UserFactory, paid_order, seller_with_entity
 
 pytestmark = pytest.mark.django_db
 
@@ -38,31 +38,8 @@ GERMAN_CONSUMER = orders.BillingDetails(
 
 
 @pytest.fixture
-def operator(settings, sandbox):
-    settings.OPERATOR_NAME = "Marketplace d.o.o."
-    settings.OPERATOR_COUNTRY = "SI"
-    settings.OPERATOR_VAT_NUMBER = "SI12345679"
-    settings.OPERATOR_ADDRESS = "Dunajska 1"
-    settings.OPERATOR_POST_CODE = "1000"
-    settings.OPERATOR_CITY = "Ljubljana"
-    return operator_entity_ensure()
-
-
-@pytest.fixture
 def american(operator):
     return seller_with_entity(business_name="Maple & Co", country="US", tax_number="123456789")
-
-
-def paid(billing, callbacks, *lines):
-    checkout = orders.checkout_create(
-        buyer=UserFactory(),
-        lines=[orders.CartLine(product.pk, quantity) for product, quantity in lines],
-        billing=billing,
-    )
-    order = checkout.orders.get()
-    with callbacks(execute=True):
-        orders.order_mark_paid(order_id=order.pk)
-    return order
 
 
 def test_the_operator_has_a_second_entity_numbering_deemed_sales_apart(operator, sandbox):
@@ -85,7 +62,7 @@ def test_goods_in_the_eu_of_a_seller_outside_it_are_invoiced_by_the_operator_wit
         seller=american, name="Lamp", unit_price=Decimal("50.00"), ships_from="DE"
     )
 
-    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 2))
+    order = paid_order(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 2))
 
     assert (order.deemed_supply, order.transaction_type, order.tax_note) == (
         "oss",
@@ -144,7 +121,7 @@ def test_a_refund_of_a_deemed_sale_is_credited_by_the_operators_deemed_sales_ent
     american, operator, django_capture_on_commit_callbacks
 ):
     lamp = ProductFactory(seller=american, unit_price=Decimal("50.00"), ships_from="DE")
-    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 2))
+    order = paid_order(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 2))
     line = OrderLine.objects.get(order=order)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -179,7 +156,7 @@ def test_cancelling_a_deemed_sale_credits_the_buyers_invoice_and_the_sellers_sup
     american, operator, django_capture_on_commit_callbacks
 ):
     lamp = ProductFactory(seller=american, unit_price=Decimal("50.00"), ships_from="DE")
-    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 2))
+    order = paid_order(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 2))
 
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_cancel(order_id=order.pk)
@@ -201,7 +178,7 @@ def test_an_imported_consignment_up_to_150_euro_is_the_operators_sale_with_ioss(
 ):
     lamp = ProductFactory(seller=american, unit_price=Decimal("75.00"))
 
-    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 2))
+    order = paid_order(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 2))
 
     assert (order.deemed_supply, order.tax_note, order.total_gross) == (
         "ioss",
@@ -269,7 +246,7 @@ def test_a_deemed_sale_waits_for_the_operators_entity_and_is_issued_with_it(
     settings.OPERATOR_COUNTRY = "SI"
     american = seller_with_entity(business_name="Maple & Co", country="US", tax_number="123456789")
     lamp = ProductFactory(seller=american, unit_price=Decimal("50.00"), ships_from="DE")
-    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 1))
+    order = paid_order(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 1))
     invoice = Document.objects.get(order=order, purpose=DocumentPurpose.SALE)
     assert (invoice.state, invoice.entity_id) == (DocumentState.PENDING, "")
 
@@ -290,7 +267,7 @@ def test_an_eu_sellers_sale_to_an_eu_consumer_stays_the_sellers(
     slovenian = seller_with_entity(business_name="Lonček d.o.o.")
     mug = ProductFactory(seller=slovenian, unit_price=Decimal("10.00"))
 
-    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (mug, 1))
+    order = paid_order(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (mug, 1))
 
     assert order.deemed_supply == ""
     assert list(Document.objects.filter(order=order).values_list("purpose", "entity_id")) == [
@@ -306,7 +283,7 @@ def test_a_non_eu_sellers_sale_to_an_eu_business_stays_its_own(
         **{**vars(BILLING), "company": "Novak d.o.o.", "vat_number": "SI50223054"}
     )
 
-    order = paid(billing, django_capture_on_commit_callbacks, (lamp, 1))
+    order = paid_order(billing, django_capture_on_commit_callbacks, (lamp, 1))
 
     assert (order.deemed_supply, order.transaction_type) == ("", "3w_b2b")
     assert list(Document.objects.filter(order=order).values_list("purpose", "entity_id")) == [
@@ -320,7 +297,7 @@ def test_a_sale_to_a_buyer_outside_the_eu_is_no_deemed_supply(
     lamp = ProductFactory(seller=american, unit_price=Decimal("50.00"), ships_from="DE")
     billing = orders.BillingDetails(**{**vars(BILLING), "country": "CH"})
 
-    order = paid(billing, django_capture_on_commit_callbacks, (lamp, 1))
+    order = paid_order(billing, django_capture_on_commit_callbacks, (lamp, 1))
 
     assert (order.deemed_supply, order.transaction_type) == ("", "3w_b2c")
     assert Document.objects.get(order=order).entity_id == american.entity_id
@@ -330,7 +307,7 @@ def test_reconciling_the_sellers_entity_finds_its_supply_and_nothing_amiss(
     american, operator, django_capture_on_commit_callbacks
 ):
     lamp = ProductFactory(seller=american, unit_price=Decimal("50.00"), ships_from="DE")
-    paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 1))
+    paid_order(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 1))
 
     assert reconcile(full=True) == []
     assert not Finding.objects.exists()
@@ -340,7 +317,7 @@ def test_the_sellers_oss_return_leaves_out_the_operators_deemed_sale(
     american, django_capture_on_commit_callbacks
 ):
     lamp = ProductFactory(seller=american, unit_price=Decimal("50.00"), ships_from="DE")
-    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 1))
+    order = paid_order(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 1))
     invoice = Document.objects.get(order=order, purpose=DocumentPurpose.SALE)
     assert (invoice.state, invoice.transaction_type, invoice.rate_source) == (
         DocumentState.ISSUED,
@@ -355,7 +332,7 @@ def test_the_sellers_payout_counts_its_supply_not_the_operators_vat(
     american, django_capture_on_commit_callbacks
 ):
     lamp = ProductFactory(seller=american, unit_price=Decimal("50.00"), ships_from="DE")
-    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 2))
+    order = paid_order(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 2))
     line = OrderLine.objects.get(order=order)
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_refund(order_id=order.pk, lines=[orders.RefundLine(line.pk, 1)])
@@ -378,7 +355,7 @@ def test_the_buyer_downloads_the_operators_invoice_but_not_the_sellers_supply_to
     lamp = ProductFactory(
         seller=american, name="Lamp", unit_price=Decimal("50.00"), ships_from="DE"
     )
-    order = paid(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 1))
+    order = paid_order(GERMAN_CONSUMER, django_capture_on_commit_callbacks, (lamp, 1))
     client.force_login(order.buyer)
     invoice = Document.objects.get(order=order, purpose=DocumentPurpose.SALE)
     supply = Document.objects.get(order=order, purpose=DocumentPurpose.SUPPLY_TO_OPERATOR)
