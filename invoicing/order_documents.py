@@ -5,6 +5,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import QuerySet
+
 from invoicing.distance_sales import distance_sales_lock, distance_sales_over_threshold
 from invoicing.models import Document, DocumentKind, DocumentPurpose
 from invoicing.services import (
@@ -43,9 +45,10 @@ class OrderDocuments:
             invoice_request(order=order)
 
     def order_paid(self, *, order: Order) -> None:
-        invoice = _invoice_of(order)
-        if invoice is not None:  # invoiced earlier: record the payment on it
-            payment_record_request(invoice=invoice)
+        # Most orders are invoiced when paid: whether one was earlier is asked by its id alone.
+        invoice_id = _sale_invoices(order).values_list("pk", flat=True).first()
+        if invoice_id is not None:  # invoiced earlier: record the payment on it
+            payment_record_request(invoice=Document.objects.get(pk=invoice_id))
         elif invoice_point_reached(order):  # invoiced now, with the payment inline
             invoice_write(order=order)
 
@@ -70,9 +73,13 @@ class OrderDocuments:
 
 
 def _invoice_of(order: Order) -> Document | None:
+    return _sale_invoices(order).first()
+
+
+def _sale_invoices(order: Order) -> QuerySet[Document]:
     return Document.objects.filter(
         order=order, kind=DocumentKind.INVOICE, purpose=DocumentPurpose.SALE
-    ).first()
+    )
 
 
 def _supply_of(order: Order) -> Document | None:

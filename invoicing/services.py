@@ -17,7 +17,7 @@ from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -370,11 +370,28 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
     counter says) first looks the document up by its metadata, and mirrors it if it exists.
     A rejection (or a 401 / 404) marks the row failed with the API's reason. A transient error
     is recorded and propagates for the task to retry with the same request id, until the row
-    has used its attempts and is marked failed.
+    has used its attempts and is marked failed. Once issued, the email to the buyer is the send
+    task's (document_send).
     """
-    invoice = Document.objects.select_related("order__seller", "credited_invoice").get(
-        pk=invoice_id
-    )
+    _issue(invoice_id, client, send_later=True)
+    return Document.objects.get(pk=invoice_id)
+
+
+def document_issue_and_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> None:
+    """What the issue task runs: document_issue, then the buyer's email in the same task, as
+    document_send posts it (one task per document instead of two). A transient failure of
+    either propagates for the task to retry: the document issued, the retry goes on to the
+    email; the sweeper drives whatever the task's retries left."""
+    client = client or gateway.space_invoices_client()
+    _send(_issue(invoice_id, client, send_later=False), client)
+
+
+def _issue(invoice_id: int, client: SpaceInvoicesClient | None, *, send_later: bool) -> Document:
+    """document_issue's work; the row as this attempt left it (mirrored when issued).
+    `send_later`: an issued document's email is left to the send task."""
+    # With its order (mirroring reads its payment) and seller (the email names it); a VIES
+    # check and a credit note read what else they need.
+    invoice = Document.objects.select_related("order", "seller").get(pk=invoice_id)
     if invoice.state != DocumentState.PENDING or invoice.held_reason:
         return invoice
     if not invoice.entity_id:
@@ -392,17 +409,17 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
         invoice = _recheck_vies(invoice)
         if invoice.held_reason:
             return invoice
-    Document.objects.filter(pk=invoice.pk).update(
-        attempts=F("attempts") + 1, last_attempt_at=timezone.now()
-    )
-    invoice.refresh_from_db(fields=["attempts"])
+    # A first attempt sends its create at once: it is noted as sent with the attempt.
+    first = invoice.first_sent_at is None
+    invoice.attempts = _attempt_start(invoice, create_sending=first)
     client = client or gateway.space_invoices_client()
     create_sent = False
     try:
-        document = _created_earlier(client, invoice) if invoice.first_sent_at else None
+        document = None if first else _created_earlier(client, invoice)
         if document is None:
             payload = _payload_to_send(invoice)
-            _create_sending(invoice)
+            if not first:
+                _create_sending(invoice)
             create_sent = True
             if invoice.kind == DocumentKind.CREDIT_NOTE:
                 document = client.credit_note_create(
@@ -416,16 +433,16 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
         if invoice.attempts >= settings.INVOICE_MAX_ATTEMPTS:
             reason = f"gave up after {invoice.attempts} attempts: {error}"
             document_mark_failed(invoice_id=invoice.pk, reason=reason)
-            return Document.objects.get(pk=invoice.pk)
+            return invoice
         Document.objects.filter(pk=invoice.pk).update(last_error=str(error))
         raise
     except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
         if create_sent:  # the API refused the create: it created nothing
             Document.objects.filter(pk=invoice.pk).update(outcome_unknown=False)
         document_mark_failed(invoice_id=invoice.pk, reason=str(error))
-        return Document.objects.get(pk=invoice.pk)
-    _mirror(invoice, document)
-    return Document.objects.get(pk=invoice.pk)
+        return invoice
+    _mirror(invoice, document, send_later=send_later)
+    return invoice
 
 
 def document_find_remote(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Document:
@@ -458,26 +475,35 @@ def document_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None)
     """Email the issued document to the buyer through Space Invoices, once.
 
     Due when its row says so (``send_due_at``, written with the issued state), until
-    ``sent_at``: the task, then the sweeper, drive it. The post is noted (and committed) before
-    it goes out; from then on every attempt first looks the message up in Space Invoices and
-    posts only if it is not there, always with the same request id, so a replayed post sends
-    nothing twice either. A refusal is kept on the row for admin; the sweeper then leaves it.
+    ``sent_at``: the issue task (document_issue_and_send), else this one's, then the sweeper,
+    drive it. The post is noted (and committed) before it goes out; from then on every attempt
+    first looks the message up in Space Invoices and posts only if it is not there, always with
+    the same request id, so a replayed post sends nothing twice either. A refusal is kept on the
+    row for admin; the sweeper then leaves it.
     """
-    invoice = Document.objects.select_related("order", "seller").get(pk=invoice_id)
+    _send(
+        Document.objects.select_related("order", "seller").get(pk=invoice_id),
+        client or gateway.space_invoices_client(),
+    )
+    return Document.objects.get(pk=invoice_id)
+
+
+def _send(invoice: Document, client: SpaceInvoicesClient) -> None:
+    """document_send's work for the row as read (with its order and seller)."""
     if (
         invoice.sent_at is not None
         or invoice.send_due_at is None
         or invoice.send_error
         or invoice.state != DocumentState.ISSUED
     ):
-        return invoice
-    Document.objects.filter(pk=invoice.pk).update(last_attempt_at=timezone.now())
-    client = client or gateway.space_invoices_client()
+        return
+    now = timezone.now()
+    # A first post is noted with the attempt; a later one looks for the earlier post first.
+    first = invoice.send_posted_at is None
+    noted = {"send_posted_at": Coalesce(F("send_posted_at"), Value(now))} if first else {}
+    Document.objects.filter(pk=invoice.pk).update(last_attempt_at=now, **noted)
     try:
-        if invoice.send_posted_at is None or not _sent_earlier(client, invoice):
-            Document.objects.filter(pk=invoice.pk).update(
-                send_posted_at=Coalesce(F("send_posted_at"), Value(timezone.now()))
-            )
+        if first or not _sent_earlier(client, invoice):
             client.document_send(
                 entity_id=invoice.entity_id,
                 document_id=str(invoice.remote_id),
@@ -494,9 +520,8 @@ def document_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None)
     except SpaceInvoicesError as error:  # refused: no retry helps
         Document.objects.filter(pk=invoice.pk).update(send_error=str(error))
         logger.warning("document %s not sent: %s", invoice.pk, error)
-        return Document.objects.get(pk=invoice.pk)
+        return
     Document.objects.filter(pk=invoice.pk, sent_at__isnull=True).update(sent_at=timezone.now())
-    return Document.objects.get(pk=invoice.pk)
 
 
 def payment_record(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Document:
@@ -1160,8 +1185,10 @@ def _apply_treatment(invoice: Document, treatment: TaxTreatment, on: date) -> No
         document_payload_freeze(invoice=document)
 
 
-def _mirror(invoice: Document, document: RemoteDocument) -> None:
-    """Mirror the document onto its pending row (or a failed one whose document was found)."""
+def _mirror(invoice: Document, document: RemoteDocument, *, send_later: bool = True) -> None:
+    """Mirror the document onto its pending row (or a failed one whose document was found),
+    and onto `invoice` as this process holds it. `send_later`: the email to the buyer, when
+    due, is the send task's; otherwise the caller posts it (document_issue_and_send)."""
     total_net = document["total"]
     total_gross = document["total_with_tax"]
     now = timezone.now()
@@ -1179,35 +1206,38 @@ def _mirror(invoice: Document, document: RemoteDocument) -> None:
         paid_at, paid_inline = None, False
     to_buyer = to_buyer and settings.SEND_DOCUMENTS_TO_BUYERS
     with transaction.atomic():
+        mirrored = {
+            "state": DocumentState.ISSUED,
+            "remote_id": document["id"],
+            "number": document["number"] or "",
+            "shareable_id": document.get("shareable_id") or "",
+            "date": _parse_date(document.get("date")),
+            "date_due": _parse_date(document.get("date_due")),
+            "total_net": total_net,
+            "total_tax": total_gross - total_net,
+            "total_gross": total_gross,
+            "last_error": "",
+            "outcome_unknown": False,
+            "issued_at": now,
+            "payment_recorded_at": now if paid_inline else None,
+            "paid_at": now if paid else None,
+            # The email to the buyer is due from now (an outbox entry with the issued state).
+            "send_due_at": now if to_buyer else None,
+        }
         updated = Document.objects.filter(
             pk=invoice.pk, state__in=[DocumentState.PENDING, DocumentState.FAILED]
-        ).update(
-            state=DocumentState.ISSUED,
-            remote_id=document["id"],
-            number=document["number"] or "",
-            shareable_id=document.get("shareable_id") or "",
-            date=_parse_date(document.get("date")),
-            date_due=_parse_date(document.get("date_due")),
-            total_net=total_net,
-            total_tax=total_gross - total_net,
-            total_gross=total_gross,
-            last_error="",
-            outcome_unknown=False,
-            issued_at=now,
-            payment_recorded_at=now if paid_inline else None,
-            paid_at=now if paid else None,
-            # The email to the buyer is due from now (an outbox entry with the issued state).
-            send_due_at=now if to_buyer else None,
-        )
+        ).update(**mirrored)
         if not updated:
             return
+        for field, value in mirrored.items():
+            setattr(invoice, field, value)
         _audit(invoice, "document.issued", detail={"number": document["number"] or ""})
         hooks.document_issued(document=invoice)
         DocumentTax.objects.bulk_create(
             DocumentTax(document=invoice, rate=tax["rate"], base=tax["base"], amount=tax["amount"])
             for tax in document.get("taxes", [])
         )
-        if to_buyer:
+        if to_buyer and send_later:
             _enqueue("send_document", invoice.pk)
         if not paid_inline and invoice.kind == DocumentKind.INVOICE and paid_at:
             _enqueue("record_payment", invoice.pk)
@@ -1242,6 +1272,21 @@ def _payload_to_send(invoice: Document) -> DocumentCreate:
         payload.linked_documents = [credited]
         payload.metadata = {**(payload.metadata or {}), "credited_invoice_id": credited}
     return payload
+
+
+def _attempt_start(invoice: Document, *, create_sending: bool) -> int:
+    """Count the attempt on the row and return the count (committed at once). With
+    `create_sending`, the create about to go out is noted as _create_sending notes it."""
+    table, now = Document._meta.db_table, connection.ops.adapt_datetimefield_value(timezone.now())
+    noted = ", first_sent_at = COALESCE(first_sent_at, %s), outcome_unknown = TRUE"
+    sql = (
+        f"UPDATE {table} SET attempts = attempts + 1, last_attempt_at = %s"  # noqa: S608
+        f"{noted if create_sending else ''} WHERE id = %s RETURNING attempts"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, now, invoice.pk] if create_sending else [now, invoice.pk])
+        (attempts,) = cursor.fetchone()
+    return int(attempts)
 
 
 def _create_sending(invoice: Document) -> None:

@@ -33,7 +33,8 @@ def _run(task: Task[Any, Any], service: Callable[..., object], invoice_id: int) 
 
 @shared_task(name="invoicing.issue_document", bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def issue_document(self: Task[Any, Any], invoice_id: int) -> None:
-    _run(self, services.document_issue, invoice_id)
+    """The document issued, then emailed to its buyer (the send task's work, done here)."""
+    _run(self, services.document_issue_and_send, invoice_id)
 
 
 @shared_task(name="invoicing.send_document", bind=True, acks_late=True, max_retries=MAX_RETRIES)

@@ -30,6 +30,7 @@ from core.openapi import BAD_REQUEST
 from core.parsers import JSONParser
 from core.throttles import LoginThrottle, login_lockout_seconds
 from marketplace import selectors, services
+from marketplace.listing_cache import listing_cached
 from marketplace.models import Checkout, Order, Product
 
 
@@ -85,6 +86,14 @@ class CatalogListApi(generics.ListAPIView[Product]):
         if "seller" in query.validated_data:
             products = products.filter(seller_id=int(query.validated_data["seller"]))
         return products
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = listing_cached(
+            host=request.build_absolute_uri("/"),
+            parameters=request.query_params.dict(),
+            build=lambda: super(CatalogListApi, self).list(request, *args, **kwargs).data,
+        )
+        return Response(data)
 
 
 class CatalogDetailApi(generics.RetrieveAPIView[Product]):

@@ -99,6 +99,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # VIES answers (a day) and API throttle counters live here; use Redis in production
 # (CACHE_URL=redis://...) so that every web process counts against the same limits.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Seconds the public catalog listing's answers stay in the cache (marketplace/listing_cache.py):
+# a product or seller change shows in the listing within that time. 0 builds every answer.
+CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", default=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

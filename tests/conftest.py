@@ -24,6 +24,7 @@ from marketplace.celery import app as celery_app
 from marketplace.stripe_standin import StandinApp
 from marketplace.stripe_standin import create_app as standin_create_app
 from marketplace.stripe_standin.events import http_deliver
+from tests.integration.processes import free_port
 
 SANDBOX_KEY = "sk_sandbox_tests"
 
@@ -195,3 +196,16 @@ def stripe_standin(settings: Any, monkeypatch: pytest.MonkeyPatch) -> StripeStan
         stripe_provider, "stripe_http_client", lambda: StandinHTTPClient(standin.app)
     )
     return standin
+
+
+@pytest.fixture
+def cache_down(settings) -> str:
+    """The cache (throttle counters, the catalog listing) is a Redis nothing listens on."""
+    port = free_port()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    }
+    return f"Error 111 connecting to 127.0.0.1:{port}. Connection refused."

@@ -18,7 +18,6 @@ from marketplace.storefront.views import catalog as catalog_views
 from sellers.models import Seller, SellerStatus
 from sellers.onboarding import SellerDetails, seller_onboard
 from tests.factories import BILLING, ProductFactory, UserFactory, operator_user, seller_with_entity
-from tests.integration.processes import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -153,19 +152,6 @@ def test_any_other_server_error_under_the_api_is_json_in_production(settings, mo
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": "Server error.", "code": "server_error"}
-
-
-@pytest.fixture
-def cache_down(settings) -> str:
-    """The cache (throttle counters) is a Redis nothing listens on."""
-    port = free_port()
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{port}/0",
-        }
-    }
-    return f"Error 111 connecting to 127.0.0.1:{port}. Connection refused."
 
 
 def throttle_warnings(caplog) -> list[str]:

@@ -3,14 +3,16 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 import httpx
 import pytest
 from django.utils import timezone
 
-from invoicing import reconciliation, services
+from invoicing import reconciliation, services, tasks
 from invoicing.client import SpaceInvoicesClient, Transient
 from invoicing.models import Document, DocumentState
+from invoicing.sandbox import sandbox_transport
 from marketplace import services as orders
 from marketplace.models import Order
 from tests.factories import BILLING, ProductFactory, UserFactory, seller_with_entity
@@ -78,6 +80,69 @@ def test_nothing_is_due_when_documents_are_not_sent_to_buyers(
 
     assert invoice.state == DocumentState.ISSUED
     assert services.document_sweep_pending() == []
+
+
+def paid_invoice(callbacks) -> Document:
+    """A paid order's invoice, pending; its issue task is not run."""
+    product = ProductFactory(seller=seller_with_entity(), unit_price=Decimal("10.00"))
+    checkout = orders.checkout_create(
+        buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
+    )
+    with callbacks(execute=False):
+        orders.order_mark_paid(order_id=checkout.orders.get().pk)
+    return Document.objects.get(order__checkout=checkout)
+
+
+def test_the_issue_task_sends_the_document_itself(sandbox, django_capture_on_commit_callbacks):
+    invoice = paid_invoice(django_capture_on_commit_callbacks)
+
+    with (
+        mock.patch("invoicing.tasks.send_document.delay") as send_task,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        tasks.issue_document.apply(args=[invoice.pk]).get()
+
+    done = Document.objects.get(pk=invoice.pk)
+    assert (done.state, done.attempts, done.number) == (DocumentState.ISSUED, 1, f"{YEAR}-00001")
+    assert done.send_posted_at is not None
+    assert done.sent_at is not None
+    assert send_task.call_count == 0
+    assert messages(sandbox) == [(f"{YEAR}-00001", "ana@example.com")]
+
+
+def test_a_send_failing_in_the_issue_task_is_retried_without_a_second_create(
+    sandbox, django_capture_on_commit_callbacks
+):
+    invoice = paid_invoice(django_capture_on_commit_callbacks)
+    app = sandbox.app
+
+    def send_unavailable(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/send"):
+            return httpx.Response(503, json={"code": "unavailable", "message": "down"})
+        return sandbox_transport(app).handle_request(request)
+
+    http = httpx.Client(transport=httpx.MockTransport(send_unavailable), base_url="http://sb")
+    failing = SpaceInvoicesClient(base_url="http://sb", api_key="sk_sandbox_tests", http=http)
+    with pytest.raises(Transient):
+        services.document_issue_and_send(invoice_id=invoice.pk, client=failing)
+    issued = Document.objects.get(pk=invoice.pk)
+
+    services.document_issue_and_send(invoice_id=invoice.pk, client=sandbox.client())
+
+    done = Document.objects.get(pk=invoice.pk)
+    assert (issued.state, issued.sent_at, issued.send_posted_at is not None) == (
+        DocumentState.ISSUED,
+        None,
+        True,
+    )
+    assert (done.attempts, done.remote_id, done.sent_at is not None) == (
+        1,
+        issued.remote_id,
+        True,
+    )
+    listed = sandbox.client().invoice_list(entity_id=invoice.entity_id, query={}, limit=10)
+    assert [document["id"] for document in listed.data] == [issued.remote_id]
+    assert messages(sandbox) == [(f"{YEAR}-00001", "ana@example.com")]
 
 
 def test_the_sweeper_sends_a_document_whose_task_was_lost_once(
