@@ -383,17 +383,21 @@ def document_issue_and_send(*, invoice_id: int, client: SpaceInvoicesClient | No
     either propagates for the task to retry: the document issued, the retry goes on to the
     email; the sweeper drives whatever the task's retries left."""
     client = client or gateway.space_invoices_client()
-    _send(_issue(invoice_id, client, send_later=False), client)
+    invoice, send_noted = _issue(invoice_id, client, send_later=False)
+    _send(invoice, client, noted=send_noted)
 
 
-def _issue(invoice_id: int, client: SpaceInvoicesClient | None, *, send_later: bool) -> Document:
-    """document_issue's work; the row as this attempt left it (mirrored when issued).
+def _issue(
+    invoice_id: int, client: SpaceInvoicesClient | None, *, send_later: bool
+) -> tuple[Document, bool]:
+    """document_issue's work: the row as this attempt left it (mirrored when issued), and
+    whether this attempt issued it with its email noted as posting (see _mirror).
     `send_later`: an issued document's email is left to the send task."""
     # With its order (mirroring reads its payment) and seller (the email names it); a VIES
     # check and a credit note read what else they need.
     invoice = Document.objects.select_related("order", "seller").get(pk=invoice_id)
     if invoice.state != DocumentState.PENDING or invoice.held_reason:
-        return invoice
+        return invoice, False
     if not invoice.entity_id:
         raise NotReady(f"document {invoice.pk} waits for its seller's entity")
     if invoice.kind == DocumentKind.CREDIT_NOTE and not _credited_invoice_issued(invoice):
@@ -408,7 +412,7 @@ def _issue(invoice_id: int, client: SpaceInvoicesClient | None, *, send_later: b
         # Only before the first create: a confirmed answer is never asked again.
         invoice = _recheck_vies(invoice)
         if invoice.held_reason:
-            return invoice
+            return invoice, False
     # A first attempt sends its create at once: it is noted as sent with the attempt.
     first = invoice.first_sent_at is None
     invoice.attempts = _attempt_start(invoice, create_sending=first)
@@ -433,16 +437,15 @@ def _issue(invoice_id: int, client: SpaceInvoicesClient | None, *, send_later: b
         if invoice.attempts >= settings.INVOICE_MAX_ATTEMPTS:
             reason = f"gave up after {invoice.attempts} attempts: {error}"
             document_mark_failed(invoice_id=invoice.pk, reason=reason)
-            return invoice
+            return invoice, False
         Document.objects.filter(pk=invoice.pk).update(last_error=str(error))
         raise
     except SpaceInvoicesError as error:  # rejected, unauthorized, not found: no retry helps
         if create_sent:  # the API refused the create: it created nothing
             Document.objects.filter(pk=invoice.pk).update(outcome_unknown=False)
         document_mark_failed(invoice_id=invoice.pk, reason=str(error))
-        return invoice
-    _mirror(invoice, document, send_later=send_later)
-    return invoice
+        return invoice, False
+    return invoice, _mirror(invoice, document, send_later=send_later)
 
 
 def document_find_remote(*, invoice_id: int, client: SpaceInvoicesClient | None = None) -> Document:
@@ -488,8 +491,9 @@ def document_send(*, invoice_id: int, client: SpaceInvoicesClient | None = None)
     return Document.objects.get(pk=invoice_id)
 
 
-def _send(invoice: Document, client: SpaceInvoicesClient) -> None:
-    """document_send's work for the row as read (with its order and seller)."""
+def _send(invoice: Document, client: SpaceInvoicesClient, *, noted: bool = False) -> None:
+    """document_send's work for the row as read (with its order and seller). `noted`: the row
+    was issued by this task with its post noted (_mirror), so this is the first post."""
     if (
         invoice.sent_at is not None
         or invoice.send_due_at is None
@@ -497,11 +501,12 @@ def _send(invoice: Document, client: SpaceInvoicesClient) -> None:
         or invoice.state != DocumentState.ISSUED
     ):
         return
-    now = timezone.now()
     # A first post is noted with the attempt; a later one looks for the earlier post first.
-    first = invoice.send_posted_at is None
-    noted = {"send_posted_at": Coalesce(F("send_posted_at"), Value(now))} if first else {}
-    Document.objects.filter(pk=invoice.pk).update(last_attempt_at=now, **noted)
+    first = noted or invoice.send_posted_at is None
+    if not noted:
+        now = timezone.now()
+        posting = {"send_posted_at": Coalesce(F("send_posted_at"), Value(now))} if first else {}
+        Document.objects.filter(pk=invoice.pk).update(last_attempt_at=now, **posting)
     try:
         if first or not _sent_earlier(client, invoice):
             client.document_send(
@@ -1185,10 +1190,12 @@ def _apply_treatment(invoice: Document, treatment: TaxTreatment, on: date) -> No
         document_payload_freeze(invoice=document)
 
 
-def _mirror(invoice: Document, document: RemoteDocument, *, send_later: bool = True) -> None:
+def _mirror(invoice: Document, document: RemoteDocument, *, send_later: bool = True) -> bool:
     """Mirror the document onto its pending row (or a failed one whose document was found),
     and onto `invoice` as this process holds it. `send_later`: the email to the buyer, when
-    due, is the send task's; otherwise the caller posts it (document_issue_and_send)."""
+    due, is the send task's; otherwise the caller posts it at once (document_issue_and_send),
+    and the post is noted with the issued state, committed before it goes out. Returns
+    whether it did so."""
     total_net = document["total"]
     total_gross = document["total_with_tax"]
     now = timezone.now()
@@ -1224,11 +1231,14 @@ def _mirror(invoice: Document, document: RemoteDocument, *, send_later: bool = T
             # The email to the buyer is due from now (an outbox entry with the issued state).
             "send_due_at": now if to_buyer else None,
         }
+        posting_now = to_buyer and not send_later
+        if posting_now:
+            mirrored["send_posted_at"] = now
         updated = Document.objects.filter(
             pk=invoice.pk, state__in=[DocumentState.PENDING, DocumentState.FAILED]
         ).update(**mirrored)
         if not updated:
-            return
+            return False
         for field, value in mirrored.items():
             setattr(invoice, field, value)
         _audit(invoice, "document.issued", detail={"number": document["number"] or ""})
@@ -1242,6 +1252,7 @@ def _mirror(invoice: Document, document: RemoteDocument, *, send_later: bool = T
         if not paid_inline and invoice.kind == DocumentKind.INVOICE and paid_at:
             _enqueue("record_payment", invoice.pk)
     logger.info("document %s issued as %s in %s", invoice.pk, document["id"], invoice.entity_id)
+    return posting_now
 
 
 def _audit(

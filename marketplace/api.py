@@ -31,7 +31,7 @@ from core.parsers import JSONParser
 from core.throttles import LoginThrottle, login_lockout_seconds
 from marketplace import selectors, services
 from marketplace.listing_cache import listing_cached
-from marketplace.models import Checkout, Order, Product
+from marketplace.models import Checkout, Order, OrderStatus, Product
 
 
 class ProductOutputSerializer(serializers.ModelSerializer[Product]):
@@ -180,32 +180,24 @@ class CheckoutInputSerializer(serializers.Serializer[None]):
     billing = BillingInputSerializer()
 
 
-class CheckoutOrderOutputSerializer(serializers.ModelSerializer[Order]):
-    """An order as checkout created it: no documents yet, so none are read."""
+class CheckoutOrderOutputSerializer(serializers.Serializer[Order]):
+    """An order as checkout created it: no documents yet, so none are read. Declared field by
+    field: a ModelSerializer would build its fields from the model on every answer."""
 
+    id = serializers.IntegerField(read_only=True)
     seller_id = serializers.IntegerField()
     seller_name = serializers.CharField(source="seller.business_name")
-    # A plain field: a model-derived ChoiceField would rebuild 250 country choices per order.
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    currency = serializers.CharField(max_length=3)
+    transaction_type = serializers.CharField(max_length=16, allow_blank=True)
+    reverse_charge = serializers.BooleanField()
+    tax_note = serializers.CharField(max_length=300, allow_blank=True)
+    # A plain field: a ChoiceField of countries would build 250 choices per order.
     billing_country = serializers.CharField()
+    total_net = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total_tax = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total_gross = serializers.DecimalField(max_digits=14, decimal_places=2)
     lines = OrderLineOutputSerializer(many=True)
-
-    class Meta:
-        model = Order
-        fields = [
-            "id",
-            "seller_id",
-            "seller_name",
-            "status",
-            "currency",
-            "transaction_type",
-            "reverse_charge",
-            "tax_note",
-            "billing_country",
-            "total_net",
-            "total_tax",
-            "total_gross",
-            "lines",
-        ]
 
 
 class CheckoutOutputSerializer(serializers.Serializer[dict[str, Any]]):
