@@ -18,8 +18,10 @@ Prints checkouts per second, p50/p95 latency per request kind and over all reque
 of 5xx answers, the CPU used meanwhile by each process of the stack, the client, PostgreSQL (the
 run's database's backends, and the whole server with its exited backends) and the rest of the
 machine (Linux /proc: the machine may be shared), the CPU per paid checkout of each, and the
-stack's own CPU while idle for 5 s before the run. Then it waits for the worker to issue every
-invoice and checks that every paid order has exactly one, here and in the sandbox (by its
+stack's own CPU while idle for 5 s before the run, and the milliseconds a fixed pure-Python loop
+takes just before the run (`calibration_ms`: the same code measures slower when a shared host
+gives the machine less CPU, and this says by how much). Then it waits for the worker to issue
+every invoice and checks that every paid order has exactly one, here and in the sandbox (by its
 metadata order id). The last line is one JSON object.
 """
 
@@ -58,6 +60,8 @@ ANALYZE_EVERY_S = 10.0
 ANALYZE_NAME = "load.py analyze"
 # Seconds the started stack is watched doing nothing before the run.
 IDLE_SECONDS = 5.0
+# The calibration loop's length: about 0.5 s of one core on this machine when it runs at full speed.
+CALIBRATION_STEPS = 2_000_000
 PASSWORD = "Qz7-wmv!tr4x-Hk2p"  # noqa: S105 - throwaway buyers on a throwaway database
 
 
@@ -123,9 +127,10 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         name: (idle_after[name] - idle_before[name]) / (time.monotonic() - idle_started)
         for name in idle_after
     }
+    calibration = _calibration_ms()
     print(
         f"{args.buyers} buyers, {len(products)} products, gunicorn {args.web_workers} workers; "
-        f"running {args.seconds:.0f} s",
+        f"calibration loop {calibration:.0f} ms; running {args.seconds:.0f} s",
         flush=True,
     )
     timings: dict[str, list[float]] = defaultdict(list)
@@ -236,6 +241,7 @@ def _run(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "exactly_one_invoice_per_paid_order": exactly_once,
         "invoices_drained_s": round(drained, 1),
         "cpus": os.cpu_count(),
+        "calibration_ms": round(calibration),
         "cpu_s_stack": {name: round(used, 1) for name, used in by_process.items()},
         "cpu_s_client": round(client, 1),
         "cpu_s_postgres_all_databases": round(postgres, 1),
@@ -318,6 +324,17 @@ def _analyze(database_url: str, deadline: float) -> None:
             time.sleep(max(0.0, at - time.monotonic()))
             conn.execute("ANALYZE")
             at += ANALYZE_EVERY_S
+
+
+def _calibration_ms() -> float:
+    """The CPU milliseconds of a fixed pure-Python loop, the best of three."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.process_time(), 0
+        for n in range(CALIBRATION_STEPS):
+            total += n * n % 7
+        best = min(best, (time.process_time() - started) * 1000)
+    return best
 
 
 def _one(conn: psycopg.Connection[Any], query: str) -> Any:
