@@ -15,8 +15,9 @@ what it was charged). Then, written once per seller, month and currency by
   (``MPCN-{yyyy}-{nnnnn}``) linked to that month's commission invoice, for what they return.
 
 The rows are the same outbox rows as buyers' invoices (invoicing.models.Document, purpose
-``commission``, no order): issued in the operator entity by services.document_issue with their
-fixed request id, retried by the task and the sweeper, found again by their
+``commission``, no order): issued in the operator entity by the issue task
+(services.document_issue_and_send, which then emails them to the seller) with their fixed
+request id, retried by the task and the sweeper, found again by their
 ``metadata.document_ref``; metadata also carries ``seller_id`` and ``period``.
 
 VAT on the commission: marketplace.commission.commission_treatment (domestic at the operator

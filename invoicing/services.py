@@ -370,8 +370,10 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
     counter says) first looks the document up by its metadata, and mirrors it if it exists.
     A rejection (or a 401 / 404) marks the row failed with the API's reason. A transient error
     is recorded and propagates for the task to retry with the same request id, until the row
-    has used its attempts and is marked failed. Once issued, the email to the buyer is the send
-    task's (document_send).
+    has used its attempts and is marked failed.
+
+    The email to the buyer is left to the send task (document_send). The issue task runs
+    document_issue_and_send, which posts it at once; this is the same issue on its own.
     """
     _issue(invoice_id, client, send_later=True)
     return Document.objects.get(pk=invoice_id)
@@ -413,16 +415,18 @@ def _issue(
         invoice = _recheck_vies(invoice)
         if invoice.held_reason:
             return invoice, False
-    # A first attempt sends its create at once: it is noted as sent with the attempt.
-    first = invoice.first_sent_at is None
-    invoice.attempts = _attempt_start(invoice, create_sending=first)
     client = client or gateway.space_invoices_client()
+    # A first attempt sends its create at once: built first, then noted as sent with the
+    # attempt, in one UPDATE.
+    first = invoice.first_sent_at is None
+    payload = _payload_to_send(invoice) if first else None
+    invoice.attempts = _attempt_start(invoice, create_sending=first)
     create_sent = False
     try:
         document = None if first else _created_earlier(client, invoice)
         if document is None:
-            payload = _payload_to_send(invoice)
-            if not first:
+            if payload is None:
+                payload = _payload_to_send(invoice)
                 _create_sending(invoice)
             create_sent = True
             if invoice.kind == DocumentKind.CREDIT_NOTE:
@@ -1103,11 +1107,9 @@ def _balance_line_name(invoice: Document, rate: Decimal, goods: list[str]) -> st
 
 
 def _credited_invoice_issued(credit_note: Document) -> bool:
+    # Read now: the credit note's row was read without it (_issue).
     credited = credit_note.credited_invoice
-    if credited is None:
-        return False
-    credited.refresh_from_db(fields=["state", "remote_id"])
-    return credited.state == DocumentState.ISSUED
+    return credited is not None and credited.state == DocumentState.ISSUED
 
 
 def _recheck_vies(invoice: Document) -> Document:
@@ -1288,11 +1290,12 @@ def _payload_to_send(invoice: Document) -> DocumentCreate:
 def _attempt_start(invoice: Document, *, create_sending: bool) -> int:
     """Count the attempt on the row and return the count (committed at once). With
     `create_sending`, the create about to go out is noted as _create_sending notes it."""
-    table, now = Document._meta.db_table, connection.ops.adapt_datetimefield_value(timezone.now())
+    quote, now = connection.ops.quote_name, connection.ops.adapt_datetimefield_value(timezone.now())
+    table, pk = quote(Document._meta.db_table), quote(Document._meta.pk.column)
     noted = ", first_sent_at = COALESCE(first_sent_at, %s), outcome_unknown = TRUE"
     sql = (
         f"UPDATE {table} SET attempts = attempts + 1, last_attempt_at = %s"  # noqa: S608
-        f"{noted if create_sending else ''} WHERE id = %s RETURNING attempts"
+        f"{noted if create_sending else ''} WHERE {pk} = %s RETURNING attempts"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [now, now, invoice.pk] if create_sending else [now, invoice.pk])

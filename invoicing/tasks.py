@@ -39,6 +39,8 @@ def issue_document(self: Task[Any, Any], invoice_id: int) -> None:
 
 @shared_task(name="invoicing.send_document", bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def send_document(self: Task[Any, Any], invoice_id: int) -> None:
+    """An issued document's email where the issue task did not post it: a document the sweeper,
+    reconciliation or an operator found issued, or whose email is due again."""
     _run(self, services.document_send, invoice_id)
 
 

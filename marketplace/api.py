@@ -89,8 +89,7 @@ class CatalogListApi(generics.ListAPIView[Product]):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = listing_cached(
-            host=request.build_absolute_uri("/"),
-            parameters=request.query_params.dict(),
+            url=request.build_absolute_uri(),
             build=lambda: super(CatalogListApi, self).list(request, *args, **kwargs).data,
         )
         return Response(data)

@@ -1,9 +1,10 @@
 """The public catalog listing's answers, kept in the cache for CATALOG_CACHE_SECONDS.
 
 Every buyer's visit starts with the listing, the same page for everyone: building it (a count,
-a page of products with their sellers, the serializer) is a third of the web process's work per
-checkout (benchmarks/load.py). An answer is kept for a few seconds, per page, filter, host and
-day (the listed rate is today's). A product or seller change shows within that time; nothing
+a page of products with their sellers, the serializer) was a sixth of the web process's work per
+checkout (benchmarks/load.py). An answer is kept for a few seconds per URL as requested (its
+links to the next and previous pages repeat the URL's host and parameters) and per day (the
+listed rate is today's). A product or seller change shows within that time; nothing
 relies on the listing being current, as checkout reads the products and sellers it sells.
 
 The cache is the shared one (Redis in production). When it cannot be reached, the listing is
@@ -23,16 +24,14 @@ from core.unavailable import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 
-# The query parameters that change the listing; any other is ignored by the view, and by the key.
-KEY_PARAMETERS = ("seller", "limit", "offset")
 
-
-def listing_cached(*, host: str, parameters: dict[str, str], build: Callable[[], Any]) -> Any:
-    """The listing's answer for these parameters: the cached one, else `build()`, then kept."""
+def listing_cached(*, url: str, build: Callable[[], Any]) -> Any:
+    """The listing's answer for this URL (absolute, with its query): the cached one, else
+    `build()`, then kept. A refused request (`build` raises) keeps nothing."""
     seconds: int = settings.CATALOG_CACHE_SECONDS
     if seconds <= 0:
         return build()
-    key = _key(host, parameters)
+    key = _key(url)
     try:
         answer = cache.get(key)
     except CACHE_ERRORS as error:
@@ -48,8 +47,6 @@ def listing_cached(*, host: str, parameters: dict[str, str], build: Callable[[],
     return answer
 
 
-def _key(host: str, parameters: dict[str, str]) -> str:
-    named = "&".join(f"{name}={parameters.get(name, '')}" for name in KEY_PARAMETERS)
+def _key(url: str) -> str:
     today = timezone.localdate().isoformat()
-    digest = hashlib.sha256(f"{host}|{today}|{named}".encode()).hexdigest()
-    return f"catalog-listing:{digest}"
+    return f"catalog-listing:{hashlib.sha256(f'{today}|{url}'.encode()).hexdigest()}"

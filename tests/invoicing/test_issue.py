@@ -177,6 +177,52 @@ def test_a_lost_response_is_replayed_not_duplicated(sandbox, django_capture_on_c
     assert [document["id"] for document in listed.data] == [lost["id"]]
 
 
+def test_a_first_attempt_is_noted_as_sent_only_once_its_request_is_built(
+    sandbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    order = place_order(seller_with_entity())
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Document.objects.get(order=order)
+
+    def unreadable(document):
+        raise ValueError("the stored request does not parse")
+
+    monkeypatch.setattr(services, "_payload_to_send", unreadable)
+    with pytest.raises(ValueError, match="does not parse"):
+        services.document_issue_and_send(invoice_id=invoice.pk, client=sandbox.client())
+
+    row = Document.objects.get(pk=invoice.pk)
+    assert (row.state, row.attempts, row.first_sent_at, row.outcome_unknown) == (
+        DocumentState.PENDING,
+        0,
+        None,
+        False,
+    )
+
+
+def test_a_first_attempt_counts_itself_and_notes_its_create_in_one_update(
+    sandbox, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    order = place_order(seller_with_entity())
+    with django_capture_on_commit_callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    invoice = Document.objects.get(order=order)
+    client = sandbox.client()
+
+    # The row with its order and seller, the attempt, then the mirror's transaction (a
+    # savepoint here, inside the test's transaction: the issued state, its audit row, the
+    # rollup, the tax line) and the email's sent_at.
+    with django_assert_num_queries(9), django_capture_on_commit_callbacks(execute=False):
+        services.document_issue_and_send(invoice_id=invoice.pk, client=client)
+
+    row = Document.objects.get(pk=invoice.pk)
+    assert (row.state, row.attempts, row.outcome_unknown) == (DocumentState.ISSUED, 1, False)
+    assert row.first_sent_at is not None
+    assert row.send_posted_at == row.issued_at
+    assert row.sent_at is not None
+
+
 def _answering(status, body=None, exc=None):
     def handler(request):
         if exc is not None:
