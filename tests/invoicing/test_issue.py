@@ -41,6 +41,13 @@ def pay(order, callbacks):
     return Document.objects.get(order=order, kind=DocumentKind.INVOICE)
 
 
+def pay_unissued(order, callbacks):
+    """The order paid; its invoice row, with its issue task not run."""
+    with callbacks(execute=False):
+        orders.order_mark_paid(order_id=order.pk)
+    return Document.objects.get(order=order, kind=DocumentKind.INVOICE)
+
+
 def test_paid_order_is_invoiced_in_its_sellers_entity(sandbox, django_capture_on_commit_callbacks):
     seller = seller_with_entity(business_name="Alpine Crafts", primary_colour="#AA3300")
     order = place_order(seller)
@@ -180,10 +187,7 @@ def test_a_lost_response_is_replayed_not_duplicated(sandbox, django_capture_on_c
 def test_a_first_attempt_is_noted_as_sent_only_once_its_request_is_built(
     sandbox, monkeypatch, django_capture_on_commit_callbacks
 ):
-    order = place_order(seller_with_entity())
-    with django_capture_on_commit_callbacks(execute=False):
-        orders.order_mark_paid(order_id=order.pk)
-    invoice = Document.objects.get(order=order)
+    invoice = pay_unissued(place_order(seller_with_entity()), django_capture_on_commit_callbacks)
 
     def unreadable(document):
         raise ValueError("the stored request does not parse")
@@ -439,10 +443,7 @@ def test_an_operator_retry_on_a_later_day_after_giving_up_finds_the_lost_invoice
 def test_a_retry_on_a_later_day_sends_the_date_the_row_was_written(
     sandbox, monkeypatch, django_capture_on_commit_callbacks
 ):
-    order = place_order(seller_with_entity())
-    with django_capture_on_commit_callbacks(execute=False):
-        orders.order_mark_paid(order_id=order.pk)
-    invoice = Document.objects.get(order=order)
+    invoice = pay_unissued(place_order(seller_with_entity()), django_capture_on_commit_callbacks)
     written_on = timezone.localdate()
     sandbox.faults(error_rate=1)
     with pytest.raises(Transient):
@@ -466,10 +467,7 @@ def test_every_attempt_after_the_first_create_looks_the_document_up_first(
 ):
     """Also the first attempt after an operator's retry, which resets the attempt counter."""
     settings.INVOICE_MAX_ATTEMPTS = 1
-    order = place_order(seller_with_entity())
-    with django_capture_on_commit_callbacks(execute=False):
-        orders.order_mark_paid(order_id=order.pk)
-    invoice = Document.objects.get(order=order)
+    invoice = pay_unissued(place_order(seller_with_entity()), django_capture_on_commit_callbacks)
     sandbox.faults(error_rate=1)
     assert services.document_issue(invoice_id=invoice.pk).state == DocumentState.FAILED
     sandbox.faults()
@@ -491,10 +489,7 @@ def test_reconciliation_adopts_the_invoice_of_a_row_that_gave_up_on_a_lost_answe
     sandbox, settings, django_capture_on_commit_callbacks
 ):
     settings.INVOICE_MAX_ATTEMPTS = 1
-    order = place_order(seller_with_entity())
-    with django_capture_on_commit_callbacks(execute=False):
-        orders.order_mark_paid(order_id=order.pk)
-    invoice = Document.objects.get(order=order)
+    invoice = pay_unissued(place_order(seller_with_entity()), django_capture_on_commit_callbacks)
     sandbox.faults(lost_response_rate=1)
     assert services.document_issue(invoice_id=invoice.pk).state == DocumentState.FAILED
     sandbox.faults()
