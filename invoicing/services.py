@@ -375,7 +375,7 @@ def document_issue(*, invoice_id: int, client: SpaceInvoicesClient | None = None
     The email to the buyer is left to the send task (document_send). The issue task runs
     document_issue_and_send, which posts it at once; this is the same issue on its own.
     """
-    _issue(invoice_id, client, send_later=True)
+    _issue(invoice_id, client or gateway.space_invoices_client(), send_later=True)
     return Document.objects.get(pk=invoice_id)
 
 
@@ -390,7 +390,7 @@ def document_issue_and_send(*, invoice_id: int, client: SpaceInvoicesClient | No
 
 
 def _issue(
-    invoice_id: int, client: SpaceInvoicesClient | None, *, send_later: bool
+    invoice_id: int, client: SpaceInvoicesClient, *, send_later: bool
 ) -> tuple[Document, bool]:
     """document_issue's work: the row as this attempt left it (mirrored when issued), and
     whether this attempt issued it with its email noted as posting (see _mirror).
@@ -415,7 +415,6 @@ def _issue(
         invoice = _recheck_vies(invoice)
         if invoice.held_reason:
             return invoice, False
-    client = client or gateway.space_invoices_client()
     # A first attempt sends its create at once: built first, then noted as sent with the
     # attempt, in one UPDATE.
     first = invoice.first_sent_at is None

@@ -512,6 +512,20 @@ def _record(event: _Event, checkout: Checkout | None, **fields: Any) -> None:
     )
 
 
+def _record_amount(
+    event: _Event, checkout: Checkout | None, *, amount_field: str, status: str
+) -> None:
+    """_record with the amount the event's object gives in `amount_field`, in its currency."""
+    currency = str(event.obj.get("currency", "")).upper()
+    amount = from_minor(int(event.obj.get(amount_field, 0)), currency)
+    _record(event, checkout, amount=amount, currency=currency, status=status)
+
+
+def _payment_of(event: _Event) -> Payment | None:
+    """Our payment of the event's object's payment intent, if any."""
+    return Payment.objects.filter(provider_payment_id=str(event.obj.get("payment_intent"))).first()
+
+
 def _locked_checkout(ref: object) -> Checkout:
     checkout = (
         Checkout.objects.select_for_update(of=("self",))
@@ -606,17 +620,11 @@ def _failed(event: _Event, site_url: str) -> Checkout:
 
 def _charge_refunded(event: _Event, site_url: str) -> Checkout | None:
     """Recorded for operators (a refund made in Stripe's dashboard shows here too)."""
-    obj = event.obj
-    payment = Payment.objects.filter(provider_payment_id=str(obj.get("payment_intent"))).first()
-    currency = str(obj.get("currency", "")).upper()
-    _record(
-        event,
-        payment.checkout if payment else None,
-        amount=from_minor(int(obj.get("amount_refunded", 0)), currency),
-        currency=currency,
-        status="refunded" if obj.get("refunded") else "partially_refunded",
-    )
-    return payment.checkout if payment else None
+    payment = _payment_of(event)
+    checkout = payment.checkout if payment else None
+    status = "refunded" if event.obj.get("refunded") else "partially_refunded"
+    _record_amount(event, checkout, amount_field="amount_refunded", status=status)
+    return checkout
 
 
 def _refund_event(event: _Event, site_url: str) -> Checkout | None:
@@ -632,28 +640,17 @@ def _refund_event(event: _Event, site_url: str) -> Checkout | None:
         provider_refund_confirm(refund_id=refund.pk, provider_refund_id=str(obj["id"]))
     elif obj.get("status") in ("failed", "canceled"):
         provider_refund_fail(refund_id=refund.pk, reason=str(obj.get("status")))
-    currency = str(obj.get("currency", "")).upper()
     checkout = refund.order.checkout
-    _record(
-        event,
-        checkout,
-        amount=from_minor(int(obj.get("amount", 0)), currency),
-        currency=currency,
-        status=str(obj.get("status", "")),
-    )
+    _record_amount(event, checkout, amount_field="amount", status=str(obj.get("status", "")))
     return checkout
 
 
 def _dispute(event: _Event, site_url: str) -> Checkout | None:
     obj = event.obj
-    payment = Payment.objects.filter(provider_payment_id=str(obj.get("payment_intent"))).first()
-    currency = str(obj.get("currency", "")).upper()
-    _record(
-        event,
-        payment.checkout if payment else None,
-        amount=from_minor(int(obj.get("amount", 0)), currency),
-        currency=currency,
-        status=str(obj.get("status", "")),
+    payment = _payment_of(event)
+    status = str(obj.get("status", ""))
+    _record_amount(
+        event, payment.checkout if payment else None, amount_field="amount", status=status
     )
     if payment is not None:
         logger.warning(

@@ -22,21 +22,22 @@ pytestmark = pytest.mark.django_db
 YEAR = timezone.localdate().year
 
 
-def issued_invoice(callbacks) -> Document:
-    """A paid order's invoice, issued; the tasks it enqueues are not run (lost)."""
+def paid_invoice(callbacks) -> Document:
+    """A paid order's invoice, pending; its issue task is not run."""
     product = ProductFactory(seller=seller_with_entity(), unit_price=Decimal("10.00"))
     checkout = orders.checkout_create(
-        buyer=UserFactory(),
-        lines=[orders.CartLine(product.pk, 1)],
-        billing=BILLING,
+        buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
     )
-    order = checkout.orders.get()
     with callbacks(execute=False):
-        orders.order_mark_paid(order_id=order.pk)
-    invoice = Document.objects.get(order=order)
+        orders.order_mark_paid(order_id=checkout.orders.get().pk)
+    return Document.objects.get(order__checkout=checkout)
+
+
+def issued_invoice(callbacks) -> Document:
+    """A paid order's invoice, issued; the tasks it enqueues are not run (lost)."""
+    invoice = paid_invoice(callbacks)
     with callbacks(execute=False):
-        services.document_issue(invoice_id=invoice.pk)
-    return Document.objects.get(pk=invoice.pk)
+        return services.document_issue(invoice_id=invoice.pk)
 
 
 def messages(sandbox) -> list[tuple[str, str]]:
@@ -80,17 +81,6 @@ def test_nothing_is_due_when_documents_are_not_sent_to_buyers(
 
     assert invoice.state == DocumentState.ISSUED
     assert services.document_sweep_pending() == []
-
-
-def paid_invoice(callbacks) -> Document:
-    """A paid order's invoice, pending; its issue task is not run."""
-    product = ProductFactory(seller=seller_with_entity(), unit_price=Decimal("10.00"))
-    checkout = orders.checkout_create(
-        buyer=UserFactory(), lines=[orders.CartLine(product.pk, 1)], billing=BILLING
-    )
-    with callbacks(execute=False):
-        orders.order_mark_paid(order_id=checkout.orders.get().pk)
-    return Document.objects.get(order__checkout=checkout)
 
 
 def test_the_issue_task_sends_the_document_itself(sandbox, django_capture_on_commit_callbacks):
