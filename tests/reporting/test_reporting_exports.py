@@ -298,16 +298,24 @@ def test_chunks_are_lazy_and_read_through_one_server_side_cursor(
         chunks = csv_chunks(export, YEAR)
         assert next(chunks) == ",".join(export.columns) + "\r\n"
 
+    opened = []
+    chunked_cursor = connection.chunked_cursor
+
+    def opening() -> Any:
+        opened.append(chunked_cursor())
+        return opened[-1]
+
     with (
-        mock.patch.object(connection, "chunked_cursor", wraps=connection.chunked_cursor) as spy,
+        mock.patch.object(connection, "chunked_cursor", side_effect=opening),
         django_assert_num_queries(3) as queries,
     ):
         assert len(list(chunks)) == 1
 
-    spy.assert_called_once_with()
+    # One named cursor: PostgreSQL declares it and hands the rows over in chunks.
+    assert [bool(cursor.cursor.name) for cursor in opened] == [True]
     assert [query["sql"].split()[0] for query in queries.captured_queries] == [
         "SAVEPOINT",
-        "DECLARE",
+        "SELECT",
         "RELEASE",
     ]
 
