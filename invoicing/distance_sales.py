@@ -18,6 +18,21 @@ issued on the day its row was written. An order not invoiced yet (its invoice po
 checkout, or its invoice created nothing) counts on the day it was placed, for what was not
 refunded, unless it was cancelled.
 
+Counting grows with the seller's sales, so a seller under the threshold also keeps an upper
+bound of the current year's total (Seller.distance_sales_bound_eur, for the year in
+distance_sales_bound_year), set by each count and raised by each sale: a sale that leaves the
+bound under the threshold is under it, and nothing is counted. The bound is what was sold before
+any credit note or refund (invoices that may exist, orders not invoiced yet at their full
+quantity), with what the previous year may still move into this one (its orders not invoiced
+yet and its documents not issued yet, which are dated when issued). The year's total grows only
+by a sale, which passes here (at checkout, or when an invoice falls back to B2C at issue) and
+raises the bound, or by such a move from the previous year; credit notes, refunds,
+cancellations and failures only lower it, and their undoing (a credit note rejected) cannot
+take it above what was sold. A count for another year replaces the bound. No bound is kept
+while the previous year sold over the threshold, as its total could still rise over it (a
+pending credit note rejected), nor for a seller with sales in other currencies than the euro:
+converted one by one and counted per day, their cents may round apart.
+
 Currencies: amounts are converted to euro at the fixed ECB euro reference rates below, one table
 for every date (the threshold is a yearly estimate, not a tax amount). A sale or document in a
 currency the table lacks is taxed in the buyer's country, which a seller may always opt for
@@ -32,7 +47,20 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -43,6 +71,13 @@ from marketplace.tax import TransactionType
 from sellers.models import Seller
 
 THRESHOLD_EUR = Decimal("10000")
+
+# A seller's fields this module reads under its row lock: its recorded crossing and its bound.
+_RECORD_FIELDS = (
+    "distance_sales_threshold_crossed_on",
+    "distance_sales_bound_year",
+    "distance_sales_bound_eur",
+)
 
 # The rows whose document exists or may exist in the entity: all but those failed with a known
 # outcome (rejected, or proved absent), the rule services._credited_quantities follows.
@@ -84,17 +119,18 @@ def amount_in_eur(amount: Decimal, currency: str) -> Decimal | None:
 def distance_sales_lock(*, sellers: Iterable[Seller], on: date) -> None:
     """Lock, in id order, the rows of the sellers whose next sale must be counted (not known to
     be over the threshold), so concurrent sales count each other in turn and never deadlock.
-    Each locked seller's recorded crossing is refreshed from its locked row, so
-    `distance_sales_over_threshold(..., locked=True)` need not read it again."""
+    Each locked seller's recorded crossing and bound are refreshed from its locked row, so
+    `distance_sales_over_threshold(..., locked=True)` need not read them again."""
     unknown = {seller.pk: seller for seller in sellers if not _over_by_record(seller, on)}
     rows = (
-        Seller.objects.select_for_update()
+        Seller.objects.select_for_update(no_key=True)
         .filter(pk__in=sorted(unknown))
         .order_by("pk")
-        .values_list("pk", "distance_sales_threshold_crossed_on")
+        .values_list("pk", *_RECORD_FIELDS)
     )
-    for pk, crossed_on in rows:
-        unknown[pk].distance_sales_threshold_crossed_on = crossed_on
+    for pk, *values in rows:
+        for field, value in zip(_RECORD_FIELDS, values, strict=True):
+            setattr(unknown[pk], field, value)
 
 
 def distance_sales_over_threshold(
@@ -105,27 +141,42 @@ def distance_sales_over_threshold(
 
     A seller recorded over it (this year or last) answers at once. Otherwise its row is locked
     for the caller's transaction (`locked`: the caller's distance_sales_lock did, and refreshed
-    `seller`) and its documents counted; a crossing found and not recorded yet is recorded on
-    the seller.
+    `seller`). A sale its bound leaves under the threshold raises the bound; else its documents
+    are counted, and the bound set anew, or a crossing found and not recorded yet is recorded
+    on the seller.
     """
     if _over_by_record(seller, on):
         return True
+    record = seller
     if not locked:
-        fresh = (
-            Seller.objects.select_for_update()
-            .only("distance_sales_threshold_crossed_on")
-            .get(pk=seller.pk)
+        record = (
+            Seller.objects.select_for_update(no_key=True).only(*_RECORD_FIELDS).get(pk=seller.pk)
         )
-        if _over_by_record(fresh, on):
+        if _over_by_record(record, on):
             return True
     sale_eur = amount_in_eur(sale_net, currency)
-    daily = _daily_totals_eur(seller.pk, on)
-    if sale_eur is None or daily is None:
+    if sale_eur is None:
         return True
+    bound = record.distance_sales_bound_eur
+    if (
+        record.distance_sales_bound_year == on.year
+        and bound is not None
+        and currency == "EUR"
+        and bound + sale_eur <= THRESHOLD_EUR
+    ):
+        _bound_keep(record, on.year, bound + sale_eur)
+        return False
+    counted = _counted_eur(seller.pk, on)
+    if counted is None:
+        return True
+    daily, bound = counted
     daily.append((on, sale_eur))
     crossed = _crossing_days(daily)
     crossed_on = crossed.get(on.year) or crossed.get(on.year - 1)
     if crossed_on is None:
+        _bound_keep(
+            record, on.year, None if bound is None or currency != "EUR" else bound + sale_eur
+        )
         return False
     Seller.objects.filter(pk=seller.pk).update(distance_sales_threshold_crossed_on=crossed_on)
     audit_record(
@@ -142,16 +193,34 @@ def _over_by_record(seller: Seller, on: date) -> bool:
     return crossed_on is not None and on.year - 1 <= crossed_on.year <= on.year
 
 
-def _daily_totals_eur(seller_id: int, on: date) -> list[tuple[date, Decimal]] | None:
+def _bound_keep(seller: Seller, year: int, bound: Decimal | None) -> None:
+    """The seller's bound for `year`, on its locked row and on `seller`."""
+    if (seller.distance_sales_bound_year, seller.distance_sales_bound_eur) == (year, bound):
+        return
+    seller.distance_sales_bound_year = year
+    seller.distance_sales_bound_eur = bound
+    Seller.objects.filter(pk=seller.pk).update(
+        distance_sales_bound_year=year, distance_sales_bound_eur=bound
+    )
+
+
+def _counted_eur(
+    seller_id: int, on: date
+) -> tuple[list[tuple[date, Decimal]], Decimal | None] | None:
     """Per day since 1 January of the previous year, the net of the seller's intra-EU B2C
     documents (credit notes negative) and of its orders not invoiced yet, in euro, in date
-    order; None when one is in a currency without a rate."""
+    order, with the bound of `on`'s year before this sale (None while the previous year sold
+    over the threshold, or where one is not in euro); None when one is in a currency without a
+    rate."""
     values = {
         _SELLER: seller_id,
         _SINCE: connection.ops.adapt_datefield_value(date(on.year - 1, 1, 1)),
         _ON: connection.ops.adapt_datefield_value(on),
     }
     daily: list[tuple[date, Decimal]] = []
+    sold = {on.year: Decimal(0), on.year - 1: Decimal(0)}
+    movable = Decimal(0)  # sold last year, to be dated when issued (maybe this year)
+    in_euro = True
     with connection.cursor() as cursor:
         for sql, params, slots in _compiled(
             connection.vendor, timezone.get_current_timezone_name()
@@ -159,12 +228,19 @@ def _daily_totals_eur(seller_id: int, on: date) -> list[tuple[date, Decimal]] | 
             cursor.execute(
                 sql, [values[slots[i]] if i in slots else p for i, p in enumerate(params)]
             )
-            for day, currency, net in cursor.fetchall():
+            for day, currency, undated, net, sold_net in cursor.fetchall():
                 amount = amount_in_eur(_decimal(net), currency)
-                if amount is None:
+                sold_amount = amount_in_eur(_decimal(sold_net), currency)
+                if amount is None or sold_amount is None:
                     return None
-                daily.append((day if isinstance(day, date) else date.fromisoformat(day), amount))
-    return sorted(daily, key=lambda day_amount: day_amount[0])
+                in_euro = in_euro and currency == "EUR"
+                day = day if isinstance(day, date) else date.fromisoformat(day)
+                daily.append((day, amount))
+                sold[day.year] += sold_amount
+                if undated and day.year < on.year:
+                    movable += sold_amount
+    bound = sold[on.year] + movable if in_euro and sold[on.year - 1] <= THRESHOLD_EUR else None
+    return sorted(daily, key=lambda day_amount: day_amount[0]), bound
 
 
 # Stand-ins for the seller and the two dates while the queries compile (no seller has a negative
@@ -204,23 +280,28 @@ def _compiled(vendor: str, tzname: str) -> list[tuple[str, tuple[Any, ...], dict
 def _daily_totals_querysets(
     seller_id: int, since: date, on: date
 ) -> tuple[QuerySet[Document, dict[str, Any]], QuerySet[Order, dict[str, Any]]]:
-    """Per day and currency from `since` to `on`: the net of the seller's intra-EU B2C documents
-    that may exist (credit notes negative) and of its orders not invoiced yet."""
+    """Per day and currency from `since` to `on`, and whether still undated (a document not
+    issued yet, an order not invoiced yet): the net of the seller's intra-EU B2C documents that
+    may exist (credit notes negative) and of its orders not invoiced yet, and what was sold
+    (invoices; orders at their full quantity)."""
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
     # Per line; a document without lines (a dashboard credit note) by its total.
     net = Case(When(lines__isnull=True, then=F("total_net")), default=F("lines__total_net"))
     signed_net = Case(
-        When(kind=DocumentKind.CREDIT_NOTE, then=-net),
-        default=net,
-        output_field=DecimalField(max_digits=14, decimal_places=2),
+        When(kind=DocumentKind.CREDIT_NOTE, then=-net), default=net, output_field=money
     )
+    sold_net = Case(When(kind=DocumentKind.INVOICE, then=net), default=Value(0), output_field=money)
     documents = (
         Document.sales.filter(
             _MAY_EXIST, seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C
         )
-        .annotate(day=Coalesce("date", TruncDate("created_at")))
+        .annotate(
+            day=Coalesce("date", TruncDate("created_at")),
+            undated=ExpressionWrapper(Q(date__isnull=True), output_field=BooleanField()),
+        )
         .filter(day__gte=since, day__lte=on)
-        .values("day", "currency")
-        .annotate(net=Sum(signed_net))
+        .values("day", "currency", "undated")
+        .annotate(net=Sum(signed_net), sold=Sum(sold_net))
     )
     invoiced = Document.sales.filter(_MAY_EXIST, order=OuterRef("pk"), kind=DocumentKind.INVOICE)
     remaining_net = (F("lines__quantity") - F("lines__refunded_quantity")) * F("lines__unit_price")
@@ -228,11 +309,12 @@ def _daily_totals_querysets(
         Order.objects.filter(seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C)
         .exclude(status=OrderStatus.CANCELLED)
         .exclude(Exists(invoiced))
-        .annotate(day=TruncDate("placed_at"))
+        .annotate(day=TruncDate("placed_at"), undated=Value(True, output_field=BooleanField()))
         .filter(day__gte=since, day__lte=on)
-        .values("day", "currency")
+        .values("day", "currency", "undated")
         .annotate(
-            net=Sum(remaining_net, output_field=DecimalField(max_digits=14, decimal_places=2))
+            net=Sum(remaining_net, output_field=money),
+            sold=Sum(F("lines__quantity") * F("lines__unit_price"), output_field=money),
         )
     )
     return documents, not_invoiced

@@ -274,7 +274,7 @@ def _invoice_row_for(document: RemoteDocument, seller: Seller) -> Document:
     """A new invoice row (with its lines) for the order an adopted invoice names."""
     order_id = document["metadata"].get("order_id", "")
     order = (
-        Order.objects.select_for_update()
+        Order.objects.select_for_update(no_key=True)
         .filter(pk=int(order_id), seller=seller)
         .select_related("seller")
         .first()

@@ -646,7 +646,7 @@ def document_retry(*, invoice_id: int, actor: User | None = None) -> Document:
     with transaction.atomic():
         # The order first, as refunds and cancels lock it before they write a credit note.
         if order_id is not None:
-            Order.objects.select_for_update().only("pk").get(pk=order_id)
+            Order.objects.select_for_update(no_key=True).only("pk").get(pk=order_id)
         invoice = (
             Document.objects.select_for_update(of=("self",))
             .select_related("credited_invoice")

@@ -170,7 +170,10 @@ def payment_callback_process(*, data: Mapping[str, str], site_url: str) -> Callb
         # Locked in id order with their sellers, as order_mark_paid locks one: what is still
         # to pay cannot change under us.
         orders = list(
-            payable_orders(checkout).select_for_update().select_related("seller").order_by("pk")
+            payable_orders(checkout)
+            .select_for_update(no_key=True)
+            .select_related("seller")
+            .order_by("pk")
         )
         amount = _amount_matching(orders, fields)
         Payment.objects.create(

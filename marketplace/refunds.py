@@ -61,7 +61,7 @@ def order_refund_request(
     if payment is None:
         return services.order_refund(order_id=order_id, lines=lines, actor=actor)
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = Order.objects.select_for_update(no_key=True).get(pk=order_id)
         services.refuse_while_refund_pending(order)
         refunded = _refund_lines_check(order, lines)
         amount = _refund_amount(order, refunded)
@@ -89,7 +89,7 @@ def order_cancel_request(*, order_id: int, actor: User | None = None) -> Order:
     if payment is None or order.paid_at is None:
         return services.order_cancel(order_id=order_id, actor=actor)
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = Order.objects.select_for_update(no_key=True).get(pk=order_id)
         if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
             raise ApplicationError(
                 f"A {order.status} order cannot become cancelled.", field="status", code="conflict"

@@ -455,7 +455,10 @@ def refuse_while_refund_pending(order: Order) -> None:
 
 
 def _locked(order_id: int) -> Order:
-    return Order.objects.select_for_update().select_related("seller").get(pk=order_id)
+    """The order, with its seller, locked FOR NO KEY UPDATE, as every change of an order locks
+    it: other changes wait, rows that refer to them do not (their foreign-key checks; tests/
+    marketplace/test_order_locks.py)."""
+    return Order.objects.select_for_update(no_key=True).select_related("seller").get(pk=order_id)
 
 
 def _after_transition(order: Order) -> None:

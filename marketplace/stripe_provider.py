@@ -324,7 +324,9 @@ def seller_transfer_create(*, order_id: int) -> SellerTransfer | None:
     others are reversed from it."""
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update().select_related("seller", "checkout").get(pk=order_id)
+            Order.objects.select_for_update(no_key=True)
+            .select_related("seller", "checkout")
+            .get(pk=order_id)
         )
         existing = SellerTransfer.objects.filter(order=order).first()
         if existing is not None or order.paid_at is None:
@@ -569,7 +571,7 @@ def _paid(event: _Event, site_url: str) -> Checkout:
         return checkout
     orders = list(
         payments.payable_orders(checkout)
-        .select_for_update()
+        .select_for_update(no_key=True)
         .select_related("seller")
         .order_by("pk")
     )

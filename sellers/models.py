@@ -84,6 +84,12 @@ class Seller(models.Model):
     # distance_sales): from then on, for that year and the next, such sales are taxed in the
     # buyer's country.
     distance_sales_threshold_crossed_on = models.DateField(null=True, blank=True)
+    # Not over it yet: an upper bound of that year's such sales in euro (invoicing.
+    # distance_sales), so that a sale it leaves under the threshold need not count them all.
+    distance_sales_bound_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    distance_sales_bound_eur = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True
+    )
     vies_unavailable_policy = models.CharField(
         max_length=12, choices=ViesUnavailablePolicy.choices, default=ViesUnavailablePolicy.HOLD
     )

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import AuditEvent
@@ -192,6 +194,8 @@ def test_other_currencies_count_at_the_fixed_ecb_table(seller):
     # + 9.00 USD = 8.27 EUR -> 10,000.00: not over; + 1.00 USD = 0.92 EUR more is over.
     assert sell(seller, Decimal("9.00"), currency="USD") == (Decimal("22.00"), Decimal("1.98"))
     assert sell(seller, Decimal("1.00"), currency="USD") == (Decimal("19.00"), Decimal("0.19"))
+    # Sales in another currency keep no bound: each is counted.
+    assert bound(seller) == (2026, None)
 
 
 def test_a_currency_without_a_rate_is_taxed_at_destination_and_records_nothing(seller):
@@ -277,11 +281,107 @@ def test_the_counts_sql_is_compiled_once_per_time_zone_and_days_follow_the_curre
     other = SellerFactory(country="SI")
     OrderFactory(seller=other, billing_country="DE", transaction_type="intra_eu_b2c")
 
-    assert distance_sales._daily_totals_eur(seller.pk, DAY) == [(DAY, Decimal("25.00"))]
+    assert distance_sales._counted_eur(seller.pk, DAY) == (
+        [(DAY, Decimal("25.00"))],
+        Decimal("25.00"),
+    )
     with timezone.override("America/New_York"):
-        assert distance_sales._daily_totals_eur(seller.pk, DAY) == [
-            (date(2026, 6, 14), Decimal("25.00"))
-        ]
-    assert distance_sales._daily_totals_eur(seller.pk, date(2026, 6, 14)) == []
+        assert distance_sales._counted_eur(seller.pk, DAY) == (
+            [(date(2026, 6, 14), Decimal("25.00"))],
+            Decimal("25.00"),
+        )
+    assert distance_sales._counted_eur(seller.pk, date(2026, 6, 14)) == ([], Decimal(0))
     assert distance_sales._compiled.cache_info().misses == 2
     assert distance_sales._compiled.cache_info().hits == 1
+
+
+def bound(seller):
+    row = Seller.objects.get(pk=seller.pk)
+    return row.distance_sales_bound_year, row.distance_sales_bound_eur
+
+
+def counted_sell(seller, net):
+    """sell(), and whether it counted the seller's documents."""
+    with CaptureQueriesContext(connection) as queries:
+        taxed = sell(seller, net)
+    counts = [q["sql"] for q in queries.captured_queries if "SUM(" in q["sql"]]
+    return taxed, len(counts) == 2
+
+
+def test_a_sale_its_bound_leaves_under_the_threshold_counts_nothing(seller):
+    earlier_sale(seller, Decimal("9000.00"), day=date(2026, 3, 1))
+
+    # Counted: 9,000.00 sold + 400.00; the bound is what was sold with this sale.
+    assert counted_sell(seller, Decimal("400.00")) == ((Decimal("22.00"), Decimal("88.00")), True)
+    assert bound(seller) == (2026, Decimal("9400.00"))
+    # 9,400.00 + 600.00 = 10,000.00: under by the bound alone, which rises.
+    assert counted_sell(seller, Decimal("600.00")) == ((Decimal("22.00"), Decimal("132.00")), False)
+    assert bound(seller) == (2026, Decimal("10000.00"))
+    # 0.01 more: the bound no longer answers; counted, and over.
+    assert counted_sell(seller, Decimal("0.01")) == ((Decimal("19.00"), Decimal("0.00")), True)
+    assert crossed_on(seller) == DAY
+
+
+def test_the_bound_leaves_out_credit_notes_so_one_rejected_later_is_counted(seller):
+    invoice = earlier_sale(seller, Decimal("9990.00"), day=date(2026, 3, 1))
+    credit_note = InvoiceFactory(
+        order=invoice.order,
+        kind=DocumentKind.CREDIT_NOTE,
+        credited_invoice=invoice,
+        transaction_type="intra_eu_b2c",
+        date=None,
+        state=DocumentState.PENDING,
+    )
+
+    # 9,990.00 - 9,990.00 (pending credit note) + 5.00: under; the bound is 9,995.00 sold.
+    assert counted_sell(seller, Decimal("5.00")) == ((Decimal("22.00"), Decimal("1.10")), True)
+    assert bound(seller) == (2026, Decimal("9995.00"))
+    Document.objects.filter(pk=credit_note.pk).update(
+        state=DocumentState.FAILED, outcome_unknown=False
+    )
+
+    # Rejected: 9,990.00 + 5.00 + 10.00 = 10,005.00, over; the bound sends it to be counted.
+    assert counted_sell(seller, Decimal("10.00")) == ((Decimal("19.00"), Decimal("1.90")), True)
+    assert crossed_on(seller) == DAY
+
+
+def test_the_bound_holds_last_years_orders_not_invoiced_yet_which_may_be_dated_this_year(seller):
+    Seller.objects.filter(pk=seller.pk).update(invoice_trigger="fulfilled")
+    late = OrderFactory(
+        seller=seller,
+        billing_country="DE",
+        transaction_type="intra_eu_b2c",
+        line__quantity=1,
+        line__unit_price=Decimal("9990.00"),
+        line__total_net=Decimal("9990.00"),
+        line__tax_rate=Decimal(0),
+    )
+    Order.objects.filter(pk=late.pk).update(placed_at=datetime(2025, 12, 31, 12, tzinfo=UTC))
+
+    # This year: 5.00. The bound adds last year's 9,990.00 not invoiced yet.
+    assert counted_sell(seller, Decimal("5.00")) == ((Decimal("22.00"), Decimal("1.10")), True)
+    assert bound(seller) == (2026, Decimal("9995.00"))
+    InvoiceFactory(order=late, transaction_type="intra_eu_b2c", date=DAY)
+
+    # Invoiced today: 9,990.00 + 5.00 + 10.00 = 10,005.00 this year, over.
+    assert counted_sell(seller, Decimal("10.00")) == ((Decimal("19.00"), Decimal("1.90")), True)
+    assert crossed_on(seller) == DAY
+
+
+def test_no_bound_is_kept_while_last_year_sold_over_the_threshold(seller):
+    earlier_sale(seller, Decimal("10500.00"), day=date(2025, 5, 1), credited=True)
+
+    # Last year: 10,500.00 sold, all credited (under); a credit note rejected could take it over.
+    assert counted_sell(seller, Decimal("5.00")) == ((Decimal("22.00"), Decimal("1.10")), True)
+    assert bound(seller) == (2026, None)
+    assert counted_sell(seller, Decimal("5.00")) == ((Decimal("22.00"), Decimal("1.10")), True)
+
+
+def test_a_bound_of_another_year_is_not_used(seller):
+    Seller.objects.filter(pk=seller.pk).update(
+        distance_sales_bound_year=2025, distance_sales_bound_eur=Decimal("0.00")
+    )
+    earlier_sale(seller, Decimal("9990.00"), day=date(2026, 3, 1))
+
+    assert counted_sell(seller, Decimal("20.00")) == ((Decimal("19.00"), Decimal("3.80")), True)
+    assert crossed_on(seller) == DAY
