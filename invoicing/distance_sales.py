@@ -68,16 +68,9 @@ from core.audit import audit_record
 from invoicing.models import Document, DocumentKind, DocumentState
 from marketplace.models import Order, OrderStatus
 from marketplace.tax import TransactionType
-from sellers.models import Seller
+from sellers.models import DISTANCE_SALES_FIELDS, Seller
 
 THRESHOLD_EUR = Decimal("10000")
-
-# A seller's fields this module reads under its row lock: its recorded crossing and its bound.
-_RECORD_FIELDS = (
-    "distance_sales_threshold_crossed_on",
-    "distance_sales_bound_year",
-    "distance_sales_bound_eur",
-)
 
 # The rows whose document exists or may exist in the entity: all but those failed with a known
 # outcome (rejected, or proved absent), the rule services._credited_quantities follows.
@@ -126,10 +119,10 @@ def distance_sales_lock(*, sellers: Iterable[Seller], on: date) -> None:
         Seller.objects.select_for_update(no_key=True)
         .filter(pk__in=sorted(unknown))
         .order_by("pk")
-        .values_list("pk", *_RECORD_FIELDS)
+        .values_list("pk", *DISTANCE_SALES_FIELDS)
     )
     for pk, *values in rows:
-        for field, value in zip(_RECORD_FIELDS, values, strict=True):
+        for field, value in zip(DISTANCE_SALES_FIELDS, values, strict=True):
             setattr(unknown[pk], field, value)
 
 
@@ -150,7 +143,9 @@ def distance_sales_over_threshold(
     record = seller
     if not locked:
         record = (
-            Seller.objects.select_for_update(no_key=True).only(*_RECORD_FIELDS).get(pk=seller.pk)
+            Seller.objects.select_for_update(no_key=True)
+            .only(*DISTANCE_SALES_FIELDS)
+            .get(pk=seller.pk)
         )
         if _over_by_record(record, on):
             return True
@@ -174,9 +169,10 @@ def distance_sales_over_threshold(
     crossed = _crossing_days(daily)
     crossed_on = crossed.get(on.year) or crossed.get(on.year - 1)
     if crossed_on is None:
-        _bound_keep(
-            record, on.year, None if bound is None or currency != "EUR" else bound + sale_eur
-        )
+        # Counted up to a day before today (an invoice's re-check, on its order's day), later
+        # sales were left out: no bound.
+        whole = currency == "EUR" and on >= timezone.localdate()
+        _bound_keep(record, on.year, bound + sale_eur if whole and bound is not None else None)
         return False
     Seller.objects.filter(pk=seller.pk).update(distance_sales_threshold_crossed_on=crossed_on)
     audit_record(
@@ -218,8 +214,8 @@ def _counted_eur(
         _ON: connection.ops.adapt_datefield_value(on),
     }
     daily: list[tuple[date, Decimal]] = []
-    sold = {on.year: Decimal(0), on.year - 1: Decimal(0)}
-    movable = Decimal(0)  # sold last year, to be dated when issued (maybe this year)
+    sold: defaultdict[int, Decimal] = defaultdict(Decimal)
+    movable = Decimal(0)  # sold in an earlier year, to be dated when invoiced (maybe this year)
     in_euro = True
     with connection.cursor() as cursor:
         for sql, params, slots in _compiled(
@@ -230,15 +226,15 @@ def _counted_eur(
             )
             for day, currency, undated, net, sold_net in cursor.fetchall():
                 amount = amount_in_eur(_decimal(net), currency)
-                sold_amount = amount_in_eur(_decimal(sold_net), currency)
-                if amount is None or sold_amount is None:
+                if amount is None and _decimal(net):
                     return None
-                in_euro = in_euro and currency == "EUR"
                 day = day if isinstance(day, date) else date.fromisoformat(day)
-                daily.append((day, amount))
-                sold[day.year] += sold_amount
+                daily.append((day, amount or Decimal(0)))
+                # The bound is kept in euro only, where no conversion rounds.
+                in_euro = in_euro and currency == "EUR"
+                sold[day.year] += _decimal(sold_net)
                 if undated and day.year < on.year:
-                    movable += sold_amount
+                    movable += _decimal(sold_net)
     bound = sold[on.year] + movable if in_euro and sold[on.year - 1] <= THRESHOLD_EUR else None
     return sorted(daily, key=lambda day_amount: day_amount[0]), bound
 
@@ -261,6 +257,7 @@ def _compiled(vendor: str, tzname: str) -> list[tuple[str, tuple[Any, ...], dict
         _ON: connection.ops.adapt_datefield_value(_STAND_INS[_ON]),
     }
     compiled = []
+    found: set[str] = set()
     for queryset in _daily_totals_querysets(
         _STAND_INS[_SELLER], _STAND_INS[_SINCE], _STAND_INS[_ON]
     ):
@@ -271,37 +268,41 @@ def _compiled(vendor: str, tzname: str) -> list[tuple[str, tuple[Any, ...], dict
             for name, stand_in in stand_ins.items()
             if type(param) is type(stand_in) and param == stand_in
         }
-        if set(slots.values()) != set(stand_ins):
+        if not {_SELLER, _ON} <= set(slots.values()):
             raise RuntimeError(f"a stand-in is missing from the compiled query: {sql}")
+        found.update(slots.values())
         compiled.append((sql, tuple(params), slots))
+    if found != set(stand_ins):
+        raise RuntimeError("the first day is missing from the compiled queries")
     return compiled
 
 
 def _daily_totals_querysets(
     seller_id: int, since: date, on: date
 ) -> tuple[QuerySet[Document, dict[str, Any]], QuerySet[Order, dict[str, Any]]]:
-    """Per day and currency from `since` to `on`, and whether still undated (a document not
-    issued yet, an order not invoiced yet): the net of the seller's intra-EU B2C documents that
-    may exist (credit notes negative) and of its orders not invoiced yet, and what was sold
-    (invoices; orders at their full quantity)."""
+    """Per day and currency up to `on`, and whether still undated (a document not issued yet, an
+    order not invoiced yet): the net of the seller's intra-EU B2C documents that may exist
+    (credit notes negative) and of its orders not invoiced yet, and what was sold (invoices,
+    whatever became of them, as a failed one may be retried or found; orders at their full
+    quantity). Documents from `since` on; orders not invoiced yet from any year, as their
+    invoice is dated when written."""
     money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
     # Per line; a document without lines (a dashboard credit note) by its total.
     net = Case(When(lines__isnull=True, then=F("total_net")), default=F("lines__total_net"))
     signed_net = Case(
         When(kind=DocumentKind.CREDIT_NOTE, then=-net), default=net, output_field=money
     )
+    counted_net = Case(When(_MAY_EXIST, then=signed_net), default=Value(0), output_field=money)
     sold_net = Case(When(kind=DocumentKind.INVOICE, then=net), default=Value(0), output_field=money)
     documents = (
-        Document.sales.filter(
-            _MAY_EXIST, seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C
-        )
+        Document.sales.filter(seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C)
         .annotate(
             day=Coalesce("date", TruncDate("created_at")),
             undated=ExpressionWrapper(Q(date__isnull=True), output_field=BooleanField()),
         )
         .filter(day__gte=since, day__lte=on)
         .values("day", "currency", "undated")
-        .annotate(net=Sum(signed_net), sold=Sum(sold_net))
+        .annotate(net=Sum(counted_net), sold=Sum(sold_net))
     )
     invoiced = Document.sales.filter(_MAY_EXIST, order=OuterRef("pk"), kind=DocumentKind.INVOICE)
     remaining_net = (F("lines__quantity") - F("lines__refunded_quantity")) * F("lines__unit_price")
@@ -310,7 +311,7 @@ def _daily_totals_querysets(
         .exclude(status=OrderStatus.CANCELLED)
         .exclude(Exists(invoiced))
         .annotate(day=TruncDate("placed_at"), undated=Value(True, output_field=BooleanField()))
-        .filter(day__gte=since, day__lte=on)
+        .filter(day__lte=on)
         .values("day", "currency", "undated")
         .annotate(
             net=Sum(remaining_net, output_field=money),

@@ -60,6 +60,18 @@ class SellerKind(models.TextChoices):
 hex_colour = RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Use a hex colour such as #1A73E8.")
 
 
+# What invoicing.distance_sales keeps on a seller, under the seller's row lock: an edit of the
+# seller reads them fresh, never writes back what it read before.
+DISTANCE_SALES_FIELDS = (
+    "distance_sales_threshold_crossed_on",
+    "distance_sales_bound_year",
+    "distance_sales_bound_eur",
+)
+# The seller's tax set-up: sales taxed under another one (OSS, or not a taxable person) did not
+# raise the distance-sales bound, so a change forgets it.
+TAX_SETUP_FIELDS = frozenset({"country", "is_tax_subject", "oss_registered"})
+
+
 class Seller(models.Model):
     """A separate legal invoicing party: one seller is one Space Invoices entity."""
 

@@ -17,7 +17,15 @@ from core.accounts import password_validate, user_create
 from core.audit import audit_record
 from core.errors import ApplicationError
 from sellers.hooks import seller_entity_hook
-from sellers.models import Seller, SellerRole, SellerStatus, SellerUser, new_entity_request_id
+from sellers.models import (
+    DISTANCE_SALES_FIELDS,
+    TAX_SETUP_FIELDS,
+    Seller,
+    SellerRole,
+    SellerStatus,
+    SellerUser,
+    new_entity_request_id,
+)
 from sellers.validation import (
     Dac7Details,
     bic_validate,
@@ -231,6 +239,15 @@ def seller_details_save(*, seller: Seller, changed: Iterable[str], actor: User |
     )
     changed = sorted(changed)
     with transaction.atomic():
+        kept = (
+            Seller.objects.select_for_update(no_key=True)
+            .values(*DISTANCE_SALES_FIELDS)
+            .get(pk=seller.pk)
+        )
+        for field, value in kept.items():
+            setattr(seller, field, value)
+        if TAX_SETUP_FIELDS.intersection(changed):
+            seller.distance_sales_bound_year = seller.distance_sales_bound_eur = None
         seller.save()
         audit_record(
             action="seller.updated", actor=actor, seller_id=seller.pk, detail={"fields": changed}

@@ -56,21 +56,26 @@ def seller_business_details_update(
     seller.address = address.strip()
     seller.post_code = post_code.strip()
     seller.city = city.strip()
+    fields = [
+        "business_name",
+        "address",
+        "post_code",
+        "city",
+        "tax_number",
+        "is_tax_subject",
+        "business_registration_number",
+        "vies_valid",
+    ]
+    if is_tax_subject != seller.is_tax_subject:
+        # Sales taxed under the other set-up did not raise the distance-sales bound.
+        seller.distance_sales_bound_year = seller.distance_sales_bound_eur = None
+        fields += ["distance_sales_bound_year", "distance_sales_bound_eur"]
     seller.tax_number = number
     seller.is_tax_subject = is_tax_subject
     seller.business_registration_number = company_number.strip()
     return _save(
         seller,
-        [
-            "business_name",
-            "address",
-            "post_code",
-            "city",
-            "tax_number",
-            "is_tax_subject",
-            "business_registration_number",
-            "vies_valid",
-        ],
+        fields,
         actor=actor,
         action="seller.details_updated",
     )

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -19,11 +19,14 @@ from invoicing.models import Document, DocumentKind, DocumentState
 from marketplace import services as orders
 from marketplace.models import Order
 from sellers.models import Seller
+from sellers.onboarding import seller_details_save
+from sellers.setup import seller_business_details_update
 from tests.factories import (
     InvoiceFactory,
     OrderFactory,
     ProductFactory,
     SellerFactory,
+    UserFactory,
     seller_with_entity,
 )
 
@@ -345,7 +348,10 @@ def test_the_bound_leaves_out_credit_notes_so_one_rejected_later_is_counted(sell
     assert crossed_on(seller) == DAY
 
 
-def test_the_bound_holds_last_years_orders_not_invoiced_yet_which_may_be_dated_this_year(seller):
+@pytest.mark.parametrize("placed", [date(2025, 12, 31), date(2024, 12, 31)])
+def test_the_bound_holds_earlier_orders_not_invoiced_yet_which_may_be_dated_this_year(
+    seller, placed
+):
     Seller.objects.filter(pk=seller.pk).update(invoice_trigger="fulfilled")
     late = OrderFactory(
         seller=seller,
@@ -356,9 +362,11 @@ def test_the_bound_holds_last_years_orders_not_invoiced_yet_which_may_be_dated_t
         line__total_net=Decimal("9990.00"),
         line__tax_rate=Decimal(0),
     )
-    Order.objects.filter(pk=late.pk).update(placed_at=datetime(2025, 12, 31, 12, tzinfo=UTC))
+    Order.objects.filter(pk=late.pk).update(
+        placed_at=datetime(placed.year, placed.month, placed.day, 12, tzinfo=UTC)
+    )
 
-    # This year: 5.00. The bound adds last year's 9,990.00 not invoiced yet.
+    # This year: 5.00. The bound adds the earlier 9,990.00 not invoiced yet.
     assert counted_sell(seller, Decimal("5.00")) == ((Decimal("22.00"), Decimal("1.10")), True)
     assert bound(seller) == (2026, Decimal("9995.00"))
     InvoiceFactory(order=late, transaction_type="intra_eu_b2c", date=DAY)
@@ -385,3 +393,84 @@ def test_a_bound_of_another_year_is_not_used(seller):
 
     assert counted_sell(seller, Decimal("20.00")) == ((Decimal("19.00"), Decimal("3.80")), True)
     assert crossed_on(seller) == DAY
+
+
+def test_an_invoice_rejected_before_the_count_is_in_the_bound_as_it_may_be_retried(seller):
+    """A B2B order's invoice that fell back to B2C at issue and was rejected counts nowhere (its
+    order is B2B); an operator's retry brings it back without a sale to raise the bound."""
+    earlier_sale(seller, Decimal("9990.00"), day=None, state=DocumentState.FAILED)
+
+    assert counted_sell(seller, Decimal("5.00")) == ((Decimal("22.00"), Decimal("1.10")), True)
+    assert bound(seller) == (2026, Decimal("9995.00"))
+    Document.objects.filter(state=DocumentState.FAILED).update(state=DocumentState.ISSUED, date=DAY)
+
+    # Issued after all: 9,990.00 + 5.00 + 10.00 = 10,005.00, over.
+    assert counted_sell(seller, Decimal("10.00")) == ((Decimal("19.00"), Decimal("1.90")), True)
+    assert crossed_on(seller) == DAY
+
+
+def test_a_count_up_to_an_earlier_day_keeps_no_bound(seller):
+    """An invoice's re-check at issue counts up to its order's day: later sales are left out."""
+    earlier_sale(seller, Decimal("9500.00"), day=date(2026, 6, 1))
+
+    with transaction.atomic():
+        assert not distance_sales.distance_sales_over_threshold(
+            seller=seller, sale_net=Decimal("800.00"), currency="EUR", on=date(2026, 3, 2)
+        )
+    assert bound(seller) == (2026, None)
+
+    # 9,500.00 + 600.00 = 10,100.00: counted, and over.
+    assert counted_sell(seller, Decimal("600.00")) == ((Decimal("19.00"), Decimal("114.00")), True)
+
+
+def test_an_operators_edit_keeps_the_bound_and_crossing_recorded_meanwhile(seller):
+    read_before = Seller.objects.get(pk=seller.pk)
+    Seller.objects.filter(pk=seller.pk).update(
+        distance_sales_bound_year=2026,
+        distance_sales_bound_eur=Decimal("100.00"),
+        distance_sales_threshold_crossed_on=DAY,
+    )
+
+    read_before.business_name = "Renamed d.o.o."
+    seller_details_save(seller=read_before, changed=["business_name"], actor=None)
+
+    assert bound(seller) == (2026, Decimal("100.00"))
+    assert crossed_on(seller) == DAY
+
+
+@pytest.mark.parametrize("field", ["oss_registered", "is_tax_subject"])
+def test_a_change_of_the_tax_set_up_forgets_the_bound(seller, field):
+    """Sales under OSS (or made as no taxable person) are taxed without the threshold and did not
+    raise the bound."""
+    Seller.objects.filter(pk=seller.pk).update(
+        distance_sales_bound_year=2026, distance_sales_bound_eur=Decimal("100.00")
+    )
+    edited = Seller.objects.get(pk=seller.pk)
+    setattr(edited, field, not getattr(edited, field))
+    if field == "is_tax_subject":
+        edited.tax_number = ""
+
+    seller_details_save(seller=edited, changed=[field], actor=None)
+
+    assert bound(seller) == (None, None)
+
+
+def test_the_sellers_own_change_of_its_tax_set_up_forgets_the_bound(seller):
+    Seller.objects.filter(pk=seller.pk).update(
+        distance_sales_bound_year=2026, distance_sales_bound_eur=Decimal("100.00")
+    )
+    edited = Seller.objects.get(pk=seller.pk)
+
+    seller_business_details_update(
+        seller=edited,
+        actor=UserFactory(),
+        business_name=edited.business_name,
+        address=edited.address,
+        post_code=edited.post_code,
+        city=edited.city,
+        tax_number="",
+        is_tax_subject=False,
+        company_number="",
+    )
+
+    assert bound(seller) == (None, None)
