@@ -18,20 +18,26 @@ issued on the day its row was written. An order not invoiced yet (its invoice po
 checkout, or its invoice created nothing) counts on the day it was placed, for what was not
 refunded, unless it was cancelled.
 
+A deemed supply (goods the marketplace is taken to sell, Article 14a) is the marketplace's
+distance sale, not the seller's, and does not count.
+
 Counting grows with the seller's sales, so a seller under the threshold also keeps an upper
 bound of the current year's total (Seller.distance_sales_bound_eur, for the year in
-distance_sales_bound_year), set by each count and raised by each sale: a sale that leaves the
-bound under the threshold is under it, and nothing is counted. The bound is what was sold before
-any credit note or refund (invoices that may exist, orders not invoiced yet at their full
-quantity), with what the previous year may still move into this one (its orders not invoiced
-yet and its documents not issued yet, which are dated when issued). The year's total grows only
-by a sale, which passes here (at checkout, or when an invoice falls back to B2C at issue) and
-raises the bound, or by such a move from the previous year; credit notes, refunds,
-cancellations and failures only lower it, and their undoing (a credit note rejected) cannot
-take it above what was sold. A count for another year replaces the bound. No bound is kept
-while the previous year sold over the threshold, as its total could still rise over it (a
-pending credit note rejected), nor for a seller with sales in other currencies than the euro:
-converted one by one and counted per day, their cents may round apart.
+distance_sales_bound_year), set by each count made on today's date and raised by each sale: a
+sale that leaves the bound under the threshold is under it, and nothing is counted. The bound is
+what raised the total, whatever became of it since: every invoice line (failed ones too, as a
+rejected invoice may be retried or found), credit notes only where negative, orders not invoiced
+yet at their full quantity; with what an earlier year may still move into this one (its orders
+not invoiced yet, whose invoice is dated when written, and its documents not issued yet). So the
+year's total grows past the bound only by a sale, which passes here (at checkout, or when an
+invoice falls back to B2C at issue) and raises it; refunds, credit notes, cancellations and
+failures, and their undoing, move the total under what raised it. A count for another year, or
+up to an earlier day (an invoice's re-check, on its order's day), replaces the bound with none.
+No bound is kept while the previous year raised over the threshold, as its total could still
+rise over it (a pending credit note rejected), nor for a seller with sales in other currencies
+than the euro (converted one by one and counted per day, their cents may round apart). A change
+of the seller's tax set-up forgets it (sellers.models.TAX_SETUP_FIELDS): sales under OSS, or
+made as no taxable person, are taxed without the threshold and did not raise it.
 
 Currencies: amounts are converted to euro at the fixed ECB euro reference rates below, one table
 for every date (the threshold is a yearly estimate, not a tax amount). A sale or document in a
@@ -61,7 +67,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
 from core.audit import audit_record
@@ -217,24 +223,21 @@ def _counted_eur(
     sold: defaultdict[int, Decimal] = defaultdict(Decimal)
     movable = Decimal(0)  # sold in an earlier year, to be dated when invoiced (maybe this year)
     in_euro = True
+    sql, params, slots = _compiled(connection.vendor, timezone.get_current_timezone_name())
     with connection.cursor() as cursor:
-        for sql, params, slots in _compiled(
-            connection.vendor, timezone.get_current_timezone_name()
-        ):
-            cursor.execute(
-                sql, [values[slots[i]] if i in slots else p for i, p in enumerate(params)]
-            )
-            for day, currency, undated, net, sold_net in cursor.fetchall():
-                amount = amount_in_eur(_decimal(net), currency)
-                if amount is None and _decimal(net):
-                    return None
-                day = day if isinstance(day, date) else date.fromisoformat(day)
-                daily.append((day, amount or Decimal(0)))
-                # The bound is kept in euro only, where no conversion rounds.
-                in_euro = in_euro and currency == "EUR"
-                sold[day.year] += _decimal(sold_net)
-                if undated and day.year < on.year:
-                    movable += _decimal(sold_net)
+        cursor.execute(sql, [values[slots[i]] if i in slots else p for i, p in enumerate(params)])
+        rows = cursor.fetchall()
+    for day, currency, undated, net, sold_net in rows:
+        amount = amount_in_eur(_decimal(net), currency)
+        if amount is None and _decimal(net):
+            return None
+        day = day if isinstance(day, date) else date.fromisoformat(day)
+        daily.append((day, amount or Decimal(0)))
+        # The bound is kept in euro only, where no conversion rounds.
+        in_euro = in_euro and currency == "EUR"
+        sold[day.year] += _decimal(sold_net)
+        if undated and day.year < on.year:
+            movable += _decimal(sold_net)
     bound = sold[on.year] + movable if in_euro and sold[on.year - 1] <= THRESHOLD_EUR else None
     return sorted(daily, key=lambda day_amount: day_amount[0]), bound
 
@@ -246,18 +249,20 @@ _STAND_INS: dict[str, Any] = {_SELLER: -731_029_647, _SINCE: date(1, 1, 1), _ON:
 
 
 @functools.cache
-def _compiled(vendor: str, tzname: str) -> list[tuple[str, tuple[Any, ...], dict[int, str]]]:
-    """The SQL of the two aggregates with their parameters, and which of them are the seller and
-    the dates, compiled once per database and time zone: Django builds and compiles a queryset
-    anew each time it runs, about 4 ms of CPU for these two, against 0.4 ms to run them so
-    (benchmarks/README.md, load.py)."""
+def _compiled(vendor: str, tzname: str) -> tuple[str, tuple[Any, ...], dict[int, str]]:
+    """The SQL of the two aggregates as one statement (one snapshot: an invoice written between
+    two would be missed by both, or counted by both) with its parameters, and which of them are
+    the seller and the dates, compiled once per database and time zone: Django builds and
+    compiles a queryset anew each time it runs, about 4 ms of CPU for these two, against 0.4 ms
+    to run them so (benchmarks/README.md, load.py)."""
     stand_ins = {
         _SELLER: _STAND_INS[_SELLER],
         _SINCE: connection.ops.adapt_datefield_value(_STAND_INS[_SINCE]),
         _ON: connection.ops.adapt_datefield_value(_STAND_INS[_ON]),
     }
-    compiled = []
-    found: set[str] = set()
+    parts: list[str] = []
+    all_params: list[Any] = []
+    all_slots: dict[int, str] = {}
     for queryset in _daily_totals_querysets(
         _STAND_INS[_SELLER], _STAND_INS[_SINCE], _STAND_INS[_ON]
     ):
@@ -270,11 +275,13 @@ def _compiled(vendor: str, tzname: str) -> list[tuple[str, tuple[Any, ...], dict
         }
         if not {_SELLER, _ON} <= set(slots.values()):
             raise RuntimeError(f"a stand-in is missing from the compiled query: {sql}")
-        found.update(slots.values())
-        compiled.append((sql, tuple(params), slots))
-    if found != set(stand_ins):
+        all_slots.update({len(all_params) + index: name for index, name in slots.items()})
+        # Django's compiled SQL; the values stay parameters.
+        parts.append(f"SELECT * FROM ({sql}) AS part{len(parts)}")  # noqa: S608
+        all_params.extend(params)
+    if set(all_slots.values()) != set(stand_ins):
         raise RuntimeError("the first day is missing from the compiled queries")
-    return compiled
+    return " UNION ALL ".join(parts), tuple(all_params), all_slots
 
 
 def _daily_totals_querysets(
@@ -293,9 +300,11 @@ def _daily_totals_querysets(
         When(kind=DocumentKind.CREDIT_NOTE, then=-net), default=net, output_field=money
     )
     counted_net = Case(When(_MAY_EXIST, then=signed_net), default=Value(0), output_field=money)
-    sold_net = Case(When(kind=DocumentKind.INVOICE, then=net), default=Value(0), output_field=money)
+    # What raised the total: every line of an invoice, a credit note only if negative.
+    sold_net = Greatest(signed_net, Value(0), output_field=money)
     documents = (
         Document.sales.filter(seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C)
+        .filter(Q(order__isnull=True) | Q(order__deemed_supply=""))
         .annotate(
             day=Coalesce("date", TruncDate("created_at")),
             undated=ExpressionWrapper(Q(date__isnull=True), output_field=BooleanField()),
@@ -307,7 +316,9 @@ def _daily_totals_querysets(
     invoiced = Document.sales.filter(_MAY_EXIST, order=OuterRef("pk"), kind=DocumentKind.INVOICE)
     remaining_net = (F("lines__quantity") - F("lines__refunded_quantity")) * F("lines__unit_price")
     not_invoiced = (
-        Order.objects.filter(seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C)
+        Order.objects.filter(
+            seller_id=seller_id, transaction_type=TransactionType.INTRA_EU_B2C, deemed_supply=""
+        )
         .exclude(status=OrderStatus.CANCELLED)
         .exclude(Exists(invoiced))
         .annotate(day=TruncDate("placed_at"), undated=Value(True, output_field=BooleanField()))
