@@ -80,6 +80,20 @@ def earlier_sale(seller, net, *, day, currency="EUR", state=DocumentState.ISSUED
     return invoice
 
 
+def dashboard_credit_note(invoice, net, *, day):
+    """A credit note of `invoice` made in the seller's dashboard: mirrored without lines."""
+    credit_note = InvoiceFactory(
+        order=invoice.order,
+        kind=DocumentKind.CREDIT_NOTE,
+        credited_invoice=invoice,
+        transaction_type="intra_eu_b2c",
+        date=day,
+        total_net=net,
+        total_gross=net,
+    )
+    credit_note.lines.all().delete()
+
+
 def sell(seller, net, currency="EUR"):
     product = ProductFactory(seller=seller, unit_price=net, currency=currency)
     checkout = orders.checkout_create(
@@ -173,16 +187,7 @@ def test_an_invoice_that_failed_counts_once_by_its_document_or_by_its_order(
 
 def test_a_dashboard_credit_note_without_lines_reduces_the_total_by_its_net(seller):
     invoice = earlier_sale(seller, Decimal("9990.00"), day=date(2026, 3, 1))
-    dashboard = InvoiceFactory(
-        order=invoice.order,
-        kind=DocumentKind.CREDIT_NOTE,
-        credited_invoice=invoice,
-        transaction_type="intra_eu_b2c",
-        date=date(2026, 4, 1),
-        total_net=Decimal("40.00"),
-        total_gross=Decimal("40.00"),
-    )
-    dashboard.lines.all().delete()  # made in the seller's dashboard: mirrored without lines
+    dashboard_credit_note(invoice, Decimal("40.00"), day=date(2026, 4, 1))
 
     # 9,990.00 - 40.00 = 9,950.00; + 50.00 = 10,000.00: not over; 0.01 more is over.
     assert sell(seller, Decimal("50.00")) == (Decimal("22.00"), Decimal("11.00"))
@@ -480,16 +485,7 @@ def test_the_sellers_own_change_of_its_tax_set_up_forgets_the_bound(seller):
 
 def test_a_negative_dashboard_credit_note_raises_the_total_and_the_bound(seller):
     invoice = earlier_sale(seller, Decimal("9000.00"), day=date(2026, 3, 1))
-    dashboard = InvoiceFactory(
-        order=invoice.order,
-        kind=DocumentKind.CREDIT_NOTE,
-        credited_invoice=invoice,
-        transaction_type="intra_eu_b2c",
-        date=date(2026, 4, 1),
-        total_net=Decimal("-990.00"),
-        total_gross=Decimal("-990.00"),
-    )
-    dashboard.lines.all().delete()
+    dashboard_credit_note(invoice, Decimal("-990.00"), day=date(2026, 4, 1))
 
     # 9,000.00 + 990.00 + 5.00 = 9,995.00, the bound too.
     assert counted_sell(seller, Decimal("5.00")) == ((Decimal("22.00"), Decimal("1.10")), True)

@@ -5,7 +5,6 @@ checks only share its key.
 Locked FOR UPDATE, a refund's lock made the issue task's commit wait (its rows refer to the
 order's seller), while the refund's credit note waited for the task's invoice: a deadlock."""
 
-import threading
 from collections.abc import Callable
 from datetime import date
 
@@ -16,27 +15,21 @@ from invoicing.distance_sales import distance_sales_lock
 from marketplace import services
 from marketplace.models import Order
 from tests.factories import InvoiceFactory, OrderFactory
+from tests.threads import in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def written_elsewhere(write: Callable[[], object]) -> list[Exception]:
+def written_elsewhere(write: Callable[[], object]) -> list[BaseException]:
     """Run `write` on another connection, giving up on any lock after 3 s; what it raised."""
-    errors: list[Exception] = []
 
-    def run() -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SET lock_timeout = '3s'")
-            write()
-        except Exception as error:  # reported to the test
-            errors.append(error)
-        finally:
-            connection.close()
+    def work() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")
+        write()
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
+    errors: list[BaseException] = []
+    in_thread(work, errors).join()
     return errors
 
 

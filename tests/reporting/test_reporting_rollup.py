@@ -33,6 +33,7 @@ from reporting.selectors import (
 from reporting.services import rollup_document_issued, rollup_rebuild
 from sellers.models import Seller, SellerStatus
 from tests.factories import ProductFactory, SellerFactory, UserFactory
+from tests.threads import in_thread
 
 ZERO = D("0.00")
 
@@ -301,20 +302,6 @@ def wait_for_lock_waiter() -> None:
                 return
             time.sleep(0.05)
     raise AssertionError("no session waited on a lock")
-
-
-def in_thread(work: Callable[[], None], errors: list[BaseException]) -> threading.Thread:
-    def run() -> None:
-        try:
-            work()
-        except BaseException as error:  # reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def issue_and_hold(
