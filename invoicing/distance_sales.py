@@ -289,10 +289,11 @@ def _daily_totals_querysets(
 ) -> tuple[QuerySet[Document, dict[str, Any]], QuerySet[Order, dict[str, Any]]]:
     """Per day and currency up to `on`, and whether still undated (a document not issued yet, an
     order not invoiced yet): the net of the seller's intra-EU B2C documents that may exist
-    (credit notes negative) and of its orders not invoiced yet, and what was sold (invoices,
-    whatever became of them, as a failed one may be retried or found; orders at their full
-    quantity). Documents from `since` on; orders not invoiced yet from any year, as their
-    invoice is dated when written."""
+    (credit notes negative) and of its orders not invoiced yet, and what raised the total
+    (every document line as signed, at zero or above, whatever became of its document, as a
+    failed one may be retried or found; orders at their full quantity). Deemed supplies left
+    out. Documents from `since` on; orders not invoiced yet from any year, as their invoice is
+    dated when written."""
     money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
     # Per line; a document without lines (a dashboard credit note) by its total.
     net = Case(When(lines__isnull=True, then=F("total_net")), default=F("lines__total_net"))

@@ -268,9 +268,9 @@ def test_a_b2b_sale_that_falls_back_to_b2c_at_issue_takes_the_threshold_into_acc
 
 
 def test_the_counts_sql_is_compiled_once_per_time_zone_and_days_follow_the_current_one(seller):
-    """The two aggregates are compiled once (distance_sales._compiled) and run with each seller
-    and date after; the day an order counts on is its day in the current time zone, which the
-    compiled SQL names, so each zone has its own."""
+    """The aggregates' one statement is compiled once (distance_sales._compiled) and run with
+    each seller and date after; the day an order counts on is its day in the current time zone,
+    which the compiled SQL names, so each zone has its own."""
     distance_sales._compiled.cache_clear()
     Seller.objects.filter(pk=seller.pk).update(invoice_trigger="fulfilled")
     late = OrderFactory(
@@ -507,6 +507,16 @@ def test_a_deemed_supply_is_the_marketplaces_distance_sale_not_the_sellers(selle
         line__tax_rate=Decimal(0),
     )
     InvoiceFactory(order=imported, transaction_type="intra_eu_b2c", date=date(2026, 3, 1))
+    not_invoiced = OrderFactory(
+        seller=seller,
+        billing_country="DE",
+        transaction_type="intra_eu_b2c",
+        deemed_supply="ioss",
+        line__unit_price=Decimal("9990.00"),
+        line__total_net=Decimal("9990.00"),
+        line__tax_rate=Decimal(0),
+    )
 
     assert counted_sell(seller, Decimal("20.00")) == ((Decimal("22.00"), Decimal("4.40")), True)
     assert bound(seller) == (2026, Decimal("20.00"))
+    assert not not_invoiced.documents.exists()
