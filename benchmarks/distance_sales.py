@@ -129,12 +129,12 @@ def measure(runs: int) -> tuple[int, float, float]:
         queries += 1
         return execute(*args)
 
-    def check(keep: bool = False) -> bool:
+    def check() -> bool:
         with transaction.atomic():
             over = distance_sales_over_threshold(
                 seller=seller, sale_net=Decimal("25.00"), currency="EUR", on=ON
             )
-            transaction.set_rollback(not keep)
+            transaction.set_rollback(True)
         return over
 
     with connection.execute_wrapper(count):

@@ -159,10 +159,11 @@ def distance_sales_over_threshold(
     if sale_eur is None:
         return True
     bound = record.distance_sales_bound_eur
+    in_euro = currency == "EUR"  # the bound is kept in euro only
     if (
-        record.distance_sales_bound_year == on.year
+        in_euro
+        and record.distance_sales_bound_year == on.year
         and bound is not None
-        and currency == "EUR"
         and bound + sale_eur <= THRESHOLD_EUR
     ):
         _bound_keep(record, on.year, bound + sale_eur)
@@ -177,7 +178,7 @@ def distance_sales_over_threshold(
     if crossed_on is None:
         # Counted up to a day before today (an invoice's re-check, on its order's day), later
         # sales were left out: no bound.
-        whole = currency == "EUR" and on >= timezone.localdate()
+        whole = in_euro and on >= timezone.localdate()
         _bound_keep(record, on.year, bound + sale_eur if whole and bound is not None else None)
         return False
     Seller.objects.filter(pk=seller.pk).update(distance_sales_threshold_crossed_on=crossed_on)
@@ -209,9 +210,9 @@ def _bound_keep(seller: Seller, year: int, bound: Decimal | None) -> None:
 def _counted_eur(
     seller_id: int, on: date
 ) -> tuple[list[tuple[date, Decimal]], Decimal | None] | None:
-    """Per day since 1 January of the previous year, the net of the seller's intra-EU B2C
-    documents (credit notes negative) and of its orders not invoiced yet, in euro, in date
-    order, with the bound of `on`'s year before this sale (None while the previous year sold
+    """Per day up to `on`, the net of the seller's intra-EU B2C documents since 1 January of the
+    previous year (credit notes negative) and of its orders not invoiced yet, in euro, in date
+    order, with the bound of `on`'s year before this sale (None while the previous year raised
     over the threshold, or where one is not in euro); None when one is in a currency without a
     rate."""
     values = {
@@ -228,16 +229,17 @@ def _counted_eur(
         cursor.execute(sql, [values[slots[i]] if i in slots else p for i, p in enumerate(params)])
         rows = cursor.fetchall()
     for day, currency, undated, net, sold_net in rows:
-        amount = amount_in_eur(_decimal(net), currency)
-        if amount is None and _decimal(net):
+        net, sold_net = _decimal(net), _decimal(sold_net)
+        amount = amount_in_eur(net, currency)
+        if amount is None and net:
             return None
         day = day if isinstance(day, date) else date.fromisoformat(day)
         daily.append((day, amount or Decimal(0)))
         # The bound is kept in euro only, where no conversion rounds.
         in_euro = in_euro and currency == "EUR"
-        sold[day.year] += _decimal(sold_net)
+        sold[day.year] += sold_net
         if undated and day.year < on.year:
-            movable += _decimal(sold_net)
+            movable += sold_net
     bound = sold[on.year] + movable if in_euro and sold[on.year - 1] <= THRESHOLD_EUR else None
     return sorted(daily, key=lambda day_amount: day_amount[0]), bound
 

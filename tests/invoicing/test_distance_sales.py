@@ -55,19 +55,24 @@ def seller():
     return SellerFactory(country="SI")
 
 
-def earlier_sale(seller, net, *, day, currency="EUR", state=DocumentState.ISSUED, credited=False):
-    """An intra-EU B2C document of the seller for `net` (and its credit note when `credited`)."""
-    order = OrderFactory(
+def consumer_order(seller, net, **fields):
+    """An order of the seller to a German consumer, one line of `net` at 0 %."""
+    return OrderFactory(
         seller=seller,
         billing_country="DE",
-        currency=currency,
         total_net=net,
         total_tax=Decimal(0),
         total_gross=net,
         line__unit_price=net,
         line__total_net=net,
         line__tax_rate=Decimal(0),
+        **fields,
     )
+
+
+def earlier_sale(seller, net, *, day, currency="EUR", state=DocumentState.ISSUED, credited=False):
+    """An intra-EU B2C document of the seller for `net` (and its credit note when `credited`)."""
+    order = consumer_order(seller, net, currency=currency)
     invoice = InvoiceFactory(order=order, transaction_type="intra_eu_b2c", date=day, state=state)
     if credited:
         InvoiceFactory(
@@ -273,17 +278,7 @@ def test_the_counts_sql_is_compiled_once_per_time_zone_and_days_follow_the_curre
     which the compiled SQL names, so each zone has its own."""
     distance_sales._compiled.cache_clear()
     Seller.objects.filter(pk=seller.pk).update(invoice_trigger="fulfilled")
-    late = OrderFactory(
-        seller=seller,
-        billing_country="DE",
-        transaction_type="intra_eu_b2c",
-        total_net=Decimal("25.00"),
-        total_tax=Decimal(0),
-        total_gross=Decimal("25.00"),
-        line__unit_price=Decimal("25.00"),
-        line__total_net=Decimal("25.00"),
-        line__tax_rate=Decimal(0),
-    )
+    late = consumer_order(seller, Decimal("25.00"), transaction_type="intra_eu_b2c")
     # 02:30 UTC on 15 June is still 14 June in New York.
     Order.objects.filter(pk=late.pk).update(placed_at=datetime(2026, 6, 15, 2, 30, tzinfo=UTC))
     other = SellerFactory(country="SI")
@@ -360,15 +355,7 @@ def test_the_bound_holds_earlier_orders_not_invoiced_yet_which_may_be_dated_this
     seller, placed
 ):
     Seller.objects.filter(pk=seller.pk).update(invoice_trigger="fulfilled")
-    late = OrderFactory(
-        seller=seller,
-        billing_country="DE",
-        transaction_type="intra_eu_b2c",
-        line__quantity=1,
-        line__unit_price=Decimal("9990.00"),
-        line__total_net=Decimal("9990.00"),
-        line__tax_rate=Decimal(0),
-    )
+    late = consumer_order(seller, Decimal("9990.00"), transaction_type="intra_eu_b2c")
     Order.objects.filter(pk=late.pk).update(
         placed_at=datetime(placed.year, placed.month, placed.day, 12, tzinfo=UTC)
     )
@@ -497,24 +484,12 @@ def test_a_deemed_supply_is_the_marketplaces_distance_sale_not_the_sellers(selle
     """Goods shipped from outside the EU to a consumer in it: the marketplace is the deemed
     supplier (Article 14a), and the sale does not count towards the seller's threshold."""
     Seller.objects.filter(pk=seller.pk).update(invoice_trigger="fulfilled")
-    imported = OrderFactory(
-        seller=seller,
-        billing_country="DE",
-        transaction_type="intra_eu_b2c",
-        deemed_supply="ioss",
-        line__unit_price=Decimal("9990.00"),
-        line__total_net=Decimal("9990.00"),
-        line__tax_rate=Decimal(0),
+    imported = consumer_order(
+        seller, Decimal("9990.00"), transaction_type="intra_eu_b2c", deemed_supply="ioss"
     )
     InvoiceFactory(order=imported, transaction_type="intra_eu_b2c", date=date(2026, 3, 1))
-    not_invoiced = OrderFactory(
-        seller=seller,
-        billing_country="DE",
-        transaction_type="intra_eu_b2c",
-        deemed_supply="ioss",
-        line__unit_price=Decimal("9990.00"),
-        line__total_net=Decimal("9990.00"),
-        line__tax_rate=Decimal(0),
+    not_invoiced = consumer_order(
+        seller, Decimal("9990.00"), transaction_type="intra_eu_b2c", deemed_supply="ioss"
     )
 
     assert counted_sell(seller, Decimal("20.00")) == ((Decimal("22.00"), Decimal("4.40")), True)
